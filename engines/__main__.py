@@ -35,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"neural-studio engines {__version__}")
     sub = parser.add_subparsers(dest="engine", metavar="ENGINE")
     sub.add_parser("list", help="list the engines and what they do")
-    for name, mod in available_clis().items():
+    for mod in available_clis().values():
         mod.add_parser(sub)
     return parser
 
