@@ -93,6 +93,13 @@ class Panel(QtWidgets.QWidget):
     def on_attached(self) -> None:
         """Called once the runner exists (e.g. to fill the parameter form)."""
 
+    def start_demo(self) -> None:
+        """What ``studio --screenshot`` does to show real data: run the engine.
+
+        Panels whose engine needs a job first (an analysis, a solve) override this.
+        """
+        self.runner.start()
+
     # -- drawing ---------------------------------------------------------
     def update_view(self, snapshot: Any) -> None:
         """Draw the newest snapshot (GUI thread). Keep it cheap."""

@@ -1,0 +1,518 @@
+"""The Neural Studio main window: panels in tabs, engine toolbar, status bar, log dock,
+menus, workspaces and persistent settings."""
+
+from __future__ import annotations
+
+import html
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from engines.base import Params
+from engines.serialize import FormatError
+from studio import workspace as wsmod
+from studio.app import APP_NAME, MAX_RECENT, __version__, discover_panels, settings_path, versions
+from studio.runner import ERROR, JOB, RUNNING, Runner
+
+
+class LogDock(QtWidgets.QDockWidget):
+    def __init__(self, parent=None):
+        super().__init__("Log", parent)
+        self.setObjectName("LogDock")
+        self.view = QtWidgets.QPlainTextEdit()
+        self.view.setReadOnly(True)
+        self.view.setMaximumBlockCount(5000)
+        self.view.setObjectName("LogView")
+        self.setWidget(self.view)
+        self.lines: list[tuple[str, str]] = []
+
+    def add(self, level: str, text: str) -> None:
+        self.lines.append((level, text))
+        if len(self.lines) > 5000:
+            del self.lines[:-5000]
+        stamp = time.strftime("%H:%M:%S")
+        colour = {"error": "#e05050", "warning": "#d0a030"}.get(level, "")
+        body = html.escape(text).replace("\n", "<br>")
+        if colour:
+            body = f'<span style="color:{colour}">{body}</span>'
+        self.view.appendHtml(f"<tt>{stamp}</tt> [{level}] {body}")
+
+
+class MainWindow(QtWidgets.QMainWindow):
+    """The studio's main window."""
+
+    def __init__(
+        self,
+        panel_classes: dict[str, type] | None = None,
+        settings_file: str | os.PathLike | None = None,
+        restore_settings: bool = True,
+    ):
+        super().__init__()
+        self.setWindowTitle(APP_NAME)
+        self.setObjectName("MainWindow")
+        self.settings = QtCore.QSettings(
+            str(settings_file or settings_path()), QtCore.QSettings.Format.IniFormat
+        )
+        problems: list[str] = []
+        if panel_classes is None:
+            panel_classes, problems = discover_panels()
+        self.panel_classes = dict(panel_classes)
+        self.panels: dict[str, Any] = {}
+        self.runners: dict[str, Runner] = {}
+        self.workspace_path: Path | None = None
+        self._foreign: dict[str, wsmod.PanelEntry] = {}
+        self._frames = 0
+        self._fps_t0 = time.perf_counter()
+        self.fps = 0.0
+        self._closing = False
+
+        self.log_dock = LogDock(self)
+        self.addDockWidget(QtCore.Qt.DockWidgetArea.BottomDockWidgetArea, self.log_dock)
+
+        self.tabs = QtWidgets.QTabWidget()
+        self.tabs.setObjectName("PanelTabs")
+        self.tabs.setDocumentMode(True)
+        self.setCentralWidget(self.tabs)
+        for name, cls in self.panel_classes.items():
+            try:
+                panel = cls(self)
+            except Exception as e:
+                problems.append(f"panel {name!r} failed to open: {type(e).__name__}: {e}")
+                continue
+            panel.setObjectName(f"panel_{name}")
+            self.panels[name] = panel
+            self.tabs.addTab(panel, getattr(cls, "title", name))
+        if not self.panels:
+            empty = QtWidgets.QLabel(
+                "No workbench panels are installed.\n"
+                "Panels register through the 'studio.panels' entry-point group."
+            )
+            empty.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+            self.tabs.addTab(empty, "Neural Studio")
+
+        self._build_actions()
+        self._build_menus()
+        self._build_toolbar()
+        self._build_statusbar()
+        self.tabs.currentChanged.connect(self._on_tab_changed)
+
+        self.redraw_timer = QtCore.QTimer(self)
+        self.redraw_timer.setInterval(16)
+        self.redraw_timer.timeout.connect(self._redraw)
+        self.redraw_timer.start()
+        self.status_timer = QtCore.QTimer(self)
+        self.status_timer.setInterval(250)
+        self.status_timer.timeout.connect(self._update_status)
+        self.status_timer.start()
+
+        for p in problems:
+            self.log("error", p)
+        self.resize(1400, 900)
+        if restore_settings:
+            self._restore_settings()
+        self._on_tab_changed(self.tabs.currentIndex())
+        self.log("info", f"{APP_NAME} {__version__} ready with {len(self.panels)} panel(s)")
+
+    # -- helpers ------------------------------------------------------
+    def log(self, level: str, text: str) -> None:
+        self.log_dock.add(level, text)
+
+    def current_name(self) -> str | None:
+        w = self.tabs.currentWidget()
+        for name, p in self.panels.items():
+            if p is w:
+                return name
+        return None
+
+    def current_panel(self):
+        name = self.current_name()
+        return self.panels.get(name) if name else None
+
+    def runner_for(self, name: str) -> Runner:
+        """The runner of a panel, creating its engine on first use."""
+        if name not in self.runners:
+            panel = self.panels[name]
+            engine = panel.create_engine()
+            runner = Runner(engine, name=name, chunk=getattr(panel, "chunk", None), parent=self)
+            runner.message.connect(self.log)
+            runner.error.connect(lambda msg, tb, n=name: self._on_error(n, msg, tb))
+            runner.state_changed.connect(lambda _s: self._sync_actions())
+            self.runners[name] = runner
+            panel.attach(runner)
+        return self.runners[name]
+
+    def show_panel(self, name: str) -> None:
+        panel = self.panels[name]
+        self.tabs.setCurrentWidget(panel)
+
+    def _warn(self, title: str, text: str) -> QtWidgets.QMessageBox:
+        """A non-blocking warning box (window-modal)."""
+        box = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Icon.Warning, title, text, parent=self)
+        box.setObjectName("WarningBox")
+        box.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+        self.log("warning", f"{title}: {text}")
+        return box
+
+    # -- building -----------------------------------------------------
+    def _build_actions(self) -> None:
+        A = QtGui.QAction
+        S = QtGui.QKeySequence
+        style = self.style()
+        sp = QtWidgets.QStyle.StandardPixmap
+        self.act_run = A(style.standardIcon(sp.SP_MediaPlay), "&Run", self)
+        self.act_run.setObjectName("act_run")
+        self.act_run.setShortcut(S(QtCore.Qt.Key.Key_Space))
+        self.act_run.setToolTip("Run / pause the current engine (Space)")
+        self.act_run.triggered.connect(self.toggle_run)
+        self.act_step = A(style.standardIcon(sp.SP_MediaSkipForward), "&Step", self)
+        self.act_step.setObjectName("act_step")
+        self.act_step.setShortcut(S("Ctrl+Right"))
+        self.act_step.setToolTip("Advance the current engine by one chunk (Ctrl+Right)")
+        self.act_step.triggered.connect(self.step_once)
+        self.act_reset = A(style.standardIcon(sp.SP_BrowserReload), "R&eset", self)
+        self.act_reset.setObjectName("act_reset")
+        self.act_reset.setShortcut(S("Ctrl+R"))
+        self.act_reset.setToolTip("Reset the current engine (Ctrl+R)")
+        self.act_reset.triggered.connect(self.reset_current)
+        self.act_open = A("&Open workspace…", self)
+        self.act_open.setShortcut(S.StandardKey.Open)
+        self.act_open.triggered.connect(self.open_workspace_dialog)
+        self.act_save = A("&Save workspace", self)
+        self.act_save.setShortcut(S.StandardKey.Save)
+        self.act_save.triggered.connect(self.save_workspace_action)
+        self.act_save_as = A("Save workspace &as…", self)
+        self.act_save_as.setShortcut(S("Ctrl+Shift+S"))
+        self.act_save_as.triggered.connect(self.save_workspace_dialog)
+        self.act_quit = A("&Quit", self)
+        self.act_quit.setShortcut(S("Ctrl+Q"))
+        self.act_quit.triggered.connect(self.close)
+        self.act_about = A("&About Neural Studio", self)
+        self.act_about.triggered.connect(self.show_about)
+        for a in (self.act_run, self.act_step, self.act_reset, self.act_quit):
+            a.setShortcutContext(QtCore.Qt.ShortcutContext.WindowShortcut)
+            self.addAction(a)
+
+    def _build_menus(self) -> None:
+        mb = self.menuBar()
+        self.file_menu = mb.addMenu("&File")
+        self.file_menu.addAction(self.act_open)
+        self.recent_menu = self.file_menu.addMenu("Open &recent")
+        self.recent_menu.setObjectName("RecentMenu")
+        self.file_menu.addSeparator()
+        self.file_menu.addAction(self.act_save)
+        self.file_menu.addAction(self.act_save_as)
+        self.file_menu.addSeparator()
+        self.file_menu.addAction(self.act_quit)
+        self.engine_menu = mb.addMenu("&Engine")
+        for a in (self.act_run, self.act_step, self.act_reset):
+            self.engine_menu.addAction(a)
+        self.view_menu = mb.addMenu("&View")
+        self.view_menu.addAction(self.log_dock.toggleViewAction())
+        self.panels_menu = self.view_menu.addMenu("&Panels")
+        for i, name in enumerate(self.panels):
+            act = self.panels_menu.addAction(self.panels[name].title)
+            if i < 9:
+                act.setShortcut(QtGui.QKeySequence(f"Ctrl+{i + 1}"))
+                self.addAction(act)  # shortcuts work with the menu closed
+            act.triggered.connect(lambda _c=False, n=name: self.show_panel(n))
+        help_menu = mb.addMenu("&Help")
+        help_menu.addAction(self.act_about)
+        self._refresh_recent_menu()
+
+    def _build_toolbar(self) -> None:
+        self.toolbar = QtWidgets.QToolBar("Engine")
+        self.toolbar.setObjectName("EngineToolbar")
+        self.toolbar.setToolButtonStyle(QtCore.Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.addToolBar(self.toolbar)
+        self.toolbar.addAction(self.act_run)
+        self.toolbar.addAction(self.act_step)
+        self.toolbar.addAction(self.act_reset)
+        self._panel_sep = self.toolbar.addSeparator()
+        self._panel_actions: list[QtGui.QAction] = []
+        self.view_menu.insertAction(self.panels_menu.menuAction(), self.toolbar.toggleViewAction())
+
+    def _build_statusbar(self) -> None:
+        sb = self.statusBar()
+        self.lbl_state = QtWidgets.QLabel("—")
+        self.lbl_state.setObjectName("StatusState")
+        self.lbl_rate = QtWidgets.QLabel("")
+        self.lbl_rate.setObjectName("StatusRate")
+        self.lbl_fps = QtWidgets.QLabel("")
+        self.lbl_fps.setObjectName("StatusFps")
+        for w in (self.lbl_state, self.lbl_rate, self.lbl_fps):
+            w.setMinimumWidth(120)
+            sb.addPermanentWidget(w)
+
+    # -- engine control -----------------------------------------------
+    def toggle_run(self) -> None:
+        name = self.current_name()
+        if name is None:
+            return
+        self.runner_for(name).toggle()
+
+    def step_once(self) -> None:
+        name = self.current_name()
+        if name is not None:
+            self.runner_for(name).step_once()
+
+    def reset_current(self) -> None:
+        name = self.current_name()
+        if name is None:
+            return
+        panel = self.panels[name]
+        panel.clear_error()
+        self.runner_for(name).reset()
+
+    def _on_error(self, name: str, message: str, tb: str) -> None:
+        panel = self.panels.get(name)
+        if panel is not None:
+            panel.show_error(f"{message}  (details in the log; Reset to run again)" if tb else message)
+        self._sync_actions()
+
+    def _sync_actions(self) -> None:
+        name = self.current_name()
+        runner = self.runners.get(name) if name else None
+        state = runner.state if runner else "paused"
+        running = state == RUNNING
+        sp = QtWidgets.QStyle.StandardPixmap
+        self.act_run.setText("&Pause" if running else "&Run")
+        self.act_run.setIcon(self.style().standardIcon(sp.SP_MediaPause if running else sp.SP_MediaPlay))
+        has = name is not None
+        self.act_run.setEnabled(has and state not in (ERROR, JOB))
+        self.act_step.setEnabled(has and state not in (ERROR, JOB))
+        self.act_reset.setEnabled(has)
+
+    def _on_tab_changed(self, _index: int) -> None:
+        name = self.current_name()
+        for n, r in self.runners.items():
+            r.visible = n == name
+        for a in self._panel_actions:
+            self.toolbar.removeAction(a)
+        self._panel_actions = []
+        if name is not None:
+            self.runner_for(name)
+            self._panel_actions = list(self.panels[name].extra_actions())
+            for a in self._panel_actions:
+                self.toolbar.addAction(a)
+        self._sync_actions()
+
+    # -- drawing --------------------------------------------------------
+    def _redraw(self) -> None:
+        name = self.current_name()
+        if name is None or name not in self.runners:
+            return
+        snap = self.runners[name].take_news()
+        if snap is None:
+            return
+        try:
+            self.panels[name].redraw(snap)
+        except Exception as e:  # a drawing bug must not kill the app
+            import traceback
+
+            tb = traceback.format_exc()
+            self.log("error", f"{name}: drawing failed: {type(e).__name__}: {e}\n{tb}")
+            self.panels[name].show_error(f"Drawing failed: {type(e).__name__}: {e}")
+        self._frames += 1
+
+    def _update_status(self) -> None:
+        now = time.perf_counter()
+        dt = now - self._fps_t0
+        if dt >= 1.0:
+            self.fps = self._frames / dt
+            self._frames = 0
+            self._fps_t0 = now
+        name = self.current_name()
+        r = self.runners.get(name) if name else None
+        if r is None:
+            self.lbl_state.setText("no engine")
+            return
+        eng = r.engine
+        self.lbl_state.setText(f"{name}: {r.state}")
+        unit = getattr(eng, "step_unit", "steps")
+        self.lbl_rate.setText(f"{r.steps_per_s:,.0f} {unit}/s" if r.state == RUNNING else "")
+        self.lbl_fps.setText(f"{self.fps:.0f} fps")
+
+    # -- workspaces ---------------------------------------------------
+    def collect_workspace(self) -> wsmod.Workspace:
+        ws = wsmod.Workspace(current_panel=self.current_name())
+        for name, panel in self.panels.items():
+            runner = self.runner_for(name)
+            state = runner.call(lambda e: e.state_dict(), timeout_s=60)
+            params = runner.call(lambda e: e.params.to_dict(), timeout_s=60)
+            eng_cls = type(runner.engine)
+            ws.panels[name] = wsmod.PanelEntry(
+                name=name,
+                engine=f"{eng_cls.__module__}:{eng_cls.__qualname__}",
+                params=params,
+                panel_state=panel.panel_state(),
+                state=state,
+            )
+        ws.panels.update(self._foreign)
+        return ws
+
+    def save_workspace(self, path: str | os.PathLike) -> bool:
+        path = Path(path)
+        try:
+            ws = self.collect_workspace()
+            wsmod.save(path, ws, app_version=__version__)
+        except Exception as e:
+            self._warn("Save failed", f"Could not save the workspace to {path}:\n{type(e).__name__}: {e}")
+            return False
+        self.workspace_path = path
+        self._add_recent(path)
+        self.setWindowTitle(f"{APP_NAME} — {path.name}")
+        self.statusBar().showMessage(f"Saved {path}", 4000)
+        self.log("info", f"workspace saved to {path}")
+        return True
+
+    def open_workspace(self, path: str | os.PathLike) -> bool:
+        """Load a workspace; True when every panel in it loaded."""
+        path = Path(path)
+        try:
+            ws = wsmod.load(path, known_panels=set(self.panels))
+        except FormatError as e:
+            self._warn("Cannot open workspace", str(e))
+            return False
+        problems = list(ws.problems)
+        self._foreign = {n: e for n, e in ws.panels.items() if n not in self.panels}
+        for name, entry in ws.panels.items():
+            if name not in self.panels:
+                continue
+            try:
+                self._restore_panel(name, entry)
+            except Exception as e:
+                problems.append(f"{path.name}: panel {name!r} could not be restored: {e}")
+        if ws.current_panel in self.panels:
+            self.show_panel(ws.current_panel)
+        self.workspace_path = path
+        self._add_recent(path)
+        self.setWindowTitle(f"{APP_NAME} — {path.name}")
+        if problems:
+            self._warn("Workspace opened with problems", "\n".join(problems))
+            return False
+        self.statusBar().showMessage(f"Opened {path}", 4000)
+        self.log("info", f"workspace opened from {path}")
+        return True
+
+    def _restore_panel(self, name: str, entry: wsmod.PanelEntry) -> None:
+        panel = self.panels[name]
+        runner = self.runner_for(name)
+        runner.pause()
+        ptype: type[Params] = runner.engine.params_type
+        params = ptype.from_dict(entry.params, strict=False)
+
+        def apply(engine):
+            engine.set_params(params)
+            if entry.state is not None:
+                engine.load_state_dict(entry.state)
+
+        runner.call(apply, timeout_s=120)
+        runner.refresh()
+        if hasattr(panel, "on_params_restored"):
+            panel.on_params_restored(params)
+        panel.restore_panel_state(entry.panel_state)
+        panel.clear_error()
+
+    def open_workspace_dialog(self) -> None:
+        start = str(self.workspace_path.parent) if self.workspace_path else str(Path.home())
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(
+            self, "Open workspace", start, f"Neural Studio workspace (*{wsmod.SUFFIX});;All files (*)"
+        )
+        if path:
+            self.open_workspace(path)
+
+    def save_workspace_action(self) -> None:
+        if self.workspace_path is None:
+            self.save_workspace_dialog()
+        else:
+            self.save_workspace(self.workspace_path)
+
+    def save_workspace_dialog(self) -> None:
+        start = str(self.workspace_path or Path.home() / f"workspace{wsmod.SUFFIX}")
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(
+            self, "Save workspace", start, f"Neural Studio workspace (*{wsmod.SUFFIX})"
+        )
+        if path:
+            if not path.endswith(wsmod.SUFFIX):
+                path += wsmod.SUFFIX
+            self.save_workspace(path)
+
+    # -- recent files and settings ------------------------------------
+    def recent_files(self) -> list[str]:
+        val = self.settings.value("recent", [])
+        if isinstance(val, str):
+            val = [val]
+        return [str(v) for v in (val or [])]
+
+    def _add_recent(self, path: Path) -> None:
+        p = str(Path(path).resolve())
+        items = [p] + [r for r in self.recent_files() if r != p]
+        self.settings.setValue("recent", items[:MAX_RECENT])
+        self._refresh_recent_menu()
+
+    def _refresh_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        items = self.recent_files()
+        for p in items:
+            act = self.recent_menu.addAction(p)
+            act.triggered.connect(lambda _c=False, q=p: self.open_workspace(q))
+        self.recent_menu.setEnabled(bool(items))
+
+    def _restore_settings(self) -> None:
+        geo = self.settings.value("window/geometry")
+        if geo is not None:
+            self.restoreGeometry(geo)
+        state = self.settings.value("window/state")
+        if state is not None:
+            self.restoreState(state)
+        last = self.settings.value("window/panel")
+        if isinstance(last, str) and last in self.panels:
+            self.tabs.setCurrentWidget(self.panels[last])
+
+    def save_settings(self) -> None:
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState())
+        name = self.current_name()
+        if name:
+            self.settings.setValue("window/panel", name)
+        self.settings.sync()
+
+    # -- about --------------------------------------------------------
+    def about_text(self) -> str:
+        rows = "".join(f"<tr><td>{k}</td><td>{html.escape(v)}</td></tr>" for k, v in versions().items())
+        return (
+            f"<h3>{APP_NAME} {__version__}</h3>"
+            "<p>A desktop studio for neural mechanisms: spiking networks, population geometry, "
+            "neural routing and collaborative neural painting.</p>"
+            f"<table>{rows}</table>"
+            "<p>Map data © OpenStreetMap contributors (ODbL). Routing benchmarks: CVRPLIB (Uchoa et al. "
+            "2017), Solomon VRPTW, TSPLIB.</p>"
+        )
+
+    def show_about(self) -> None:
+        box = QtWidgets.QMessageBox(self)
+        box.setObjectName("AboutBox")
+        box.setWindowTitle(f"About {APP_NAME}")
+        box.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        box.setText(self.about_text())
+        box.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+
+    # -- shutdown -----------------------------------------------------
+    def shutdown(self) -> None:
+        if self._closing:
+            return
+        self._closing = True
+        self.redraw_timer.stop()
+        self.status_timer.stop()
+        for r in self.runners.values():
+            r.shutdown(timeout_s=10.0)
+
+    def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802 - Qt API
+        self.save_settings()
+        self.shutdown()
+        super().closeEvent(event)

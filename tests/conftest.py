@@ -1,0 +1,47 @@
+import os
+import threading
+import time
+
+import pytest
+
+if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+    # no screen: Qt draws offscreen; tests that need OpenGL are skipped below
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def pytest_collection_modifyitems(config, items):
+    if os.environ.get("QT_QPA_PLATFORM") == "offscreen":
+        skip = pytest.mark.skip(reason="needs an OpenGL context (run under Xvfb: ./test.sh)")
+        for item in items:
+            if "gl" in item.keywords:
+                item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_settings(tmp_path, monkeypatch):
+    """Every test gets its own settings folder: nothing leaks into the user's."""
+    monkeypatch.setenv("NEURAL_STUDIO_CONFIG_DIR", str(tmp_path / "config"))
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_threads():
+    """Fail any test that leaves a worker thread running."""
+    before = set(threading.enumerate())
+    yield
+    import sys
+
+    deadline = time.monotonic() + 5.0
+    while True:
+        leaked = []
+        runner = sys.modules.get("studio.runner")
+        if runner is not None:
+            leaked += [f"QThread {t.objectName()}" for t in runner.live_threads()]
+        leaked += [
+            t.name
+            for t in threading.enumerate()
+            if t not in before and t.is_alive() and not t.daemon and not t.name.startswith("Dummy")
+        ]
+        if not leaked or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert not leaked, f"test left threads running: {leaked}"

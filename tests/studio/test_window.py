@@ -1,0 +1,304 @@
+"""The real main window, driven as a user would (pytest-qt; Xvfb in CI)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import zipfile
+from importlib import metadata
+
+import numpy as np
+import pytest
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from studio import workspace as wsmod
+from studio.window import MainWindow
+from tests.toy import ToyParams, make_toy_panel_class
+
+pytestmark = pytest.mark.gui
+
+PANELS = {"toy": make_toy_panel_class("toy", "Toy"), "toy2": make_toy_panel_class("toy2", "Second toy")}
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    made = []
+
+    def make(**kw):
+        kw.setdefault("settings_file", tmp_path / "settings.ini")
+        w = MainWindow(panel_classes=PANELS, **kw)
+        qtbot.addWidget(w)
+        w.show()
+        qtbot.waitExposed(w)
+        w.activateWindow()  # keyboard shortcuts go to the active window
+        qtbot.waitUntil(lambda: QtWidgets.QApplication.activeWindow() is w, timeout=3000)
+        made.append(w)
+        return w
+
+    yield make
+    for w in made:
+        w.close()
+
+
+def distinct_colours(img: QtGui.QImage) -> int:
+    img = img.convertToFormat(QtGui.QImage.Format.Format_RGB32)
+    ptr = img.constBits()
+    arr = np.frombuffer(ptr, dtype=np.uint32, count=img.width() * img.height())
+    return len(np.unique(arr))
+
+
+def test_opens_with_a_tab_per_panel_and_switches(window, qtbot):
+    w = window()
+    assert [w.tabs.tabText(i) for i in range(w.tabs.count())] == ["Toy", "Second toy"]
+    assert w.current_name() == "toy" and "toy" in w.runners
+    assert "toy2" not in w.runners  # engines start when first shown
+    w.tabs.setCurrentIndex(1)
+    assert w.current_name() == "toy2" and "toy2" in w.runners
+    assert w.runners["toy2"].visible and not w.runners["toy"].visible
+    # View > Panels switches too (Ctrl+1)
+    qtbot.keyClick(w, QtCore.Qt.Key.Key_1, QtCore.Qt.KeyboardModifier.ControlModifier)
+    assert w.current_name() == "toy"
+
+
+def test_space_runs_and_pauses_and_the_panel_draws(window, qtbot):
+    w = window()
+    panel = w.panels["toy"]
+    r = w.runner_for("toy")
+    before = panel.plot.grab().toImage()
+    qtbot.keyClick(w, QtCore.Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: r.state == "running", timeout=3000)
+    assert w.act_run.text() == "&Pause"
+    qtbot.waitUntil(lambda: panel.drawn_frames > 5, timeout=5000)
+    qtbot.keyClick(w, QtCore.Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: r.state == "paused", timeout=3000)
+    qtbot.wait(100)
+    after = panel.plot.grab().toImage()
+    assert after != before  # the plot changed: it drew real data
+    assert distinct_colours(after) > 3
+    assert panel.last_step > 0
+    qtbot.waitUntil(lambda: "toy: paused" in w.lbl_state.text(), timeout=2000)
+
+
+def test_step_and_reset_buttons(window, qtbot):
+    w = window()
+    r = w.runner_for("toy")
+    w.act_step.trigger()
+    qtbot.waitUntil(lambda: r.call(lambda e: e.t) == 10, timeout=3000)
+    w.act_reset.trigger()
+    qtbot.waitUntil(lambda: r.call(lambda e: e.t) == 0, timeout=3000)
+
+
+def test_save_and_reopen_restores_every_panel(window, qtbot, tmp_path):
+    w = window()
+    for name, steps, noise in (("toy", 37, 2.0), ("toy2", 11, 0.5)):
+        w.show_panel(name)
+        r = w.runner_for(name)
+        r.set_params(ToyParams(noise=noise, n_walkers=5))
+        r.step_once(steps)
+        qtbot.waitUntil(lambda r=r, s=steps: r.call(lambda e: e.t) == s, timeout=3000)
+    w.panels["toy2"].zoom = 3.5
+    path = tmp_path / "ws.nsw"
+    assert w.save_workspace(path)
+    expected = {n: w.runner_for(n).call(lambda e: (e.t, e.x.copy(), e.params)) for n in PANELS}
+    w.close()
+
+    w2 = window()
+    w2.show_panel("toy")
+    assert w2.open_workspace(path)
+    assert w2.current_name() == "toy2"  # the panel in front when saved
+    for n in PANELS:
+        t, x, params = w2.runner_for(n).call(lambda e: (e.t, e.x.copy(), e.params))
+        assert t == expected[n][0] and np.array_equal(x, expected[n][1]) and params == expected[n][2]
+    assert w2.panels["toy2"].zoom == 3.5
+    assert w2.panels["toy"].form.params().noise == 2.0  # the form shows the restored parameters
+    assert str(path.resolve()) in w2.recent_files()
+    # the restored engines continue exactly as the saved ones would have
+    r = w2.runner_for("toy")
+    r.step_once(5)
+    qtbot.waitUntil(lambda: r.call(lambda e: e.t) == 42, timeout=3000)
+
+
+def test_ctrl_s_saves_to_the_current_workspace(window, qtbot, tmp_path):
+    w = window()
+    path = tmp_path / "ctrl.nsw"
+    assert w.save_workspace(path)
+    mtime = path.stat().st_mtime_ns
+    r = w.runner_for("toy")
+    r.step_once(3)
+    qtbot.waitUntil(lambda: r.call(lambda e: e.t) == 3, timeout=3000)
+    qtbot.keyClick(w, QtCore.Qt.Key.Key_S, QtCore.Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: path.stat().st_mtime_ns != mtime, timeout=3000)
+    ws = wsmod.load(path, known_panels=set(PANELS))
+    assert ws.panels["toy"].state["t"] == 3
+
+
+def _warning_text(w):
+    boxes = [b for b in w.findChildren(QtWidgets.QMessageBox) if b.objectName() == "WarningBox"]
+    return "\n".join(b.text() for b in boxes)
+
+
+def test_corrupt_workspace_is_refused_and_never_overwritten(window, qtbot, tmp_path):
+    w = window()
+    bad = tmp_path / "bad.nsw"
+    bad.write_bytes(b"\x00not a zip at all")
+    assert not w.open_workspace(bad)
+    assert "bad.nsw" in _warning_text(w) and "not a Neural Studio workspace" in _warning_text(w)
+    assert w.workspace_path is None  # Ctrl+S will ask for a new path, not write over it
+    assert bad.read_bytes() == b"\x00not a zip at all"
+    half = tmp_path / "half.nsw"
+    with zipfile.ZipFile(half, "w") as zf:
+        zf.writestr("workspace.json", "{ this is not json")
+    assert not w.open_workspace(half)
+    assert "workspace.json is corrupt" in _warning_text(w)
+
+
+def _write_ws(path, panels, version=1):
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr(
+            "workspace.json",
+            json.dumps(
+                {"format": wsmod.FORMAT, "version": version, "current_panel": "toy", "panels": panels}
+            ),
+        )
+
+
+def test_unknown_panel_and_bad_entry_load_the_rest(window, qtbot, tmp_path):
+    w = window()
+    good = tmp_path / "good.nsw"
+    r = w.runner_for("toy")
+    r.step_once(4)
+    qtbot.waitUntil(lambda: r.call(lambda e: e.t) == 4, timeout=3000)
+    assert w.save_workspace(good)
+    with zipfile.ZipFile(good) as zf:
+        head = json.loads(zf.read("workspace.json"))
+        members = {n: zf.read(n) for n in zf.namelist()}
+    head["panels"]["ghost"] = {"engine": "x:Y", "params": {"a": 1}, "panel_state": {}, "state": {"k": 2}}
+    head["panels"]["toy2"] = {"params": "not a mapping"}
+    mixed = tmp_path / "mixed.nsw"
+    with zipfile.ZipFile(mixed, "w") as zf:
+        for n, data in members.items():
+            zf.writestr(n, json.dumps(head) if n == "workspace.json" else data)
+    w2 = window()
+    assert not w2.open_workspace(mixed)
+    text = _warning_text(w2)
+    assert "'ghost' is not available" in text and "'toy2'" in text and "params" in text
+    assert w2.runner_for("toy").call(lambda e: e.t) == 4  # the good panel loaded
+    # saving keeps the unknown panel's entry: nothing is lost
+    out = tmp_path / "resaved.nsw"
+    assert w2.save_workspace(out)
+    with zipfile.ZipFile(out) as zf:
+        again = json.loads(zf.read("workspace.json"))
+    assert again["panels"]["ghost"]["state"] == {"k": 2}
+
+
+def test_newer_workspace_version_warns_and_loads(window, qtbot, tmp_path):
+    w = window()
+    path = tmp_path / "future.nsw"
+    _write_ws(path, {"toy": {"params": {"noise": 4.0}, "panel_state": {}, "state": None}}, version=99)
+    assert not w.open_workspace(path)
+    assert "newer Neural Studio" in _warning_text(w)
+    assert w.runner_for("toy").call(lambda e: e.params.noise) == 4.0
+
+
+def test_worker_error_shows_banner_and_log_and_reset_recovers(window, qtbot):
+    w = window()
+    panel = w.panels["toy"]
+    r = w.runner_for("toy")
+    r.set_params(ToyParams(fail_at_step=20))
+    with qtbot.waitSignal(r.error, timeout=5000):
+        w.act_run.trigger()
+    qtbot.waitUntil(lambda: panel.banner.isVisible(), timeout=3000)
+    assert "toy failure at step 20" in panel.banner.label.text()
+    log = w.log_dock.view.toPlainText()
+    assert "Traceback" in log and "RuntimeError: toy failure" in log
+    assert not w.act_run.isEnabled()
+    r.set_params(ToyParams())
+    w.act_reset.trigger()
+    qtbot.waitUntil(lambda: w.act_run.isEnabled(), timeout=3000)
+    assert not panel.banner.isVisible()
+    w.act_run.trigger()
+    qtbot.waitUntil(lambda: r.call(lambda e: e.t) > 50, timeout=5000)
+    w.act_run.trigger()
+
+
+def test_param_form_edits_reach_the_engine(window, qtbot):
+    w = window()
+    panel = w.panels["toy"]
+    r = w.runner_for("toy")
+    spin = panel.form.editor("noise")
+    spin.setValue(7.5)
+    qtbot.waitUntil(lambda: r.call(lambda e: e.params.noise) == 7.5, timeout=3000)
+    # a cross-field violation is shown and not sent
+    panel.form.editor("mode").setCurrentIndex(1)  # uniform with noise 7.5: allowed (<= 10)
+    qtbot.waitUntil(lambda: r.call(lambda e: e.params.mode) == "uniform", timeout=3000)
+    spin.setValue(20.0)
+    assert "at most 10" in panel.form.error_label.text()
+    assert r.call(lambda e: e.params.noise) == 7.5
+
+
+def test_settings_persist_between_launches(window, qtbot, tmp_path):
+    w = window()
+    w.resize(1111, 777)
+    w.show_panel("toy2")
+    path = tmp_path / "a.nsw"
+    w.save_workspace(path)
+    w.close()
+    w2 = window()
+    assert w2.current_name() == "toy2"
+    assert (w2.width(), w2.height()) == (1111, 777)
+    assert w2.recent_files()[0] == str(path.resolve())
+    acts = w2.recent_menu.actions()
+    assert acts and acts[0].text() == str(path.resolve())
+
+
+def test_about_names_versions(window, qtbot):
+    w = window()
+    text = w.about_text()
+    for key in ("Python", "Qt", "torch", "numpy"):
+        assert key in text
+    import torch
+
+    assert torch.__version__ in text
+    w.show_about()
+    box = w.findChild(QtWidgets.QMessageBox, "AboutBox")
+    assert box is not None and box.isVisible()
+    box.close()
+
+
+def test_close_stops_every_worker(window, qtbot):
+    from studio.runner import live_threads
+
+    w = window()
+    w.show_panel("toy2")
+    w.runner_for("toy").start()
+    w.runner_for("toy2").start()
+    qtbot.waitUntil(lambda: len(live_threads()) == 2, timeout=3000)
+    w.close()
+    assert not live_threads()
+
+
+def test_cli_version_and_list_panels():
+    out = subprocess.run(
+        [sys.executable, "-m", "studio", "--version"], capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0 and "Neural Studio 0.1.0" in out.stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "studio", "--list-panels"], capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0
+    names = sorted(ep.name for ep in metadata.entry_points(group="studio.panels"))
+    assert out.stdout.split() == names
+
+
+def test_cli_screenshot(qtbot, tmp_path, monkeypatch):
+    import studio.window
+    from studio import app
+
+    monkeypatch.setattr(studio.window, "discover_panels", lambda: (PANELS, []))
+    out = tmp_path / "shot.png"
+    assert app.main(["--panel", "toy2", "--screenshot", str(out), "--after", "0.5", "--size", "900x600"]) == 0
+    img = QtGui.QImage(str(out))
+    assert (img.width(), img.height()) == (900, 600)
+    assert distinct_colours(img) > 20
+    assert app.main(["--panel", "nope", "--screenshot", str(out)]) == 2
