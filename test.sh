@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Sets everything up and runs the whole test suite (Xvfb when there is no display).
+# Extra arguments go to pytest, e.g. ./test.sh -k runner
+set -euo pipefail
+source "$(dirname "$0")/scripts/setup.sh"
+cd "$ROOT"
+
+if [ -n "${DISPLAY:-}" ] && [ -z "${CI:-}" ]; then
+  ensure_system_packages
+  ensure_venv
+  exec env QT_QPA_PLATFORM="${QT_QPA_PLATFORM:-xcb}" "$VENV/bin/python" -m pytest "$@"
+fi
+ensure_system_packages headless
+ensure_venv
+say "running the tests under Xvfb"
+exec env QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1600x1000x24" "$VENV/bin/python" -m pytest "$@"
