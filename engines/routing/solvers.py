@@ -1,0 +1,233 @@
+"""Solver jobs: generators yielding :class:`~engines.base.Progress` with the current best.
+
+``solve_job(problem, solver, time_limit, seed)`` is the one entry point used by
+the CLI, the benchmarks, the engine and the panel. Each yielded progress
+carries a :class:`SolveResult` (the best feasible solution so far, its cost
+from :func:`engines.routing.problem.evaluate`, and the (time, best cost)
+curve). The job may be closed between yields; its last yielded value is then
+the last good solution.
+
+Solvers:
+
+``ls``          savings start, compiled local search, then ruin-and-recreate
+                iterated local search until the time limit;
+``pyvrp``       PyVRP's iterated local search (see :mod:`pyvrp_bridge`);
+``neural``      the attention model, POMO multi-start, greedy decoding;
+``neural+ls``   the neural solution polished by the compiled local search
+                (descent, then iterated local search for the remaining time);
+``neural+pyvrp`` PyVRP warm-started from the neural + local-search solution.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Generator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from engines.base import Progress
+from engines.routing import ls
+from engines.routing.problem import Problem, check_instance, evaluate
+
+__all__ = ["SOLVERS", "SolveResult", "solve", "solve_job"]
+
+SOLVERS = ("ls", "pyvrp", "neural", "neural+ls", "neural+pyvrp")
+
+
+@dataclass(frozen=True)
+class SolveResult:
+    solver: str
+    routes: tuple[tuple[int, ...], ...]
+    cost: float
+    feasible: bool
+    violations: tuple[str, ...]
+    elapsed: float
+    curve: tuple[tuple[float, float], ...] = field(default=())
+    iterations: int = 0
+
+    def to_json(self, problem: Problem) -> dict:
+        gap = problem.gap(self.cost) if self.feasible else None
+        return {
+            "instance": problem.name,
+            "variant": problem.variant,
+            "solver": self.solver,
+            "cost": problem.round_cost(self.cost),
+            "feasible": self.feasible,
+            "violations": list(self.violations),
+            "num_routes": len(self.routes),
+            "routes": [list(r) for r in self.routes],
+            "time_s": round(self.elapsed, 4),
+            "bks": problem.bks,
+            "gap_percent": None if gap is None else round(gap, 4),
+        }
+
+
+class _Tracker:
+    """Keeps the best solution and the improvement curve."""
+
+    def __init__(self, problem: Problem, solver: str):
+        self.problem = problem
+        self.solver = solver
+        self.t0 = time.perf_counter()
+        self.best: SolveResult | None = None
+        self.curve: list[tuple[float, float]] = []
+        self.iterations = 0
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.t0
+
+    def offer(self, routes) -> bool:
+        ev = evaluate(self.problem, routes)
+        cur = self.best
+        better = (
+            cur is None
+            or (ev.feasible and not cur.feasible)
+            or (ev.feasible == cur.feasible and ev.cost < cur.cost - 1e-9)
+        )
+        if better:
+            t = self.elapsed()
+            if ev.feasible:
+                self.curve.append((t, ev.cost))
+            self.best = SolveResult(
+                self.solver,
+                tuple(tuple(s.nodes) for s in ev.routes),
+                ev.cost,
+                ev.feasible,
+                ev.violations,
+                t,
+                tuple(self.curve),
+                self.iterations,
+            )
+        return better
+
+    def result(self) -> SolveResult:
+        b = self.best
+        if b is None:
+            return SolveResult(self.solver, (), math.inf, False, ("no solution found",), self.elapsed())
+        import dataclasses
+
+        return dataclasses.replace(
+            b, elapsed=self.elapsed(), curve=tuple(self.curve), iterations=self.iterations
+        )
+
+    def progress(self, limit: float, msg: str = "") -> Progress:
+        r = self.result()
+        text = msg or (f"{self.solver}: best {r.cost:.6g}" if r.routes else f"{self.solver}: searching")
+        return Progress(done=min(self.elapsed(), limit), total=limit, message=text, value=r)
+
+
+def _ils(tr: _Tracker, data: ls.LSData, R, L, rng, time_limit: float, max_iterations=None, report_every=0.05):
+    """Iterated local search from (R, L) until the tracker's clock reaches time_limit."""
+    ls.improve(data, R, L, rng)
+    tr.offer(ls.to_routes(R, L))
+    yield tr.progress(time_limit)
+    cur = (R, L)
+    cc = ls.cost(data, R, L)
+    best_c = cc
+    last = tr.elapsed()
+    temp0 = 0.01 * max(cc, 1e-9) / max(data.n, 1)
+    while tr.elapsed() < time_limit and (max_iterations is None or tr.iterations < max_iterations):
+        frac = tr.elapsed() / max(time_limit, 1e-9)
+        if max_iterations is not None:
+            frac = tr.iterations / max(max_iterations, 1)
+        q = int(rng.integers(3, max(4, min(25, data.n // 6 + 3))))
+        cand = ls.perturb_and_improve(data, cur[0], cur[1], rng, q=q)
+        tr.iterations += 1
+        if cand is None:
+            continue
+        c = ls.cost(data, *cand)
+        temp = temp0 * (1.0 - frac)
+        if c < cc - 1e-9 or (temp > 0 and rng.random() < math.exp(-(c - cc) / temp)):
+            cur, cc = cand, c
+        improved = False
+        if c < best_c - 1e-9:
+            best_c = c
+            improved = tr.offer(ls.to_routes(*cand))
+        if improved or tr.elapsed() - last >= report_every:
+            last = tr.elapsed()
+            yield tr.progress(time_limit)
+
+
+def solve_job(
+    problem: Problem,
+    solver: str = "ls",
+    time_limit: float = 1.0,
+    seed: int = 0,
+    initial_routes=None,
+    model=None,
+    max_iterations: int | None = None,
+) -> Generator[Progress, None, SolveResult]:
+    """Run one solver; yields progress (value = best so far), returns the final result.
+
+    ``initial_routes`` warm-starts ``ls`` and ``pyvrp``. ``model`` is a
+    :class:`engines.routing.neural.model.RouteNet` for the neural solvers
+    (default: the shipped weights). ``max_iterations`` caps the iterated
+    local search of ``ls`` / ``neural+ls`` so that a run is reproducible
+    (same seed, same result) whatever the machine's speed.
+    """
+    if solver not in SOLVERS:
+        raise ValueError(f"solver {solver!r}: allowed values are {', '.join(SOLVERS)}")
+    if not time_limit > 0:
+        raise ValueError(f"time_limit = {time_limit!r} s: must be positive")
+    reasons = check_instance(problem)
+    if reasons:
+        raise ValueError(f"{problem.name}: infeasible instance: " + "; ".join(reasons))
+    rng = np.random.default_rng(seed)
+    tr = _Tracker(problem, solver)
+    data = ls.LSData(problem)
+    yield tr.progress(time_limit, f"{solver}: starting")
+    start_routes = initial_routes
+    if solver.startswith("neural"):
+        from engines.routing.neural.infer import neural_solve
+
+        routes = neural_solve(problem, model=model, seed=seed)
+        tr.offer(routes)
+        yield tr.progress(time_limit, "neural: decoded")
+        if solver == "neural":
+            return tr.result()
+        start_routes = routes
+    if solver in ("ls", "neural+ls"):
+        if start_routes is not None:
+            try:
+                R, L = ls.from_routes(data, start_routes)
+            except ValueError:
+                R, L = ls.construct(data)
+        else:
+            R, L = ls.construct(data)
+        tr.offer(ls.to_routes(R, L))
+        yield tr.progress(time_limit, f"{solver}: constructed")
+        yield from _ils(tr, data, R, L, rng, time_limit, max_iterations)
+        return tr.result()
+    # pyvrp and neural+pyvrp
+    from engines.routing.pyvrp_bridge import pyvrp_search
+
+    if solver == "neural+pyvrp":
+        R, L = ls.from_routes(data, start_routes) if len(start_routes) <= data.K else ls.construct(data)
+        ls.improve(data, R, L, rng)
+        tr.offer(ls.to_routes(R, L))
+        yield tr.progress(time_limit, "neural+ls start")
+        ev = evaluate(problem, ls.to_routes(R, L))
+        start_routes = ls.to_routes(R, L) if ev.feasible else None
+    elif start_routes is not None and not evaluate(problem, start_routes).feasible:
+        start_routes = None
+    remaining = max(1e-3, time_limit - tr.elapsed())
+    gen = pyvrp_search(problem, remaining, seed=seed, initial_routes=start_routes)
+    try:
+        for _t, routes, improved in gen:
+            tr.iterations += 1
+            if routes is not None and improved:
+                tr.offer(routes)
+            yield tr.progress(time_limit)
+    finally:
+        gen.close()
+    return tr.result()
+
+
+def solve(problem: Problem, solver: str = "ls", time_limit: float = 1.0, seed: int = 0, **kw) -> SolveResult:
+    """Run :func:`solve_job` to its end."""
+    from engines.base import drive_job
+
+    result, _ = drive_job(solve_job(problem, solver, time_limit, seed, **kw))
+    return result

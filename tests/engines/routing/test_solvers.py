@@ -1,0 +1,119 @@
+"""Local search and PyVRP jobs: feasible, improving, stoppable, reproducible."""
+
+import numpy as np
+import pytest
+
+from engines.base import drive_job
+from engines.routing import ls
+from engines.routing.io import load_problem
+from engines.routing.problem import Problem, evaluate
+from engines.routing.solvers import solve, solve_job
+
+
+def _random_vrptw(seed, n=30, asym=True):
+    rng = np.random.default_rng(seed)
+    xy = rng.uniform(0, 100, (n, 2))
+    D = np.hypot(*(xy[:, None] - xy[None]).transpose(2, 0, 1))
+    if asym:
+        D = D * rng.uniform(1.0, 1.5, D.shape)
+        np.fill_diagonal(D, 0)
+    T = D * 0.8 + 1
+    np.fill_diagonal(T, 0)
+    ready = rng.uniform(0, 300, n)
+    tw = np.stack([ready, ready + 120], 1)
+    tw[0] = [0, 1000]
+    return Problem(
+        "r", D, duration=T, coords=xy, demand=np.r_[0, rng.integers(1, 10, n - 1)], capacity=40,
+        time_windows=tw, service=np.r_[0, np.full(n - 1, 5.0)],
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_local_search_keeps_feasibility_and_improves(seed):
+    p = _random_vrptw(seed)
+    assert p.variant == "ACVRPTW"
+    data = ls.LSData(p)
+    R, L = ls.construct(data)
+    e0 = evaluate(p, ls.to_routes(R, L))
+    assert e0.feasible, e0.violations
+    ls.improve(data, R, L, np.random.default_rng(seed))
+    e1 = evaluate(p, ls.to_routes(R, L))
+    assert e1.feasible, e1.violations
+    assert e1.cost <= e0.cost + 1e-9
+    assert abs(ls.cost(data, R, L) - e1.cost) < 1e-6  # kernel cost == evaluator cost
+    for _ in range(20):
+        out = ls.perturb_and_improve(data, R, L, np.random.default_rng(seed))
+        if out is not None:
+            assert evaluate(p, ls.to_routes(*out)).feasible
+
+
+def test_ls_solver_on_cvrplib_and_reproducible(data_dir):
+    p = load_problem(data_dir / "cvrplib" / "X-n101-k25.vrp")
+    a = solve(p, "ls", time_limit=60, seed=3, max_iterations=40)
+    b = solve(p, "ls", time_limit=60, seed=3, max_iterations=40)
+    assert a.feasible and a.routes == b.routes and a.cost == b.cost
+    assert a.cost == evaluate(p, a.routes).cost
+    assert p.gap(a.cost) < 8.0  # savings + descent + 40 ruin-and-recreate rounds
+    costs = [c for _, c in a.curve]
+    assert costs == sorted(costs, reverse=True) and len(costs) >= 2
+
+
+def test_ls_solver_atsp_near_optimum(data_dir):
+    p = load_problem(data_dir / "tsplib_atsp" / "br17.atsp")
+    r = solve(p, "ls", time_limit=60, seed=0, max_iterations=300)
+    assert r.feasible and len(r.routes) == 1 and r.cost <= 39 * 1.01
+
+
+def test_solomon_ls_feasible(data_dir):
+    p = load_problem(data_dir / "solomon" / "R101.txt")
+    r = solve(p, "ls", time_limit=60, seed=0, max_iterations=30)
+    assert r.feasible, r.violations
+    assert len(r.routes) <= p.num_vehicles
+
+
+def test_job_stops_at_once_and_keeps_last_good_solution(data_dir):
+    p = load_problem(data_dir / "cvrplib" / "X-n110-k13.vrp")
+    seen = []
+    job = solve_job(p, "ls", time_limit=30, seed=0)
+
+    def stop():
+        return any(pr.value is not None and pr.value.routes for pr in seen[-1:]) and len(seen) >= 4
+
+    result, completed = drive_job(job, seen.append, stop)
+    assert not completed
+    assert result.feasible and result.routes
+    assert result.elapsed < 30
+
+
+def test_pyvrp_streams_and_warm_starts(data_dir):
+    p = load_problem(data_dir / "cvrplib" / "X-n101-k25.vrp")
+    ls_res = solve(p, "ls", time_limit=60, seed=0, max_iterations=5)
+    values = []
+    result, done = drive_job(
+        solve_job(p, "pyvrp", time_limit=1.0, seed=0, initial_routes=[list(r) for r in ls_res.routes]),
+        lambda pr: values.append(pr.value),
+    )
+    assert done and result.feasible
+    assert result.cost <= ls_res.cost  # warm start: never worse than the start
+    assert result.cost == evaluate(p, result.routes).cost
+    assert len(values) > 3
+    assert [c for _, c in result.curve] == sorted([c for _, c in result.curve], reverse=True)
+
+
+def test_pyvrp_solomon_and_atsp(data_dir):
+    for f in ("solomon/C101.txt", "tsplib_atsp/ftv33.atsp"):
+        p = load_problem(data_dir / f)
+        r = solve(p, "pyvrp", time_limit=0.5, seed=0)
+        assert r.feasible, (f, r.violations)
+        assert r.cost >= p.bks - 1e-9
+
+
+def test_infeasible_instance_reported_before_solving():
+    p = _random_vrptw(0).with_changes(capacity=5)
+    with pytest.raises(ValueError, match="infeasible instance: customer .* above the vehicle capacity 5"):
+        solve(p, "ls", time_limit=0.1)
+
+
+def test_bad_solver_name():
+    with pytest.raises(ValueError, match="allowed values are ls, pyvrp"):
+        solve(_random_vrptw(0), "magic")
