@@ -75,6 +75,7 @@ class ParamSpec:
     choices: tuple | None = None
     step: float | None = None
     advanced: bool = False
+    optional: bool = False  # None is allowed
 
     @property
     def label(self) -> str:
@@ -141,7 +142,7 @@ def param_specs(cls_or_obj: Any) -> list[ParamSpec]:
     cls = cls_or_obj if isinstance(cls_or_obj, type) else type(cls_or_obj)
     specs = []
     for f in dataclasses.fields(cls):
-        tp, _ = _scalar_type(_resolve_type(cls, f))
+        tp, optional = _scalar_type(_resolve_type(cls, f))
         m = f.metadata
         specs.append(
             ParamSpec(
@@ -155,6 +156,7 @@ def param_specs(cls_or_obj: Any) -> list[ParamSpec]:
                 choices=m.get("choices"),
                 step=m.get("step"),
                 advanced=m.get("advanced", False),
+                optional=optional,
             )
         )
     return specs

@@ -113,7 +113,7 @@ class ParamForm(QtWidgets.QWidget):
         elif spec.type is bool:
             w = QtWidgets.QCheckBox()
             w.toggled.connect(lambda _v, s=spec: self._edited(s))
-        elif spec.type is int:
+        elif spec.type is int and not spec.optional:
             w = QtWidgets.QSpinBox()
             lo = int(spec.min) if spec.min is not None else -(2**31 - 1)
             hi = int(spec.max) if spec.max is not None else 2**31 - 1
@@ -122,7 +122,7 @@ class ParamForm(QtWidgets.QWidget):
                 w.setSingleStep(int(spec.step))
             w.setKeyboardTracking(False)
             w.valueChanged.connect(lambda _v, s=spec: self._edited(s))
-        elif spec.type is float:
+        elif spec.type is float and not spec.optional:
             w = QtWidgets.QDoubleSpinBox()
             w.setDecimals(_decimals(spec))
             w.setRange(
@@ -136,8 +136,10 @@ class ParamForm(QtWidgets.QWidget):
             w.setSingleStep(step)
             w.setKeyboardTracking(False)
             w.valueChanged.connect(lambda _v, s=spec: self._edited(s))
-        else:  # str, tuple and anything else: text
+        else:  # str, tuple, optional numbers and anything else: text
             w = QtWidgets.QLineEdit()
+            if spec.optional:
+                w.setPlaceholderText("none")
             w.editingFinished.connect(lambda s=spec: self._edited(s))
         self._updating = True
         try:
