@@ -1,0 +1,204 @@
+"""Parameters and presets of the LIF network engine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from engines.base import Params, param
+
+MODELS = ("coba", "cuba_exp", "cuba_delta")
+CONNECTIVITY = ("fixed_prob", "dense", "small_world", "scale_free", "edge_list", "none")
+STDP_MODES = ("off", "additive", "multiplicative")
+STDP_TARGETS = ("inputs", "exc", "all_exc")
+
+
+@dataclass(frozen=True)
+class SpikingParams(Params):
+    """A network of leaky integrate-and-fire neurons.
+
+    Neurons ``[0, n_exc)`` are excitatory, the rest inhibitory; ``n_inputs``
+    input units (Poisson generators or spike-time arrays) project to the
+    network. Weights are in units of the leak conductance for ``coba`` and in
+    mV for the current-based models.
+    """
+
+    model: str = param("coba", choices=MODELS, doc="neuron model: conductance-based or current-based LIF")
+    n_neurons: int = param(4000, min=1, max=4_000_000, doc="number of LIF neurons")
+    exc_fraction: float = param(0.8, min=0.0, max=1.0, doc="fraction of excitatory neurons")
+    dt_ms: float = param(0.1, unit="ms", min=0.001, max=5.0, doc="integration time step")
+    integration: str = param(
+        "euler",
+        choices=("euler", "exponential"),
+        doc="forward Euler (as Brian2's 'euler') or exponential Euler with exact synaptic decay",
+    )
+    # -- neurons ------------------------------------------------------------
+    tau_m_ms: float = param(20.0, unit="ms", min=0.01, max=1e4, doc="membrane time constant")
+    v_rest_mV: float = param(-60.0, unit="mV", min=-200, max=100, doc="leak reversal (resting) potential")
+    v_reset_mV: float = param(-60.0, unit="mV", min=-200, max=100, doc="reset potential after a spike")
+    v_thresh_mV: float = param(-50.0, unit="mV", min=-200, max=100, doc="spike threshold (mean)")
+    v_thresh_std_mV: float = param(
+        0.0, unit="mV", min=0.0, max=50.0, doc="spread of per-neuron thresholds (normal)"
+    )
+    refractory_ms: float = param(5.0, unit="ms", min=0.0, max=1000.0, doc="absolute refractory period")
+    i_ext_mV: float = param(0.0, unit="mV", min=-1e5, max=1e5, doc="constant drive (R*I) to every neuron")
+    tau_e_ms: float = param(5.0, unit="ms", min=0.01, max=1e4, doc="excitatory synaptic time constant")
+    tau_i_ms: float = param(10.0, unit="ms", min=0.01, max=1e4, doc="inhibitory synaptic time constant")
+    e_exc_mV: float = param(0.0, unit="mV", min=-200, max=200, doc="excitatory reversal potential (coba)")
+    e_inh_mV: float = param(-80.0, unit="mV", min=-200, max=200, doc="inhibitory reversal potential (coba)")
+    # -- initial state --------------------------------------------------------
+    v0_distribution: str = param("normal", choices=("normal", "uniform"), doc="initial v: normal or uniform")
+    v0_mean_mV: float = param(-65.0, unit="mV", min=-200, max=100, doc="initial membrane potential mean")
+    v0_std_mV: float = param(
+        5.0, unit="mV", min=0.0, max=100, doc="initial v std (normal) or half-width (uniform)"
+    )
+    ge0_mean: float = param(4.0, min=-1e3, max=1e3, doc="initial excitatory synaptic variable mean")
+    ge0_std: float = param(1.5, min=0.0, max=1e3, doc="initial excitatory synaptic variable std")
+    gi0_mean: float = param(20.0, min=-1e3, max=1e3, doc="initial inhibitory synaptic variable mean")
+    gi0_std: float = param(12.0, min=0.0, max=1e3, doc="initial inhibitory synaptic variable std")
+    # -- connectivity ---------------------------------------------------------
+    connectivity: str = param("fixed_prob", choices=CONNECTIVITY, doc="how recurrent synapses are made")
+    p_connect: float = param(0.02, min=0.0, max=1.0, doc="connection probability (fixed_prob)")
+    autapses: bool = param(True, doc="allow a neuron to connect to itself")
+    graph_k: int = param(10, min=1, max=10_000, doc="small-world: neighbours per node (even)")
+    graph_rewire_p: float = param(0.1, min=0.0, max=1.0, doc="small-world: rewiring probability")
+    graph_m: int = param(3, min=1, max=10_000, doc="scale-free: edges added per new node")
+    edge_list_path: str = param("", doc="edge list file: 'pre post [weight [delay_ms]]' per line")
+    w_exc: float = param(0.6, min=0.0, max=1e4, doc="excitatory weight (g_L units for coba, mV otherwise)")
+    w_inh: float = param(6.7, min=0.0, max=1e4, doc="inhibitory weight magnitude")
+    delay_min_ms: float = param(0.0, unit="ms", min=0.0, max=3000.0, doc="smallest synaptic delay")
+    delay_max_ms: float = param(0.0, unit="ms", min=0.0, max=3000.0, doc="largest synaptic delay")
+    # -- inputs ---------------------------------------------------------------
+    n_inputs: int = param(0, min=0, max=1_000_000, doc="input units (Poisson generators / spike times)")
+    input_rate_hz: float = param(10.0, unit="Hz", min=0.0, max=10_000, doc="Poisson rate of each input")
+    input_p: float = param(0.1, min=0.0, max=1.0, doc="probability of an input -> neuron synapse")
+    input_weight: float = param(0.5, min=0.0, max=1e4, doc="input synapse weight")
+    input_weight_random: bool = param(False, doc="draw input weights uniformly in [0, input_weight]")
+    # -- plasticity -----------------------------------------------------------
+    stdp: str = param("off", choices=STDP_MODES, doc="pair STDP with exponential traces")
+    stdp_synapses: str = param(
+        "inputs",
+        choices=STDP_TARGETS,
+        doc="plastic synapses: from inputs, excitatory recurrent, or both",
+    )
+    stdp_tau_pre_ms: float = param(20.0, unit="ms", min=0.01, max=1e4, doc="presynaptic trace time constant")
+    stdp_tau_post_ms: float = param(20.0, unit="ms", min=0.01, max=1e4, doc="postsynaptic trace constant")
+    stdp_a_plus: float = param(0.01, min=0.0, max=1e3, doc="potentiation step")
+    stdp_a_minus: float = param(0.0105, min=0.0, max=1e3, doc="depression step")
+    stdp_w_max: float = param(1.0, min=0.0, max=1e4, doc="upper weight bound")
+    # -- monitors and safety --------------------------------------------------
+    monitor_count: int = param(8, min=0, max=1000, doc="neurons whose v, ge, gi are recorded")
+    monitor_every: int = param(10, min=1, max=100_000, doc="state monitor interval (steps)")
+    spike_buffer: int = param(
+        1_000_000, min=1000, max=100_000_000, doc="spikes kept for readers", advanced=True
+    )
+    rate_buffer: int = param(
+        200_000, min=100, max=10_000_000, doc="steps of population counts kept", advanced=True
+    )
+    monitor_buffer: int = param(
+        100_000, min=10, max=10_000_000, doc="state monitor records kept", advanced=True
+    )
+    max_rate_hz: float = param(
+        2000.0, unit="Hz", min=1.0, max=1e6, doc="runaway guard: mean rate above this stops the run"
+    )
+
+    def validate(self) -> None:
+        if self.v_reset_mV >= self.v_thresh_mV:
+            raise ValueError(
+                f"SpikingParams.v_reset_mV = {self.v_reset_mV} must be below v_thresh_mV = {self.v_thresh_mV}"
+            )
+        if self.delay_max_ms < self.delay_min_ms:
+            raise ValueError(
+                f"SpikingParams.delay_max_ms = {self.delay_max_ms} must be >= delay_min_ms = {self.delay_min_ms}"
+            )
+        if round(self.delay_max_ms / self.dt_ms) > 32767:
+            raise ValueError("SpikingParams.delay_max_ms: at most 32767 time steps")
+        if self.connectivity == "edge_list" and not self.edge_list_path:
+            raise ValueError("SpikingParams.edge_list_path: required when connectivity is 'edge_list'")
+
+    @property
+    def n_exc(self) -> int:
+        return int(round(self.n_neurons * self.exc_fraction))
+
+
+#: name -> (description, parameter overrides)
+PRESETS: dict[str, tuple[str, dict]] = {
+    "coba": (
+        "Brette et al. 2007 benchmark 1 (COBA): 4,000 LIF, 3,200 E / 800 I, p = 0.02, "
+        "conductance synapses, self-sustained activity, dt 0.1 ms",
+        {},
+    ),
+    "cuba": (
+        "Brette et al. 2007 benchmark 2 (CUBA): 4,000 LIF, current-based exponential synapses, "
+        "El = -49 mV, we = 1.62 mV, wi = 9 mV",
+        dict(
+            model="cuba_exp",
+            v_rest_mV=-49.0,
+            w_exc=1.62,
+            w_inh=9.0,
+            v0_distribution="uniform",
+            v0_mean_mV=-55.0,
+            v0_std_mV=5.0,
+            ge0_mean=0.0,
+            ge0_std=0.0,
+            gi0_mean=0.0,
+            gi0_std=0.0,
+        ),
+    ),
+    "small-world": (
+        "400 COBA neurons on a Watts-Strogatz small-world graph (k = 40), with a constant drive",
+        dict(
+            n_neurons=400,
+            connectivity="small_world",
+            graph_k=40,
+            graph_rewire_p=0.2,
+            w_exc=0.4,
+            w_inh=3.0,
+            i_ext_mV=12.0,
+            ge0_mean=0.0,
+            ge0_std=0.0,
+            gi0_mean=0.0,
+            gi0_std=0.0,
+            v0_mean_mV=-55.0,
+        ),
+    ),
+    "stdp-poisson": (
+        "Song, Miller & Abbott 2000: 1,000 Poisson inputs drive 100 neurons through "
+        "additive STDP (weights go bimodal)",
+        dict(
+            model="coba",
+            n_neurons=100,
+            exc_fraction=1.0,
+            connectivity="none",
+            n_inputs=1000,
+            input_rate_hz=15.0,
+            input_p=1.0,
+            input_weight=0.01,
+            input_weight_random=True,
+            tau_m_ms=10.0,
+            v_rest_mV=-74.0,
+            v_reset_mV=-60.0,
+            v_thresh_mV=-54.0,
+            refractory_ms=0.0,
+            v0_mean_mV=-65.0,
+            v0_std_mV=3.0,
+            ge0_mean=0.0,
+            ge0_std=0.0,
+            gi0_mean=0.0,
+            gi0_std=0.0,
+            stdp="additive",
+            stdp_synapses="inputs",
+            stdp_a_plus=0.0001,
+            stdp_a_minus=0.000105,
+            stdp_w_max=0.01,
+        ),
+    ),
+}
+
+
+def preset(name: str, **overrides) -> SpikingParams:
+    """The parameters of a named preset (with optional overrides)."""
+    if name not in PRESETS:
+        raise ValueError(f"unknown spiking preset {name!r}; known: {', '.join(PRESETS)}")
+    d = dict(PRESETS[name][1])
+    d.update(overrides)
+    return SpikingParams(**d)
