@@ -140,6 +140,8 @@ class MainWindow(QtWidgets.QMainWindow):
             runner.message.connect(self.log)
             runner.error.connect(lambda msg, tb, n=name: self._on_error(n, msg, tb))
             runner.state_changed.connect(lambda _s: self._sync_actions())
+            runner.job_progress.connect(lambda p, n=name: self._on_job_progress(n, p))
+            runner.job_finished.connect(lambda res, ok, n=name: self._on_job_finished(n, ok))
             self.runners[name] = runner
             panel.attach(runner)
         return self.runners[name]
@@ -243,9 +245,26 @@ class MainWindow(QtWidgets.QMainWindow):
         self.lbl_rate.setObjectName("StatusRate")
         self.lbl_fps = QtWidgets.QLabel("")
         self.lbl_fps.setObjectName("StatusFps")
+        self.job_bar = QtWidgets.QProgressBar()
+        self.job_bar.setObjectName("JobProgress")
+        self.job_bar.setMaximumWidth(260)
+        self.job_bar.setTextVisible(True)
+        self.job_bar.hide()
+        self.job_cancel = QtWidgets.QToolButton()
+        self.job_cancel.setObjectName("JobCancel")
+        self.job_cancel.setText("Cancel")
+        self.job_cancel.setToolTip("Stop the running job (Esc)")
+        self.job_cancel.clicked.connect(self.cancel_job)
+        self.job_cancel.hide()
+        sb.addPermanentWidget(self.job_bar)
+        sb.addPermanentWidget(self.job_cancel)
         for w in (self.lbl_state, self.lbl_rate, self.lbl_fps):
             w.setMinimumWidth(120)
             sb.addPermanentWidget(w)
+        self.act_cancel = QtGui.QAction("Cancel job", self)
+        self.act_cancel.setShortcut(QtGui.QKeySequence(QtCore.Qt.Key.Key_Escape))
+        self.act_cancel.triggered.connect(self.cancel_job)
+        self.addAction(self.act_cancel)
 
     # -- engine control -----------------------------------------------
     def toggle_run(self) -> None:
@@ -266,6 +285,32 @@ class MainWindow(QtWidgets.QMainWindow):
         panel = self.panels[name]
         panel.clear_error()
         self.runner_for(name).reset()
+
+    def cancel_job(self) -> None:
+        name = self.current_name()
+        r = self.runners.get(name) if name else None
+        if r is not None and r.state == JOB:
+            r.cancel_job()
+
+    def _on_job_progress(self, name: str, prog) -> None:
+        if name != self.current_name():
+            return
+        frac = prog.fraction
+        if frac is None:
+            self.job_bar.setRange(0, 0)  # busy indicator
+        else:
+            self.job_bar.setRange(0, 1000)
+            self.job_bar.setValue(int(frac * 1000))
+        label = prog.message or (f"{frac:.0%}" if frac is not None else "working")
+        self.job_bar.setFormat(label[:60])
+        self.job_bar.setToolTip(prog.message)
+        self.job_bar.show()
+        self.job_cancel.show()
+
+    def _on_job_finished(self, name: str, completed: bool) -> None:
+        self.job_bar.hide()
+        self.job_cancel.hide()
+        self.statusBar().showMessage(f"{name}: job {'finished' if completed else 'stopped'}", 4000)
 
     def _on_error(self, name: str, message: str, tb: str) -> None:
         panel = self.panels.get(name)
@@ -298,6 +343,10 @@ class MainWindow(QtWidgets.QMainWindow):
             self._panel_actions = list(self.panels[name].extra_actions())
             for a in self._panel_actions:
                 self.toolbar.addAction(a)
+        r = self.runners.get(name) if name else None
+        if r is None or r.state != JOB:
+            self.job_bar.hide()
+            self.job_cancel.hide()
         self._sync_actions()
 
     # -- drawing --------------------------------------------------------

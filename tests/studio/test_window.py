@@ -222,6 +222,20 @@ def test_worker_error_shows_banner_and_log_and_reset_recovers(window, qtbot):
     w.act_run.trigger()
 
 
+def test_job_progress_in_status_bar_and_escape_cancels(window, qtbot):
+    w = window()
+    r = w.runner_for("toy")
+    r.run_job(lambda e: e.count_job(100_000, delay_s=0.001))
+    qtbot.waitUntil(lambda: w.job_bar.isVisible() and w.job_bar.value() > 0, timeout=5000)
+    assert w.job_cancel.isVisible() and "step" in w.job_bar.format()
+    assert not w.act_run.isEnabled()  # no run while a job holds the engine
+    with qtbot.waitSignal(r.job_finished, timeout=5000) as blocker:
+        qtbot.keyClick(w, QtCore.Qt.Key.Key_Escape)
+    assert blocker.args[1] is False
+    qtbot.waitUntil(lambda: not w.job_bar.isVisible(), timeout=3000)
+    assert w.act_run.isEnabled()
+
+
 def test_param_form_edits_reach_the_engine(window, qtbot):
     w = window()
     panel = w.panels["toy"]
