@@ -1,0 +1,163 @@
+#!/usr/bin/env python
+"""COBA (Brette et al. 2007 benchmark 1) side by side: this engine vs Brian2.
+
+Runs 1 s of the 4,000-neuron COBA network with ``engines.spiking`` (median of
+``--repeats`` runs, network build and JIT excluded) and, when a Brian2
+interpreter is given (``--brian2-python``, its own virtual environment: brian2
+2.9 needs numpy < 2.4), the anchor program ``/work/shared/bench/coba_brian2.py``
+with its numpy, cython and cpp_standalone targets (code generation and compile
+excluded, as that program reports). Prints wall time per biological second,
+rates, synaptic events/s and the ratios, then the scaling of this engine from
+4k to 16k to 64k neurons at a fixed in-degree (80 synapses per neuron from each
+population's 2 %).
+
+    .venv/bin/python benchmarks/spiking_coba.py --brian2-python /tmp/brian2-env/bin/python
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+DEFAULT_ANCHOR = Path("/work/shared/bench/coba_brian2.py")
+DEFAULT_BRIAN = Path("/tmp/brian2-env/bin/python")
+
+
+def run_engine(n: int, seed: int, duration: float, in_degree: float | None = None) -> dict:
+    from engines.spiking import SpikingEngine, preset
+
+    over = {"n_neurons": n}
+    if in_degree is not None:
+        over["p_connect"] = in_degree / n
+    t0 = time.perf_counter()
+    eng = SpikingEngine(preset("coba", **over), seed=seed)
+    build = time.perf_counter() - t0
+    eng.run(duration)
+    s = eng.stats()
+    s["build_s"] = build
+    s["wall_per_bio_s"] = s["wall_s"] / duration
+    return s
+
+
+def run_brian(python: str, anchor: Path, target: str, seed: int, duration: float) -> dict | None:
+    cmd = [python, str(anchor), "--target", target, "--seed", str(seed), "--duration-ms", str(duration * 1e3)]
+    if target != "cpp_standalone":
+        cmd += ["--repeat", "2"]  # the second run is warm (no code generation / compile)
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        print(f"  brian2 {target}: could not run ({e})", file=sys.stderr)
+        return None
+    if out.returncode != 0:
+        print(f"  brian2 {target}: failed\n{out.stderr[-2000:]}", file=sys.stderr)
+        return None
+    rows = [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
+    if not rows:
+        return None
+    row = rows[-1]
+    if target == "cpp_standalone":
+        sim = row.get("standalone_sim_only_s")
+    else:
+        sim = row.get("wall_run_s")
+    if sim is None:
+        return None
+    row["wall_per_bio_s"] = float(sim) / duration
+    row["events_per_s"] = row["syn_events"] / float(sim)
+    return row
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--brian2-python", default=str(DEFAULT_BRIAN) if DEFAULT_BRIAN.exists() else "")
+    ap.add_argument("--anchor", default=str(DEFAULT_ANCHOR))
+    ap.add_argument("--targets", default="numpy,cython,cpp_standalone")
+    ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--duration", type=float, default=1.0, help="biological seconds")
+    ap.add_argument("--repeats", type=int, default=5, help="runs of this engine (median)")
+    ap.add_argument("--scaling", default="4000,16000,64000", help="sizes at fixed in-degree ('' to skip)")
+    ap.add_argument("--json-out", default="", help="also write every figure to this JSON file")
+    args = ap.parse_args(argv)
+
+    results: dict = {"engine": {}, "brian2": {}, "scaling": []}
+    print(f"COBA, {args.duration:g} s biological time, seed {args.seed}, 4,000 neurons, dt 0.1 ms")
+    runs = [run_engine(4000, args.seed, args.duration) for _ in range(max(1, args.repeats))]
+    walls = [r["wall_per_bio_s"] for r in runs]
+    med = statistics.median(walls)
+    ours = runs[0]
+    ours_events = statistics.median([r["events_per_s"] for r in runs])
+    results["engine"] = {
+        "wall_per_bio_s_median": med,
+        "wall_per_bio_s_all": walls,
+        "events_per_s_median": ours_events,
+        "rate_hz": ours["rate_hz"],
+        "rate_e_hz": ours.get("rate_e_hz"),
+        "rate_i_hz": ours.get("rate_i_hz"),
+        "synapses": ours["synapses"],
+        "build_s": statistics.median([r["build_s"] for r in runs]),
+    }
+    print(f"{'simulator':28s} {'s / bio s':>10s} {'rate Hz':>8s} {'events/s':>12s} {'vs this':>8s}")
+    print(
+        f"{'this engine (numba)':28s} {med:10.3f} {ours['rate_hz']:8.2f} {ours_events / 1e6:10.1f} M {1.0:8.2f}"
+        f"   (median of {len(walls)}: {', '.join(f'{w:.3f}' for w in walls)})"
+    )
+    anchor = Path(args.anchor)
+    if not args.brian2_python or not Path(args.brian2_python).exists():
+        print("brian2: skipped (no --brian2-python interpreter; install brian2 in its own venv)")
+    elif not anchor.exists():
+        print(f"brian2: skipped (anchor program {anchor} not found)")
+    else:
+        for target in [t for t in args.targets.split(",") if t]:
+            row = run_brian(args.brian2_python, anchor, target, args.seed, args.duration)
+            if row is None:
+                print(f"{'brian2 ' + target:28s} (failed, see stderr)")
+                continue
+            ratio = row["wall_per_bio_s"] / med
+            row["ratio_vs_engine"] = ratio
+            results["brian2"][target] = row
+            print(
+                f"{'brian2 ' + row.get('brian2', '') + ' ' + target:28s} {row['wall_per_bio_s']:10.3f} "
+                f"{row['mean_rate_Hz']:8.2f} {row['events_per_s'] / 1e6:10.1f} M {ratio:8.2f}"
+            )
+        print("vs this: Brian2's time divided by this engine's (> 1: this engine is faster)")
+
+    sizes = [int(s) for s in args.scaling.split(",") if s.strip()]
+    if sizes:
+        print("\nscaling at fixed in-degree (p = 80 / N), this engine:")
+        print(
+            f"{'N':>8s} {'synapses':>10s} {'rate Hz':>8s} {'s / bio s':>10s} {'x 4k':>6s} {'events/s':>12s}"
+        )
+        base = None
+        for n in sizes:
+            r = run_engine(n, args.seed, args.duration, in_degree=80.0)
+            base = base or r["wall_per_bio_s"]
+            results["scaling"].append(
+                {
+                    "n": n,
+                    "synapses": r["synapses"],
+                    "rate_hz": r["rate_hz"],
+                    "wall_per_bio_s": r["wall_per_bio_s"],
+                    "events_per_s": r["events_per_s"],
+                    "build_s": r["build_s"],
+                }
+            )
+            print(
+                f"{n:8d} {r['synapses']:10d} {r['rate_hz']:8.2f} {r['wall_per_bio_s']:10.3f} "
+                f"{r['wall_per_bio_s'] / base:6.2f} {r['events_per_s'] / 1e6:10.1f} M"
+            )
+    print(f"\nmachine: {os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.2f} (other work shares them)")
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

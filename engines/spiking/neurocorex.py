@@ -1,0 +1,657 @@
+"""NeuroCoreX mode: the FPGA's discrete-time integer LIF with rectangular STDP.
+
+A model of the neuron and learning datapath of ORNL's NeuroCoreX (an FPGA
+emulator of up to ~100 all-to-all LIF neurons), written from its public VHDL
+design. All arithmetic is integer:
+
+* membrane potential, threshold, leak, bias and reset are 18-bit two's
+  complement fixed point Q7.10 (1 sign, 7 integer, 10 fraction bits; raw
+  value / 1024 gives the value); the membrane update wraps modulo 2**18 as the
+  hardware adder does;
+* weights are int8: ``W_ff[input, neuron]`` (feed-forward) and
+  ``W_aa[pre, post]`` (all-to-all lateral, no self-connections);
+* one time step, for every neuron ``j``::
+
+      u      = wrap18(v + bias)
+      fires  = u >= threshold and ref == 0
+      syn    = resize18(wrap15(sum_aa) * amp_aa << 10) + resize18(wrap15(sum_ff) * amp_ff << 10)
+      v      = reset                      if fires
+               wrap18(u - leak + syn)     otherwise
+      ref    = 1 if fires; ref + 1 if 1 <= ref < ref_max; 0 if ref >= ref_max
+
+  where ``sum_aa`` sums the lateral weights of the neurons that fired in the
+  previous step and ``sum_ff`` the feed-forward weights of the inputs that
+  spike in this step; ``resize18`` is VHDL ``numeric_std.resize`` to 18 bits
+  (keeps the sign bit and the low 17 bits). Synaptic input is instantaneous
+  (the hardware's "April 28" feed-forward path; the lateral path is modelled
+  the same way). Refractoriness only blocks spiking: ``v`` keeps integrating.
+* rectangular-window STDP with 8-bit counters, per presynaptic source and per
+  postsynaptic neuron. A spike sets its counter to 0 and its window flag; each
+  step without a spike the counter counts up to ``t_max`` and then closes the
+  window (counter -1, flag 0). In a step, after the neurons: every firing
+  neuron potentiates its enabled synapses from sources whose pre window is open
+  (``w = min(w + dw_pos, 127)``); then every presynaptic spike of this step
+  (inputs and neurons) depresses its enabled synapses onto neurons whose post
+  window is open (``w = w - dw_neg``, or -1 if that is below -1, as the
+  hardware does); then the counters advance.
+
+Deliberate differences from the VHDL (see the module tests): the 8-bit adder
+before the potentiation clamp wraps in the hardware, so its clamp at 127 can
+never trigger there; here potentiation saturates at 127 as the design intends.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numba import njit
+
+from engines.base import Engine, Params, RingBuffer, StateError, frozen_array, param
+
+__all__ = ["NeuroCoreXEngine", "NeuroCoreXParams", "to_q", "from_q"]
+
+STATE_KIND = "spiking-neurocorex"
+Q_ONE = 1024  # 1.0 in Q7.10
+Q_MIN, Q_MAX = -(1 << 17), (1 << 17) - 1
+
+
+def to_q(x: float, name: str = "value") -> int:
+    """A real number as raw Q7.10 (raises when it does not fit 18 bits)."""
+    raw = int(round(float(x) * Q_ONE))
+    if not Q_MIN <= raw <= Q_MAX:
+        raise ValueError(f"{name} = {x}: outside the Q7.10 range [-128, 127.999]")
+    return raw
+
+
+def from_q(raw) -> np.ndarray | float:
+    return np.asarray(raw) / Q_ONE
+
+
+@dataclass(frozen=True)
+class NeuroCoreXParams(Params):
+    """NeuroCoreX network: ``n_inputs`` -> ``n_neurons`` (all-to-all among neurons)."""
+
+    n_neurons: int = param(10, min=1, max=1024, doc="LIF neurons (the FPGA holds about 90)")
+    n_inputs: int = param(64, min=0, max=4096, doc="input channels (feed-forward)")
+    threshold: float = param(1.0, min=-128.0, max=127.99, doc="spike threshold (Q7.10)")
+    leak: float = param(0.0, min=-128.0, max=127.99, doc="constant subtractive leak per step (Q7.10)")
+    bias: float = param(0.0, min=-128.0, max=127.99, doc="bias current added every step (Q7.10)")
+    v_reset: float = param(0.0, min=-128.0, max=127.99, doc="reset potential (Q7.10)")
+    refractory: int = param(4, min=0, max=127, doc="refractory counter maximum (steps)")
+    amp_aa: int = param(1, min=0, max=1023, doc="lateral synaptic scale (integer)")
+    amp_ff: int = param(9, min=0, max=255, doc="feed-forward synaptic scale (integer)")
+    stdp: bool = param(False, doc="rectangular-window STDP on enabled synapses")
+    tpre_max: int = param(4, min=0, max=126, doc="pre window length (steps)")
+    tpost_max: int = param(4, min=0, max=126, doc="post window length (steps)")
+    dw_pos: int = param(1, min=0, max=127, doc="potentiation step (int8)")
+    dw_neg: int = param(1, min=0, max=127, doc="depression step (int8)")
+    input_rate_hz: float = param(0.0, unit="Hz", min=0.0, max=1000.0, doc="Bernoulli input rate")
+    step_ms: float = param(1.0, unit="ms", min=0.001, max=1000.0, doc="biological time per step (display)")
+    monitor_count: int = param(8, min=0, max=1024, doc="neurons whose v is recorded every step")
+    spike_buffer: int = param(200_000, min=1000, max=100_000_000, doc="spikes kept", advanced=True)
+
+    def quantized(self) -> dict[str, int]:
+        return {
+            "threshold": to_q(self.threshold, "NeuroCoreXParams.threshold"),
+            "leak": to_q(self.leak, "NeuroCoreXParams.leak"),
+            "bias": to_q(self.bias, "NeuroCoreXParams.bias"),
+            "v_reset": to_q(self.v_reset, "NeuroCoreXParams.v_reset"),
+        }
+
+
+# ---------------------------------------------------------------- kernel
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _wrap(x, bits):
+    half = np.int64(1) << (bits - 1)
+    full = np.int64(1) << bits
+    return ((x + half) % full) - half
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _resize18(x):
+    # numeric_std.resize(signed, 18): the sign bit, then the low 17 bits
+    low = x & np.int64((1 << 17) - 1)
+    return low - np.int64(1 << 17) if x < 0 else low
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _advance(cnt, flag, tmax):
+    if flag:
+        if cnt < tmax:
+            return cnt + 1, True
+        return -1, False
+    return cnt, False
+
+
+@njit(nogil=True, cache=True)
+def ncx_run(
+    n_steps,
+    step0,
+    ip,  # threshold, leak, bias, reset, ref_max, amp_aa, amp_ff, stdp, tpre_max, tpost_max, dw_pos, dw_neg, seed
+    v,
+    ref,
+    w_aa,
+    w_ff,
+    en_aa,
+    en_ff,
+    prev_spk,
+    tpre_in,
+    apre_in,
+    tpre_n,
+    apre_n,
+    tpost,
+    apost,
+    in_raster,
+    raster_start,
+    in_prob,
+    mon_idx,
+    mon_buf,
+    spk_step,
+    spk_id,
+    counts,
+):
+    thr = ip[0]
+    leak = ip[1]
+    bias = ip[2]
+    reset = ip[3]
+    ref_max = ip[4]
+    amp_aa = ip[5]
+    amp_ff = ip[6]
+    stdp = ip[7]
+    tpre_max = ip[8]
+    tpost_max = ip[9]
+    dw_pos = ip[10]
+    dw_neg = ip[11]
+    seed = ip[12]
+    n = v.shape[0]
+    n_in = w_ff.shape[0]
+    n_rast = in_raster.shape[0]
+    n_mon = mon_idx.shape[0]
+    inp = np.zeros(n_in, np.bool_)
+    fired = np.zeros(n, np.bool_)
+    nspk = 0
+    for s in range(n_steps):
+        step = step0 + s
+        # inputs of this step
+        r = step - raster_start
+        for k in range(n_in):
+            if 0 <= r < n_rast:
+                inp[k] = in_raster[r, k] != 0
+            elif in_prob[k] > 0.0:
+                inp[k] = _uniform(seed, step, k) < in_prob[k]
+            else:
+                inp[k] = False
+        # neurons
+        for j in range(n):
+            s_aa = np.int64(0)
+            for i in range(n):
+                if prev_spk[i] and i != j:
+                    s_aa += w_aa[i, j]
+            s_ff = np.int64(0)
+            for k in range(n_in):
+                if inp[k]:
+                    s_ff += w_ff[k, j]
+            syn = _resize18(_wrap(s_aa, 15) * amp_aa * 1024) + _resize18(_wrap(s_ff, 15) * amp_ff * 1024)
+            u = _wrap(np.int64(v[j]) + bias, 18)
+            rj = ref[j]
+            f = u >= thr and rj == 0
+            fired[j] = f
+            if f:
+                v[j] = reset
+                ref[j] = 1
+            else:
+                v[j] = _wrap(u - leak + syn, 18)
+                if rj >= 1 and rj < ref_max:
+                    ref[j] = rj + 1
+                elif rj >= ref_max:
+                    ref[j] = 0
+        # STDP
+        if stdp:
+            for j in range(n):  # potentiation: post spike inside open pre windows
+                if fired[j]:
+                    for k in range(n_in):
+                        if apre_in[k] and en_ff[k, j]:
+                            w = np.int64(w_ff[k, j]) + dw_pos
+                            w_ff[k, j] = 127 if w > 127 else w
+                    for i in range(n):
+                        if i != j and apre_n[i] and en_aa[i, j]:
+                            w = np.int64(w_aa[i, j]) + dw_pos
+                            w_aa[i, j] = 127 if w > 127 else w
+            for k in range(n_in):  # depression: pre spike after a recent post spike
+                if inp[k]:
+                    for j in range(n):
+                        if apost[j] and en_ff[k, j]:
+                            w = np.int64(w_ff[k, j]) - dw_neg
+                            w_ff[k, j] = -1 if w < -1 else w
+            for i in range(n):
+                if fired[i]:
+                    for j in range(n):
+                        if j != i and apost[j] and en_aa[i, j]:
+                            w = np.int64(w_aa[i, j]) - dw_neg
+                            w_aa[i, j] = -1 if w < -1 else w
+            for k in range(n_in):
+                if inp[k]:
+                    tpre_in[k] = 0
+                    apre_in[k] = True
+                else:
+                    c, a = _advance(tpre_in[k], apre_in[k], tpre_max)
+                    tpre_in[k] = c
+                    apre_in[k] = a
+            for i in range(n):
+                if fired[i]:
+                    tpre_n[i] = 0
+                    apre_n[i] = True
+                    tpost[i] = 0
+                    apost[i] = True
+                else:
+                    c, a = _advance(tpre_n[i], apre_n[i], tpre_max)
+                    tpre_n[i] = c
+                    apre_n[i] = a
+                    c, a = _advance(tpost[i], apost[i], tpost_max)
+                    tpost[i] = c
+                    apost[i] = a
+        # records
+        ne = 0
+        for j in range(n):
+            prev_spk[j] = fired[j]
+            if fired[j]:
+                spk_step[nspk] = step
+                spk_id[nspk] = j
+                nspk += 1
+                ne += 1
+        for k in range(n_in):
+            if inp[k]:
+                spk_step[nspk] = step
+                spk_id[nspk] = n + k
+                nspk += 1
+        counts[s] = ne
+        mon_buf[s, 0] = step
+        for m in range(n_mon):
+            j = mon_idx[m]
+            mon_buf[s, 1 + m] = v[j] / 1024.0 if j >= 0 else np.nan
+    return nspk
+
+
+@njit(nogil=True, cache=True)
+def _uniform(seed, step, unit):
+    z = np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(step) * np.uint64(0xD1B54A32D192ED03)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    z = z ^ (z >> np.uint64(31))
+    z = z + np.uint64(unit) * np.uint64(0x8CB92BA72F3D8DD7) + np.uint64(1)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    z = z ^ (z >> np.uint64(31))
+    return (z >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+
+
+# ---------------------------------------------------------------- engine
+
+
+@dataclass(frozen=True)
+class NeuroCoreXSnapshot:
+    t_s: float
+    step: int
+    dt_ms: float
+    model: str
+    n_neurons: int
+    n_exc: int
+    n_inputs: int
+    n_synapses: int
+    total_spikes: int
+    total_events: int
+    wall_s: float
+    events_per_s: float
+    realtime_factor: float
+    rate_e_hz: float
+    rate_i_hz: float
+    spike_cursor: int
+    rate_cursor: int
+    monitor_cursor: int
+    monitor_idx: np.ndarray
+    monitor_since_step: int
+    plastic: bool
+    weight_hist: np.ndarray | None
+    weight_edges: np.ndarray | None
+    weight_matrix: np.ndarray | None
+    v: np.ndarray | None
+
+
+_CHUNK = 4096
+
+
+class NeuroCoreXEngine(Engine):
+    """The NeuroCoreX integer datapath, stepped by a numba kernel.
+
+    Streams as :class:`~engines.spiking.engine.SpikingEngine`: ``spikes``
+    (step, unit; inputs after the neurons), ``rates`` (step, neuron spikes,
+    0) and ``monitor`` (step, v of the monitored neurons in Q7.10 units).
+    """
+
+    params_type = NeuroCoreXParams
+    name = "neurocorex"
+    title = "NeuroCoreX"
+    step_unit = "time steps"
+    default_chunk = 10
+
+    def __init__(self, params: NeuroCoreXParams | None = None, seed: int = 0):
+        super().__init__(params, seed)
+        self._lock = threading.RLock()
+        self.reset(seed)
+
+    @property
+    def n(self) -> int:
+        return self.params.n_neurons
+
+    @property
+    def n_inputs(self) -> int:
+        return self.params.n_inputs
+
+    @property
+    def time(self) -> float:
+        return self.step_count * self.params.step_ms * 1e-3
+
+    def reset(self, seed: int | None = None) -> None:
+        with self._lock:
+            if seed is not None:
+                self.seed = int(seed)
+            p = self.params
+            n, n_in = p.n_neurons, p.n_inputs
+            self.v = np.zeros(n, np.int64)
+            self.ref = np.zeros(n, np.int64)
+            self.w_aa = np.zeros((n, n), np.int8)
+            self.w_ff = np.zeros((n_in, n), np.int8)
+            self.en_aa = np.zeros((n, n), np.uint8)
+            self.en_ff = np.ones((n_in, n), np.uint8)
+            self.in_prob = np.full(n_in, min(1.0, p.input_rate_hz * p.step_ms * 1e-3))
+            self.raster = np.zeros((0, n_in), np.uint8)
+            self.raster_start = 0
+            self.step_count = 0
+            self.total_spikes = 0
+            self.wall_s = 0.0
+            self._reset_dynamic()
+            mc = min(p.monitor_count, n)
+            self.monitor_idx = np.arange(mc, dtype=np.int64)
+            self.spikes = RingBuffer(p.spike_buffer, np.int64, (2,))
+            self.rates = RingBuffer(100_000, np.int64, (3,))
+            self.monitor = RingBuffer(100_000, np.float64, (1 + mc,))
+            self._chunk = max(1, min(_CHUNK, 2_000_000 // (n + n_in)))
+            self._spk_step = np.zeros(self._chunk * (n + n_in), np.int64)
+            self._spk_id = np.zeros(self._chunk * (n + n_in), np.int64)
+            self._counts = np.zeros(self._chunk, np.int64)
+            self._mon_buf = np.zeros((self._chunk, 1 + mc))
+            self._compile()
+
+    def _reset_dynamic(self) -> None:
+        """Membranes, refractory counters, pending spikes and STDP windows (not weights)."""
+        n, n_in = self.n, self.n_inputs
+        self.v = np.full(n, self.params.quantized()["v_reset"], np.int64)
+        self.ref = np.zeros(n, np.int64)
+        self.prev_spk = np.zeros(n, np.bool_)
+        self.tpre_in = np.full(n_in, -1, np.int64)
+        self.apre_in = np.zeros(n_in, np.bool_)
+        self.tpre_n = np.full(n, -1, np.int64)
+        self.apre_n = np.zeros(n, np.bool_)
+        self.tpost = np.full(n, -1, np.int64)
+        self.apost = np.zeros(n, np.bool_)
+
+    def clear_state(self) -> None:
+        """Between samples: reset membranes, counters and windows; keep weights."""
+        with self._lock:
+            self._reset_dynamic()
+
+    def _compile(self) -> None:
+        p = self.params
+        q = p.quantized()
+        self._ip = np.array(
+            [
+                q["threshold"],
+                q["leak"],
+                q["bias"],
+                q["v_reset"],
+                p.refractory,
+                p.amp_aa,
+                p.amp_ff,
+                int(p.stdp),
+                p.tpre_max,
+                p.tpost_max,
+                p.dw_pos,
+                p.dw_neg,
+                self.seed & 0x7FFFFFFFFFFFFFFF,
+            ],
+            np.int64,
+        )
+
+    def set_params(self, params: NeuroCoreXParams) -> None:
+        self._check_params_type(params)
+        with self._lock:
+            old = self.params
+            self.params = params
+            if (params.n_neurons, params.n_inputs, params.monitor_count, params.spike_buffer) != (
+                old.n_neurons,
+                old.n_inputs,
+                old.monitor_count,
+                old.spike_buffer,
+            ):
+                self.reset(self.seed)
+                return
+            if params.input_rate_hz != old.input_rate_hz or params.step_ms != old.step_ms:
+                self.in_prob[:] = min(1.0, params.input_rate_hz * params.step_ms * 1e-3)
+            self._compile()
+
+    # -- configuration --------------------------------------------------
+    def set_weights(self, w_ff: Any = None, w_aa: Any = None) -> None:
+        """int8 weights: ``w_ff`` (n_inputs, n_neurons), ``w_aa`` (n_neurons, n_neurons)."""
+        with self._lock:
+            if w_ff is not None:
+                self.w_ff = self._int8(w_ff, (self.n_inputs, self.n), "w_ff")
+            if w_aa is not None:
+                self.w_aa = self._int8(w_aa, (self.n, self.n), "w_aa")
+
+    def set_stdp_enable(self, en_ff: Any = None, en_aa: Any = None) -> None:
+        """Per-synapse STDP enable masks (same shapes as the weights)."""
+        with self._lock:
+            if en_ff is not None:
+                self.en_ff = self._mask(en_ff, (self.n_inputs, self.n), "en_ff")
+            if en_aa is not None:
+                self.en_aa = self._mask(en_aa, (self.n, self.n), "en_aa")
+
+    @staticmethod
+    def _int8(a: Any, shape: tuple, name: str) -> np.ndarray:
+        a = np.asarray(a)
+        if a.shape != shape:
+            raise ValueError(f"{name}: expected shape {shape}, got {a.shape}")
+        if a.size and (a.min() < -128 or a.max() > 127 or not np.all(a == np.round(a))):
+            raise ValueError(f"{name}: weights must be integers in [-128, 127]")
+        return a.astype(np.int8)
+
+    @staticmethod
+    def _mask(a: Any, shape: tuple, name: str) -> np.ndarray:
+        a = np.asarray(a)
+        if a.shape != shape:
+            raise ValueError(f"{name}: expected shape {shape}, got {a.shape}")
+        return (a != 0).astype(np.uint8)
+
+    def set_input_raster(self, raster: Any, start_step: int | None = None) -> None:
+        """Input spikes for the steps ``start_step ...`` (rows: steps, columns: inputs)."""
+        r = np.asarray(raster)
+        if r.ndim != 2 or r.shape[1] != self.n_inputs:
+            raise ValueError(f"set_input_raster: expected (steps, {self.n_inputs}), got {r.shape}")
+        with self._lock:
+            self.raster = np.ascontiguousarray(r != 0, dtype=np.uint8)
+            self.raster_start = self.step_count if start_step is None else int(start_step)
+
+    def set_monitor(self, neurons: Any) -> None:
+        idx = np.asarray(neurons, np.int64).ravel()
+        mc = self.monitor_idx.size
+        if idx.size > mc or (idx.size and (idx.min() < 0 or idx.max() >= self.n)):
+            raise ValueError(f"set_monitor: at most {mc} neurons in [0, {self.n})")
+        with self._lock:
+            full = np.full(mc, -1, np.int64)
+            full[: idx.size] = idx
+            self.monitor_idx = full
+
+    # -- running ------------------------------------------------------------
+    def step(self, n: int = 1) -> int:
+        import time as _t
+
+        done = 0
+        with self._lock:
+            while done < n:
+                m = min(n - done, self._chunk)
+                t0 = _t.perf_counter()
+                k = ncx_run(
+                    m,
+                    self.step_count,
+                    self._ip,
+                    self.v,
+                    self.ref,
+                    self.w_aa,
+                    self.w_ff,
+                    self.en_aa,
+                    self.en_ff,
+                    self.prev_spk,
+                    self.tpre_in,
+                    self.apre_in,
+                    self.tpre_n,
+                    self.apre_n,
+                    self.tpost,
+                    self.apost,
+                    self.raster,
+                    self.raster_start,
+                    self.in_prob,
+                    self.monitor_idx,
+                    self._mon_buf,
+                    self._spk_step,
+                    self._spk_id,
+                    self._counts,
+                )
+                self.wall_s += _t.perf_counter() - t0
+                if k:
+                    self.spikes.append(np.stack([self._spk_step[:k], self._spk_id[:k]], axis=1))
+                steps = np.arange(self.step_count, self.step_count + m)
+                self.rates.append(np.column_stack([steps, self._counts[:m], np.zeros(m, np.int64)]))
+                if self.monitor_idx.size:
+                    self.monitor.append(self._mon_buf[:m])
+                self.total_spikes += int(self._counts[:m].sum())
+                self.step_count += m
+                done += m
+        return done
+
+    def run_sample(self, raster: Any) -> np.ndarray:
+        """Present one input raster from a clean state; spike counts per neuron.
+
+        Runs ``len(raster) + 1`` steps: the last input step can still make a
+        neuron fire one step later.
+        """
+        with self._lock:
+            self.clear_state()
+            self.set_input_raster(raster)
+            c0 = self.spikes.cursor
+            self.step(len(raster) + 1)
+            data = self.spikes.read_since(c0)[0]
+            ids = data[:, 1]
+            return np.bincount(ids[ids < self.n], minlength=self.n)
+
+    # -- read-outs ------------------------------------------------------------
+    def snapshot(self) -> NeuroCoreXSnapshot:
+        with self._lock:
+            rec = self.rates.latest(100)
+            t = max(rec.shape[0], 1) * self.params.step_ms * 1e-3
+            rate = float(rec[:, 1].sum()) / self.n / t if rec.shape[0] else 0.0
+            w = np.concatenate([self.w_ff, self.w_aa]).astype(np.float64)
+            hist, edges = np.histogram(self.w_ff, bins=64, range=(-128, 128))
+            return NeuroCoreXSnapshot(
+                t_s=self.time,
+                step=self.step_count,
+                dt_ms=self.params.step_ms,
+                model="neurocorex",
+                n_neurons=self.n,
+                n_exc=self.n,
+                n_inputs=self.n_inputs,
+                n_synapses=int(self.w_ff.size + self.n * (self.n - 1)),
+                total_spikes=self.total_spikes,
+                total_events=0,
+                wall_s=self.wall_s,
+                events_per_s=0.0,
+                realtime_factor=self.time / self.wall_s if self.wall_s > 0 else 0.0,
+                rate_e_hz=rate,
+                rate_i_hz=0.0,
+                spike_cursor=self.spikes.cursor,
+                rate_cursor=self.rates.cursor,
+                monitor_cursor=self.monitor.cursor,
+                monitor_idx=frozen_array(self.monitor_idx),
+                monitor_since_step=0,
+                plastic=bool(self.params.stdp),
+                weight_hist=frozen_array(hist),
+                weight_edges=frozen_array(edges),
+                weight_matrix=frozen_array(w),
+                v=frozen_array(from_q(self.v)),
+            )
+
+    def state_dict(self) -> dict[str, Any]:
+        with self._lock:
+            d = {
+                "kind": STATE_KIND,
+                "params": self.params.to_dict(),
+                "seed": self.seed,
+                "step": self.step_count,
+                "raster_start": self.raster_start,
+                "total_spikes": self.total_spikes,
+            }
+            for k in self._ARRAYS:
+                d[k] = getattr(self, k).copy()
+            d["spikes"] = self.spikes.state_dict()
+            return d
+
+    _ARRAYS = (
+        "v",
+        "ref",
+        "w_aa",
+        "w_ff",
+        "en_aa",
+        "en_ff",
+        "prev_spk",
+        "tpre_in",
+        "apre_in",
+        "tpre_n",
+        "apre_n",
+        "tpost",
+        "apost",
+        "in_prob",
+        "raster",
+        "monitor_idx",
+    )
+
+    def load_state_dict(self, d: Mapping[str, Any]) -> None:
+        if not isinstance(d, Mapping) or d.get("kind") != STATE_KIND:
+            raise StateError("not a NeuroCoreX engine state")
+        params = NeuroCoreXParams.from_dict(d["params"])
+        if (params.n_neurons, params.n_inputs) != (self.n, self.n_inputs):
+            raise StateError(
+                f"the state is of a NeuroCoreX network of {params.n_neurons} neurons and "
+                f"{params.n_inputs} inputs; this engine has {self.n} and {self.n_inputs}"
+            )
+        with self._lock:
+            self.params = params
+            self.seed = int(d["seed"])
+            for k in self._ARRAYS:
+                cur = getattr(self, k)
+                a = np.asarray(d[k]).astype(cur.dtype)
+                if k not in ("raster", "monitor_idx") and a.shape != cur.shape:
+                    raise StateError(f"state field {k!r} has shape {a.shape}, expected {cur.shape}")
+                setattr(self, k, a.copy())
+            self.step_count = int(d["step"])
+            self.raster_start = int(d["raster_start"])
+            self.total_spikes = int(d["total_spikes"])
+            self.spikes.load_state_dict(d["spikes"])
+            self._compile()
+
+    def close(self) -> None:
+        super().close()
