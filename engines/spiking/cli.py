@@ -59,11 +59,35 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from engines.base import drive_job
+
+    if args.preset != "neurocorex-digits":
+        raise ValueError(f"train: unknown preset {args.preset!r} (available: neurocorex-digits)")
+    from . import ncx_digits
+
+    job = ncx_digits.train_job(alpha=args.alpha, seed=args.seed, save=args.save)
+    show = not args.no_progress and sys.stderr.isatty()
+    with tqdm(total=3, disable=not show, file=sys.stderr) as bar:
+        result, _ = drive_job(
+            job, on_progress=lambda p: (bar.update(p.done - bar.n), bar.set_description(p.message))
+        )
+    out = {k: v for k, v in result.items() if k not in ("w_ff",)}
+    if args.json:
+        print(json.dumps(out))
+    else:
+        print(f"test accuracy {out['test_accuracy']:.4f} on {out['n_test']} images ({out['wall_s']:.1f} s)")
+    return 0
+
+
 def cmd_presets(args: argparse.Namespace) -> int:
     from .params import PRESETS
 
     for name, (doc, _) in PRESETS.items():
-        print(f"{name:14s} {doc}")
+        print(f"{name:18s} {doc}")
+    print(f"{'neurocorex-digits':18s} NeuroCoreX integer LIF, 64 inputs -> 10 neurons on 8x8 digits (train)")
     return 0
 
 
@@ -80,6 +104,14 @@ def add_parser(subparsers) -> None:
     r.add_argument("--json", action="store_true", help="print one JSON object")
     r.add_argument("--no-progress", action="store_true")
     r.set_defaults(func=cmd_run)
+    t = sub.add_parser("train", help="train a classifier preset and print its test accuracy")
+    t.add_argument("--preset", default="neurocorex-digits", help="neurocorex-digits")
+    t.add_argument("--alpha", type=float, default=8.0, help="template scale (neurocorex-digits)")
+    t.add_argument("--seed", type=int, default=1, help="seed of the test-set spike trains")
+    t.add_argument("--save", action="store_true", help="write the weights and manifest to assets/spiking")
+    t.add_argument("--json", action="store_true")
+    t.add_argument("--no-progress", action="store_true")
+    t.set_defaults(func=cmd_train)
     ps = sub.add_parser("presets", help="list the presets")
     ps.set_defaults(func=cmd_presets)
     p.set_defaults(func=lambda a: (p.print_help(), 2)[1])
