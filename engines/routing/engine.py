@@ -1,0 +1,289 @@
+"""The routing engine behind the Route maps panel.
+
+It holds one problem and the best solution found so far. Solving is a
+one-shot job (:meth:`RoutingEngine.solve_job`) that the runner drives; every
+yield updates the engine's best solution, so a snapshot taken at any time
+shows the last good solution, also after a cancel. ``step(n)`` runs ``n``
+rounds of ruin-and-recreate + local search on the current solution ("keep
+improving"), so Run/Step in the studio toolbar do something useful too.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from engines.base import Engine, Params, StateError, param
+from engines.routing import ls
+from engines.routing.problem import Evaluation, Problem, evaluate
+from engines.routing.solvers import SOLVERS, SolveResult, solve_job
+
+__all__ = ["RoutingEngine", "RoutingParams", "RoutingSnapshot", "edit_problem"]
+
+
+@dataclass(frozen=True)
+class RoutingParams(Params):
+    solver: str = param("neural+ls", choices=SOLVERS, doc="solver used by Solve")
+    time_limit_s: float = param(2.0, unit="s", min=0.05, max=3600.0, doc="wall-time budget of one solve")
+    ruin_size: int = param(10, min=2, max=100, doc="customers removed per ruin-and-recreate step")
+
+
+@dataclass(frozen=True)
+class RoutingSnapshot:
+    problem: Problem | None
+    routes: tuple[tuple[int, ...], ...]
+    evaluation: Evaluation | None
+    solver: str
+    curve: np.ndarray  # (k, 2) time s, best cost (feasible improvements)
+    comparison: tuple[tuple[str, float, float | None, float, bool], ...]  # solver, cost, gap %, s, feasible
+    solving: bool
+    version: int  # bumps whenever problem or solution change
+
+
+def _xy_matrix(coords: np.ndarray, kind: str) -> np.ndarray:
+    if kind == "latlon":
+        from engines.routing.io import haversine_km
+
+        return haversine_km(coords)
+    return np.hypot(*(coords[:, None, :] - coords[None, :, :]).transpose(2, 0, 1))
+
+
+def edit_problem(p: Problem, op: str, index: int | None = None, xy=None, demand: float = 1.0) -> Problem:
+    """A copy of ``p`` with a customer added ('add'), moved ('move') or deleted ('delete').
+
+    Only for coordinate-defined problems (matrices recomputed as straight lines,
+    in the problem's units; durations scaled like the original mean ratio).
+    """
+    if p.coords is None:
+        raise ValueError(f"{p.name}: no coordinates, customers cannot be edited on the map")
+    if p.roads is not None:
+        raise ValueError(f"{p.name}: a road-network instance; rebuild it from the .pbf to change points")
+    c = p.coords.copy()
+    dem = p.demand.copy()
+    tw = None if p.time_windows is None else p.time_windows.copy()
+    svc = None if p.service is None else p.service.copy()
+    if op == "add":
+        c = np.vstack([c, np.asarray(xy, float)[None]])
+        dem = np.r_[dem, demand if p.capacity is not None else 0.0]
+        if tw is not None:
+            tw = np.vstack([tw, tw[0][None]])
+        if svc is not None:
+            svc = np.r_[svc, np.median(svc[1:]) if len(svc) > 1 else 0.0]
+    elif op == "move":
+        c[int(index)] = np.asarray(xy, float)
+    elif op == "delete":
+        i = int(index)
+        if i == 0:
+            raise ValueError("the depot cannot be deleted")
+        if p.n <= 2:
+            raise ValueError("the last customer cannot be deleted")
+        keep = np.arange(p.n) != i
+        c, dem = c[keep], dem[keep]
+        tw = None if tw is None else tw[keep]
+        svc = None if svc is None else svc[keep]
+    else:
+        raise ValueError(f"edit {op!r}: allowed values are 'add', 'move', 'delete'")
+    D = _xy_matrix(c, p.coord_kind)
+    off = ~np.eye(p.n, dtype=bool)
+    ratio = float(p.duration[off].sum() / max(p.distance[off].sum(), 1e-12))
+    T = D * ratio
+    if p.precision is not None:
+        D = np.round(D, p.precision)
+        T = np.round(T, p.precision)
+    return Problem(
+        name=p.name + " (edited)" if not p.name.endswith("(edited)") else p.name,
+        distance=D,
+        duration=T,
+        coords=c,
+        coord_kind=p.coord_kind,
+        demand=dem,
+        capacity=p.capacity,
+        num_vehicles=p.num_vehicles,
+        time_windows=tw,
+        service=svc,
+        precision=p.precision,
+        distance_unit=p.distance_unit,
+        duration_unit=p.duration_unit,
+    )
+
+
+class RoutingEngine(Engine):
+    params_type = RoutingParams
+    name = "routing"
+    title = "Route maps"
+    step_unit = "improvement rounds"
+    default_chunk = 1
+
+    def __init__(self, params: RoutingParams | None = None, seed: int = 0):
+        super().__init__(params, seed)
+        self.problem: Problem | None = None
+        self._routes: tuple[tuple[int, ...], ...] = ()
+        self._eval: Evaluation | None = None
+        self._solver = ""
+        self._curve: list[tuple[float, float]] = []
+        self._comparison: dict[str, tuple[str, float, float | None, float, bool]] = {}
+        self._solving = False
+        self._version = 0
+        self._rng = np.random.default_rng(seed)
+        self._lsdata: ls.LSData | None = None
+        self._rounds = 0
+
+    # -- problem ---------------------------------------------------------
+    def load(self, path: str | os.PathLike) -> Problem:
+        from engines.routing.io import load_problem
+
+        self.set_problem(load_problem(path))
+        self.log(f"loaded {self.problem.name}: {self.problem.variant}, {self.problem.n - 1} customers")
+        return self.problem
+
+    def set_problem(self, problem: Problem, keep_comparison: bool = False) -> None:
+        self.problem = problem
+        self._routes = ()
+        self._eval = None
+        self._curve = []
+        self._solver = ""
+        self._lsdata = None
+        if not keep_comparison:
+            self._comparison = {}
+        self._version += 1
+
+    def edit(self, op: str, index: int | None = None, xy=None) -> None:
+        if self.problem is None:
+            raise ValueError("no problem loaded")
+        self.set_problem(edit_problem(self.problem, op, index, xy))
+
+    def set_solution(self, routes, solver: str = "") -> Evaluation:
+        if self.problem is None:
+            raise ValueError("no problem loaded")
+        ev = evaluate(self.problem, routes)
+        self._routes = tuple(tuple(s.nodes) for s in ev.routes)
+        self._eval = ev
+        self._solver = solver
+        self._version += 1
+        return ev
+
+    # -- solving -----------------------------------------------------------
+    def solve_job(self, solver: str | None = None, time_limit: float | None = None):
+        """The job the panel runs: streams the best solution into the engine."""
+        if self.problem is None:
+            raise ValueError("open an instance first")
+        solver = solver or self.params.solver
+        limit = float(time_limit if time_limit is not None else self.params.time_limit_s)
+        job = solve_job(self.problem, solver, limit, self.seed)
+        self._solving = True
+        self._curve = []
+        self._version += 1
+        last: SolveResult | None = None
+        try:
+            for prog in job:
+                r = prog.value
+                if (
+                    r is not None
+                    and r.routes
+                    and (last is None or r.cost != last.cost or r.routes != last.routes)
+                ):
+                    self.set_solution(r.routes, solver)
+                    self._curve = list(r.curve)
+                    last = r
+                yield prog
+        finally:
+            job.close()
+            self._solving = False
+            self._version += 1
+            if last is not None:
+                p = self.problem
+                self._comparison[solver] = (solver, last.cost, p.gap(last.cost), last.elapsed, last.feasible)
+        return last
+
+    # -- Engine ------------------------------------------------------------
+    def reset(self, seed: int | None = None) -> None:
+        if seed is not None:
+            self.seed = int(seed)
+        self._rng = np.random.default_rng(self.seed)
+        self._routes = ()
+        self._eval = None
+        self._curve = []
+        self._rounds = 0
+        self._version += 1
+
+    def step(self, n: int = 1) -> int:
+        if self.problem is None:
+            return 0
+        if self._lsdata is None:
+            self._lsdata = ls.LSData(self.problem)
+        d = self._lsdata
+        if not self._routes or not (self._eval and self._eval.feasible):
+            R, L = ls.construct(d)
+            ls.improve(d, R, L, self._rng)
+            self.set_solution(ls.to_routes(R, L), "ls")
+        R, L = ls.from_routes(d, self._routes) if len(self._routes) <= d.K else ls.construct(d)
+        best = ls.cost(d, R, L)
+        for _ in range(n):
+            out = ls.perturb_and_improve(d, R, L, self._rng, q=self.params.ruin_size)
+            self._rounds += 1
+            if out is not None and ls.cost(d, *out) < best - 1e-9:
+                R, L = out
+                best = ls.cost(d, R, L)
+                self.set_solution(ls.to_routes(R, L), "ls")
+        return n
+
+    @property
+    def time(self) -> float:
+        return float(self._rounds)
+
+    def snapshot(self) -> RoutingSnapshot:
+        curve = np.array(self._curve, dtype=np.float64).reshape(-1, 2)
+        curve.setflags(write=False)
+        return RoutingSnapshot(
+            problem=self.problem,
+            routes=self._routes,
+            evaluation=self._eval,
+            solver=self._solver,
+            curve=curve,
+            comparison=tuple(self._comparison.values()),
+            solving=self._solving,
+            version=self._version,
+        )
+
+    def state_dict(self) -> dict[str, Any]:
+        p = self.problem
+        d: dict[str, Any] = {
+            "params": self.params.to_dict(),
+            "seed": self.seed,
+            "routes": [list(r) for r in self._routes],
+        }
+        if p is not None:
+            d["problem"] = {
+                "name": p.name,
+                "distance": p.distance,
+                "duration": p.duration,
+                "coords": p.coords,
+                "coord_kind": p.coord_kind,
+                "demand": p.demand,
+                "capacity": p.capacity,
+                "num_vehicles": p.num_vehicles,
+                "time_windows": p.time_windows,
+                "service": p.service,
+                "bks": p.bks,
+                "precision": p.precision,
+                "source": p.source,
+            }
+        return d
+
+    def load_state_dict(self, d: Mapping[str, Any]) -> None:
+        try:
+            self.set_params(RoutingParams.from_dict(d["params"]))
+            self.seed = int(d.get("seed", self.seed))
+            if "problem" in d:
+                self.set_problem(Problem(**dict(d["problem"])))
+                if d.get("routes"):
+                    self.set_solution(d["routes"], "restored")
+            else:
+                self.problem = None
+                self.reset()
+        except (KeyError, TypeError, ValueError) as e:
+            raise StateError(f"routing state: {e}") from e

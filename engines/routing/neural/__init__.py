@@ -1,0 +1,1 @@
+"""The neural constructive solver: matrix-biased attention, POMO, REINFORCE."""

@@ -1,0 +1,78 @@
+"""Neural decoding of a problem: POMO greedy rollouts (+ coordinate flips), best feasible kept."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from engines.routing.neural.env import batch_from_problem, rollout, routes_from_actions
+from engines.routing.neural.model import ModelConfig, RouteNet
+from engines.routing.problem import Problem, evaluate
+from engines.serialize import FormatError, load_state, save_state
+
+__all__ = ["DEFAULT_WEIGHTS", "default_model", "load_model", "neural_solve", "save_model"]
+
+DEFAULT_WEIGHTS = Path(__file__).resolve().parents[3] / "assets" / "routing" / "routenet.state"
+KIND = "routing-routenet"
+_lock = threading.Lock()
+_cache: dict[str, RouteNet] = {}
+
+
+def save_model(path, model: RouteNet, extra: dict | None = None) -> None:
+    weights = {k: v.detach().cpu().numpy() for k, v in model.state_dict().items()}
+    save_state(path, {"config": model.config.to_dict(), "weights": weights, "extra": extra or {}}, kind=KIND)
+
+
+def load_model(path) -> RouteNet:
+    d = load_state(path, kind=KIND)
+    try:
+        model = RouteNet(ModelConfig(**d["config"]))
+        model.load_state_dict({k: torch.as_tensor(v) for k, v in d["weights"].items()})
+    except (KeyError, TypeError, RuntimeError) as e:
+        raise FormatError(f"{path}: weights do not fit the model ({e})") from e
+    model.eval()
+    return model
+
+
+def default_model() -> RouteNet:
+    with _lock:
+        if "default" not in _cache:
+            if not DEFAULT_WEIGHTS.exists():
+                raise FileNotFoundError(
+                    f"{DEFAULT_WEIGHTS}: no trained weights; run `python -m engines routing train`"
+                )
+            _cache["default"] = load_model(DEFAULT_WEIGHTS)
+        return _cache["default"]
+
+
+@torch.no_grad()
+def neural_solve(
+    problem: Problem, model: RouteNet | None = None, seed: int = 0, starts: int | None = 16, augment: int = 2
+) -> list[list[int]]:
+    """Greedy POMO decoding from up to ``starts`` first customers, ``augment`` coordinate flips.
+
+    Returns the routes of the cheapest feasible rollout (the cheapest overall
+    when none is feasible; the evaluator then names what is violated).
+    """
+    model = model or default_model()
+    torch.manual_seed(seed)
+    b = batch_from_problem(problem, augment=augment)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # small tensors: one thread is much faster than several
+    try:
+        cost, _, actions = rollout(model, b, starts=starts, greedy=True)
+    finally:
+        torch.set_num_threads(threads)
+    acts = actions.reshape(-1, actions.shape[-1]).numpy()
+    order = np.argsort(cost.reshape(-1).numpy(), kind="stable")
+    fallback = None
+    for k in order[:16]:
+        routes = routes_from_actions(acts[k])
+        if fallback is None:
+            fallback = routes
+        if evaluate(problem, routes).feasible:
+            return routes
+    return fallback

@@ -1,0 +1,59 @@
+"""The routing engine: jobs stream the best solution, cancel keeps it, state round-trips."""
+
+import numpy as np
+import pytest
+
+from engines.base import drive_job
+from engines.routing.engine import RoutingEngine, RoutingParams, edit_problem
+from engines.routing.io import load_problem
+from engines.routing.problem import evaluate
+from engines.serialize import load_state, save_state
+
+
+def test_solve_job_updates_snapshot_and_cancel_keeps_last_good(data_dir):
+    e = RoutingEngine(RoutingParams(solver="ls", time_limit_s=30), seed=0)
+    e.load(data_dir / "cvrplib" / "X-n101-k25.vrp")
+    s0 = e.snapshot()
+    assert s0.routes == () and s0.problem.n == 101
+    seen = []
+    result, done = drive_job(e.solve_job(), lambda p: seen.append(e.snapshot()), lambda: len(seen) >= 5)
+    assert not done
+    s = e.snapshot()
+    assert s.routes and s.evaluation.feasible and not s.solving
+    assert s.evaluation.cost == evaluate(e.problem, s.routes).cost
+    assert s.comparison and s.comparison[0][0] == "ls"
+    assert s.version > s0.version
+
+
+def test_step_keeps_improving(data_dir):
+    e = RoutingEngine(RoutingParams(solver="ls"), seed=1)
+    e.load(data_dir / "solomon" / "RC201.txt")
+    assert e.step(3) == 3
+    c1 = e.snapshot().evaluation.cost
+    e.step(10)
+    ev = e.snapshot().evaluation
+    assert ev.feasible and ev.cost <= c1
+
+
+def test_state_roundtrip(tmp_path, data_dir):
+    e = RoutingEngine(seed=0)
+    e.load(data_dir / "solomon" / "C101.txt")
+    e.step(1)
+    save_state(tmp_path / "s.zip", e.state_dict(), kind="routing")
+    f = RoutingEngine(seed=5)
+    f.load_state_dict(load_state(tmp_path / "s.zip", kind="routing"))
+    assert f.snapshot().routes == e.snapshot().routes
+    np.testing.assert_array_equal(f.problem.distance, e.problem.distance)
+    assert f.problem.bks == 827.3
+
+
+def test_edit_problem(data_dir):
+    p = load_problem(data_dir / "cvrplib" / "X-n101-k25.vrp")
+    q = edit_problem(p, "add", xy=(500, 500))
+    assert q.n == 102 and q.distance[0, 101] == round(np.hypot(*(p.coords[0] - [500, 500])))
+    r = edit_problem(q, "delete", index=5)
+    assert r.n == 101
+    m = edit_problem(p, "move", index=3, xy=(0, 0))
+    assert m.distance[3, 0] == round(np.hypot(*p.coords[0]))
+    with pytest.raises(ValueError, match="depot cannot be deleted"):
+        edit_problem(p, "delete", index=0)
