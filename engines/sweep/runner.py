@@ -1,0 +1,372 @@
+"""Run a sweep as Dask tasks, streaming results into the results folder.
+
+``sweep_job(spec, out)`` is a generator yielding :class:`~engines.base.Progress`
+whose ``value`` is a :class:`SweepStatus` (counts and the rows finished since
+the previous progress); it returns a :class:`SweepSummary`. Closing the
+generator stops the sweep between yields: pending tasks are cancelled, the
+rows already finished are written, the cluster it started is shut down.
+
+Where the points run:
+
+* by default an embedded ``LocalCluster`` (``n_workers`` processes, one thread
+  each, loopback only);
+* ``scheduler="tcp://HOST:8786"``: a running Dask cluster (its workers need
+  this package installed, and the data files the points read);
+* ``client=``: a ``distributed.Client`` the caller owns;
+* ``n_workers=0``: in this process, one point after the other (debugging).
+
+Robustness:
+
+* every point runs inside ``try``: an exception becomes a ``failed`` row with
+  its traceback, and the sweep goes on;
+* a worker that dies takes its running tasks with it: the scheduler gives them
+  to another worker (up to ``distributed.scheduler.allowed-failures`` deaths
+  per task), and a task that still ends in ``KilledWorker`` is submitted again
+  (``max_resubmits``); ``retries`` re-runs tasks whose error escaped the point
+  (a worker that cannot import the kind, for instance);
+* finished rows are written every ``flush_s`` seconds or ``flush_rows`` rows as
+  a new part file (atomically), so an interrupted sweep keeps what it wrote and
+  the next run computes only the missing points.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import time
+import traceback
+from collections.abc import Generator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from engines.base import Progress, drive_job
+from engines.sweep.model import Point, SweepSpec
+from engines.sweep.store import ResultStore, results_schema
+
+__all__ = ["SweepStatus", "SweepSummary", "execute_point", "run_sweep", "sweep_job"]
+
+
+@dataclass(frozen=True)
+class SweepStatus:
+    """Where a sweep stands (the ``value`` of each progress)."""
+
+    name: str
+    total: int  # points in the sweep
+    skipped: int  # already finished before this run
+    to_run: int  # points this run computes
+    done: int  # finished in this run (ok + failed)
+    failed: int  # finished in this run with an error
+    running: int  # tasks on the workers now (at most one per worker thread)
+    elapsed_s: float
+    new_rows: tuple[Mapping[str, Any], ...] = ()  # finished since the previous progress
+    dashboard: str | None = None
+    workers: int = 0
+
+    @property
+    def pending(self) -> int:
+        return self.to_run - self.done
+
+
+@dataclass(frozen=True)
+class SweepSummary:
+    name: str
+    out: str
+    total: int
+    skipped: int
+    computed: int
+    failed: int
+    elapsed_s: float
+    completed: bool  # False when stopped before every point finished
+    resubmitted: int = 0
+    failed_ids: tuple[str, ...] = field(default=())
+
+
+def execute_point(
+    kind: str, params: Mapping[str, Any], seed: int, metrics: tuple[str, ...], meta: Mapping
+) -> dict:
+    """Run one point (on a worker); never raises for an error of the point itself."""
+    from engines.sweep.kinds import get_kind
+
+    t0 = time.perf_counter()
+    row: dict[str, Any] = dict(meta)
+    row.update(params)
+    row["seed"] = seed
+    row["kind"] = kind
+    try:
+        k = get_kind(kind)
+        values = k.run(params, seed)
+        for m in metrics:
+            row[m] = values.get(m)
+        row["status"] = "ok"
+        row["error"] = None
+    except Exception:  # noqa: BLE001 - the point's error is the result
+        row["status"] = "failed"
+        row["error"] = traceback.format_exc(limit=30)
+    row["elapsed_s"] = time.perf_counter() - t0
+    row["worker"] = f"{socket.gethostname()}:{os.getpid()}"
+    row["finished_at"] = time.time()
+    return row
+
+
+def _meta(spec: SweepSpec, p: Point) -> dict:
+    return {"point_id": p.id, "sweep": spec.name}
+
+
+def _failed_row(spec: SweepSpec, p: Point, message: str) -> dict:
+    row = _meta(spec, p)
+    row.update(p.params)
+    row.update(
+        seed=p.seed,
+        kind=p.kind,
+        status="failed",
+        error=message,
+        elapsed_s=None,
+        worker=None,
+        finished_at=time.time(),
+    )
+    return row
+
+
+def _has_bokeh() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("bokeh") is not None
+
+
+def default_workers() -> int:
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
+
+
+class _Writer:
+    """Buffers finished rows and writes them as part files."""
+
+    def __init__(self, store: ResultStore, schema, flush_s: float, flush_rows: int):
+        self.store, self.schema = store, schema
+        self.flush_s, self.flush_rows = flush_s, flush_rows
+        self.buf: list[dict] = []
+        self.last = time.monotonic()
+
+    def add(self, rows: list[dict]) -> None:
+        self.buf.extend(rows)
+        if len(self.buf) >= self.flush_rows or time.monotonic() - self.last >= self.flush_s:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.buf:
+            self.store.append(self.buf, self.schema)
+            self.buf = []
+        self.last = time.monotonic()
+
+
+def sweep_job(
+    spec: SweepSpec,
+    out: str | os.PathLike,
+    *,
+    scheduler: str | None = None,
+    n_workers: int | None = None,
+    client: Any = None,
+    retry_failed: bool = True,
+    retries: int = 2,
+    max_resubmits: int = 3,
+    flush_s: float = 1.0,
+    flush_rows: int = 256,
+    compact: bool = True,
+    tick_s: float = 0.2,
+) -> Generator[Progress, None, SweepSummary]:
+    """Run the points of ``spec`` missing from ``out``; yields progress, returns a summary."""
+    t0 = time.perf_counter()
+    store = ResultStore(out)
+    schema = results_schema(spec)
+    finished = store.status()
+    points = list(spec.points())
+    keep = {"ok"} if retry_failed else {"ok", "failed"}
+    todo = [p for p in points if finished.get(p.id) not in keep]
+    skipped = len(points) - len(todo)
+    store.write_spec(spec)
+    writer = _Writer(store, schema, flush_s, flush_rows)
+    done = failed = resubmitted = 0
+    failed_ids: list[str] = []
+    dashboard = None
+    n_threads = 0
+
+    def status(rows=(), running=0) -> Progress:
+        st = SweepStatus(
+            name=spec.name,
+            total=len(points),
+            skipped=skipped,
+            to_run=len(todo),
+            done=done,
+            failed=failed,
+            running=running,
+            elapsed_s=time.perf_counter() - t0,
+            new_rows=tuple(rows),
+            dashboard=dashboard,
+            workers=n_threads,
+        )
+        msg = f"{spec.name}: {done}/{len(todo)} done, {failed} failed, {running} running"
+        return Progress(done, len(todo), msg, st)
+
+    def summary(completed: bool) -> SweepSummary:
+        return SweepSummary(
+            name=spec.name,
+            out=str(store.path),
+            total=len(points),
+            skipped=skipped,
+            computed=done,
+            failed=failed,
+            elapsed_s=time.perf_counter() - t0,
+            completed=completed,
+            resubmitted=resubmitted,
+            failed_ids=tuple(failed_ids),
+        )
+
+    def record(rows: list[dict]) -> None:
+        nonlocal done, failed
+        for r in rows:
+            done += 1
+            if r["status"] != "ok":
+                failed += 1
+                failed_ids.append(r["point_id"])
+        writer.add(rows)
+
+    if not todo:
+        yield status()
+        return summary(True)
+
+    # ---------------------------------------------------------- in process
+    if client is None and scheduler is None and n_workers == 0:
+        n_threads = 1
+        completed = False
+        try:
+            yield status(running=1)
+            for p in todo:
+                row = execute_point(p.kind, dict(p.params), p.seed, spec.metrics, _meta(spec, p))
+                record([row])
+                yield status([row], running=1 if done < len(todo) else 0)
+            completed = True
+        finally:
+            writer.flush()
+            if completed and compact:
+                store.compact()
+        return summary(True)
+
+    # ---------------------------------------------------------- on Dask
+    from distributed import Client, as_completed
+
+    cluster = None
+    own_client = client is None
+    completed = False
+    futures: dict[Any, tuple[Point, int]] = {}
+    try:
+        if client is None:
+            if scheduler is not None:
+                client = Client(scheduler, timeout="30s")
+            else:
+                import logging
+
+                from distributed import LocalCluster
+
+                nw = n_workers or default_workers()
+                cluster = LocalCluster(
+                    n_workers=nw,
+                    threads_per_worker=1,
+                    processes=True,
+                    host="127.0.0.1",
+                    dashboard_address="127.0.0.1:0",
+                    silence_logs=logging.ERROR,
+                )
+                client = Client(cluster)
+        if cluster is None or _has_bokeh():  # without bokeh a local cluster serves no dashboard
+            with contextlib.suppress(Exception):
+                dashboard = client.dashboard_link
+        n_threads = sum(client.nthreads().values())
+        last_threads = time.monotonic()
+
+        kinds = [p.kind for p in todo]
+        params = [dict(p.params) for p in todo]
+        seeds = [p.seed for p in todo]
+        metrics = [spec.metrics] * len(todo)
+        metas = [_meta(spec, p) for p in todo]
+        keys = [f"sweep-{p.id}" for p in todo]
+        futs = client.map(
+            execute_point, kinds, params, seeds, metrics, metas, key=keys, pure=False, retries=retries
+        )
+        for f, p in zip(futs, todo):
+            futures[f] = (p, 0)
+        ac = as_completed(futs)
+        del futs
+        yield status(running=min(len(futures), n_threads))
+        last_yield = time.monotonic()
+        while futures:
+            batch = ac.next_batch(block=False)
+            if not batch:
+                time.sleep(0.02)
+                if time.monotonic() - last_yield >= tick_s:
+                    writer.add([])
+                    if time.monotonic() - last_threads > 1.0:
+                        n_threads = sum(client.nthreads().values())
+                        last_threads = time.monotonic()
+                    yield status(running=min(len(futures), n_threads))
+                    last_yield = time.monotonic()
+                continue
+            rows = []
+            for fut in batch:
+                p, attempt = futures.pop(fut)
+                if fut.status == "finished":
+                    rows.append(fut.result())
+                    continue
+                # the task itself erred (KilledWorker, cancelled, lost scheduler data...)
+                exc = None
+                with contextlib.suppress(Exception):
+                    exc = fut.exception(timeout=5)
+                name = type(exc).__name__ if exc is not None else fut.status
+                if attempt < max_resubmits and (exc is None or name in ("KilledWorker", "CancelledError")):
+                    nf = client.submit(
+                        execute_point,
+                        p.kind,
+                        dict(p.params),
+                        p.seed,
+                        spec.metrics,
+                        _meta(spec, p),
+                        key=f"sweep-{p.id}-r{attempt + 1}",
+                        pure=False,
+                        retries=retries,
+                    )
+                    futures[nf] = (p, attempt + 1)
+                    ac.add(nf)
+                    resubmitted += 1
+                    continue
+                tb = ""
+                with contextlib.suppress(Exception):
+                    tb = "".join(traceback.format_tb(fut.traceback(timeout=5)))
+                rows.append(_failed_row(spec, p, f"{name}: {exc}\n{tb}".strip()))
+            fut = None
+            if rows:
+                record(rows)
+            yield status(rows, running=min(len(futures), n_threads))
+            last_yield = time.monotonic()
+        completed = True
+    finally:
+        try:
+            writer.flush()
+        finally:
+            if futures and client is not None:
+                with contextlib.suppress(Exception):
+                    client.cancel(list(futures))
+            futures.clear()
+            if own_client and client is not None:
+                with contextlib.suppress(Exception):
+                    client.close(timeout=10)
+            if cluster is not None:
+                with contextlib.suppress(Exception):
+                    cluster.close(timeout=10)
+    if completed and compact:
+        store.compact()
+    return summary(completed)
+
+
+def run_sweep(spec: SweepSpec, out: str | os.PathLike, **kw) -> SweepSummary:
+    """Run :func:`sweep_job` to its end."""
+    result, _ = drive_job(sweep_job(spec, out, **kw))
+    return result

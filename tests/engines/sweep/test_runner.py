@@ -1,0 +1,176 @@
+"""The Dask runner on loopback LocalClusters: streaming, skipping, failures, a worker killed mid-sweep."""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import signal
+import time
+
+import pytest
+
+from engines.base import drive_job
+from engines.sweep.model import sweep_from_dict
+from engines.sweep.runner import run_sweep, sweep_job
+from engines.sweep.store import ResultStore, read_results
+
+distributed = pytest.importorskip("distributed")
+
+
+def demo_spec(n_x=5, n_y=4, sleep_s=0.0, fail_above=None, name="demo"):
+    fixed = {"noise": 0.1, "sleep_s": sleep_s}
+    if fail_above is not None:
+        fixed["fail_above"] = fail_above
+    data = {
+        "sweep": {"name": name, "kind": "demo", "seeds": [7]},
+        "fixed": fixed,
+        "grid": {"x": {"start": -2.0, "stop": 2.0, "num": n_x}, "y": [0.25 * k for k in range(n_y)]},
+    }
+    return sweep_from_dict(data, source="test.toml")
+
+
+def expected_f(row):
+    import numpy as np
+
+    rng = np.random.default_rng(row["seed"])
+    return math.sin(row["x"]) * math.cos(row["y"]) + 0.1 * rng.standard_normal()
+
+
+@pytest.fixture(scope="module")
+def client():
+    from distributed import Client, LocalCluster
+
+    cluster = LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address="127.0.0.1:0",
+        silence_logs=logging.ERROR,
+    )
+    c = Client(cluster)
+    yield c
+    c.close()
+    cluster.close()
+
+
+def test_twenty_points_on_two_workers_then_nothing_new(client, tmp_path):
+    spec = demo_spec(sleep_s=0.02)
+    out = tmp_path / "r.parquet"
+    progress = []
+    summary, completed = drive_job(sweep_job(spec, out, client=client), progress.append)
+    assert completed and summary.completed
+    assert (summary.total, summary.skipped, summary.computed, summary.failed) == (20, 0, 20, 0)
+    t = read_results(out)
+    assert t.num_rows == 20 and set(t.column("status").to_pylist()) == {"ok"}
+    assert sorted(t.column("point_id").to_pylist()) == sorted(p.id for p in spec.points())
+    for row in t.to_pylist():
+        assert row["f"] == pytest.approx(expected_f(row), abs=1e-12)
+        assert row["r"] == pytest.approx(math.hypot(row["x"], row["y"]))
+    # both workers took points
+    assert len(set(t.column("worker").to_pylist())) == 2
+    # progress streamed the rows as they finished, each once
+    streamed = [r["point_id"] for p in progress for r in p.value.new_rows]
+    assert sorted(streamed) == sorted(t.column("point_id").to_pylist())
+    assert progress[-1].value.done == 20 and progress[-1].fraction == 1.0
+    # the second run computes nothing new and writes nothing
+    parts = ResultStore(out).parts()
+    again = run_sweep(spec, out, client=client)
+    assert (again.skipped, again.computed) == (20, 0)
+    assert ResultStore(out).parts() == parts
+
+
+def test_failing_points_are_recorded_with_their_traceback(client, tmp_path):
+    spec = demo_spec(fail_above=1.0)  # x = 2.0 fails: 4 of 20 points
+    out = tmp_path / "r.parquet"
+    summary = run_sweep(spec, out, client=client)
+    assert summary.completed and (summary.computed, summary.failed) == (20, 4)
+    rows = read_results(out).to_pylist()
+    bad = [r for r in rows if r["status"] == "failed"]
+    assert len(bad) == 4 and all(r["x"] == 2.0 for r in bad)
+    for r in bad:
+        assert "Traceback" in r["error"] and "ValueError: demo: x = 2.0 is above fail_above" in r["error"]
+        assert r["f"] is None
+    assert all(r["error"] is None and r["f"] is not None for r in rows if r["status"] == "ok")
+    # a re-run tries the failed points again (and only those), unless asked to keep them
+    assert run_sweep(spec, out, client=client, retry_failed=False).computed == 0
+    again = run_sweep(spec, out, client=client)
+    assert (again.skipped, again.computed, again.failed) == (16, 4, 4)
+    assert read_results(out).num_rows == 20
+
+
+def test_stopping_keeps_what_finished_and_the_rerun_does_the_rest(client, tmp_path):
+    spec = demo_spec(sleep_s=0.1)
+    out = tmp_path / "r.parquet"
+    job = sweep_job(spec, out, client=client)
+    seen = 0
+    for pr in job:
+        seen = pr.value.done
+        if seen >= 6:
+            break
+    job.close()  # stop between yields: cancels the rest, writes what finished
+    kept = read_results(out)
+    assert set(kept.column("status").to_pylist()) == {"ok"}
+    assert seen <= kept.num_rows < 20
+    rest = run_sweep(spec, out, client=client)
+    assert rest.skipped == kept.num_rows and rest.computed == 20 - kept.num_rows
+    assert read_results(out).num_rows == 20
+
+
+def test_inline_mode_gives_the_same_table(client, tmp_path):
+    spec = demo_spec(n_x=3, n_y=2)
+    a = run_sweep(spec, tmp_path / "a.parquet", client=client)
+    b = run_sweep(spec, tmp_path / "b.parquet", n_workers=0)
+    assert a.computed == b.computed == 6
+    key = ["point_id", "x", "y", "seed", "f", "r", "draw"]
+
+    def rows(p):
+        return sorted(tuple(r[k] for k in key) for r in read_results(p).to_pylist())
+
+    assert rows(tmp_path / "a.parquet") == rows(tmp_path / "b.parquet")
+
+
+def test_a_worker_killed_mid_sweep_and_every_point_still_finishes(tmp_path):
+    from distributed import Client, LocalCluster
+
+    cluster = LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address="127.0.0.1:0",
+        silence_logs=logging.CRITICAL,
+    )
+    c = Client(cluster)
+    try:
+        pids = c.run(os.getpid)  # {worker address: pid}
+        spec = demo_spec(sleep_s=0.25, name="kill")
+        out = tmp_path / "r.parquet"
+        killed = []
+
+        def on(pr):
+            if not killed and pr.value.done >= 4:
+                addr, pid = sorted(pids.items())[0]
+                # the worker is busy with a point (each takes 0.25 s): it dies mid-task
+                assert c.processing()[addr], "the worker to kill had no task"
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
+
+        summary, completed = drive_job(sweep_job(spec, out, client=c), on)
+        assert killed and completed and summary.completed
+        assert (summary.computed, summary.failed) == (20, 0)
+        t = read_results(out)
+        assert t.num_rows == 20, t.num_rows
+        assert set(t.column("status").to_pylist()) == {"ok"}
+        assert sorted(t.column("point_id").to_pylist()) == sorted(p.id for p in spec.points())
+        # the killed process is gone, and the sweep's rows are all correct
+        with pytest.raises(ProcessLookupError):
+            for _ in range(50):
+                os.kill(killed[0], 0)
+                time.sleep(0.1)
+        for row in t.to_pylist():
+            assert row["f"] == pytest.approx(expected_f(row), abs=1e-12)
+    finally:
+        c.close()
+        cluster.close()
