@@ -308,3 +308,227 @@ class CanvasCache:
 
     def resize(self, size: int) -> None:
         self.__init__(size, self.background, self.keyframe_every)  # type: ignore[misc]
+
+
+# --------------------------------------------------------------------------
+# differentiable fast path: numba forward and hand-derived backward
+# --------------------------------------------------------------------------
+
+
+@numba.njit(nogil=True, parallel=True, cache=True)
+def _fwd_kernel(img, geo, boxes, offs, store):  # pragma: no cover - compiled
+    """Composite strokes in order over each image, saving the pixels under each stroke."""
+    nb, hgt, wid = img.shape[0], img.shape[1], img.shape[2]
+    n = geo.shape[1]
+    for bi in numba.prange(nb * hgt):
+        b = bi // hgt
+        i = bi % hgt
+        py = (i + 0.5) / hgt
+        for k in range(n):
+            y0 = boxes[b, k, 2]
+            if i < y0 or i >= boxes[b, k, 3]:
+                continue
+            x0 = boxes[b, k, 0]
+            bw = boxes[b, k, 1] - x0
+            base = offs[b, k] + (i - y0) * bw - x0
+            x = geo[b, k, 0]
+            hw = geo[b, k, 2]
+            hh = geo[b, k, 3]
+            c = geo[b, k, 4]
+            s = geo[b, k, 5]
+            r = geo[b, k, 6]
+            e = geo[b, k, 7]
+            op = geo[b, k, 8]
+            dy = py - geo[b, k, 1]
+            for j in range(x0, boxes[b, k, 1]):
+                store[base + j, 0] = img[b, i, j, 0]
+                store[base + j, 1] = img[b, i, j, 1]
+                store[base + j, 2] = img[b, i, j, 2]
+                dx = (j + 0.5) / wid - x
+                u = abs(dx * c + dy * s)
+                v = abs(dy * c - dx * s)
+                qx = u - hw + r
+                qy = v - hh + r
+                ox = max(qx, 0.0)
+                oy = max(qy, 0.0)
+                sdf = math.sqrt(ox * ox + oy * oy + 1e-12) + min(max(qx, qy), 0.0) - r
+                t = (e - sdf) / (2 * e)
+                if t <= 0.0:
+                    continue
+                if t > 1.0:
+                    t = 1.0
+                a = t * t * (3 - 2 * t) * op
+                for ch in range(3):
+                    img[b, i, j, ch] = img[b, i, j, ch] * (1 - a) + geo[b, k, 9 + ch] * a
+
+
+@numba.njit(nogil=True, parallel=True, cache=True)
+def _bwd_kernel(grad, geo, boxes, offs, store, acc):  # pragma: no cover - compiled
+    """Walk strokes top to bottom: turn d loss / d image into d loss / d stroke parameters.
+
+    ``grad`` (B, H, W, 3) enters as d loss / d final image and leaves as
+    d loss / d canvas underneath. ``acc`` (B*H, K, 9) receives per-row sums of
+    d loss / d (x, y, w, h, theta, r, g, b, opacity).
+    """
+    nb, hgt, wid = grad.shape[0], grad.shape[1], grad.shape[2]
+    n = geo.shape[1]
+    for bi in numba.prange(nb * hgt):
+        b = bi // hgt
+        i = bi % hgt
+        py = (i + 0.5) / hgt
+        for k in range(n - 1, -1, -1):
+            y0 = boxes[b, k, 2]
+            if i < y0 or i >= boxes[b, k, 3]:
+                continue
+            x0 = boxes[b, k, 0]
+            bw = boxes[b, k, 1] - x0
+            base = offs[b, k] + (i - y0) * bw - x0
+            x = geo[b, k, 0]
+            hw = geo[b, k, 2]
+            hh = geo[b, k, 3]
+            c = geo[b, k, 4]
+            s = geo[b, k, 5]
+            r = geo[b, k, 6]
+            e = geo[b, k, 7]
+            op = geo[b, k, 8]
+            dy = py - geo[b, k, 1]
+            r_is_hw = hw <= hh
+            for j in range(x0, boxes[b, k, 1]):
+                dx = (j + 0.5) / wid - x
+                uu = dx * c + dy * s
+                vv = dy * c - dx * s
+                u = abs(uu)
+                v = abs(vv)
+                qx = u - hw + r
+                qy = v - hh + r
+                ox = max(qx, 0.0)
+                oy = max(qy, 0.0)
+                ln = math.sqrt(ox * ox + oy * oy + 1e-12)
+                mx = max(qx, qy)
+                sdf = ln + min(mx, 0.0) - r
+                t = (e - sdf) / (2 * e)
+                if t <= 0.0:
+                    continue
+                inner = t < 1.0
+                if t > 1.0:
+                    t = 1.0
+                sm = t * t * (3 - 2 * t)
+                a = sm * op
+                g0 = grad[b, i, j, 0]
+                g1 = grad[b, i, j, 1]
+                g2 = grad[b, i, j, 2]
+                ga = (
+                    g0 * (geo[b, k, 9] - store[base + j, 0])
+                    + g1 * (geo[b, k, 10] - store[base + j, 1])
+                    + g2 * (geo[b, k, 11] - store[base + j, 2])
+                )
+                acc[bi, k, 5] += g0 * a
+                acc[bi, k, 6] += g1 * a
+                acc[bi, k, 7] += g2 * a
+                acc[bi, k, 8] += ga * sm
+                grad[b, i, j, 0] = g0 * (1 - a)
+                grad[b, i, j, 1] = g1 * (1 - a)
+                grad[b, i, j, 2] = g2 * (1 - a)
+                if not inner:
+                    continue
+                gt = ga * op * 6 * t * (1 - t)
+                gsdf = -gt / (2 * e)
+                ge = gt * sdf / (2 * e * e)
+                gqx = 0.0
+                gqy = 0.0
+                if qx > 0.0:
+                    gqx += gsdf * ox / ln
+                if qy > 0.0:
+                    gqy += gsdf * oy / ln
+                if mx < 0.0:
+                    if qx >= qy:
+                        gqx += gsdf
+                    else:
+                        gqy += gsdf
+                gr = gqx + gqy - gsdf + EDGE * ge
+                su = 1.0 if uu >= 0 else -1.0
+                sv = 1.0 if vv >= 0 else -1.0
+                acc[bi, k, 0] += gqx * (-c * su) + gqy * (s * sv)
+                acc[bi, k, 1] += gqx * (-s * su) + gqy * (-c * sv)
+                acc[bi, k, 4] += gqx * su * vv - gqy * sv * uu
+                if r_is_hw:
+                    acc[bi, k, 2] += -gqx + gr
+                    acc[bi, k, 3] += -gqy
+                else:
+                    acc[bi, k, 2] += -gqx
+                    acc[bi, k, 3] += -gqy + gr
+
+
+def _geometry_batch(params: np.ndarray, opacity: np.ndarray) -> np.ndarray:
+    b, k = params.shape[:2]
+    return _geometry(params.reshape(-1, 8), opacity.reshape(-1)).reshape(b, k, 12)
+
+
+class _RenderFn(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, params, opacity, canvas):  # noqa: D401 - torch API
+        p = params.detach().cpu().double().numpy()
+        o = opacity.detach().cpu().double().numpy()
+        b, k = p.shape[:2]
+        size = canvas.shape[-1]
+        img = np.ascontiguousarray(canvas.detach().cpu().double().numpy().transpose(0, 2, 3, 1))
+        geo = _geometry_batch(p, o)
+        boxes = _boxes(p.reshape(-1, 8), size).reshape(b, k, 4)
+        areas = (boxes[..., 1] - boxes[..., 0]) * (boxes[..., 3] - boxes[..., 2])
+        offs = np.concatenate([[0], np.cumsum(areas.reshape(-1))])[:-1].reshape(b, k).astype(np.int64)
+        store = np.empty((max(1, int(areas.sum())), 3), np.float64)
+        _fwd_kernel(img, geo, boxes, offs, store)
+        ctx.saved = (geo, boxes, offs, store, p)
+        return torch.from_numpy(img.transpose(0, 3, 1, 2).copy()).to(canvas.dtype)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        geo, boxes, offs, store, p = ctx.saved
+        b, k = p.shape[:2]
+        grad = np.ascontiguousarray(grad_out.detach().cpu().double().numpy().transpose(0, 2, 3, 1))
+        hgt = grad.shape[1]
+        acc = np.zeros((b * hgt, k, 9), np.float64)
+        _bwd_kernel(grad, geo, boxes, offs, store, acc)
+        g = acc.reshape(b, hgt, k, 9).sum(1)
+        gp = g[..., :8].copy()
+        gp[..., 2] *= 0.5 * (p[..., 2] > _EPS)
+        gp[..., 3] *= 0.5 * (p[..., 3] > _EPS)
+        gp[..., 4] *= math.pi
+        gparams = torch.from_numpy(gp).float()
+        gop = torch.from_numpy(g[..., 8]).float()
+        gcanvas = torch.from_numpy(grad.transpose(0, 3, 1, 2).copy()).float()
+        return gparams, gop, gcanvas
+
+
+def render_sparse(
+    params: torch.Tensor,
+    opacity: torch.Tensor | None = None,
+    size: int = 128,
+    *,
+    canvas: torch.Tensor | None = None,
+    background: Sequence[float] = (1.0, 1.0, 1.0),
+) -> torch.Tensor:
+    """Like :func:`render` for (B, N, 8) strokes, but computing only each stroke's bounding box.
+
+    Differentiable with respect to the parameters, opacities and canvas (the
+    gradient is derived by hand and walks the strokes top to bottom). It is
+    the renderer the decomposition optimises through: strokes cover a small
+    part of the canvas, so this is many times cheaper than the dense one.
+    """
+    params = torch.as_tensor(params, dtype=torch.float32)
+    squeeze = params.dim() == 2
+    if squeeze:
+        params = params[None]
+    if params.dim() != 3 or params.shape[-1] != 8:
+        raise ValueError(f"render_sparse: strokes must be (B, N, 8), got {tuple(params.shape)}")
+    b = params.shape[0]
+    if opacity is None:
+        opacity = torch.ones(params.shape[:2])
+    opacity = torch.as_tensor(opacity, dtype=torch.float32).reshape(params.shape[:2])
+    if canvas is None:
+        bg = torch.as_tensor(background, dtype=torch.float32).view(1, 3, 1, 1)
+        canvas = bg.expand(b, 3, size, size).contiguous()
+    elif canvas.dim() == 3:
+        canvas = canvas[None]
+    out = _RenderFn.apply(params, opacity, canvas)
+    return out[0] if squeeze else out

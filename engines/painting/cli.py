@@ -1,0 +1,136 @@
+"""Collaborative neural painting: decompose images into strokes, render, complete paintings.
+
+Subcommands::
+
+    python -m engines painting decompose IMAGE --strokes N --size S --out s.json
+    python -m engines painting render s.json --size 256 --out x.png [--svg x.svg]
+    python -m engines painting complete s.json --mode random --p 0.5 --seed 0 --out done.json
+    python -m engines painting dataset --out data.npz      (training strokes from shipped images)
+    python -m engines painting train --data data.npz --out assets/painting/model.npz
+    python -m engines painting eval --json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+PACKAGE = "painting"
+
+
+def _tqdm(total, desc):
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, file=sys.stderr, leave=False, disable=None)
+
+
+def _cmd_decompose(args) -> int:
+    import torch
+
+    from engines.base import Progress
+    from engines.painting.decompose import DecomposeParams, decompose_job
+    from engines.painting.imageio import load_image, psnr, save_png
+    from engines.painting.render import render_fast
+    from engines.painting.strokes import params_to_strokes, save_painting
+
+    torch.set_num_threads(max(1, args.threads))
+    p = DecomposeParams(strokes=args.strokes, size=args.size, iters=args.iters, lr=args.lr)
+    img = load_image(args.image, size=args.size)
+    t0 = time.perf_counter()
+    job = decompose_job(img, p, seed=args.seed)
+    bar = _tqdm(p.iters * 3, "decompose")
+    result = None
+    try:
+        while True:
+            pr: Progress = next(job)
+            bar.total = pr.total
+            bar.n = int(pr.done)
+            bar.set_postfix_str(pr.message.split(",")[0])
+            bar.refresh()
+    except StopIteration as stop:
+        result = stop.value
+    finally:
+        bar.close()
+    wall = time.perf_counter() - t0
+    painting = params_to_strokes(result.params[0], author="decompose")
+    save_painting(painting, args.out)
+    report = {
+        "image": str(args.image),
+        "strokes": int(result.params.shape[1]),
+        "size": args.size,
+        "wall_s": round(wall, 2),
+        "levels": [
+            {"strokes": int(c), "psnr_db": round(float(v), 2)} for c, v in zip(result.counts, result.psnr[0])
+        ],
+    }
+    if args.png:
+        save_png(render_fast(result.params[0], size=args.size), args.png)
+    final = render_fast(result.params[0], size=args.size)
+    report["psnr_db"] = round(psnr(final, img), 2)
+    print(json.dumps(report) if args.json else _report_text(report))
+    return 0
+
+
+def _report_text(r: dict) -> str:
+    lines = [
+        f"{r['image']}: {r['strokes']} strokes at {r['size']} px in {r['wall_s']} s, PSNR {r['psnr_db']} dB"
+    ]
+    for lv in r["levels"]:
+        lines.append(f"  after {lv['strokes']:4d} strokes: PSNR {lv['psnr_db']:.2f} dB")
+    return "\n".join(lines)
+
+
+def _cmd_render(args) -> int:
+    from engines.painting.imageio import save_png, strokes_svg
+    from engines.painting.render import render_fast
+    from engines.painting.strokes import load_painting
+
+    painting = load_painting(args.strokes_json)
+    params, opacity = painting.arrays()
+    img = render_fast(params, opacity, size=args.size, background=painting.background)
+    save_png(img, args.out)
+    if args.svg:
+        Path(args.svg).write_text(strokes_svg(params, opacity, args.size, painting.background))
+    print(f"{args.out}: {len(params)} strokes at {args.size} x {args.size}")
+    return 0
+
+
+def add_parser(subparsers) -> None:
+    ap = subparsers.add_parser(PACKAGE, help="collaborative neural painting (strokes, renderer, completion)")
+    sub = ap.add_subparsers(dest="painting_cmd", metavar="COMMAND")
+
+    d = sub.add_parser("decompose", help="turn an image into coarse-to-fine strokes")
+    d.add_argument("image", type=Path)
+    d.add_argument("--strokes", type=int, default=180, help="number of strokes (default 180 = 9+45+126)")
+    d.add_argument("--size", type=int, default=128, help="optimisation resolution in pixels")
+    d.add_argument("--iters", type=int, default=120, help="Adam steps per level")
+    d.add_argument("--lr", type=float, default=0.01)
+    d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--threads", type=int, default=2)
+    d.add_argument("--out", type=Path, required=True, help="painting JSON to write")
+    d.add_argument("--png", type=Path, default=None, help="also write the render")
+    d.add_argument("--json", action="store_true", help="print the report as JSON")
+    d.set_defaults(func=_cmd_decompose)
+
+    r = sub.add_parser("render", help="render a painting JSON to PNG (and SVG)")
+    r.add_argument("strokes_json", type=Path)
+    r.add_argument("--size", type=int, default=256)
+    r.add_argument("--out", type=Path, required=True)
+    r.add_argument("--svg", type=Path, default=None)
+    r.set_defaults(func=_cmd_render)
+
+    try:
+        from engines.painting import train_cli
+    except ImportError:  # pragma: no cover - model parts not installed
+        return
+    train_cli.add_model_parsers(sub)
+
+
+def main(argv: list[str] | None = None) -> int:  # pragma: no cover - convenience
+    parser = argparse.ArgumentParser(prog="painting")
+    add_parser(parser.add_subparsers(dest="engine"))
+    args = parser.parse_args([PACKAGE, *(argv or sys.argv[1:])])
+    return int(args.func(args))
