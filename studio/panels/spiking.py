@@ -1,0 +1,437 @@
+"""Spiking activity workbench: a live view over :class:`engines.spiking.SpikingEngine`.
+
+* raster: spikes read by cursor from the engine's ring buffer, kept for the
+  last seconds, and drawn as one image binned at the view's own pixel
+  resolution (excitatory red, inhibitory blue, inputs grey); zoom and pan
+  re-bin at full resolution; the view scrolls with time while "follow" is on;
+* population rates of E and I (1 ms bins), membrane traces of the neurons
+  clicked on the raster, weight matrix and weight histogram under plasticity;
+* presets, the parameter form, "run for" and real-time pacing, and read-outs
+  (biological time, real-time factor, synaptic events per second).
+
+Every pyqtgraph item is made once and updated with ``setData``/``setImage``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtWidgets
+
+from engines.spiking import PRESETS, SpikingEngine, SpikingParams, preset
+from studio.panels.base import Panel
+from studio.widgets.paramform import ParamForm
+
+E_RGB = (228, 87, 46)
+I_RGB = (59, 139, 212)
+IN_RGB = (150, 150, 150)
+KEEP_S = 10.0  # seconds of spikes, rates and traces kept for the views
+MAX_KEEP_SPIKES = 3_000_000
+
+
+class _Chunks:
+    """Rolling store of record arrays with a time column, bounded in time and size."""
+
+    def __init__(self, keep_s: float, max_rows: int):
+        self.keep_s = keep_s
+        self.max_rows = max_rows
+        self.chunks: list[np.ndarray] = []
+        self.rows = 0
+
+    def clear(self) -> None:
+        self.chunks = []
+        self.rows = 0
+
+    def add(self, rec: np.ndarray, t_now: float, time_of) -> None:
+        if rec.shape[0]:
+            self.chunks.append(rec)
+            self.rows += rec.shape[0]
+        lo = t_now - self.keep_s
+        while self.chunks and (
+            time_of(self.chunks[0][-1]) < lo or self.rows - self.chunks[0].shape[0] > self.max_rows
+        ):
+            self.rows -= self.chunks[0].shape[0]
+            self.chunks.pop(0)
+
+    def window(self, s0: float, s1: float, width: int) -> np.ndarray:
+        """Rows whose first column (a step, sorted) lies in [s0, s1]."""
+        parts = []
+        for c in self.chunks:
+            if c[-1, 0] < s0 or c[0, 0] > s1:
+                continue
+            if c[0, 0] >= s0 and c[-1, 0] <= s1:
+                parts.append(c)
+            else:
+                a, b = np.searchsorted(c[:, 0], [s0, s1 + 1e-9])
+                parts.append(c[a:b])
+        if not parts:
+            return np.zeros((0, width))
+        return np.concatenate(parts) if len(parts) > 1 else parts[0]
+
+    def all(self, width: int) -> np.ndarray:
+        if not self.chunks:
+            return np.zeros((0, width))
+        return np.concatenate(self.chunks) if len(self.chunks) > 1 else self.chunks[0]
+
+
+class SpikingPanel(Panel):
+    name = "spiking"
+    title = "Spiking activity"
+    engine_type = SpikingEngine
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None):
+        super().__init__(parent)
+        self._params = preset("coba")
+        self._dt_s = self._params.dt_ms * 1e-3
+        self._n = self._params.n_neurons
+        self._n_exc = self._params.n_exc
+        self._n_in = self._params.n_inputs
+        self._spike_cursor = 0
+        self._rate_cursor = 0
+        self._mon_cursor = 0
+        self._mon_since = -1
+        self._picked: list[int] = []
+        self._follow = True
+        self._last_snap: Any = None
+        self._weights_frame = 0
+        self.raster_points_drawn = 0
+        self._spikes = _Chunks(KEEP_S, MAX_KEEP_SPIKES)
+        self._rates = _Chunks(KEEP_S, 10_000_000)
+        self._mon = _Chunks(KEEP_S, 10_000_000)
+        self._build()
+
+    # ------------------------------------------------------------------ UI
+    def _build(self) -> None:
+        lay = QtWidgets.QHBoxLayout(self.body)
+        lay.setContentsMargins(0, 0, 0, 0)
+        split = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
+        lay.addWidget(split)
+
+        # plots ---------------------------------------------------------
+        self.plots = pg.GraphicsLayoutWidget()
+        self.plots.setObjectName("spiking_plots")
+        self.plots.setBackground("w")
+        self.raster_plot = self.plots.addPlot(row=0, col=0)
+        self.raster_plot.setLabel("left", "neuron")
+        self.raster_plot.setMenuEnabled(False)
+        self.raster_plot.showGrid(x=False, y=False)
+        self.raster_img = pg.ImageItem(axisOrder="col-major")
+        self.raster_plot.addItem(self.raster_img)
+        self.raster_plot.getViewBox().sigRangeChangedManually.connect(self._user_moved)
+        self.raster_plot.scene().sigMouseClicked.connect(self._raster_clicked)
+        self.raster_plot.hideAxis("bottom")
+        self.rate_plot = self.plots.addPlot(row=1, col=0)
+        self.rate_plot.hideAxis("bottom")
+        self.rate_plot.setLabel("left", "rate", units="Hz")
+        self.rate_plot.setXLink(self.raster_plot)
+        self.rate_plot.setMenuEnabled(False)
+        self.rate_e = self.rate_plot.plot(pen=pg.mkPen(E_RGB, width=1), name="E")
+        self.rate_i = self.rate_plot.plot(pen=pg.mkPen(I_RGB, width=1), name="I")
+        self.trace_plot = self.plots.addPlot(row=2, col=0)
+        self.trace_plot.setLabel("left", "v", units="mV")
+        self.trace_plot.setLabel("bottom", "time", units="s")
+        self.trace_plot.setXLink(self.raster_plot)
+        self.trace_plot.setMenuEnabled(False)
+        self.trace_items: list[pg.PlotDataItem] = []
+        self.plots.ci.layout.setRowStretchFactor(0, 5)
+        self.plots.ci.layout.setRowStretchFactor(1, 2)
+        self.plots.ci.layout.setRowStretchFactor(2, 2)
+        for p in (self.rate_plot, self.trace_plot):
+            p.setClipToView(True)
+            p.setDownsampling(auto=True, mode="peak")
+
+        self.weights_view = pg.GraphicsLayoutWidget()
+        self.weights_view.setBackground("w")
+        self.w_plot = self.weights_view.addPlot(row=0, col=0, title="weights (source x target)")
+        self.w_img = pg.ImageItem(axisOrder="row-major")
+        self.w_img.setColorMap(pg.colormap.get("viridis"))
+        self.w_plot.addItem(self.w_img)
+        self.w_plot.invertY(True)
+        self.h_plot = self.weights_view.addPlot(row=1, col=0, title="plastic weights")
+        self.w_hist = pg.BarGraphItem(x=[0.0], height=[0.0], width=1.0, brush=(90, 90, 200))
+        self.h_plot.addItem(self.w_hist)
+
+        self.view_tabs = QtWidgets.QTabWidget()
+        self.view_tabs.addTab(self.plots, "Activity")
+        self.view_tabs.addTab(self.weights_view, "Weights")
+        split.addWidget(self.view_tabs)
+
+        # controls --------------------------------------------------------
+        side = QtWidgets.QWidget()
+        side_lay = QtWidgets.QVBoxLayout(side)
+        side_lay.setContentsMargins(4, 0, 0, 0)
+        row = QtWidgets.QHBoxLayout()
+        row.addWidget(QtWidgets.QLabel("Preset"))
+        self.preset_box = QtWidgets.QComboBox()
+        self.preset_box.setObjectName("spiking_preset")
+        for key, (doc, _) in PRESETS.items():
+            self.preset_box.addItem(key)
+            self.preset_box.setItemData(self.preset_box.count() - 1, doc, QtCore.Qt.ItemDataRole.ToolTipRole)
+        self.preset_box.activated.connect(self._preset_chosen)
+        row.addWidget(self.preset_box, 1)
+        side_lay.addLayout(row)
+
+        row = QtWidgets.QHBoxLayout()
+        self.run_for_s = QtWidgets.QDoubleSpinBox()
+        self.run_for_s.setRange(0.001, 3600.0)
+        self.run_for_s.setValue(1.0)
+        self.run_for_s.setSuffix(" s")
+        self.run_for_btn = QtWidgets.QPushButton("Run for")
+        self.run_for_btn.setObjectName("spiking_run_for")
+        self.run_for_btn.clicked.connect(self._run_for)
+        row.addWidget(self.run_for_btn)
+        row.addWidget(self.run_for_s)
+        side_lay.addLayout(row)
+
+        row = QtWidgets.QHBoxLayout()
+        row.addWidget(QtWidgets.QLabel("Speed"))
+        self.speed_box = QtWidgets.QComboBox()
+        self.speed_box.setObjectName("spiking_speed")
+        for label, factor in (("as fast as possible", None), ("real time", 1.0), ("0.1x real time", 0.1)):
+            self.speed_box.addItem(label, factor)
+        self.speed_box.currentIndexChanged.connect(self._speed_changed)
+        row.addWidget(self.speed_box, 1)
+        side_lay.addLayout(row)
+
+        row = QtWidgets.QHBoxLayout()
+        self.follow_box = QtWidgets.QCheckBox("Follow")
+        self.follow_box.setChecked(True)
+        self.follow_box.toggled.connect(self._set_follow)
+        row.addWidget(self.follow_box)
+        row.addWidget(QtWidgets.QLabel("window"))
+        self.window_s = QtWidgets.QDoubleSpinBox()
+        self.window_s.setRange(0.01, KEEP_S)
+        self.window_s.setValue(1.0)
+        self.window_s.setSuffix(" s")
+        row.addWidget(self.window_s)
+        side_lay.addLayout(row)
+
+        self.readout = QtWidgets.QLabel("not started")
+        self.readout.setObjectName("spiking_readout")
+        self.readout.setWordWrap(True)
+        self.readout.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+        side_lay.addWidget(self.readout)
+        hint = QtWidgets.QLabel("Click the raster to record a neuron's membrane potential.")
+        hint.setWordWrap(True)
+        hint.setStyleSheet("color: gray")
+        side_lay.addWidget(hint)
+
+        self.form = ParamForm(self._params)
+        self.form.setObjectName("spiking_form")
+        self.form.params_changed.connect(self._form_changed)
+        scroll = QtWidgets.QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.form)
+        side_lay.addWidget(scroll, 1)
+        side.setMinimumWidth(320)
+        split.addWidget(side)
+        split.setStretchFactor(0, 4)
+        split.setStretchFactor(1, 1)
+
+    # ------------------------------------------------------------------ engine
+    def create_engine(self, params: SpikingParams | None = None, seed: int = 0) -> SpikingEngine:
+        return SpikingEngine(params or self._params, seed=seed)
+
+    def on_attached(self) -> None:
+        self._adopt_params(self.runner.engine.params)
+
+    def _adopt_params(self, p: SpikingParams) -> None:
+        self._params = p
+        self._dt_s = p.dt_ms * 1e-3
+        self._n, self._n_exc, self._n_in = p.n_neurons, p.n_exc, p.n_inputs
+        self.form.set_params(p)
+        while len(self.trace_items) < p.monitor_count:
+            k = len(self.trace_items)
+            colour = pg.intColor(k, hues=max(p.monitor_count, 1))
+            self.trace_items.append(self.trace_plot.plot(pen=pg.mkPen(colour, width=1)))
+        self.raster_plot.setYRange(0, self._n + self._n_in, padding=0)
+        self._picked = []
+
+    def on_params_restored(self, params: SpikingParams) -> None:
+        self._adopt_params(params)
+
+    def _apply(self, p: SpikingParams) -> None:
+        if self.runner is None:
+            self._params = p
+            return
+        self.runner.set_params(p)
+        self._adopt_params(p)
+
+    def _preset_chosen(self, index: int) -> None:
+        self._apply(preset(self.preset_box.itemText(index)))
+
+    def _form_changed(self, p: SpikingParams) -> None:
+        self._apply(p)
+
+    def _run_for(self) -> None:
+        if self.runner is not None:
+            self.runner.run_for(int(round(self.run_for_s.value() / self._dt_s)))
+
+    def _speed_changed(self, _index: int) -> None:
+        if self.runner is not None:
+            self.runner.set_realtime(self.speed_box.currentData())
+
+    def _set_follow(self, on: bool) -> None:
+        self._follow = bool(on)
+
+    def _user_moved(self, *_args) -> None:
+        if self._follow:
+            self.follow_box.setChecked(False)
+
+    def _raster_clicked(self, ev) -> None:
+        vb = self.raster_plot.getViewBox()
+        if not vb.sceneBoundingRect().contains(ev.scenePos()):
+            return
+        pt = vb.mapSceneToView(ev.scenePos())
+        self.pick_neuron(int(np.floor(pt.y())))
+
+    def pick_neuron(self, j: int) -> None:
+        """Record neuron ``j``'s state (the oldest pick makes room)."""
+        if self.runner is None or not 0 <= j < self._n:
+            return
+        if j in self._picked:
+            return
+        self._picked = (self._picked + [j])[-max(1, self._params.monitor_count) :]
+        picked = list(self._picked)
+        self.runner.call_async(lambda e: e.set_monitor(picked))
+
+    def start_demo(self) -> None:
+        self.runner.start()
+
+    # ------------------------------------------------------------------ drawing
+    def update_view(self, snap: Any) -> None:
+        if snap is None or self.runner is None:
+            return
+        eng = self.runner.engine
+        if snap.spike_cursor < self._spike_cursor or snap.step < getattr(self._last_snap, "step", 0):
+            self._clear_views()
+        self._last_snap = snap
+        t_now = snap.t_s
+        dt = snap.dt_ms * 1e-3
+        self._dt_s = dt
+        # new events since our cursors (the ring buffers are thread-safe)
+        rec, self._spike_cursor, _ = eng.spikes.read_since(self._spike_cursor)
+        self._spikes.add(rec, t_now, lambda r: r[0] * dt)
+        rec, self._rate_cursor, _ = eng.rates.read_since(self._rate_cursor)
+        self._rates.add(rec, t_now, lambda r: r[0] * dt)
+        if snap.monitor_since_step != self._mon_since:
+            self._mon.clear()
+            self._mon_since = snap.monitor_since_step
+        rec, self._mon_cursor, _ = eng.monitor.read_since(self._mon_cursor)
+        if rec.shape[0]:
+            rec = rec[rec[:, 0] >= self._mon_since]
+        self._mon.add(rec, t_now, lambda r: r[0] * dt)
+
+        if self._follow:
+            w = self.window_s.value()
+            self.raster_plot.setXRange(max(0.0, t_now - w), max(t_now, w), padding=0)
+        self._draw_raster()
+        self._draw_rates()
+        self._draw_traces(snap)
+        self._weights_frame += 1
+        if self.view_tabs.currentIndex() == 1 and self._weights_frame % 6 == 0:
+            self._draw_weights(snap)
+        self._draw_readout(snap)
+
+    def _clear_views(self) -> None:
+        self._spikes.clear()
+        self._rates.clear()
+        self._mon.clear()
+        self._spike_cursor = self._rate_cursor = self._mon_cursor = 0
+
+    def _draw_raster(self) -> None:
+        vb = self.raster_plot.getViewBox()
+        (x0, x1), (y0, y1) = vb.viewRange()
+        wpx = int(max(16, min(2000, vb.width())))
+        hpx = int(max(16, min(2000, vb.height())))
+        y0, y1 = max(y0, 0.0), min(y1, float(self._n + self._n_in))
+        if x1 <= x0 or y1 <= y0:
+            return
+        data = self._spikes.window(x0 / self._dt_s - 1, x1 / self._dt_s + 1, 2)
+        img = np.full((wpx, hpx, 4), 255, np.uint8)
+        if data.shape[0]:
+            t = data[:, 0] * self._dt_s
+            ids = data[:, 1]
+            xi = ((t - x0) * (wpx / (x1 - x0))).astype(np.int64)
+            yi = ((ids - y0) * (hpx / (y1 - y0))).astype(np.int64)
+            ok = (xi >= 0) & (xi < wpx) & (yi >= 0) & (yi < hpx)
+            xi, yi, ids = xi[ok], yi[ok], ids[ok]
+            self.raster_points_drawn = int(ok.sum())
+            for sel, rgb in (
+                (ids < self._n_exc, E_RGB),
+                ((ids >= self._n_exc) & (ids < self._n), I_RGB),
+                (ids >= self._n, IN_RGB),
+            ):
+                if sel.any():
+                    img[xi[sel], yi[sel], :3] = rgb
+        self.raster_img.setImage(img, autoLevels=False, levels=(0, 255))
+        self.raster_img.setRect(QtCore.QRectF(x0, y0, x1 - x0, y1 - y0))
+
+    def _visible_steps(self) -> tuple[float, float]:
+        (x0, x1), _ = self.raster_plot.getViewBox().viewRange()
+        return x0 / self._dt_s - 1, x1 / self._dt_s + 1
+
+    def _draw_rates(self) -> None:
+        rec = self._rates.window(*self._visible_steps(), 3)
+        if rec.shape[0] == 0:
+            return
+        per_bin = max(1, int(round(1e-3 / self._dt_s)))  # 1 ms bins
+        b = rec[:, 0] // per_bin
+        b0 = b[0]
+        idx = b - b0
+        ne = np.bincount(idx, weights=rec[:, 1])
+        ni = np.bincount(idx, weights=rec[:, 2])
+        cnt = np.bincount(idx)
+        keep = cnt > 0
+        t = (np.arange(ne.size) + b0) * per_bin * self._dt_s
+        bin_s = np.maximum(cnt, 1) * self._dt_s
+        n_i = self._n - self._n_exc
+        re = ne / max(self._n_exc, 1) / bin_s
+        ri = ni / max(n_i, 1) / bin_s
+        self.rate_e.setData(t[keep], re[keep])
+        if n_i:
+            self.rate_i.setData(t[keep], ri[keep])
+        else:
+            self.rate_i.setData([], [])
+
+    def _draw_traces(self, snap: Any) -> None:
+        rec = self._mon.window(*self._visible_steps(), 1)
+        m = snap.monitor_idx.size
+        for k, item in enumerate(self.trace_items):
+            if k < m and snap.monitor_idx[k] >= 0 and rec.shape[0]:
+                item.setData(rec[:, 0] * self._dt_s, rec[:, 1 + k])
+            else:
+                item.setData([], [])
+
+    def _draw_weights(self, snap: Any) -> None:
+        if snap.weight_matrix is not None:
+            w = snap.weight_matrix
+            lo, hi = float(np.min(w)), float(np.max(w))
+            self.w_img.setImage(w, autoLevels=False, levels=(lo, hi if hi > lo else lo + 1))
+        if snap.weight_hist is not None:
+            edges = snap.weight_edges
+            self.w_hist.setOpts(
+                x=0.5 * (edges[1:] + edges[:-1]),
+                height=snap.weight_hist,
+                width=float(edges[1] - edges[0]),
+            )
+
+    def _draw_readout(self, snap: Any) -> None:
+        rt = snap.realtime_factor
+        self.readout.setText(
+            f"<b>t = {snap.t_s:.3f} s</b> biological<br>"
+            f"{rt:.2f}x real time (engine)<br>"
+            f"{snap.events_per_s / 1e6:.1f} M synaptic events/s<br>"
+            f"E {snap.rate_e_hz:.1f} Hz, I {snap.rate_i_hz:.1f} Hz (last 100 ms)<br>"
+            f"{snap.total_spikes:,} spikes, {snap.n_synapses:,} synapses"
+        )
+
+    # ------------------------------------------------------------------ workspace
+    def panel_state(self) -> dict[str, Any]:
+        return {"follow": self._follow, "window_s": self.window_s.value(), "picked": list(self._picked)}
+
+    def restore_panel_state(self, state: dict[str, Any]) -> None:
+        self.follow_box.setChecked(bool(state.get("follow", True)))
+        self.window_s.setValue(float(state.get("window_s", 1.0)))

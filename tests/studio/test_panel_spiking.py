@@ -1,0 +1,79 @@
+"""The spiking panel in the real main window: run COBA, draw the raster, pick neurons, errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6 import QtGui
+
+from engines.spiking import preset
+from studio.panels.spiking import E_RGB, I_RGB, SpikingPanel
+from studio.window import MainWindow
+
+pytestmark = pytest.mark.gui
+
+
+def count_rgb(img: QtGui.QImage, rgb: tuple[int, int, int]) -> int:
+    img = img.convertToFormat(QtGui.QImage.Format.Format_RGB32)
+    arr = np.frombuffer(img.constBits(), dtype=np.uint32, count=img.width() * img.height())
+    value = 0xFF000000 | (rgb[0] << 16) | (rgb[1] << 8) | rgb[2]
+    return int(np.sum(arr == value))
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    w = MainWindow(panel_classes={"spiking": SpikingPanel}, settings_file=tmp_path / "settings.ini")
+    qtbot.addWidget(w)
+    w.resize(1400, 900)
+    w.show()
+    qtbot.waitExposed(w)
+    yield w
+    w.close()
+
+
+def test_runs_coba_and_draws_the_raster(window, qtbot):
+    panel = window.panels["spiking"]
+    runner = window.runner_for("spiking")
+    assert panel.runner is runner
+    assert runner.engine.params == preset("coba")
+    blank = panel.plots.grab().toImage()
+    assert count_rgb(blank, E_RGB) == 0
+    runner.run_for(3000)  # 0.3 s of COBA
+    qtbot.waitUntil(lambda: runner.state == "paused" and runner.engine.step_count == 3000, timeout=120_000)
+    qtbot.waitUntil(lambda: panel._last_snap is not None and panel._last_snap.step == 3000, timeout=10_000)
+    assert panel.drawn_frames >= 1
+    assert panel.raster_points_drawn > 10_000  # ~19 Hz x 4000 neurons x 0.3 s
+    img = panel.plots.grab().toImage()
+    # excitatory (red) and inhibitory (blue) spikes are on screen
+    assert count_rgb(img, E_RGB) > 2000
+    assert count_rgb(img, I_RGB) > 500
+    assert "t = 0.300 s" in panel.readout.text()
+    # the rate curves hold 1 ms bins over the run
+    x, y = panel.rate_e.getData()
+    assert x is not None and len(x) >= 250 and 5 < float(np.mean(y)) < 60
+
+    # clicking a neuron records its membrane potential
+    panel.pick_neuron(17)
+    runner.run_for(500)
+    qtbot.waitUntil(lambda: runner.state == "paused" and runner.engine.step_count == 3500, timeout=60_000)
+    qtbot.waitUntil(lambda: panel._last_snap.step == 3500, timeout=10_000)
+    assert int(panel._last_snap.monitor_idx[0]) == 17
+    xs, ys = panel.trace_items[0].getData()
+    assert xs is not None and len(xs) > 10 and np.all((ys > -90) & (ys < -40))
+
+
+def test_preset_switch_and_blow_up_is_shown(window, qtbot):
+    panel = window.panels["spiking"]
+    runner = window.runner_for("spiking")
+    idx = panel.preset_box.findText("cuba")
+    panel.preset_box.setCurrentIndex(idx)
+    panel.preset_box.activated.emit(idx)
+    qtbot.waitUntil(lambda: runner.call(lambda e: e.params.model) == "cuba_exp", timeout=30_000)
+    assert panel.form.params().model == "cuba_exp"
+    bad = preset("coba", n_neurons=200, ge0_mean=-1000.0, ge0_std=0.0)
+    panel.form.set_params(bad)
+    panel._form_changed(bad)
+    runner.run_for(1000)
+    qtbot.waitUntil(lambda: runner.state == "error", timeout=30_000)
+    qtbot.waitUntil(lambda: panel.banner.isVisible(), timeout=5_000)
+    assert "blew up" in panel.banner.label.text()
