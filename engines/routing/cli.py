@@ -5,7 +5,7 @@ Subcommands::
     python -m engines routing info FILE
     python -m engines routing solve FILE --solver ls|pyvrp|neural|neural+ls|neural+pyvrp \
         --time-limit S --seed 0 [--json] [--out sol.sol|.csv|.geojson]
-    python -m engines routing osm FILE.pbf --points 100 --seed 0 --out city.npz
+    python -m engines routing osm FILE.pbf --points 100 --seed 0 [--capacity 40] --out city.npz
     python -m engines routing train --config tiny|default --out assets/routing
 """
 
@@ -77,7 +77,7 @@ def _osm(args) -> int:
     from engines.routing.io import write_npz
     from engines.routing.osm import osm_problem
 
-    p = osm_problem(args.file, n_points=args.points, seed=args.seed)
+    p = osm_problem(args.file, n_points=args.points, seed=args.seed, capacity=args.capacity)
     write_npz(args.out, p)
     asym = (abs(p.distance - p.distance.T) > 1e-9).mean()
     print(
@@ -114,6 +114,7 @@ def add_parser(subparsers) -> None:
     s.add_argument("file")
     s.add_argument("--points", type=int, default=100, help="number of points (depot included)")
     s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--capacity", type=float, default=None, help="make an ACVRP: demands 1..9, this capacity")
     s.add_argument("--out", required=True)
     s.set_defaults(func=_osm)
     s = sub.add_parser("train", help="train the neural constructive solver")

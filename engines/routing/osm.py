@@ -164,9 +164,17 @@ def read_road_graph(path: str | os.PathLike) -> RoadGraph:
 
 
 def osm_problem(
-    path: str | os.PathLike, n_points: int = 100, seed: int = 0, graph: RoadGraph | None = None
+    path: str | os.PathLike,
+    n_points: int = 100,
+    seed: int = 0,
+    graph: RoadGraph | None = None,
+    capacity: float | None = None,
 ) -> Problem:
-    """An ATSP instance over ``n_points`` seeded vertices of the extract (point 0 = depot)."""
+    """An ATSP instance over ``n_points`` seeded vertices of the extract (point 0 = depot).
+
+    With ``capacity``, an ACVRP instead: customer demands drawn uniformly in 1..9
+    (after the points, from the same seed).
+    """
     path = Path(path)
     g = graph if graph is not None else read_road_graph(path)
     scc = g.largest_scc()
@@ -198,13 +206,19 @@ def osm_problem(
     pred = np.where(pred < 0, -1, pred).astype(np.int32)
     roads = RoadGeometry(g.lonlat, edges, pick.astype(np.int64), pred)
     pts = g.lonlat[pick][:, ::-1]  # (lat, lon)
+    demand = None
+    if capacity is not None:
+        demand = np.r_[0.0, rng.integers(1, 10, n_points - 1)]
     return Problem(
-        name=f"{path.name.split('.')[0]}-{n_points}-s{seed}",
+        name=f"{path.name.split('.')[0]}-{n_points}-s{seed}"
+        + ("" if capacity is None else f"-c{capacity:g}"),
         distance=D,
         duration=T,
         coords=pts,
         coord_kind="latlon",
-        num_vehicles=1,
+        demand=demand,
+        capacity=capacity,
+        num_vehicles=1 if capacity is None else None,
         source=str(path),
         distance_unit="km",
         duration_unit="min",

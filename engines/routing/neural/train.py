@@ -32,10 +32,11 @@ DEFAULT_PBF = Path("/work/shared/data/routing/osm/Helsinki.osm.pbf")
 @dataclass(frozen=True)
 class TrainConfig:
     model: ModelConfig = ModelConfig(dim=48, heads=4, layers=2, ff=96, bias_hidden=16)
-    n: int = 30
+    n: int = 50  # nodes per instance: drawn per batch in [n_min, n]
+    n_min: int = 20
     batch: int = 24
     steps: int = 100000
-    minutes: float = 8.0
+    minutes: float = 30.0
     lr: float = 3e-4
     kinds: tuple = KINDS
     weights: tuple = (0.3, 0.25, 0.25, 0.1, 0.1)
@@ -75,7 +76,8 @@ def train(cfg: TrainConfig, pbf: Path | None = DEFAULT_PBF, log=None):
         if time.perf_counter() - t0 > cfg.minutes * 60:
             break
         kind = cfg.kinds[rng.choice(len(cfg.kinds), p=w)]
-        b = batch_from_arrays(**generate(kind, rng, cfg.batch, cfg.n, city))
+        n = int(rng.integers(cfg.n_min, cfg.n + 1))
+        b = batch_from_arrays(**generate(kind, rng, cfg.batch, n, city))
         cost, logp, _ = rollout(model, b, greedy=False, generator=gen)
         scale = cost.mean(1, keepdim=True).detach() + 1e-9
         adv = (cost - cost.mean(1, keepdim=True)) / scale
