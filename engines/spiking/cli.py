@@ -51,6 +51,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.save:
         eng.save(args.save)
         out["saved"] = args.save
+    if args.nwb:
+        out["nwb_units"] = eng.export_nwb(args.nwb)
+        out["nwb"] = args.nwb
     if args.json:
         print(json.dumps({k: (round(v, 6) if isinstance(v, float) else v) for k, v in out.items()}))
     else:
@@ -101,6 +104,7 @@ def add_parser(subparsers) -> None:
     r.add_argument("--set", action="append", metavar="NAME=VALUE", help="override a parameter")
     r.add_argument("--save", metavar="FILE", help="save the final state to FILE")
     r.add_argument("--load", metavar="FILE", help="continue from a saved state")
+    r.add_argument("--nwb", metavar="FILE", help="export the spikes to an NWB file")
     r.add_argument("--json", action="store_true", help="print one JSON object")
     r.add_argument("--no-progress", action="store_true")
     r.set_defaults(func=cmd_run)

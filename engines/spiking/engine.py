@@ -762,6 +762,13 @@ class SpikingEngine(Engine):
             self._alloc_scratch()
             self._compile_constants()
 
+    def export_nwb(self, path: str | os.PathLike, description: str = "") -> int:
+        """Write the spikes held in the ring buffer to an NWB file (see :mod:`.nwb`)."""
+        from .nwb import export_nwb
+
+        with self._lock:
+            return export_nwb(self, path, description)
+
     def save(self, path: str | os.PathLike) -> None:
         from engines.serialize import save_state
 
