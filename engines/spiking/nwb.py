@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 
@@ -39,7 +39,7 @@ def export_nwb(engine, path: str | os.PathLike, description: str = "", all_neuro
         session_description=description
         or f"Neural Studio spiking engine ({engine.params.__class__.__name__})",
         identifier=str(uuid.uuid4()),
-        session_start_time=datetime.now(timezone.utc),
+        session_start_time=datetime.now(UTC),
         notes=json.dumps(
             {"params": engine.params.to_dict(), "seed": engine.seed, "dropped_spikes": int(dropped)}
         ),
