@@ -19,7 +19,7 @@ import numpy as np
 
 from engines.base import Engine, Params, StateError, param
 from engines.routing import ls
-from engines.routing.problem import Evaluation, Problem, evaluate
+from engines.routing.problem import Evaluation, Problem, RoadGeometry, evaluate
 from engines.routing.solvers import SOLVERS, SolveResult, solve_job
 
 __all__ = ["RoutingEngine", "RoutingParams", "RoutingSnapshot", "edit_problem"]
@@ -271,7 +271,17 @@ class RoutingEngine(Engine):
                 "bks": p.bks,
                 "precision": p.precision,
                 "source": p.source,
+                "distance_unit": p.distance_unit,
+                "duration_unit": p.duration_unit,
             }
+            if p.roads is not None:
+                r = p.roads
+                d["roads"] = {
+                    "node_xy": r.node_xy,
+                    "edges": r.edges,
+                    "point_node": r.point_node,
+                    "pred": r.pred,
+                }
         return d
 
     def load_state_dict(self, d: Mapping[str, Any]) -> None:
@@ -279,7 +289,10 @@ class RoutingEngine(Engine):
             self.set_params(RoutingParams.from_dict(d["params"]))
             self.seed = int(d.get("seed", self.seed))
             if "problem" in d:
-                self.set_problem(Problem(**dict(d["problem"])))
+                roads = None
+                if d.get("roads"):
+                    roads = RoadGeometry(**{k: np.asarray(v) for k, v in dict(d["roads"]).items()})
+                self.set_problem(Problem(**dict(d["problem"]), roads=roads))
                 if d.get("routes"):
                     self.set_solution(d["routes"], "restored")
             else:

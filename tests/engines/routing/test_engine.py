@@ -45,6 +45,16 @@ def test_state_roundtrip(tmp_path, data_dir):
     assert f.snapshot().routes == e.snapshot().routes
     np.testing.assert_array_equal(f.problem.distance, e.problem.distance)
     assert f.problem.bks == 827.3
+    # road geometry survives too
+    from pathlib import Path
+
+    g = RoutingEngine(seed=0)
+    g.load(Path(__file__).resolve().parents[3] / "assets" / "routing" / "helsinki-40.npz")
+    save_state(tmp_path / "g.zip", g.state_dict(), kind="routing")
+    h = RoutingEngine(seed=0)
+    h.load_state_dict(load_state(tmp_path / "g.zip", kind="routing"))
+    assert h.problem.roads is not None and h.problem.distance_unit == "km"
+    np.testing.assert_array_equal(h.problem.roads.pred, g.problem.roads.pred)
 
 
 def test_edit_problem(data_dir):
