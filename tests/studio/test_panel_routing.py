@@ -105,3 +105,14 @@ def test_edit_adds_customer_and_resolves(panel, qtbot, tmp_path):
     panel.load(Path(__file__).resolve().parents[2] / "assets" / "routing" / "helsinki-40.npz")
     with pytest.raises(ValueError, match="road-network instance"):
         panel.runner.call(lambda e: e.edit("add", xy=(60.17, 24.94)))
+
+
+def test_infeasible_instance_reported_before_solving(panel, qtbot, tmp_path):
+    f = tmp_path / "over.csv"
+    f.write_text("# capacity: 5\nid,x,y,demand\n0,0,0,0\n1,10,0,4\n2,0,10,9\n")
+    assert panel.load(f)
+    qtbot.waitUntil(lambda: panel._snap.problem.n == 3, timeout=5000)
+    panel.solve("ls")
+    qtbot.waitUntil(lambda: "infeasible instance" in panel.banner.label.text(), timeout=10000)
+    assert "customer 2 demands 9, above the vehicle capacity 5" in panel.banner.label.text()
+    assert not panel._snap.routes
