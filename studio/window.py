@@ -17,6 +17,16 @@ from studio import workspace as wsmod
 from studio.app import APP_NAME, MAX_RECENT, __version__, discover_panels, settings_path, versions
 from studio.runner import ERROR, JOB, RUNNING, Runner
 
+#: where the built-in workbenches stand among the tabs; others follow by name
+PANEL_ORDER = ("spiking", "geometry", "routing", "painting", "sweeps")
+
+
+def panel_order(name: str, cls: type) -> tuple[int, str]:
+    order = getattr(cls, "order", None)
+    if order is None:
+        order = PANEL_ORDER.index(name) if name in PANEL_ORDER else len(PANEL_ORDER)
+    return (int(order), name)
+
 
 class LogDock(QtWidgets.QDockWidget):
     def __init__(self, parent=None):
@@ -59,7 +69,7 @@ class MainWindow(QtWidgets.QMainWindow):
         problems: list[str] = []
         if panel_classes is None:
             panel_classes, problems = discover_panels()
-        self.panel_classes = dict(panel_classes)
+        self.panel_classes = dict(sorted(panel_classes.items(), key=lambda kv: panel_order(kv[0], kv[1])))
         self.panels: dict[str, Any] = {}
         self.runners: dict[str, Runner] = {}
         self.workspace_path: Path | None = None
@@ -111,6 +121,7 @@ class MainWindow(QtWidgets.QMainWindow):
         for p in problems:
             self.log("error", p)
         self.resize(1400, 900)
+        self.resizeDocks([self.log_dock], [110], QtCore.Qt.Orientation.Vertical)
         if restore_settings:
             self._restore_settings()
         self._on_tab_changed(self.tabs.currentIndex())
