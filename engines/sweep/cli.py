@@ -3,7 +3,7 @@
 Subcommands::
 
     python -m engines sweep run SWEEP.toml [--out results.parquet] [--scheduler tcp://HOST:8786]
-                                           [--workers N] [--keep-failed] [--no-progress] [--json]
+                                           [--workers N] [--chunk K] [--keep-failed] [--no-progress] [--json]
     python -m engines sweep show SWEEP.toml [--out results.parquet] [--points]
     python -m engines sweep kinds [KIND]
     python -m engines sweep export results.parquet --to table.csv|table.parquet|table.jsonl
@@ -41,6 +41,7 @@ def cmd_run(args) -> int:
         scheduler=args.scheduler,
         n_workers=args.workers,
         retry_failed=not args.keep_failed,
+        points_per_task=args.chunk,
     )
     bar = None
     shown = {"dash": False}
@@ -159,6 +160,7 @@ def add_parser(subparsers) -> None:
     r.add_argument(
         "--workers", type=int, default=None, help="local worker processes (default: CPUs; 0: inline)"
     )
+    r.add_argument("--chunk", type=int, default=1, help="points per Dask task (for points of a few ms)")
     r.add_argument("--keep-failed", action="store_true", help="do not run again the points that failed")
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
     r.add_argument("--json", action="store_true", help="print the summary as JSON")

@@ -118,9 +118,9 @@ def test_stopping_keeps_what_finished_and_the_rerun_does_the_rest(client, tmp_pa
     assert read_results(out).num_rows == 20
 
 
-def test_inline_mode_gives_the_same_table(client, tmp_path):
+def test_inline_mode_and_chunked_tasks_give_the_same_table(client, tmp_path):
     spec = demo_spec(n_x=3, n_y=2)
-    a = run_sweep(spec, tmp_path / "a.parquet", client=client)
+    a = run_sweep(spec, tmp_path / "a.parquet", client=client, points_per_task=4)  # tasks of 4, 2 points
     b = run_sweep(spec, tmp_path / "b.parquet", n_workers=0)
     assert a.computed == b.computed == 6
     key = ["point_id", "x", "y", "seed", "f", "r", "draw"]
