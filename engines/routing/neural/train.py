@@ -49,6 +49,7 @@ CONFIGS = {
     "tiny": TrainConfig(
         model=ModelConfig(dim=16, heads=2, layers=1, ff=32, bias_hidden=4),
         n=8,
+        n_min=8,
         batch=4,
         steps=3,
         minutes=1.0,
