@@ -122,6 +122,8 @@ def run_demo(params: dict, seed: int) -> dict[str, float]:
     p = {**_DEMO_DEFAULTS, **params}
     if p["sleep_s"] > 0:
         time.sleep(p["sleep_s"])
+    if p["x"] > p["crash_above"]:  # tests of worker deaths: the process ends at once
+        os._exit(3)
     if p["x"] > p["fail_above"]:
         raise ValueError(f"demo: x = {p['x']} is above fail_above = {p['fail_above']}")
     rng = np.random.default_rng(seed)
@@ -146,7 +148,15 @@ def _check_demo(p: dict) -> None:
         raise ValueError(f"work = {p['work']}: allowed range is [0, 4000]")
 
 
-_DEMO_DEFAULTS = {"x": 0.0, "y": 0.0, "noise": 0.0, "sleep_s": 0.0, "work": 0, "fail_above": 1e300}
+_DEMO_DEFAULTS = {
+    "x": 0.0,
+    "y": 0.0,
+    "noise": 0.0,
+    "sleep_s": 0.0,
+    "work": 0,
+    "fail_above": 1e300,
+    "crash_above": 1e300,
+}
 
 register_kind(
     "demo",
@@ -163,6 +173,7 @@ register_kind(
             "sleep_s": "seconds each point sleeps (to try the machinery)",
             "work": "size of a matrix multiplied a few times (CPU work per point)",
             "fail_above": "points with x above this raise an error",
+            "crash_above": "points with x above this end their worker process (tests of worker deaths)",
         },
         checker=_check_demo,
     ),

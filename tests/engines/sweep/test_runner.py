@@ -131,46 +131,79 @@ def test_inline_mode_and_chunked_tasks_give_the_same_table(client, tmp_path):
     assert rows(tmp_path / "a.parquet") == rows(tmp_path / "b.parquet")
 
 
-def test_a_worker_killed_mid_sweep_and_every_point_still_finishes(tmp_path):
+def test_a_remote_scheduler_by_address(client, tmp_path):
+    spec = demo_spec(n_x=2, n_y=2)
+    s = run_sweep(spec, tmp_path / "r.parquet", scheduler=client.scheduler.address)
+    assert (s.computed, s.failed) == (4, 0)
+    assert client.status == "running"  # the caller's cluster is left alone
+
+
+@pytest.mark.parametrize("allowed_failures", [3, 0])
+def test_a_worker_killed_mid_sweep_and_every_point_still_finishes(tmp_path, allowed_failures):
+    """allowed-failures 3 (Dask's default): the scheduler moves the dead worker's task;
+    0: the task ends in KilledWorker at once and the runner submits it again."""
+    import dask
     from distributed import Client, LocalCluster
 
-    cluster = LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address="127.0.0.1:0",
-        silence_logs=logging.CRITICAL,
-    )
-    c = Client(cluster)
-    try:
-        pids = c.run(os.getpid)  # {worker address: pid}
-        spec = demo_spec(sleep_s=0.25, name="kill")
-        out = tmp_path / "r.parquet"
-        killed = []
+    with dask.config.set({"distributed.scheduler.allowed-failures": allowed_failures}):
+        cluster = LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address="127.0.0.1:0",
+            silence_logs=logging.CRITICAL,
+        )
+        c = Client(cluster)
+        try:
+            _kill_and_finish(c, tmp_path, allowed_failures)
+            if allowed_failures == 0:
+                _a_point_that_always_kills_its_worker(c, tmp_path)
+        finally:
+            c.close()
+            cluster.close()
 
-        def on(pr):
-            if not killed and pr.value.done >= 4:
-                addr, pid = sorted(pids.items())[0]
-                # the worker is busy with a point (each takes 0.25 s): it dies mid-task
-                assert c.processing()[addr], "the worker to kill had no task"
-                os.kill(pid, signal.SIGKILL)
-                killed.append(pid)
 
-        summary, completed = drive_job(sweep_job(spec, out, client=c), on)
-        assert killed and completed and summary.completed
-        assert (summary.computed, summary.failed) == (20, 0)
-        t = read_results(out)
-        assert t.num_rows == 20, t.num_rows
-        assert set(t.column("status").to_pylist()) == {"ok"}
-        assert sorted(t.column("point_id").to_pylist()) == sorted(p.id for p in spec.points())
-        # the killed process is gone, and the sweep's rows are all correct
-        with pytest.raises(ProcessLookupError):
-            for _ in range(50):
-                os.kill(killed[0], 0)
-                time.sleep(0.1)
-        for row in t.to_pylist():
-            assert row["f"] == pytest.approx(expected_f(row), abs=1e-12)
-    finally:
-        c.close()
-        cluster.close()
+def _kill_and_finish(c, tmp_path, allowed_failures):
+    pids = c.run(os.getpid)  # {worker address: pid}
+    spec = demo_spec(sleep_s=0.25, name="kill")
+    out = tmp_path / "r.parquet"
+    killed = []
+
+    def on(pr):
+        if not killed and pr.value.done >= 4:
+            addr, pid = sorted(pids.items())[0]
+            # the worker is busy with a point (each takes 0.25 s): it dies mid-task
+            assert c.processing()[addr], "the worker to kill had no task"
+            os.kill(pid, signal.SIGKILL)
+            killed.append(pid)
+
+    summary, completed = drive_job(sweep_job(spec, out, client=c), on)
+    assert killed and completed and summary.completed
+    assert (summary.computed, summary.failed) == (20, 0)
+    if allowed_failures == 0:
+        assert summary.resubmitted >= 1
+    t = read_results(out)
+    assert t.num_rows == 20, t.num_rows
+    assert set(t.column("status").to_pylist()) == {"ok"}
+    assert sorted(t.column("point_id").to_pylist()) == sorted(p.id for p in spec.points())
+    with pytest.raises(ProcessLookupError):  # the killed process is gone
+        for _ in range(50):
+            os.kill(killed[0], 0)
+            time.sleep(0.1)
+    for row in t.to_pylist():
+        assert row["f"] == pytest.approx(expected_f(row), abs=1e-12)
+
+
+def _a_point_that_always_kills_its_worker(c, tmp_path):
+    data = {
+        "sweep": {"name": "crash", "kind": "demo", "seeds": [0]},
+        "fixed": {"crash_above": 1.5},
+        "grid": {"x": [0.0, 1.0, 2.0]},
+    }
+    spec = sweep_from_dict(data, source="crash.toml")
+    s = run_sweep(spec, tmp_path / "c.parquet", client=c, max_resubmits=1)
+    assert s.completed and (s.computed, s.failed, s.resubmitted) == (3, 1, 1)
+    rows = {r["x"]: r for r in read_results(tmp_path / "c.parquet").to_pylist()}
+    assert rows[2.0]["status"] == "failed" and "KilledWorker" in rows[2.0]["error"]
+    assert rows[0.0]["status"] == rows[1.0]["status"] == "ok"
