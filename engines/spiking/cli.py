@@ -67,17 +67,27 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     from engines.base import drive_job
 
-    if args.preset != "neurocorex-digits":
-        raise ValueError(f"train: unknown preset {args.preset!r} (available: neurocorex-digits)")
-    from . import ncx_digits
+    if args.preset == "neurocorex-digits":
+        from . import ncx_digits
 
-    job = ncx_digits.train_job(alpha=args.alpha, seed=args.seed, save=args.save)
+        job = ncx_digits.train_job(
+            alpha=args.alpha, seed=1 if args.seed is None else args.seed, save=args.save
+        )
+        total = 3
+    elif args.preset == "tess-digits":
+        from . import tess
+
+        tp = tess.TessParams(**_parse_overrides(args.set))
+        job = tess.train_job(tp, seed=0 if args.seed is None else args.seed, save=args.save)
+        total = tp.epochs * -(-(tp.n_train or 1203) // tp.batch)
+    else:
+        raise ValueError(f"train: unknown preset {args.preset!r} (available: neurocorex-digits, tess-digits)")
     show = not args.no_progress and sys.stderr.isatty()
-    with tqdm(total=3, disable=not show, file=sys.stderr) as bar:
+    with tqdm(total=total, disable=not show, file=sys.stderr) as bar:
         result, _ = drive_job(
             job, on_progress=lambda p: (bar.update(p.done - bar.n), bar.set_description(p.message))
         )
-    out = {k: v for k, v in result.items() if k not in ("w_ff",)}
+    out = {k: v for k, v in result.items() if k not in ("w_ff", "confusion")}
     if args.json:
         print(json.dumps(out))
     else:
@@ -91,6 +101,9 @@ def cmd_presets(args: argparse.Namespace) -> int:
     for name, (doc, _) in PRESETS.items():
         print(f"{name:18s} {doc}")
     print(f"{'neurocorex-digits':18s} NeuroCoreX integer LIF, 64 inputs -> 10 neurons on 8x8 digits (train)")
+    print(
+        f"{'tess-digits':18s} feed-forward SNN trained online with the TESS local rule on 8x8 digits (train)"
+    )
     return 0
 
 
@@ -109,9 +122,10 @@ def add_parser(subparsers) -> None:
     r.add_argument("--no-progress", action="store_true")
     r.set_defaults(func=cmd_run)
     t = sub.add_parser("train", help="train a classifier preset and print its test accuracy")
-    t.add_argument("--preset", default="neurocorex-digits", help="neurocorex-digits")
+    t.add_argument("--preset", default="tess-digits", help="tess-digits or neurocorex-digits")
+    t.add_argument("--set", action="append", metavar="NAME=VALUE", help="override a TESS parameter")
     t.add_argument("--alpha", type=float, default=8.0, help="template scale (neurocorex-digits)")
-    t.add_argument("--seed", type=int, default=1, help="seed of the test-set spike trains")
+    t.add_argument("--seed", type=int, default=None, help="seed (default 1 for neurocorex, 0 for tess)")
     t.add_argument("--save", action="store_true", help="write the weights and manifest to assets/spiking")
     t.add_argument("--json", action="store_true")
     t.add_argument("--no-progress", action="store_true")
