@@ -20,6 +20,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
+from engines.base import Progress
 from engines.spiking import PRESETS, SpikingEngine, SpikingParams, preset
 from studio.panels.base import Panel
 from studio.widgets.paramform import ParamForm
@@ -29,6 +30,8 @@ I_RGB = (59, 139, 212)
 IN_RGB = (150, 150, 150)
 KEEP_S = 10.0  # seconds of spikes, rates and traces kept for the views
 MAX_KEEP_SPIKES = 3_000_000
+NETWORK_VIEW_MAX = 500  # neurons drawn in the network view
+FLASH_S = 0.005  # a neuron flashes this long after a spike
 
 
 class _Chunks:
@@ -153,9 +156,60 @@ class SpikingPanel(Panel):
         self.w_hist = pg.BarGraphItem(x=[0.0], height=[0.0], width=1.0, brush=(90, 90, 200))
         self.h_plot.addItem(self.w_hist)
 
+        # network view: a networkx layout, neurons flash when they spike
+        self.net_view = pg.PlotWidget()
+        self.net_view.setObjectName("spiking_network")
+        self.net_view.setBackground("w")
+        self.net_view.hideAxis("left")
+        self.net_view.hideAxis("bottom")
+        self.net_view.setAspectLocked(True)
+        self.net_edges = pg.PlotCurveItem(pen=pg.mkPen((200, 200, 200), width=1), connect="pairs")
+        self.net_nodes = pg.ScatterPlotItem(size=7, pen=None)
+        self.net_view.addItem(self.net_edges)
+        self.net_view.addItem(self.net_nodes)
+        self.net_note = pg.TextItem("", color=(120, 120, 120))
+        self.net_view.addItem(self.net_note)
+        self._net_key: Any = None
+        self._net_pos: np.ndarray | None = None
+        self.net_flashes = 0
+
+        # training: progress, accuracy curve, confusion matrix
+        train = QtWidgets.QWidget()
+        tl = QtWidgets.QVBoxLayout(train)
+        row = QtWidgets.QHBoxLayout()
+        self.train_tess_btn = QtWidgets.QPushButton("Train TESS digits")
+        self.train_tess_btn.setObjectName("spiking_train_tess")
+        self.train_tess_btn.setToolTip("Feed-forward SNN on 8x8 digits, local TESS rule (about a minute)")
+        self.train_tess_btn.clicked.connect(lambda: self.start_training("tess-digits"))
+        self.train_ncx_btn = QtWidgets.QPushButton("NeuroCoreX digits")
+        self.train_ncx_btn.setToolTip("int8 templates on the NeuroCoreX integer datapath")
+        self.train_ncx_btn.clicked.connect(lambda: self.start_training("neurocorex-digits"))
+        row.addWidget(self.train_tess_btn)
+        row.addWidget(self.train_ncx_btn)
+        row.addStretch(1)
+        tl.addLayout(row)
+        self.train_status = QtWidgets.QLabel("No training yet.")
+        self.train_status.setObjectName("spiking_train_status")
+        tl.addWidget(self.train_status)
+        self.train_view = pg.GraphicsLayoutWidget()
+        self.train_view.setBackground("w")
+        self.acc_plot = self.train_view.addPlot(row=0, col=0, title="test accuracy per epoch")
+        self.acc_plot.setYRange(0, 1)
+        self.acc_curve = self.acc_plot.plot(pen=pg.mkPen((40, 120, 40), width=2), symbol="o", symbolSize=6)
+        self.conf_plot = self.train_view.addPlot(row=0, col=1, title="confusion (true x predicted)")
+        self.conf_plot.invertY(True)
+        self.conf_img = pg.ImageItem(axisOrder="row-major")
+        self.conf_img.setColorMap(pg.colormap.get("viridis"))
+        self.conf_plot.addItem(self.conf_img)
+        tl.addWidget(self.train_view, 1)
+        self.train_result: dict | None = None
+
         self.view_tabs = QtWidgets.QTabWidget()
+        self.view_tabs.setObjectName("spiking_tabs")
         self.view_tabs.addTab(self.plots, "Activity")
         self.view_tabs.addTab(self.weights_view, "Weights")
+        self.view_tabs.addTab(self.net_view, "Network")
+        self.view_tabs.addTab(train, "Training")
         split.addWidget(self.view_tabs)
 
         # controls --------------------------------------------------------
@@ -333,6 +387,8 @@ class SpikingPanel(Panel):
         self._weights_frame += 1
         if self.view_tabs.currentIndex() == 1 and self._weights_frame % 6 == 0:
             self._draw_weights(snap)
+        if self.view_tabs.currentIndex() == 2:
+            self._draw_network(snap)
         self._draw_readout(snap)
 
     def _clear_views(self) -> None:
@@ -417,6 +473,107 @@ class SpikingPanel(Panel):
                 height=snap.weight_hist,
                 width=float(edges[1] - edges[0]),
             )
+
+    def _draw_network(self, snap: Any) -> None:
+        n = snap.n_neurons
+        if n > NETWORK_VIEW_MAX:
+            self.net_nodes.setData([], [])
+            self.net_edges.setData([], [])
+            self.net_note.setText(f"the network view shows networks up to {NETWORK_VIEW_MAX} neurons")
+            self._net_key = None
+            return
+        key = (self._params, snap.n_synapses)
+        if key != self._net_key:
+            self._layout_network(n)
+            self._net_key = key
+        if self._net_pos is None:
+            return
+        t1 = snap.t_s
+        rec = self._spikes.window((t1 - FLASH_S) / self._dt_s, t1 / self._dt_s + 1, 2)
+        ids = rec[:, 1]
+        lit = np.zeros(n, bool)
+        lit[ids[ids < n].astype(np.int64)] = True
+        self.net_flashes = int(lit.sum())
+        colours = np.empty((n, 4), np.uint8)
+        colours[:] = (210, 210, 210, 255)
+        exc = np.arange(n) < snap.n_exc
+        colours[lit & exc, :3] = E_RGB
+        colours[lit & ~exc, :3] = I_RGB
+        self.net_nodes.setBrush([pg.mkBrush(*c) for c in colours])
+
+    def _layout_network(self, n: int) -> None:
+        import networkx as nx
+
+        try:
+            pre, post = self.runner.call(lambda e: (e.conn.sources(), e.conn.indices.copy()), 10)
+        except Exception:
+            return
+        rec = pre < n
+        pre, post = pre[rec], post[rec]
+        g = nx.Graph()
+        g.add_nodes_from(range(n))
+        g.add_edges_from(zip(pre.tolist(), post.tolist()))
+        pos = nx.spring_layout(g, seed=0, iterations=40)
+        xy = np.array([pos[i] for i in range(n)])
+        self._net_pos = xy
+        self.net_nodes.setData(xy[:, 0], xy[:, 1])
+        if pre.size > 6000:  # draw a sample of the edges
+            keep = np.random.default_rng(0).choice(pre.size, 6000, replace=False)
+            pre, post = pre[keep], post[keep]
+        seg = np.empty((2 * pre.size, 2))
+        seg[0::2], seg[1::2] = xy[pre], xy[post]
+        self.net_edges.setData(seg[:, 0], seg[:, 1])
+        self.net_note.setText("")
+
+    # ------------------------------------------------------------------ training
+    def start_training(self, which: str, tess_params=None) -> bool:
+        """Run a training job on the worker (the network keeps its state)."""
+        if self.runner is None:
+            return False
+        if which == "tess-digits":
+            from engines.spiking import tess
+
+            tp = tess_params or tess.TessParams()
+            factory = lambda _eng: tess.train_job(tp, seed=0)  # noqa: E731
+        elif which == "neurocorex-digits":
+            from engines.spiking import ncx_digits
+
+            factory = lambda _eng: ncx_digits.train_job()  # noqa: E731
+        else:
+            raise ValueError(f"unknown training preset {which!r}")
+        self.acc_curve.setData([], [])
+        self.train_status.setText(f"{which}: starting...")
+        self.view_tabs.setCurrentIndex(3)
+        return self.runner.run_job(factory)
+
+    def on_job_progress(self, progress: Progress) -> None:
+        self.train_status.setText(progress.message)
+        self._show_training(progress.value)
+
+    def on_job_finished(self, result: Any, completed: bool) -> None:
+        if isinstance(result, dict):
+            self.train_result = result
+            self._show_training(result)
+            acc = result.get("test_accuracy")
+            self.train_status.setText(
+                f"{result.get('preset', 'training')}: test accuracy {acc:.3f}"
+                + (f" in {result['wall_s']:.0f} s" if "wall_s" in result else "")
+            )
+        elif not completed:
+            self.train_status.setText("training stopped")
+
+    def _show_training(self, value: Any) -> None:
+        if not isinstance(value, dict):
+            return
+        curve = value.get("accuracy_curve")
+        if curve is None and "test_accuracy" in value:
+            curve = [value["test_accuracy"]]
+        if curve:
+            self.acc_curve.setData(np.arange(1, len(curve) + 1), np.asarray(curve, float))
+        conf = value.get("confusion")
+        if conf is not None:
+            c = np.asarray(conf, float)
+            self.conf_img.setImage(c, autoLevels=False, levels=(0, max(1.0, c.max())))
 
     def _draw_readout(self, snap: Any) -> None:
         rt = snap.realtime_factor

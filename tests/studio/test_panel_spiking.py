@@ -77,3 +77,38 @@ def test_preset_switch_and_blow_up_is_shown(window, qtbot):
     qtbot.waitUntil(lambda: runner.state == "error", timeout=30_000)
     qtbot.waitUntil(lambda: panel.banner.isVisible(), timeout=5_000)
     assert "blew up" in panel.banner.label.text()
+
+
+def test_network_view_flashes_spikes(window, qtbot):
+    panel = window.panels["spiking"]
+    runner = window.runner_for("spiking")
+    idx = panel.preset_box.findText("small-world")
+    panel.preset_box.setCurrentIndex(idx)
+    panel.preset_box.activated.emit(idx)
+    qtbot.waitUntil(lambda: runner.call(lambda e: e.n) == 400, timeout=30_000)
+    panel.view_tabs.setCurrentIndex(2)
+    runner.start()
+    qtbot.waitUntil(lambda: panel.net_flashes > 0, timeout=60_000)
+    runner.pause()
+    x, y = panel.net_nodes.getData()
+    assert len(x) == 400
+    img = panel.net_view.grab().toImage()
+    assert count_rgb(img, E_RGB) > 0 or count_rgb(img, I_RGB) > 0
+
+
+def test_training_tab_shows_accuracy_and_confusion(window, qtbot):
+    from engines.spiking.tess import TessParams
+
+    panel = window.panels["spiking"]
+    window.runner_for("spiking")
+    assert panel.start_training("neurocorex-digits")
+    qtbot.waitUntil(lambda: panel.train_result is not None, timeout=120_000)
+    assert panel.train_result["preset"] == "neurocorex-digits"
+    assert panel.train_result["test_accuracy"] >= 0.66
+    assert "test accuracy" in panel.train_status.text()
+    assert panel.conf_img.image is not None and panel.conf_img.image.sum() == 594
+    panel.train_result = None
+    assert panel.start_training("tess-digits", TessParams(hidden=(16,), epochs=2, n_train=200))
+    qtbot.waitUntil(lambda: panel.train_result is not None, timeout=120_000)
+    x, y = panel.acc_curve.getData()
+    assert list(x) == [1, 2] and 0.1 < y[-1] <= 1.0
