@@ -75,6 +75,47 @@ def run_brian(python: str, anchor: Path, target: str, seed: int, duration: float
     return row
 
 
+def run_live(seconds: float, headless_bio_per_wall: float) -> dict:
+    """Drive the real window with the spiking panel running COBA; fps and engine speed."""
+    from PySide6 import QtCore, QtWidgets
+
+    from studio.panels.spiking import SpikingPanel
+    from studio.window import MainWindow
+
+    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        win = MainWindow(panel_classes={"spiking": SpikingPanel}, settings_file=Path(tmp) / "s.ini")
+        win.resize(1400, 900)
+        win.show()
+        panel = win.panels["spiking"]
+        runner = win.runner_for("spiking")
+        runner.start()
+        t_warm = time.perf_counter() + 1.0  # skip the first second (first snapshot, layout)
+        while time.perf_counter() < t_warm:
+            app.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 20)
+        f0, w0 = panel.drawn_frames, time.perf_counter()
+        b0 = runner.call(lambda e: e.time)
+        while time.perf_counter() < w0 + seconds:
+            app.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 20)
+        wall = time.perf_counter() - w0
+        frames = panel.drawn_frames - f0
+        bio = runner.call(lambda e: e.time) - b0
+        runner.pause()
+        win.close()
+        win.shutdown()
+    fps = frames / wall
+    live = bio / wall
+    return {
+        "fps": fps,
+        "bio_s_per_wall_s_live": live,
+        "bio_s_per_wall_s_headless": headless_bio_per_wall,
+        "fraction_of_headless": live / headless_bio_per_wall,
+        "wall_s": wall,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--brian2-python", default=str(DEFAULT_BRIAN) if DEFAULT_BRIAN.exists() else "")
@@ -85,6 +126,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeats", type=int, default=5, help="runs of this engine (median)")
     ap.add_argument("--scaling", default="4000,16000,64000", help="sizes at fixed in-degree ('' to skip)")
     ap.add_argument("--json-out", default="", help="also write every figure to this JSON file")
+    ap.add_argument(
+        "--live",
+        type=float,
+        default=0.0,
+        help="also drive the real window for this many seconds (needs a display)",
+    )
     args = ap.parse_args(argv)
 
     results: dict = {"engine": {}, "brian2": {}, "scaling": []}
@@ -153,6 +200,14 @@ def main(argv: list[str] | None = None) -> int:
                 f"{n:8d} {r['synapses']:10d} {r['rate_hz']:8.2f} {r['wall_per_bio_s']:10.3f} "
                 f"{r['wall_per_bio_s'] / base:6.2f} {r['events_per_s'] / 1e6:10.1f} M"
             )
+    if args.live > 0:
+        live = run_live(args.live, 1.0 / med)
+        results["live"] = live
+        print(
+            f"\nlive in the window ({live['wall_s']:.0f} s): {live['fps']:.1f} frames/s, engine "
+            f"{live['bio_s_per_wall_s_live']:.2f} bio s per wall s = {live['fraction_of_headless']:.0%} of headless "
+            f"({live['bio_s_per_wall_s_headless']:.2f})"
+        )
     print(f"\nmachine: {os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.2f} (other work shares them)")
     if args.json_out:
         Path(args.json_out).write_text(json.dumps(results, indent=2))

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
+from numba import njit
 from PySide6 import QtCore, QtWidgets
 
 from engines.base import Progress
@@ -32,6 +33,20 @@ KEEP_S = 10.0  # seconds of spikes, rates and traces kept for the views
 MAX_KEEP_SPIKES = 3_000_000
 NETWORK_VIEW_MAX = 500  # neurons drawn in the network view
 FLASH_S = 0.005  # a neuron flashes this long after a spike
+
+
+@njit(nogil=True, cache=True)
+def _bin_raster(data, s0, sx, y0, sy, wpx, hpx, n_exc, n, lut32, pix):
+    """Paint the pixel of every spike (step, id) in its population's colour; returns the count."""
+    k = 0
+    for r in range(data.shape[0]):
+        xi = int(np.floor((data[r, 0] - s0) * sx))
+        yi = int(np.floor((data[r, 1] - y0) * sy))
+        if 0 <= xi < wpx and 0 <= yi < hpx:
+            j = data[r, 1]
+            pix[yi * wpx + xi] = lut32[1 if j < n_exc else (2 if j < n else 3)]
+            k += 1
+    return k
 
 
 class _Chunks:
@@ -120,7 +135,9 @@ class SpikingPanel(Panel):
         self.raster_plot.setLabel("left", "neuron")
         self.raster_plot.setMenuEnabled(False)
         self.raster_plot.showGrid(x=False, y=False)
-        self.raster_img = pg.ImageItem(axisOrder="col-major")
+        self.raster_img = pg.ImageItem(axisOrder="row-major")
+        lut = np.array([(255, 255, 255, 255), (*E_RGB, 255), (*I_RGB, 255), (*IN_RGB, 255)], np.uint8)
+        self._raster_lut32 = lut.view(np.uint32).ravel().copy()  # RGBA bytes as one word per colour
         self.raster_plot.addItem(self.raster_img)
         self.raster_plot.getViewBox().sigRangeChangedManually.connect(self._user_moved)
         self.raster_plot.scene().sigMouseClicked.connect(self._raster_clicked)
@@ -144,6 +161,9 @@ class SpikingPanel(Panel):
         for p in (self.rate_plot, self.trace_plot):
             p.setClipToView(True)
             p.setDownsampling(auto=True, mode="peak")
+            p.enableAutoRange(y=False)  # y ranges are set by hand, not on every setData
+        self.rate_plot.setYRange(0, 50, padding=0)
+        self._rate_top = 50.0
 
         self.weights_view = pg.GraphicsLayoutWidget()
         self.weights_view.setBackground("w")
@@ -301,6 +321,7 @@ class SpikingPanel(Panel):
             colour = pg.intColor(k, hues=max(p.monitor_count, 1))
             self.trace_items.append(self.trace_plot.plot(pen=pg.mkPen(colour, width=1)))
         self.raster_plot.setYRange(0, self._n + self._n_in, padding=0)
+        self.trace_plot.setYRange(p.v_reset_mV - 25.0, p.v_thresh_mV + 5.0, padding=0)
         self._picked = []
 
     def on_params_restored(self, params: SpikingParams) -> None:
@@ -406,23 +427,24 @@ class SpikingPanel(Panel):
         if x1 <= x0 or y1 <= y0:
             return
         data = self._spikes.window(x0 / self._dt_s - 1, x1 / self._dt_s + 1, 2)
-        img = np.full((wpx, hpx, 4), 255, np.uint8)
+        pix = np.full(hpx * wpx, self._raster_lut32[0], np.uint32)
         if data.shape[0]:
-            t = data[:, 0] * self._dt_s
-            ids = data[:, 1]
-            xi = ((t - x0) * (wpx / (x1 - x0))).astype(np.int64)
-            yi = ((ids - y0) * (hpx / (y1 - y0))).astype(np.int64)
-            ok = (xi >= 0) & (xi < wpx) & (yi >= 0) & (yi < hpx)
-            xi, yi, ids = xi[ok], yi[ok], ids[ok]
-            self.raster_points_drawn = int(ok.sum())
-            for sel, rgb in (
-                (ids < self._n_exc, E_RGB),
-                ((ids >= self._n_exc) & (ids < self._n), I_RGB),
-                (ids >= self._n, IN_RGB),
-            ):
-                if sel.any():
-                    img[xi[sel], yi[sel], :3] = rgb
-        self.raster_img.setImage(img, autoLevels=False, levels=(0, 255))
+            self.raster_points_drawn = _bin_raster(
+                data,
+                x0 / self._dt_s,
+                wpx / ((x1 - x0) / self._dt_s),
+                y0,
+                hpx / (y1 - y0),
+                wpx,
+                hpx,
+                self._n_exc,
+                self._n,
+                self._raster_lut32,
+                pix,
+            )
+        img = pix.view(np.uint8).reshape(hpx, wpx, 4)
+        # uint8 RGBA without levels: pyqtgraph hands the buffer to a QImage as is
+        self.raster_img.setImage(img, autoLevels=False, levels=None)
         self.raster_img.setRect(QtCore.QRectF(x0, y0, x1 - x0, y1 - y0))
 
     def _visible_steps(self) -> tuple[float, float]:
@@ -447,6 +469,10 @@ class SpikingPanel(Panel):
         re = ne / max(self._n_exc, 1) / bin_s
         ri = ni / max(n_i, 1) / bin_s
         self.rate_e.setData(t[keep], re[keep])
+        top = float(max(re[keep].max(initial=0), ri[keep].max(initial=0) if n_i else 0.0))
+        if top > self._rate_top or top < 0.3 * self._rate_top:  # rescale rarely
+            self._rate_top = max(5.0, 1.25 * top)
+            self.rate_plot.setYRange(0, self._rate_top, padding=0)
         if n_i:
             self.rate_i.setData(t[keep], ri[keep])
         else:
