@@ -383,7 +383,7 @@ class SweepsPanel(Panel):
                 text += f" — {s.state}"
             text += f"<br><small>{s.out}</small>"
             self.status.setText(text)
-        if s.dashboard:
+        if s.dashboard and s.state == "running":  # the cluster (and its dashboard) ends with the run
             self.dashboard.setText(f'Dask dashboard: <a href="{s.dashboard}">{s.dashboard}</a>')
         elif s.state == "running" and st is not None and st.workers:
             p = self.form.params()

@@ -119,11 +119,23 @@ def test_templates_of_every_kind_are_valid(panel):
         assert spec.kind == kind
 
 
-def test_run_on_a_local_dask_cluster(panel, qtbot, tmp_path):
-    text = GRID.format(sleep=0.05).replace("x = [0.0, 0.5, 1.0, 1.5, 2.0]", "x = [0.0, 1.0]")
-    with qtbot.waitSignal(panel.runner.job_finished, timeout=120000) as sig:
-        start(panel, qtbot, text, tmp_path, workers=2)
-    assert sig.args[1] is True and sig.args[0].computed == 12
+def test_run_on_a_local_dask_cluster_with_its_dashboard(panel, qtbot, tmp_path):
+    import urllib.request
+
+    text = GRID.format(sleep=0.5).replace("x = [0.0, 0.5, 1.0, 1.5, 2.0]", "x = [0.0, 1.0]")
+    done = []
+    panel.runner.job_finished.connect(lambda res, ok: done.append((res, ok)))
+    start(panel, qtbot, text, tmp_path, workers=2)
+    qtbot.waitUntil(lambda: "http://127.0.0.1" in panel.dashboard.text() or bool(done), timeout=120000)
+    # the link shows while the 12 points (0.5 s each, 2 workers) run, and opens the live Dask dashboard
+    assert not done, "the sweep ended before its dashboard link was shown"
+    snap = panel._snap
+    assert snap.dashboard in panel.dashboard.text()
+    with urllib.request.urlopen(snap.dashboard, timeout=30) as r:
+        assert r.status == 200 and b"bokeh" in r.read().lower()
+    qtbot.waitUntil(lambda: bool(done), timeout=120000)
+    res, ok = done[0]
+    assert ok is True and res.computed == 12
     qtbot.waitUntil(lambda: panel._snap.finished == 12, timeout=5000)
     workers = set(read_results(tmp_path / "gui.parquet").column("worker").to_pylist())
     assert len(workers) == 2  # two worker processes
