@@ -1,0 +1,302 @@
+"""Class and exemplar manifolds of the digit networks, clean and perturbed.
+
+After Dapello, Feather et al. (NeurIPS 2021): P class manifolds (M test images
+of each of P digits) or P exemplar manifolds (one image and M perturbations of
+it: PGD from M random starts, or M random perturbations, or for a stochastic
+net M noise draws), per layer, per eps, per noise level and per seed, with the
+accuracy on the perturbed images beside the geometry. Layers wider than
+``max_features`` are randomly projected, as in the paper.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from engines.base import Job, Params, Progress, param
+from engines.geometry.attacks import fgsm, pgd, random_perturbation
+from engines.geometry.measures import evd, participation_ratio, pca
+from engines.geometry.mftma import manifold_analysis
+from engines.geometry.models import KINDS, LAYERS, DigitNet, DigitsData, load_digits_data, load_model
+from engines.geometry.train import asset_path
+
+__all__ = [
+    "CSV_COLUMNS",
+    "AnalysisParams",
+    "AnalysisResult",
+    "Embedding",
+    "analysis_job",
+    "load_models",
+    "parse_floats",
+    "parse_names",
+    "rows_to_csv",
+]
+
+CSV_COLUMNS = (
+    "model",
+    "layer",
+    "eps",
+    "seed",
+    "capacity",
+    "radius",
+    "dimension",
+    "center_correlation",
+    "K",
+    "PR",
+    "EVD90",
+    "P",
+    "M",
+    "N",
+    "kappa",
+)
+EXTRA_COLUMNS = ("manifold", "attack", "norm", "noise_scale", "accuracy")
+
+
+def parse_floats(text: str, name: str) -> tuple[float, ...]:
+    try:
+        vals = tuple(float(v) for v in str(text).replace(";", ",").split(",") if v.strip())
+    except ValueError as e:
+        raise ValueError(f"{name} = {text!r}: expected comma-separated numbers") from e
+    if not vals:
+        raise ValueError(f"{name}: give at least one value")
+    if any(not np.isfinite(v) or v < 0 for v in vals):
+        raise ValueError(f"{name} = {text!r}: values must be finite and >= 0")
+    return vals
+
+
+def parse_names(text: str, allowed: tuple[str, ...], name: str) -> tuple[str, ...]:
+    vals = tuple(v.strip() for v in str(text).split(",") if v.strip())
+    if vals == ("all",):
+        return allowed
+    bad = [v for v in vals if v not in allowed]
+    if bad or not vals:
+        raise ValueError(f"{name} = {text!r}: allowed values are all, {', '.join(allowed)}")
+    return vals
+
+
+@dataclass(frozen=True)
+class AnalysisParams(Params):
+    models: str = param("all", doc="comma list of standard, adversarial, stochastic (or all)")
+    manifold: str = param("exemplar", choices=("class", "exemplar"), doc="class or exemplar manifolds")
+    layers: str = param("front,conv2,conv3,fc1", doc="comma list of pixels, front, conv2, conv3, fc1, logits")
+    eps: str = param("0,0.05,0.1,0.2", unit="L-inf or L2", doc="comma list of perturbation sizes")
+    attack: str = param("pgd", choices=("pgd", "fgsm", "random"), doc="perturbation")
+    norm: str = param("linf", choices=("linf", "l2"))
+    steps: int = param(8, min=1, max=200, doc="PGD steps (step size eps / 4)")
+    eot: int = param(4, min=1, max=64, doc="noise draws averaged per gradient for the stochastic net")
+    noise_scale: float = param(1.0, min=0.0, max=5.0, doc="noise multiplier of the stochastic front end")
+    P: int = param(10, min=2, max=10, doc="number of manifolds (digits)")
+    M: int = param(16, min=1, max=100, doc="points per manifold")
+    kappa: float = param(0.0, min=0.0, max=5.0, doc="margin")
+    n_t: int = param(100, min=10, max=2000, doc="Gaussian samples per manifold")
+    seeds: int = param(1, min=1, max=20, doc="repetitions with different images and draws")
+    seed: int = param(0, min=0)
+    max_features: int = param(2000, min=10, max=100000, doc="random projection above this width")
+    simcap: bool = param(False, doc="also measure the simulated capacity (slow)")
+
+    def validate(self) -> None:
+        parse_names(self.models, KINDS, "models")
+        parse_names(self.layers, LAYERS, "layers")
+        parse_floats(self.eps, "eps")
+
+    @property
+    def model_list(self) -> tuple[str, ...]:
+        return parse_names(self.models, KINDS, "models")
+
+    @property
+    def layer_list(self) -> tuple[str, ...]:
+        return parse_names(self.layers, LAYERS, "layers")
+
+    @property
+    def eps_list(self) -> tuple[float, ...]:
+        return parse_floats(self.eps, "eps")
+
+
+@dataclass(frozen=True)
+class Embedding:
+    """3-D PCA view of one layer: clean and perturbed points of every manifold."""
+
+    points: np.ndarray  # (n, 3)
+    manifold: np.ndarray  # (n,) manifold index
+    perturbed: np.ndarray  # (n,) bool
+    explained: np.ndarray  # (3,) explained variance ratio
+
+
+@dataclass(frozen=True)
+class AnalysisResult:
+    rows: tuple[dict, ...]
+    embeddings: Mapping[tuple[str, str, float], Embedding] = field(default_factory=dict)
+    accuracy: Mapping[tuple[str, float], float] = field(default_factory=dict)
+
+    def select(self, **match) -> list[dict]:
+        return [r for r in self.rows if all(r.get(k) == v for k, v in match.items())]
+
+
+def rows_to_csv(rows, path: str | Path | None = None) -> str:
+    """CSV with the issue's columns first, then the extra ones."""
+    cols = list(CSV_COLUMNS) + [c for c in EXTRA_COLUMNS if any(c in r for r in rows)]
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=cols, extrasaction="ignore", lineterminator="\n")
+    w.writeheader()
+    for r in rows:
+        w.writerow(r)
+    text = buf.getvalue()
+    if path is not None:
+        Path(path).write_text(text)
+    return text
+
+
+def load_models(kinds, directory: str | Path | None = None) -> dict[str, DigitNet]:
+    out = {}
+    for k in kinds:
+        p = asset_path(k, directory)
+        if not p.exists():
+            raise FileNotFoundError(
+                f"{p}: no trained {k} network; run `python -m engines geometry train --kind {k}`"
+            )
+        out[k] = load_model(p)
+    return out
+
+
+def _select_images(data: DigitsData, P: int, M: int, manifold: str, rng: np.random.Generator):
+    """Test images (and labels) for the manifolds: (P*M or P, ...)."""
+    x, y = data.x_test, data.y_test
+    if manifold == "class":
+        idx = []
+        for c in range(P):
+            pool = np.nonzero(y == c)[0]
+            idx.append(rng.choice(pool, size=min(M, len(pool)), replace=False))
+        idx = np.concatenate(idx)
+    else:
+        idx = np.array([rng.choice(np.nonzero(y == c)[0]) for c in range(P)])
+    return torch.from_numpy(x[idx]), torch.from_numpy(y[idx])
+
+
+def _perturb(model, x, y, eps, p: AnalysisParams, seed: int):
+    if eps == 0:
+        return x.clone()
+    if p.attack == "random":
+        return random_perturbation(x, eps, p.norm, seed=seed)
+    if p.attack == "fgsm":
+        return fgsm(model, x, y, eps, p.norm, eot=p.eot if model.stochastic else 1)
+    return pgd(model, x, y, eps, steps=p.steps, norm=p.norm, eot=p.eot if model.stochastic else 1, seed=seed)
+
+
+def _project(a: np.ndarray, max_features: int, seed: int) -> np.ndarray:
+    if a.shape[1] <= max_features:
+        return a
+    r = np.random.default_rng(seed)
+    return a @ (r.standard_normal((a.shape[1], max_features)) / np.sqrt(max_features))
+
+
+def analysis_job(
+    p: AnalysisParams,
+    models: Mapping[str, DigitNet] | None = None,
+    data: DigitsData | None = None,
+) -> Job:
+    """Run the analysis; yields Progress per (model, seed, eps) and returns an AnalysisResult."""
+    kinds = p.model_list
+    layers = p.layer_list
+    eps_list = p.eps_list
+    if models is None:
+        models = load_models(kinds)
+    missing = [k for k in kinds if k not in models]
+    if missing:
+        raise ValueError(f"models: no network given for {', '.join(missing)}")
+    data = data or load_digits_data()
+    total = len(kinds) * p.seeds * len(eps_list)
+    done = 0
+    rows: list[dict] = []
+    embeddings: dict = {}
+    accuracy: dict = {}
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        for kind in kinds:
+            model = models[kind]
+            model.eval()
+            model.set_noise(on=kind == "stochastic", scale=p.noise_scale)
+            for s in range(p.seeds):
+                seed = p.seed + s
+                rng = np.random.default_rng(seed)
+                x0, y0 = _select_images(data, p.P, p.M, p.manifold, rng)
+                clean_reps = None
+                for eps in eps_list:
+                    model.set_noise(seed=seed * 7919 + 17)
+                    if p.manifold == "class":
+                        xs = _perturb(model, x0, y0, eps, p, seed)
+                        owner = y0.numpy()
+                        ys = y0
+                    else:
+                        # M perturbations of each exemplar: different random starts (and noise)
+                        xs_list = [_perturb(model, x0, y0, eps, p, seed * 1000 + j) for j in range(p.M)]
+                        xs = torch.stack(xs_list, dim=1).reshape(-1, *x0.shape[1:])
+                        owner = np.repeat(np.arange(p.P), p.M)
+                        ys = y0.repeat_interleave(p.M)
+                    with torch.no_grad():
+                        logits, acts = model(xs, return_layers=True)
+                    acc = float((logits.argmax(1) == ys).float().mean())
+                    accuracy[(kind, float(eps))] = acc
+                    if clean_reps is None and eps == 0:
+                        clean_reps = {k: v.numpy().astype(np.float64) for k, v in acts.items()}
+                    for layer in layers:
+                        a = acts[layer].numpy().astype(np.float64)
+                        a = _project(a, p.max_features, seed)
+                        mans = [a[owner == i] for i in range(p.P)]
+                        res = manifold_analysis(mans, kappa=p.kappa, n_t=p.n_t, seed=seed)
+                        row = {
+                            "model": kind,
+                            "layer": layer,
+                            "eps": float(eps),
+                            "seed": seed,
+                            "capacity": res.capacity_mean,
+                            "radius": res.radius_mean,
+                            "dimension": res.dimension_mean,
+                            "center_correlation": res.center_correlation,
+                            "K": res.K,
+                            "PR": participation_ratio(a),
+                            "EVD90": evd(a, 0.9),
+                            "P": p.P,
+                            "M": int(np.bincount(owner).min()),
+                            "N": a.shape[1],
+                            "kappa": p.kappa,
+                            "manifold": p.manifold,
+                            "attack": p.attack,
+                            "norm": p.norm,
+                            "noise_scale": p.noise_scale if kind == "stochastic" else 0.0,
+                            "accuracy": acc,
+                        }
+                        if p.simcap:
+                            from engines.geometry.mftma import simulated_capacity
+
+                            row["simcap"] = simulated_capacity(mans, n_dichotomies=40, seed=seed).capacity
+                        rows.append(row)
+                        if s == 0:
+                            base = clean_reps[layer] if clean_reps is not None else None
+                            embeddings[(kind, layer, float(eps))] = _embed(base, acts[layer].numpy(), owner)
+                    done += 1
+                    partial = AnalysisResult(tuple(rows), dict(embeddings), dict(accuracy))
+                    yield Progress(done, total, f"{kind}: seed {seed}, eps {eps:g}", partial)
+    finally:
+        torch.set_num_threads(threads)
+    return AnalysisResult(tuple(rows), embeddings, accuracy)
+
+
+def _embed(clean: np.ndarray | None, pert: np.ndarray, owner: np.ndarray) -> Embedding:
+    pert = pert.astype(np.float64)
+    if clean is None or clean.shape != pert.shape or np.array_equal(clean, pert):
+        X = pert
+        flags = np.zeros(len(pert), dtype=bool)
+        own = owner
+    else:
+        X = np.concatenate([clean, pert])
+        flags = np.concatenate([np.zeros(len(clean), bool), np.ones(len(pert), bool)])
+        own = np.concatenate([owner, owner])
+    r = pca(X, 3)
+    return Embedding(r.scores.astype(np.float32), own.astype(np.int32), flags, r.explained_variance_ratio)

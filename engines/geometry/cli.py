@@ -1,0 +1,185 @@
+"""Population geometry: manifold capacity (MFTMA) of activations and of digit networks under attack.
+
+Subcommands::
+
+    python -m engines geometry analyze FILE --kappa 0 --n-t 200 --json
+    python -m engines geometry train --kind all
+    python -m engines geometry sweep --models all --eps 0,0.05,0.1 --seeds 3 --out results.csv
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+import time
+
+__all__ = ["add_parser"]
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser("geometry", help="manifold capacity, radius and dimension (MFTMA)")
+    sub = p.add_subparsers(dest="geometry_cmd", metavar="COMMAND")
+
+    a = sub.add_parser("analyze", help="MFTMA of activations from a .npz, .npy or .h5 file")
+    a.add_argument("file", help="P x M x N array, or features with labels")
+    a.add_argument("--kappa", type=float, default=0.0, help="margin (default 0)")
+    a.add_argument("--n-t", type=int, default=200, help="Gaussian samples per manifold (default 200)")
+    a.add_argument("--seed", type=int, default=0)
+    a.add_argument("--features", default=None, help="dataset/key of the features (default: guessed)")
+    a.add_argument("--labels", default=None, help="dataset/key of the labels (default: guessed)")
+    a.add_argument("--simcap", action="store_true", help="also measure the simulated capacity")
+    a.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    a.set_defaults(func=_analyze)
+
+    t = sub.add_parser("train", help="train the digit networks and write assets/geometry/")
+    t.add_argument("--kind", default="all", help="standard, adversarial, stochastic or all")
+    t.add_argument("--epochs", type=int, default=25)
+    t.add_argument("--n-train", type=int, default=0, help="only the first n training images (0: all)")
+    t.add_argument("--at-eps", type=float, default=0.1, help="PGD radius for adversarial training")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--out", default=None, help="output folder (default: assets/geometry)")
+    t.set_defaults(func=_train)
+
+    s = sub.add_parser("sweep", help="capacity/radius/dimension of the networks over eps, layers, seeds")
+    s.add_argument("--models", default="all")
+    s.add_argument("--eps", default="0,0.05,0.1")
+    s.add_argument("--seeds", type=int, default=1)
+    s.add_argument("--layers", default="front,conv2,conv3,fc1")
+    s.add_argument("--manifold", default="exemplar", choices=("class", "exemplar"))
+    s.add_argument("--attack", default="pgd", choices=("pgd", "fgsm", "random"))
+    s.add_argument("--norm", default="linf", choices=("linf", "l2"))
+    s.add_argument("--noise-scale", type=float, default=1.0)
+    s.add_argument("--P", type=int, default=10)
+    s.add_argument("--M", type=int, default=16)
+    s.add_argument("--n-t", type=int, default=100)
+    s.add_argument("--kappa", type=float, default=0.0)
+    s.add_argument("--assets", default=None, help="folder with the trained networks")
+    s.add_argument("--out", default=None, help="CSV file (default: print to stdout)")
+    s.set_defaults(func=_sweep)
+
+    p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
+
+
+def _analyze(args) -> int:
+    from engines.geometry.io import load_activations
+    from engines.geometry.measures import evd, participation_ratio
+    from engines.geometry.mftma import manifold_analysis, simulated_capacity
+
+    manifolds = load_activations(args.file, features=args.features, labels=args.labels)
+    t0 = time.perf_counter()
+    res = manifold_analysis(manifolds, kappa=args.kappa, n_t=args.n_t, seed=args.seed)
+    import numpy as np
+
+    allx = np.concatenate(manifolds)
+    out = res.to_dict()
+    out.update(
+        {
+            "PR": participation_ratio(allx),
+            "EVD90": evd(allx, 0.9),
+            "P": len(manifolds),
+            "M": int(min(len(m) for m in manifolds)),
+            "N": int(allx.shape[1]),
+            "seconds": round(time.perf_counter() - t0, 3),
+            "file": str(args.file),
+        }
+    )
+    if args.simcap:
+        if args.kappa != 0:
+            raise ValueError("--simcap: the simulated capacity is measured at kappa = 0 only")
+        sim = simulated_capacity(manifolds, seed=args.seed)
+        out["simulated_capacity"] = sim.capacity
+        out["simulated_n_critical"] = sim.n_critical
+    if args.json:
+        print(json.dumps(out, indent=1))
+    else:
+        for k in (
+            "capacity",
+            "radius",
+            "dimension",
+            "center_correlation",
+            "K",
+            "PR",
+            "EVD90",
+            "P",
+            "M",
+            "N",
+            "seconds",
+        ):
+            print(f"{k:20s} {out[k]}")
+        if "simulated_capacity" in out:
+            print(f"{'simulated_capacity':20s} {out['simulated_capacity']}")
+    return 0
+
+
+def _train(args) -> int:
+    from tqdm import tqdm
+
+    from engines.geometry.models import KINDS
+    from engines.geometry.train import TrainParams, train_and_save
+
+    kinds = KINDS if args.kind == "all" else tuple(k.strip() for k in args.kind.split(","))
+    for k in kinds:
+        if k not in KINDS:
+            raise ValueError(f"--kind {k!r}: allowed values are all, {', '.join(KINDS)}")
+    command = "python -m engines " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    for k in kinds:
+        p = TrainParams(kind=k, epochs=args.epochs, n_train=args.n_train, at_eps=args.at_eps, seed=args.seed)
+        with tqdm(total=p.epochs, desc=f"train {k}", file=sys.stderr) as bar:
+
+            def tick(prog, bar=bar):
+                bar.update(1)
+                bar.set_postfix_str(prog.message.split("loss")[-1].strip())
+
+            metrics = train_and_save(p, args.out, command=command, on_progress=tick)
+        print(json.dumps({"kind": k, **metrics}))
+    return 0
+
+
+def _sweep(args) -> int:
+    from tqdm import tqdm
+
+    from engines.geometry.analysis import AnalysisParams, analysis_job, load_models, rows_to_csv
+
+    p = AnalysisParams(
+        models=args.models,
+        manifold=args.manifold,
+        layers=args.layers,
+        eps=args.eps,
+        attack=args.attack,
+        norm=args.norm,
+        noise_scale=args.noise_scale,
+        P=args.P,
+        M=args.M,
+        n_t=args.n_t,
+        kappa=args.kappa,
+        seeds=args.seeds,
+    )
+    models = load_models(p.model_list, args.assets)
+    job = analysis_job(p, models)
+    bar = tqdm(desc="sweep", file=sys.stderr)
+    result = None
+    try:
+        while True:
+            prog = next(job)
+            bar.total = prog.total
+            bar.update(1)
+            bar.set_postfix_str(prog.message)
+    except StopIteration as stop:
+        result = stop.value
+    finally:
+        bar.close()
+    text = rows_to_csv(result.rows, args.out)
+    if args.out is None:
+        sys.stdout.write(text)
+    else:
+        print(f"wrote {len(result.rows)} rows to {args.out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    parser = argparse.ArgumentParser()
+    add_parser(parser.add_subparsers())
+    ns = parser.parse_args()
+    sys.exit(ns.func(ns))

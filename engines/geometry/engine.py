@@ -1,0 +1,160 @@
+"""The geometry workbench's engine: analyses of the digit networks as stoppable jobs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from engines.base import Engine, Job, Progress, StateError, frozen_array
+from engines.geometry.analysis import (
+    AnalysisParams,
+    AnalysisResult,
+    Embedding,
+    analysis_job,
+    load_models,
+    rows_to_csv,
+)
+from engines.geometry.models import DigitNet
+
+__all__ = ["GeometryEngine", "GeometrySnapshot"]
+
+
+@dataclass(frozen=True)
+class GeometrySnapshot:
+    """What the panel draws: result rows, 3-D embeddings, progress."""
+
+    params: AnalysisParams
+    rows: tuple[dict, ...]
+    embeddings: Mapping[tuple[str, str, float], Embedding] = field(default_factory=dict)
+    accuracy: Mapping[tuple[str, float], float] = field(default_factory=dict)
+    progress: float = 0.0
+    message: str = ""
+    analyses_done: int = 0
+
+
+class GeometryEngine(Engine):
+    """Manifold capacity, radius and dimension of three digit networks.
+
+    ``analyze_job()`` runs the analysis described by the parameters (a
+    generator of :class:`Progress`; results appear in snapshots as they come).
+    ``step`` does nothing: this engine has no clock.
+    """
+
+    params_type: ClassVar[type] = AnalysisParams
+    name: ClassVar[str] = "geometry"
+    title: ClassVar[str] = "Population geometry"
+    step_unit: ClassVar[str] = "analyses"
+
+    def __init__(
+        self,
+        params: AnalysisParams | None = None,
+        seed: int = 0,
+        *,
+        models: Mapping[str, DigitNet] | None = None,
+        asset_dir: str | Path | None = None,
+    ):
+        super().__init__(params, seed)
+        self._models: dict[str, DigitNet] = dict(models or {})
+        self._asset_dir = asset_dir
+        self._result = AnalysisResult(())
+        self._progress = 0.0
+        self._message = ""
+        self._done = 0
+
+    # -- models ----------------------------------------------------------
+    def models(self) -> dict[str, DigitNet]:
+        need = [k for k in self.params.model_list if k not in self._models]
+        if need:
+            self._models.update(load_models(need, self._asset_dir))
+        return {k: self._models[k] for k in self.params.model_list}
+
+    # -- contract --------------------------------------------------------
+    def reset(self, seed: int | None = None) -> None:
+        if seed is not None:
+            self.seed = int(seed)
+        self._result = AnalysisResult(())
+        self._progress = 0.0
+        self._message = ""
+
+    def step(self, n: int = 1) -> int:
+        return 0
+
+    def analyze_job(self) -> Job:
+        """Run the analysis for the current parameters (stoppable between units)."""
+        p = self.params.replace(seed=self.seed) if self.params.seed != self.seed else self.params
+        models = self.models()
+        self._progress = 0.0
+        self._message = "starting"
+        job = analysis_job(p, models)
+        try:
+            while True:
+                try:
+                    prog = next(job)
+                except StopIteration as stop:
+                    self._result = stop.value
+                    break
+                self._progress = prog.fraction or 0.0
+                self._message = prog.message
+                if isinstance(prog.value, AnalysisResult):
+                    self._result = prog.value
+                yield Progress(prog.done, prog.total, prog.message)
+        finally:
+            job.close()
+        self._progress = 1.0
+        self._done += 1
+        self.log(f"analysis done: {len(self._result.rows)} rows")
+        return self._result
+
+    @property
+    def result(self) -> AnalysisResult:
+        return self._result
+
+    def snapshot(self) -> GeometrySnapshot:
+        emb = {
+            k: Embedding(
+                frozen_array(e.points),
+                frozen_array(e.manifold),
+                frozen_array(e.perturbed),
+                frozen_array(e.explained),
+            )
+            for k, e in self._result.embeddings.items()
+        }
+        rows = tuple(dict(r) for r in self._result.rows)
+        return GeometrySnapshot(
+            self.params, rows, emb, dict(self._result.accuracy), self._progress, self._message, self._done
+        )
+
+    def to_csv(self, path: str | Path | None = None) -> str:
+        return rows_to_csv(self._result.rows, path)
+
+    def state_dict(self) -> dict[str, Any]:
+        cols = sorted({k for r in self._result.rows for k in r})
+        table = {c: [r.get(c) for r in self._result.rows] for c in cols}
+        return {
+            "params": self.params.to_dict(),
+            "seed": self.seed,
+            "rows": table,
+            "n_rows": len(self._result.rows),
+        }
+
+    def load_state_dict(self, d: Mapping[str, Any]) -> None:
+        try:
+            params = AnalysisParams.from_dict(d["params"])
+            n = int(d["n_rows"])
+            table = d["rows"]
+            rows = tuple({c: _plain(table[c][i]) for c in table} for i in range(n))
+        except (KeyError, TypeError, IndexError, ValueError) as e:
+            raise StateError(f"geometry state: {e}") from e
+        self.params = params
+        self.seed = int(d.get("seed", self.seed))
+        self._result = AnalysisResult(rows)
+
+
+def _plain(v):
+    if isinstance(v, np.generic):
+        return v.item()
+    return v
