@@ -214,15 +214,46 @@ class SweepsPanel(Panel):
         self.runs.setHeaderLabels(["Sweep", "Progress", "Done", "Failed", "State", "Results"])
         self.runs.setRootIsDecorated(False)
         self.tabs.addTab(self.runs, "Runs")
+        self.kind_help = QtWidgets.QTextBrowser()
+        self.kind_help.setObjectName("SweepKindHelp")
+        self.tabs.addTab(self.kind_help, "Parameters")
+        self.kind_box.currentTextChanged.connect(self._show_kind_help)
         self.tabs.currentChanged.connect(lambda _i: self._redraw_current())
         split.addWidget(self.tabs)
         split.setStretchFactor(1, 3)
         split.setSizes([420, 980])
 
         self.use_template("demo")
+        self._show_kind_help(self.kind_box.currentText())
 
     # ------------------------------------------------------------------
     # definition
+    # ------------------------------------------------------------------
+    def _show_kind_help(self, kind: str) -> None:
+        """List the parameters (with defaults) and metrics of ``kind`` in the Parameters tab."""
+        import html
+
+        try:
+            k = get_kind(kind)
+        except ValueError as e:
+            self.kind_help.setHtml(f"<p>{html.escape(str(e))}</p>")
+            return
+        rows = "".join(
+            f"<tr><td><tt>{html.escape(p)}</tt></td><td><tt>{html.escape(repr(v))}</tt></td>"
+            f"<td>{html.escape(k.docs.get(p, ''))}</td></tr>"
+            for p, v in k.defaults.items()
+        )
+        self.kind_help.setHtml(
+            f'<h3>{html.escape(k.title)} (<tt>kind = "{kind}"</tt>)</h3>'
+            f"<p><b>Metrics:</b> {', '.join(k.metrics)}</p>"
+            "<p>Any parameter below may go in <tt>[fixed]</tt>, <tt>[grid]</tt> or "
+            "<tt>[sample.ranges]</tt>; the others keep their default.</p>"
+            f"<table cellspacing=4><tr><th align=left>parameter</th><th align=left>default</th>"
+            f"<th align=left>meaning</th></tr>{rows}</table>"
+        )
+
+    # ------------------------------------------------------------------
+    # files
     # ------------------------------------------------------------------
     def use_template(self, kind: str) -> None:
         try:

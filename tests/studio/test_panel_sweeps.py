@@ -103,6 +103,12 @@ def test_bad_definition_is_shown_naming_the_field(panel, qtbot, tmp_path):
     assert panel.runner.state != "job"
 
 
+def test_parameters_tab_lists_the_kind(panel):
+    panel.kind_box.setCurrentText("demo")
+    text = panel.kind_help.toPlainText()
+    assert "Metrics: f, r, draw" in text and "sleep_s" in text and "fail_above" in text
+
+
 def test_templates_of_every_kind_are_valid(panel):
     import tomllib
 
