@@ -1,0 +1,155 @@
+"""Analysis job, engine, activation import and the command line."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from contextlib import redirect_stdout
+
+import numpy as np
+import pytest
+import torch
+
+from engines.__main__ import main as engines_main
+from engines.base import drive_job
+from engines.geometry.analysis import CSV_COLUMNS, AnalysisParams, analysis_job, rows_to_csv
+from engines.geometry.engine import GeometryEngine
+from engines.geometry.io import load_activations
+from engines.geometry.models import DigitNet
+from engines.serialize import FormatError, load_state, save_state
+
+
+@pytest.fixture(scope="module")
+def nets():
+    torch.manual_seed(0)
+    return {k: DigitNet(k) for k in ("standard", "adversarial", "stochastic")}
+
+
+TINY = dict(P=3, M=4, n_t=30, layers="conv3,fc1", eps="0,0.1", steps=2, eot=2)
+
+
+def test_analysis_rows_csv_and_embeddings(nets):
+    p = AnalysisParams(**TINY)
+    progress = []
+    result, done = drive_job(analysis_job(p, nets), progress.append)
+    assert done
+    assert len(result.rows) == 3 * 2 * 2  # models x eps x layers
+    assert progress[-1].done == progress[-1].total == 6
+    r = result.select(model="standard", layer="fc1", eps=0.1)[0]
+    assert r["P"] == 3 and r["M"] == 4 and r["N"] == 64 and r["kappa"] == 0.0
+    assert np.isfinite(r["capacity"]) and 0 <= r["accuracy"] <= 1
+    text = rows_to_csv(result.rows)
+    header = next(csv.reader(io.StringIO(text)))
+    assert tuple(header[: len(CSV_COLUMNS)]) == CSV_COLUMNS
+    emb = result.embeddings[("stochastic", "fc1", 0.1)]
+    assert emb.points.shape == (2 * 3 * 4, 3)
+    assert emb.perturbed.sum() == 12 and set(emb.manifold) == {0, 1, 2}
+    # deterministic deterministic nets at eps 0: exemplar points coincide (radius 0)
+    z = result.select(model="standard", layer="fc1", eps=0.0)[0]
+    assert z["radius"] == pytest.approx(0.0, abs=1e-9)
+    # the stochastic net's clean exemplar manifold is its noise: radius > 0
+    assert result.select(model="stochastic", layer="fc1", eps=0.0)[0]["radius"] > 0
+
+
+def test_analysis_is_reproducible_and_stoppable(nets):
+    p = AnalysisParams(**{**TINY, "models": "stochastic", "manifold": "class"})
+    a, _ = drive_job(analysis_job(p, nets))
+    b, _ = drive_job(analysis_job(p, nets))
+    assert [r["capacity"] for r in a.rows] == [r["capacity"] for r in b.rows]
+    stopped, completed = drive_job(analysis_job(p, nets), should_stop=iter([False, True, True]).__next__)
+    assert not completed and len(stopped.rows) == 2  # one eps done (2 layers)
+
+
+def test_bad_parameters_are_named():
+    with pytest.raises(ValueError, match="models"):
+        AnalysisParams(models="resnet")
+    with pytest.raises(ValueError, match="layers"):
+        AnalysisParams(layers="fc9")
+    with pytest.raises(ValueError, match="eps"):
+        AnalysisParams(eps="0,abc")
+    with pytest.raises(ValueError, match="P"):
+        AnalysisParams(P=1)
+
+
+def test_engine_job_snapshot_and_state(nets, tmp_path):
+    eng = GeometryEngine(AnalysisParams(**{**TINY, "models": "standard,stochastic"}), models=nets)
+    assert eng.step(5) == 0
+    result, done = drive_job(eng.analyze_job())
+    assert done and len(result.rows) == 8
+    snap = eng.snapshot()
+    assert snap.progress == 1.0 and len(snap.rows) == 8 and snap.analyses_done == 1
+    e = snap.embeddings[("standard", "fc1", 0.1)]
+    assert not e.points.flags.writeable
+    save_state(tmp_path / "g.zip", eng.state_dict(), "geometry")
+    eng2 = GeometryEngine(models=nets)
+    eng2.load_state_dict(load_state(tmp_path / "g.zip", "geometry"))
+    assert eng2.snapshot().rows == snap.rows
+    assert eng2.params == eng.params
+    text = eng.to_csv(tmp_path / "r.csv")
+    assert (tmp_path / "r.csv").read_text() == text
+    eng.reset()
+    assert eng.snapshot().rows == ()
+
+
+def test_engine_names_missing_weights(tmp_path):
+    eng = GeometryEngine(AnalysisParams(models="standard"), asset_dir=tmp_path)
+    with pytest.raises(FileNotFoundError, match="digits_standard.zip"):
+        drive_job(eng.analyze_job())
+
+
+def _manifolds(seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((4, 6, 20))
+
+
+def test_import_npy_npz_h5(tmp_path):
+    import h5py
+
+    X = _manifolds()
+    np.save(tmp_path / "a.npy", X)
+    assert len(load_activations(tmp_path / "a.npy")) == 4
+    feats = X.reshape(-1, 20)
+    labels = np.repeat([3, 1, 2, 0], 6)
+    np.savez(tmp_path / "b.npz", features=feats, labels=labels)
+    mans = load_activations(tmp_path / "b.npz")
+    np.testing.assert_array_equal(mans[0], X[3])  # sorted label order
+    with h5py.File(tmp_path / "c.h5", "w") as h:
+        h["grp/acts"] = feats
+        h["grp/y"] = labels
+    mans = load_activations(tmp_path / "c.h5", features="grp/acts", labels="grp/y")
+    np.testing.assert_array_equal(mans[2], X[2])
+
+
+def test_import_bad_files_are_named(tmp_path):
+    np.save(tmp_path / "flat.npy", np.ones((5, 3)))
+    with pytest.raises(FormatError, match=r"flat.npy: a .npy file must hold a P x M x N"):
+        load_activations(tmp_path / "flat.npy")
+    np.savez(tmp_path / "mis.npz", features=np.ones((5, 3)), labels=np.arange(4))
+    with pytest.raises(ValueError, match="labels do not match"):
+        load_activations(tmp_path / "mis.npz")
+    bad = _manifolds()
+    bad[1, 2, 3] = np.nan
+    np.save(tmp_path / "nan.npy", bad)
+    with pytest.raises(FormatError, match=r"nan.npy: manifold 1: 1 NaN"):
+        load_activations(tmp_path / "nan.npy")
+    np.save(tmp_path / "one.npy", bad[:1])
+    with pytest.raises(FormatError, match="at least P = 2"):
+        load_activations(tmp_path / "one.npy")
+    (tmp_path / "x.txt").write_text("1 2 3")
+    with pytest.raises(FormatError, match="unknown extension"):
+        load_activations(tmp_path / "x.txt")
+
+
+def test_cli_analyze_json(tmp_path):
+    np.save(tmp_path / "a.npy", _manifolds(1))
+    buf = io.StringIO()
+    with redirect_stdout(buf):
+        rc = engines_main(["geometry", "analyze", str(tmp_path / "a.npy"), "--n-t", "50", "--json"])
+    assert rc == 0
+    out = json.loads(buf.getvalue())
+    assert out["P"] == 4 and out["M"] == 6 and out["N"] == 20
+    assert out["capacity"] > 0 and out["K"] >= 0
+    # a bad file: exit code 2 and a message naming it
+    np.save(tmp_path / "flat.npy", np.ones((5, 3)))
+    assert engines_main(["geometry", "analyze", str(tmp_path / "flat.npy")]) == 2
