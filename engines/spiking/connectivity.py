@@ -54,6 +54,29 @@ class Connectivity:
         counts = np.diff(self.indptr)
         return np.repeat(np.arange(self.n_sources, dtype=np.int32), counts)
 
+    def row_kinds(self) -> np.ndarray:
+        """Per source: 0 mixed signs, 1 all >= 0, 2 all < 0, 3/4 the same and all equal."""
+        n = self.n_sources
+        kinds = np.zeros(n, np.int8)
+        counts = np.diff(self.indptr)
+        if self.weights.size == 0:
+            kinds[:] = 3
+            return kinds
+        nz = counts > 0  # reduceat over the non-empty rows only (their starts increase strictly)
+        starts = self.indptr[:-1][nz]
+        neg = np.zeros(n, np.int64)
+        wmin = np.zeros(n)
+        wmax = np.zeros(n)
+        neg[nz] = np.add.reduceat((self.weights < 0).astype(np.int64), starts)
+        wmin[nz] = np.minimum.reduceat(self.weights, starts)
+        wmax[nz] = np.maximum.reduceat(self.weights, starts)
+        uniform = (wmin == wmax) | (counts == 0)
+        kinds[neg == 0] = 1
+        kinds[(neg == counts) & (counts > 0)] = 2
+        kinds[(kinds == 1) & uniform] = 3
+        kinds[(kinds == 2) & uniform] = 4
+        return kinds
+
     def out_degree(self) -> np.ndarray:
         return np.diff(self.indptr)
 

@@ -323,6 +323,8 @@ class SpikingEngine(Engine):
         ip[K.I_SEED] = self.seed & 0x7FFFFFFFFFFFFFFF
         self._fp, self._ip = fp, ip
         self._in_prob = np.clip(self.in_rate_hz * dt * 1e-3, 0.0, 1.0)
+        # STDP may have made uniform rows non-uniform: the kinds are recomputed here
+        self._row_kind = self.conn.row_kinds()
 
     def set_params(self, params: SpikingParams) -> None:
         self._check_params_type(params)
@@ -500,6 +502,7 @@ class SpikingEngine(Engine):
             c.indices,
             c.weights,
             c.delays,
+            self._row_kind,
             self.acc_e,
             self.acc_i,
             self._in_prob,

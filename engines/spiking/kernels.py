@@ -26,6 +26,13 @@ COBA = 0
 CUBA_EXP = 1
 CUBA_DELTA = 2
 
+# kinds of synapse rows (per source), for branch-free propagation
+ROW_MIXED = 0
+ROW_POS = 1  # every weight >= 0 (STDP keeps it so: it clips at 0)
+ROW_NEG = 2  # every weight < 0 (never plastic)
+ROW_POS_UNIFORM = 3  # ... and all equal (used only while STDP is off)
+ROW_NEG_UNIFORM = 4
+
 # float parameter slots (fp)
 F_DT_TAU = 0  # dt / tau_m
 F_DECAY_E = 1
@@ -97,6 +104,7 @@ def run_chunk(
     indices,
     weights,
     delays,
+    row_kind,
     acc_e,
     acc_i,
     in_prob,
@@ -279,12 +287,28 @@ def run_chunk(
                 a = indptr[i]
                 b = indptr[i + 1]
                 events += b - a
-                for q in range(a, b):
-                    w = weights[q]
-                    if w >= 0.0:
+                kind = row_kind[i]
+                if kind == ROW_POS_UNIFORM and stdp == 0:
+                    w = weights[a]
+                    for q in range(a, b):
                         se[indices[q]] += w
-                    else:
-                        si[indices[q]] -= w
+                elif kind == ROW_NEG_UNIFORM and stdp == 0:
+                    w = -weights[a]
+                    for q in range(a, b):
+                        si[indices[q]] += w
+                elif kind == ROW_POS or kind == ROW_POS_UNIFORM:
+                    for q in range(a, b):
+                        se[indices[q]] += weights[q]
+                elif kind == ROW_NEG or kind == ROW_NEG_UNIFORM:
+                    for q in range(a, b):
+                        si[indices[q]] -= weights[q]
+                else:
+                    for q in range(a, b):
+                        w = weights[q]
+                        if w >= 0.0:
+                            se[indices[q]] += w
+                        else:
+                            si[indices[q]] -= w
         # 4. STDP ----------------------------------------------------------
         if stdp > 0:
             for i in range(n + n_in):

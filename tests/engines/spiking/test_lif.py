@@ -428,3 +428,38 @@ def test_cli_run_prints_json(capsys):
     for key in ("rate_hz", "rate_e_hz", "rate_i_hz", "spikes", "synapses", "wall_s", "events_per_s"):
         assert key in out
     assert out["spikes"] > 0 and out["synapses"] > 300_000
+
+
+def test_row_kinds_choose_the_propagation_path():
+    from engines.spiking.connectivity import from_edges
+
+    c = from_edges(
+        6, 3, [0, 0, 1, 1, 3, 3, 4, 5, 5], [0, 1, 0, 2, 1, 2, 0, 0, 1], [1, 1, 2, 3, -1, -1, -2, 1, -1]
+    )
+    # uniform +, mixed-magnitude +, empty, uniform -, single -, mixed signs
+    assert c.row_kinds().tolist() == [3, 1, 3, 4, 4, 0]
+
+
+def test_mixed_sign_rows_propagate_like_split_rows(tmp_path):
+    """A source with both signs (edge list) acts on both channels, as two one-sign sources would."""
+    f = tmp_path / "mixed.txt"
+    f.write_text("0 1 0.5\n0 2 -0.7\n")
+    p = SpikingParams(
+        n_neurons=3,
+        exc_fraction=1.0,
+        connectivity="edge_list",
+        edge_list_path=str(f),
+        ge0_mean=0.0,
+        ge0_std=0.0,
+        gi0_mean=0.0,
+        gi0_std=0.0,
+        v0_std_mV=0.0,
+        v0_mean_mV=-60.0,
+    )
+    eng = SpikingEngine(p, seed=0)
+    eng.add_current_step(0.0, 1e4, neurons=[0])
+    eng.add_current_step(0.0001, 0.0, neurons=[0])
+    eng.step(1)  # neuron 0 fires in step 0; its synapses deliver at the end of that step
+    assert spikes_of(eng).tolist() == [[0, 0]]
+    assert eng.se[1] == 0.5 and eng.si[1] == 0.0
+    assert eng.si[2] == 0.7 and eng.se[2] == 0.0
