@@ -9,7 +9,10 @@ validates a parameter set without running it.
 * ``spiking``  a LIF network (a preset of :mod:`engines.spiking` with overrides)
                -> mean rates, ISI coefficient of variation, spike-count synchrony;
 * ``routing``  an instance x solver x time limit of :mod:`engines.routing`
-               -> cost, gap to the best known solution, time.
+               -> cost, gap to the best known solution, time;
+* ``geometry`` a digit network x perturbation size x noise x seed of
+               :mod:`engines.geometry` -> manifold capacity, radius, dimension
+               and accuracy on the perturbed images.
 """
 
 from __future__ import annotations
@@ -434,3 +437,137 @@ def _routing_kind() -> Kind:
 
 
 register_kind("routing", _routing_kind)
+
+
+# --------------------------------------------------------------------------
+# geometry
+# --------------------------------------------------------------------------
+
+_GEOMETRY_DEFAULTS = {
+    "model": "standard",
+    "eps": 0.1,
+    "noise_scale": 1.0,
+    "layer": "fc1",
+    "manifold": "exemplar",
+    "attack": "pgd",
+    "norm": "linf",
+    "steps": 8,
+    "eot": 4,
+    "P": 10,
+    "M": 16,
+    "kappa": 0.0,
+    "n_t": 100,
+    "max_features": 2000,
+}
+
+
+def _geometry_analysis_params(params: dict, seed: int):
+    from engines.geometry.analysis import AnalysisParams
+
+    p = {**_GEOMETRY_DEFAULTS, **params}
+    if p["model"] not in ("standard", "adversarial", "stochastic"):
+        raise ValueError(f"model = {p['model']!r}: allowed values are standard, adversarial, stochastic")
+    if "," in str(p["layer"]) or p["layer"] == "all":
+        raise ValueError(f"layer = {p['layer']!r}: one layer per point (sweep over layers with [grid])")
+    if not p["eps"] >= 0:
+        raise ValueError(f"eps = {p['eps']}: must be >= 0")
+    return AnalysisParams(
+        models=p["model"],
+        manifold=p["manifold"],
+        layers=p["layer"],
+        eps=repr(float(p["eps"])),
+        attack=p["attack"],
+        norm=p["norm"],
+        steps=p["steps"],
+        eot=p["eot"],
+        noise_scale=float(p["noise_scale"]),
+        P=p["P"],
+        M=p["M"],
+        kappa=float(p["kappa"]),
+        n_t=p["n_t"],
+        seeds=1,
+        seed=int(seed),
+        max_features=p["max_features"],
+    )
+
+
+_GEOMETRY_MODELS: dict[str, Any] = {}
+
+
+def run_geometry(params: dict, seed: int) -> dict[str, float]:
+    """Manifold geometry of one layer of one digit network at one perturbation size and seed."""
+    from engines.base import drive_job
+    from engines.geometry.analysis import analysis_job, load_models
+
+    ap = _geometry_analysis_params(params, seed)
+    kind = ap.models
+    if kind not in _GEOMETRY_MODELS:  # loaded once per worker process
+        _GEOMETRY_MODELS.update(load_models((kind,)))
+    result, _ = drive_job(analysis_job(ap, models={kind: _GEOMETRY_MODELS[kind]}))
+    row = result.rows[0]
+    return {
+        k: row.get(k)
+        for k in (
+            "capacity",
+            "radius",
+            "dimension",
+            "center_correlation",
+            "K",
+            "PR",
+            "EVD90",
+            "accuracy",
+            "N",
+        )
+    }
+
+
+def _check_geometry(p: dict) -> None:
+    from engines.geometry.train import asset_path
+
+    ap = _geometry_analysis_params(p, 0)  # AnalysisParams names a bad field
+    path = asset_path(ap.models)
+    if not path.exists():
+        raise ValueError(
+            f"model: {path}: no trained {ap.models} network; run `python -m engines geometry train`"
+        )
+
+
+def _geometry_kind() -> Kind:
+    importlib.import_module("engines.geometry.analysis")
+    return Kind(
+        name="geometry",
+        title="Population geometry of digit networks",
+        func="engines.sweep.kinds:run_geometry",
+        metrics=(
+            "capacity",
+            "radius",
+            "dimension",
+            "accuracy",
+            "center_correlation",
+            "K",
+            "PR",
+            "EVD90",
+            "N",
+        ),
+        defaults=_GEOMETRY_DEFAULTS,
+        docs={
+            "model": "standard, adversarial (PGD-trained) or stochastic (VOne-style noisy front end)",
+            "eps": "perturbation size (L-inf or L2, see norm); 0: clean images",
+            "noise_scale": "noise multiplier of the stochastic front end (stochastic model only)",
+            "layer": "pixels, front, conv2, conv3, fc1 or logits",
+            "manifold": "exemplar (M perturbations of one image per digit) or class (M images per digit)",
+            "attack": "pgd, fgsm or random",
+            "norm": "linf or l2",
+            "steps": "PGD steps",
+            "eot": "noise draws averaged per gradient for the stochastic model",
+            "P": "number of manifolds (digits, 2-10)",
+            "M": "points per manifold",
+            "kappa": "margin of the capacity",
+            "n_t": "Gaussian samples per manifold (MFTMA)",
+            "max_features": "random projection of wider layers to this many features",
+        },
+        checker=_check_geometry,
+    )
+
+
+register_kind("geometry", _geometry_kind)

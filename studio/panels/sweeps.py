@@ -29,7 +29,12 @@ from studio.panels.base import Panel
 from studio.widgets.paramform import ParamForm
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "sweeps"
-TEMPLATES = {"demo": "demo.toml", "spiking": "coba_ei.toml", "routing": "cvrp_solvers.toml"}
+TEMPLATES = {
+    "demo": "demo.toml",
+    "spiking": "coba_ei.toml",
+    "routing": "cvrp_solvers.toml",
+    "geometry": "geometry_eps.toml",
+}
 NONE = "(none)"
 MAX_TABLE_ROWS = 1000
 MAX_CELLS = 40  # heat-map cells per axis; beyond, a scatter coloured by the metric

@@ -101,6 +101,44 @@ def test_routing_kind_names_a_missing_instance():
         sweep_from_dict(bad, source="bad.toml")
 
 
+def _has_geometry_models() -> bool:
+    try:
+        from engines.geometry.train import asset_path
+    except ImportError:
+        return False
+    return all(asset_path(k).exists() for k in ("standard", "adversarial"))
+
+
+@pytest.mark.skipif(not _has_geometry_models(), reason="trained geometry networks not found")
+def test_geometry_kind_capacity_and_accuracy_against_eps(tmp_path):
+    data = {
+        "sweep": {"name": "g", "kind": "geometry", "seeds": [0]},
+        "fixed": {"layer": "fc1", "P": 5, "M": 4, "n_t": 30, "steps": 3},
+        "grid": {"model": ["standard", "adversarial"], "eps": [0.0, 0.2]},
+    }
+    spec = sweep_from_dict(data, source="g.toml")
+    s = run_sweep(spec, tmp_path / "g.parquet", n_workers=0)
+    assert (s.computed, s.failed) == (4, 0)
+    got = {(r["model"], r["eps"]): r for r in _rows(tmp_path / "g.parquet").values()}
+    for r in got.values():
+        assert r["capacity"] > 0 and r["radius"] >= 0 and r["dimension"] >= 0 and 0 <= r["accuracy"] <= 1
+    # exemplar manifolds of a deterministic net are single points when clean, and spread under attack
+    assert got[("standard", 0.0)]["radius"] == pytest.approx(0.0, abs=1e-9)
+    assert got[("standard", 0.2)]["radius"] > 0.05
+    # PGD at eps 0.2 hurts the standard net more than the adversarially trained one
+    assert got[("standard", 0.2)]["accuracy"] < got[("standard", 0.0)]["accuracy"]
+    assert got[("standard", 0.2)]["accuracy"] < got[("adversarial", 0.2)]["accuracy"]
+
+
+def test_geometry_kind_names_bad_fields():
+    bad = {"sweep": {"kind": "geometry"}, "grid": {"layer": ["fc1", "fc9"]}}
+    with pytest.raises(SweepError, match=r"b.toml: point \(layer = 'fc9'\): .*layers"):
+        sweep_from_dict(bad, source="b.toml")
+    bad = {"sweep": {"kind": "geometry"}, "fixed": {"model": "huge"}}
+    with pytest.raises(SweepError, match="model = 'huge'"):
+        sweep_from_dict(bad, source="b.toml")
+
+
 def test_kind_listing():
     demo = get_kind("demo")
     assert demo.metrics == ("f", "r", "draw")
