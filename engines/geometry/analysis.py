@@ -33,6 +33,7 @@ __all__ = [
     "Embedding",
     "analysis_job",
     "load_models",
+    "manifold_overlap",
     "parse_floats",
     "parse_names",
     "rows_to_csv",
@@ -55,7 +56,7 @@ CSV_COLUMNS = (
     "N",
     "kappa",
 )
-EXTRA_COLUMNS = ("manifold", "attack", "norm", "noise_scale", "accuracy")
+EXTRA_COLUMNS = ("manifold", "attack", "norm", "noise_scale", "accuracy", "overlap", "simcap")
 
 
 def parse_floats(text: str, name: str) -> tuple[float, ...]:
@@ -272,6 +273,10 @@ def analysis_job(
                             "noise_scale": p.noise_scale if kind == "stochastic" else 0.0,
                             "accuracy": acc,
                         }
+                        if clean_reps is not None and eps > 0:
+                            row["overlap"] = manifold_overlap(
+                                _project(clean_reps[layer], p.max_features, seed), a, owner
+                            )
                         if p.simcap:
                             from engines.geometry.mftma import simulated_capacity
 
@@ -286,6 +291,24 @@ def analysis_job(
     finally:
         torch.set_num_threads(threads)
     return AnalysisResult(tuple(rows), embeddings, accuracy)
+
+
+def manifold_overlap(clean: np.ndarray, perturbed: np.ndarray, owner: np.ndarray) -> float:
+    """Mean over manifolds of |c_clean - c_pert| / (r_clean + r_pert).
+
+    c: centroids, r: root-mean-square radii of the clean and perturbed point
+    clouds of each manifold. Below 1 the two clouds overlap (their RMS balls
+    intersect); a deterministic net's clean exemplar manifold is a point.
+    """
+    ratios = []
+    for i in np.unique(owner):
+        a, b = clean[owner == i], perturbed[owner == i]
+        ca, cb = a.mean(axis=0), b.mean(axis=0)
+        ra = np.sqrt(np.mean(np.sum((a - ca) ** 2, axis=1)))
+        rb = np.sqrt(np.mean(np.sum((b - cb) ** 2, axis=1)))
+        d = np.linalg.norm(ca - cb)
+        ratios.append(d / (ra + rb) if ra + rb > 0 else np.inf)
+    return float(np.mean(ratios))
 
 
 def _embed(clean: np.ndarray | None, pert: np.ndarray, owner: np.ndarray) -> Embedding:

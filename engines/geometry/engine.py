@@ -144,10 +144,8 @@ class GeometryEngine(Engine):
     def load_state_dict(self, d: Mapping[str, Any]) -> None:
         try:
             params = AnalysisParams.from_dict(d["params"])
-            n = int(d["n_rows"])
-            table = d["rows"]
-            rows = tuple({c: _plain(table[c][i]) for c in table} for i in range(n))
-        except (KeyError, TypeError, IndexError, ValueError) as e:
+            rows = tuple(dict(r) for r in d["rows"])
+        except (KeyError, TypeError, ValueError) as e:
             raise StateError(f"geometry state: {e}") from e
         self.params = params
         self.seed = int(d.get("seed", self.seed))
