@@ -160,6 +160,9 @@ def run_chunk(
     n_st = st_steps.shape[0]
     n_mon = mon_idx.shape[0]
     fired = np.empty(n + n_in, np.int32)
+    n_words = (n + 7) // 8
+    fl = np.zeros(8 * n_words, np.uint8)  # spike flags of this step, padded to whole words
+    fl_words = fl.view(np.uint64)
     nspk = 0
     nmon = 0
     events = 0
@@ -197,7 +200,10 @@ def run_chunk(
                 vj = v[j]
                 vn = vj + dt_tau * (ge * (e_e - vj) + gi * (e_i - vj) - (vj - v_rest) + iext[j])
                 vj = vn if r == 0 else vj
-                v[j] = vj
+                f = (vj > vt[j]) & (r == 0)
+                fl[j] = f
+                v[j] = v_reset if f else vj
+                refc[j] = ref_steps if f else r
                 se[j] = ge * decay_e
                 si[j] = gi * decay_i
                 bad_any |= not (abs(vj) < v_limit)
@@ -213,7 +219,10 @@ def run_chunk(
                 vinf = (v_rest + ge * e_e + gi * e_i + iext[j]) / gtot
                 vn = vinf + (vj - vinf) * np.exp(-dt_tau * gtot)
                 vj = vn if r == 0 else vj
-                v[j] = vj
+                f = (vj > vt[j]) & (r == 0)
+                fl[j] = f
+                v[j] = v_reset if f else vj
+                refc[j] = ref_steps if f else r
                 se[j] = ge * decay_e
                 si[j] = gi * decay_i
                 bad_any |= not (abs(vj) < v_limit)
@@ -230,7 +239,10 @@ def run_chunk(
                 vj = v[j]
                 vn = vj * k_old + k_new * (v_rest + ie - ii + iext[j])
                 vj = vn if r == 0 else vj
-                v[j] = vj
+                f = (vj > vt[j]) & (r == 0)
+                fl[j] = f
+                v[j] = v_reset if f else vj
+                refc[j] = ref_steps if f else r
                 se[j] = ie * decay_e
                 si[j] = ii * decay_i
                 bad_any |= not (abs(vj) < v_limit)
@@ -245,7 +257,10 @@ def run_chunk(
                 vd = vj + se[j] - si[j]
                 vn = vd * k_old + k_new * (v_rest + iext[j])
                 vj = vn if r == 0 else vj
-                v[j] = vj
+                f = (vj > vt[j]) & (r == 0)
+                fl[j] = f
+                v[j] = v_reset if f else vj
+                refc[j] = ref_steps if f else r
                 se[j] = 0.0
                 si[j] = 0.0
                 bad_any |= not (abs(vj) < v_limit)
@@ -255,12 +270,13 @@ def run_chunk(
                 if not (abs(v[j]) < v_limit):
                     bad = j
                     break
-        for j in range(n):
-            if v[j] > vt[j] and refc[j] == 0:
-                fired[nf] = j
-                nf += 1
-                v[j] = v_reset
-                refc[j] = ref_steps
+        # collect the spikes: skip 8 neurons at a time where no flag is set
+        for w in range(n_words):
+            if fl_words[w] != 0:
+                for j in range(8 * w, min(8 * w + 8, n)):
+                    if fl[j]:
+                        fired[nf] = j
+                        nf += 1
         # 3. propagation ---------------------------------------------------
         if dslots > 0:
             for f in range(nf):
