@@ -132,14 +132,8 @@ class GeometryEngine(Engine):
         return rows_to_csv(self._result.rows, path)
 
     def state_dict(self) -> dict[str, Any]:
-        cols = sorted({k for r in self._result.rows for k in r})
-        table = {c: [r.get(c) for r in self._result.rows] for c in cols}
-        return {
-            "params": self.params.to_dict(),
-            "seed": self.seed,
-            "rows": table,
-            "n_rows": len(self._result.rows),
-        }
+        rows = [{k: _plain(v) for k, v in r.items()} for r in self._result.rows]
+        return {"params": self.params.to_dict(), "seed": self.seed, "rows": rows}
 
     def load_state_dict(self, d: Mapping[str, Any]) -> None:
         try:
