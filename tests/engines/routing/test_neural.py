@@ -80,3 +80,22 @@ def test_train_command_tiny_config(tmp_path, data_dir):
     assert model.config == TINY
     p = _vrptw(1)
     assert sorted(c for r in neural_solve(p, model) for c in r) == list(range(1, p.n))
+
+
+def test_shipped_model_learned_something(data_dir):
+    """The shipped weights beat an untrained model of the same shape, and decode X-n101 well."""
+    from engines.routing.io import load_problem
+    from engines.routing.neural.infer import DEFAULT_WEIGHTS
+
+    trained = load_model(DEFAULT_WEIGHTS)
+    torch.manual_seed(0)
+    untrained = RouteNet(trained.config).eval()
+    rng = np.random.default_rng(123)
+    b = batch_from_arrays(**generate("uniform", rng, 8, 30))
+    with torch.no_grad():
+        c_t = rollout(trained, b, starts=8, greedy=True)[0].min(1).values.mean()
+        c_u = rollout(untrained, b, starts=8, greedy=True)[0].min(1).values.mean()
+    assert c_t < 0.95 * c_u  # measured: 8.1 vs 9.0 (the untrained one already acts near-greedily)
+    p = load_problem(data_dir / "cvrplib" / "X-n101-k25.vrp")
+    ev = evaluate(p, neural_solve(p, trained))
+    assert ev.feasible and p.gap(ev.cost) < 12.0  # manifest: 8.9 % (16 starts x 2 flips)
