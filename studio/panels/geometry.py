@@ -1,0 +1,390 @@
+"""Population geometry: manifolds of clean, adversarial and stochastic digit networks in 3-D.
+
+A thin view over :class:`engines.geometry.engine.GeometryEngine`. Left: the
+analysis parameters (models, manifold kind, layers, eps list, attack, noise),
+Analyze / Stop, a noise-scale slider that recomputes in the background, and
+the view selectors (model, layer, eps). Centre: a vispy 3-D scatter of the
+chosen layer (PCA to 3-D): one colour per manifold, clean points as discs and
+perturbed points as crosses, freely rotatable. Right: capacity, radius and
+dimension against eps (one line per model, error bars over seeds), the same
+against layer at the chosen eps, and accuracy against eps. CSV and PNG export.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtWidgets
+
+from engines.geometry.analysis import AnalysisParams
+from engines.geometry.engine import GeometryEngine, GeometrySnapshot
+from engines.geometry.models import KINDS, LAYERS
+from studio.panels.base import Panel
+from studio.widgets.paramform import ParamForm
+
+_VISPY_READY = False
+MAX_POINTS = 8192
+MODEL_PENS = {"standard": (31, 119, 180), "adversarial": (214, 39, 40), "stochastic": (44, 160, 44)}
+METRICS = ("capacity", "radius", "dimension")
+
+#: lighter defaults than the engine's so that a first analysis takes seconds
+PANEL_DEFAULTS = dict(P=8, M=10, steps=3, eot=2, n_t=60, layers="conv3,fc1", eps="0,0.1,0.2")
+
+
+def _use_pyside6_for_vispy() -> None:
+    global _VISPY_READY
+    if not _VISPY_READY:
+        import vispy.app
+
+        vispy.app.use_app("pyside6")
+        _VISPY_READY = True
+
+
+def _palette(n: int) -> np.ndarray:
+    cols = np.array([pg.intColor(i, hues=max(n, 1), values=1, maxValue=230).getRgbF() for i in range(n)])
+    return cols.astype(np.float32)
+
+
+def _mean_sd(rows: list[dict], key: str) -> tuple[float, float]:
+    v = np.array([r[key] for r in rows], dtype=float)
+    return float(v.mean()), float(v.std()) if len(v) > 1 else 0.0
+
+
+class GeometryPanel(Panel):
+    name = "geometry"
+    title = "Population geometry"
+    engine_type = GeometryEngine
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None):
+        super().__init__(parent)
+        _use_pyside6_for_vispy()
+        from vispy import scene
+
+        self._snap: GeometrySnapshot | None = None
+        self._drawn_rows = -1
+        self._drawn_key: tuple | None = None
+        self.points_drawn = 0
+        self._pos = np.zeros((MAX_POINTS, 3), np.float32)
+        self._col = np.zeros((MAX_POINTS, 4), np.float32)
+
+        outer = QtWidgets.QHBoxLayout(self.body)
+        outer.setContentsMargins(0, 0, 0, 0)
+
+        # -- controls ---------------------------------------------------------
+        side = QtWidgets.QWidget()
+        side.setMaximumWidth(330)
+        lay = QtWidgets.QVBoxLayout(side)
+        scroll = QtWidgets.QScrollArea()
+        scroll.setWidgetResizable(True)
+        self.form = ParamForm(AnalysisParams(**PANEL_DEFAULTS), exclude=("seed", "simcap"))
+        self.form.params_changed.connect(self._on_params)
+        scroll.setWidget(self.form)
+        lay.addWidget(scroll, 1)
+        row = QtWidgets.QHBoxLayout()
+        self.analyze_button = QtWidgets.QPushButton("Analyze")
+        self.analyze_button.setObjectName("GeometryAnalyze")
+        self.analyze_button.clicked.connect(self.analyze)
+        self.stop_button = QtWidgets.QPushButton("Stop")
+        self.stop_button.clicked.connect(self.stop)
+        row.addWidget(self.analyze_button)
+        row.addWidget(self.stop_button)
+        lay.addLayout(row)
+        self.progress = QtWidgets.QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setValue(0)
+        lay.addWidget(self.progress)
+        self.status = QtWidgets.QLabel("Press Analyze")
+        self.status.setWordWrap(True)
+        lay.addWidget(self.status)
+
+        noise_row = QtWidgets.QHBoxLayout()
+        noise_row.addWidget(QtWidgets.QLabel("Noise"))
+        self.noise_slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
+        self.noise_slider.setRange(0, 40)  # noise scale x 20
+        self.noise_slider.setValue(20)
+        self.noise_slider.setToolTip("noise scale of the stochastic front end; recomputes in the background")
+        self.noise_label = QtWidgets.QLabel("1.00")
+        noise_row.addWidget(self.noise_slider, 1)
+        noise_row.addWidget(self.noise_label)
+        lay.addLayout(noise_row)
+        self._noise_timer = QtCore.QTimer(self)
+        self._noise_timer.setSingleShot(True)
+        self._noise_timer.setInterval(400)
+        self._noise_timer.timeout.connect(self._apply_noise)
+        self.noise_slider.valueChanged.connect(self._on_noise_slider)
+
+        view_box = QtWidgets.QGroupBox("View")
+        grid = QtWidgets.QFormLayout(view_box)
+        self.model_box = QtWidgets.QComboBox()
+        self.model_box.addItems(list(KINDS))
+        self.layer_box = QtWidgets.QComboBox()
+        self.layer_box.addItems(list(LAYERS))
+        self.layer_box.setCurrentText("fc1")
+        self.eps_slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
+        self.eps_slider.setRange(0, 0)
+        self.eps_label = QtWidgets.QLabel("eps 0")
+        grid.addRow("Model", self.model_box)
+        grid.addRow("Layer", self.layer_box)
+        grid.addRow(self.eps_label, self.eps_slider)
+        for w in (self.model_box, self.layer_box):
+            w.currentIndexChanged.connect(self._view_changed)
+        self.eps_slider.valueChanged.connect(self._view_changed)
+        lay.addWidget(view_box)
+
+        exp = QtWidgets.QHBoxLayout()
+        self.csv_button = QtWidgets.QPushButton("Export CSV…")
+        self.csv_button.clicked.connect(self.export_csv_dialog)
+        self.png_button = QtWidgets.QPushButton("Export PNG…")
+        self.png_button.clicked.connect(self.export_png_dialog)
+        exp.addWidget(self.csv_button)
+        exp.addWidget(self.png_button)
+        lay.addLayout(exp)
+        outer.addWidget(side)
+
+        # -- 3-D view -----------------------------------------------------------
+        split = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
+        self.canvas = scene.SceneCanvas(keys=None, show=False, bgcolor="white", size=(500, 500))
+        self.view3d = self.canvas.central_widget.add_view()
+        self.view3d.camera = "turntable"
+        self.clean_markers = scene.visuals.Markers(parent=self.view3d.scene)
+        self.pert_markers = scene.visuals.Markers(parent=self.view3d.scene)
+        self.axis = scene.visuals.XYZAxis(parent=self.view3d.scene)
+        self.canvas.native.setMinimumSize(300, 300)
+        split.addWidget(self.canvas.native)
+
+        # -- plots --------------------------------------------------------------
+        self.plots = pg.GraphicsLayoutWidget()
+        self.curves: dict[tuple[str, str, str], pg.PlotDataItem] = {}
+        self.errbars: dict[tuple[str, str, str], pg.ErrorBarItem] = {}
+        self.plot_items: dict[tuple[str, str], pg.PlotItem] = {}
+        for r, axis in enumerate(("eps", "layer")):
+            for c, metric in enumerate(METRICS):
+                pl = self.plots.addPlot(row=r, col=c, title=f"{metric} vs {axis}")
+                pl.showGrid(x=True, y=True, alpha=0.2)
+                if r == 0 and c == 0:
+                    pl.addLegend(offset=(5, 5))
+                self.plot_items[(axis, metric)] = pl
+                for kind in KINDS:
+                    pen = pg.mkPen(MODEL_PENS[kind], width=1)
+                    cur = pl.plot(
+                        [], [], pen=pen, symbol="o", symbolSize=5, symbolBrush=MODEL_PENS[kind], name=kind
+                    )
+                    eb = pg.ErrorBarItem(x=np.zeros(0), y=np.zeros(0), height=np.zeros(0), pen=pen)
+                    pl.addItem(eb)
+                    self.curves[(axis, metric, kind)] = cur
+                    self.errbars[(axis, metric, kind)] = eb
+            if axis == "layer":
+                ax = self.plot_items[("layer", METRICS[0])].getAxis("bottom")
+                for metric in METRICS:
+                    self.plot_items[("layer", metric)].getAxis("bottom").setTicks([list(enumerate(LAYERS))])
+                del ax
+        acc = self.plots.addPlot(row=2, col=0, colspan=3, title="accuracy vs eps")
+        acc.setYRange(0, 1)
+        acc.showGrid(x=True, y=True, alpha=0.2)
+        self.plot_items[("eps", "accuracy")] = acc
+        for kind in KINDS:
+            self.curves[("eps", "accuracy", kind)] = acc.plot(
+                [],
+                [],
+                pen=pg.mkPen(MODEL_PENS[kind], width=1),
+                symbol="t",
+                symbolSize=6,
+                symbolBrush=MODEL_PENS[kind],
+            )
+        split.addWidget(self.plots)
+        split.setSizes([520, 640])
+        outer.addWidget(split, 1)
+
+    # -- engine ------------------------------------------------------------------
+    def create_engine(self, params: AnalysisParams | None = None, seed: int = 0) -> GeometryEngine:
+        return GeometryEngine(params or self.form.params(), seed=seed)
+
+    def on_attached(self) -> None:
+        self.form.set_params(self.runner.engine.params)
+
+    def _on_params(self, params: AnalysisParams) -> None:
+        if self.runner is not None:
+            self.runner.set_params(params)
+
+    def analyze(self) -> bool:
+        if self.runner is None:
+            return False
+        self.runner.set_params(self.form.params())
+        self.progress.setValue(0)
+        self.status.setText("computing…")
+        return self.runner.run_job(lambda eng: eng.analyze_job())
+
+    def stop(self) -> None:
+        if self.runner is not None:
+            self.runner.cancel_job()
+
+    def _on_noise_slider(self, v: int) -> None:
+        self.noise_label.setText(f"{v / 20:.2f}")
+        self._noise_timer.start()
+
+    def _apply_noise(self) -> None:
+        p = self.form.params().replace(noise_scale=self.noise_slider.value() / 20.0)
+        self.form.set_params(p)
+        if self.runner is not None and self.runner.state != "job":
+            self.analyze()
+
+    def on_job_progress(self, progress) -> None:
+        frac = progress.fraction
+        if frac is not None:
+            self.progress.setValue(int(1000 * frac))
+        self.status.setText(progress.message)
+
+    def on_job_finished(self, result: Any, completed: bool) -> None:
+        self.progress.setValue(1000 if completed else self.progress.value())
+        self.status.setText("done" if completed else "stopped")
+
+    # -- drawing -----------------------------------------------------------------
+    def update_view(self, snap: GeometrySnapshot) -> None:
+        self._snap = snap
+        eps_vals = sorted({r["eps"] for r in snap.rows})
+        if self.eps_slider.maximum() != max(len(eps_vals) - 1, 0):
+            self.eps_slider.blockSignals(True)
+            self.eps_slider.setRange(0, max(len(eps_vals) - 1, 0))
+            self.eps_slider.setValue(max(len(eps_vals) - 1, 0))
+            self.eps_slider.blockSignals(False)
+        if len(snap.rows) != self._drawn_rows:
+            self._draw_plots(snap, eps_vals)
+            self._drawn_rows = len(snap.rows)
+            self._drawn_key = None
+        self._draw_scatter(snap, eps_vals)
+
+    def _view_changed(self, *_):
+        if self._snap is not None:
+            eps_vals = sorted({r["eps"] for r in self._snap.rows})
+            self._drawn_key = None
+            self._draw_plots(self._snap, eps_vals)
+            self._draw_scatter(self._snap, eps_vals)
+
+    def current_eps(self, eps_vals: list[float]) -> float | None:
+        if not eps_vals:
+            return None
+        return eps_vals[min(self.eps_slider.value(), len(eps_vals) - 1)]
+
+    def _draw_plots(self, snap: GeometrySnapshot, eps_vals: list[float]) -> None:
+        layer = self.layer_box.currentText()
+        eps_now = self.current_eps(eps_vals)
+        self.eps_label.setText(f"eps {eps_now:g}" if eps_now is not None else "eps –")
+        for kind in KINDS:
+            mine = [r for r in snap.rows if r["model"] == kind]
+            for metric in METRICS:
+                xs, ys, sd = [], [], []
+                for e in eps_vals:
+                    sel = [r for r in mine if r["layer"] == layer and r["eps"] == e]
+                    if sel:
+                        m, s = _mean_sd(sel, metric)
+                        xs.append(e), ys.append(m), sd.append(s)
+                self._set(("eps", metric, kind), xs, ys, sd)
+                xs, ys, sd = [], [], []
+                for li, ln in enumerate(LAYERS):
+                    sel = [r for r in mine if r["layer"] == ln and r["eps"] == eps_now]
+                    if sel:
+                        m, s = _mean_sd(sel, metric)
+                        xs.append(li), ys.append(m), sd.append(s)
+                self._set(("layer", metric, kind), xs, ys, sd)
+            acc = sorted(((e, a) for (k, e), a in snap.accuracy.items() if k == kind))
+            self.curves[("eps", "accuracy", kind)].setData([e for e, _ in acc], [a for _, a in acc])
+
+    def _set(self, key, xs, ys, sd) -> None:
+        self.curves[key].setData(np.asarray(xs, float), np.asarray(ys, float))
+        self.errbars[key].setData(
+            x=np.asarray(xs, float), y=np.asarray(ys, float), height=2 * np.asarray(sd, float)
+        )
+
+    def _draw_scatter(self, snap: GeometrySnapshot, eps_vals: list[float]) -> None:
+        key = (self.model_box.currentText(), self.layer_box.currentText(), self.current_eps(eps_vals))
+        if key == self._drawn_key:
+            return
+        emb = snap.embeddings.get(key)
+        if emb is None:
+            return
+        n = min(len(emb.points), MAX_POINTS)
+        pts = np.asarray(emb.points[:n], np.float32)
+        scale = float(np.abs(pts).max()) or 1.0
+        self._pos[:n] = pts / scale
+        pal = _palette(int(emb.manifold.max()) + 1 if n else 1)
+        self._col[:n] = pal[emb.manifold[:n]]
+        pert = np.asarray(emb.perturbed[:n], bool)
+        clean_idx = np.nonzero(~pert)[0]
+        pert_idx = np.nonzero(pert)[0]
+        if clean_idx.size:
+            self.clean_markers.set_data(
+                self._pos[clean_idx], face_color=self._col[clean_idx], edge_color=None, size=8, symbol="disc"
+            )
+        else:
+            self.clean_markers.set_data(np.zeros((1, 3), np.float32), face_color=(0, 0, 0, 0), size=1)
+        if pert_idx.size:
+            self.pert_markers.set_data(
+                self._pos[pert_idx],
+                face_color=self._col[pert_idx],
+                edge_color=self._col[pert_idx],
+                size=9,
+                symbol="x",
+            )
+        else:
+            self.pert_markers.set_data(np.zeros((1, 3), np.float32), face_color=(0, 0, 0, 0), size=1)
+        if self._drawn_key is None or self._drawn_key[:2] != key[:2]:
+            self.view3d.camera.set_range(x=(-1, 1), y=(-1, 1), z=(-1, 1))
+        self.canvas.update()
+        self.points_drawn = n
+        self._drawn_key = key
+
+    # -- export ------------------------------------------------------------------
+    def export_csv(self, path: str | Path) -> None:
+        if self.runner is None:
+            return
+        self.runner.call(lambda eng: eng.to_csv(path))
+
+    def export_png(self, path: str | Path) -> None:
+        img = self.canvas.render()
+        from PySide6 import QtGui
+
+        h, w = img.shape[:2]
+        qimg = QtGui.QImage(np.ascontiguousarray(img).data, w, h, 4 * w, QtGui.QImage.Format.Format_RGBA8888)
+        view = qimg.copy()
+        plots = self.plots.grab().toImage()
+        out = QtGui.QImage(
+            view.width() + plots.width(), max(view.height(), plots.height()), QtGui.QImage.Format.Format_RGB32
+        )
+        out.fill(QtGui.QColor("white"))
+        painter = QtGui.QPainter(out)
+        painter.drawImage(0, 0, view)
+        painter.drawImage(view.width(), 0, plots)
+        painter.end()
+        out.save(str(path))
+
+    def export_csv_dialog(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Export CSV", "geometry.csv", "CSV (*.csv)")
+        if path:
+            self.export_csv(path)
+
+    def export_png_dialog(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Export PNG", "geometry.png", "PNG (*.png)")
+        if path:
+            self.export_png(path)
+
+    # -- workspace ---------------------------------------------------------------
+    def panel_state(self) -> dict[str, Any]:
+        return {
+            "model": self.model_box.currentText(),
+            "layer": self.layer_box.currentText(),
+            "eps_index": self.eps_slider.value(),
+            "noise": self.noise_slider.value(),
+        }
+
+    def restore_panel_state(self, state: dict[str, Any]) -> None:
+        if state.get("model") in KINDS:
+            self.model_box.setCurrentText(state["model"])
+        if state.get("layer") in LAYERS:
+            self.layer_box.setCurrentText(state["layer"])
+        self.noise_slider.blockSignals(True)
+        self.noise_slider.setValue(int(state.get("noise", 20)))
+        self.noise_label.setText(f"{self.noise_slider.value() / 20:.2f}")
+        self.noise_slider.blockSignals(False)
