@@ -73,7 +73,7 @@ class CollabClient:
     ) -> None:
         self.url = f"{url.rstrip('/')}/{room}?token={quote(token, safe='')}"
         self.room = room
-        self.sdoc = StrokeDoc(author=author)
+        self.sdoc = StrokeDoc(author=author, undo=True)
         self.reconnect = reconnect
         self.backoff = backoff
         self.on_state = on_state
@@ -168,6 +168,13 @@ class CollabClient:
 
     def update(self, sid: str, **changes):
         return self.sdoc.update(sid, **changes)
+
+    def undo(self) -> bool:
+        """Undo my last edit only (never another user's)."""
+        return self.sdoc.undo()
+
+    def redo(self) -> bool:
+        return self.sdoc.redo()
 
     # ----------------------------------------------------------- awareness
     @property

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from pycrdt import Array, ArrayEvent, Doc, Map, MapEvent
+from pycrdt import Array, ArrayEvent, Doc, Map, MapEvent, UndoManager
 
 from engines.painting.strokes import (
     FORMAT_NAME,
@@ -62,6 +62,8 @@ STROKE_KEYS = ("id", "author", *PARAM_NAMES, "opacity", "clock")
 MAX_TEXT = 200
 #: above this many inserted items in one transaction the mirror is rebuilt from JSON
 _REBUILD_AT = 2000
+#: updates larger than this (bytes) are applied without per-item events
+_BIG_UPDATE = 256 * 1024
 
 
 def stroke_to_fields(s: Stroke) -> dict[str, Any]:
@@ -177,6 +179,8 @@ class Invalid:
     key: str | None
     old: Any
     reason: str
+    #: for fields: the change that broke it ("add", "update" or "delete")
+    action: str = ""
 
 
 class StrokeDoc:
@@ -189,7 +193,7 @@ class StrokeDoc:
     loop of the client or server).
     """
 
-    def __init__(self, doc: Doc | None = None, *, author: str = "me") -> None:
+    def __init__(self, doc: Doc | None = None, *, author: str = "me", undo: bool = False) -> None:
         if not isinstance(author, str) or not author or len(author) > MAX_TEXT:
             raise ValueError(f"author = {author!r}: must be text of 1 to {MAX_TEXT} characters")
         self.doc = doc if doc is not None else Doc()
@@ -209,11 +213,14 @@ class StrokeDoc:
         self._local_origin = "local"
         self._remote_depth = 0
         self._expect: list[Stroke] | None = None
+        self._undo: UndoManager | None = None
         self._sid_prefix = f"{author}:{secrets.token_hex(4)}"
         self._rebuild_all()
         self._sub_strokes = self.strokes_array.observe_deep(self._on_strokes_events)
         self._sub_meta = self.meta.observe(self._on_meta_event)
         self._sub_doc = self.doc.observe(self._on_transaction)
+        if undo:
+            self.undo_manager  # noqa: B018 - start tracking my edits now
 
     # ------------------------------------------------------------ queries
     def __len__(self) -> int:
@@ -378,7 +385,26 @@ class StrokeDoc:
         """Apply an update received from elsewhere (raises on malformed bytes)."""
         self._remote_depth += 1
         try:
-            self.doc.apply_update(update)
+            if len(update) < _BIG_UPDATE:
+                self.doc.apply_update(update)
+                return
+            # a big update (a room loading): skip the per-item events pycrdt would
+            # build, apply, then rebuild the mirror from one JSON dump
+            self.strokes_array.unobserve(self._sub_strokes)
+            self.meta.unobserve(self._sub_meta)
+            try:
+                self.doc.apply_update(update)
+            finally:
+                self._sub_strokes = self.strokes_array.observe_deep(self._on_strokes_events)
+                self._sub_meta = self.meta.observe(self._on_meta_event)
+            old_bg = self._background
+            self._rebuild_all()
+            ch, self._change = self._change, Change()
+            if self._background != old_bg:
+                ch.background = self._background
+            if ch:
+                for cb in list(self._callbacks):
+                    cb(ch)
         finally:
             self._remote_depth -= 1
 
@@ -386,6 +412,22 @@ class StrokeDoc:
     def applying_remote(self) -> bool:
         """True while :meth:`apply_remote` runs (for document observers)."""
         return self._remote_depth > 0
+
+    # ---------------------------------------------------------- undo/redo
+    @property
+    def undo_manager(self) -> UndoManager:
+        """Yjs undo over this replica's own transactions only (remote edits are never undone)."""
+        if self._undo is None:
+            self._undo = UndoManager(scopes=[self.strokes_array, self.meta], capture_timeout_millis=0)
+            self._undo.include_origin(self._local_origin)
+        return self._undo
+
+    def undo(self) -> bool:
+        """Undo my last edit (an add, removal, change or background); False if none."""
+        return self.undo_manager.undo()
+
+    def redo(self) -> bool:
+        return self.undo_manager.redo()
 
     # -------------------------------------------------------------- repair
     def repair(self) -> int:
@@ -400,11 +442,14 @@ class StrokeDoc:
                 if inv.item_id not in self._ids:
                     continue
                 m = self.strokes_array[self._ids.index(inv.item_id)]
-                if inv.old is None:
-                    items.add(inv.item_id)  # nothing to revert to: drop the stroke
-                else:
-                    m[inv.key] = inv.old
+                if inv.action == "add" and inv.key not in STROKE_KEYS:
+                    del m[inv.key]  # a key the schema does not have
                     n += 1
+                elif isinstance(inv.old, (int, float, str)) and not isinstance(inv.old, bool):
+                    m[inv.key] = inv.old  # put the previous value back
+                    n += 1
+                else:
+                    items.add(inv.item_id)  # nothing sane to revert to: drop the stroke
             for i in sorted((i for i, s in enumerate(self._ids) if s in items), reverse=True):
                 del self.strokes_array[i]
                 n += 1
@@ -543,7 +588,7 @@ class StrokeDoc:
                 except PaintingFormatError as e:
                     for key, info in ev.keys.items():
                         self._invalid[f"{sid}/{key}"] = Invalid(
-                            "field", sid, key, info.get("oldValue"), str(e)
+                            "field", sid, key, info.get("oldValue"), str(e), info.get("action", "")
                         )
                     continue
                 for key in ev.keys:

@@ -396,8 +396,9 @@ class CollabServer:
         try:
             assert self.store is not None
             doc = Doc()
-            for u in await self.store.load(name):
-                doc.apply_update(u)
+            rows = await self.store.load(name)
+            if rows:
+                doc.apply_update(rows[0] if len(rows) == 1 else merge_updates(*rows))
             room = _Room(self, name, doc)
             if room.sdoc.invalid:
                 room.sdoc.repair()
@@ -422,6 +423,8 @@ class CollabServer:
                 del self.rooms[room.name]
                 await room.close()
 
+        if room._unload is not None:
+            room._unload.cancel()
         room._unload = self._spawn(unload())
 
     def _spawn(self, coro) -> asyncio.Task:
@@ -505,7 +508,10 @@ class CollabServer:
                     raise _Drop(CLOSE_PROTOCOL, f"protocol error: {e}") from None
                 if msg.kind == "step1":
                     target = room.seq
-                    await room.wait_durable(target)
+                    try:
+                        await asyncio.wait_for(room.wait_durable(target), 60.0)
+                    except TimeoutError:
+                        raise _Drop(1011, "the store is not writing: no acknowledgement") from None
                     try:
                         diff = room.sdoc.doc.get_update(msg.payload)
                     except BaseException as e:

@@ -165,3 +165,35 @@ def test_protocol_parsing_is_strict():
             m = P.parse_message(bad)
             if m.kind == "awareness":
                 P.parse_awareness(m.payload)
+
+
+def test_repair_of_fields_keeps_the_stroke():
+    a, b = StrokeDoc(author="alice"), StrokeDoc(author="server")
+    _link(a, b)
+    _link(b, a)
+    s = a.add([0.5] * 8)
+    m = a.strokes_array[0]
+    with a.doc.transaction():
+        m["extra"] = 1  # a key the schema does not have
+    with a.doc.transaction():
+        del m["y"]  # a required key removed
+    assert len(b.invalid) == 2
+    assert b.repair() == 2
+    assert a.invalid == [] and b.invalid == []
+    assert a.get(s.id) == s and b.get(s.id) == s and "extra" not in m.keys()
+
+
+def test_undo_touches_only_my_own_edits():
+    a, b = StrokeDoc(author="alice", undo=True), StrokeDoc(author="bob")
+    _link(a, b)
+    _link(b, a)
+    mine = a.add([0.3] * 8)
+    theirs = b.add([0.6] * 8)
+    a.update(mine.id, x=0.9)
+    assert a.undo()  # the change
+    assert a.get(mine.id).x == pytest.approx(0.3) and b.get(mine.id).x == pytest.approx(0.3)
+    assert a.undo()  # the add
+    assert mine.id not in a and mine.id not in b and theirs.id in a and theirs.id in b
+    assert not a.undo()  # bob's stroke is not mine to undo
+    assert a.redo() and mine.id in b
+    assert a.ids() == b.ids()
