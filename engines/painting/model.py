@@ -1,0 +1,452 @@
+"""Completing paintings: a small transformer over strokes trained as a denoising diffusion model.
+
+After "Collaborative Neural Painting" (Dall'Asen et al., 2023). A painting is
+a set of N stroke slots (CNP: 9 + 45 + 126, coarse to fine). Some slots hold
+*context* strokes (what people painted); the model generates the others.
+
+* Tokens: each slot carries its 8 stroke parameters (scaled to [-1, 1]) — the
+  clean values for context slots, the noisy ``x_t`` for the others — a context
+  flag, and its level embedding; a sinusoidal time embedding is added. A
+  pre-norm transformer encoder (no positional order inside a level: a set)
+  predicts the noise of the non-context slots.
+* Training: cosine-schedule DDPM, loss on the generated slots only, with CNP's
+  masking schemes drawn at random: ``random`` (each stroke is context with
+  probability p ~ U(0.2, 0.9)), ``block`` (a contiguous run of the stroke
+  order is generated), ``level`` (the first one or two levels are context),
+  ``square`` (the strokes centred in a square around a random stroke are
+  generated) and ``unconditional``. With probability ``p_uncond`` the context
+  is dropped (hidden from attention) so that the same network gives the
+  unconditional prediction for classifier-free guidance.
+* Sampling: DDIM (eta = 0) in 10-50 steps, ``eps = eps_u + g (eps_c - eps_u)``.
+* A regression twin (``objective="regression"``) with the same network
+  predicts the strokes directly with an MSE loss; it is a benchmark baseline.
+
+Weights are stored pickle-free with :func:`engines.serialize.save_state`.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from engines.base import Job, Params, Progress, param
+from engines.painting.strokes import MIN_SIZE
+from engines.serialize import load_state, save_state
+
+__all__ = [
+    "MASK_MODES",
+    "ModelConfig",
+    "TrainParams",
+    "StrokeDenoiser",
+    "make_mask",
+    "train_job",
+    "sample",
+    "save_model",
+    "load_model",
+    "augment",
+]
+
+MASK_MODES = ("random", "block", "level", "square", "unconditional")
+MODEL_KIND = "painting-completion-model"
+
+
+@dataclass(frozen=True)
+class ModelConfig(Params):
+    n_strokes: int = param(180, unit="slots", min=2, max=1024, doc="stroke slots per painting")
+    n_levels: int = param(3, min=1, max=16, doc="coarse-to-fine levels")
+    d_model: int = param(128, min=16, max=1024, doc="transformer width")
+    layers: int = param(4, min=1, max=24, doc="transformer layers")
+    heads: int = param(4, min=1, max=16, doc="attention heads")
+    timesteps: int = param(1000, min=10, max=10000, doc="diffusion steps of the training schedule")
+    objective: str = param("diffusion", choices=("diffusion", "regression"), doc="what the network learns")
+
+    def validate(self) -> None:
+        if self.d_model % self.heads:
+            raise ValueError(
+                f"ModelConfig.d_model = {self.d_model} must be a multiple of heads = {self.heads}"
+            )
+
+
+@dataclass(frozen=True)
+class TrainParams(Params):
+    steps: int = param(3000, unit="steps", min=1, max=10_000_000, doc="optimiser steps")
+    batch: int = param(64, min=1, max=4096, doc="paintings per step")
+    lr: float = param(5e-4, min=1e-6, max=1.0, doc="peak AdamW learning rate")
+    warmup: int = param(100, unit="steps", min=0, max=100000, doc="linear warm-up")
+    p_uncond: float = param(0.1, min=0.0, max=1.0, doc="probability of dropping the context (CFG)")
+    report_every: int = param(50, unit="steps", min=1, max=100000, doc="progress every N steps")
+
+
+# --------------------------------------------------------------------------
+# masks and augmentation (numpy, per painting)
+# --------------------------------------------------------------------------
+
+
+def make_mask(
+    mode: str,
+    params: np.ndarray,
+    levels: np.ndarray,
+    rng: np.random.Generator,
+    p: float | None = None,
+) -> np.ndarray:
+    """Which slots are context (True) for one painting ``params`` (N, 8).
+
+    ``p`` is the context ratio for ``random`` and ``block`` (drawn from
+    U(0.2, 0.9) when None), the area of the generated square for ``square``
+    is chosen so that about 1 - p of the strokes fall in it, and ``level``
+    gives the first one (p < 0.5) or two levels as context.
+    """
+    n = params.shape[0]
+    if mode not in MASK_MODES:
+        raise ValueError(f"mask mode = {mode!r}: allowed values are {', '.join(MASK_MODES)}")
+    if p is None:
+        p = float(rng.uniform(0.2, 0.9))
+    if mode == "random":
+        ctx = rng.random(n) < p
+    elif mode == "block":
+        k = int(round((1 - p) * n))
+        start = int(rng.integers(0, n - k + 1))
+        ctx = np.ones(n, bool)
+        ctx[start : start + k] = False
+    elif mode == "level":
+        top = int(levels.max()) if n else 0
+        cut = 1 if (p < 0.5 or top < 2) else 2
+        ctx = levels < min(cut, max(top, 1))
+    elif mode == "square":
+        c = params[int(rng.integers(0, n)), :2]
+        d = np.max(np.abs(params[:, :2] - c), axis=1)  # Chebyshev distance of centres
+        k = max(1, int(round((1 - p) * n)))
+        half = np.sort(d)[k - 1]
+        ctx = d > half
+    else:  # unconditional
+        ctx = np.zeros(n, bool)
+    return ctx
+
+
+def hflip(params: np.ndarray) -> np.ndarray:
+    """Mirror strokes (..., 8) left-right: x -> 1 - x, angle -> pi - angle."""
+    out = np.array(params, copy=True)
+    out[..., 0] = 1.0 - out[..., 0]
+    out[..., 4] = np.mod(1.0 - out[..., 4], 1.0)
+    return out
+
+
+def augment(params: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Random horizontal flip and colour gain of paintings (B, N, 8)."""
+    out = params.copy()
+    flip = rng.random(len(out)) < 0.5
+    out[flip] = hflip(out[flip])
+    gain = rng.uniform(0.85, 1.15, size=(len(out), 1, 3))
+    out[..., 5:8] = np.clip(out[..., 5:8] * gain, 0, 1)
+    return out
+
+
+# --------------------------------------------------------------------------
+# network
+# --------------------------------------------------------------------------
+
+
+def _time_embedding(t: torch.Tensor, dim: int) -> torch.Tensor:
+    half = dim // 2
+    freqs = torch.exp(-math.log(10000.0) * torch.arange(half, dtype=torch.float32) / half)
+    a = t.float()[:, None] * freqs[None]
+    return torch.cat([torch.sin(a), torch.cos(a)], dim=1)
+
+
+class StrokeDenoiser(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.cfg = cfg
+        d = cfg.d_model
+        self.inp = nn.Linear(8 + 1, d)
+        self.level = nn.Embedding(cfg.n_levels, d)
+        self.time = nn.Sequential(nn.Linear(d, d), nn.SiLU(), nn.Linear(d, d))
+        layer = nn.TransformerEncoderLayer(
+            d, cfg.heads, dim_feedforward=2 * d, dropout=0.0, batch_first=True, norm_first=True
+        )
+        self.encoder = nn.TransformerEncoder(layer, cfg.layers, enable_nested_tensor=False)
+        self.norm = nn.LayerNorm(d)
+        self.out = nn.Linear(d, 8)
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+        # cosine noise schedule (Nichol & Dhariwal)
+        steps = cfg.timesteps
+        s = 0.008
+        x = torch.linspace(0, steps, steps + 1, dtype=torch.float64)
+        ac = torch.cos(((x / steps) + s) / (1 + s) * math.pi / 2) ** 2
+        ac = ac / ac[0]
+        betas = (1 - ac[1:] / ac[:-1]).clamp(max=0.999)
+        self.register_buffer("alphas_cumprod", torch.cumprod(1 - betas, 0).float(), persistent=False)
+
+    def forward(
+        self,
+        x: torch.Tensor,  # (B, N, 8) in [-1, 1]: clean at context slots, noisy elsewhere
+        ctx: torch.Tensor,  # (B, N) bool
+        levels: torch.Tensor,  # (B, N) long
+        t: torch.Tensor,  # (B,) long
+        drop_context: torch.Tensor | None = None,  # (B,) bool: hide the context (CFG)
+    ) -> torch.Tensor:
+        h = self.inp(torch.cat([x, ctx[..., None].float()], dim=-1))
+        h = h + self.level(levels.clamp(0, self.cfg.n_levels - 1))
+        h = h + self.time(_time_embedding(t, self.cfg.d_model))[:, None, :]
+        pad = None
+        if drop_context is not None:
+            pad = ctx & drop_context[:, None]
+        h = self.encoder(h, src_key_padding_mask=pad)
+        return self.out(self.norm(h))
+
+
+# --------------------------------------------------------------------------
+# training
+# --------------------------------------------------------------------------
+
+
+def _batch_masks(params: np.ndarray, levels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    masks = np.empty(params.shape[:2], bool)
+    modes = rng.choice(len(MASK_MODES), size=len(params), p=[0.3, 0.2, 0.2, 0.2, 0.1])
+    for i, m in enumerate(modes):
+        masks[i] = make_mask(MASK_MODES[m], params[i], levels, rng)
+    return masks
+
+
+def loss_on_batch(
+    model: StrokeDenoiser,
+    params: np.ndarray,
+    levels: np.ndarray,
+    rng: np.random.Generator,
+    gen: torch.Generator,
+    p_uncond: float = 0.1,
+) -> torch.Tensor:
+    """The training loss of one batch of paintings (B, N, 8) in [0, 1]."""
+    cfg = model.cfg
+    b, n = params.shape[:2]
+    ctx = torch.from_numpy(_batch_masks(params, levels, rng))
+    x0 = torch.from_numpy(params).float() * 2 - 1
+    lv = torch.from_numpy(levels).long().expand(b, n)
+    drop = torch.rand(b, generator=gen) < p_uncond
+    target_slots = (~ctx).float()
+    if cfg.objective == "regression":
+        t = torch.zeros(b, dtype=torch.long)
+        x_in = torch.where(ctx[..., None], x0, torch.zeros_like(x0))
+        pred = model(x_in, ctx, lv, t, drop)
+        err = ((pred - x0) ** 2).mean(-1)
+    else:
+        t = torch.randint(0, cfg.timesteps, (b,), generator=gen)
+        noise = torch.randn(x0.shape, generator=gen)
+        ac = model.alphas_cumprod[t].view(b, 1, 1)
+        xt = ac.sqrt() * x0 + (1 - ac).sqrt() * noise
+        x_in = torch.where(ctx[..., None], x0, xt)
+        pred = model(x_in, ctx, lv, t, drop)
+        err = ((pred - noise) ** 2).mean(-1)
+    return (err * target_slots).sum() / target_slots.sum().clamp_min(1)
+
+
+def train_job(
+    data: np.ndarray,
+    levels: np.ndarray,
+    cfg: ModelConfig | None = None,
+    tp: TrainParams | None = None,
+    seed: int = 0,
+    val: np.ndarray | None = None,
+) -> Job:
+    """Train a model on paintings ``data`` (M, N, 8); yields Progress, returns (model, history).
+
+    Each progress report's ``value`` is ``(model, history)`` so far (the live
+    model: copy or save it, do not train it elsewhere).
+    """
+    cfg = cfg or ModelConfig(n_strokes=data.shape[1], n_levels=int(levels.max()) + 1)
+    tp = tp or TrainParams()
+    if data.ndim != 3 or data.shape[1:] != (cfg.n_strokes, 8):
+        raise ValueError(f"training data has shape {data.shape}, expected (M, {cfg.n_strokes}, 8)")
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    gen = torch.Generator().manual_seed(seed)
+    model = StrokeDenoiser(cfg)
+    opt = torch.optim.AdamW(model.parameters(), lr=tp.lr, weight_decay=0.01)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt,
+        lambda s: (
+            min(1.0, (s + 1) / max(1, tp.warmup))
+            * 0.5
+            * (1 + math.cos(math.pi * min(1.0, s / max(1, tp.steps))))
+        ),
+    )
+    history: dict[str, list[float]] = {"step": [], "loss": [], "val_loss": []}
+    t0 = time.perf_counter()
+    running = 0.0
+    count = 0
+    model.train()
+    for step in range(1, tp.steps + 1):
+        idx = rng.integers(0, len(data), size=tp.batch)
+        batch = augment(data[idx], rng)
+        loss = loss_on_batch(model, batch, levels, rng, gen, tp.p_uncond)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        running += float(loss.detach())
+        count += 1
+        if step % tp.report_every == 0 or step == tp.steps:
+            vl = float("nan")
+            if val is not None and len(val):
+                model.eval()
+                with torch.no_grad():
+                    vrng = np.random.default_rng(12345)
+                    vgen = torch.Generator().manual_seed(12345)
+                    vl = float(loss_on_batch(model, val, levels, vrng, vgen, 0.0))
+                model.train()
+            history["step"].append(step)
+            history["loss"].append(running / count)
+            history["val_loss"].append(vl)
+            yield Progress(
+                step,
+                tp.steps,
+                f"step {step}/{tp.steps} loss {running / count:.4f} val {vl:.4f} "
+                f"({time.perf_counter() - t0:.0f} s)",
+                (model, history),
+            )
+            running, count = 0.0, 0
+    model.eval()
+    return model, history
+
+
+# --------------------------------------------------------------------------
+# sampling
+# --------------------------------------------------------------------------
+
+
+@torch.no_grad()
+def sample(
+    model: StrokeDenoiser,
+    context: np.ndarray,
+    ctx_mask: np.ndarray,
+    levels: np.ndarray,
+    *,
+    steps: int = 20,
+    guidance: float = 1.5,
+    seed: int = 0,
+    proposals: int = 1,
+) -> np.ndarray:
+    """Complete paintings: (B, N, 8) context values (read where ``ctx_mask``) -> (B*proposals, N, 8).
+
+    DDIM with ``steps`` steps (eta = 0) and classifier-free guidance weight
+    ``guidance`` (1 = plain conditional). Context slots are returned unchanged.
+    """
+    cfg = model.cfg
+    context = np.asarray(context, np.float32)
+    if context.ndim == 2:
+        context = context[None]
+    ctx_mask = np.asarray(ctx_mask, bool).reshape(context.shape[:2])
+    if not 1 <= steps <= cfg.timesteps:
+        raise ValueError(f"steps = {steps}: allowed range is [1, {cfg.timesteps}]")
+    b, n = context.shape[:2]
+    if n != cfg.n_strokes:
+        raise ValueError(f"the model completes {cfg.n_strokes} slots, got {n}")
+    x0c = torch.from_numpy(np.repeat(context, proposals, axis=0)) * 2 - 1
+    ctx = torch.from_numpy(np.repeat(ctx_mask, proposals, axis=0))
+    bb = b * proposals
+    lv = torch.from_numpy(np.asarray(levels)).long().expand(bb, n)
+    gen = torch.Generator().manual_seed(int(seed))
+    model.eval()
+    if cfg.objective == "regression":
+        pred = model(torch.where(ctx[..., None], x0c, 0.0), ctx, lv, torch.zeros(bb, dtype=torch.long))
+        return _with_context(pred, context, ctx_mask, proposals)
+    ts = np.linspace(cfg.timesteps - 1, 0, steps).round().astype(np.int64)
+    ac_all = model.alphas_cumprod
+    x = torch.randn((bb, n, 8), generator=gen)
+    no_drop = torch.zeros(bb, dtype=torch.bool)
+    all_drop = torch.ones(bb, dtype=torch.bool)
+    use_cfg = guidance != 1.0 and bool(ctx.any())
+    for i, t in enumerate(ts):
+        tt = torch.full((bb,), int(t), dtype=torch.long)
+        x_in = torch.where(ctx[..., None], x0c, x)
+        if use_cfg:
+            eps2 = model(
+                torch.cat([x_in, x_in]),
+                torch.cat([ctx, ctx]),
+                torch.cat([lv, lv]),
+                torch.cat([tt, tt]),
+                torch.cat([no_drop, all_drop]),
+            )
+            eps_c, eps_u = eps2[:bb], eps2[bb:]
+            eps = eps_u + guidance * (eps_c - eps_u)
+        else:
+            eps = model(x_in, ctx, lv, tt, no_drop)
+        a_t = ac_all[t]
+        x0 = ((x - (1 - a_t).sqrt() * eps) / a_t.sqrt()).clamp(-1, 1)
+        if i + 1 < len(ts):
+            a_prev = ac_all[ts[i + 1]]
+            eps = (x - a_t.sqrt() * x0) / (1 - a_t).sqrt()
+            x = a_prev.sqrt() * x0 + (1 - a_prev).sqrt() * eps
+        else:
+            x = x0
+    return _with_context(x, context, ctx_mask, proposals)
+
+
+def _with_context(x: torch.Tensor, context: np.ndarray, mask: np.ndarray, proposals: int) -> np.ndarray:
+    """Generated values (scaled back to [0, 1]) at free slots, the exact context elsewhere."""
+    gen = ((x.clamp(-1, 1) + 1) / 2).numpy().astype(np.float32)
+    gen[..., 2:4] = np.maximum(gen[..., 2:4], MIN_SIZE)
+    ctx = np.repeat(context, proposals, axis=0)
+    m = np.repeat(mask, proposals, axis=0)[..., None]
+    return np.where(m, ctx, gen).astype(np.float32)
+
+
+def slots_for_context(
+    ctx_params: np.ndarray, level_sizes: list[int]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Place a person's strokes (M, 8) into the model's level slots.
+
+    Strokes are ranked by area, largest first, and fill the slots from the
+    coarsest level on (the decomposition orders its strokes the same way). Returns (context (N, 8),
+    mask (N,), levels (N,)). When there are more strokes than slots, the
+    smallest strokes are left out of the context.
+    """
+    n = int(sum(level_sizes))
+    levels = np.concatenate([np.full(k, i) for i, k in enumerate(level_sizes)]).astype(np.int64)
+    context = np.zeros((n, 8), np.float32)
+    mask = np.zeros(n, bool)
+    m = len(ctx_params)
+    if m == 0:
+        return context, mask, levels
+    area = ctx_params[:, 2] * ctx_params[:, 3]
+    order = np.argsort(-area, kind="stable")
+    # keep at most n - 1 strokes so that something is left to generate
+    order = order[: min(m, n - 1)]
+    pos = np.arange(len(order))
+    context[pos] = ctx_params[order]
+    mask[pos] = True
+    return context, mask, levels
+
+
+# --------------------------------------------------------------------------
+# storage
+# --------------------------------------------------------------------------
+
+
+def save_model(model: StrokeDenoiser, path: str | Path, extra: dict | None = None) -> None:
+    weights = {k: v.detach().cpu().numpy() for k, v in model.state_dict().items()}
+    save_state(path, {"config": model.cfg.to_dict(), "weights": weights, "extra": extra or {}}, MODEL_KIND)
+
+
+def load_model(path: str | Path) -> StrokeDenoiser:
+    """Load weights written by :func:`save_model`; errors name the file."""
+    from engines.serialize import FormatError
+
+    state = load_state(path, MODEL_KIND)
+    try:
+        cfg = ModelConfig.from_dict(state["config"])
+        model = StrokeDenoiser(cfg)
+        weights = {k: torch.from_numpy(np.asarray(v)) for k, v in state["weights"].items()}
+        model.load_state_dict(weights)
+    except (KeyError, ValueError, RuntimeError) as e:
+        raise FormatError(f"{path}: weights do not fit the model ({e})") from e
+    model.eval()
+    return model

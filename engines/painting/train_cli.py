@@ -1,0 +1,272 @@
+"""Command-line parts of the completion model: dataset, train, complete, eval."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ASSETS = Path(__file__).resolve().parents[2] / "assets" / "painting"
+DEFAULT_MODEL = ASSETS / "model.zip"
+DEFAULT_BASELINE = ASSETS / "regression.zip"
+DEFAULT_DATA = ASSETS / "strokes.npz"
+
+
+def _bar(total: int, desc: str):
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, file=sys.stderr, leave=False, disable=None)
+
+
+def _drive(job, total: int, desc: str):
+    bar = _bar(total, desc)
+    try:
+        while True:
+            pr = next(job)
+            bar.n = int(pr.done)
+            bar.set_postfix_str(pr.message[-60:])
+            bar.refresh()
+    except StopIteration as stop:
+        return stop.value
+    finally:
+        bar.close()
+
+
+def _cmd_dataset(args) -> int:
+    import torch
+
+    from engines.painting.data import build_dataset_job, save_dataset
+
+    torch.set_num_threads(max(1, args.threads))
+    t0 = time.perf_counter()
+    job = build_dataset_job(
+        crops_per_image=args.crops,
+        n_faces=args.faces,
+        size=args.size,
+        iters=args.iters,
+        strokes=args.strokes,
+        seed=args.seed,
+        max_images=args.max_images,
+    )
+    d = _drive(job, 1, "decompose")
+    save_dataset(d, args.out)
+    print(
+        f"{args.out}: {len(d['params'])} paintings of {d['params'].shape[1]} strokes "
+        f"({int((d['split'] == 0).sum())} train, {int((d['split'] == 1).sum())} held out), "
+        f"mean PSNR {float(d['psnr'].mean()):.2f} dB, {time.perf_counter() - t0:.0f} s"
+    )
+    return 0
+
+
+def _cmd_train(args) -> int:
+    import torch
+
+    from engines.painting.data import load_dataset
+    from engines.painting.model import ModelConfig, TrainParams, save_model, train_job
+
+    torch.set_num_threads(max(1, args.threads))
+    d = load_dataset(args.data)
+    train = d["params"][d["split"] == 0]
+    val = d["params"][d["split"] == 1]
+    levels = d["levels"]
+    cfg = ModelConfig(
+        n_strokes=train.shape[1],
+        n_levels=int(levels.max()) + 1,
+        d_model=args.d_model,
+        layers=args.layers,
+        heads=args.heads,
+        objective=args.objective,
+    )
+    tp = TrainParams(steps=args.steps, batch=args.batch, lr=args.lr, report_every=args.report_every)
+    t0 = time.perf_counter()
+    job = train_job(train, levels, cfg, tp, seed=args.seed, val=val[: args.val_size])
+    bar = _bar(tp.steps, f"train {cfg.objective}")
+    model = history = None
+    try:
+        while True:
+            pr = next(job)
+            bar.n = int(pr.done)
+            bar.set_postfix_str(pr.message.split(" (")[0][-50:])
+            bar.refresh()
+            if args.log:
+                print(pr.message, file=sys.stderr, flush=True)
+            if args.checkpoint:
+                m, h = pr.value
+                save_model(
+                    m,
+                    args.out,
+                    {
+                        "wall_s": round(time.perf_counter() - t0, 1),
+                        "step": int(pr.done),
+                        "final_loss": h["loss"][-1],
+                        "final_val_loss": h["val_loss"][-1],
+                        "partial": True,
+                    },
+                )
+    except StopIteration as stop:
+        model, history = stop.value
+    finally:
+        bar.close()
+    wall = time.perf_counter() - t0
+    command = (
+        "python -m engines painting " + " ".join(sys.argv[sys.argv.index("train") :])
+        if "train" in sys.argv
+        else ""
+    )
+    extra = {
+        "wall_s": round(wall, 1),
+        "final_loss": history["loss"][-1],
+        "final_val_loss": history["val_loss"][-1],
+        "train_paintings": int(len(train)),
+        "command": command,
+    }
+    save_model(model, args.out, extra)
+    print(json.dumps({"out": str(args.out), **extra}))
+    return 0
+
+
+def _load_or_die(path: Path):
+    from engines.painting.model import load_model
+
+    if not Path(path).exists():
+        raise FileNotFoundError(
+            f"{path}: no trained model (train one with `python -m engines painting train`)"
+        )
+    return load_model(path)
+
+
+def _cmd_complete(args) -> int:
+    import torch
+
+    from engines.painting.decompose import level_sizes
+    from engines.painting.model import make_mask, sample, slots_for_context
+    from engines.painting.strokes import load_painting, save_painting
+
+    torch.set_num_threads(max(1, args.threads))
+    model = _load_or_die(args.model)
+    painting = load_painting(args.strokes_json)
+    params, _ = painting.arrays()
+    sizes = level_sizes(model.cfg.n_strokes)
+    rng = np.random.default_rng(args.seed)
+    if len(params) == model.cfg.n_strokes and args.mode != "all":
+        # a full painting: hide part of it by the masking scheme, complete the rest
+        levels = np.concatenate([np.full(k, i) for i, k in enumerate(sizes)])
+        mask = make_mask(args.mode, params, levels, rng, args.p)
+        context = np.where(mask[:, None], params, 0).astype(np.float32)
+    else:
+        context, mask, levels = slots_for_context(params, sizes)
+    t0 = time.perf_counter()
+    out = sample(model, context, mask, levels, steps=args.steps, guidance=args.guidance, seed=args.seed)[0]
+    wall = time.perf_counter() - t0
+    # the result: the kept context strokes as they were, then the proposals in level order
+    result = painting.copy()
+    if len(params) == model.cfg.n_strokes and args.mode != "all":
+        ids = painting.ids()
+        for i in np.flatnonzero(~mask):
+            result.remove(ids[i])
+    new = out[~mask]
+    result.add_many(new, author="model")
+    save_painting(result, args.out)
+    print(
+        f"{args.out}: {int(mask.sum())} context strokes, {len(new)} proposed in {wall:.2f} s "
+        f"({args.steps} DDIM steps, guidance {args.guidance})"
+    )
+    return 0
+
+
+def _cmd_eval(args) -> int:
+    import torch
+
+    from engines.painting.data import load_dataset
+    from engines.painting.evaluate import (
+        diffusion_completer,
+        evaluate,
+        nearest_neighbour_completer,
+        regression_completer,
+        summary,
+        table,
+    )
+    from engines.painting.model import MASK_MODES
+
+    torch.set_num_threads(max(1, args.threads))
+    d = load_dataset(args.data)
+    train = d["params"][d["split"] == 0]
+    test = d["params"][d["split"] == 1][: args.n]
+    levels = d["levels"]
+    completers = {"diffusion": diffusion_completer(_load_or_die(args.model), args.steps, args.guidance)}
+    if Path(args.baseline).exists():
+        completers["regression"] = regression_completer(_load_or_die(args.baseline))
+    completers["nearest"] = nearest_neighbour_completer(train)
+    modes = tuple(args.modes.split(",")) if args.modes else MASK_MODES
+    t0 = time.perf_counter()
+    rows = evaluate(completers, test, levels, modes=modes)
+    out = {"rows": rows, "summary": summary(rows), "n_paintings": int(len(test)), "wall_s": 0.0}
+    out["wall_s"] = round(time.perf_counter() - t0, 1)
+    if args.json:
+        print(json.dumps(out))
+    else:
+        print(table(rows))
+        for name, s in out["summary"].items():
+            print(f"{name:12s} mean image MSE {s['image_mse']:.5f}  stroke L1 {s['stroke_l1']:.4f}")
+    return 0
+
+
+def add_model_parsers(sub) -> None:
+    ds = sub.add_parser("dataset", help="decompose the shipped sample images into training strokes")
+    ds.add_argument("--out", type=Path, default=DEFAULT_DATA)
+    ds.add_argument("--crops", type=int, default=6, help="random crops per sample image")
+    ds.add_argument("--faces", type=int, default=200, help="LFW faces to use (of 200)")
+    ds.add_argument("--size", type=int, default=48)
+    ds.add_argument("--iters", type=int, default=60)
+    ds.add_argument("--strokes", type=int, default=180)
+    ds.add_argument("--max-images", type=int, default=None, help="limit (for quick runs)")
+    ds.add_argument("--seed", type=int, default=0)
+    ds.add_argument("--threads", type=int, default=1)
+    ds.set_defaults(func=_cmd_dataset)
+
+    tr = sub.add_parser("train", help="train the completion model (or its regression baseline)")
+    tr.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    tr.add_argument("--out", type=Path, default=DEFAULT_MODEL)
+    tr.add_argument("--objective", choices=("diffusion", "regression"), default="diffusion")
+    tr.add_argument("--steps", type=int, default=3000)
+    tr.add_argument("--batch", type=int, default=16)
+    tr.add_argument("--lr", type=float, default=1e-3)
+    tr.add_argument("--d-model", type=int, default=64)
+    tr.add_argument("--layers", type=int, default=3)
+    tr.add_argument("--heads", type=int, default=4)
+    tr.add_argument("--val-size", type=int, default=16)
+    tr.add_argument("--report-every", type=int, default=100)
+    tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("--threads", type=int, default=1)
+    tr.add_argument("--log", action="store_true", help="print every report to stderr")
+    tr.add_argument("--checkpoint", action="store_true", help="save the model at every report")
+    tr.set_defaults(func=_cmd_train)
+
+    co = sub.add_parser("complete", help="propose the strokes that complete a painting")
+    co.add_argument("strokes_json", type=Path)
+    co.add_argument(
+        "--mode", default="random", help="masking mode for a full painting, or 'all' to keep every stroke"
+    )
+    co.add_argument("--p", type=float, default=0.5, help="context ratio")
+    co.add_argument("--steps", type=int, default=20, help="DDIM steps (10-50)")
+    co.add_argument("--guidance", type=float, default=1.5, help="classifier-free guidance weight")
+    co.add_argument("--seed", type=int, default=0)
+    co.add_argument("--model", type=Path, default=DEFAULT_MODEL)
+    co.add_argument("--threads", type=int, default=2)
+    co.add_argument("--out", type=Path, required=True)
+    co.set_defaults(func=_cmd_complete)
+
+    ev = sub.add_parser("eval", help="completion quality on held-out paintings vs baselines")
+    ev.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    ev.add_argument("--model", type=Path, default=DEFAULT_MODEL)
+    ev.add_argument("--baseline", type=Path, default=DEFAULT_BASELINE)
+    ev.add_argument("--n", type=int, default=20, help="held-out paintings to use")
+    ev.add_argument("--modes", default="", help="comma-separated masking modes (default: all)")
+    ev.add_argument("--steps", type=int, default=20)
+    ev.add_argument("--guidance", type=float, default=1.5)
+    ev.add_argument("--threads", type=int, default=2)
+    ev.add_argument("--json", action="store_true")
+    ev.set_defaults(func=_cmd_eval)
