@@ -26,6 +26,11 @@ COBA = 0
 CUBA_EXP = 1
 CUBA_DELTA = 2
 
+#: synaptic variables smaller than this are flushed to zero: a decaying
+#: conductance would otherwise reach denormal numbers after a few seconds of
+#: silence, and denormal arithmetic is ~100x slower
+TINY = 1e-30
+
 # kinds of synapse rows (per source), for branch-free propagation
 ROW_MIXED = 0
 ROW_POS = 1  # every weight >= 0 (STDP keeps it so: it clips at 0)
@@ -204,8 +209,10 @@ def run_chunk(
                 fl[j] = f
                 v[j] = v_reset if f else vj
                 refc[j] = ref_steps if f else r
-                se[j] = ge * decay_e
-                si[j] = gi * decay_i
+                ge = ge * decay_e
+                se[j] = ge if abs(ge) > TINY else 0.0  # no denormals (they are slow)
+                gi = gi * decay_i
+                si[j] = gi if abs(gi) > TINY else 0.0  # no denormals (they are slow)
                 bad_any |= not (abs(vj) < v_limit)
         elif model == COBA:
             for j in range(n):
@@ -223,8 +230,10 @@ def run_chunk(
                 fl[j] = f
                 v[j] = v_reset if f else vj
                 refc[j] = ref_steps if f else r
-                se[j] = ge * decay_e
-                si[j] = gi * decay_i
+                ge = ge * decay_e
+                se[j] = ge if abs(ge) > TINY else 0.0  # no denormals (they are slow)
+                gi = gi * decay_i
+                si[j] = gi if abs(gi) > TINY else 0.0  # no denormals (they are slow)
                 bad_any |= not (abs(vj) < v_limit)
         elif model == CUBA_EXP:
             # exponential Euler: v relaxes to v_rest + I with factor exp(-dt/tau_m)
@@ -243,8 +252,10 @@ def run_chunk(
                 fl[j] = f
                 v[j] = v_reset if f else vj
                 refc[j] = ref_steps if f else r
-                se[j] = ie * decay_e
-                si[j] = ii * decay_i
+                ie = ie * decay_e
+                se[j] = ie if abs(ie) > TINY else 0.0  # no denormals (they are slow)
+                ii = ii * decay_i
+                si[j] = ii if abs(ii) > TINY else 0.0  # no denormals (they are slow)
                 bad_any |= not (abs(vj) < v_limit)
         else:  # CUBA_DELTA: se/si hold the jumps that arrived last step
             k_old = exp_m if exp_euler else 1.0 - dt_tau
@@ -328,9 +339,11 @@ def run_chunk(
         # 4. STDP ----------------------------------------------------------
         if stdp > 0:
             for i in range(n + n_in):
-                xpre[i] *= tr_pre
+                x = xpre[i] * tr_pre
+                xpre[i] = x if x > TINY else 0.0
             for j in range(n):
-                xpost[j] *= tr_post
+                x = xpost[j] * tr_post
+                xpost[j] = x if x > TINY else 0.0
             for f in range(nf):  # pre pathway: depression by the post trace
                 i = fired[f]
                 xpre[i] += 1.0

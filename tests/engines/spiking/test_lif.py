@@ -463,3 +463,13 @@ def test_mixed_sign_rows_propagate_like_split_rows(tmp_path):
     assert spikes_of(eng).tolist() == [[0, 0]]
     assert eng.se[1] == 0.5 and eng.si[1] == 0.0
     assert eng.si[2] == 0.7 and eng.se[2] == 0.0
+
+
+def test_decayed_synaptic_variables_flush_to_zero_not_denormals():
+    p = SpikingParams(
+        n_neurons=10, connectivity="none", ge0_mean=4.0, ge0_std=0.0, gi0_mean=20.0, gi0_std=0.0
+    )
+    eng = SpikingEngine(p, seed=0)
+    eng.run(1.0)  # 4 * 0.98**10000 and 20 * 0.99**10000 are tiny but normal float64 numbers
+    assert np.all(eng.se == 0.0) and np.all(eng.si == 0.0)
+    assert np.all(np.isfinite(eng.v))
