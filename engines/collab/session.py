@@ -1,0 +1,239 @@
+"""A painting session for the studio: host and/or join a room, driven from one worker thread.
+
+The server and the client are asyncio code; the studio owns its threads in
+``studio.runner``. :class:`CollabSession` bridges the two without a thread of
+its own: it keeps a private event loop that is *pumped* in short slices from
+whatever thread runs :meth:`CollabSession.job` (a job generator, stoppable
+between yields, as the runner expects). Every other method is thread-safe:
+commands (add, remove, update, undo, cursor) are queued and applied on the
+next slice, and what changed is read back with a cursor::
+
+    session = CollabSession(room="studio", author="ada", host=True, store="sessions.db")
+    runner.run_job(lambda _engine: session.job())     # on the worker thread
+    session.add([[x, y, w, h, theta, r, g, b]])       # from the GUI thread
+    changes, cursor, dropped = session.changes_since(cursor)   # in the redraw timer
+    session.status()                                   # state, peers, join address, token
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import concurrent.futures
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from engines.base import Progress
+from engines.painting.strokes import Painting
+
+from .client import CollabClient
+from .schema import Change
+from .server import CollabServer, ServerLimits
+
+__all__ = ["CollabSession", "SessionStatus"]
+
+
+@dataclass(frozen=True)
+class SessionStatus:
+    """What the panel shows: connection state, the others, how to join."""
+
+    state: str
+    error: str | None
+    peers: dict  # client id -> {"name", "colour", "cursor"}
+    url: str  # ws://host:port (without room and token)
+    room: str
+    token: str
+    hosting: bool
+    strokes: int
+
+
+class CollabSession:
+    """Host (``host=True``: a server in this session, bound to ``bind`` on ``port``) and/or join a room.
+
+    Without ``host``, ``url`` (``ws://host:port``) and ``token`` name the room to join.
+    ``max_events`` bounds the change feed; a reader that falls further behind gets
+    ``dropped > 0`` from :meth:`changes_since` and should re-read :meth:`painting`.
+    """
+
+    def __init__(
+        self,
+        *,
+        room: str = "studio",
+        author: str = "me",
+        name: str | None = None,
+        colour: str = "#3366cc",
+        host: bool = False,
+        store: str = ":memory:",
+        bind: str = "127.0.0.1",
+        port: int = 0,
+        url: str | None = None,
+        token: str | None = None,
+        limits: ServerLimits | None = None,
+        max_events: int = 10_000,
+    ) -> None:
+        if not host and (url is None or token is None):
+            raise ValueError("join a session: url and token are both needed (or host=True)")
+        self.room = room
+        self._hosting = host
+        self._server_args = dict(store=store, host=bind, port=port, token=token, limits=limits)
+        self._url = url
+        self._token = token
+        self._client_args = dict(author=author, name=name, colour=colour)
+        self._lock = threading.Lock()
+        self._commands: collections.deque[tuple[Callable[[CollabClient], Any], concurrent.futures.Future]] = (
+            collections.deque()
+        )
+        self._events: collections.deque[Change] = collections.deque(maxlen=max_events)
+        self._first = 0  # cursor of self._events[0]
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._closed = False
+        self._server: CollabServer | None = None
+        self._client: CollabClient | None = None
+        self._status = SessionStatus("offline", None, {}, url or "", room, token or "", host, 0)
+
+    # ------------------------------------------------------- thread-safe API
+    def submit(self, fn: Callable[[CollabClient], Any]) -> concurrent.futures.Future:
+        """Run ``fn(client)`` on the session's loop at the next slice; returns a future."""
+        fut: concurrent.futures.Future = concurrent.futures.Future()
+        with self._lock:
+            if not self._closed:
+                self._commands.append((fn, fut))
+                return fut
+        fut.set_exception(RuntimeError("the session is closed"))
+        return fut
+
+    def add(self, params: np.ndarray, opacity: float | np.ndarray = 1.0, author: str | None = None):
+        """Add strokes (rows of (N, 8) params) on top; the future gives the new strokes."""
+        p = np.array(params, dtype=np.float64, copy=True).reshape(-1, 8)
+        return self.submit(lambda c: c.add_many(p, opacity=opacity, author=author))
+
+    def remove(self, ids: list[str]):
+        ids = list(ids)
+        return self.submit(lambda c: c.sdoc.remove_many(ids))
+
+    def update(self, sid: str, **changes):
+        return self.submit(lambda c: c.update(sid, **changes))
+
+    def undo(self):
+        return self.submit(lambda c: c.undo())
+
+    def redo(self):
+        return self.submit(lambda c: c.redo())
+
+    def set_cursor(self, x: float | None, y: float | None = None):
+        return self.submit(lambda c: c.set_cursor(x, y))
+
+    def painting(self) -> concurrent.futures.Future:
+        """A copy of the whole painting (a future)."""
+        return self.submit(lambda c: c.sdoc.to_painting())
+
+    def changes_since(self, cursor: int) -> tuple[list[Change], int, int]:
+        """(changes since ``cursor``, new cursor, number of changes dropped)."""
+        with self._lock:
+            end = self._first + len(self._events)
+            start = max(cursor, self._first)
+            dropped = max(0, self._first - cursor)
+            out = list(self._events)[start - self._first :]
+            return out, end, dropped
+
+    def status(self) -> SessionStatus:
+        with self._lock:
+            return self._status
+
+    # ------------------------------------------------------------ the job
+    def job(self, slice_s: float = 0.02, initial: Painting | None = None) -> Iterator[Progress]:
+        """Open the session, pump it until closed (``gen.close()``), then shut it down.
+
+        ``initial``: strokes to put into the room once joined (e.g. the painting
+        open when the user chose Host session). Yields a Progress every slice
+        whose ``value`` is the current :class:`SessionStatus`.
+        """
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        try:
+            loop.run_until_complete(self._open(initial))
+            while True:
+                self._drain()
+                loop.run_until_complete(asyncio.sleep(slice_s))
+                self._publish()
+                yield Progress(0, None, self._status.state, self._status)
+        finally:
+            try:
+                loop.run_until_complete(asyncio.wait_for(self._close(), 30))
+            finally:
+                with self._lock:
+                    self._closed = True
+                self._fail_commands()
+                loop.close()
+                self._loop = None
+
+    # ------------------------------------------------------------ internals
+    async def _open(self, initial: Painting | None) -> None:
+        if self._hosting:
+            self._server = CollabServer(**self._server_args)
+            await self._server.start()
+            self._token = self._server.room_token(self.room)
+            host = self._server.host if self._server.host not in ("0.0.0.0", "::") else "127.0.0.1"
+            self._url = f"ws://{host}:{self._server.port}"
+        assert self._url is not None and self._token is not None
+
+        def on_change(ch: Change) -> None:
+            with self._lock:
+                if len(self._events) == self._events.maxlen:
+                    self._first += 1
+                self._events.append(ch)
+
+        self._client = CollabClient(
+            self._url, self.room, self._token, on_change=on_change, **self._client_args
+        )
+        if initial is not None and len(initial):
+            self._client.sdoc.load_painting(initial)
+        await self._client.start()
+        self._publish()
+
+    async def _close(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+        if self._server is not None:
+            await self._server.stop()
+        self._publish()
+
+    def _drain(self) -> None:
+        while True:
+            with self._lock:
+                if not self._commands:
+                    return
+                fn, fut = self._commands.popleft()
+            if not fut.set_running_or_notify_cancel():
+                continue
+            try:
+                fut.set_result(fn(self._client))
+            except Exception as e:  # noqa: BLE001 - handed to the caller
+                fut.set_exception(e)
+
+    def _fail_commands(self) -> None:
+        with self._lock:
+            pending = list(self._commands)
+            self._commands.clear()
+        for _, fut in pending:
+            if fut.set_running_or_notify_cancel():
+                fut.set_exception(RuntimeError("the session is closed"))
+
+    def _publish(self) -> None:
+        c = self._client
+        st = SessionStatus(
+            state=c.state if c is not None else "offline",
+            error=c.error if c is not None else None,
+            peers=dict(c.peers) if c is not None else {},
+            url=self._url or "",
+            room=self.room,
+            token=self._token or "",
+            hosting=self._hosting,
+            strokes=len(c.sdoc) if c is not None else 0,
+        )
+        with self._lock:
+            self._status = st
