@@ -1,0 +1,333 @@
+"""The painting engine behind the canvas: document, cached render, undo/redo, jobs.
+
+Painting is event-driven: ``step`` does nothing. The panel calls the editing
+methods through its runner (so they run on the worker thread), and starts the
+two long jobs — :meth:`PaintingEngine.complete_job` (model proposals) and
+:meth:`PaintingEngine.decompose_job` ("paint this reference", strokes
+appearing live) — with ``runner.run_job``. Undo and redo only touch the
+strokes of this engine's author, so they keep working when other authors add
+strokes to the same document.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engines.base import Engine, Job, Params, Progress, StateError, frozen_array, param
+from engines.painting.render import CanvasCache, render_fast
+from engines.painting.strokes import PARAM_NAMES, Painting, Stroke, drag_to_strokes
+
+DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "assets" / "painting" / "model.zip"
+
+
+@dataclass(frozen=True)
+class PaintingParams(Params):
+    canvas_px: int = param(512, unit="px", min=64, max=2048, doc="resolution of the canvas render")
+    author: str = param("me", doc="name written on the strokes painted here")
+    decompose_strokes: int = param(
+        180, unit="strokes", min=1, max=2000, doc="strokes for 'paint this reference'"
+    )
+    decompose_px: int = param(96, unit="px", min=16, max=512, doc="resolution the reference is fitted at")
+    decompose_iters: int = param(80, unit="steps", min=1, max=2000, doc="optimiser steps per level")
+    complete_steps: int = param(20, unit="steps", min=1, max=200, doc="DDIM steps of a proposal")
+    guidance: float = param(1.5, min=0.0, max=10.0, doc="classifier-free guidance weight")
+    proposals: int = param(3, min=1, max=8, doc="proposals shown side by side")
+
+
+@dataclass(frozen=True)
+class PaintingSnapshot:
+    version: int
+    image: np.ndarray  # (S, S, 3) uint8: the canvas (with the selected proposal or live preview)
+    n_strokes: int
+    n_mine: int
+    can_undo: bool
+    can_redo: bool
+    proposals: tuple[np.ndarray, ...]  # each (M, 8) float32
+    proposal_images: tuple[np.ndarray, ...]  # thumbnails (T, T, 3) uint8
+    selected: int
+    busy: str  # "", "complete" or "decompose"
+    params: np.ndarray  # (N, 8) strokes in paint order
+    ids: tuple[str, ...]
+    authors: tuple[str, ...]
+
+
+class PaintingEngine(Engine):
+    params_type = PaintingParams
+    name = "painting"
+    title = "Collaborative painting"
+    step_unit = "events"
+
+    def __init__(self, params: PaintingParams | None = None, seed: int = 0):
+        super().__init__(params, seed)
+        self.model = None
+        self.model_path: Path | None = DEFAULT_MODEL if DEFAULT_MODEL.exists() else None
+        self.reset(seed)
+
+    # -- lifecycle ---------------------------------------------------------
+    def reset(self, seed: int | None = None) -> None:
+        if seed is not None:
+            self.seed = int(seed)
+        self.doc = Painting()
+        self.cache = CanvasCache(self.params.canvas_px, self.doc.background)
+        self.undo_stack: list[tuple[str, list[Stroke]]] = []
+        self.redo_stack: list[tuple[str, list[Stroke]]] = []
+        self.proposals: list[np.ndarray] = []
+        self.selected = 0
+        self.preview: np.ndarray | None = None
+        self.busy = ""
+        self._completions = 0
+
+    def step(self, n: int = 1) -> int:
+        return 0
+
+    def set_params(self, params: Params) -> None:
+        old = self.params
+        super().set_params(params)
+        if params.canvas_px != old.canvas_px:
+            self.cache = CanvasCache(params.canvas_px, self.doc.background)
+
+    # -- editing -------------------------------------------------------------
+    def _did(self, op: str, strokes: list[Stroke]) -> None:
+        if strokes:
+            self.undo_stack.append((op, strokes))
+            self.redo_stack.clear()
+
+    def add_drag(self, points: Any, size: float, color: Any, opacity: float = 1.0) -> list[Stroke]:
+        """A drag of the brush (canvas fractions) becomes strokes of this author."""
+        if not 0.0 <= float(opacity) <= 1.0:
+            raise ValueError(f"opacity = {opacity!r}: allowed range is [0, 1]")
+        params = drag_to_strokes(points, size, color)
+        made = self.doc.add_many(params, author=self.params.author, opacity=opacity) if len(params) else []
+        self._did("add", made)
+        return made
+
+    def add_strokes(
+        self, params: np.ndarray, author: str | None = None, opacity: float = 1.0
+    ) -> list[Stroke]:
+        made = self.doc.add_many(
+            np.asarray(params, np.float64).reshape(-1, 8),
+            author=author or self.params.author,
+            opacity=opacity,
+        )
+        self._did("add", made)
+        return made
+
+    def erase_at(self, x: float, y: float, radius: float) -> list[Stroke]:
+        """Remove the strokes whose centre lies within ``radius`` of (x, y) (mine and others')."""
+        gone = []
+        for s in list(self.doc.ordered()):
+            if (s.x - x) ** 2 + (s.y - y) ** 2 <= radius**2:
+                self.doc.remove(s.id)
+                gone.append(s)
+        self._did("remove", gone)
+        return gone
+
+    def edit_stroke(self, sid: str, **changes: float) -> Stroke:
+        """Change a stroke's parameters (validated: the painting is kept on error)."""
+        return self.doc.update(sid, **changes)
+
+    def undo(self) -> bool:
+        """Undo my last operation (adding or erasing strokes)."""
+        while self.undo_stack:
+            op, strokes = self.undo_stack.pop()
+            if op == "add":
+                live = [s for s in strokes if s.id in self.doc.strokes]
+                for s in live:
+                    self.doc.remove(s.id)
+                    self.doc.removed.discard(s.id)
+            else:
+                live = strokes
+                for s in strokes:
+                    self.doc.restore(s)
+            if live:
+                self.redo_stack.append((op, live))
+                return True
+        return False
+
+    def redo(self) -> bool:
+        if not self.redo_stack:
+            return False
+        op, strokes = self.redo_stack.pop()
+        if op == "add":
+            for s in strokes:
+                self.doc.restore(s)
+        else:
+            for s in strokes:
+                self.doc.remove(s.id)
+        self.undo_stack.append((op, strokes))
+        return True
+
+    def clear(self) -> None:
+        gone = list(self.doc.ordered())
+        self.doc.clear()
+        self._did("remove", gone)
+
+    def load_document(self, doc: Painting) -> None:
+        """Replace the document (after reading a file: errors happen before this)."""
+        self.doc = doc
+        self.cache = CanvasCache(self.params.canvas_px, doc.background)
+        self.undo_stack.clear()
+        self.redo_stack.clear()
+        self.proposals = []
+
+    # -- completion ------------------------------------------------------------
+    def has_model(self) -> bool:
+        return self.model is not None or (self.model_path is not None and Path(self.model_path).exists())
+
+    def _load_model(self):
+        if self.model is None:
+            if self.model_path is None or not Path(self.model_path).exists():
+                raise FileNotFoundError("no trained completion model (assets/painting/model.zip is missing)")
+            from engines.painting.model import load_model
+
+            self.model = load_model(self.model_path)
+        return self.model
+
+    def complete_job(self, region: tuple[float, float, float, float] | None = None) -> Job:
+        """Propose strokes completing the painting; ``region`` (x0, y0, x1, y1) keeps proposals inside it."""
+        from engines.painting.decompose import level_sizes
+        from engines.painting.model import sample, slots_for_context
+
+        self.busy = "complete"
+        try:
+            yield Progress(0, 3, "loading the model")
+            model = self._load_model()
+            params, _ = self.doc.arrays()
+            sizes = level_sizes(model.cfg.n_strokes)
+            context, mask, levels = slots_for_context(params, sizes)
+            yield Progress(1, 3, f"sampling {self.params.proposals} proposals")
+            out = sample(
+                model,
+                context,
+                mask,
+                levels,
+                steps=self.params.complete_steps,
+                guidance=self.params.guidance,
+                seed=self.seed + self._completions,
+                proposals=self.params.proposals,
+            )
+            self._completions += 1
+            props = []
+            for o in out:
+                new = o[~mask]
+                if region is not None:
+                    x0, y0, x1, y1 = region
+                    inside = (new[:, 0] >= x0) & (new[:, 0] <= x1) & (new[:, 1] >= y0) & (new[:, 1] <= y1)
+                    new = new[inside]
+                props.append(new.astype(np.float32))
+            self.proposals = props
+            self.selected = 0
+            yield Progress(3, 3, f"{len(props)} proposals ready")
+            return [p.copy() for p in props]
+        finally:
+            self.busy = ""
+
+    def select_proposal(self, i: int) -> None:
+        if not 0 <= i < len(self.proposals):
+            raise ValueError(f"proposal {i}: there are {len(self.proposals)}")
+        self.selected = i
+
+    def accept_proposal(self) -> list[Stroke]:
+        if not self.proposals:
+            return []
+        made = self.add_strokes(self.proposals[self.selected], author="model")
+        self.proposals = []
+        return made
+
+    def reject_proposals(self) -> None:
+        self.proposals = []
+
+    # -- paint a reference -------------------------------------------------------
+    def decompose_job(self, image: np.ndarray) -> Job:
+        """Fit strokes to a reference image; they appear live and are added at the end."""
+        from engines.painting.decompose import DecomposeParams
+        from engines.painting.decompose import decompose_job as fit
+
+        p = DecomposeParams(
+            strokes=self.params.decompose_strokes,
+            size=self.params.decompose_px,
+            iters=self.params.decompose_iters,
+            report_every=5,
+        )
+        self.busy = "decompose"
+        try:
+            job = fit(np.asarray(image), p, seed=self.seed, background=self.doc.background)
+            try:
+                while True:
+                    pr = next(job)
+                    self.preview = pr.value
+                    yield pr
+            except StopIteration as stop:
+                result = stop.value
+            return self.add_strokes(result.params[0], author="reference")
+        finally:
+            self.preview = None
+            self.busy = ""
+
+    # -- views -------------------------------------------------------------------
+    def render_image(self) -> np.ndarray:
+        strokes = self.doc.ordered()
+        params, opacity = self.doc.arrays(strokes)
+        return self.cache.update([s.id for s in strokes], params, opacity)
+
+    def snapshot(self) -> PaintingSnapshot:
+        img = self.render_image()
+        extra = None
+        if self.preview is not None and len(self.preview):
+            extra = self.preview
+        elif self.proposals:
+            extra = self.proposals[self.selected]
+        if extra is not None and len(extra):
+            img = img.copy()
+            from engines.painting.render import composite_fast
+
+            composite_fast(img, extra)
+        thumbs = []
+        if self.proposals:
+            base = render_fast(*self.doc.arrays(), size=96, background=self.doc.background)
+            from engines.painting.render import composite_fast
+
+            for p in self.proposals:
+                thumbs.append(
+                    frozen_array((np.clip(composite_fast(base.copy(), p), 0, 1) * 255 + 0.5).astype(np.uint8))
+                )
+        strokes = self.doc.ordered()
+        params, _ = self.doc.arrays(strokes)
+        mine = sum(1 for s in strokes if s.author == self.params.author)
+        return PaintingSnapshot(
+            version=self.doc.version,
+            image=frozen_array((np.clip(img, 0, 1) * 255 + 0.5).astype(np.uint8)),
+            n_strokes=len(strokes),
+            n_mine=mine,
+            can_undo=bool(self.undo_stack),
+            can_redo=bool(self.redo_stack),
+            proposals=tuple(frozen_array(p) for p in self.proposals),
+            proposal_images=tuple(thumbs),
+            selected=self.selected,
+            busy=self.busy,
+            params=frozen_array(params),
+            ids=tuple(s.id for s in strokes),
+            authors=tuple(s.author for s in strokes),
+        )
+
+    # -- state -------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        return {"params": self.params.to_dict(), "seed": self.seed, "document": self.doc.to_dict()}
+
+    def load_state_dict(self, d: Mapping[str, Any]) -> None:
+        try:
+            doc = Painting.from_dict(d["document"], where="painting state")
+            params = PaintingParams.from_dict(d["params"])
+        except (KeyError, TypeError, ValueError) as e:
+            raise StateError(f"painting state: {e}") from e
+        self.params = params
+        self.seed = int(d.get("seed", 0))
+        self.load_document(doc)
+
+
+__all__ = ["PaintingEngine", "PaintingParams", "PaintingSnapshot", "PARAM_NAMES"]

@@ -1,0 +1,112 @@
+"""The painting engine: drags, my-own undo/redo, eraser, proposals, live reference painting, state."""
+
+import numpy as np
+import pytest
+import torch
+
+from engines.base import drive_job
+from engines.painting.engine import PaintingEngine, PaintingParams
+from engines.painting.model import ModelConfig, StrokeDenoiser
+from engines.serialize import load_state, save_state
+
+
+def _engine(**kw):
+    return PaintingEngine(PaintingParams(canvas_px=64, **kw))
+
+
+def test_drag_paints_and_undo_redo_only_touch_my_strokes():
+    e = _engine(author="ann")
+    blank = e.snapshot().image.copy()
+    e.add_drag([(0.2, 0.5), (0.8, 0.5)], 0.1, (1, 0, 0))
+    s = e.snapshot()
+    assert s.n_strokes > 1 and s.n_mine == s.n_strokes and s.can_undo
+    assert np.abs(s.image.astype(int) - blank).sum() > 0
+    assert s.image[32, 32].tolist() == [255, 0, 0]
+    # another author paints on top (e.g. from the shared document)
+    e.doc.add(np.array([0.5, 0.2, 0.1, 0.1, 0, 0, 0, 1]), author="bob")
+    assert e.undo()
+    s = e.snapshot()
+    assert s.n_strokes == 1 and s.authors == ("bob",) and s.can_redo
+    assert e.redo()
+    assert e.snapshot().n_strokes > 1
+    assert e.undo() and not e.undo()  # nothing of mine left to undo
+    assert e.snapshot().authors == ("bob",)
+
+
+def test_eraser_and_its_undo():
+    e = _engine()
+    e.add_drag([(0.2, 0.2), (0.3, 0.2)], 0.05, (0, 0, 0))
+    e.add_drag([(0.8, 0.8), (0.9, 0.8)], 0.05, (0, 0, 0))
+    n = len(e.doc)
+    gone = e.erase_at(0.25, 0.2, 0.1)
+    assert gone and len(e.doc) == n - len(gone)
+    assert e.undo() and len(e.doc) == n
+
+
+def test_edit_with_bad_value_keeps_the_painting():
+    e = _engine()
+    (s,) = e.add_drag([(0.5, 0.5)], 0.1, (0, 1, 0))
+    with pytest.raises(ValueError, match="theta"):
+        e.edit_stroke(s.id, theta=4.0)
+    assert e.doc.strokes[s.id].theta == s.theta
+    with pytest.raises(ValueError, match="opacity"):
+        e.add_drag([(0.5, 0.5)], 0.1, (0, 1, 0), opacity=2)
+    assert len(e.doc) == 1
+
+
+def test_complete_job_proposes_accept_and_reject():
+    e = _engine(proposals=2, complete_steps=5)
+    torch.manual_seed(0)
+    e.model = StrokeDenoiser(ModelConfig(n_strokes=20, d_model=16, layers=1, heads=2, timesteps=50))
+    e.add_drag([(0.2, 0.2), (0.6, 0.6)], 0.1, (0, 0, 1))
+    props, done = drive_job(e.complete_job())
+    assert done and len(props) == 2
+    n_ctx = len(e.doc)
+    assert all(len(p) == 20 - n_ctx for p in props)
+    s = e.snapshot()
+    assert len(s.proposal_images) == 2 and s.proposal_images[0].shape == (96, 96, 3)
+    e.select_proposal(1)
+    made = e.accept_proposal()
+    assert len(made) == len(props[1]) and all(m.author == "model" for m in made)
+    assert not e.snapshot().proposals
+    drive_job(e.complete_job(region=(0.0, 0.0, 0.5, 0.5)))
+    assert all(np.all(p[:, :2] <= 0.5) for p in e.proposals)
+    e.reject_proposals()
+    assert not e.proposals
+
+
+def test_complete_without_model_is_a_clear_error():
+    e = _engine()
+    e.model_path = None
+    assert not e.has_model()
+    with pytest.raises(FileNotFoundError, match="no trained completion model"):
+        drive_job(e.complete_job())
+    assert e.busy == ""
+
+
+def test_reference_appears_live_then_is_added_and_can_be_cancelled():
+    e = _engine(decompose_strokes=10, decompose_px=32, decompose_iters=6)
+    img = np.ones((40, 40, 3))
+    img[:20] = (0.1, 0.3, 0.9)
+    seen = []
+    job = e.decompose_job(img)
+    res, done = drive_job(job, lambda p: seen.append(e.snapshot().image.copy()))
+    assert done and len(res) == 10 and len(e.doc) == 10
+    assert len(seen) > 2 and np.abs(seen[-1].astype(int) - 255).sum() > 0  # live preview painted
+    assert e.undo() and len(e.doc) == 0
+    calls = []
+    _, done = drive_job(e.decompose_job(img), calls.append, should_stop=lambda: len(calls) >= 2)
+    assert not done and len(e.doc) == 0 and e.preview is None and e.busy == ""
+
+
+def test_state_round_trip(tmp_path):
+    e = _engine(author="ann")
+    e.add_drag([(0.1, 0.1), (0.9, 0.9)], 0.05, (0.5, 0.2, 0.1), opacity=0.7)
+    save_state(tmp_path / "s.zip", e.state_dict(), "painting")
+    f = _engine()
+    f.load_state_dict(load_state(tmp_path / "s.zip", "painting"))
+    assert f.doc.ids() == e.doc.ids() and f.params.author == "ann"
+    np.testing.assert_array_equal(f.snapshot().image, e.snapshot().image)
+    with pytest.raises(ValueError, match="painting state"):
+        f.load_state_dict({"document": {"format": "x"}, "params": {}})
+    assert f.doc.ids() == e.doc.ids()  # kept
