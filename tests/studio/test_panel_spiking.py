@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6 import QtGui
+from PySide6 import QtCore, QtGui
 
 from engines.spiking import preset
 from studio.panels.spiking import E_RGB, I_RGB, SpikingPanel
@@ -52,12 +52,20 @@ def test_runs_coba_and_draws_the_raster(window, qtbot):
     x, y = panel.rate_e.getData()
     assert x is not None and len(x) >= 250 and 5 < float(np.mean(y)) < 60
 
-    # clicking a neuron records its membrane potential
-    panel.pick_neuron(17)
+    # clicking the raster picks the neuron under the mouse and records its membrane potential
+    vb = panel.raster_plot.getViewBox()
+    (x0, x1), _ = vb.viewRange()
+    scene_pt = vb.mapViewToScene(QtCore.QPointF(0.5 * (x0 + x1), 2000.0))
+    widget_pt = panel.plots.mapFromScene(scene_pt)
+    qtbot.mouseClick(panel.plots.viewport(), QtCore.Qt.MouseButton.LeftButton, pos=widget_pt)
+    qtbot.waitUntil(lambda: len(panel._picked) == 1, timeout=5_000)
+    assert abs(panel._picked[0] - 2000) <= 20  # one screen pixel spans ~13 neurons here
+    panel.pick_neuron(17)  # and programmatically
     runner.run_for(500)
     qtbot.waitUntil(lambda: runner.state == "paused" and runner.engine.step_count == 3500, timeout=60_000)
     qtbot.waitUntil(lambda: panel._last_snap.step == 3500, timeout=10_000)
-    assert int(panel._last_snap.monitor_idx[0]) == 17
+    assert panel._last_snap.monitor_idx[:2].tolist() == panel._picked
+    assert 17 in panel._picked
     xs, ys = panel.trace_items[0].getData()
     assert xs is not None and len(xs) > 10 and np.all((ys > -90) & (ys < -40))
 
@@ -112,3 +120,23 @@ def test_training_tab_shows_accuracy_and_confusion(window, qtbot):
     qtbot.waitUntil(lambda: panel.train_result is not None, timeout=120_000)
     x, y = panel.acc_curve.getData()
     assert list(x) == [1, 2] and 0.1 < y[-1] <= 1.0
+
+
+def test_weights_tab_follows_plasticity(window, qtbot):
+    panel = window.panels["spiking"]
+    runner = window.runner_for("spiking")
+    idx = panel.preset_box.findText("stdp-poisson")
+    panel.preset_box.setCurrentIndex(idx)
+    panel.preset_box.activated.emit(idx)
+    qtbot.waitUntil(lambda: runner.call(lambda e: e.params.stdp) == "additive", timeout=30_000)
+    panel.view_tabs.setCurrentIndex(1)
+    w0 = runner.call(lambda e: e.weights())
+    runner.run_for(5000)  # 0.5 s
+    qtbot.waitUntil(lambda: runner.state == "paused" and runner.engine.step_count == 5000, timeout=60_000)
+    qtbot.waitUntil(lambda: panel._last_snap is not None and panel._last_snap.step == 5000, timeout=10_000)
+    panel._draw_weights(panel._last_snap)
+    assert not np.array_equal(runner.call(lambda e: e.weights()), w0)
+    img = panel.w_img.image
+    assert img is not None and img.shape == (1100, 100)
+    heights = panel.w_hist.opts["height"]
+    assert int(np.sum(heights)) == 100_000  # every input synapse is plastic
