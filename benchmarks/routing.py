@@ -90,13 +90,13 @@ def main(argv=None) -> int:
     atsp = ["br17", "ftv33", "ftv38", "ftv47", "ft53", "ftv55"]
     for name in atsp[:3] if a.quick else atsp:
         p = load_problem(DATA / "tsplib_atsp" / f"{name}.atsp")
-        for solver in ("neural", "neural+ls", "pyvrp"):
+        for solver in ("neural", "neural+ls", "ls", "pyvrp"):
             out.append(row(name, solver, solve(p, solver, time_limit=1.0, seed=0), p))
     print("== Solomon VRPTW ==")
     sol = ["C101", "C201", "R101", "R201", "RC101", "RC201"]
     for name in sol[:2] if a.quick else sol:
         p = load_problem(DATA / "solomon" / f"{name}.txt")
-        for solver in ("neural+ls", "pyvrp"):
+        for solver in ("neural+ls", "ls", "pyvrp"):
             out.append(row(name, solver, solve(p, solver, time_limit=1.0, seed=0), p))
     print("== Helsinki road network (ATSP, km; no known optimum: gap vs pyvrp 5 s) ==")
     p = load_problem(DATA / "osm" / "osm_helsinki_101_rrnco_format.npz")

@@ -57,6 +57,15 @@ def test_solve_draws_routes_curve_and_tables(panel, qtbot, tmp_path):
     # hover text of a stop holds its arrival and load
     tips = panel.customers.data["data"]
     assert any("arrival" in t and "load" in t for t in tips)
+    # compare: every other solver runs in turn on the same instance
+    panel.time_box.setValue(0.3)
+    qtbot.mouseClick(panel.compare_button, QtCore.Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(
+        lambda: panel.compare_table.rowCount() == 5 and panel.runner.state != "job", timeout=90000
+    )
+    names = {panel.compare_table.item(i, 0).text() for i in range(5)}
+    assert names == {"ls", "pyvrp", "neural", "neural+ls", "neural+pyvrp"}
+    s = panel._snap
     out = tmp_path / "r.geojson"
     panel.export(out)
     gj = json.loads(out.read_text())
