@@ -122,5 +122,6 @@ def add_parser(subparsers) -> None:
     s.add_argument("--out", default="assets/routing")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--minutes", type=float, default=None, help="override the wall-time budget")
+    s.add_argument("--init", default=None, help="continue training these weights (a routenet.state)")
     s.set_defaults(func=_train)
     p.set_defaults(func=lambda a: (p.print_help(), 2)[1])

@@ -59,15 +59,19 @@ CONFIGS = {
 }
 
 
-def train(cfg: TrainConfig, pbf: Path | None = DEFAULT_PBF, log=None):
-    """Generator yielding (step, mean cost, loss, elapsed s); returns the model."""
+def train(cfg: TrainConfig, pbf: Path | None = DEFAULT_PBF, init: RouteNet | None = None):
+    """Generator yielding (step, kind, mean cost, loss, elapsed s, model); returns the model.
+
+    ``init`` continues training a model (its own shape is kept).
+    """
     torch.manual_seed(cfg.seed)
     torch.set_num_threads(cfg.threads)
     rng = np.random.default_rng(cfg.seed)
     city = None
     if pbf is not None and Path(pbf).exists():
         city = CityPool.from_pbf(pbf, points=cfg.city_points)
-    model = RouteNet(cfg.model)
+    model = init if init is not None else RouteNet(cfg.model)
+    model.train()
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     w = np.asarray(cfg.weights, float)
     w = w / w.sum()
@@ -133,11 +137,24 @@ def main(args) -> int:
     cfg = replace(cfg, seed=int(args.seed))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    init = None
+    stages = []
+    if getattr(args, "init", None):
+        from engines.routing.neural.infer import load_model
+
+        init = load_model(args.init)
+        cfg = replace(cfg, model=init.config)
+        old = Path(args.init).with_name("manifest.json")
+        if old.exists():
+            prev = json.loads(old.read_text())
+            stages = prev.get("stages") or [
+                {k: prev.get(k) for k in ("command", "training_steps", "wall_time_s", "metrics_greedy_pomo")}
+            ]
     curve = []
     model = None
     bar = tqdm(total=cfg.steps if cfg.steps < 1000 else None, file=sys.stderr, unit="batch")
     t0 = time.perf_counter()
-    for step, kind, c, loss, el, m in train(cfg):
+    for step, kind, c, loss, el, m in train(cfg, init=init):
         model = m
         curve.append((step, kind, round(c, 5), round(loss, 6), round(el, 2)))
         bar.update(1)
@@ -151,7 +168,8 @@ def main(args) -> int:
         "model": "RouteNet: matrix-biased attention encoder, POMO decoder (engines/routing/neural)",
         "file": "routenet.state",
         "command": f"python -m engines routing train --config {args.config} --seed {cfg.seed} --out {args.out}"
-        + (f" --minutes {args.minutes}" if args.minutes is not None else ""),
+        + (f" --minutes {args.minutes}" if args.minutes is not None else "")
+        + (f" --init {args.init}" if getattr(args, "init", None) else ""),
         "config": {**asdict(cfg), "model": cfg.model.to_dict()},
         "parameters": model.num_parameters(),
         "data": "generated each step: uniform / clustered CVRP, asymmetric city ACVRP and ATSP sampled from "
@@ -162,6 +180,13 @@ def main(args) -> int:
         "metrics_greedy_pomo": metrics,
         "curve_every_10": curve[::10],
     }
+    if stages:
+        this = {k: manifest[k] for k in ("command", "training_steps", "wall_time_s", "metrics_greedy_pomo")}
+        manifest["stages"] = [*stages, this]
+        manifest["note"] = "trained in stages: run the commands of 'stages' in order to reproduce"
+        manifest["wall_time_s_total"] = round(
+            sum(float(st.get("wall_time_s") or 0) for st in manifest["stages"]), 1
+        )
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1))
     print(json.dumps({"steps": len(curve), "wall_time_s": round(wall, 1), "metrics": metrics}, indent=1))
     return 0
