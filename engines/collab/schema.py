@@ -385,7 +385,9 @@ class StrokeDoc:
         """Apply an update received from elsewhere (raises on malformed bytes)."""
         self._remote_depth += 1
         try:
-            if len(update) < _BIG_UPDATE:
+            # (only worth it when the update at least doubles the document: else the
+            # incremental path below costs less than a rebuild)
+            if len(update) < max(_BIG_UPDATE, 300 * len(self._ids)):
                 self.doc.apply_update(update)
                 return
             # a big update (a room loading): skip the per-item events pycrdt would
@@ -542,7 +544,7 @@ class StrokeDoc:
                     self._adopt(s)
                 ch.added.extend(expect)
                 return
-        if n_ins > _REBUILD_AT:
+        if n_ins > max(_REBUILD_AT, len(self._ids)):
             self._rebuild_all()
             return
         for ev in events:
