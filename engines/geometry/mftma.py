@@ -320,6 +320,15 @@ def _grassmann_cg(X: np.ndarray, V0: np.ndarray, max_iter: int = 300, gtol: floa
     return V
 
 
+def _optimise_frames(X: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """The compiled per-start optimiser (numba), or the vectorised numpy one without numba."""
+    try:
+        from engines.geometry._cg_kernel import grassmann_cg_batch
+    except ImportError:  # pragma: no cover - numba is a dependency of the project
+        return _grassmann_cg(X, starts)
+    return grassmann_cg_batch(np.ascontiguousarray(X), np.ascontiguousarray(starts), 1000, 1e-7)
+
+
 @dataclass(frozen=True)
 class _CenterFit:
     basis: np.ndarray  # (N, K) orthonormal, the removed center subspace
@@ -353,7 +362,7 @@ def _center_subspace(centers: np.ndarray, rng: np.random.RandomState, n_reps: in
         for j in range(n_reps):
             rng.standard_normal((P, 1))  # the reference draws (and ignores) this start
             starts[j] = rng.standard_normal((r, k))
-        V = _grassmann_cg(X, starts)
+        V = _optimise_frames(X, starts)
         X0 = X[None] - (X @ V) @ np.swapaxes(V, -1, -2)
         stability = np.min(np.sqrt(np.sum(X0 * X0, axis=-1)) / xn, axis=-1)
         best = V[int(np.argmax(stability))]

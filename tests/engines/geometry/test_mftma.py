@@ -294,3 +294,25 @@ def test_simulated_capacity_agrees_with_mean_field(P, M, N, R, D):
     assert sim.capacity == pytest.approx(mf.capacity_mean, rel=0.05)
     # the separable fraction rises with the projected dimension
     assert sim.fractions[0] < 0.5 <= sim.fractions[-1]
+
+
+def test_compiled_and_vectorised_center_optimisers_agree():
+    from engines.geometry._cg_kernel import grassmann_cg_batch
+    from engines.geometry.mftma import _grassmann_cg
+
+    rng = np.random.default_rng(6)
+    X = rng.standard_normal((12, 11))
+    starts = rng.standard_normal((4, 11, 2))
+    a = grassmann_cg_batch(X, starts.copy(), 1000, 1e-7)
+    b = _grassmann_cg(X, starts.copy())
+    ca, _ = _corr_cost_grad(X, a, grad=False)
+    cb, _ = _corr_cost_grad(X, b, grad=False)
+    c0, _ = _corr_cost_grad(X, _orth(starts), grad=False)
+    assert np.all(ca < c0)
+    # both reach stationary points (a start may fall into another basin), and the same best one
+    assert ca.min() == pytest.approx(cb.min(), rel=1e-8)
+    _, g = _corr_cost_grad(X, a)
+    rg = g - a @ (np.swapaxes(a, 1, 2) @ g)
+    assert np.sqrt(np.sum(rg**2, axis=(1, 2))).max() < 1e-5 * (ca.max() + 1)
+    assert np.sum(np.isclose(ca, cb, rtol=1e-6)) >= 3
+    np.testing.assert_allclose(np.swapaxes(a, 1, 2) @ a, np.broadcast_to(np.eye(2), (4, 2, 2)), atol=1e-10)
