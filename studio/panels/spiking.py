@@ -325,7 +325,11 @@ class SpikingPanel(Panel):
         self._picked = []
 
     def on_params_restored(self, params: SpikingParams) -> None:
+        """A workspace was opened: new parameters and engine state, so redraw from scratch."""
         self._adopt_params(params)
+        self._clear_views()
+        self._last_snap = None
+        self._mon_since = -1
 
     def _apply(self, p: SpikingParams) -> None:
         if self.runner is None:

@@ -140,3 +140,20 @@ def test_weights_tab_follows_plasticity(window, qtbot):
     assert img is not None and img.shape == (1100, 100)
     heights = panel.w_hist.opts["height"]
     assert int(np.sum(heights)) == 100_000  # every input synapse is plastic
+
+
+def test_workspace_round_trip_restores_the_network(window, qtbot, tmp_path):
+    panel = window.panels["spiking"]
+    runner = window.runner_for("spiking")
+    runner.run_for(1000)
+    qtbot.waitUntil(lambda: runner.state == "paused" and runner.engine.step_count == 1000, timeout=60_000)
+    v_saved = runner.call(lambda e: e.v.copy())
+    path = tmp_path / "coba.nsw"
+    assert window.save_workspace(path)
+    runner.run_for(500)
+    qtbot.waitUntil(lambda: runner.state == "paused" and runner.engine.step_count == 1500, timeout=60_000)
+    assert window.open_workspace(path)
+    assert runner.call(lambda e: e.step_count) == 1000
+    assert np.array_equal(runner.call(lambda e: e.v.copy()), v_saved)
+    qtbot.waitUntil(lambda: panel._last_snap is not None and panel._last_snap.step == 1000, timeout=10_000)
+    assert panel.raster_points_drawn > 0
