@@ -31,7 +31,7 @@ from engines.base import Progress
 from engines.routing import ls
 from engines.routing.problem import Problem, check_instance, evaluate
 
-__all__ = ["SOLVERS", "SolveResult", "solve", "solve_job"]
+__all__ = ["SOLVERS", "SolveResult", "solve", "solve_job", "warm_up"]
 
 SOLVERS = ("ls", "pyvrp", "neural", "neural+ls", "neural+pyvrp")
 
@@ -62,6 +62,36 @@ class SolveResult:
             "bks": problem.bks,
             "gap_percent": None if gap is None else round(gap, 4),
         }
+
+
+_WARM: set[str] = set()
+
+
+def warm_up(solver: str = "ls", model=None) -> None:
+    """Load the compiled kernels (and the model) once per process, outside any timing.
+
+    The first call of a numba kernel in a process loads its compiled code from
+    the cache (about a second here); importing torch and reading the weights
+    take longer. Solve times reported by :func:`solve_job` start after this.
+    """
+    if "ls" not in _WARM:
+        toy = Problem("warm-up", np.array([[0, 1, 2, 2], [1, 0, 1, 2], [2, 1, 0, 1], [2, 2, 1, 0.0]]),
+                      demand=[0, 1, 1, 1], capacity=2, time_windows=[[0, 99]] * 4)  # fmt: skip
+        d = ls.LSData(toy)
+        R, L = ls.construct(d)
+        rng = np.random.default_rng(0)
+        ls.improve(d, R, L, rng)
+        ls.perturb_and_improve(d, R, L, rng, q=2)
+        _WARM.add("ls")
+    if solver.startswith("neural") and model is None and "neural" not in _WARM:
+        from engines.routing.neural.infer import default_model
+
+        default_model()
+        _WARM.add("neural")
+    if solver.endswith("pyvrp") and "pyvrp" not in _WARM:
+        import pyvrp  # noqa: F401
+
+        _WARM.add("pyvrp")
 
 
 class _Tracker:
@@ -174,6 +204,7 @@ def solve_job(
     reasons = check_instance(problem)
     if reasons:
         raise ValueError(f"{problem.name}: infeasible instance: " + "; ".join(reasons))
+    warm_up(solver, model)
     rng = np.random.default_rng(seed)
     tr = _Tracker(problem, solver)
     data = ls.LSData(problem)
