@@ -117,3 +117,40 @@ def test_infeasible_instance_reported_before_solving():
 def test_bad_solver_name():
     with pytest.raises(ValueError, match="allowed values are ls, pyvrp"):
         solve(_random_vrptw(0), "magic")
+
+
+def _variant(kind, seed=0, n=14):
+    rng = np.random.default_rng(seed)
+    xy = rng.uniform(0, 50, (n, 2))
+    D = np.hypot(*(xy[:, None] - xy[None]).transpose(2, 0, 1))
+    asym = kind.startswith("A")
+    if asym:
+        D = D * rng.uniform(1.0, 1.4, D.shape)
+        np.fill_diagonal(D, 0)
+    T = D * (1.3 if asym else 1.0)
+    kw = {}
+    if kind in ("TSP", "ATSP"):
+        kw["num_vehicles"] = 1
+    else:
+        kw.update(demand=np.r_[0, rng.integers(1, 6, n - 1)], capacity=15)
+    if kind.endswith("TW"):
+        r = rng.uniform(0, 150, n)
+        tw = np.stack([r, r + 60], 1)
+        tw[0] = [0, 500]
+        kw.update(time_windows=tw, service=np.r_[0, np.full(n - 1, 3.0)])
+    return Problem(kind, D, duration=T, coords=xy, **kw)
+
+
+@pytest.mark.parametrize("kind", ["TSP", "ATSP", "CVRP", "ACVRP", "VRPTW", "ACVRPTW"])
+def test_every_solver_returns_feasible_or_says_why(kind):
+    p = _variant(kind)
+    assert p.variant == kind
+    for solver in ("ls", "pyvrp", "neural", "neural+ls"):
+        r = solve(p, solver, time_limit=0.2, seed=0)
+        ev = evaluate(p, r.routes)
+        assert r.feasible == ev.feasible and r.cost == ev.cost
+        assert r.feasible or r.violations, (kind, solver)
+        if solver != "neural":  # the local search and PyVRP must find a feasible solution here
+            assert r.feasible, (kind, solver, r.violations)
+        if kind in ("TSP", "ATSP"):
+            assert len(r.routes) == 1
