@@ -39,9 +39,14 @@ def time_to_target(p, solver, target, limit, seed=0):
 def row(name, solver, r, p):
     gap = p.gap(r.cost) if r.feasible else None
     g = "   n/a" if gap is None else f"{gap:6.2f}"
+    first = ""
+    if r.curve:
+        t1, c1 = r.curve[0]
+        g1 = p.gap(c1)
+        first = f"  first {t1:5.2f} s" + ("" if g1 is None else f" ({g1:+.1f} %)")
     print(
         f"{name:28s} {solver:13s} cost {p.round_cost(r.cost):>10g}  gap% {g}  time {r.elapsed:6.2f} s  "
-        f"{'feasible' if r.feasible else 'INFEASIBLE'}",
+        f"{'feasible' if r.feasible else 'INFEASIBLE'}{first}",
         flush=True,
     )
     return {
