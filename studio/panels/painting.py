@@ -1,0 +1,502 @@
+"""Collaborative painting: paint with strokes, let the model propose the rest, paint a reference.
+
+A thin view over :class:`engines.painting.engine.PaintingEngine`. Mouse drags
+on the canvas become strokes of the chosen brush size, colour and opacity
+(the drag is previewed while the button is down, then sent to the engine).
+The eraser removes the strokes under it. Ctrl+Z / Ctrl+Shift+Z undo and redo
+*my* strokes only. "Complete" asks the trained model for several proposals,
+shown side by side as thumbnails and over the canvas; accept or reject them.
+"Paint reference…" fits strokes to an image, appearing live. Files: open and
+save JSON, export PNG and SVG.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from engines.painting.engine import PaintingEngine, PaintingSnapshot
+from studio.panels.base import Panel
+
+PALETTE = ("#1d1d1d", "#ffffff", "#c0392b", "#e67e22", "#f1c40f", "#27ae60", "#2980b9", "#8e44ad", "#7f5539")
+
+
+def _qimage(img: np.ndarray) -> QtGui.QImage:
+    h, w = img.shape[:2]
+    data = np.ascontiguousarray(img)
+    q = QtGui.QImage(data.data, w, h, 3 * w, QtGui.QImage.Format.Format_RGB888)
+    return q.copy()  # own the pixels
+
+
+class Canvas(QtWidgets.QWidget):
+    """Shows the painting and turns mouse drags into paths in canvas fractions."""
+
+    dragged = QtCore.Signal(object)  # (P, 2) array of points in [0, 1]
+    erased = QtCore.Signal(float, float)  # x, y in [0, 1]
+    undo_requested = QtCore.Signal()
+    redo_requested = QtCore.Signal()
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None):
+        super().__init__(parent)
+        self.setMinimumSize(320, 320)
+        self.setMouseTracking(False)
+        self.setFocusPolicy(QtCore.Qt.FocusPolicy.StrongFocus)
+        self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Expanding)
+        self.image: QtGui.QImage | None = None
+        self.tool = "brush"
+        self.brush_size = 0.03
+        self.color = QtGui.QColor("#c0392b")
+        self.opacity = 1.0
+        self._path: list[tuple[float, float]] = []
+
+    # -- geometry --------------------------------------------------------
+    def square(self) -> QtCore.QRectF:
+        s = min(self.width(), self.height()) - 8
+        return QtCore.QRectF((self.width() - s) / 2, (self.height() - s) / 2, s, s)
+
+    def to_canvas(self, pos: QtCore.QPointF) -> tuple[float, float]:
+        r = self.square()
+        return (
+            float(np.clip((pos.x() - r.x()) / r.width(), 0, 1)),
+            float(np.clip((pos.y() - r.y()) / r.height(), 0, 1)),
+        )
+
+    def to_widget(self, x: float, y: float) -> QtCore.QPointF:
+        r = self.square()
+        return QtCore.QPointF(r.x() + x * r.width(), r.y() + y * r.height())
+
+    # -- drawing ---------------------------------------------------------
+    def set_image(self, img: np.ndarray) -> None:
+        self.image = _qimage(img)
+        self.update()
+
+    def paintEvent(self, _event) -> None:  # noqa: N802 - Qt API
+        p = QtGui.QPainter(self)
+        p.fillRect(self.rect(), QtGui.QColor("#3a3a3a"))
+        r = self.square()
+        if self.image is not None:
+            p.setRenderHint(QtGui.QPainter.RenderHint.SmoothPixmapTransform, True)
+            p.drawImage(r, self.image)
+        else:
+            p.fillRect(r, QtGui.QColor("white"))
+        if len(self._path) and self.tool == "brush":
+            c = QtGui.QColor(self.color)
+            c.setAlphaF(self.opacity)
+            pen = QtGui.QPen(c, max(1.0, self.brush_size * r.width()))
+            pen.setCapStyle(QtCore.Qt.PenCapStyle.RoundCap)
+            pen.setJoinStyle(QtCore.Qt.PenJoinStyle.RoundJoin)
+            p.setPen(pen)
+            pts = [self.to_widget(x, y) for x, y in self._path]
+            if len(pts) == 1:
+                p.drawPoint(pts[0])
+            else:
+                p.drawPolyline(QtGui.QPolygonF(pts))
+        p.end()
+
+    # -- keys ------------------------------------------------------------
+    def keyPressEvent(self, ev: QtGui.QKeyEvent) -> None:  # noqa: N802
+        # reached when the panel's shortcuts did not take the key (e.g. no active window)
+        mods = ev.modifiers()
+        ctrl = bool(mods & QtCore.Qt.KeyboardModifier.ControlModifier)
+        shift = bool(mods & QtCore.Qt.KeyboardModifier.ShiftModifier)
+        if ctrl and ev.key() == QtCore.Qt.Key.Key_Z:
+            (self.redo_requested if shift else self.undo_requested).emit()
+            ev.accept()
+            return
+        super().keyPressEvent(ev)
+
+    # -- mouse -----------------------------------------------------------
+    def mousePressEvent(self, ev: QtGui.QMouseEvent) -> None:  # noqa: N802
+        if ev.button() != QtCore.Qt.MouseButton.LeftButton:
+            return
+        x, y = self.to_canvas(ev.position())
+        if self.tool == "eraser":
+            self.erased.emit(x, y)
+            return
+        self._path = [(x, y)]
+        self.update()
+
+    def mouseMoveEvent(self, ev: QtGui.QMouseEvent) -> None:  # noqa: N802
+        if not ev.buttons() & QtCore.Qt.MouseButton.LeftButton:
+            return
+        x, y = self.to_canvas(ev.position())
+        if self.tool == "eraser":
+            self.erased.emit(x, y)
+            return
+        if self._path:
+            self._path.append((x, y))
+            self.update()
+
+    def mouseReleaseEvent(self, ev: QtGui.QMouseEvent) -> None:  # noqa: N802
+        if ev.button() != QtCore.Qt.MouseButton.LeftButton or self.tool != "brush" or not self._path:
+            return
+        x, y = self.to_canvas(ev.position())
+        if self._path[-1] != (x, y):
+            self._path.append((x, y))
+        path = np.asarray(self._path, dtype=np.float64)
+        self._path = []
+        self.dragged.emit(path)
+        self.update()
+
+
+class PaintingPanel(Panel):
+    name = "painting"
+    title = "Collaborative painting"
+    engine_type = PaintingEngine
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None):
+        super().__init__(parent)
+        self._snap: PaintingSnapshot | None = None
+        self._version = -1
+        self._has_model = False
+        self._thumb_key: tuple = ()
+        self.strokes_drawn = 0
+
+        outer = QtWidgets.QHBoxLayout(self.body)
+        outer.setContentsMargins(0, 0, 0, 0)
+        side = QtWidgets.QVBoxLayout()
+        outer.addLayout(side)
+        self.canvas = Canvas(self)
+        outer.addWidget(self.canvas, 1)
+
+        # -- brush -----------------------------------------------------------
+        brush = QtWidgets.QGroupBox("Brush")
+        form = QtWidgets.QFormLayout(brush)
+        self.tool_box = QtWidgets.QComboBox()
+        self.tool_box.addItems(["brush", "eraser"])
+        form.addRow("Tool", self.tool_box)
+        self.size_slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
+        self.size_slider.setRange(2, 200)  # thousandths of the canvas side
+        self.size_slider.setValue(30)
+        form.addRow("Size", self.size_slider)
+        self.opacity_slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
+        self.opacity_slider.setRange(5, 100)
+        self.opacity_slider.setValue(100)
+        form.addRow("Opacity", self.opacity_slider)
+        self.color_button = QtWidgets.QPushButton("Colour…")
+        form.addRow("Colour", self.color_button)
+        swatches = QtWidgets.QHBoxLayout()
+        for hexcol in PALETTE:
+            b = QtWidgets.QToolButton()
+            b.setFixedSize(18, 18)
+            b.setStyleSheet(f"background: {hexcol}; border: 1px solid #888;")
+            b.clicked.connect(lambda _c=False, h=hexcol: self.set_color(QtGui.QColor(h)))
+            swatches.addWidget(b)
+        form.addRow(swatches)
+        side.addWidget(brush)
+
+        # -- edit ------------------------------------------------------------
+        edit = QtWidgets.QHBoxLayout()
+        self.undo_button = QtWidgets.QPushButton("Undo")
+        self.redo_button = QtWidgets.QPushButton("Redo")
+        self.clear_button = QtWidgets.QPushButton("Clear")
+        for b in (self.undo_button, self.redo_button, self.clear_button):
+            edit.addWidget(b)
+        side.addLayout(edit)
+
+        # -- model -----------------------------------------------------------
+        comp = QtWidgets.QGroupBox("Complete with the model")
+        cl = QtWidgets.QVBoxLayout(comp)
+        row = QtWidgets.QHBoxLayout()
+        self.proposals_box = QtWidgets.QSpinBox()
+        self.proposals_box.setRange(1, 6)
+        self.proposals_box.setValue(3)
+        self.proposals_box.setPrefix("proposals: ")
+        row.addWidget(self.proposals_box)
+        self.complete_button = QtWidgets.QPushButton("Complete")
+        row.addWidget(self.complete_button)
+        cl.addLayout(row)
+        self.thumbs = QtWidgets.QHBoxLayout()
+        cl.addLayout(self.thumbs)
+        self._thumb_buttons: list[QtWidgets.QToolButton] = []
+        row = QtWidgets.QHBoxLayout()
+        self.accept_button = QtWidgets.QPushButton("Accept")
+        self.reject_button = QtWidgets.QPushButton("Reject")
+        row.addWidget(self.accept_button)
+        row.addWidget(self.reject_button)
+        cl.addLayout(row)
+        side.addWidget(comp)
+
+        # -- reference & files ------------------------------------------------
+        self.reference_button = QtWidgets.QPushButton("Paint reference…")
+        self.cancel_button = QtWidgets.QPushButton("Cancel")
+        self.progress = QtWidgets.QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.hide()
+        side.addWidget(self.reference_button)
+        side.addWidget(self.progress)
+        side.addWidget(self.cancel_button)
+        files = QtWidgets.QGridLayout()
+        self.open_button = QtWidgets.QPushButton("Open JSON…")
+        self.save_button = QtWidgets.QPushButton("Save JSON…")
+        self.png_button = QtWidgets.QPushButton("Export PNG…")
+        self.svg_button = QtWidgets.QPushButton("Export SVG…")
+        files.addWidget(self.open_button, 0, 0)
+        files.addWidget(self.save_button, 0, 1)
+        files.addWidget(self.png_button, 1, 0)
+        files.addWidget(self.svg_button, 1, 1)
+        side.addLayout(files)
+        self.info = QtWidgets.QLabel("")
+        self.info.setWordWrap(True)
+        side.addWidget(self.info)
+        side.addStretch(1)
+
+        # -- wiring ------------------------------------------------------------
+        self.canvas.dragged.connect(self.paint_path)
+        self.canvas.erased.connect(self.erase)
+        self.tool_box.currentTextChanged.connect(self._set_tool)
+        self.size_slider.valueChanged.connect(self._sync_brush)
+        self.opacity_slider.valueChanged.connect(self._sync_brush)
+        self.color_button.clicked.connect(self._pick_color)
+        self.undo_button.clicked.connect(self.undo)
+        self.redo_button.clicked.connect(self.redo)
+        self.clear_button.clicked.connect(lambda: self._edit(lambda e: e.clear()))
+        self.complete_button.clicked.connect(self.complete)
+        self.accept_button.clicked.connect(lambda: self._edit(lambda e: e.accept_proposal()))
+        self.reject_button.clicked.connect(lambda: self._edit(lambda e: e.reject_proposals()))
+        self.reference_button.clicked.connect(self._ask_reference)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.open_button.clicked.connect(self._ask_open)
+        self.save_button.clicked.connect(self._ask_save)
+        self.png_button.clicked.connect(self._ask_png)
+        self.svg_button.clicked.connect(self._ask_svg)
+        ctx = QtCore.Qt.ShortcutContext.WidgetWithChildrenShortcut
+        self.undo_shortcut = QtGui.QShortcut(QtGui.QKeySequence("Ctrl+Z"), self)
+        self.redo_shortcut = QtGui.QShortcut(QtGui.QKeySequence("Ctrl+Shift+Z"), self)
+        for sc, slot in ((self.undo_shortcut, self.undo), (self.redo_shortcut, self.redo)):
+            sc.setContext(ctx)
+            sc.activated.connect(slot)
+        self.canvas.undo_requested.connect(self.undo)
+        self.canvas.redo_requested.connect(self.redo)
+        self._sync_brush()
+        self.set_color(QtGui.QColor(PALETTE[2]))
+        self._sync_buttons()
+
+    # -- engine ----------------------------------------------------------------
+    def on_attached(self) -> None:
+        self._has_model = bool(self.runner.call(lambda e: e.has_model()))
+        self._sync_buttons()
+        self.runner.refresh()
+
+    def start_demo(self) -> None:
+        rng = np.random.default_rng(0)
+        for i in range(12):
+            t = np.linspace(0, 1, 20)
+            y0 = 0.1 + 0.07 * i
+            pts = np.column_stack([0.1 + 0.8 * t, y0 + 0.05 * np.sin(6 * t + i)])
+            col = tuple(float(c) for c in rng.random(3))
+            self.runner.call(lambda e, p=pts, c=col: e.add_drag(p, 0.04, c))
+        self.runner.refresh()
+
+    def _edit(self, fn) -> Any:
+        try:
+            out = self.runner.call(fn)
+        except (ValueError, FileNotFoundError) as e:
+            self.show_error(str(e))
+            return None
+        self.runner.refresh()
+        return out
+
+    # -- actions ---------------------------------------------------------------
+    def set_color(self, color: QtGui.QColor) -> None:
+        self.canvas.color = QtGui.QColor(color)
+        self.color_button.setStyleSheet(
+            f"background: {color.name()}; color: {'white' if color.lightness() < 128 else 'black'};"
+        )
+        self.color_button.setText(color.name())
+
+    def _pick_color(self) -> None:
+        c = QtWidgets.QColorDialog.getColor(self.canvas.color, self, "Brush colour")
+        if c.isValid():
+            self.set_color(c)
+
+    def _set_tool(self, tool: str) -> None:
+        self.canvas.tool = tool
+
+    def _sync_brush(self) -> None:
+        self.canvas.brush_size = self.size_slider.value() / 1000.0
+        self.canvas.opacity = self.opacity_slider.value() / 100.0
+
+    def paint_path(self, points: np.ndarray) -> None:
+        """A finished drag: send it to the engine as strokes."""
+        c = self.canvas.color
+        color = (c.redF(), c.greenF(), c.blueF())
+        size = self.canvas.brush_size
+        opacity = self.canvas.opacity
+        self._edit(lambda e: e.add_drag(points, size, color, opacity))
+
+    def erase(self, x: float, y: float) -> None:
+        r = max(self.canvas.brush_size, 0.01)
+        self._edit(lambda e: e.erase_at(x, y, r))
+
+    def undo(self) -> None:
+        self._edit(lambda e: e.undo())
+
+    def redo(self) -> None:
+        self._edit(lambda e: e.redo())
+
+    def complete(self) -> bool:
+        if not self._has_model:
+            self.show_error("No trained completion model: assets/painting/model.zip is missing.")
+            return False
+        n = self.proposals_box.value()
+        self.runner.call(lambda e: e.set_params(e.params.replace(proposals=n)))
+        return self.runner.run_job(lambda e: e.complete_job())
+
+    def paint_reference(self, path: str | Path) -> bool:
+        from engines.painting.imageio import load_image
+
+        try:
+            img = load_image(path, size=256)
+        except (ValueError, OSError) as e:
+            self.show_error(str(e))
+            return False
+        return self.runner.run_job(lambda e: e.decompose_job(img))
+
+    def cancel(self) -> None:
+        if self.runner is not None and self.runner.state == "job":
+            self.runner.cancel_job()
+
+    def open_json(self, path: str | Path) -> bool:
+        from engines.painting.strokes import load_painting
+
+        try:
+            doc = load_painting(path)
+        except (ValueError, OSError) as e:
+            self.show_error(str(e))  # the current painting is kept
+            return False
+        self._edit(lambda e: e.load_document(doc))
+        return True
+
+    def save_json(self, path: str | Path) -> None:
+        from engines.painting.strokes import save_painting
+
+        self._edit(lambda e: save_painting(e.doc, path))
+
+    def export_png(self, path: str | Path, size: int = 1024) -> None:
+        from engines.painting.imageio import save_png
+        from engines.painting.render import render_fast
+
+        self._edit(
+            lambda e: save_png(render_fast(*e.doc.arrays(), size=size, background=e.doc.background), path)
+        )
+
+    def export_svg(self, path: str | Path, size: int = 1024) -> None:
+        from engines.painting.imageio import strokes_svg
+
+        self._edit(lambda e: Path(path).write_text(strokes_svg(*e.doc.arrays(), size, e.doc.background)))
+
+    def _ask_reference(self) -> None:
+        f, _ = QtWidgets.QFileDialog.getOpenFileName(
+            self,
+            "Reference image",
+            "",
+            "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp);;All files (*)",
+        )
+        if f:
+            self.paint_reference(f)
+
+    def _ask_open(self) -> None:
+        f, _ = QtWidgets.QFileDialog.getOpenFileName(
+            self, "Open painting", "", "Painting JSON (*.json);;All files (*)"
+        )
+        if f:
+            self.open_json(f)
+
+    def _ask_save(self) -> None:
+        f, _ = QtWidgets.QFileDialog.getSaveFileName(
+            self, "Save painting", "painting.json", "Painting JSON (*.json)"
+        )
+        if f:
+            self.save_json(f)
+
+    def _ask_png(self) -> None:
+        f, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Export PNG", "painting.png", "PNG (*.png)")
+        if f:
+            self.export_png(f)
+
+    def _ask_svg(self) -> None:
+        f, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Export SVG", "painting.svg", "SVG (*.svg)")
+        if f:
+            self.export_svg(f)
+
+    # -- jobs --------------------------------------------------------------------
+    def on_job_progress(self, progress) -> None:
+        frac = progress.fraction
+        self.progress.show()
+        self.progress.setValue(int(1000 * (frac or 0)))
+        self.progress.setFormat(progress.message[:50])
+        self._sync_buttons(job=True)
+
+    def on_job_finished(self, result: Any, completed: bool) -> None:
+        self.progress.hide()
+        self._sync_buttons(job=False)
+        self.runner.refresh()
+
+    # -- drawing -----------------------------------------------------------------
+    def _sync_buttons(self, job: bool | None = None) -> None:
+        busy = job if job is not None else bool(self.runner is not None and self.runner.state == "job")
+        s = self._snap
+        self.undo_button.setEnabled(bool(s and s.can_undo) and not busy)
+        self.redo_button.setEnabled(bool(s and s.can_redo) and not busy)
+        self.complete_button.setEnabled(self._has_model and not busy)
+        self.complete_button.setToolTip("" if self._has_model else "no trained model in assets/painting/")
+        has_props = bool(s and s.proposals)
+        self.accept_button.setEnabled(has_props and not busy)
+        self.reject_button.setEnabled(has_props and not busy)
+        self.reference_button.setEnabled(not busy)
+        self.cancel_button.setEnabled(busy)
+
+    def _set_thumbs(self, snap: PaintingSnapshot) -> None:
+        for b in self._thumb_buttons:
+            self.thumbs.removeWidget(b)
+            b.deleteLater()
+        self._thumb_buttons = []
+        for i, img in enumerate(snap.proposal_images):
+            b = QtWidgets.QToolButton()
+            b.setIcon(QtGui.QIcon(QtGui.QPixmap.fromImage(_qimage(img))))
+            b.setIconSize(QtCore.QSize(72, 72))
+            b.setCheckable(True)
+            b.setChecked(i == snap.selected)
+            b.setToolTip(f"proposal {i + 1}: {len(snap.proposals[i])} strokes")
+            b.clicked.connect(lambda _c=False, k=i: self._edit(lambda e: e.select_proposal(k)))
+            self.thumbs.addWidget(b)
+            self._thumb_buttons.append(b)
+
+    def update_view(self, snapshot: Any) -> None:
+        if not isinstance(snapshot, PaintingSnapshot):
+            return
+        prev = self._snap
+        self._snap = snapshot
+        self.canvas.set_image(snapshot.image)
+        key = (
+            snapshot.selected,
+            tuple(len(p) for p in snapshot.proposals),
+            tuple(round(float(p.sum()), 4) for p in snapshot.proposals),
+        )
+        if prev is None or key != self._thumb_key:
+            self._thumb_key = key
+            self._set_thumbs(snapshot)
+        self.strokes_drawn = snapshot.n_strokes
+        busy = {"complete": "  — proposing…", "decompose": "  — painting the reference…"}.get(
+            snapshot.busy, ""
+        )
+        props = f", {len(snapshot.proposals)} proposals" if snapshot.proposals else ""
+        self.info.setText(f"{snapshot.n_strokes} strokes ({snapshot.n_mine} mine){props}{busy}")
+        self._sync_buttons()
+
+    # -- workspace ---------------------------------------------------------------
+    def panel_state(self) -> dict[str, Any]:
+        c = self.canvas.color
+        return {"size": self.size_slider.value(), "opacity": self.opacity_slider.value(), "color": c.name()}
+
+    def restore_panel_state(self, state: dict[str, Any]) -> None:
+        if "size" in state:
+            self.size_slider.setValue(int(state["size"]))
+        if "opacity" in state:
+            self.opacity_slider.setValue(int(state["opacity"]))
+        if "color" in state:
+            self.set_color(QtGui.QColor(str(state["color"])))

@@ -1,0 +1,169 @@
+"""The painting panel in the real main window: drag to paint, undo/redo, reference, proposals, files."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from PySide6 import QtCore, QtGui
+
+from studio.panels.painting import PaintingPanel
+from studio.window import MainWindow
+
+pytestmark = pytest.mark.gui
+
+
+@pytest.fixture
+def panel(qtbot, tmp_path):
+    w = MainWindow(panel_classes={"painting": PaintingPanel}, settings_file=tmp_path / "s.ini")
+    qtbot.addWidget(w)
+    w.resize(1200, 800)
+    w.show()
+    qtbot.waitExposed(w)
+    p = w.panels["painting"]
+    w.runner_for("painting")
+    qtbot.waitUntil(lambda: p._snap is not None, timeout=10000)
+    yield p
+    w.close()
+
+
+def _grab(widget) -> np.ndarray:
+    img = widget.grab().toImage().convertToFormat(QtGui.QImage.Format.Format_RGB888)
+    w, h = img.width(), img.height()
+    buf = np.frombuffer(img.constBits(), np.uint8, count=img.bytesPerLine() * h)
+    return buf.reshape(h, img.bytesPerLine())[:, : 3 * w].reshape(h, w, 3).copy()
+
+
+def _drag(qtbot, canvas, points):
+    pts = [canvas.to_widget(x, y).toPoint() for x, y in points]
+    qtbot.mousePress(canvas, QtCore.Qt.MouseButton.LeftButton, pos=pts[0])
+    for p in pts[1:]:
+        qtbot.mouseMove(canvas, p)
+    qtbot.mouseRelease(canvas, QtCore.Qt.MouseButton.LeftButton, pos=pts[-1])
+
+
+def test_mouse_drag_paints_strokes_and_undo_redo(panel, qtbot):
+    canvas = panel.canvas
+    before = _grab(canvas)
+    panel.set_color(QtGui.QColor("#2060e0"))
+    panel.size_slider.setValue(60)
+    _drag(qtbot, canvas, [(0.15 + 0.05 * i, 0.5 + 0.02 * np.sin(i)) for i in range(15)])
+    qtbot.waitUntil(lambda: panel._snap.n_strokes > 0, timeout=30000)
+    n = panel._snap.n_strokes
+    assert n >= 5 and panel._snap.n_mine == n
+    params = np.asarray(panel._snap.params)
+    assert np.allclose(params[:, 3], 0.06) and np.allclose(
+        params[:, 5:8], [0x20 / 255, 0x60 / 255, 0xE0 / 255], atol=1e-3
+    )
+    qtbot.waitUntil(lambda: canvas.image is not None, timeout=2000)
+    after = _grab(canvas)
+    changed = np.abs(after.astype(int) - before).sum(-1) > 30
+    assert changed.mean() > 0.01  # the stroke is on screen
+    # the painted pixels are blue-ish, where the drag went
+    mid = canvas.to_widget(0.5, 0.5 + 0.02 * np.sin(7)).toPoint()
+    r, g, b = after[mid.y(), mid.x()]
+    assert b > 150 and r < 100, (r, g, b)
+    # Ctrl+Z removes my drag, Ctrl+Shift+Z puts it back
+    panel.window().activateWindow()
+    qtbot.waitActive(panel.window())
+    canvas.setFocus()
+    qtbot.keyClick(canvas, QtCore.Qt.Key.Key_Z, QtCore.Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: panel._snap.n_strokes == 0, timeout=30000)
+    qtbot.keyClick(
+        canvas,
+        QtCore.Qt.Key.Key_Z,
+        QtCore.Qt.KeyboardModifier.ControlModifier | QtCore.Qt.KeyboardModifier.ShiftModifier,
+    )
+    qtbot.waitUntil(lambda: panel._snap.n_strokes == n, timeout=30000)
+
+
+def test_eraser_removes_strokes(panel, qtbot):
+    _drag(qtbot, panel.canvas, [(0.2, 0.2), (0.3, 0.2), (0.4, 0.2)])
+    qtbot.waitUntil(lambda: panel._snap.n_strokes > 0, timeout=30000)
+    panel.tool_box.setCurrentText("eraser")
+    panel.size_slider.setValue(150)
+    _drag(qtbot, panel.canvas, [(0.3, 0.2)])
+    qtbot.waitUntil(lambda: panel._snap.n_strokes == 0, timeout=30000)
+
+
+def test_paint_reference_live_then_cancel_keeps_painting(panel, qtbot, tmp_path):
+    from engines.painting.imageio import save_png
+
+    img = np.ones((64, 64, 3))
+    img[:32] = (0.9, 0.2, 0.1)
+    src = tmp_path / "ref.png"
+    save_png(img, src)
+    panel.runner.call(
+        lambda e: e.set_params(e.params.replace(decompose_strokes=12, decompose_px=32, decompose_iters=8))
+    )
+    with qtbot.waitSignal(panel.runner.job_finished, timeout=120000) as sig:
+        assert panel.paint_reference(src)
+    assert sig.args[1] is True
+    qtbot.waitUntil(lambda: panel._snap.n_strokes == 12, timeout=30000)
+    assert set(panel._snap.authors) == {"reference"}
+    # a second, long run cancelled mid-way adds nothing
+    panel.runner.call(lambda e: e.set_params(e.params.replace(decompose_iters=2000)))
+    with qtbot.waitSignal(panel.runner.job_finished, timeout=60000) as sig:
+        panel.paint_reference(src)
+        qtbot.waitUntil(lambda: panel.cancel_button.isEnabled(), timeout=30000)
+        qtbot.mouseClick(panel.cancel_button, QtCore.Qt.MouseButton.LeftButton)
+    assert sig.args[1] is False
+    panel.runner.refresh()
+    qtbot.waitUntil(lambda: panel._snap.busy == "", timeout=30000)
+    assert panel._snap.n_strokes == 12
+    # a bad reference is a message, not a crash
+    bad = tmp_path / "bad.png"
+    bad.write_text("nope")
+    assert not panel.paint_reference(bad)
+    assert "bad.png" in panel.banner.label.text()
+
+
+def test_complete_proposals_accept(panel, qtbot):
+    from engines.painting.model import ModelConfig, StrokeDenoiser
+
+    torch.manual_seed(0)
+    tiny = StrokeDenoiser(ModelConfig(n_strokes=30, d_model=16, layers=1, heads=2, timesteps=50))
+
+    def use_tiny(e):
+        e.model = tiny
+        e.set_params(e.params.replace(complete_steps=4))
+
+    panel.runner.call(use_tiny)
+    panel._has_model = True
+    _drag(qtbot, panel.canvas, [(0.3, 0.3), (0.6, 0.6)])
+    qtbot.waitUntil(lambda: panel._snap.n_strokes > 0, timeout=30000)
+    n = panel._snap.n_strokes
+    panel.proposals_box.setValue(2)
+    with qtbot.waitSignal(panel.runner.job_finished, timeout=60000) as sig:
+        qtbot.mouseClick(panel.complete_button, QtCore.Qt.MouseButton.LeftButton)
+    assert sig.args[1] is True
+    qtbot.waitUntil(lambda: len(panel._thumb_buttons) == 2, timeout=30000)
+    assert panel.accept_button.isEnabled()
+    qtbot.mouseClick(panel._thumb_buttons[1], QtCore.Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel._snap.selected == 1, timeout=30000)
+    qtbot.mouseClick(panel.accept_button, QtCore.Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel._snap.n_strokes == 30, timeout=30000)
+    assert panel._snap.authors.count("model") == 30 - n
+    assert not panel._thumb_buttons
+
+
+def test_files_open_save_export_and_bad_json(panel, qtbot, tmp_path):
+    _drag(qtbot, panel.canvas, [(0.1, 0.8), (0.9, 0.8)])
+    qtbot.waitUntil(lambda: panel._snap.n_strokes > 0, timeout=30000)
+    n = panel._snap.n_strokes
+    panel.save_json(tmp_path / "p.json")
+    panel.export_png(tmp_path / "p.png", size=128)
+    panel.export_svg(tmp_path / "p.svg", size=128)
+    assert json.loads((tmp_path / "p.json").read_text())["format"] == "neural-studio-painting"
+    assert (tmp_path / "p.png").stat().st_size > 100
+    assert (tmp_path / "p.svg").read_text().count("<rect") == n + 1
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"format": "neural-studio-painting", "version": 1, "strokes": [{"id": "a"}]}')
+    assert not panel.open_json(bad)
+    assert "bad.json: strokes[0]: missing field" in panel.banner.label.text()
+    assert panel.runner.call(lambda e: len(e.doc)) == n  # the painting is kept
+    panel.runner.call(lambda e: e.clear())
+    assert panel.open_json(tmp_path / "p.json")
+    qtbot.waitUntil(lambda: panel._snap.n_strokes == n, timeout=30000)
