@@ -140,3 +140,94 @@ def grassmann_cg_batch(X, V0, max_iter, gtol):
     for b in prange(V0.shape[0]):
         out[b] = _cg_one(X, C, np.ascontiguousarray(V0[b]), max_iter, gtol)
     return out
+
+
+# --------------------------------------------------------------------------
+# non-negative least squares, one problem at a time (compiled)
+# --------------------------------------------------------------------------
+
+
+@njit(cache=True, nogil=True)
+def _bpp_one(G, b, max_iter, tol, ridge):
+    """Block principal pivoting (Kim & Park 2011) for min_z>=0 0.5 z'Gz - b'z."""
+    m = b.shape[0]
+    F = np.zeros(m, dtype=np.bool_)
+    x = np.zeros(m)
+    best = m + 1
+    alpha = 3
+    for _ in range(max_iter):
+        k = 0
+        for j in range(m):
+            if F[j]:
+                k += 1
+        idx = np.empty(k, dtype=np.int64)
+        k = 0
+        for j in range(m):
+            if F[j]:
+                idx[k] = j
+                k += 1
+        x[:] = 0.0
+        if k > 0:
+            A = np.empty((k, k))
+            rhs = np.empty(k)
+            for a in range(k):
+                rhs[a] = b[idx[a]]
+                for c in range(k):
+                    A[a, c] = G[idx[a], idx[c]]
+                A[a, a] += ridge
+            xf = np.linalg.solve(A, rhs)
+            for a in range(k):
+                x[idx[a]] = xf[a]
+        y = G @ x - b
+        n_inf = 0
+        last = -1
+        for j in range(m):
+            bad = (F[j] and x[j] < -tol) or ((not F[j]) and y[j] < -tol)
+            if bad:
+                n_inf += 1
+                last = j
+        if n_inf == 0:
+            for j in range(m):
+                if x[j] < 0.0:
+                    x[j] = 0.0
+            return x, True
+        if n_inf < best:
+            best = n_inf
+            alpha = 3
+            full = True
+        elif alpha > 0:
+            alpha -= 1
+            full = True
+        else:
+            full = False
+        if full:
+            for j in range(m):
+                if (F[j] and x[j] < -tol) or ((not F[j]) and y[j] < -tol):
+                    F[j] = not F[j]
+        else:
+            F[last] = not F[last]
+    for j in range(m):
+        if x[j] < 0.0:
+            x[j] = 0.0
+    return x, False
+
+
+@njit(cache=True, nogil=True)
+def nnls_grouped(G, B, group, max_iter, tol_rel):
+    """Solve problem p: min_z>=0 0.5 z'G[group[p]]z - B[p]'z for every row of B."""
+    n, m = B.shape
+    Z = np.zeros((n, m))
+    ok = np.zeros(n, dtype=np.bool_)
+    for p in range(n):
+        Gp = G[group[p]]
+        tr = 0.0
+        for j in range(m):
+            tr += Gp[j, j]
+        ridge = 1e-13 * max(tr / m, 1e-300)
+        bmax = 0.0
+        for j in range(m):
+            bmax = max(bmax, abs(B[p, j]))
+        z, good = _bpp_one(Gp, B[p], max_iter, tol_rel * (1.0 + bmax), ridge)
+        Z[p] = z
+        ok[p] = good
+    return Z, ok

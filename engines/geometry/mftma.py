@@ -181,6 +181,21 @@ def nnls_warm_start(G: np.ndarray, b: np.ndarray, n_iter: int = 60) -> np.ndarra
     return z
 
 
+def _nnls(G: np.ndarray, b: np.ndarray, group: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """NNLS of problem p with Gram G[group[p]]: compiled per-problem pivoting, or the batched numpy one."""
+    try:
+        from engines.geometry._cg_kernel import nnls_grouped
+    except ImportError:  # pragma: no cover - numba is a dependency of the project
+        return nnls_batch(G[group], b)
+    return nnls_grouped(
+        np.ascontiguousarray(G),
+        np.ascontiguousarray(b),
+        np.ascontiguousarray(group, dtype=np.int64),
+        200,
+        1e-12,
+    )
+
+
 def _nnls_fallback(S: np.ndarray, t: np.ndarray) -> np.ndarray:
     from scipy.optimize import nnls
 
@@ -515,18 +530,17 @@ def _anchor_geometry(S: np.ndarray, T: np.ndarray, kappa: float):
     s_all = s0.copy()
     if need.any():
         gi, ti = np.nonzero(need)
-        tp = T[gi, :, ti].copy()  # (B, D1)
-        tp[:, -1] += kappa
-        Sg = S[gi]  # (B, D1, m)
-        Gm = np.einsum("gdm,gdn->gmn", S, S)
         Tp = T.copy()
-        Tp[:, -1] += kappa
-        bb = np.einsum("gdm,gdt->gtm", S, Tp)  # (g, n_t, m)
-        zw = nnls_warm_start(Gm, bb)
-        z, ok = nnls_batch(Gm[gi], bb[gi, ti], z0=zw[gi, ti])
+        Tp[:, -1] += kappa  # t' = t + kappa e_center
+        St = np.swapaxes(S, 1, 2)
+        Gm = St @ S  # (g, m, m)
+        bb = (St @ Tp)[gi, :, ti]  # (B, m)
+        z, ok = _nnls(Gm, bb, gi)
         for k in np.nonzero(~ok)[0]:  # rare: exact active-set fallback
-            z[k] = _nnls_fallback(Sg[k], tp[k])
-        w = np.einsum("bdm,bm->bd", Sg, z)  # projection of t' onto the cone = t - v
+            z[k] = _nnls_fallback(S[gi[k]], Tp[gi[k], :, ti[k]])
+        Zf = np.zeros((S.shape[0], S.shape[2], T.shape[2]))
+        Zf[gi, :, ti] = z
+        w = (S @ Zf)[gi, :, ti]  # projection of t' onto the cone = t - v
         moved = np.sqrt(np.sum(w * w, axis=1)) >= 1e-8
         sf = np.where(moved[:, None], w / np.where(moved, w[:, -1], 1.0)[:, None], s0[gi, :, ti])
         s_all[gi, :, ti] = sf
