@@ -256,6 +256,7 @@ class CollabClient:
         delay = self.backoff[0]
         while not self._closed:
             self._set_state("connecting")
+            last: ClientConnection | None = None
             try:
                 async with connect(
                     self.url,
@@ -266,6 +267,7 @@ class CollabClient:
                     ping_timeout=10,
                     close_timeout=1,
                 ) as ws:
+                    last = ws
                     delay = self.backoff[0]
                     await self._session(ws)
             except InvalidStatus as e:
@@ -280,6 +282,11 @@ class CollabClient:
                 self._out = None
                 self._online.clear()
                 self._fail_pending()
+            if last is not None and last.close_code == 1009:
+                # the same backlog would be refused again on every reconnection
+                self.error = "refused by the server: a message was larger than it accepts"
+                self._set_state("refused")
+                return
             if self._closed or not self.reconnect:
                 break
             self._set_state("offline")

@@ -62,6 +62,8 @@ STROKE_KEYS = ("id", "author", *PARAM_NAMES, "opacity", "clock")
 MAX_TEXT = 200
 #: above this many inserted items in one transaction the mirror is rebuilt from JSON
 _REBUILD_AT = 2000
+#: most strokes written in one local transaction (one update on the wire)
+CHUNK = 4000
 #: updates larger than this (bytes) are applied without per-item events
 _BIG_UPDATE = 256 * 1024
 
@@ -309,10 +311,17 @@ class StrokeDoc:
         return made
 
     def insert_strokes(self, strokes: Iterable[Stroke]) -> int:
-        """Insert strokes made elsewhere (keeping ids and keys); known ids are skipped."""
+        """Insert strokes made elsewhere (keeping ids and keys); known ids are skipped.
+
+        At most :data:`CHUNK` strokes go in one transaction, so each update sent
+        live stays well under the server's message limit (about 330 bytes a stroke).
+        """
         todo = [s for s in strokes if s.id not in self._by_id]
-        if not todo:
-            return 0
+        for k in range(0, len(todo), CHUNK):
+            self._insert_chunk(todo[k : k + CHUNK])
+        return len(todo)
+
+    def _insert_chunk(self, todo: list[Stroke]) -> None:
         self._expect = todo
         try:
             with self.doc.transaction(origin=self._local_origin) as txn:
@@ -331,7 +340,6 @@ class StrokeDoc:
                         self.strokes_array.insert(0, Map(stroke_to_fields(s)))
         finally:
             self._expect = None
-        return len(todo)
 
     def remove(self, sid: str) -> Stroke | None:
         """Remove a stroke by id; returns it (None if unknown)."""

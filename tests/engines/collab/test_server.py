@@ -283,3 +283,21 @@ def test_offline_edits_merge_and_presence(tmp_path):
             assert b.state == "closed"
 
     _run(main())
+
+
+def test_backlog_over_the_message_limit_is_reported_not_retried(tmp_path):
+    async def main():
+        limits = ServerLimits(max_message_bytes=64 * 1024)
+        async with CollabServer(tmp_path / "s.db", port=0, token=TOKEN, limits=limits) as srv:
+            c = CollabClient(f"ws://127.0.0.1:{srv.port}", "r", TOKEN, author="big")
+            c.add_many(_params(1000, 0))  # ~330 kB of offline work, then connect
+            await c.start()
+            await _until(lambda: c.state == "refused", 10, "refusal")
+            assert "larger" in c.error
+            with pytest.raises(ClientRefused, match="larger"):
+                await c.wait_online(1)
+            await asyncio.sleep(0.3)
+            assert c.connects == 1  # not retried
+            await c.close()
+
+    _run(main())
