@@ -1,0 +1,244 @@
+"""Multi-user painting benchmark: propagation latency, room memory, room load time.
+
+    python benchmarks/collab.py                      # 300 strokes x 10 receivers, a 100,000-stroke room
+    python benchmarks/collab.py --quick              # 100 strokes, a 10,000-stroke room
+    python benchmarks/collab.py --json out.json
+
+The server runs in its own process (``python -m studio.serve``, loopback, a
+SQLite store in a temporary folder); the clients share this process's asyncio
+loop. Printed:
+
+* propagation latency of one stroke from one client to 10 others, p50 / p99
+  over every (stroke, receiver) pair and over the last receiver of each stroke
+  (strokes sent one at a time, the next once all have it);
+* the server's resident memory before and after a room of N strokes is loaded
+  (after a restart, so only the room counts, not the history of building it);
+* the time for a new client to load that room (connect -> synced, mirror built),
+  with the room already in the server's memory and when the server first reads
+  it from the store, and the client's own share (apply the update, build the
+  stroke mirror).
+
+Figures from one run on this machine; nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from engines.collab.client import CollabClient  # noqa: E402
+
+TOKEN = "bench-token"
+
+
+def start_server(store: Path, port: int = 0):
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "studio.serve", "--port", str(port), "--store", str(store), "--token", TOKEN],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    while True:
+        line = proc.stdout.readline()
+        if not line:
+            raise SystemExit("server did not start")
+        if line.startswith("port: "):
+            return proc, int(line.split()[1])
+
+
+def stop_server(proc) -> None:
+    proc.terminate()
+    try:
+        proc.wait(60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    proc.stdout.close()
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def pct(a, q):
+    return float(np.percentile(np.asarray(a), q)) if len(a) else float("nan")
+
+
+async def latency(port: int, n_strokes: int, n_receivers: int) -> dict:
+    base = f"ws://127.0.0.1:{port}"
+    arrivals: dict[str, list[float]] = {}
+
+    def watcher(ch):
+        t = time.perf_counter()
+        if not ch.local:
+            for s in ch.added:
+                arrivals.setdefault(s.id, []).append(t)
+
+    sender = CollabClient(base, "latency", TOKEN, author="sender")
+    receivers = [
+        CollabClient(base, "latency", TOKEN, author=f"r{i}", on_change=watcher) for i in range(n_receivers)
+    ]
+    for c in [sender, *receivers]:
+        await c.start()
+    for c in [sender, *receivers]:
+        await c.wait_online()
+    rng = np.random.default_rng(0)
+    all_ms, last_ms = [], []
+    for _ in range(n_strokes):
+        t0 = time.perf_counter()
+        s = sender.add(rng.uniform(0.05, 0.95, 8))
+        async with asyncio.timeout(30):
+            while len(arrivals.get(s.id, ())) < n_receivers:
+                await asyncio.sleep(0)
+        ts = arrivals[s.id]
+        all_ms += [(t - t0) * 1e3 for t in ts]
+        last_ms.append((max(ts) - t0) * 1e3)
+    for c in [sender, *receivers]:
+        await c.close()
+    return {
+        "strokes": n_strokes,
+        "receivers": n_receivers,
+        "p50_ms": pct(all_ms, 50),
+        "p99_ms": pct(all_ms, 99),
+        "last_receiver_p50_ms": pct(last_ms, 50),
+        "last_receiver_p99_ms": pct(last_ms, 99),
+    }
+
+
+async def build_room(port: int, n: int, batch: int = 1000) -> float:
+    c = CollabClient(f"ws://127.0.0.1:{port}", "big", TOKEN, author="builder")
+    await c.start()
+    await c.wait_online()
+    rng = np.random.default_rng(1)
+    t0 = time.perf_counter()
+    for k in range(0, n, batch):
+        c.add_many(rng.uniform(0.05, 0.95, size=(min(batch, n - k), 8)))
+        await c.flush(120)
+    dt = time.perf_counter() - t0
+    await c.close()
+    return dt
+
+
+async def load_room(port: int) -> tuple[float, int]:
+    c = CollabClient(f"ws://127.0.0.1:{port}", "big", TOKEN, author="newcomer")
+    t0 = time.perf_counter()
+    await c.start()
+    await c.wait_online(900)
+    dt = time.perf_counter() - t0
+    got = len(c.sdoc)
+    await c.close()
+    return dt, got
+
+
+def client_side_load(store: Path) -> dict:
+    """The client's share of loading: applying the room's update and building the stroke mirror."""
+    from pycrdt import Doc, merge_updates
+
+    from engines.collab.schema import StrokeDoc
+    from engines.collab.store import UpdateStore
+
+    st = UpdateStore(store)
+    try:
+        rows = st.load_sync("big")
+    finally:
+        st.close()
+    update = merge_updates(*rows)
+    t0 = time.perf_counter()
+    doc = Doc()
+    doc.apply_update(update)
+    t1 = time.perf_counter()
+    sdoc = StrokeDoc(doc, author="probe")
+    t2 = time.perf_counter()
+    return {"update_mib": len(update) / 2**20, "apply_s": t1 - t0, "mirror_s": t2 - t1, "strokes": len(sdoc)}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--strokes", type=int, default=None, help="strokes in the big room")
+    ap.add_argument("--latency-strokes", type=int, default=None)
+    ap.add_argument("--json", default=None)
+    ap.add_argument("--store", default=None, help="keep the store here (reused: the room is built once)")
+    args = ap.parse_args(argv)
+    n_big = args.strokes or (10_000 if args.quick else 100_000)
+    n_lat = args.latency_strokes or (100 if args.quick else 300)
+    out: dict = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Path(args.store) if args.store else Path(tmp) / "bench.db"
+        proc, port = start_server(store)
+        try:
+            out["latency"] = asyncio.run(latency(port, n_lat, 10))
+            lat = out["latency"]
+            print(
+                f"propagation 1 -> 10 clients, {n_lat} strokes: p50 {lat['p50_ms']:.2f} ms, "
+                f"p99 {lat['p99_ms']:.2f} ms (last receiver: p50 {lat['last_receiver_p50_ms']:.2f} ms, "
+                f"p99 {lat['last_receiver_p99_ms']:.2f} ms)",
+                flush=True,
+            )
+            have = asyncio.run(load_room(port))[1]
+            if have < n_big:
+                dt = asyncio.run(build_room(port, n_big - have))
+                print(
+                    f"built a room of {n_big} strokes in {dt:.1f} s (batches of 1000, each acknowledged)",
+                    flush=True,
+                )
+        finally:
+            stop_server(proc)
+        proc, port = start_server(store)
+        try:
+            time.sleep(0.5)
+            before = rss_mib(proc.pid)
+            cold, got = asyncio.run(load_room(port))
+            after = rss_mib(proc.pid)
+            warm, _ = asyncio.run(load_room(port))
+            out["room"] = {
+                "strokes": got,
+                "server_rss_before_mib": before,
+                "server_rss_after_mib": after,
+                "room_mib": after - before,
+                "new_client_load_cold_s": cold,
+                "new_client_load_warm_s": warm,
+                "store_mib": store.stat().st_size / 2**20,
+            }
+            r = out["room"]
+            print(
+                f"room of {got} strokes: server RSS {before:.0f} -> {after:.0f} MiB "
+                f"(+{r['room_mib']:.0f} MiB, {r['room_mib'] * 2**20 / max(got, 1):.0f} B/stroke); "
+                f"store {r['store_mib']:.1f} MiB",
+                flush=True,
+            )
+            print(
+                f"new client loads the room (connect -> synced, {got} strokes): {warm:.2f} s with the room "
+                f"in the server's memory, {cold:.2f} s when the server first reads it from the store",
+                flush=True,
+            )
+        finally:
+            stop_server(proc)
+        cl = client_side_load(store)
+        out["client_side"] = cl
+        print(
+            f"  of which on the client: apply the {cl['update_mib']:.1f} MiB update {cl['apply_s']:.2f} s, "
+            f"build the stroke mirror {cl['mirror_s']:.2f} s",
+            flush=True,
+        )
+    if args.json:
+        Path(args.json).write_text(json.dumps(out, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
