@@ -15,6 +15,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from engines.collab import protocol as P
 from engines.collab.client import ClientRefused, CollabClient
 from engines.collab.server import CollabServer, ServerLimits
+from engines.painting.strokes import load_painting
 
 ROOT = Path(__file__).resolve().parents[3]
 TOKEN = "s3cret-token"
@@ -145,6 +146,26 @@ def test_sigkill_keeps_every_acknowledged_stroke(tmp_path):
         finally:
             proc2.send_signal(signal.SIGTERM)
             assert proc2.wait(20) == 0
+            proc2.stdout.close()
+            proc2.stderr.close()
+        # the headless tools read the same store
+        out = tmp_path / "lab.json"
+        cmd = [sys.executable, "-m", "engines", "collab"]
+        r = subprocess.run([*cmd, "rooms", str(store)], cwd=ROOT, capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0 and r.stdout.split() == ["lab"]
+        r = subprocess.run(
+            [*cmd, "export", str(store), "lab", "--out", str(out)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert r.returncode == 0, r.stderr
+        assert acked <= set(load_painting(out).ids())
+        r = subprocess.run(
+            [*cmd, "export", str(store), "nope", "--out", str(out)], cwd=ROOT, capture_output=True, text=True
+        )
+        assert r.returncode == 1 and "no room named 'nope'" in r.stderr
     finally:
         if proc.poll() is None:
             proc.kill()
