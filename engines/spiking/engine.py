@@ -139,6 +139,11 @@ class SpikingEngine(Engine):
     def time(self) -> float:
         return self.step_count * self.params.dt_ms * 1e-3
 
+    @property
+    def dtype(self) -> type:
+        """Floating point type of the neuron and synapse state."""
+        return np.float32 if self.params.precision == "float32" else np.float64
+
     def _weight_of_source(self) -> np.ndarray:
         p = self.params
         w = np.full(self.n, p.w_exc)
@@ -234,6 +239,9 @@ class SpikingEngine(Engine):
             if p.v_thresh_std_mV > 0:
                 self.vt += p.v_thresh_std_mV * rng_thr.standard_normal(n)
             self.iext = np.full(n, p.i_ext_mV)
+            fdt = self.dtype
+            self.v, self.se, self.si = self.v.astype(fdt), self.se.astype(fdt), self.si.astype(fdt)
+            self.vt, self.iext = self.vt.astype(fdt), self.iext.astype(fdt)
             self.in_rate_hz = np.full(n_in, p.input_rate_hz)
             self.st_steps = np.zeros(0, np.int64)
             self.st_ids = np.zeros(0, np.int32)
@@ -268,8 +276,8 @@ class SpikingEngine(Engine):
         self._post_ptr, self._post_syn = c.by_target()
         dmax = c.max_delay
         slots = dmax + 1 if dmax > 0 else 0
-        self.acc_e = np.zeros((max(slots, 1), self.n))
-        self.acc_i = np.zeros((max(slots, 1), self.n))
+        self.acc_e = np.zeros((max(slots, 1), self.n), self.dtype)
+        self.acc_i = np.zeros((max(slots, 1), self.n), self.dtype)
         self._delay_slots = slots
         if self._custom_mask is not None and self._custom_mask.shape == c.weights.shape:
             self.plastic_mask = (self._custom_mask & (c.weights >= 0)).astype(np.uint8)
@@ -310,6 +318,9 @@ class SpikingEngine(Engine):
         fp[K.F_A_MINUS] = p.stdp_a_minus
         fp[K.F_W_MAX] = p.stdp_w_max
         fp[K.F_V_LIMIT] = _V_LIMIT
+        fp[K.F_TINY] = K.TINY
+        fp[K.F_ONE] = 1.0
+        fp = fp.astype(self.dtype)  # the kernel's scalars take the state's type
         ip = np.zeros(K.N_IP, np.int64)
         ip[K.I_MODEL] = _MODEL_CODE[p.model]
         ip[K.I_N] = self.n
@@ -719,19 +730,20 @@ class SpikingEngine(Engine):
             self.params = params
             self.seed = int(d["seed"])
             self.step_count = int(d["step"])
-            self.v = arr("v", np.float64, (n,))
-            self.se = arr("se", np.float64, (n,))
-            self.si = arr("si", np.float64, (n,))
+            fdt = np.float32 if params.precision == "float32" else np.float64
+            self.v = arr("v", fdt, (n,))
+            self.se = arr("se", fdt, (n,))
+            self.si = arr("si", fdt, (n,))
             self.refc = arr("refc", np.int32, (n,))
-            self.vt = arr("vt", np.float64, (n,))
-            self.iext = arr("iext", np.float64, (n,))
+            self.vt = arr("vt", fdt, (n,))
+            self.iext = arr("iext", fdt, (n,))
             self.conn = conn
             cm = d.get("custom_mask")
             self._custom_mask = None if cm is None else np.asarray(cm, bool).copy()
             self._finish_connectivity()
             self.plastic_mask = arr("plastic_mask", np.uint8, conn.weights.shape)
-            self.acc_e = arr("acc_e", np.float64, self.acc_e.shape)
-            self.acc_i = arr("acc_i", np.float64, self.acc_i.shape)
+            self.acc_e = arr("acc_e", fdt, self.acc_e.shape)
+            self.acc_i = arr("acc_i", fdt, self.acc_i.shape)
             self.xpre = arr("xpre", np.float64, (n + n_in,))
             self.xpost = arr("xpost", np.float64, (n,))
             self.in_rate_hz = arr("in_rate_hz", np.float64, (n_in,))

@@ -52,7 +52,9 @@ F_A_PLUS = 9
 F_A_MINUS = 10
 F_W_MAX = 11
 F_V_LIMIT = 12  # |v| beyond this is a blow-up
-N_FP = 13
+F_TINY = 13
+F_ONE = 14
+N_FP = 15
 
 # int parameter slots (ip)
 I_MODEL = 0
@@ -159,6 +161,10 @@ def run_chunk(
     a_minus = fp[F_A_MINUS]
     w_max = fp[F_W_MAX]
     v_limit = fp[F_V_LIMIT]
+    # typed constants: with float32 state, Python float literals would promote to float64
+    tiny = fp[F_TINY]
+    one = fp[F_ONE]
+    zero = one - one
     exp_m = np.exp(-dt_tau)
 
     cap = spk_step.shape[0]
@@ -210,9 +216,9 @@ def run_chunk(
                 v[j] = v_reset if f else vj
                 refc[j] = ref_steps if f else r
                 ge = ge * decay_e
-                se[j] = ge if abs(ge) > TINY else 0.0  # no denormals (they are slow)
+                se[j] = ge if abs(ge) > tiny else zero  # no denormals (they are slow)
                 gi = gi * decay_i
-                si[j] = gi if abs(gi) > TINY else 0.0  # no denormals (they are slow)
+                si[j] = gi if abs(gi) > tiny else zero  # no denormals (they are slow)
                 bad_any |= not (abs(vj) < v_limit)
         elif model == COBA:
             for j in range(n):
@@ -222,7 +228,7 @@ def run_chunk(
                 ge = se[j]
                 gi = si[j]
                 vj = v[j]
-                gtot = 1.0 + ge + gi
+                gtot = one + ge + gi
                 vinf = (v_rest + ge * e_e + gi * e_i + iext[j]) / gtot
                 vn = vinf + (vj - vinf) * np.exp(-dt_tau * gtot)
                 vj = vn if r == 0 else vj
@@ -231,14 +237,14 @@ def run_chunk(
                 v[j] = v_reset if f else vj
                 refc[j] = ref_steps if f else r
                 ge = ge * decay_e
-                se[j] = ge if abs(ge) > TINY else 0.0  # no denormals (they are slow)
+                se[j] = ge if abs(ge) > tiny else zero  # no denormals (they are slow)
                 gi = gi * decay_i
-                si[j] = gi if abs(gi) > TINY else 0.0  # no denormals (they are slow)
+                si[j] = gi if abs(gi) > tiny else zero  # no denormals (they are slow)
                 bad_any |= not (abs(vj) < v_limit)
         elif model == CUBA_EXP:
             # exponential Euler: v relaxes to v_rest + I with factor exp(-dt/tau_m)
-            k_old = exp_m if exp_euler else 1.0 - dt_tau
-            k_new = 1.0 - k_old
+            k_old = exp_m if exp_euler else one - dt_tau
+            k_new = one - k_old
             for j in range(n):
                 r = refc[j]
                 r = r - 1 if r > 0 else 0
@@ -253,13 +259,13 @@ def run_chunk(
                 v[j] = v_reset if f else vj
                 refc[j] = ref_steps if f else r
                 ie = ie * decay_e
-                se[j] = ie if abs(ie) > TINY else 0.0  # no denormals (they are slow)
+                se[j] = ie if abs(ie) > tiny else zero  # no denormals (they are slow)
                 ii = ii * decay_i
-                si[j] = ii if abs(ii) > TINY else 0.0  # no denormals (they are slow)
+                si[j] = ii if abs(ii) > tiny else zero  # no denormals (they are slow)
                 bad_any |= not (abs(vj) < v_limit)
         else:  # CUBA_DELTA: se/si hold the jumps that arrived last step
-            k_old = exp_m if exp_euler else 1.0 - dt_tau
-            k_new = 1.0 - k_old
+            k_old = exp_m if exp_euler else one - dt_tau
+            k_new = one - k_old
             for j in range(n):
                 r = refc[j]
                 r = r - 1 if r > 0 else 0
@@ -272,8 +278,8 @@ def run_chunk(
                 fl[j] = f
                 v[j] = v_reset if f else vj
                 refc[j] = ref_steps if f else r
-                se[j] = 0.0
-                si[j] = 0.0
+                se[j] = zero
+                si[j] = zero
                 bad_any |= not (abs(vj) < v_limit)
         if bad_any and status == 0:
             status = 1
@@ -306,8 +312,8 @@ def run_chunk(
             for j in range(n):
                 se[j] += acc_e[slot, j]
                 si[j] += acc_i[slot, j]
-                acc_e[slot, j] = 0.0
-                acc_i[slot, j] = 0.0
+                acc_e[slot, j] = zero
+                acc_i[slot, j] = zero
         else:
             for f in range(nf):
                 i = fired[f]

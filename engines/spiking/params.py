@@ -26,6 +26,12 @@ class SpikingParams(Params):
     n_neurons: int = param(4000, min=1, max=4_000_000, doc="number of LIF neurons")
     exc_fraction: float = param(0.8, min=0.0, max=1.0, doc="fraction of excitatory neurons")
     dt_ms: float = param(0.1, unit="ms", min=0.001, max=5.0, doc="integration time step")
+    precision: str = param(
+        "float64",
+        choices=("float64", "float32"),
+        doc="floating point type of membranes and synaptic variables (float32: faster, less exact)",
+        advanced=True,
+    )
     integration: str = param(
         "euler",
         choices=("euler", "exponential"),

@@ -37,6 +37,17 @@ def test_coba_rates_match_brette2007(seed):
     assert last[:, 1:].sum() / 4000 / 0.1 > 5.0
 
 
+@pytest.mark.parametrize("seed", [1, 2])
+def test_coba_rates_in_float32(seed):
+    """The faster float32 state keeps the benchmark's statistics."""
+    eng = SpikingEngine(preset("coba", precision="float32"), seed=seed)
+    assert eng.v.dtype == np.float32 and eng.se.dtype == np.float32
+    eng.run(1.0)
+    s = eng.stats()
+    assert 17.0 <= s["rate_hz"] <= 20.5, s
+    assert abs(s["rate_e_hz"] - s["rate_i_hz"]) <= 1.0, s
+
+
 def test_same_seed_same_spikes_and_chunking_does_not_matter():
     p = preset("coba", n_neurons=800, p_connect=0.1)
     a = SpikingEngine(p, seed=7)
@@ -339,18 +350,19 @@ def _rich_params() -> SpikingParams:
     )
 
 
-def test_restored_run_continues_bit_identically(tmp_path):
-    a = SpikingEngine(_rich_params(), seed=11)
+@pytest.mark.parametrize("precision", ["float64", "float32"])
+def test_restored_run_continues_bit_identically(tmp_path, precision):
+    a = SpikingEngine(_rich_params().replace(precision=precision), seed=11)
     a.add_current_step(0.15, 2.0, neurons=np.arange(10))
     a.set_spike_times([0, 1, 2], [0.12, 0.13, 0.25])
     a.run(0.1)
     f = tmp_path / "state.zip"
     save_state(f, a.state_dict(), kind="spiking-lif")
     a.run(0.2)
-    b = SpikingEngine(_rich_params(), seed=999)  # different seed: everything comes from the file
+    b = SpikingEngine(_rich_params(), seed=999)  # other seed and precision: all comes from the file
     b.load_state_dict(load_state(f, kind="spiking-lif"))
     b.run(0.2)
-    assert a.step_count == b.step_count
+    assert a.step_count == b.step_count and b.v.dtype == a.v.dtype
     for name in ("v", "se", "si", "refc", "xpre", "xpost", "acc_e", "acc_i", "iext"):
         assert np.array_equal(getattr(a, name), getattr(b, name)), name
     assert np.array_equal(a.weights(), b.weights())
