@@ -32,10 +32,12 @@ DEFAULT_ANCHOR = Path("/work/shared/bench/coba_brian2.py")
 DEFAULT_BRIAN = Path("/tmp/brian2-env/bin/python")
 
 
-def run_engine(n: int, seed: int, duration: float, in_degree: float | None = None) -> dict:
+def run_engine(
+    n: int, seed: int, duration: float, in_degree: float | None = None, precision: str = "float64"
+) -> dict:
     from engines.spiking import SpikingEngine, preset
 
-    over = {"n_neurons": n}
+    over = {"n_neurons": n, "precision": precision}
     if in_degree is not None:
         over["p_connect"] = in_degree / n
     t0 = time.perf_counter()
@@ -170,6 +172,18 @@ def main(argv: list[str] | None = None) -> int:
         f"{'this engine (numba)':30s} {'CPU':5s} {med_cpu:10.3f} {ours['rate_hz']:8.2f} "
         f"{events / args.duration / med_cpu / 1e6:9.1f} M   (median of {len(cpus)}: {', '.join(f'{c:.3f}' for c in cpus)})"
     )
+    runs32 = [
+        run_engine(4000, args.seed, args.duration, precision="float32") for _ in range(max(1, args.repeats))
+    ]
+    w32 = statistics.median([r["wall_per_bio_s"] for r in runs32])
+    c32 = statistics.median([r["cpu_per_bio_s"] for r in runs32])
+    results["engine_float32"] = {
+        "wall_per_bio_s_median": w32,
+        "cpu_per_bio_s_median": c32,
+        "rate_hz": runs32[0]["rate_hz"],
+    }
+    print(f"{'this engine, float32 state':30s} {'wall':5s} {w32:10.3f} {runs32[0]['rate_hz']:8.2f}")
+    print(f"{'this engine, float32 state':30s} {'CPU':5s} {c32:10.3f} {runs32[0]['rate_hz']:8.2f}")
     anchor = Path(args.anchor)
     if not args.brian2_python or not Path(args.brian2_python).exists():
         print("brian2: skipped (no --brian2-python interpreter; install brian2 in its own venv)")
