@@ -211,9 +211,19 @@ def solve_job(
     yield tr.progress(time_limit, f"{solver}: starting")
     start_routes = initial_routes
     if solver.startswith("neural"):
-        from engines.routing.neural.infer import neural_solve
+        from engines.routing.neural.infer import neural_solve_steps
 
-        routes = neural_solve(problem, model=model, seed=seed)
+        dec = neural_solve_steps(problem, model=model, seed=seed)
+        try:
+            while True:
+                try:
+                    next(dec)
+                except StopIteration as stop:
+                    routes = stop.value
+                    break
+                yield tr.progress(time_limit, "neural: decoding")
+        finally:
+            dec.close()
         tr.offer(routes)
         yield tr.progress(time_limit, "neural: decoded")
         if solver == "neural":

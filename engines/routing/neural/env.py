@@ -16,7 +16,14 @@ import torch
 from engines.routing.neural.model import NODE_FEATURES, RouteNet
 from engines.routing.problem import Problem
 
-__all__ = ["RouteBatch", "batch_from_arrays", "batch_from_problem", "rollout", "routes_from_actions"]
+__all__ = [
+    "RouteBatch",
+    "batch_from_arrays",
+    "batch_from_problem",
+    "rollout",
+    "rollout_steps",
+    "routes_from_actions",
+]
 
 
 @dataclass
@@ -117,6 +124,16 @@ def batch_from_problem(p: Problem, augment: int = 1) -> RouteBatch:
 
 def rollout(model: RouteNet, b: RouteBatch, starts: int | None = None, greedy: bool = False, generator=None):
     """POMO rollouts: returns (cost (B, P), log-prob sums (B, P), actions (B, P, steps))."""
+    steps = rollout_steps(model, b, starts, greedy, generator)
+    while True:
+        try:
+            next(steps)
+        except StopIteration as stop:
+            return stop.value
+
+
+def rollout_steps(model: RouteNet, b: RouteBatch, starts=None, greedy: bool = False, generator=None):
+    """:func:`rollout` as a generator yielding after each decoding step (so it can be stopped)."""
     B, n = b.shape
     P = n - 1 if starts is None else max(1, min(starts, n - 1))
     enc = model.encode(b.feats, b.Dn, b.Tn)
@@ -173,6 +190,7 @@ def rollout(model: RouteNet, b: RouteBatch, starts: int | None = None, greedy: b
         visited = visited.scatter(-1, a[..., None], True)
         cur = a
         actions.append(a)
+        yield step
     return cost, logp, torch.stack(actions, -1)
 
 

@@ -8,12 +8,19 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from engines.routing.neural.env import batch_from_problem, rollout, routes_from_actions
+from engines.routing.neural.env import batch_from_problem, rollout_steps, routes_from_actions
 from engines.routing.neural.model import ModelConfig, RouteNet
 from engines.routing.problem import Problem, evaluate
 from engines.serialize import FormatError, load_state, save_state
 
-__all__ = ["DEFAULT_WEIGHTS", "default_model", "load_model", "neural_solve", "save_model"]
+__all__ = [
+    "DEFAULT_WEIGHTS",
+    "default_model",
+    "load_model",
+    "neural_solve",
+    "neural_solve_steps",
+    "save_model",
+]
 
 DEFAULT_WEIGHTS = Path(__file__).resolve().parents[3] / "assets" / "routing" / "routenet.state"
 KIND = "routing-routenet"
@@ -48,24 +55,52 @@ def default_model() -> RouteNet:
         return _cache["default"]
 
 
-@torch.no_grad()
 def neural_solve(
     problem: Problem, model: RouteNet | None = None, seed: int = 0, starts: int | None = 16, augment: int = 2
 ) -> list[list[int]]:
+    """Greedy POMO decoding (see :func:`neural_solve_steps`); returns the routes."""
+    job = neural_solve_steps(problem, model, seed, starts, augment)
+    while True:
+        try:
+            next(job)
+        except StopIteration as stop:
+            return stop.value
+
+
+def neural_solve_steps(
+    problem: Problem,
+    model: RouteNet | None = None,
+    seed: int = 0,
+    starts: int | None = 16,
+    augment: int = 2,
+    every: int = 10,
+):
     """Greedy POMO decoding from up to ``starts`` first customers, ``augment`` coordinate flips.
 
-    Returns the routes of the cheapest feasible rollout (the cheapest overall
+    A generator: it yields every ``every`` decoding steps (so a job can stop
+    it there) and returns the routes of the cheapest feasible rollout (the cheapest overall
     when none is feasible; the evaluator then names what is violated).
     """
     model = model or default_model()
     torch.manual_seed(seed)
     b = batch_from_problem(problem, augment=augment)
     threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # small tensors: one thread is much faster than several
+    steps = rollout_steps(model, b, starts=starts, greedy=True)
     try:
-        cost, _, actions = rollout(model, b, starts=starts, greedy=True)
+        while True:
+            torch.set_num_threads(1)  # small tensors: one thread is much faster than several
+            try:
+                with torch.no_grad():
+                    k = next(steps)
+            except StopIteration as stop:
+                cost, _, actions = stop.value
+                break
+            finally:
+                torch.set_num_threads(threads)
+            if k % every == every - 1:
+                yield k  # a point where the caller may stop the decoding
     finally:
-        torch.set_num_threads(threads)
+        steps.close()
     acts = actions.reshape(-1, actions.shape[-1]).numpy()
     order = np.argsort(cost.reshape(-1).numpy(), kind="stable")
     fallback = None

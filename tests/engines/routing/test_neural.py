@@ -99,3 +99,15 @@ def test_shipped_model_learned_something(data_dir):
     p = load_problem(data_dir / "cvrplib" / "X-n101-k25.vrp")
     ev = evaluate(p, neural_solve(p, trained))
     assert ev.feasible and p.gap(ev.cost) < 12.0  # manifest: 8.9 % (16 starts x 2 flips)
+
+
+def test_neural_job_stops_during_decoding(data_dir):
+    from engines.base import drive_job
+    from engines.routing.io import load_problem
+    from engines.routing.solvers import solve_job
+
+    p = load_problem(data_dir / "cvrplib" / "X-n195-k51.vrp")
+    seen = []
+    result, done = drive_job(solve_job(p, "neural", 60.0), seen.append, lambda: len(seen) >= 3)
+    assert not done and all("decoding" in pr.message for pr in seen[1:])
+    assert result is None or not result.routes  # stopped before any solution existed
