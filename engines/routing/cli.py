@@ -93,9 +93,11 @@ def _train(args) -> int:
     return train_main(args)
 
 
-def add_parser(subparsers) -> None:
-    from engines.routing.solvers import SOLVERS
+#: the solver names (kept here so that listing the CLI does not import numba; a test checks them)
+SOLVERS = ("ls", "pyvrp", "neural", "neural+ls", "neural+pyvrp")
 
+
+def add_parser(subparsers) -> None:
     p = subparsers.add_parser("routing", help="route maps: routing instances and solvers")
     sub = p.add_subparsers(dest="routing_cmd", metavar="COMMAND")
     s = sub.add_parser("info", help="describe an instance and check it is solvable")
