@@ -26,7 +26,7 @@ def runner(qtbot):
         assert r.shutdown(5.0)
 
 
-def wait_state(qtbot, r, state, timeout=5000):
+def wait_state(qtbot, r, state, timeout=10000):
     qtbot.waitUntil(lambda: r.state == state, timeout=timeout)
 
 
@@ -35,14 +35,14 @@ def test_run_pause_resume(qtbot, runner):
     assert r.state == "paused"
     assert r.start()
     wait_state(qtbot, r, "running")
-    qtbot.waitUntil(lambda: r.engine.t > 100, timeout=5000)
+    qtbot.waitUntil(lambda: r.engine.t > 100, timeout=10000)
     r.pause()
     wait_state(qtbot, r, "paused")
     t_paused = r.call(lambda e: e.t)
     qtbot.wait(100)
     assert r.call(lambda e: e.t) == t_paused  # nothing moves while paused
     r.start()
-    qtbot.waitUntil(lambda: r.engine.t > t_paused + 50, timeout=5000)
+    qtbot.waitUntil(lambda: r.engine.t > t_paused + 50, timeout=10000)
     r.pause()
     wait_state(qtbot, r, "paused")
 
@@ -50,9 +50,9 @@ def test_run_pause_resume(qtbot, runner):
 def test_step_once_and_run_for(qtbot, runner):
     r = runner()
     r.step_once(7)
-    qtbot.waitUntil(lambda: r.call(lambda e: e.t) == 7, timeout=3000)
+    qtbot.waitUntil(lambda: r.call(lambda e: e.t) == 7, timeout=10000)
     r.run_for(50)
-    qtbot.waitUntil(lambda: r.state == "paused" and r.call(lambda e: e.t) == 57, timeout=5000)
+    qtbot.waitUntil(lambda: r.state == "paused" and r.call(lambda e: e.t) == 57, timeout=10000)
     snap = r.latest()
     assert snap.step == 57  # the last snapshot shows where it stopped
 
@@ -61,7 +61,7 @@ def test_params_applied_between_steps(qtbot, runner):
     r = runner(ToyParams(noise=0.0, drift=0.0))
     r.start()
     r.set_params(ToyParams(noise=0.0, drift=0.5, threshold=1e6))
-    qtbot.waitUntil(lambda: r.call(lambda e: float(e.x.mean())) > 5, timeout=5000)
+    qtbot.waitUntil(lambda: r.call(lambda e: float(e.x.mean())) > 5, timeout=10000)
     r.pause()
     x = r.call(lambda e: e.x.copy())
     assert np.allclose(x, x[0])  # every walker moved by the same drift: applied between steps, not mid-step
@@ -110,7 +110,7 @@ def test_throttle_hidden_panel_publishes_less(qtbot, runner):
 
 def test_worker_exception_reaches_gui_and_reset_recovers(qtbot, runner):
     r = runner(ToyParams(fail_at_step=30))
-    with qtbot.waitSignal(r.error, timeout=5000) as blocker:
+    with qtbot.waitSignal(r.error, timeout=10000) as blocker:
         r.start()
     msg, tb = blocker.args
     assert "toy failure at step 30" in msg and "Traceback" in tb and "RuntimeError" in tb
@@ -120,7 +120,7 @@ def test_worker_exception_reaches_gui_and_reset_recovers(qtbot, runner):
     r.reset()
     wait_state(qtbot, r, "paused")
     assert r.start()
-    qtbot.waitUntil(lambda: r.engine.t > 100, timeout=5000)
+    qtbot.waitUntil(lambda: r.engine.t > 100, timeout=10000)
     r.pause()
 
 
@@ -128,7 +128,7 @@ def test_job_progress_result_and_cancel(qtbot, runner):
     r = runner()
     progress = []
     r.job_progress.connect(progress.append)
-    with qtbot.waitSignal(r.job_finished, timeout=5000) as blocker:
+    with qtbot.waitSignal(r.job_finished, timeout=10000) as blocker:
         r.run_job(lambda e: e.count_job(20))
     assert blocker.args == [20, True]
     assert progress and progress[-1].total == 20
@@ -138,7 +138,7 @@ def test_job_progress_result_and_cancel(qtbot, runner):
     r.run_job(lambda e: e.count_job(100_000, delay_s=0.001))
     wait_state(qtbot, r, "job")
     qtbot.wait(100)
-    with qtbot.waitSignal(r.job_finished, timeout=5000) as blocker:
+    with qtbot.waitSignal(r.job_finished, timeout=10000) as blocker:
         r.cancel_job()
     result, completed = blocker.args
     assert not completed and 0 < result < 100_000
@@ -151,7 +151,7 @@ def test_engine_messages_are_forwarded(qtbot, runner):
     r.message.connect(lambda lvl, txt: got.append((lvl, txt)))
     r.call(lambda e: e.log("from the engine", "warning"))
     r.step_once(1)
-    qtbot.waitUntil(lambda: any("from the engine" in t for _, t in got), timeout=3000)
+    qtbot.waitUntil(lambda: any("from the engine" in t for _, t in got), timeout=10000)
 
 
 def test_realtime_pacing(qtbot, runner):
@@ -171,7 +171,7 @@ def test_realtime_pacing(qtbot, runner):
 def test_shutdown_joins_the_worker(qtbot):
     r = Runner(ToyEngine(ToyParams(sleep_ms=1.0)))
     r.start()
-    qtbot.waitUntil(lambda: r.engine.t > 5, timeout=5000)
+    qtbot.waitUntil(lambda: r.engine.t > 5, timeout=10000)
     assert live_threads()
     assert r.shutdown(5.0)
     assert not live_threads()

@@ -32,7 +32,7 @@ def window(qtbot, tmp_path):
         w.show()
         qtbot.waitExposed(w)
         w.activateWindow()  # keyboard shortcuts go to the active window
-        qtbot.waitUntil(lambda: QtWidgets.QApplication.activeWindow() is w, timeout=3000)
+        qtbot.waitUntil(lambda: QtWidgets.QApplication.activeWindow() is w, timeout=10000)
         made.append(w)
         return w
 
@@ -67,11 +67,11 @@ def test_space_runs_and_pauses_and_the_panel_draws(window, qtbot):
     r = w.runner_for("toy")
     before = panel.plot.grab().toImage()
     qtbot.keyClick(w, QtCore.Qt.Key.Key_Space)
-    qtbot.waitUntil(lambda: r.state == "running", timeout=3000)
-    assert w.act_run.text() == "&Pause"
-    qtbot.waitUntil(lambda: panel.drawn_frames > 5, timeout=5000)
+    qtbot.waitUntil(lambda: r.state == "running", timeout=10000)
+    qtbot.waitUntil(lambda: w.act_run.text() == "&Pause", timeout=10000)  # after the queued state signal
+    qtbot.waitUntil(lambda: panel.drawn_frames > 5, timeout=10000)
     qtbot.keyClick(w, QtCore.Qt.Key.Key_Space)
-    qtbot.waitUntil(lambda: r.state == "paused", timeout=3000)
+    qtbot.waitUntil(lambda: r.state == "paused", timeout=10000)
     qtbot.wait(100)
     after = panel.plot.grab().toImage()
     assert after != before  # the plot changed: it drew real data
@@ -84,9 +84,9 @@ def test_step_and_reset_buttons(window, qtbot):
     w = window()
     r = w.runner_for("toy")
     w.act_step.trigger()
-    qtbot.waitUntil(lambda: r.call(lambda e: e.t) == 10, timeout=3000)
+    qtbot.waitUntil(lambda: r.call(lambda e: e.t) == 10, timeout=10000)
     w.act_reset.trigger()
-    qtbot.waitUntil(lambda: r.call(lambda e: e.t) == 0, timeout=3000)
+    qtbot.waitUntil(lambda: r.call(lambda e: e.t) == 0, timeout=10000)
 
 
 def test_save_and_reopen_restores_every_panel(window, qtbot, tmp_path):
@@ -96,7 +96,7 @@ def test_save_and_reopen_restores_every_panel(window, qtbot, tmp_path):
         r = w.runner_for(name)
         r.set_params(ToyParams(noise=noise, n_walkers=5))
         r.step_once(steps)
-        qtbot.waitUntil(lambda r=r, s=steps: r.call(lambda e: e.t) == s, timeout=3000)
+        qtbot.waitUntil(lambda r=r, s=steps: r.call(lambda e: e.t) == s, timeout=10000)
     w.panels["toy2"].zoom = 3.5
     path = tmp_path / "ws.nsw"
     assert w.save_workspace(path)
@@ -116,7 +116,7 @@ def test_save_and_reopen_restores_every_panel(window, qtbot, tmp_path):
     # the restored engines continue exactly as the saved ones would have
     r = w2.runner_for("toy")
     r.step_once(5)
-    qtbot.waitUntil(lambda: r.call(lambda e: e.t) == 42, timeout=3000)
+    qtbot.waitUntil(lambda: r.call(lambda e: e.t) == 42, timeout=10000)
 
 
 def test_ctrl_s_saves_to_the_current_workspace(window, qtbot, tmp_path):
@@ -126,9 +126,9 @@ def test_ctrl_s_saves_to_the_current_workspace(window, qtbot, tmp_path):
     mtime = path.stat().st_mtime_ns
     r = w.runner_for("toy")
     r.step_once(3)
-    qtbot.waitUntil(lambda: r.call(lambda e: e.t) == 3, timeout=3000)
+    qtbot.waitUntil(lambda: r.call(lambda e: e.t) == 3, timeout=10000)
     qtbot.keyClick(w, QtCore.Qt.Key.Key_S, QtCore.Qt.KeyboardModifier.ControlModifier)
-    qtbot.waitUntil(lambda: path.stat().st_mtime_ns != mtime, timeout=3000)
+    qtbot.waitUntil(lambda: path.stat().st_mtime_ns != mtime, timeout=10000)
     ws = wsmod.load(path, known_panels=set(PANELS))
     assert ws.panels["toy"].state["t"] == 3
 
@@ -168,7 +168,7 @@ def test_unknown_panel_and_bad_entry_load_the_rest(window, qtbot, tmp_path):
     good = tmp_path / "good.nsw"
     r = w.runner_for("toy")
     r.step_once(4)
-    qtbot.waitUntil(lambda: r.call(lambda e: e.t) == 4, timeout=3000)
+    qtbot.waitUntil(lambda: r.call(lambda e: e.t) == 4, timeout=10000)
     assert w.save_workspace(good)
     with zipfile.ZipFile(good) as zf:
         head = json.loads(zf.read("workspace.json"))
@@ -206,19 +206,19 @@ def test_worker_error_shows_banner_and_log_and_reset_recovers(window, qtbot):
     panel = w.panels["toy"]
     r = w.runner_for("toy")
     r.set_params(ToyParams(fail_at_step=20))
-    with qtbot.waitSignal(r.error, timeout=5000):
+    with qtbot.waitSignal(r.error, timeout=10000):
         w.act_run.trigger()
-    qtbot.waitUntil(lambda: panel.banner.isVisible(), timeout=3000)
+    qtbot.waitUntil(lambda: panel.banner.isVisible(), timeout=10000)
     assert "toy failure at step 20" in panel.banner.label.text()
     log = w.log_dock.view.toPlainText()
     assert "Traceback" in log and "RuntimeError: toy failure" in log
     assert not w.act_run.isEnabled()
     r.set_params(ToyParams())
     w.act_reset.trigger()
-    qtbot.waitUntil(lambda: w.act_run.isEnabled(), timeout=3000)
+    qtbot.waitUntil(lambda: w.act_run.isEnabled(), timeout=10000)
     assert not panel.banner.isVisible()
     w.act_run.trigger()
-    qtbot.waitUntil(lambda: r.call(lambda e: e.t) > 50, timeout=5000)
+    qtbot.waitUntil(lambda: r.call(lambda e: e.t) > 50, timeout=10000)
     w.act_run.trigger()
 
 
@@ -226,13 +226,13 @@ def test_job_progress_in_status_bar_and_escape_cancels(window, qtbot):
     w = window()
     r = w.runner_for("toy")
     r.run_job(lambda e: e.count_job(100_000, delay_s=0.001))
-    qtbot.waitUntil(lambda: w.job_bar.isVisible() and w.job_bar.value() > 0, timeout=5000)
+    qtbot.waitUntil(lambda: w.job_bar.isVisible() and w.job_bar.value() > 0, timeout=10000)
     assert w.job_cancel.isVisible() and "step" in w.job_bar.format()
     assert not w.act_run.isEnabled()  # no run while a job holds the engine
-    with qtbot.waitSignal(r.job_finished, timeout=5000) as blocker:
+    with qtbot.waitSignal(r.job_finished, timeout=10000) as blocker:
         qtbot.keyClick(w, QtCore.Qt.Key.Key_Escape)
     assert blocker.args[1] is False
-    qtbot.waitUntil(lambda: not w.job_bar.isVisible(), timeout=3000)
+    qtbot.waitUntil(lambda: not w.job_bar.isVisible(), timeout=10000)
     assert w.act_run.isEnabled()
 
 
@@ -242,10 +242,10 @@ def test_param_form_edits_reach_the_engine(window, qtbot):
     r = w.runner_for("toy")
     spin = panel.form.editor("noise")
     spin.setValue(7.5)
-    qtbot.waitUntil(lambda: r.call(lambda e: e.params.noise) == 7.5, timeout=3000)
+    qtbot.waitUntil(lambda: r.call(lambda e: e.params.noise) == 7.5, timeout=10000)
     # a cross-field violation is shown and not sent
     panel.form.editor("mode").setCurrentIndex(1)  # uniform with noise 7.5: allowed (<= 10)
-    qtbot.waitUntil(lambda: r.call(lambda e: e.params.mode) == "uniform", timeout=3000)
+    qtbot.waitUntil(lambda: r.call(lambda e: e.params.mode) == "uniform", timeout=10000)
     spin.setValue(20.0)
     assert "at most 10" in panel.form.error_label.text()
     assert r.call(lambda e: e.params.noise) == 7.5
@@ -287,7 +287,7 @@ def test_close_stops_every_worker(window, qtbot):
     w.show_panel("toy2")
     w.runner_for("toy").start()
     w.runner_for("toy2").start()
-    qtbot.waitUntil(lambda: len(live_threads()) == 2, timeout=3000)
+    qtbot.waitUntil(lambda: len(live_threads()) == 2, timeout=10000)
     w.close()
     assert not live_threads()
 
