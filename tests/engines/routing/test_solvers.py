@@ -154,3 +154,9 @@ def test_every_solver_returns_feasible_or_says_why(kind):
             assert r.feasible, (kind, solver, r.violations)
         if kind in ("TSP", "ATSP"):
             assert len(r.routes) == 1
+
+
+def test_ls_reaches_the_ftv33_optimum(data_dir):
+    p = load_problem(data_dir / "tsplib_atsp" / "ftv33.atsp")
+    r = solve(p, "ls", time_limit=600, seed=0, max_iterations=300)  # deterministic: capped iterations
+    assert r.feasible and r.cost == p.bks == 1286
