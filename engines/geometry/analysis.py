@@ -280,7 +280,10 @@ def analysis_job(
                         if p.simcap:
                             from engines.geometry.mftma import simulated_capacity
 
-                            row["simcap"] = simulated_capacity(mans, n_dichotomies=40, seed=seed).capacity
+                            try:
+                                row["simcap"] = simulated_capacity(mans, n_dichotomies=40, seed=seed).capacity
+                            except ValueError:  # not separable even in the full space
+                                row["simcap"] = float("nan")
                         rows.append(row)
                         if s == 0:
                             base = clean_reps[layer] if clean_reps is not None else None

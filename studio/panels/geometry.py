@@ -79,7 +79,7 @@ class GeometryPanel(Panel):
         lay = QtWidgets.QVBoxLayout(side)
         scroll = QtWidgets.QScrollArea()
         scroll.setWidgetResizable(True)
-        self.form = ParamForm(AnalysisParams(**PANEL_DEFAULTS), exclude=("seed", "simcap"))
+        self.form = ParamForm(AnalysisParams(**PANEL_DEFAULTS), exclude=("seed",))
         self.form.params_changed.connect(self._on_params)
         scroll.setWidget(self.form)
         lay.addWidget(scroll, 1)
@@ -176,6 +176,11 @@ class GeometryPanel(Panel):
                     pl.addItem(eb)
                     self.curves[(axis, metric, kind)] = cur
                     self.errbars[(axis, metric, kind)] = eb
+                    if metric == "capacity":  # the simulated capacity, dashed, when measured
+                        dash = pg.mkPen(MODEL_PENS[kind], width=1, style=QtCore.Qt.PenStyle.DashLine)
+                        self.curves[(axis, "simcap", kind)] = pl.plot(
+                            [], [], pen=dash, symbol="s", symbolSize=4
+                        )
             if axis == "layer":
                 ax = self.plot_items[("layer", METRICS[0])].getAxis("bottom")
                 for metric in METRICS:
@@ -289,6 +294,17 @@ class GeometryPanel(Panel):
                         m, s = _mean_sd(sel, metric)
                         xs.append(li), ys.append(m), sd.append(s)
                 self._set(("layer", metric, kind), xs, ys, sd)
+            for axis, xs_all, pick in (
+                ("eps", eps_vals, lambda r, x: r["layer"] == layer and r["eps"] == x),
+                (
+                    "layer",
+                    list(range(len(LAYERS))),
+                    lambda r, x: r["layer"] == LAYERS[x] and r["eps"] == eps_now,
+                ),
+            ):
+                pts = [(x, [r["simcap"] for r in mine if "simcap" in r and pick(r, x)]) for x in xs_all]
+                pts = [(x, float(np.mean(v))) for x, v in pts if v]
+                self.curves[(axis, "simcap", kind)].setData([x for x, _ in pts], [y for _, y in pts])
             acc = sorted(((e, a) for (k, e), a in snap.accuracy.items() if k == kind))
             self.curves[("eps", "accuracy", kind)].setData([e for e, _ in acc], [a for _, a in acc])
 

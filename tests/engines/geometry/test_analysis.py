@@ -153,3 +153,38 @@ def test_cli_analyze_json(tmp_path):
     # a bad file: exit code 2 and a message naming it
     np.save(tmp_path / "flat.npy", np.ones((5, 3)))
     assert engines_main(["geometry", "analyze", str(tmp_path / "flat.npy")]) == 2
+
+
+@pytest.mark.slow
+def test_cli_sweep_writes_csv_with_the_shipped_networks(tmp_path):
+    out = tmp_path / "results.csv"
+    rc = engines_main(
+        [
+            "geometry",
+            "sweep",
+            "--models",
+            "standard,stochastic",
+            "--eps",
+            "0,0.1",
+            "--seeds",
+            "2",
+            "--layers",
+            "fc1",
+        ]
+        + ["--P", "3", "--M", "3", "--n-t", "20", "--out", str(out)]
+    )
+    assert rc == 0
+    rows = list(csv.DictReader(out.open()))
+    assert len(rows) == 2 * 2 * 2
+    assert tuple(rows[0])[: len(CSV_COLUMNS)] == CSV_COLUMNS
+    assert {r["seed"] for r in rows} == {"0", "1"}
+
+
+def test_simcap_column_when_asked(nets):
+    p = AnalysisParams(**{**TINY, "models": "standard", "eps": "0", "layers": "fc1", "simcap": True})
+    class_p = p.replace(manifold="class", P=6, M=3)
+    res, _ = drive_job(analysis_job(class_p, nets))
+    assert res.rows[0]["simcap"] > 0
+    # exemplar manifolds of a deterministic net at eps 0 are points on top of each other: still measured
+    ex, _ = drive_job(analysis_job(p, nets))
+    assert "simcap" in ex.rows[0]
