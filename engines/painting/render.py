@@ -163,7 +163,28 @@ def _composite_kernel(img, geo, boxes):  # pragma: no cover - compiled
             dy = py - geo[k, 1]
             dys = dy * s
             dyc = dy * c
-            for j in range(boxes[k, 0], boxes[k, 1]):
+            # exact span of this row inside the rotated support |u| <= hw+e, |v| <= hh+e
+            lo = -1e9
+            hi = 1e9
+            ea = hw + e
+            eb = hh + e
+            if abs(c) > 1e-9:
+                a0 = (-ea - dys) / c
+                a1 = (ea - dys) / c
+                lo = max(lo, min(a0, a1))
+                hi = min(hi, max(a0, a1))
+            elif abs(dys) > ea:
+                continue
+            if abs(s) > 1e-9:
+                b0 = (dyc - eb) / s
+                b1 = (dyc + eb) / s
+                lo = max(lo, min(b0, b1))
+                hi = min(hi, max(b0, b1))
+            elif abs(dyc) > eb:
+                continue
+            j0 = max(boxes[k, 0], int(math.floor((x + lo) * wid - 0.5)))
+            j1 = min(boxes[k, 1], int(math.ceil((x + hi) * wid - 0.5)) + 1)
+            for j in range(j0, j1):
                 dx = (j + 0.5) / wid - x
                 u = abs(dx * c + dys)
                 v = abs(dyc - dx * s)

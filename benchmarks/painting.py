@@ -1,0 +1,155 @@
+"""Painting benchmark: completion quality against two baselines, and speed.
+
+    python benchmarks/painting.py [--n 20] [--quick]
+
+Quality (held-out paintings of assets/painting/strokes.npz, never their crops
+in training): image MSE between the render of the completed strokes and the
+render of the true strokes, and stroke L1 after Hungarian matching, for each
+masking mode and context ratio p in {0.2, 0.4, 0.6, 0.8}; the diffusion model
+against the regression twin and nearest-neighbour retrieval.
+
+Speed (targets from the issue, printed as ratios, never asserted):
+  * render 1,000 strokes at 512 x 512: <= 50 ms
+  * canvas with 10,000 strokes: >= 30 frames/s (a frame = one new stroke
+    composited on the cached canvas + conversion to 8-bit for display)
+  * one completion proposal for 100 context strokes: <= 2 s on 2 cores
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from engines.painting.data import load_dataset  # noqa: E402
+from engines.painting.decompose import level_sizes  # noqa: E402
+from engines.painting.evaluate import (  # noqa: E402
+    diffusion_completer,
+    evaluate,
+    nearest_neighbour_completer,
+    regression_completer,
+    summary,
+    table,
+)
+from engines.painting.model import MASK_MODES, load_model, sample, slots_for_context  # noqa: E402
+from engines.painting.render import CanvasCache, render_fast, to_uint8  # noqa: E402
+
+ASSETS = ROOT / "assets" / "painting"
+
+
+def _best_of(fn, repeat: int = 5) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def speed(data: np.ndarray) -> dict[str, float]:
+    rng = np.random.default_rng(0)
+    # realistic strokes: decomposed paintings, concatenated
+    pool = data.reshape(-1, 8)
+    strokes = pool[rng.integers(0, len(pool), 1000)]
+    render_fast(strokes[:10], size=64)  # compile / load the kernel
+    t_render = _best_of(lambda: render_fast(strokes, size=512))
+    many = pool[rng.integers(0, len(pool), 10_000)]
+    ids = [f"s{i}" for i in range(10_001)]
+    cache = CanvasCache(512)
+    cache.update(ids[:10_000], many)
+    extra = np.vstack([many, pool[:1]])
+
+    def frame():
+        cache.update(ids, extra)
+        to_uint8(cache.image)
+        cache.update(ids[:10_000], many)  # undo it again (keyframe restart)
+        to_uint8(cache.image)
+
+    t_frame = _best_of(frame) / 2
+    t_full = _best_of(lambda: render_fast(many, size=512), repeat=2)
+    out = {
+        "render_1000_at_512_ms": 1000 * t_render,
+        "canvas_10000_frame_ms": 1000 * t_frame,
+        "canvas_10000_fps": 1.0 / t_frame,
+        "full_render_10000_at_512_ms": 1000 * t_full,
+    }
+    model_path = ASSETS / "model.zip"
+    if model_path.exists():
+        model = load_model(model_path)
+        ctx, mask, levels = slots_for_context(data[0][:100], level_sizes(model.cfg.n_strokes))
+        sample(model, ctx, mask, levels, steps=20, guidance=1.5)  # warm up
+        out["proposal_100_context_s"] = _best_of(
+            lambda: sample(model, ctx, mask, levels, steps=20, guidance=1.5), repeat=3
+        )
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--n", type=int, default=20, help="held-out paintings")
+    ap.add_argument("--quick", action="store_true", help="random and level modes only")
+    ap.add_argument("--steps", type=int, default=20)
+    ap.add_argument("--guidance", type=float, default=1.5)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    d = load_dataset(ASSETS / "strokes.npz")
+    train = d["params"][d["split"] == 0]
+    test = d["params"][d["split"] == 1][: args.n]
+    levels = d["levels"]
+
+    sp = speed(d["params"])
+    print("speed (best of several runs; the machine may be shared)")
+    print(
+        f"  render 1,000 strokes at 512 px: {sp['render_1000_at_512_ms']:.1f} ms "
+        f"(target 50 ms: x{50 / sp['render_1000_at_512_ms']:.2f})"
+    )
+    print(
+        f"  canvas with 10,000 strokes: {sp['canvas_10000_fps']:.1f} frames/s "
+        f"(target 30: x{sp['canvas_10000_fps'] / 30:.2f}); full re-render {sp['full_render_10000_at_512_ms']:.0f} ms"
+    )
+    if "proposal_100_context_s" in sp:
+        print(
+            f"  one proposal, 100 context strokes, {args.steps} DDIM steps + CFG: "
+            f"{sp['proposal_100_context_s']:.2f} s (target 2 s: x{2 / sp['proposal_100_context_s']:.2f})"
+        )
+
+    completers = {}
+    if (ASSETS / "model.zip").exists():
+        completers["diffusion"] = diffusion_completer(
+            load_model(ASSETS / "model.zip"), args.steps, args.guidance
+        )
+    if (ASSETS / "regression.zip").exists():
+        completers["regression"] = regression_completer(load_model(ASSETS / "regression.zip"))
+    completers["nearest"] = nearest_neighbour_completer(train)
+    modes = ("random", "level") if args.quick else MASK_MODES
+    t0 = time.perf_counter()
+    rows = evaluate(completers, test, levels, modes=modes)
+    print(f"\nquality on {len(test)} held-out paintings ({time.perf_counter() - t0:.0f} s)")
+    print(table(rows))
+    s = summary(rows)
+    for name, v in s.items():
+        print(f"  {name:11s} mean image MSE {v['image_mse']:.5f}   stroke L1 {v['stroke_l1']:.4f}")
+    if "diffusion" in s:
+        for base in ("regression", "nearest"):
+            if base in s:
+                r = s[base]["image_mse"] / s["diffusion"]["image_mse"]
+                print(
+                    f"  image MSE {base}/diffusion = {r:.2f} ({'diffusion better' if r > 1 else 'diffusion WORSE'})"
+                )
+    if args.json:
+        args.json.write_text(json.dumps({"speed": sp, "rows": rows, "summary": s}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
