@@ -5,6 +5,16 @@ set -euo pipefail
 source "$(dirname "$0")/scripts/setup.sh"
 cd "$ROOT"
 
+needs_screen=1
+for a in "$@"; do
+  case "$a" in --version|--list-panels|-h|--help) needs_screen=0 ;; esac
+done
+[ "${1:-}" = serve ] && needs_screen=0
+if [ "$needs_screen" = 0 ]; then
+  ensure_venv
+  exec "$VENV/bin/studio" "$@"
+fi
+
 if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ]; then
   ensure_system_packages headless
   ensure_venv
