@@ -42,7 +42,7 @@ from typing import Any
 
 from engines.base import Progress, drive_job
 from engines.sweep.model import Point, SweepSpec
-from engines.sweep.store import ResultStore, results_schema
+from engines.sweep.store import ResultStore, _rows_to_table, results_schema
 
 __all__ = ["SweepStatus", "SweepSummary", "execute_point", "execute_points", "run_sweep", "sweep_job"]
 
@@ -188,6 +188,7 @@ def sweep_job(
     t0 = time.perf_counter()
     store = ResultStore(out)
     schema = results_schema(spec)
+    _rows_to_table([], schema)  # pyarrow imports pandas on first use (~1-2 s): not in the middle of the run
     finished = store.status()
     points = list(spec.points())
     keep = {"ok"} if retry_failed else {"ok", "failed"}

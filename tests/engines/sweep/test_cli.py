@@ -15,6 +15,9 @@ DEMO = Path(__file__).resolve().parents[3] / "examples" / "sweeps" / "demo.toml"
 
 pytest.importorskip("distributed")
 
+# a hang (a lost task, a cluster that will not close) fails here instead of stalling the suite
+pytestmark = pytest.mark.timeout(180)
+
 
 def test_cli_run_skip_show_export(tmp_path, capsys):
     toml = tmp_path / "demo.toml"

@@ -17,6 +17,9 @@ from engines.sweep.store import ResultStore, read_results
 
 distributed = pytest.importorskip("distributed")
 
+# a hang (a lost task, a cluster that will not close) fails here instead of stalling the suite
+pytestmark = pytest.mark.timeout(180)
+
 
 def demo_spec(n_x=5, n_y=4, sleep_s=0.0, fail_above=None, name="demo"):
     fixed = {"noise": 0.1, "sleep_s": sleep_s}
@@ -172,11 +175,11 @@ def _kill_and_finish(c, tmp_path, allowed_failures):
 
     def on(pr):
         if not killed and pr.value.done >= 4:
-            addr, pid = sorted(pids.items())[0]
-            # the worker is busy with a point (each takes 0.25 s): it dies mid-task
-            assert c.processing()[addr], "the worker to kill had no task"
-            os.kill(pid, signal.SIGKILL)
-            killed.append(pid)
+            # a worker busy with a point (each takes 0.25 s) dies mid-task
+            busy = [a for a, tasks in c.processing().items() if tasks and a in pids]
+            if busy:
+                os.kill(pids[busy[0]], signal.SIGKILL)
+                killed.append(pids[busy[0]])
 
     summary, completed = drive_job(sweep_job(spec, out, client=c), on)
     assert killed and completed and summary.completed
@@ -203,7 +206,9 @@ def _a_point_that_always_kills_its_worker(c, tmp_path):
     }
     spec = sweep_from_dict(data, source="crash.toml")
     s = run_sweep(spec, tmp_path / "c.parquet", client=c, max_resubmits=1)
-    assert s.completed and (s.computed, s.failed, s.resubmitted) == (3, 1, 1)
+    assert s.completed and (s.computed, s.failed) == (3, 1)
+    # the crashing task was submitted again once; a task queued on the same dying worker may be too
+    assert 1 <= s.resubmitted <= 3
     rows = {r["x"]: r for r in read_results(tmp_path / "c.parquet").to_pylist()}
     assert rows[2.0]["status"] == "failed" and "KilledWorker" in rows[2.0]["error"]
     assert rows[0.0]["status"] == rows[1.0]["status"] == "ok"
