@@ -396,9 +396,9 @@ class CollabServer:
         try:
             assert self.store is not None
             doc = Doc()
-            rows = await self.store.load(name)
-            if rows:
-                doc.apply_update(rows[0] if len(rows) == 1 else merge_updates(*rows))
+            # row by row: measured faster and leaner than merging the rows first
+            for u in await self.store.load(name):
+                doc.apply_update(u)
             room = _Room(self, name, doc)
             if room.sdoc.invalid:
                 room.sdoc.repair()
