@@ -222,6 +222,13 @@ class GeometryPanel(Panel):
         self.status.setText("computing…")
         return self.runner.run_job(lambda eng: eng.analyze_job())
 
+    def start_demo(self) -> None:
+        """For ``studio --screenshot``: a small analysis of the three shipped networks."""
+        self.form.set_params(
+            AnalysisParams(**{**PANEL_DEFAULTS, "P": 6, "M": 6, "eps": "0,0.2", "layers": "fc1"})
+        )
+        self.analyze()
+
     def stop(self) -> None:
         if self.runner is not None:
             self.runner.cancel_job()
