@@ -628,6 +628,9 @@ class SweepsPanel(Panel):
             "tab": self.tabs.currentIndex(),
         }
 
+    def on_params_restored(self, params: SweepParams) -> None:
+        self.form.set_params(params)
+
     def restore_panel_state(self, state: dict[str, Any]) -> None:
         if state.get("text"):
             self.editor.setPlainText(str(state["text"]))

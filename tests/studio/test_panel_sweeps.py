@@ -145,3 +145,74 @@ def test_run_on_a_local_dask_cluster_with_its_dashboard(panel, qtbot, tmp_path):
     qtbot.waitUntil(lambda: panel._snap.finished == 12, timeout=5000)
     workers = set(read_results(tmp_path / "gui.parquet").column("worker").to_pylist())
     assert len(workers) == 2  # two worker processes
+
+
+def test_heat_map_of_text_parameters(panel):
+    """Routing-like sweeps: solver x instance (text values) as a labelled heat map."""
+    from engines.sweep.engine import SweepSnapshot
+
+    def col(values, dtype=None):
+        a = np.array(values, dtype=dtype)
+        a.setflags(write=False)
+        return a
+
+    solvers = ["ls", "pyvrp", "ls", "pyvrp", "ls", "pyvrp"]
+    inst = ["A", "A", "B", "B", "C", "C"]
+    gap = [4.0, 2.0, 6.0, 3.0, float("nan"), 1.0]
+    snap = SweepSnapshot(
+        name="r",
+        kind="routing",
+        out="",
+        spec_toml="",
+        swept=("solver", "instance"),
+        metrics=("gap_percent",),
+        total=6,
+        finished=6,
+        ok=6,
+        failed_total=0,
+        running=0,
+        state="done",
+        status=None,
+        dashboard=None,
+        columns={
+            "point_id": col([str(i) for i in range(6)], object),
+            "seed": col([0.0] * 6),
+            "status": col(["ok"] * 6, object),
+            "solver": col(solvers, object),
+            "instance": col(inst, object),
+            "gap_percent": col(gap),
+            "elapsed_s": col([0.1] * 6),
+        },
+        errors=(),
+        history=(),
+        version=1,
+    )
+    panel.update_view(snap)
+    img = panel.image.image
+    assert img.shape == (3, 2)  # rows: instances A, B, C; columns: solvers ls, pyvrp
+    assert img[0, 0] == 4.0 and img[1, 1] == 3.0 and img[2, 1] == 1.0 and np.isnan(img[2, 0])
+    ticks = panel.plot_item.getAxis("bottom")._tickLevels[0]
+    assert [t for _, t in ticks] == ["ls", "pyvrp"]
+    # lines: one curve per instance over the solver axis
+    panel.mode_box.setCurrentText("lines")
+    assert sum(c.isVisible() for c in panel.curves) == 3
+
+
+def test_workspace_keeps_the_sweep(panel, qtbot, tmp_path):
+    with qtbot.waitSignal(panel.runner.job_finished, timeout=60000):
+        start(panel, qtbot, GRID.format(sleep=0.0), tmp_path)
+    w = panel.window()
+    ws = tmp_path / "w.nsw"
+    assert w.save_workspace(ws)
+    w2 = MainWindow(panel_classes={"sweeps": SweepsPanel}, settings_file=tmp_path / "s2.ini")
+    qtbot.addWidget(w2)
+    try:
+        assert w2.open_workspace(ws)
+        p2 = w2.panels["sweeps"]
+        assert 'name = "gui"' in p2.editor.toPlainText()
+        assert p2.out_edit.text() == str(tmp_path / "gui.parquet")
+        assert p2.form.params().workers == 0
+        snap = p2.runner.call(lambda e: e.snapshot())
+        assert (snap.name, snap.total, snap.finished) == ("gui", 30, 30)  # results read back
+    finally:
+        w2.close()
