@@ -11,36 +11,64 @@ import numpy as np
 from numba import njit, prange
 
 
-@njit(cache=True, nogil=True, fastmath=False)
+@njit(cache=True, nogil=True)
 def _cost_grad(X, C, V, want_grad):
+    """Cost and Euclidean gradient, written as loops (no temporaries beyond P x P)."""
     P = X.shape[0]
     r = X.shape[1]
     K = V.shape[1]
-    c = X @ V  # (P, K)
-    R = C - c @ c.T
+    c = np.zeros((P, K))
+    for i in range(P):
+        for a in range(r):
+            x = X[i, a]
+            for k in range(K):
+                c[i, k] += x * V[a, k]
+    R = np.empty((P, P))
+    for i in range(P):
+        for j in range(i, P):
+            s = C[i, j]
+            for k in range(K):
+                s -= c[i, k] * c[j, k]
+            R[i, j] = s
+            R[j, i] = s
     d = np.empty(P)
     for i in range(P):
         d[i] = max(R[i, i], 1e-300)
     cost = 0.0
-    A = np.empty((P, P))
     Bs = np.zeros(P)
     for i in range(P):
         for j in range(P):
             a = R[i, j] / (d[i] * d[j])
-            A[i, j] = a
-            ra = R[i, j] * a
-            cost += ra
-            Bs[i] += ra
+            R[i, j] = a  # R now holds A = R / (d d')
+            Bs[i] += a * (C[i, j] - _dot_row(c, i, j, K))
+    for i in range(P):
+        cost += Bs[i]
     cost *= 0.5
     G = np.zeros((r, K))
     if want_grad:
-        gc = -2.0 * (A @ c)
+        gc = np.zeros((P, K))
         for i in range(P):
+            for j in range(P):
+                a = R[i, j]
+                for k in range(K):
+                    gc[i, k] -= 2.0 * a * c[j, k]
             f = 2.0 * Bs[i] / d[i]
             for k in range(K):
                 gc[i, k] += f * c[i, k]
-        G = X.T @ gc
+        for i in range(P):
+            for a in range(r):
+                x = X[i, a]
+                for k in range(K):
+                    G[a, k] += x * gc[i, k]
     return cost, G
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _dot_row(c, i, j, K):
+    s = 0.0
+    for k in range(K):
+        s += c[i, k] * c[j, k]
+    return s
 
 
 @njit(cache=True, nogil=True)
