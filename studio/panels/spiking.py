@@ -158,6 +158,8 @@ class SpikingPanel(Panel):
         self.plots.ci.layout.setRowStretchFactor(0, 5)
         self.plots.ci.layout.setRowStretchFactor(1, 2)
         self.plots.ci.layout.setRowStretchFactor(2, 2)
+        for p in (self.raster_plot, self.rate_plot, self.trace_plot):
+            p.getAxis("left").setWidth(56)  # the three plots share one time axis: align them
         for p in (self.rate_plot, self.trace_plot):
             p.setClipToView(True)
             p.setDownsampling(auto=True, mode="peak")
