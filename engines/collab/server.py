@@ -34,6 +34,7 @@ import re
 import secrets
 import time
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from urllib.parse import parse_qs, urlsplit
@@ -127,10 +128,10 @@ def _is_fatal(e: BaseException) -> bool:
 
 
 class _Room:
-    def __init__(self, server: CollabServer, name: str, doc: Doc) -> None:
+    def __init__(self, server: CollabServer, name: str, sdoc: StrokeDoc) -> None:
         self.server = server
         self.name = name
-        self.sdoc = StrokeDoc(doc, author="server")
+        self.sdoc = sdoc
         self.clients: set[_Conn] = set()
         #: client id -> (clock, state, owner)
         self.awareness: dict[int, tuple[int, dict | None, _Conn | None]] = {}
@@ -315,6 +316,7 @@ class CollabServer:
         self._server: Server | None = None
         self._conns: set[_Conn] = set()
         self._tasks: set[asyncio.Task] = set()
+        self._loader: ThreadPoolExecutor | None = None
         self.stats = {"refused": 0, "dropped": 0, "connections": 0}
 
     # --- lifecycle -------------------------------------------------------
@@ -324,6 +326,7 @@ class CollabServer:
         self.store = (
             self._store_arg if isinstance(self._store_arg, UpdateStore) else UpdateStore(self._store_arg)
         )
+        self._loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="collab-load")
         try:
             self._server = await serve(
                 self._handle,
@@ -340,6 +343,8 @@ class CollabServer:
         except OSError:
             if not isinstance(self._store_arg, UpdateStore):
                 self.store.close()
+            self._loader.shutdown(wait=True)
+            self._loader = None
             raise
         sock = next(iter(self._server.sockets))
         self.port = sock.getsockname()[1]
@@ -361,6 +366,9 @@ class CollabServer:
         self.rooms.clear()
         if self.store is not None and not isinstance(self._store_arg, UpdateStore):
             self.store.close()
+        if self._loader is not None:
+            self._loader.shutdown(wait=True)
+            self._loader = None
         self._server = None
 
     async def __aenter__(self) -> CollabServer:
@@ -395,11 +403,21 @@ class CollabServer:
         self._loading[name] = fut
         try:
             assert self.store is not None
-            doc = Doc()
-            # row by row: measured faster and leaner than merging the rows first
-            for u in await self.store.load(name):
-                doc.apply_update(u)
-            room = _Room(self, name, doc)
+            rows = await self.store.load(name)
+
+            def build() -> StrokeDoc:
+                # row by row: measured faster and leaner than merging the rows first;
+                # on the loader thread, so the loop serves the other rooms between rows
+                doc = Doc()
+                for u in rows:
+                    doc.apply_update(u)
+                return StrokeDoc(doc, author="server")
+
+            if self._loader is not None and (len(rows) > 1 or (rows and len(rows[0]) > 256 * 1024)):
+                sdoc = await asyncio.get_running_loop().run_in_executor(self._loader, build)
+            else:
+                sdoc = build()
+            room = _Room(self, name, sdoc)
             if room.sdoc.invalid:
                 room.sdoc.repair()
             self.rooms[name] = room
