@@ -50,7 +50,11 @@ def add_parser(subparsers) -> None:
     s.add_argument("--manifold", default="exemplar", choices=("class", "exemplar"))
     s.add_argument("--attack", default="pgd", choices=("pgd", "fgsm", "random"))
     s.add_argument("--norm", default="linf", choices=("linf", "l2"))
-    s.add_argument("--noise-scale", type=float, default=1.0)
+    s.add_argument(
+        "--noise-scale", default="1.0", help="noise scale(s) of the stochastic net, comma list (e.g. 0.5,1,2)"
+    )
+    s.add_argument("--steps", type=int, default=8, help="PGD steps (step size eps / 4)")
+    s.add_argument("--eot", type=int, default=4, help="noise draws per gradient for the stochastic net")
     s.add_argument("--P", type=int, default=10)
     s.add_argument("--M", type=int, default=16)
     s.add_argument("--n-t", type=int, default=100)
@@ -140,41 +144,49 @@ def _train(args) -> int:
 def _sweep(args) -> int:
     from tqdm import tqdm
 
-    from engines.geometry.analysis import AnalysisParams, analysis_job, load_models, rows_to_csv
+    from engines.geometry.analysis import AnalysisParams, analysis_job, load_models, parse_floats, rows_to_csv
 
-    p = AnalysisParams(
+    scales = parse_floats(args.noise_scale, "--noise-scale")
+    base = AnalysisParams(
         models=args.models,
         manifold=args.manifold,
         layers=args.layers,
         eps=args.eps,
         attack=args.attack,
         norm=args.norm,
-        noise_scale=args.noise_scale,
+        noise_scale=scales[0],
+        steps=args.steps,
+        eot=args.eot,
         P=args.P,
         M=args.M,
         n_t=args.n_t,
         kappa=args.kappa,
         seeds=args.seeds,
     )
-    models = load_models(p.model_list, args.assets)
-    job = analysis_job(p, models)
-    bar = tqdm(desc="sweep", file=sys.stderr)
-    result = None
-    try:
-        while True:
-            prog = next(job)
-            bar.total = prog.total
-            bar.update(1)
-            bar.set_postfix_str(prog.message)
-    except StopIteration as stop:
-        result = stop.value
-    finally:
-        bar.close()
-    text = rows_to_csv(result.rows, args.out)
+    models = load_models(base.model_list, args.assets)
+    rows: list[dict] = []
+    # deterministic nets do not depend on the noise: analyse them once
+    runs = [base]
+    if len(scales) > 1 and "stochastic" in base.model_list:
+        others = [k for k in base.model_list if k != "stochastic"]
+        runs = [base.replace(models=",".join(others))] if others else []
+        runs += [base.replace(models="stochastic", noise_scale=ns) for ns in scales]
+    total = sum(len(p.model_list) * p.seeds * len(p.eps_list) for p in runs)
+    with tqdm(total=total, desc="sweep", file=sys.stderr) as bar:
+        for p in runs:
+            job = analysis_job(p, models)
+            try:
+                while True:
+                    prog = next(job)
+                    bar.update(1)
+                    bar.set_postfix_str(prog.message)
+            except StopIteration as stop:
+                rows.extend(stop.value.rows)
+    text = rows_to_csv(rows, args.out)
     if args.out is None:
         sys.stdout.write(text)
     else:
-        print(f"wrote {len(result.rows)} rows to {args.out}", file=sys.stderr)
+        print(f"wrote {len(rows)} rows to {args.out}", file=sys.stderr)
     return 0
 
 

@@ -171,13 +171,27 @@ def test_cli_sweep_writes_csv_with_the_shipped_networks(tmp_path):
             "--layers",
             "fc1",
         ]
-        + ["--P", "3", "--M", "3", "--n-t", "20", "--out", str(out)]
+        + ["--P", "3", "--M", "3", "--n-t", "20", "--steps", "2", "--eot", "1", "--out", str(out)]
     )
     assert rc == 0
     rows = list(csv.DictReader(out.open()))
     assert len(rows) == 2 * 2 * 2
     assert tuple(rows[0])[: len(CSV_COLUMNS)] == CSV_COLUMNS
     assert {r["seed"] for r in rows} == {"0", "1"}
+    # several noise levels: the stochastic net once per level, the others once
+    out2 = tmp_path / "noise.csv"
+    rc = engines_main(
+        ["geometry", "sweep", "--models", "standard,stochastic", "--eps", "0.1", "--layers", "fc1"]
+        + ["--noise-scale", "0.5,2", "--P", "3", "--M", "3", "--n-t", "20", "--steps", "1", "--eot", "1"]
+        + ["--out", str(out2)]
+    )
+    assert rc == 0
+    rows = list(csv.DictReader(out2.open()))
+    assert [(r["model"], float(r["noise_scale"])) for r in rows] == [
+        ("standard", 0.0),
+        ("stochastic", 0.5),
+        ("stochastic", 2.0),
+    ]
 
 
 def test_simcap_column_when_asked(nets):
