@@ -115,3 +115,50 @@ def save_asset(result: dict, alpha: float, seed: int) -> None:
 def load_asset() -> tuple[np.ndarray, NeuroCoreXParams]:
     d = json.loads(ASSET.read_text())
     return np.asarray(d["w_ff"], np.int8), NeuroCoreXParams.from_dict(d["params"])
+
+
+def demo_job(seed: int = 1, pause_s: float = 0.0, limit: int | None = None):
+    """Generator: classify the test digits one by one on the NeuroCoreX datapath.
+
+    Each progress ``value`` holds the sample (``image`` 8x8, ``spikes`` as
+    (step within the sample, unit) with inputs after the 10 neurons,
+    ``counts``, ``label``, ``predicted``) and the running ``accuracy``.
+    ``pause_s`` paces the presentation for a viewer.
+    """
+    w, params = load_asset()
+    _, x_te, _, y_te = load_split()
+    if limit is not None:
+        x_te, y_te = x_te[:limit], y_te[:limit]
+    eng = NeuroCoreXEngine(params)
+    eng.set_weights(w_ff=w)
+    rasters = encode(x_te, seed)
+    correct = 0
+    for i, (r, label) in enumerate(zip(rasters, y_te)):
+        c0 = eng.spikes.cursor
+        start = eng.step_count
+        counts = eng.run_sample(r)
+        data = eng.spikes.read_since(c0)[0].copy()
+        data[:, 0] -= start
+        pred = int(np.argmax(counts))
+        correct += int(pred == int(label))
+        if pause_s > 0:
+            time.sleep(pause_s)
+        yield Progress(
+            i + 1,
+            len(y_te),
+            f"digit {int(label)}: predicted {pred} (accuracy {correct / (i + 1):.3f})",
+            value={
+                "image": x_te[i].reshape(8, 8) / 16.0,
+                "spikes": data,
+                "counts": counts.tolist(),
+                "label": int(label),
+                "predicted": pred,
+                "accuracy": correct / (i + 1),
+                "n": i + 1,
+            },
+        )
+    return {
+        "preset": "neurocorex-digits-demo",
+        "test_accuracy": correct / max(len(y_te), 1),
+        "n_test": len(y_te),
+    }

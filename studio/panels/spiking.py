@@ -226,12 +226,54 @@ class SpikingPanel(Panel):
         tl.addWidget(self.train_view, 1)
         self.train_result: dict | None = None
 
+        # NeuroCoreX: watch the integer datapath classify the test digits
+        ncx = QtWidgets.QWidget()
+        nl = QtWidgets.QVBoxLayout(ncx)
+        row = QtWidgets.QHBoxLayout()
+        self.ncx_btn = QtWidgets.QPushButton("Watch NeuroCoreX classify digits")
+        self.ncx_btn.setObjectName("spiking_ncx_demo")
+        self.ncx_btn.setToolTip(
+            "64 inputs -> 10 integer LIF neurons (Q7.10, int8 weights), 32 steps per digit"
+        )
+        self.ncx_btn.clicked.connect(lambda: self.start_ncx_demo())
+        row.addWidget(self.ncx_btn)
+        row.addStretch(1)
+        nl.addLayout(row)
+        self.ncx_status = QtWidgets.QLabel("")
+        self.ncx_status.setObjectName("spiking_ncx_status")
+        nl.addWidget(self.ncx_status)
+        self.ncx_view = pg.GraphicsLayoutWidget()
+        self.ncx_view.setBackground("w")
+        self.ncx_img_plot = self.ncx_view.addPlot(row=0, col=0, title="input digit")
+        self.ncx_img_plot.invertY(True)
+        self.ncx_img_plot.setAspectLocked(True)
+        self.ncx_img = pg.ImageItem(axisOrder="row-major")
+        self.ncx_img.setColorMap(pg.colormap.get("CET-L1"))
+        self.ncx_img_plot.addItem(self.ncx_img)
+        self.ncx_raster_plot = self.ncx_view.addPlot(
+            row=0, col=1, title="spikes: 10 outputs (red), 64 inputs (grey)"
+        )
+        self.ncx_raster_plot.setLabel("bottom", "time step")
+        self.ncx_out = pg.ScatterPlotItem(size=6, pen=None, brush=pg.mkBrush(*E_RGB), symbol="s")
+        self.ncx_in = pg.ScatterPlotItem(size=3, pen=None, brush=pg.mkBrush(*IN_RGB), symbol="s")
+        self.ncx_raster_plot.addItem(self.ncx_in)
+        self.ncx_raster_plot.addItem(self.ncx_out)
+        self.ncx_count_plot = self.ncx_view.addPlot(row=0, col=2, title="output spike counts")
+        self.ncx_bars = pg.BarGraphItem(
+            x=np.arange(10), height=np.zeros(10), width=0.8, brush=(120, 120, 120)
+        )
+        self.ncx_count_plot.addItem(self.ncx_bars)
+        self.ncx_view.ci.layout.setColumnStretchFactor(1, 3)
+        nl.addWidget(self.ncx_view, 1)
+        self.ncx_samples = 0
+
         self.view_tabs = QtWidgets.QTabWidget()
         self.view_tabs.setObjectName("spiking_tabs")
         self.view_tabs.addTab(self.plots, "Activity")
         self.view_tabs.addTab(self.weights_view, "Weights")
         self.view_tabs.addTab(self.net_view, "Network")
         self.view_tabs.addTab(train, "Training")
+        self.view_tabs.addTab(ncx, "NeuroCoreX")
         split.addWidget(self.view_tabs)
 
         # controls --------------------------------------------------------
@@ -578,15 +620,57 @@ class SpikingPanel(Panel):
         self.view_tabs.setCurrentIndex(3)
         return self.runner.run_job(factory)
 
+    def start_ncx_demo(self, pause_s: float = 0.05, limit: int | None = None) -> bool:
+        """Stream the NeuroCoreX digits test set through the integer datapath (a job)."""
+        if self.runner is None:
+            return False
+        from engines.spiking import ncx_digits
+
+        self.ncx_samples = 0
+        self.ncx_status.setText("NeuroCoreX: loading the digits...")
+        self.view_tabs.setCurrentIndex(4)
+        return self.runner.run_job(lambda _eng: ncx_digits.demo_job(pause_s=pause_s, limit=limit))
+
+    def _show_ncx_sample(self, v: dict) -> None:
+        self.ncx_samples = int(v["n"])
+        self.ncx_img.setImage(np.asarray(v["image"], float), autoLevels=False, levels=(0.0, 1.0))
+        sp = np.asarray(v["spikes"])
+        out = sp[sp[:, 1] < 10]
+        inp = sp[sp[:, 1] >= 10]
+        self.ncx_out.setData(out[:, 0], out[:, 1])
+        self.ncx_in.setData(inp[:, 0], inp[:, 1])
+        brushes = [pg.mkBrush(*(E_RGB if k == v["predicted"] else (150, 150, 150))) for k in range(10)]
+        self.ncx_bars.setOpts(height=np.asarray(v["counts"], float), brushes=brushes)
+        ok = "right" if v["predicted"] == v["label"] else "wrong"
+        self.ncx_status.setText(
+            f"digit {v['label']}: predicted {v['predicted']} ({ok}); accuracy {v['accuracy']:.3f} "
+            f"after {v['n']} test digits"
+        )
+
     def on_job_progress(self, progress: Progress) -> None:
+        v = progress.value
+        if isinstance(v, dict) and "image" in v:
+            self._show_ncx_sample(v)
+            return
         self.train_status.setText(progress.message)
-        self._show_training(progress.value)
+        self._show_training(v)
 
     def on_job_finished(self, result: Any, completed: bool) -> None:
+        if isinstance(result, dict) and "image" in result:  # the demo was stopped
+            self.ncx_status.setText(f"NeuroCoreX: stopped after {result['n']} digits")
+            return
+        if isinstance(result, dict) and result.get("preset") == "neurocorex-digits-demo":
+            self.ncx_status.setText(
+                f"NeuroCoreX: test accuracy {result['test_accuracy']:.3f} on {result['n_test']} digits"
+            )
+            return
         if isinstance(result, dict):
-            self.train_result = result
             self._show_training(result)
             acc = result.get("test_accuracy")
+            if acc is None or not completed:
+                self.train_status.setText("training stopped")
+                return
+            self.train_result = result
             self.train_status.setText(
                 f"{result.get('preset', 'training')}: test accuracy {acc:.3f}"
                 + (f" in {result['wall_s']:.0f} s" if "wall_s" in result else "")

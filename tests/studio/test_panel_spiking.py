@@ -157,3 +157,22 @@ def test_workspace_round_trip_restores_the_network(window, qtbot, tmp_path):
     assert np.array_equal(runner.call(lambda e: e.v.copy()), v_saved)
     qtbot.waitUntil(lambda: panel._last_snap is not None and panel._last_snap.step == 1000, timeout=10_000)
     assert panel.raster_points_drawn > 0
+
+
+def test_neurocorex_tab_streams_digits_and_can_be_stopped(window, qtbot):
+    panel = window.panels["spiking"]
+    runner = window.runner_for("spiking")
+    assert panel.start_ncx_demo(pause_s=0.0, limit=20)
+    qtbot.waitUntil(lambda: "test accuracy" in panel.ncx_status.text(), timeout=120_000)
+    assert "on 20 digits" in panel.ncx_status.text()
+    assert panel.ncx_samples >= 1  # progress is throttled to ~30 a second: not every digit is drawn
+    assert panel.ncx_img.image is not None and panel.ncx_img.image.shape == (8, 8)
+    assert float(np.sum(panel.ncx_bars.opts["height"])) > 0
+    x, y = panel.ncx_in.getData()
+    assert len(x) > 50 and np.all(np.asarray(y) >= 10)
+    # a slow, full run is stopped by Cancel between two digits
+    assert panel.start_ncx_demo(pause_s=0.05)
+    qtbot.waitUntil(lambda: panel.ncx_samples >= 3, timeout=60_000)
+    runner.cancel_job()
+    qtbot.waitUntil(lambda: "stopped after" in panel.ncx_status.text(), timeout=30_000)
+    assert runner.state == "paused"

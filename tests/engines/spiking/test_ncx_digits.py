@@ -28,3 +28,16 @@ def test_encoding_is_a_bernoulli_rate_code():
     assert r.shape == (50, 32, 64)
     assert not r[:, :, :32].any() and r[:, :, 32:48].all()
     assert abs(r[:, :, 48:].mean() - 0.5) < 0.02
+
+
+def test_demo_job_streams_samples_with_their_spikes():
+    seen = []
+    result, done = drive_job(ncx_digits.demo_job(limit=12), on_progress=seen.append)
+    assert done and len(seen) == 12 and result["n_test"] == 12
+    v = seen[-1].value
+    assert v["image"].shape == (8, 8) and len(v["counts"]) == 10
+    spikes = v["spikes"]
+    assert spikes.shape[1] == 2 and spikes[:, 0].max() <= ncx_digits.T_STEPS
+    # the counts are the output neurons' spikes of this sample
+    assert np.bincount(spikes[spikes[:, 1] < 10, 1], minlength=10).tolist() == v["counts"]
+    assert v["predicted"] == int(np.argmax(v["counts"]))
