@@ -1,7 +1,16 @@
 """Spiking networks: LIF neurons (conductance- and current-based), STDP, monitors.
 
-The hot loops are numba kernels (:mod:`engines.spiking.kernels`) that advance
-a whole chunk of time steps per call without holding the GIL.
+* :mod:`.engine` / :mod:`.kernels`: :class:`SpikingEngine`, whose numba
+  kernels advance a whole chunk of time steps per call without the GIL;
+* :mod:`.params`: :class:`SpikingParams` and the presets (COBA, CUBA,
+  small-world, STDP with Poisson inputs);
+* :mod:`.connectivity`: fixed probability, dense, networkx graphs, edge lists;
+* :mod:`.inputs`: rate coding of images;
+* :mod:`.neurocorex`: the NeuroCoreX integer datapath (Q7.10 LIF, int8
+  weights, rectangular STDP); :mod:`.ncx_digits` its digits preset;
+* :mod:`.tess`: TESS-style local learning of feed-forward SNN classifiers;
+* :mod:`.nwb`: spike export to NWB files;
+* :mod:`.cli`: ``python -m engines spiking run|train|presets``.
 """
 
 from .engine import SpikingEngine, SpikingSnapshot
