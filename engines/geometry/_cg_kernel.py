@@ -176,10 +176,15 @@ def grassmann_cg_batch(X, V0, max_iter, gtol):
 
 
 @njit(cache=True, nogil=True)
-def _bpp_one(G, b, max_iter, tol, ridge):
-    """Block principal pivoting (Kim & Park 2011) for min_z>=0 0.5 z'Gz - b'z."""
+def _bpp_one(G, b, max_iter, tol, ridge, first):
+    """Block principal pivoting (Kim & Park 2011) for min_z>=0 0.5 z'Gz - b'z.
+
+    ``first``: an index to start the passive set with (-1: empty).
+    """
     m = b.shape[0]
     F = np.zeros(m, dtype=np.bool_)
+    if first >= 0:
+        F[first] = True
     x = np.zeros(m)
     best = m + 1
     alpha = 3
@@ -241,8 +246,11 @@ def _bpp_one(G, b, max_iter, tol, ridge):
 
 
 @njit(cache=True, nogil=True)
-def nnls_grouped(G, B, group, max_iter, tol_rel):
-    """Solve problem p: min_z>=0 0.5 z'G[group[p]]z - B[p]'z for every row of B."""
+def nnls_grouped(G, B, group, first, max_iter, tol_rel):
+    """Solve problem p: min_z>=0 0.5 z'G[group[p]]z - B[p]'z for every row of B.
+
+    ``first[p]``: a variable likely to be positive (seeds the passive set), or -1.
+    """
     n, m = B.shape
     Z = np.zeros((n, m))
     ok = np.zeros(n, dtype=np.bool_)
@@ -255,7 +263,7 @@ def nnls_grouped(G, B, group, max_iter, tol_rel):
         bmax = 0.0
         for j in range(m):
             bmax = max(bmax, abs(B[p, j]))
-        z, good = _bpp_one(Gp, B[p], max_iter, tol_rel * (1.0 + bmax), ridge)
+        z, good = _bpp_one(Gp, B[p], max_iter, tol_rel * (1.0 + bmax), ridge, first[p])
         Z[p] = z
         ok[p] = good
     return Z, ok

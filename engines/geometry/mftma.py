@@ -181,16 +181,21 @@ def nnls_warm_start(G: np.ndarray, b: np.ndarray, n_iter: int = 60) -> np.ndarra
     return z
 
 
-def _nnls(G: np.ndarray, b: np.ndarray, group: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _nnls(
+    G: np.ndarray, b: np.ndarray, group: np.ndarray, first: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """NNLS of problem p with Gram G[group[p]]: compiled per-problem pivoting, or the batched numpy one."""
     try:
         from engines.geometry._cg_kernel import nnls_grouped
     except ImportError:  # pragma: no cover - numba is a dependency of the project
         return nnls_batch(G[group], b)
+    if first is None:
+        first = np.full(len(b), -1, dtype=np.int64)
     return nnls_grouped(
         np.ascontiguousarray(G),
         np.ascontiguousarray(b),
         np.ascontiguousarray(group, dtype=np.int64),
+        np.ascontiguousarray(first, dtype=np.int64),
         200,
         1e-12,
     )
@@ -335,13 +340,19 @@ def _grassmann_cg(X: np.ndarray, V0: np.ndarray, max_iter: int = 300, gtol: floa
     return V
 
 
-def _optimise_frames(X: np.ndarray, starts: np.ndarray) -> np.ndarray:
+def _optimise_frames(
+    X: np.ndarray, starts: np.ndarray, gtol: float = 1e-7, max_iter: int = 1000
+) -> np.ndarray:
     """The compiled per-start optimiser (numba), or the vectorised numpy one without numba."""
     try:
         from engines.geometry._cg_kernel import grassmann_cg_batch
     except ImportError:  # pragma: no cover - numba is a dependency of the project
-        return _grassmann_cg(X, starts)
-    return grassmann_cg_batch(np.ascontiguousarray(X), np.ascontiguousarray(starts), 1000, 1e-7)
+        return _grassmann_cg(X, starts, max_iter=min(max_iter, 300), gtol=gtol)
+    return grassmann_cg_batch(np.ascontiguousarray(X), np.ascontiguousarray(starts), max_iter, gtol)
+
+
+#: the search over K optimises loosely; the chosen K is then polished from the same starts
+EXPLORE_GTOL = 1e-4
 
 
 @dataclass(frozen=True)
@@ -372,21 +383,28 @@ def _center_subspace(centers: np.ndarray, rng: np.random.RandomState, n_reps: in
     frames: list[np.ndarray] = []
     xn = np.sqrt(np.sum(X * X, axis=1))
     xn = np.where(xn > 0, xn, 1.0)
+    all_starts: list[np.ndarray] = []
+
+    def most_stable(V: np.ndarray) -> np.ndarray:
+        X0 = X[None] - (X @ V) @ np.swapaxes(V, -1, -2)
+        stability = np.min(np.sqrt(np.sum(X0 * X0, axis=-1)) / xn, axis=-1)
+        return V[int(np.argmax(stability))]
+
     for k in range(1, max_k + 1):
         starts = np.empty((n_reps, r, k))
         for j in range(n_reps):
             rng.standard_normal((P, 1))  # the reference draws (and ignores) this start
             starts[j] = rng.standard_normal((r, k))
-        V = _optimise_frames(X, starts)
-        X0 = X[None] - (X @ V) @ np.swapaxes(V, -1, -2)
-        stability = np.min(np.sqrt(np.sum(X0 * X0, axis=-1)) / xn, axis=-1)
-        best = V[int(np.argmax(stability))]
+        all_starts.append(starts)
+        best = most_stable(_optimise_frames(X, starts.copy(), gtol=EXPLORE_GTOL))
         frames.append(best)
         res.append(_mean_abs_corr(X - X @ best @ best.T))
         if k > 4 and res[-1] > res[-2] > res[-3] > res[-4]:
             break
     kk = int(np.argmin(res)) + 1
-    return _CenterFit(q @ frames[kk - 1], kk, corr0, tuple(res))
+    best = most_stable(_optimise_frames(X, all_starts[kk - 1]))
+    res[kk - 1] = _mean_abs_corr(X - X @ best @ best.T)
+    return _CenterFit(q @ best, kk, corr0, tuple(res))
 
 
 # --------------------------------------------------------------------------
@@ -535,7 +553,7 @@ def _anchor_geometry(S: np.ndarray, T: np.ndarray, kappa: float):
         St = np.swapaxes(S, 1, 2)
         Gm = St @ S  # (g, m, m)
         bb = (St @ Tp)[gi, :, ti]  # (B, m)
-        z, ok = _nnls(Gm, bb, gi)
+        z, ok = _nnls(Gm, bb, gi, jmax[gi, ti])  # the touching point seeds the active set
         for k in np.nonzero(~ok)[0]:  # rare: exact active-set fallback
             z[k] = _nnls_fallback(S[gi[k]], Tp[gi[k], :, ti[k]])
         Zf = np.zeros((S.shape[0], S.shape[2], T.shape[2]))
