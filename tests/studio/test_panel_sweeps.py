@@ -216,3 +216,24 @@ def test_workspace_keeps_the_sweep(panel, qtbot, tmp_path):
         assert (snap.name, snap.total, snap.finished) == ("gui", 30, 30)  # results read back
     finally:
         w2.close()
+
+
+def test_closing_the_window_mid_sweep_stops_the_cluster(qtbot, tmp_path):
+    import psutil
+
+    w = MainWindow(panel_classes={"sweeps": SweepsPanel}, settings_file=tmp_path / "s.ini")
+    qtbot.addWidget(w)
+    w.show()
+    w.runner_for("sweeps")
+    panel = w.panels["sweeps"]
+    start(panel, qtbot, GRID.format(sleep=0.5), tmp_path, workers=2)
+    qtbot.waitUntil(lambda: panel._snap is not None and panel._snap.finished >= 2, timeout=120000)
+    # the local cluster's nannies and workers (not multiprocessing's resource tracker, which stays)
+    children = [c for c in psutil.Process().children(recursive=True) if "spawn_main" in " ".join(c.cmdline())]
+    assert len(children) >= 2
+    w.close()
+    gone, alive = psutil.wait_procs(children, timeout=30)
+    assert not alive, f"worker processes left running: {alive}"
+    assert panel.runner.state != "job"
+    n = read_results(tmp_path / "gui.parquet").num_rows
+    assert 2 <= n < 30  # what finished was written
