@@ -67,3 +67,13 @@ def test_missing_weights_show_an_error_not_a_crash(panel, qtbot, monkeypatch, tm
     panel.analyze()
     qtbot.waitUntil(lambda: panel.banner.isVisible(), timeout=20000)
     assert "digits_standard.zip" in panel.banner.label.text()
+
+
+def test_noise_slider_recomputes_in_the_background(panel, qtbot):
+    panel.form.set_params(AnalysisParams(**{**TINY, "models": "stochastic", "eps": "0,0.1", "layers": "fc1"}))
+    with qtbot.waitSignal(panel.runner.job_finished, timeout=180000):
+        panel.noise_slider.setValue(10)  # noise scale 0.5, debounced
+    qtbot.waitUntil(lambda: panel._snap is not None and len(panel._snap.rows) == 2, timeout=10000)
+    assert {r["noise_scale"] for r in panel._snap.rows} == {0.5}
+    assert panel.form.params().noise_scale == 0.5
+    assert panel.noise_label.text() == "0.50"
