@@ -316,3 +316,23 @@ def test_compiled_and_vectorised_center_optimisers_agree():
     assert np.sqrt(np.sum(rg**2, axis=(1, 2))).max() < 1e-5 * (ca.max() + 1)
     assert np.sum(np.isclose(ca, cb, rtol=1e-6)) >= 3
     np.testing.assert_allclose(np.swapaxes(a, 1, 2) @ a, np.broadcast_to(np.eye(2), (4, 2, 2)), atol=1e-10)
+
+
+@pytest.mark.parametrize("D1, m", [(12, 8), (5, 9), (21, 50)])
+def test_compiled_nnls_matches_scipy(D1, m):
+    from engines.geometry._cg_kernel import nnls_grouped
+
+    rng = np.random.default_rng(8)
+    S = rng.standard_normal((3, D1, m))
+    S[:, -1] = 1.0
+    T = rng.standard_normal((3, D1, 20))
+    G = np.swapaxes(S, 1, 2) @ S
+    group = np.repeat(np.arange(3), 20)
+    b = (np.swapaxes(S, 1, 2) @ T).transpose(0, 2, 1).reshape(-1, m)
+    first = np.argmax(b, axis=1)
+    z, ok = nnls_grouped(G, np.ascontiguousarray(b), group, first, 200, 1e-12)
+    assert ok.mean() >= 0.9 and (z >= 0).all()
+    for p in np.nonzero(ok)[0]:
+        g, i = divmod(p, 20)
+        zr, _ = scipy_nnls(S[g], T[g, :, i], maxiter=5000)
+        np.testing.assert_allclose(S[g] @ z[p], S[g] @ zr, atol=1e-7)
