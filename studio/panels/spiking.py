@@ -353,6 +353,10 @@ class SpikingPanel(Panel):
         return SpikingEngine(params or self._params, seed=seed)
 
     def on_attached(self) -> None:
+        # longer engine calls: every return to Python waits for the GIL that the GUI thread
+        # holds while drawing (up to the 5 ms switch interval), so few long calls keep more
+        # of the headless speed; 30 ms still pauses at once for a person
+        self.runner.target_chunk_s = 0.03
         self._adopt_params(self.runner.engine.params)
 
     def _adopt_params(self, p: SpikingParams) -> None:
