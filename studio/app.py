@@ -87,7 +87,11 @@ def MainWindow(*args, **kwargs):  # noqa: N802 - reads as the class
 # command line
 # ----------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="studio", description=f"{APP_NAME}: the desktop studio.")
+    p = argparse.ArgumentParser(
+        prog="studio",
+        description=f"{APP_NAME}: the desktop studio.",
+        epilog="studio serve --help: run a painting session server without a window.",
+    )
     p.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}")
     p.add_argument("--list-panels", action="store_true", help="print the registered panels, one per line")
     p.add_argument("--panel", metavar="NAME", help="open with this panel in front")
@@ -101,6 +105,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["serve"]:  # the painting session server, without a window
+        from studio.serve import main as serve_main
+
+        return serve_main(argv[1:])
     args = build_parser().parse_args(argv)
     if args.list_panels:
         for ep in panel_entry_points():

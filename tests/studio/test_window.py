@@ -316,3 +316,31 @@ def test_cli_screenshot(qtbot, tmp_path, monkeypatch):
     assert (img.width(), img.height()) == (900, 600)
     assert distinct_colours(img) > 20
     assert app.main(["--panel", "nope", "--screenshot", str(out)]) == 2
+
+
+def test_cli_serve_prints_its_token_and_stops_on_sigterm(tmp_path):
+    import signal
+    import time
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "studio", "serve", "--port", "0", "--store", str(tmp_path / "s.db")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        lines = []
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            if line.startswith("port:"):
+                break
+        text = "".join(lines)
+        assert "token:" in text and "127.0.0.1" in text, text
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        rc = proc.wait(30)
+    assert rc == 0
