@@ -201,7 +201,13 @@ def read_results(path: str | os.PathLike, *, keep_all: bool = False) -> pa.Table
         raise FileNotFoundError(f"{p}: no such results folder")
     if not tables:
         return pa.table({"point_id": pa.array([], pa.string()), "status": pa.array([], pa.string())})
-    table = pa.concat_tables(tables, promote_options="permissive")
+    tables = [_naive_time(t) for t in tables]
+    try:
+        table = pa.concat_tables(tables, promote_options="permissive")
+    except (pa.ArrowTypeError, pa.ArrowInvalid) as e:
+        raise SweepError(
+            f"{p}: part files disagree on a column's type ({e}); use another results folder"
+        ) from None
     if keep_all or table.num_rows == 0:
         return table
     ids = np.asarray(table.column("point_id").to_pylist(), dtype=object)
@@ -216,6 +222,14 @@ def read_results(path: str | os.PathLike, *, keep_all: bool = False) -> pa.Table
     last[:-1] = sorted_ids[1:] != sorted_ids[:-1]
     keep = np.sort(order[last])
     return table.take(pa.array(keep))
+
+
+def _naive_time(t: pa.Table) -> pa.Table:
+    """Parts written before finished_at lost its zone: same UTC instants, no zone."""
+    i = t.schema.get_field_index("finished_at")
+    if i >= 0 and pa.types.is_timestamp(t.schema.field(i).type) and t.schema.field(i).type.tz is not None:
+        t = t.set_column(i, "finished_at", t.column(i).cast(pa.timestamp("ms")))
+    return t
 
 
 def export_results(src: str | os.PathLike, dest: str | os.PathLike) -> int:

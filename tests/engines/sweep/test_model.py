@@ -208,3 +208,23 @@ def test_sweep_from_dict_checks_spiking_fields(tmp_path):
     data = {"sweep": {"kind": "spiking"}, "grid": {"w_exc": [0.3, -1.0]}}
     with pytest.raises(SweepError, match=r"w_exc = -1.0.*allowed range"):
         sweep_from_dict(data, source="mem.toml")
+
+
+def test_store_reads_parts_with_a_zoned_time_and_names_type_clashes(tmp_path):
+    import pyarrow as pa
+
+    folder = tmp_path / "r.parquet"
+    folder.mkdir()
+    zoned = pa.array([1_700_000_000_000], pa.int64()).cast(pa.timestamp("ms", tz="UTC"))
+    pq.write_table(
+        pa.table({"point_id": ["a"], "status": ["ok"], "finished_at": zoned}), folder / "part-1.parquet"
+    )
+    naive = pa.array([1_700_000_001_000], pa.timestamp("ms"))
+    pq.write_table(
+        pa.table({"point_id": ["b"], "status": ["ok"], "finished_at": naive}), folder / "part-2.parquet"
+    )
+    t = read_results(folder)
+    assert sorted(t.column("point_id").to_pylist()) == ["a", "b"]
+    pq.write_table(pa.table({"point_id": ["c"], "status": [3]}), folder / "part-3.parquet")
+    with pytest.raises(SweepError, match="r.parquet: part files disagree"):
+        read_results(folder)
