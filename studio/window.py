@@ -394,7 +394,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.lbl_state.setText(f"{name}: {r.state}")
         unit = getattr(eng, "step_unit", "steps")
         self.lbl_rate.setText(f"{r.steps_per_s:,.0f} {unit}/s" if r.state == RUNNING else "")
-        self.lbl_fps.setText(f"{self.fps:.0f} fps")
+        self.lbl_fps.setText(f"{self.fps:.0f} fps" if r.state in (RUNNING, JOB) else "")
 
     # -- workspaces ---------------------------------------------------
     def collect_workspace(self) -> wsmod.Workspace:
