@@ -3,7 +3,8 @@
 A thin view over :class:`engines.geometry.engine.GeometryEngine`. Left: the
 analysis parameters (models, manifold kind, layers, eps list, attack, noise),
 Analyze / Stop, a noise-scale slider that recomputes in the background, and
-the view selectors (model, layer, eps). Centre: a vispy 3-D scatter of the
+the view selectors (layer, eps). Centre: one vispy canvas with the three
+models side by side (linked turntable cameras), each a 3-D scatter of the
 chosen layer (PCA to 3-D): one colour per manifold, clean points as discs and
 perturbed points as crosses, freely rotatable. Right: capacity, radius and
 dimension against eps (one line per model, error bars over seeds), the same
@@ -67,8 +68,6 @@ class GeometryPanel(Panel):
         self._drawn_rows = -1
         self._drawn_key: tuple | None = None
         self.points_drawn = 0
-        self._pos = np.zeros((MAX_POINTS, 3), np.float32)
-        self._col = np.zeros((MAX_POINTS, 4), np.float32)
 
         outer = QtWidgets.QHBoxLayout(self.body)
         outer.setContentsMargins(0, 0, 0, 0)
@@ -118,19 +117,15 @@ class GeometryPanel(Panel):
 
         view_box = QtWidgets.QGroupBox("View")
         grid = QtWidgets.QFormLayout(view_box)
-        self.model_box = QtWidgets.QComboBox()
-        self.model_box.addItems(list(KINDS))
         self.layer_box = QtWidgets.QComboBox()
         self.layer_box.addItems(list(LAYERS))
         self.layer_box.setCurrentText("fc1")
         self.eps_slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
         self.eps_slider.setRange(0, 0)
         self.eps_label = QtWidgets.QLabel("eps 0")
-        grid.addRow("Model", self.model_box)
         grid.addRow("Layer", self.layer_box)
         grid.addRow(self.eps_label, self.eps_slider)
-        for w in (self.model_box, self.layer_box):
-            w.currentIndexChanged.connect(self._view_changed)
+        self.layer_box.currentIndexChanged.connect(self._view_changed)
         self.eps_slider.valueChanged.connect(self._view_changed)
         lay.addWidget(view_box)
 
@@ -147,11 +142,27 @@ class GeometryPanel(Panel):
         # -- 3-D view -----------------------------------------------------------
         split = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
         self.canvas = scene.SceneCanvas(keys=None, show=False, bgcolor="white", size=(500, 500))
-        self.view3d = self.canvas.central_widget.add_view()
-        self.view3d.camera = "turntable"
-        self.clean_markers = scene.visuals.Markers(parent=self.view3d.scene)
-        self.pert_markers = scene.visuals.Markers(parent=self.view3d.scene)
-        self.axis = scene.visuals.XYZAxis(parent=self.view3d.scene)
+        # the three models side by side, one view each, cameras linked
+        grid3d = self.canvas.central_widget.add_grid()
+        self.views3d: dict[str, Any] = {}
+        self.clean_markers: dict[str, Any] = {}
+        self.pert_markers: dict[str, Any] = {}
+        for i, kind in enumerate(KINDS):
+            label = scene.Label(kind, color=tuple(c / 255 for c in MODEL_PENS[kind]), font_size=9)
+            label.height_max = 24
+            grid3d.add_widget(label, row=0, col=i)
+            view = grid3d.add_view(row=1, col=i, border_color=(0.8, 0.8, 0.8, 1))
+            view.camera = "turntable"
+            self.clean_markers[kind] = scene.visuals.Markers(parent=view.scene)
+            self.pert_markers[kind] = scene.visuals.Markers(parent=view.scene)
+            scene.visuals.XYZAxis(parent=view.scene)
+            self.views3d[kind] = view
+        first = self.views3d[KINDS[0]].camera
+        for kind in KINDS[1:]:
+            self.views3d[kind].camera.link(first)
+        self.points_by_model: dict[str, int] = dict.fromkeys(KINDS, 0)
+        self._pos_by_model = {k: np.zeros((MAX_POINTS, 3), np.float32) for k in KINDS}
+        self._col_by_model = {k: np.zeros((MAX_POINTS, 4), np.float32) for k in KINDS}
         self.canvas.native.setMinimumSize(300, 300)
         split.addWidget(self.canvas.native)
 
@@ -322,42 +333,42 @@ class GeometryPanel(Panel):
         )
 
     def _draw_scatter(self, snap: GeometrySnapshot, eps_vals: list[float]) -> None:
-        key = (self.model_box.currentText(), self.layer_box.currentText(), self.current_eps(eps_vals))
+        key = (self.layer_box.currentText(), self.current_eps(eps_vals))
         if key == self._drawn_key:
             return
-        emb = snap.embeddings.get(key)
-        if emb is None:
+        drew = False
+        for kind in KINDS:
+            emb = snap.embeddings.get((kind, *key))
+            if emb is None:
+                continue
+            self._draw_model(kind, emb)
+            drew = True
+        if not drew:
             return
+        if self._drawn_key is None or self._drawn_key[0] != key[0]:
+            self.views3d[KINDS[0]].camera.set_range(x=(-1, 1), y=(-1, 1), z=(-1, 1))
+        self.canvas.update()
+        self.points_drawn = sum(self.points_by_model.values())
+        self._drawn_key = key
+
+    def _draw_model(self, kind: str, emb) -> None:
+        pos, col = self._pos_by_model[kind], self._col_by_model[kind]
         n = min(len(emb.points), MAX_POINTS)
         pts = np.asarray(emb.points[:n], np.float32)
         scale = float(np.abs(pts).max()) or 1.0
-        self._pos[:n] = pts / scale
+        pos[:n] = pts / scale
         pal = _palette(int(emb.manifold.max()) + 1 if n else 1)
-        self._col[:n] = pal[emb.manifold[:n]]
+        col[:n] = pal[emb.manifold[:n]]
         pert = np.asarray(emb.perturbed[:n], bool)
-        clean_idx = np.nonzero(~pert)[0]
-        pert_idx = np.nonzero(pert)[0]
-        if clean_idx.size:
-            self.clean_markers.set_data(
-                self._pos[clean_idx], face_color=self._col[clean_idx], edge_color=None, size=8, symbol="disc"
-            )
-        else:
-            self.clean_markers.set_data(np.zeros((1, 3), np.float32), face_color=(0, 0, 0, 0), size=1)
-        if pert_idx.size:
-            self.pert_markers.set_data(
-                self._pos[pert_idx],
-                face_color=self._col[pert_idx],
-                edge_color=self._col[pert_idx],
-                size=9,
-                symbol="x",
-            )
-        else:
-            self.pert_markers.set_data(np.zeros((1, 3), np.float32), face_color=(0, 0, 0, 0), size=1)
-        if self._drawn_key is None or self._drawn_key[:2] != key[:2]:
-            self.view3d.camera.set_range(x=(-1, 1), y=(-1, 1), z=(-1, 1))
-        self.canvas.update()
-        self.points_drawn = n
-        self._drawn_key = key
+        for markers, idx, symbol, size in (
+            (self.clean_markers[kind], np.nonzero(~pert)[0], "disc", 8),
+            (self.pert_markers[kind], np.nonzero(pert)[0], "x", 9),
+        ):
+            if idx.size:
+                markers.set_data(pos[idx], face_color=col[idx], edge_color=col[idx], size=size, symbol=symbol)
+            else:
+                markers.set_data(np.zeros((1, 3), np.float32), face_color=(0, 0, 0, 0), size=1)
+        self.points_by_model[kind] = n
 
     # -- export ------------------------------------------------------------------
     def export_csv(self, path: str | Path) -> None:
@@ -396,15 +407,12 @@ class GeometryPanel(Panel):
     # -- workspace ---------------------------------------------------------------
     def panel_state(self) -> dict[str, Any]:
         return {
-            "model": self.model_box.currentText(),
             "layer": self.layer_box.currentText(),
             "eps_index": self.eps_slider.value(),
             "noise": self.noise_slider.value(),
         }
 
     def restore_panel_state(self, state: dict[str, Any]) -> None:
-        if state.get("model") in KINDS:
-            self.model_box.setCurrentText(state["model"])
         if state.get("layer") in LAYERS:
             self.layer_box.setCurrentText(state["layer"])
         self.noise_slider.blockSignals(True)

@@ -35,10 +35,12 @@ def test_analysis_draws_manifolds_in_3d_and_curves(panel, qtbot, tmp_path):
     assert sig.args[1] is True
     assert panel.progress.value() == 1000
     qtbot.waitUntil(lambda: panel._snap is not None and len(panel._snap.rows) == 3 * 3 * 2, timeout=10000)
-    # 3-D view: the stochastic net's clean and attacked exemplar points of fc1 at the last eps
-    panel.model_box.setCurrentText("stochastic")
+    # 3-D views, models side by side: clean and attacked exemplar points of fc1 at the last eps
     panel.layer_box.setCurrentText("fc1")
-    qtbot.waitUntil(lambda: panel.points_drawn == 2 * 4 * 5, timeout=5000)
+    qtbot.waitUntil(lambda: panel.points_by_model["stochastic"] == 2 * 4 * 5, timeout=5000)
+    # deterministic nets: the clean exemplar is one point repeated, plus the attacked points
+    assert panel.points_by_model["standard"] == 2 * 4 * 5
+    assert panel.current_eps(sorted({r["eps"] for r in panel._snap.rows})) == 0.2
     after = panel.canvas.render()
     colours = len(np.unique(after.reshape(-1, 4), axis=0))
     assert colours > 20  # several manifolds coloured, not a blank canvas
