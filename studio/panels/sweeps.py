@@ -125,6 +125,15 @@ class SweepsPanel(Panel):
             "{start, stop, num[, log]}; [sample] method = random|lhs|sobol|halton, n, [sample.ranges]"
         )
         lay.addWidget(self.editor, 1)
+        self.check_label = QtWidgets.QLabel("")
+        self.check_label.setObjectName("SweepCheck")
+        self.check_label.setWordWrap(True)
+        lay.addWidget(self.check_label)
+        self._check_timer = QtCore.QTimer(self)
+        self._check_timer.setSingleShot(True)
+        self._check_timer.setInterval(400)
+        self._check_timer.timeout.connect(self.check_text)
+        self.editor.textChanged.connect(self._check_timer.start)
 
         out_row = QtWidgets.QHBoxLayout()
         out_row.addWidget(QtWidgets.QLabel("Results"))
@@ -270,6 +279,27 @@ class SweepsPanel(Panel):
         self._source = "<editor>"
         if self.kind_box.currentText() != kind:
             self.kind_box.setCurrentText(kind)
+
+    def check_text(self) -> bool:
+        """Validate the editor's text as it is typed: the number of points, or the error."""
+        import tomllib
+
+        from engines.sweep.model import sweep_from_dict
+
+        try:
+            spec = sweep_from_dict(tomllib.loads(self.editor.toPlainText()), source=self._source)
+        except tomllib.TOMLDecodeError as e:
+            self.check_label.setText(f'<span style="color:#c03030">invalid TOML: {e}</span>')
+            return False
+        except (SweepError, ValueError) as e:
+            import html
+
+            self.check_label.setText(f'<span style="color:#c03030">{html.escape(str(e))}</span>')
+            return False
+        self.check_label.setText(
+            f'<span style="color:#2a8a2a">✓ {spec.n_points()} points of kind {spec.kind}</span>'
+        )
+        return True
 
     def open_file(self, path: str | Path) -> bool:
         p = Path(path)

@@ -103,6 +103,13 @@ def test_bad_definition_is_shown_naming_the_field(panel, qtbot, tmp_path):
     assert panel.runner.state != "job"
 
 
+def test_the_definition_is_checked_as_it_is_typed(panel, qtbot):
+    panel.editor.setPlainText(GRID.format(sleep=0.0))
+    qtbot.waitUntil(lambda: "30 points" in panel.check_label.text(), timeout=5000)
+    panel.editor.setPlainText(GRID.format(sleep=-1.0))
+    qtbot.waitUntil(lambda: "sleep_s = -1.0" in panel.check_label.text(), timeout=5000)
+
+
 def test_parameters_tab_lists_the_kind(panel):
     panel.kind_box.setCurrentText("demo")
     text = panel.kind_help.toPlainText()
