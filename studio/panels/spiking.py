@@ -712,3 +712,6 @@ class SpikingPanel(Panel):
     def restore_panel_state(self, state: dict[str, Any]) -> None:
         self.follow_box.setChecked(bool(state.get("follow", True)))
         self.window_s.setValue(float(state.get("window_s", 1.0)))
+        picked = state.get("picked", [])
+        if isinstance(picked, list):  # the engine state already records these neurons
+            self._picked = [int(j) for j in picked if isinstance(j, int) and 0 <= j < self._n]

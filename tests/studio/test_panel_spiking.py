@@ -145,6 +145,7 @@ def test_weights_tab_follows_plasticity(window, qtbot):
 def test_workspace_round_trip_restores_the_network(window, qtbot, tmp_path):
     panel = window.panels["spiking"]
     runner = window.runner_for("spiking")
+    panel.pick_neuron(42)
     runner.run_for(1000)
     qtbot.waitUntil(lambda: runner.state == "paused" and runner.engine.step_count == 1000, timeout=60_000)
     v_saved = runner.call(lambda e: e.v.copy())
@@ -155,6 +156,7 @@ def test_workspace_round_trip_restores_the_network(window, qtbot, tmp_path):
     assert window.open_workspace(path)
     assert runner.call(lambda e: e.step_count) == 1000
     assert np.array_equal(runner.call(lambda e: e.v.copy()), v_saved)
+    assert panel._picked == [42] and runner.call(lambda e: int(e.monitor_idx[0])) == 42
     qtbot.waitUntil(lambda: panel._last_snap is not None and panel._last_snap.step == 1000, timeout=10_000)
     assert panel.raster_points_drawn > 0
 
