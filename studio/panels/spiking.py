@@ -160,6 +160,8 @@ class SpikingPanel(Panel):
         self.plots.ci.layout.setRowStretchFactor(2, 2)
         for p in (self.raster_plot, self.rate_plot, self.trace_plot):
             p.getAxis("left").setWidth(56)  # the three plots share one time axis: align them
+            for side in ("left", "bottom"):
+                p.getAxis(side).enableAutoSIPrefix(False)  # no label re-layout on every scroll
         for p in (self.rate_plot, self.trace_plot):
             p.setClipToView(True)
             p.setDownsampling(auto=True, mode="peak")
