@@ -14,7 +14,8 @@ floods the GUI with events.
 
 One-shot jobs (training, solving, decomposing) are generators yielding
 :class:`engines.base.Progress`; they run on the same worker thread, report
-progress (throttled) through ``job_progress`` and end with ``job_finished``.
+progress through ``job_progress`` (at most 30 a second; the last progress
+before the end is always sent) and end with ``job_finished``.
 ``cancel_job`` stops them between yields.
 
 An exception in the worker never kills the application: the runner enters the
@@ -130,6 +131,7 @@ class Runner(QtCore.QObject):
         self._job: Job | None = None
         self._job_last_emit = 0.0
         self._job_last_value: Any = None
+        self._job_unsent: Progress | None = None
         self._steps_left: int | None = None
         self._realtime: float | None = None
         self._pace_origin: tuple[float, float] | None = None
@@ -307,6 +309,7 @@ class Runner(QtCore.QObject):
             self._job = factory(self.engine)
             self._job_last_value = None
             self._job_last_emit = 0.0
+            self._job_unsent = None
             self._set_mode(JOB)
 
         self._submit(self._guarded(go))
@@ -427,6 +430,9 @@ class Runner(QtCore.QObject):
             prog = next(job)
         except StopIteration as stop:
             self._job = None
+            if self._job_unsent is not None:  # the last word before the end is never lost
+                self.job_progress.emit(self._job_unsent)
+                self._job_unsent = None
             self._set_mode(IDLE)
             self._publish_now()
             self.job_finished.emit(stop.value, True)
@@ -436,7 +442,10 @@ class Runner(QtCore.QObject):
             now = time.perf_counter()
             if now - self._job_last_emit >= 1.0 / 30.0:
                 self._job_last_emit = now
+                self._job_unsent = None
                 self.job_progress.emit(prog)
+            else:
+                self._job_unsent = prog
         self._maybe_publish()
 
     def _maybe_publish(self) -> None:

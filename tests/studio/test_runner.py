@@ -132,6 +132,8 @@ def test_job_progress_result_and_cancel(qtbot, runner):
         r.run_job(lambda e: e.count_job(20))
     assert blocker.args == [20, True]
     assert progress and progress[-1].total == 20
+    assert progress[-1].done == 20  # throttled, but the last progress is never dropped
+    assert len(progress) < 20 or all(p.done == i + 1 for i, p in enumerate(progress))
     assert r.state == "paused"
     # a long job cancelled half-way ends between yields, with its cleanup run
     r.call(lambda e: setattr(e, "job_cleanup", False))
