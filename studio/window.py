@@ -282,7 +282,8 @@ class MainWindow(QtWidgets.QMainWindow):
         name = self.current_name()
         if name is None:
             return
-        self.runner_for(name).toggle()
+        self.runner_for(name)
+        self.panels[name].run_or_pause()
 
     def step_once(self) -> None:
         name = self.current_name()
@@ -338,8 +339,15 @@ class MainWindow(QtWidgets.QMainWindow):
         self.act_run.setText("&Pause" if running else "&Run")
         self.act_run.setIcon(self.style().standardIcon(sp.SP_MediaPause if running else sp.SP_MediaPlay))
         has = name is not None
-        self.act_run.setEnabled(has and state not in (ERROR, JOB))
-        self.act_step.setEnabled(has and state not in (ERROR, JOB))
+        steppable = has and getattr(self.panels[name], "steppable", True)
+        if has and not steppable:  # Run starts the panel's job, and stops it
+            in_job = state == JOB
+            self.act_run.setText("S&top" if in_job else "&Run")
+            self.act_run.setIcon(self.style().standardIcon(sp.SP_MediaStop if in_job else sp.SP_MediaPlay))
+            self.act_run.setEnabled(state != ERROR)
+        else:
+            self.act_run.setEnabled(has and state not in (ERROR, JOB))
+        self.act_step.setEnabled(steppable and state not in (ERROR, JOB))
         self.act_reset.setEnabled(has)
 
     def _on_tab_changed(self, _index: int) -> None:

@@ -64,6 +64,9 @@ class Panel(QtWidgets.QWidget):
     engine_type: ClassVar[type[Engine]] = Engine
     #: steps per worker call; None lets the runner adapt (aim: a few ms a call)
     chunk: ClassVar[int | None] = None
+    #: False for panels whose engine works only through one-shot jobs: then the
+    #: toolbar's Run starts (or stops) the job through :meth:`run_or_pause` and Step is off
+    steppable: ClassVar[bool] = True
 
     def __init__(self, parent: QtWidgets.QWidget | None = None):
         super().__init__(parent)
@@ -92,6 +95,10 @@ class Panel(QtWidgets.QWidget):
 
     def on_attached(self) -> None:
         """Called once the runner exists (e.g. to fill the parameter form)."""
+
+    def run_or_pause(self) -> None:
+        """What the toolbar's Run/Pause (Space) does; job-driven panels override it."""
+        self.runner.toggle()
 
     def start_demo(self) -> None:
         """What ``studio --screenshot`` does to show real data: run the engine.

@@ -77,6 +77,7 @@ class SweepsPanel(Panel):
     name = "sweeps"
     title = "Sweeps"
     engine_type = SweepEngine
+    steppable = False  # a sweep runs as a job: Run starts it, Step has nothing to do
 
     def __init__(self, parent: QtWidgets.QWidget | None = None):
         super().__init__(parent)
@@ -366,6 +367,13 @@ class SweepsPanel(Panel):
     def stop(self) -> None:
         if self.runner is not None and self.runner.state == "job":
             self.runner.cancel_job()
+
+    def run_or_pause(self) -> None:
+        """The toolbar's Run (Space) runs the sweep, and stops it while it runs."""
+        if self.runner.state == "job":
+            self.stop()
+        else:
+            self.run()
 
     def start_demo(self) -> None:
         """The demo sweep (20 points) in this process, into a temporary folder."""

@@ -244,3 +244,20 @@ def test_closing_the_window_mid_sweep_stops_the_cluster(qtbot, tmp_path):
     assert panel.runner.state != "job"
     n = read_results(tmp_path / "gui.parquet").num_rows
     assert 2 <= n < 30  # what finished was written
+
+
+def test_toolbar_run_starts_the_sweep_and_stops_it(panel, qtbot, tmp_path):
+    w = panel.window()
+    w.activateWindow()
+    qtbot.waitUntil(lambda: w.isActiveWindow(), timeout=5000)
+    panel.editor.setPlainText(GRID.format(sleep=0.2))
+    panel.out_edit.setText(str(tmp_path / "bar.parquet"))
+    panel.form.set_params(SweepParams(workers=0))
+    assert not w.act_step.isEnabled()  # nothing to step in a sweep
+    qtbot.keyClick(w, QtCore.Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: panel.runner.state == "job", timeout=10000)
+    qtbot.waitUntil(lambda: w.act_run.text() == "S&top", timeout=10000)
+    with qtbot.waitSignal(panel.runner.job_finished, timeout=30000) as sig:
+        w.act_run.trigger()
+    assert sig.args[1] is False  # stopped before its 30 points
+    qtbot.waitUntil(lambda: w.act_run.text() == "&Run", timeout=10000)
