@@ -94,7 +94,32 @@ def _orth1(W):
 
 @njit(cache=True, nogil=True)
 def _tangent(V, G):
-    return G - V @ (V.T @ G)
+    """G - V (V' G), as loops (small matrices; quicker to compile than BLAS calls)."""
+    r, K = V.shape
+    VtG = np.zeros((K, K))
+    for a in range(K):
+        for b in range(K):
+            s = 0.0
+            for i in range(r):
+                s += V[i, a] * G[i, b]
+            VtG[a, b] = s
+    out = G.copy()
+    for i in range(r):
+        for b in range(K):
+            s = 0.0
+            for a in range(K):
+                s += V[i, a] * VtG[a, b]
+            out[i, b] -= s
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _dot(A, B):
+    s = 0.0
+    for i in range(A.shape[0]):
+        for j in range(A.shape[1]):
+            s += A[i, j] * B[i, j]
+    return s
 
 
 @njit(cache=True, nogil=True)
@@ -103,18 +128,18 @@ def _cg_one(X, C, V0, max_iter, gtol):
     cost, g = _cost_grad(X, C, V, True)
     rg = _tangent(V, g)
     d = -rg
-    gn0 = np.sqrt(np.sum(rg * rg))
+    gn0 = np.sqrt(_dot(rg, rg))
     alpha = 0.1 / max(gn0, 1e-300)
     cost0 = abs(cost) + 1.0
     steepest = True
     for _ in range(max_iter):
-        gn = np.sqrt(np.sum(rg * rg))
+        gn = np.sqrt(_dot(rg, rg))
         if gn <= gtol * cost0:
             break
-        slope = np.sum(d * rg)
+        slope = _dot(d, rg)
         if slope >= 0.0:
             d = -rg
-            slope = -np.sum(rg * rg)
+            slope = -_dot(rg, rg)
         a1 = alpha
         V1 = _orth1(V + a1 * d)
         f1, _ = _cost_grad(X, C, V1, False)
@@ -153,8 +178,8 @@ def _cg_one(X, C, V0, max_iter, gtol):
         rgn = _tangent(Vb, gnew)
         rgo_t = _tangent(Vb, rg)
         dold_t = _tangent(Vb, d)
-        den = max(np.sum(rg * rg), 1e-300)
-        beta = max(np.sum(rgn * (rgn - rgo_t)) / den, 0.0)
+        den = max(_dot(rg, rg), 1e-300)
+        beta = max((_dot(rgn, rgn) - _dot(rgn, rgo_t)) / den, 0.0)
         d = -rgn + beta * dold_t
         V, cost, rg = Vb, cn, rgn
     return V
@@ -163,7 +188,14 @@ def _cg_one(X, C, V0, max_iter, gtol):
 @njit(cache=True, nogil=True, parallel=False)
 def grassmann_cg_batch(X, V0, max_iter, gtol):
     """Optimise every start V0[b] (B, r, K); returns the frames (B, r, K)."""
-    C = X @ X.T
+    P, r = X.shape
+    C = np.empty((P, P))
+    for i in range(P):
+        for j in range(P):
+            s = 0.0
+            for a in range(r):
+                s += X[i, a] * X[j, a]
+            C[i, j] = s
     out = np.empty_like(V0)
     for b in prange(V0.shape[0]):
         out[b] = _cg_one(X, C, np.ascontiguousarray(V0[b]), max_iter, gtol)
@@ -173,6 +205,41 @@ def grassmann_cg_batch(X, V0, max_iter, gtol):
 # --------------------------------------------------------------------------
 # non-negative least squares, one problem at a time (compiled)
 # --------------------------------------------------------------------------
+
+
+@njit(cache=True, nogil=True)
+def _spd_solve(A, rhs):
+    """Solve A x = rhs for a symmetric positive (semi-)definite A by Cholesky (LDL' fallback-free).
+
+    A tiny pivot is floored, so a singular block still gives a finite answer
+    (the caller checks optimality and falls back to scipy when needed).
+    """
+    k = A.shape[0]
+    L = np.zeros((k, k))
+    for j in range(k):
+        s = A[j, j]
+        for p in range(j):
+            s -= L[j, p] * L[j, p]
+        floor = 1e-300 + 1e-14 * abs(A[j, j])
+        L[j, j] = np.sqrt(s if s > floor else floor)
+        for i in range(j + 1, k):
+            t = A[i, j]
+            for p in range(j):
+                t -= L[i, p] * L[j, p]
+            L[i, j] = t / L[j, j]
+    y = np.empty(k)
+    for i in range(k):
+        t = rhs[i]
+        for p in range(i):
+            t -= L[i, p] * y[p]
+        y[i] = t / L[i, i]
+    x = np.empty(k)
+    for i in range(k - 1, -1, -1):
+        t = y[i]
+        for p in range(i + 1, k):
+            t -= L[p, i] * x[p]
+        x[i] = t / L[i, i]
+    return x
 
 
 @njit(cache=True, nogil=True)
@@ -208,10 +275,15 @@ def _bpp_one(G, b, max_iter, tol, ridge, first):
                 for c in range(k):
                     A[a, c] = G[idx[a], idx[c]]
                 A[a, a] += ridge
-            xf = np.linalg.solve(A, rhs)
+            xf = _spd_solve(A, rhs)
             for a in range(k):
                 x[idx[a]] = xf[a]
-        y = G @ x - b
+        y = np.empty(m)
+        for i in range(m):
+            acc = -b[i]
+            for j in range(m):
+                acc += G[i, j] * x[j]
+            y[i] = acc
         n_inf = 0
         last = -1
         for j in range(m):

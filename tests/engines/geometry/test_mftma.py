@@ -309,12 +309,21 @@ def test_compiled_and_vectorised_center_optimisers_agree():
     cb, _ = _corr_cost_grad(X, b, grad=False)
     c0, _ = _corr_cost_grad(X, _orth(starts), grad=False)
     assert np.all(ca < c0)
-    # both reach stationary points (a start may fall into another basin), and the same best one
-    assert ca.min() == pytest.approx(cb.min(), rel=1e-8)
+
+    def stability(V):  # what the analysis selects on: the smallest residual norm ratio
+        X0 = X[None] - (X @ V) @ np.swapaxes(V, 1, 2)
+        return np.min(np.sqrt(np.sum(X0**2, -1)) / np.sqrt(np.sum(X**2, -1)), axis=-1)
+
+    sa, sb = stability(a), stability(b)
+    # a start may run into a center (residual -> 0, where the cost is not smooth): the
+    # analysis never keeps those; the others reach stationary points
+    regular = sa > 1e-2
+    assert regular.sum() >= 3
     _, g = _corr_cost_grad(X, a)
     rg = g - a @ (np.swapaxes(a, 1, 2) @ g)
-    assert np.sqrt(np.sum(rg**2, axis=(1, 2))).max() < 1e-5 * (ca.max() + 1)
-    assert np.sum(np.isclose(ca, cb, rtol=1e-6)) >= 3
+    assert np.sqrt(np.sum(rg**2, axis=(1, 2)))[regular].max() < 1e-5 * (ca.max() + 1)
+    # the most stable solutions of both optimisers coincide
+    assert ca[np.argmax(sa)] == pytest.approx(cb[np.argmax(sb)], rel=1e-8)
     np.testing.assert_allclose(np.swapaxes(a, 1, 2) @ a, np.broadcast_to(np.eye(2), (4, 2, 2)), atol=1e-10)
 
 
