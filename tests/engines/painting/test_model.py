@@ -275,3 +275,29 @@ def test_cli_dataset_train_complete_eval(tmp_path, capsys):
         == 2
     )
     assert "none.zip: no trained model" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_shipped_model_completes_held_out_paintings_better_than_untrained():
+    from pathlib import Path
+
+    from engines.painting.data import load_dataset
+
+    assets = Path(__file__).resolve().parents[3] / "assets" / "painting"
+    model = load_model(assets / "model.zip")
+    d = load_dataset(assets / "strokes.npz")
+    test = d["params"][d["split"] == 1][:3]
+    levels = d["levels"]
+    torch.manual_seed(0)
+    untrained = StrokeDenoiser(model.cfg)
+    for prm in untrained.out.parameters():
+        torch.nn.init.normal_(prm, std=0.05)
+    errs = {"shipped": [], "untrained": []}
+    for i, true in enumerate(test):
+        mask = make_mask("random", true, levels, np.random.default_rng(i), 0.5)
+        ctx = np.where(mask[:, None], true, 0).astype(np.float32)
+        truth = render_fast(true, size=48)
+        for name, m in (("shipped", model), ("untrained", untrained)):
+            out = sample(m, ctx, mask, levels, steps=10, guidance=1.5, seed=i)[0]
+            errs[name].append(float(np.mean((render_fast(out, size=48) - truth) ** 2)))
+    assert np.mean(errs["shipped"]) < 0.7 * np.mean(errs["untrained"]), errs
