@@ -202,3 +202,17 @@ def test_simcap_column_when_asked(nets):
     # exemplar manifolds of a deterministic net at eps 0 are points on top of each other: still measured
     ex, _ = drive_job(analysis_job(p, nets))
     assert "simcap" in ex.rows[0]
+
+
+def test_wide_layers_are_randomly_projected(nets):
+    p = AnalysisParams(
+        **{**TINY, "models": "standard", "eps": "0", "layers": "front,fc1", "max_features": 50}
+    )
+    res, _ = drive_job(analysis_job(p, nets))
+    front = res.select(layer="front")[0]
+    fc1 = res.select(layer="fc1")[0]
+    assert front["N"] == 50  # 16 x 8 x 8 = 1024 features projected to 50
+    assert fc1["N"] == 50  # 64 features: projected as well
+    q = p.replace(max_features=2000)
+    res2, _ = drive_job(analysis_job(q, nets))
+    assert res2.select(layer="front")[0]["N"] == 1024
