@@ -1,7 +1,7 @@
 """Geometry workbench benchmark: MFTMA speed against the reference, and the science figures.
 
-    python benchmarks/geometry.py            # speed + scaling + science
-    python benchmarks/geometry.py --quick    # speed of the reference case only
+    python benchmarks/geometry_mftma.py            # speed + scaling + science
+    python benchmarks/geometry_mftma.py --quick    # speed of the reference case only
 
 The reference (schung039/neural_manifolds_replicaMFT, cvxopt + pymanopt) took
 the seconds recorded in shared/data/geometry/golden.json on this machine.
