@@ -21,8 +21,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from engines.geometry import manifold_analysis  # noqa: E402
+from engines.paths import shared_data  # noqa: E402
 
-GOLDEN = Path("/work/shared/data/geometry/golden.json")
+GOLDEN = shared_data("geometry", "golden.json")
 
 
 def gauss(P, M, N, seed):

@@ -22,10 +22,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from engines.paths import shared_data  # noqa: E402
 from engines.routing.io import load_problem  # noqa: E402
 from engines.routing.solvers import solve  # noqa: E402
 
-DATA = Path("/work/shared/data/routing")
+DATA = shared_data("routing")
 
 
 def time_to_target(p, solver, target, limit, seed=0):

@@ -4,7 +4,7 @@
 Runs 1 s of the 4,000-neuron COBA network with ``engines.spiking`` (median of
 ``--repeats`` runs, network build and JIT excluded) and, when a Brian2
 interpreter is given (``--brian2-python``, its own virtual environment: brian2
-2.9 needs numpy < 2.4), the anchor program ``/work/shared/bench/coba_brian2.py``
+2.9 needs numpy < 2.4), the anchor program ``../shared/bench/coba_brian2.py``
 with its numpy, cython and cpp_standalone targets (code generation and compile
 excluded, as that program reports). Prints wall time per biological second,
 rates, synaptic events/s and the ratios, then the scaling of this engine from
@@ -25,10 +25,12 @@ import sys
 import time
 from pathlib import Path
 
+from engines.paths import shared_bench
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-DEFAULT_ANCHOR = Path("/work/shared/bench/coba_brian2.py")
+DEFAULT_ANCHOR = shared_bench("coba_brian2.py")
 DEFAULT_BRIAN = Path("/tmp/brian2-env/bin/python")
 
 

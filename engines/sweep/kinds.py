@@ -28,6 +28,8 @@ from typing import Any
 
 import numpy as np
 
+from engines.paths import shared_data
+
 __all__ = ["Kind", "get_kind", "kind_names", "register_kind", "resolve_data_path"]
 
 
@@ -363,7 +365,7 @@ def resolve_data_path(name: str, sub: str = "routing") -> Path:
     if env:
         roots += [Path(env) / sub, Path(env)]
     here = Path(__file__).resolve().parents[3]  # .../<checkout>/engines/sweep/kinds.py -> parent of checkout
-    roots += [here / "shared" / "data" / sub, Path("/work/shared/data") / sub]
+    roots += [here / "shared" / "data" / sub, shared_data(sub)]
     for r in roots:
         if (r / p).exists():
             return r / p

@@ -8,12 +8,13 @@ from pathlib import Path
 import pytest
 from PySide6 import QtCore
 
+from engines.paths import shared_data
 from studio.panels.routing import RoutingPanel
 from studio.window import MainWindow
 
 pytestmark = pytest.mark.gui
 
-DATA = Path("/work/shared/data/routing")
+DATA = shared_data("routing")
 
 
 @pytest.fixture

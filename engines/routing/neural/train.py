@@ -20,13 +20,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from engines.paths import shared_data
 from engines.routing.neural.env import batch_from_arrays, rollout
 from engines.routing.neural.generate import KINDS, CityPool, generate
 from engines.routing.neural.model import ModelConfig, RouteNet
 
 __all__ = ["TrainConfig", "CONFIGS", "train"]
 
-DEFAULT_PBF = Path("/work/shared/data/routing/osm/Helsinki.osm.pbf")
+DEFAULT_PBF = shared_data("routing", "osm", "Helsinki.osm.pbf")
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,9 @@ from engines.geometry.mftma import (
     nnls_warm_start,
     separable_batch,
 )
+from engines.paths import shared_data
 
-GOLDEN = Path("/work/shared/data/geometry/golden.json")
+GOLDEN = shared_data("geometry", "golden.json")
 GOLDEN_ALT = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "geometry" / "golden.json"
 
 

@@ -2,9 +2,9 @@ from pathlib import Path
 
 import pytest
 
-DATA = Path("/work/shared/data/routing")
-if not DATA.exists():  # a checkout next to shared/
-    DATA = Path(__file__).resolve().parents[4] / "shared" / "data" / "routing"
+from engines.paths import shared_data
+
+DATA = shared_data("routing")  # ../shared beside the checkout, or $NEURAL_STUDIO_SHARED
 
 
 @pytest.fixture(scope="session")
