@@ -80,6 +80,7 @@ class PaintingEngine(Engine):
         self.selected = 0
         self.preview: np.ndarray | None = None
         self.busy = ""
+        self.timelapse: int | None = None  # show only the first k strokes (replay)
         self._completions = 0
 
     def step(self, n: int = 1) -> int:
@@ -270,8 +271,17 @@ class PaintingEngine(Engine):
             self.busy = ""
 
     # -- views -------------------------------------------------------------------
+    def set_timelapse(self, k: int | None) -> None:
+        """Replay: show only the first ``k`` strokes in paint order (None: all)."""
+        if k is not None and k < 0:
+            raise ValueError(f"timelapse = {k}: must be >= 0")
+        self.timelapse = None if k is None else int(k)
+
     def render_image(self) -> np.ndarray:
         strokes = self.doc.ordered()
+        if self.timelapse is not None and self.timelapse < len(strokes):
+            params, opacity = self.doc.arrays(strokes[: self.timelapse])
+            return render_fast(params, opacity, size=self.params.canvas_px, background=self.doc.background)
         params, opacity = self.doc.arrays(strokes)
         return self.cache.update([s.id for s in strokes], params, opacity)
 

@@ -239,12 +239,26 @@ class PaintingPanel(Panel):
         files.addWidget(self.png_button, 1, 0)
         files.addWidget(self.svg_button, 1, 1)
         side.addLayout(files)
+        replay = QtWidgets.QHBoxLayout()
+        self.play_button = QtWidgets.QPushButton("Replay")
+        self.play_button.setCheckable(True)
+        self.timelapse_slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
+        self.timelapse_slider.setRange(0, 0)
+        self.timelapse_slider.setToolTip("time-lapse: strokes shown in paint order")
+        replay.addWidget(self.play_button)
+        replay.addWidget(self.timelapse_slider, 1)
+        side.addLayout(replay)
+        self._play_timer = QtCore.QTimer(self)
+        self._play_timer.setInterval(40)
+        self._play_timer.timeout.connect(self._play_tick)
         self.info = QtWidgets.QLabel("")
         self.info.setWordWrap(True)
         side.addWidget(self.info)
         side.addStretch(1)
 
         # -- wiring ------------------------------------------------------------
+        self.timelapse_slider.sliderMoved.connect(self.show_prefix)
+        self.play_button.toggled.connect(self._toggle_play)
         self.canvas.dragged.connect(self.paint_path)
         self.canvas.erased.connect(self.erase)
         self.tool_box.currentTextChanged.connect(self._set_tool)
@@ -423,6 +437,28 @@ class PaintingPanel(Panel):
         if f:
             self.export_svg(f)
 
+    # -- time-lapse --------------------------------------------------------------
+    def show_prefix(self, k: int | None) -> None:
+        """Show only the first ``k`` strokes (None: the whole painting)."""
+        n = self._snap.n_strokes if self._snap else 0
+        self._edit(lambda e: e.set_timelapse(None if k is None or k >= n else int(k)))
+
+    def _toggle_play(self, on: bool) -> None:
+        if on:
+            self._play_k = 0
+            self._play_timer.start()
+        else:
+            self._play_timer.stop()
+            self.show_prefix(None)
+
+    def _play_tick(self) -> None:
+        n = self._snap.n_strokes if self._snap else 0
+        self._play_k = min(n, self._play_k + max(1, n // 100))
+        self.timelapse_slider.setValue(self._play_k)
+        self.show_prefix(self._play_k)
+        if self._play_k >= n:
+            self.play_button.setChecked(False)
+
     # -- jobs --------------------------------------------------------------------
     def on_job_progress(self, progress) -> None:
         frac = progress.fraction
@@ -481,6 +517,9 @@ class PaintingPanel(Panel):
             self._thumb_key = key
             self._set_thumbs(snapshot)
         self.strokes_drawn = snapshot.n_strokes
+        self.timelapse_slider.setMaximum(snapshot.n_strokes)
+        if not self.timelapse_slider.isSliderDown() and not self.play_button.isChecked():
+            self.timelapse_slider.setValue(snapshot.n_strokes)
         busy = {"complete": "  — proposing…", "decompose": "  — painting the reference…"}.get(
             snapshot.busy, ""
         )

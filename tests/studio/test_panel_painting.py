@@ -167,3 +167,15 @@ def test_files_open_save_export_and_bad_json(panel, qtbot, tmp_path):
     panel.runner.call(lambda e: e.clear())
     assert panel.open_json(tmp_path / "p.json")
     qtbot.waitUntil(lambda: panel._snap.n_strokes == n, timeout=30000)
+
+
+def test_timelapse_replay(panel, qtbot):
+    _drag(qtbot, panel.canvas, [(0.1, 0.5), (0.9, 0.5)])
+    qtbot.waitUntil(lambda: panel._snap.n_strokes > 3, timeout=30000)
+    full = panel._snap.image.copy()
+    panel.show_prefix(0)
+    qtbot.waitUntil(lambda: int(panel._snap.image.min()) == 255, timeout=30000)  # blank canvas
+    with qtbot.waitSignal(panel.play_button.toggled, timeout=30000):
+        panel.play_button.setChecked(True)  # starts
+    qtbot.waitUntil(lambda: not panel.play_button.isChecked(), timeout=60000)  # plays to the end
+    qtbot.waitUntil(lambda: np.array_equal(panel._snap.image, full), timeout=30000)

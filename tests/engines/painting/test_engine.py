@@ -110,3 +110,19 @@ def test_state_round_trip(tmp_path):
     with pytest.raises(ValueError, match="painting state"):
         f.load_state_dict({"document": {"format": "x"}, "params": {}})
     assert f.doc.ids() == e.doc.ids()  # kept
+
+
+def test_timelapse_replays_a_prefix():
+    e = _engine()
+    e.add_drag([(0.1, 0.3), (0.9, 0.3)], 0.1, (1, 0, 0))
+    e.add_drag([(0.5, 0.1), (0.5, 0.9)], 0.1, (0, 0, 1))
+    full = e.snapshot().image.copy()
+    n_red = len(e.undo_stack[0][1])
+    e.set_timelapse(n_red)
+    part = e.snapshot().image
+    assert part[19, 32].tolist() == [255, 0, 0]  # red stroke where the blue one later crosses
+    assert full[19, 32].tolist() == [0, 0, 255]
+    e.set_timelapse(0)
+    assert e.snapshot().image.min() == 255
+    e.set_timelapse(None)
+    np.testing.assert_array_equal(e.snapshot().image, full)
