@@ -86,11 +86,17 @@ def main(argv=None) -> int:
         t_alone, _ = time_to_target(p, "pyvrp", target, a.ttt_limit)
         t_warm, _ = time_to_target(p, "neural+pyvrp", target, a.ttt_limit)
         ratio = (t_alone / t_warm) if (t_alone and t_warm) else None
-        fa = "not reached" if t_alone is None else f"{t_alone:.2f} s"
-        fw = "not reached" if t_warm is None else f"{t_warm:.2f} s"
-        print(
-            f"{name:28s} pyvrp {fa:12s} neural+pyvrp {fw:12s} ratio alone/warm {ratio if ratio is None else round(ratio, 2)}"
-        )
+        fa = f"> {a.ttt_limit:g} s" if t_alone is None else f"{t_alone:.2f} s"
+        fw = f"> {a.ttt_limit:g} s" if t_warm is None else f"{t_warm:.2f} s"
+        if ratio is not None:
+            rt = f"{ratio:.2f}"
+        elif t_warm is not None:
+            rt = f"> {a.ttt_limit / t_warm:.2f}"
+        elif t_alone is not None:
+            rt = f"< {t_alone / a.ttt_limit:.2f}"
+        else:
+            rt = "neither reached it"
+        print(f"{name:28s} pyvrp {fa:10s} neural+pyvrp {fw:10s} time ratio alone/warm {rt}")
         out.append({"instance": name, "ttt_pyvrp": t_alone, "ttt_warm": t_warm, "ratio": ratio})
     print("== TSPLIB ATSP (gap to optimum) ==")
     atsp = ["br17", "ftv33", "ftv38", "ftv47", "ft53", "ftv55"]
