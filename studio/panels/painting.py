@@ -36,6 +36,7 @@ class Canvas(QtWidgets.QWidget):
 
     dragged = QtCore.Signal(object)  # (P, 2) array of points in [0, 1]
     erased = QtCore.Signal(float, float)  # x, y in [0, 1]
+    region_selected = QtCore.Signal(object)  # (x0, y0, x1, y1) in [0, 1]
     undo_requested = QtCore.Signal()
     redo_requested = QtCore.Signal()
 
@@ -51,6 +52,7 @@ class Canvas(QtWidgets.QWidget):
         self.color = QtGui.QColor("#c0392b")
         self.opacity = 1.0
         self._path: list[tuple[float, float]] = []
+        self.region: tuple[float, float, float, float] | None = None
 
     # -- geometry --------------------------------------------------------
     def square(self) -> QtCore.QRectF:
@@ -82,6 +84,13 @@ class Canvas(QtWidgets.QWidget):
             p.drawImage(r, self.image)
         else:
             p.fillRect(r, QtGui.QColor("white"))
+        rect = self._drag_rect() if (self.tool == "region" and len(self._path) > 1) else self.region
+        if rect is not None:
+            a = self.to_widget(rect[0], rect[1])
+            b = self.to_widget(rect[2], rect[3])
+            pen = QtGui.QPen(QtGui.QColor("#ff8800"), 2, QtCore.Qt.PenStyle.DashLine)
+            p.setPen(pen)
+            p.drawRect(QtCore.QRectF(a, b))
         if len(self._path) and self.tool == "brush":
             c = QtGui.QColor(self.color)
             c.setAlphaF(self.opacity)
@@ -130,10 +139,22 @@ class Canvas(QtWidgets.QWidget):
             self._path.append((x, y))
             self.update()
 
+    def _drag_rect(self) -> tuple[float, float, float, float]:
+        (x0, y0), (x1, y1) = self._path[0], self._path[-1]
+        return (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
+
     def mouseReleaseEvent(self, ev: QtGui.QMouseEvent) -> None:  # noqa: N802
-        if ev.button() != QtCore.Qt.MouseButton.LeftButton or self.tool != "brush" or not self._path:
+        if ev.button() != QtCore.Qt.MouseButton.LeftButton or self.tool == "eraser" or not self._path:
             return
         x, y = self.to_canvas(ev.position())
+        if self.tool == "region":
+            self._path.append((x, y))
+            r = self._drag_rect()
+            self._path = []
+            self.region = r if (r[2] - r[0]) * (r[3] - r[1]) > 1e-4 else None
+            self.region_selected.emit(self.region)
+            self.update()
+            return
         if self._path[-1] != (x, y):
             self._path.append((x, y))
         path = np.asarray(self._path, dtype=np.float64)
@@ -166,7 +187,8 @@ class PaintingPanel(Panel):
         brush = QtWidgets.QGroupBox("Brush")
         form = QtWidgets.QFormLayout(brush)
         self.tool_box = QtWidgets.QComboBox()
-        self.tool_box.addItems(["brush", "eraser"])
+        self.tool_box.addItems(["brush", "eraser", "region"])
+        self.tool_box.setToolTip("region: drag a rectangle; Complete then proposes strokes only inside it")
         form.addRow("Tool", self.tool_box)
         self.size_slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
         self.size_slider.setRange(2, 200)  # thousandths of the canvas side
@@ -358,7 +380,8 @@ class PaintingPanel(Panel):
             return False
         n = self.proposals_box.value()
         self.runner.call(lambda e: e.set_params(e.params.replace(proposals=n)))
-        return self.runner.run_job(lambda e: e.complete_job())
+        region = self.canvas.region
+        return self.runner.run_job(lambda e: e.complete_job(region))
 
     def paint_reference(self, path: str | Path) -> bool:
         from engines.painting.imageio import load_image
@@ -524,6 +547,8 @@ class PaintingPanel(Panel):
             snapshot.busy, ""
         )
         props = f", {len(snapshot.proposals)} proposals" if snapshot.proposals else ""
+        if self.canvas.region is not None:
+            props += ", completing inside the region"
         self.info.setText(f"{snapshot.n_strokes} strokes ({snapshot.n_mine} mine){props}{busy}")
         self._sync_buttons()
 

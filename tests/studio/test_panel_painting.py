@@ -147,6 +147,16 @@ def test_complete_proposals_accept(panel, qtbot):
     qtbot.waitUntil(lambda: panel._snap.n_strokes == 30, timeout=30000)
     assert panel._snap.authors.count("model") == 30 - n
     assert not panel._thumb_buttons
+    # a rectangle region: proposals only inside it
+    panel.undo()  # the accepted proposal (one operation)
+    qtbot.waitUntil(lambda: panel._snap.n_strokes == n, timeout=30000)
+    panel.tool_box.setCurrentText("region")
+    _drag(qtbot, panel.canvas, [(0.5, 0.5), (0.7, 0.6), (0.95, 0.95)])
+    assert panel.canvas.region is not None and panel.canvas.region[0] == pytest.approx(0.5, abs=0.01)
+    with qtbot.waitSignal(panel.runner.job_finished, timeout=60000):
+        panel.complete()
+    props = panel.runner.call(lambda e: [p.copy() for p in e.proposals])
+    assert props and all(np.all(p[:, :2] >= 0.49) for p in props)
 
 
 def test_files_open_save_export_and_bad_json(panel, qtbot, tmp_path):
