@@ -167,6 +167,20 @@ class RoutingEngine(Engine):
         return ev
 
     # -- solving -----------------------------------------------------------
+    def warm_up_job(self):
+        """Load the compiled kernels, PyVRP and the neural weights (a few seconds, once)."""
+        from engines.base import Progress
+        from engines.routing.solvers import warm_up
+
+        yield Progress(0, 2, "warming up the solvers")
+        warm_up("ls")
+        yield Progress(1, 2, "loading the neural model")
+        try:
+            warm_up("neural+pyvrp")
+        except FileNotFoundError as e:  # no weights: the other solvers still work
+            self.log(str(e), "warning")
+        yield Progress(2, 2, "solvers ready")
+
     def solve_job(self, solver: str | None = None, time_limit: float | None = None):
         """The job the panel runs: streams the best solution into the engine."""
         if self.problem is None:

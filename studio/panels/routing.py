@@ -69,6 +69,8 @@ class RoutingPanel(Panel):
         self._version = -1
         self._snap: RoutingSnapshot | None = None
         self._compare_queue: list[str] = []
+        self._pending: tuple[str, float] | None = None  # a solve asked for while warming up
+        self.warming = False
         self._selected: int | None = None
         self._kx = 1.0  # x scale (cos latitude) for lat/lon maps
         self._route_items: list[tuple[pg.PlotDataItem, pg.PlotDataItem]] = []
@@ -232,6 +234,8 @@ class RoutingPanel(Panel):
     def on_attached(self) -> None:
         if DEMO.exists() and self.runner is not None:
             self.load(DEMO)
+        if self.runner is not None:  # load kernels and weights now, not on the first Solve
+            self.warming = self.runner.run_job(lambda e: e.warm_up_job())
 
     def load(self, path) -> bool:
         """Load an instance on the engine's thread; errors go to the banner."""
@@ -282,19 +286,23 @@ class RoutingPanel(Panel):
     # ------------------------------------------------------------------
     # solving
     # ------------------------------------------------------------------
-    def solve(self, solver: str | None = None) -> bool:
+    def solve(self, solver: str | None = None, limit: float | None = None) -> bool:
         if self.runner is None:
             return False
         if self.runner.call(lambda e: e.problem is None):
             self.show_error("Open an instance first")
             return False
         solver = solver or self.solver_box.currentText()
-        limit = float(self.time_box.value())
+        limit = float(self.time_box.value() if limit is None else limit)
         self.clear_error()
+        if self.warming:  # runs as soon as the warm-up ends
+            self._pending = (solver, limit)
+            return True
         return self.runner.run_job(lambda e: e.solve_job(solver, limit))
 
     def stop(self) -> None:
         self._compare_queue.clear()
+        self._pending = None
         if self.runner is not None:
             self.runner.cancel_job()
 
@@ -307,6 +315,13 @@ class RoutingPanel(Panel):
         self.solve()
 
     def on_job_finished(self, result: Any, completed: bool) -> None:
+        if self.warming:
+            self.warming = False
+            if self._pending is not None:
+                solver, limit = self._pending
+                self._pending = None
+                self.runner.run_job(lambda e: e.solve_job(solver, limit))
+            return
         if completed and self._compare_queue:
             nxt = self._compare_queue.pop(0)
             QtCore.QTimer.singleShot(0, lambda: self.solve(nxt))
@@ -356,11 +371,12 @@ class RoutingPanel(Panel):
 
     def edit(self, op: str, index: int | None = None, xy=None) -> None:
         """Apply an edit on the engine thread, then re-solve in the background."""
-        if self.runner.state == "job":
-            self.runner.cancel_job()
+        if self.runner.state == "job" and not self.warming:
+            self._compare_queue.clear()
+            self.runner.cancel_job()  # commands run in order: the edit below waits for it
         self.runner.call(lambda e: e.edit(op, index, xy))
         self.runner.refresh()
-        self.runner.run_job(lambda e: e.solve_job("ls", min(1.0, float(self.time_box.value()))))
+        self.solve("ls", min(1.0, float(self.time_box.value())))
 
     # ------------------------------------------------------------------
     # drawing

@@ -67,3 +67,10 @@ def test_edit_problem(data_dir):
     assert m.distance[3, 0] == round(np.hypot(*p.coords[0]))
     with pytest.raises(ValueError, match="depot cannot be deleted"):
         edit_problem(p, "delete", index=0)
+
+
+def test_warm_up_job():
+    e = RoutingEngine(seed=0)
+    seen = []
+    _, done = drive_job(e.warm_up_job(), seen.append)
+    assert done and [p.done for p in seen] == [0, 1, 2] and seen[-1].message == "solvers ready"
