@@ -52,6 +52,7 @@ class PaintingSnapshot:
     selected: int
     busy: str  # "", "complete" or "decompose"
     params: np.ndarray  # (N, 8) strokes in paint order
+    opacity: np.ndarray  # (N,)
     ids: tuple[str, ...]
     authors: tuple[str, ...]
 
@@ -307,7 +308,7 @@ class PaintingEngine(Engine):
                     frozen_array((np.clip(composite_fast(base.copy(), p), 0, 1) * 255 + 0.5).astype(np.uint8))
                 )
         strokes = self.doc.ordered()
-        params, _ = self.doc.arrays(strokes)
+        params, opacity = self.doc.arrays(strokes)
         mine = sum(1 for s in strokes if s.author == self.params.author)
         return PaintingSnapshot(
             version=self.doc.version,
@@ -321,6 +322,7 @@ class PaintingEngine(Engine):
             selected=self.selected,
             busy=self.busy,
             params=frozen_array(params),
+            opacity=frozen_array(opacity),
             ids=tuple(s.id for s in strokes),
             authors=tuple(s.author for s in strokes),
         )

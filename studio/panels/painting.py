@@ -167,6 +167,8 @@ class PaintingPanel(Panel):
     name = "painting"
     title = "Collaborative painting"
     engine_type = PaintingEngine
+    COLUMNS = ("id", "author", "x", "y", "w", "h", "theta", "r", "g", "b", "opacity")
+    TABLE_ROWS = 200
 
     def __init__(self, parent: QtWidgets.QWidget | None = None):
         super().__init__(parent)
@@ -276,11 +278,21 @@ class PaintingPanel(Panel):
         self.info = QtWidgets.QLabel("")
         self.info.setWordWrap(True)
         side.addWidget(self.info)
-        side.addStretch(1)
+        # -- stroke list (the most recent strokes, editable) ---------------------
+        self.table = QtWidgets.QTableWidget(0, len(self.COLUMNS))
+        self.table.setHorizontalHeaderLabels(list(self.COLUMNS))
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setSectionResizeMode(QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
+        self.table.setToolTip(f"the last {self.TABLE_ROWS} strokes; edit a number to change the stroke")
+        self.table.setMinimumWidth(260)
+        side.addWidget(self.table, 1)
+        self._table_version = -1
+        self._filling = False
 
         # -- wiring ------------------------------------------------------------
         self.timelapse_slider.sliderMoved.connect(self.show_prefix)
         self.play_button.toggled.connect(self._toggle_play)
+        self.table.itemChanged.connect(self._cell_edited)
         self.canvas.dragged.connect(self.paint_path)
         self.canvas.erased.connect(self.erase)
         self.tool_box.currentTextChanged.connect(self._set_tool)
@@ -460,6 +472,51 @@ class PaintingPanel(Panel):
         if f:
             self.export_svg(f)
 
+    # -- stroke list ---------------------------------------------------------------
+    def _fill_table(self, snap: PaintingSnapshot) -> None:
+        self._filling = True
+        try:
+            n = snap.n_strokes
+            first = max(0, n - self.TABLE_ROWS)
+            rows = n - first
+            self.table.setRowCount(rows)
+            for row in range(rows):
+                k = n - 1 - row  # newest first
+                values = [
+                    snap.ids[k],
+                    snap.authors[k],
+                    *[f"{v:.4f}" for v in snap.params[k]],
+                    f"{snap.opacity[k]:.3f}",
+                ]
+                for col, text in enumerate(values):
+                    item = self.table.item(row, col)
+                    if item is None:
+                        item = QtWidgets.QTableWidgetItem()
+                        self.table.setItem(row, col, item)
+                    item.setText(text)
+                    flags = QtCore.Qt.ItemFlag.ItemIsSelectable | QtCore.Qt.ItemFlag.ItemIsEnabled
+                    if col >= 2:
+                        flags |= QtCore.Qt.ItemFlag.ItemIsEditable
+                    item.setFlags(flags)
+        finally:
+            self._filling = False
+
+    def _cell_edited(self, item: QtWidgets.QTableWidgetItem) -> None:
+        if self._filling or item.column() < 2:
+            return
+        sid = self.table.item(item.row(), 0).text()
+        field = self.COLUMNS[item.column()]
+        try:
+            value = float(item.text())
+        except ValueError:
+            self.show_error(f"stroke {sid}: {field} = {item.text()!r} is not a number")
+            self._table_version = -1
+            self.runner.refresh()
+            return
+        if self._edit(lambda e: e.edit_stroke(sid, **{field: value})) is None:
+            self._table_version = -1  # refused: show the stored value again
+            self.runner.refresh()
+
     # -- time-lapse --------------------------------------------------------------
     def show_prefix(self, k: int | None) -> None:
         """Show only the first ``k`` strokes (None: the whole painting)."""
@@ -540,6 +597,9 @@ class PaintingPanel(Panel):
             self._thumb_key = key
             self._set_thumbs(snapshot)
         self.strokes_drawn = snapshot.n_strokes
+        if snapshot.version != self._table_version:
+            self._table_version = snapshot.version
+            self._fill_table(snapshot)
         self.timelapse_slider.setMaximum(snapshot.n_strokes)
         if not self.timelapse_slider.isSliderDown() and not self.play_button.isChecked():
             self.timelapse_slider.setValue(snapshot.n_strokes)

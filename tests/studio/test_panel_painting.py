@@ -189,3 +189,20 @@ def test_timelapse_replay(panel, qtbot):
         panel.play_button.setChecked(True)  # starts
     qtbot.waitUntil(lambda: not panel.play_button.isChecked(), timeout=60000)  # plays to the end
     qtbot.waitUntil(lambda: np.array_equal(panel._snap.image, full), timeout=30000)
+
+
+def test_stroke_list_edits_and_refuses_bad_values(panel, qtbot):
+    _drag(qtbot, panel.canvas, [(0.3, 0.3)])
+    qtbot.waitUntil(lambda: panel.table.rowCount() == 1, timeout=30000)
+    sid = panel.table.item(0, 0).text()
+    col = panel.COLUMNS.index("r")
+    panel.table.item(0, col).setText("0.1")
+    qtbot.waitUntil(
+        lambda: panel.runner.call(lambda e: e.doc.strokes[sid].r) == pytest.approx(0.1), timeout=30000
+    )
+    col = panel.COLUMNS.index("theta")
+    before = panel.runner.call(lambda e: e.doc.strokes[sid].theta)
+    panel.table.item(0, col).setText("7")
+    assert "theta = 7.0" in panel.banner.label.text()
+    assert panel.runner.call(lambda e: e.doc.strokes[sid].theta) == before
+    qtbot.waitUntil(lambda: panel.table.item(0, col).text() == f"{before:.4f}", timeout=30000)
