@@ -53,18 +53,41 @@ class Canvas(QtWidgets.QWidget):
         self.opacity = 1.0
         self._path: list[tuple[float, float]] = []
         self.region: tuple[float, float, float, float] | None = None
+        self.zoom = 1.0
+        self.center = (0.5, 0.5)
+        self._pan_from: tuple[QtCore.QPointF, tuple[float, float]] | None = None
 
     # -- geometry --------------------------------------------------------
     def square(self) -> QtCore.QRectF:
-        s = min(self.width(), self.height()) - 8
-        return QtCore.QRectF((self.width() - s) / 2, (self.height() - s) / 2, s, s)
+        """Where the whole canvas lies in widget pixels (after zoom and pan)."""
+        s = (min(self.width(), self.height()) - 8) * self.zoom
+        cx, cy = self.center
+        return QtCore.QRectF(self.width() / 2 - cx * s, self.height() / 2 - cy * s, s, s)
 
-    def to_canvas(self, pos: QtCore.QPointF) -> tuple[float, float]:
+    def set_view(self, zoom: float, center: tuple[float, float]) -> None:
+        self.zoom = float(np.clip(zoom, 1.0, 16.0))
+        half = 0.5 / self.zoom
+        self.center = (float(np.clip(center[0], half, 1 - half)), float(np.clip(center[1], half, 1 - half)))
+        self.update()
+
+    def wheelEvent(self, ev: QtGui.QWheelEvent) -> None:  # noqa: N802
+        # zoom about the cursor: the canvas point under it stays put
+        x, y = self.to_canvas(ev.position(), clip=False)
+        factor = 1.25 ** (ev.angleDelta().y() / 120.0)
+        old = self.zoom
+        new = float(np.clip(old * factor, 1.0, 16.0))
+        cx, cy = self.center
+        k = old / new
+        self.set_view(new, (x - (x - cx) * k, y - (y - cy) * k))
+        ev.accept()
+
+    def to_canvas(self, pos: QtCore.QPointF, clip: bool = True) -> tuple[float, float]:
         r = self.square()
-        return (
-            float(np.clip((pos.x() - r.x()) / r.width(), 0, 1)),
-            float(np.clip((pos.y() - r.y()) / r.height(), 0, 1)),
-        )
+        x = (pos.x() - r.x()) / r.width()
+        y = (pos.y() - r.y()) / r.height()
+        if clip:
+            x, y = float(np.clip(x, 0, 1)), float(np.clip(y, 0, 1))
+        return float(x), float(y)
 
     def to_widget(self, x: float, y: float) -> QtCore.QPointF:
         r = self.square()
@@ -119,6 +142,9 @@ class Canvas(QtWidgets.QWidget):
 
     # -- mouse -----------------------------------------------------------
     def mousePressEvent(self, ev: QtGui.QMouseEvent) -> None:  # noqa: N802
+        if ev.button() in (QtCore.Qt.MouseButton.MiddleButton, QtCore.Qt.MouseButton.RightButton):
+            self._pan_from = (ev.position(), self.center)  # pan with the middle or right button
+            return
         if ev.button() != QtCore.Qt.MouseButton.LeftButton:
             return
         x, y = self.to_canvas(ev.position())
@@ -129,6 +155,12 @@ class Canvas(QtWidgets.QWidget):
         self.update()
 
     def mouseMoveEvent(self, ev: QtGui.QMouseEvent) -> None:  # noqa: N802
+        if self._pan_from is not None:
+            start, (cx, cy) = self._pan_from
+            side = self.square().width()
+            d = ev.position() - start
+            self.set_view(self.zoom, (cx - d.x() / side, cy - d.y() / side))
+            return
         if not ev.buttons() & QtCore.Qt.MouseButton.LeftButton:
             return
         x, y = self.to_canvas(ev.position())
@@ -144,6 +176,9 @@ class Canvas(QtWidgets.QWidget):
         return (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
 
     def mouseReleaseEvent(self, ev: QtGui.QMouseEvent) -> None:  # noqa: N802
+        if ev.button() in (QtCore.Qt.MouseButton.MiddleButton, QtCore.Qt.MouseButton.RightButton):
+            self._pan_from = None
+            return
         if ev.button() != QtCore.Qt.MouseButton.LeftButton or self.tool == "eraser" or not self._path:
             return
         x, y = self.to_canvas(ev.position())

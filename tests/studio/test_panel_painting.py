@@ -206,3 +206,20 @@ def test_stroke_list_edits_and_refuses_bad_values(panel, qtbot):
     assert "theta = 7.0" in panel.banner.label.text()
     assert panel.runner.call(lambda e: e.doc.strokes[sid].theta) == before
     qtbot.waitUntil(lambda: panel.table.item(0, col).text() == f"{before:.4f}", timeout=30000)
+
+
+def test_zoom_and_pan_keep_strokes_where_the_mouse_is(panel, qtbot):
+    c = panel.canvas
+    c.set_view(4.0, (0.25, 0.75))  # zoomed on the lower-left quarter
+    _drag(qtbot, c, [(0.2, 0.7), (0.3, 0.8)])
+    qtbot.waitUntil(lambda: panel._snap.n_strokes > 0, timeout=30000)
+    xy = np.asarray(panel._snap.params)[:, :2]
+    assert np.all(np.abs(xy - [0.25, 0.75]) < 0.06), xy
+    # pan with the right button: the view centre moves against the drag
+    start = c.to_widget(0.25, 0.75).toPoint()
+    qtbot.mousePress(c, QtCore.Qt.MouseButton.RightButton, pos=start)
+    qtbot.mouseMove(c, start + QtCore.QPoint(40, 0))
+    qtbot.mouseRelease(c, QtCore.Qt.MouseButton.RightButton, pos=start + QtCore.QPoint(40, 0))
+    assert c.center[0] < 0.25
+    c.set_view(1.0, (0.5, 0.5))
+    assert c.to_canvas(c.to_widget(0.3, 0.6)) == pytest.approx((0.3, 0.6), abs=1e-3)
