@@ -82,6 +82,7 @@ class PaintingEngine(Engine):
         self.preview: np.ndarray | None = None
         self.busy = ""
         self.timelapse: int | None = None  # show only the first k strokes (replay)
+        self.lock_mine = False  # when True, erasing, clearing and editing skip my strokes
         self._completions = 0
 
     def step(self, n: int = 1) -> int:
@@ -123,14 +124,26 @@ class PaintingEngine(Engine):
         """Remove the strokes whose centre lies within ``radius`` of (x, y) (mine and others')."""
         gone = []
         for s in list(self.doc.ordered()):
+            if self._locked(s):
+                continue
             if (s.x - x) ** 2 + (s.y - y) ** 2 <= radius**2:
                 self.doc.remove(s.id)
                 gone.append(s)
         self._did("remove", gone)
         return gone
 
+    def _locked(self, s: Stroke) -> bool:
+        return self.lock_mine and s.author == self.params.author
+
+    def set_lock(self, on: bool) -> None:
+        """Lock my strokes: the eraser, Clear and edits leave them alone."""
+        self.lock_mine = bool(on)
+
     def edit_stroke(self, sid: str, **changes: float) -> Stroke:
         """Change a stroke's parameters (validated: the painting is kept on error)."""
+        s = self.doc.strokes.get(sid)
+        if s is not None and self._locked(s):
+            raise ValueError(f"stroke {sid!r} is locked (unlock my strokes to edit it)")
         return self.doc.update(sid, **changes)
 
     def undo(self) -> bool:
@@ -165,8 +178,9 @@ class PaintingEngine(Engine):
         return True
 
     def clear(self) -> None:
-        gone = list(self.doc.ordered())
-        self.doc.clear()
+        gone = [s for s in self.doc.ordered() if not self._locked(s)]
+        for s in gone:
+            self.doc.remove(s.id)
         self._did("remove", gone)
 
     def load_document(self, doc: Painting) -> None:

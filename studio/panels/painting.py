@@ -255,6 +255,9 @@ class PaintingPanel(Panel):
         for b in (self.undo_button, self.redo_button, self.clear_button):
             edit.addWidget(b)
         side.addLayout(edit)
+        self.lock_box = QtWidgets.QCheckBox("Lock my strokes")
+        self.lock_box.setToolTip("the eraser, Clear and edits leave my strokes alone")
+        side.addWidget(self.lock_box)
 
         # -- model -----------------------------------------------------------
         comp = QtWidgets.QGroupBox("Complete with the model")
@@ -328,6 +331,7 @@ class PaintingPanel(Panel):
         self.timelapse_slider.sliderMoved.connect(self.show_prefix)
         self.play_button.toggled.connect(self._toggle_play)
         self.table.itemChanged.connect(self._cell_edited)
+        self.lock_box.toggled.connect(lambda on: self._edit(lambda e: e.set_lock(on)))
         self.canvas.dragged.connect(self.paint_path)
         self.canvas.erased.connect(self.erase)
         self.tool_box.currentTextChanged.connect(self._set_tool)

@@ -126,3 +126,18 @@ def test_timelapse_replays_a_prefix():
     assert e.snapshot().image.min() == 255
     e.set_timelapse(None)
     np.testing.assert_array_equal(e.snapshot().image, full)
+
+
+def test_lock_my_strokes():
+    e = _engine(author="ann")
+    (mine,) = e.add_drag([(0.5, 0.5)], 0.1, (1, 0, 0))
+    other = e.doc.add(np.array([0.5, 0.5, 0.1, 0.1, 0, 0, 0, 1]), author="bob")
+    e.set_lock(True)
+    assert e.erase_at(0.5, 0.5, 0.2) == [other]
+    with pytest.raises(ValueError, match="locked"):
+        e.edit_stroke(mine.id, r=0.0)
+    e.clear()
+    assert e.doc.ids() == [mine.id]
+    e.set_lock(False)
+    e.clear()
+    assert len(e.doc) == 0
