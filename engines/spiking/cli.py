@@ -70,10 +70,17 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.preset == "neurocorex-digits":
         from . import ncx_digits
 
-        job = ncx_digits.train_job(
-            alpha=args.alpha, seed=1 if args.seed is None else args.seed, save=args.save
-        )
-        total = 3
+        if args.method == "stdp":
+            over = {"epochs": args.epochs, **_parse_overrides(args.set)}
+            job = ncx_digits.train_job(seed=0 if args.seed is None else args.seed, save=args.save, **over)
+            total = int(over["epochs"]) + 1
+        else:
+            if args.save:
+                raise ValueError(
+                    "train --method templates: --save is refused (the shipped weights are STDP-trained)"
+                )
+            job = ncx_digits.template_train_job(alpha=args.alpha, seed=1 if args.seed is None else args.seed)
+            total = 2
     elif args.preset == "tess-digits":
         from . import tess
 
@@ -87,7 +94,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         result, _ = drive_job(
             job, on_progress=lambda p: (bar.update(p.done - bar.n), bar.set_description(p.message))
         )
-    out = {k: v for k, v in result.items() if k not in ("w_ff", "confusion")}
+    out = {k: v for k, v in result.items() if k not in ("w_ff", "confusion", "leaks")}
     if args.json:
         print(json.dumps(out))
     else:
@@ -123,8 +130,20 @@ def add_parser(subparsers) -> None:
     r.set_defaults(func=cmd_run)
     t = sub.add_parser("train", help="train a classifier preset and print its test accuracy")
     t.add_argument("--preset", default="tess-digits", help="tess-digits or neurocorex-digits")
-    t.add_argument("--set", action="append", metavar="NAME=VALUE", help="override a TESS parameter")
-    t.add_argument("--alpha", type=float, default=8.0, help="template scale (neurocorex-digits)")
+    t.add_argument(
+        "--set",
+        action="append",
+        metavar="NAME=VALUE",
+        help="override a TESS parameter (or a neurocorex-digits STDP setting)",
+    )
+    t.add_argument("--alpha", type=float, default=8.0, help="template scale (neurocorex-digits templates)")
+    t.add_argument(
+        "--method",
+        choices=("stdp", "templates"),
+        default="stdp",
+        help="neurocorex-digits: on-chip STDP with teacher frames (default) or offline int8 templates",
+    )
+    t.add_argument("--epochs", type=int, default=3, help="STDP epochs (neurocorex-digits)")
     t.add_argument("--seed", type=int, default=None, help="seed (default 1 for neurocorex, 0 for tess)")
     t.add_argument("--save", action="store_true", help="write the weights and manifest to assets/spiking")
     t.add_argument("--json", action="store_true")

@@ -16,7 +16,7 @@ design. All arithmetic is integer:
       fires  = u >= threshold and ref == 0
       syn    = resize18(wrap15(sum_aa) * amp_aa << 10) + resize18(wrap15(sum_ff) * amp_ff << 10)
       v      = reset                      if fires
-               wrap18(u - leak + syn)     otherwise
+               wrap18(u - leak_j + syn)   otherwise   (one leak register per neuron)
       ref    = 1 if fires; ref + 1 if 1 <= ref < ref_max; 0 if ref >= ref_max
 
   where ``sum_aa`` sums the lateral weights of the neurons that fired in the
@@ -134,6 +134,7 @@ def ncx_run(
     n_steps,
     step0,
     ip,  # threshold, leak, bias, reset, ref_max, amp_aa, amp_ff, stdp, tpre_max, tpost_max, dw_pos, dw_neg, seed
+    leak_n,  # per-neuron leak (raw Q7.10); the hardware holds one per neuron
     v,
     ref,
     w_aa,
@@ -157,7 +158,6 @@ def ncx_run(
     counts,
 ):
     thr = ip[0]
-    leak = ip[1]
     bias = ip[2]
     reset = ip[3]
     ref_max = ip[4]
@@ -206,7 +206,7 @@ def ncx_run(
                 v[j] = reset
                 ref[j] = 1
             else:
-                v[j] = _wrap(u - leak + syn, 18)
+                v[j] = _wrap(u - leak_n[j] + syn, 18)
                 if rj >= 1 and rj < ref_max:
                     ref[j] = rj + 1
                 elif rj >= ref_max:
@@ -367,6 +367,7 @@ class NeuroCoreXEngine(Engine):
             self.ref = np.zeros(n, np.int64)
             self.w_aa = np.zeros((n, n), np.int8)
             self.w_ff = np.zeros((n_in, n), np.int8)
+            self.leak_n = np.full(n, p.quantized()["leak"], np.int64)
             self.en_aa = np.zeros((n, n), np.uint8)
             self.en_ff = np.ones((n_in, n), np.uint8)
             self.in_prob = np.full(n_in, min(1.0, p.input_rate_hz * p.step_ms * 1e-3))
@@ -441,6 +442,8 @@ class NeuroCoreXEngine(Engine):
             ):
                 self.reset(self.seed)
                 return
+            if params.leak != old.leak:
+                self.leak_n[:] = params.quantized()["leak"]
             if params.input_rate_hz != old.input_rate_hz or params.step_ms != old.step_ms:
                 self.in_prob[:] = min(1.0, params.input_rate_hz * params.step_ms * 1e-3)
             self._compile()
@@ -453,6 +456,15 @@ class NeuroCoreXEngine(Engine):
                 self.w_ff = self._int8(w_ff, (self.n_inputs, self.n), "w_ff")
             if w_aa is not None:
                 self.w_aa = self._int8(w_aa, (self.n, self.n), "w_aa")
+
+    def set_leaks(self, leaks: Any) -> None:
+        """Per-neuron constant leaks (Q7.10 values; ``params.leak`` sets them all)."""
+        a = np.asarray(leaks, np.float64)
+        if a.shape != (self.n,):
+            raise ValueError(f"set_leaks: expected {self.n} leaks, got shape {a.shape}")
+        raw = np.array([to_q(x, f"leak[{i}]") for i, x in enumerate(a)], np.int64)
+        with self._lock:
+            self.leak_n = raw
 
     def set_stdp_enable(self, en_ff: Any = None, en_aa: Any = None) -> None:
         """Per-synapse STDP enable masks (same shapes as the weights)."""
@@ -510,6 +522,7 @@ class NeuroCoreXEngine(Engine):
                     m,
                     self.step_count,
                     self._ip,
+                    self.leak_n,
                     self.v,
                     self.ref,
                     self.w_aa,
@@ -625,6 +638,7 @@ class NeuroCoreXEngine(Engine):
         "tpost",
         "apost",
         "in_prob",
+        "leak_n",
         "raster",
         "monitor_idx",
     )
@@ -643,6 +657,9 @@ class NeuroCoreXEngine(Engine):
             self.seed = int(d["seed"])
             for k in self._ARRAYS:
                 cur = getattr(self, k)
+                if k == "leak_n" and k not in d:  # states written before per-neuron leaks
+                    cur[:] = params.quantized()["leak"]
+                    continue
                 a = np.asarray(d[k]).astype(cur.dtype)
                 if k not in ("raster", "monitor_idx") and a.shape != cur.shape:
                     raise StateError(f"state field {k!r} has shape {a.shape}, expected {cur.shape}")
