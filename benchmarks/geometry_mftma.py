@@ -1,10 +1,30 @@
 """Geometry workbench benchmark: MFTMA speed against the reference, and the science figures.
 
     python benchmarks/geometry_mftma.py            # speed + scaling + science
-    python benchmarks/geometry_mftma.py --quick    # speed of the reference case only
+    python benchmarks/geometry_mftma.py --quick    # speed of the three reference cases only
+    python benchmarks/geometry_mftma.py --quick \
+        --reference-python /tmp/mftma-env/bin/python --reference-repo /tmp/mftma-ref
 
-The reference (schung039/neural_manifolds_replicaMFT, cvxopt + pymanopt) took
-the seconds recorded in shared/data/geometry/golden.json on this machine.
+With ``--reference-python PY --reference-repo DIR`` the reference implementation
+(github schung039/neural_manifolds_replicaMFT at commit d56eda1, installed in its own
+environment: numpy, scipy, cvxopt, autograd, pymanopt 0.2.5) runs side by side with ours
+in this run, in a subprocess: a small driver written to a temporary folder imports
+``mftma.manifold_analysis_correlation.manifold_analysis_corr`` from DIR and calls it
+right after ``np.random.seed(0)`` on the same data (the recipe of
+shared/data/geometry/README.md, saved once to an .npz both sides read). The driver
+contains no reference code. Each repeat times ours then the reference on every case,
+interleaved, so both see the same machine load; medians and ratios are printed with
+the values of both and their relative differences.
+
+Thread settings travel to the reference through the environment. On a shared, loaded
+machine, multi-threaded BLAS and numba suffer from oversubscription far more than a
+single thread does; compare both sides single-threaded there:
+
+    OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 NUMBA_NUM_THREADS=1 python benchmarks/geometry_mftma.py ...
+
+Without those options, or when the reference cannot be imported, the reference
+seconds and values are the ones RECORDED in shared/data/geometry/golden.json (measured
+earlier on this machine, not in this run), and the output says so.
 """
 
 from __future__ import annotations
@@ -12,7 +32,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -24,50 +46,234 @@ from engines.geometry import manifold_analysis  # noqa: E402
 from engines.paths import shared_data  # noqa: E402
 
 GOLDEN = shared_data("geometry", "golden.json")
+N_T = 200
+FIELDS = ("capacity", "radius", "dimension", "center_correlation", "K")
+
+# The driver run by --reference-python. It only imports and calls the reference's
+# public function; stdout of the reference (and of its C solvers) goes to stderr so
+# that the JSON lines on the original stdout stay clean.
+REF_DRIVER = """\
+import json, os, sys, time
+proto = os.fdopen(os.dup(1), "w")
+os.dup2(2, 1)
+sys.stdout = sys.stderr
+sys.path.insert(0, sys.argv[1])
+import numpy as np
+from mftma.manifold_analysis_correlation import manifold_analysis_corr
+data = np.load(sys.argv[2])
+proto.write(json.dumps({"ready": True, "numpy": np.__version__}) + "\\n")
+proto.flush()
+for line in sys.stdin:
+    req = json.loads(line)
+    stack = data[req["case"]]
+    X = [np.array(stack[i]) for i in range(stack.shape[0])]
+    np.random.seed(0)
+    t0 = time.perf_counter()
+    a, r, d, cc, K = manifold_analysis_corr(X, req["kappa"], req["n_t"])
+    dt = time.perf_counter() - t0
+    a, r, d = (np.asarray(v, dtype=float).ravel() for v in (a, r, d))
+    out = {"seconds": dt, "capacity": float(1.0 / np.mean(1.0 / a)),
+           "radius": float(np.mean(r)), "dimension": float(np.mean(d)),
+           "center_correlation": float(cc), "K": int(K)}
+    proto.write(json.dumps(out) + "\\n")
+    proto.flush()
+"""
 
 
 def gauss(P, M, N, seed):
+    """The README's recipe: a list of P arrays of shape N x M (features x samples)."""
     rng = np.random.default_rng(seed)
-    return [rng.standard_normal((N, M)).T for _ in range(P)]
+    return [rng.standard_normal((N, M)) for _ in range(P)]
 
 
-def timed(X, kappa=0.0, n_t=200, repeat=3):
-    best = np.inf
-    res = None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        res = manifold_analysis(X, kappa=kappa, n_t=n_t, seed=0)
-        best = min(best, time.perf_counter() - t)
-    return best, res
-
-
-def speed():
-    golden = json.loads(GOLDEN.read_text()) if GOLDEN.exists() else {}
-    cases = {
+def reference_cases():
+    """name -> (list of N x M arrays, kappa), exactly as shared/data/geometry/README.md."""
+    return {
         "gauss_P20_M50_N2000_s0": (gauss(20, 50, 2000, 0), 0.0),
         "points_P20_M1_N500_s1": (gauss(20, 1, 500, 1), 0.0),
         "points_P20_M1_N500_s2_kappa0.5": (gauss(20, 1, 500, 2), 0.5),
     }
-    print("case                               ours_s  ref_s  speedup  capacity(ours/ref)  radius  dimension")
-    for name, (X, kappa) in cases.items():
-        t, r = timed(X, kappa)
-        ref = golden.get(name, {})
-        ref_t = ref.get("reference_seconds_here", float("nan"))
-        print(
-            f"{name:34s} {t:6.3f} {ref_t:6.1f} {ref_t / t:7.1f}x  "
-            f"{r.capacity_mean:.5f}/{ref.get('capacity', float('nan')):.5f}  "
-            f"{r.radius_mean:.4f}/{ref.get('radius', float('nan')):.4f}  "
-            f"{r.dimension_mean:.3f}/{ref.get('dimension', float('nan')):.3f}"
+
+
+def ours(X_nm, kappa):
+    """Time one call of ours on N x M arrays (our API takes M x N)."""
+    X = [a.T for a in X_nm]
+    t = time.perf_counter()
+    r = manifold_analysis(X, kappa=kappa, n_t=N_T, seed=0)
+    dt = time.perf_counter() - t
+    vals = {
+        "capacity": r.capacity_mean,
+        "radius": r.radius_mean,
+        "dimension": r.dimension_mean,
+        "center_correlation": float(r.center_correlation),
+        "K": int(r.K),
+    }
+    return dt, vals
+
+
+class Reference:
+    """The reference MFTMA in its own Python, driven over JSON lines."""
+
+    def __init__(self, python: str, repo: str, cases: dict, workdir: Path):
+        self.log = workdir / "reference_stderr.txt"
+        driver = workdir / "mftma_driver.py"
+        driver.write_text(REF_DRIVER)
+        data = workdir / "cases.npz"
+        np.savez(data, **{name: np.stack(X) for name, (X, _) in cases.items()})
+        self._err = open(self.log, "w")
+        self.proc = subprocess.Popen(
+            [python, str(driver), str(Path(repo).resolve()), str(data)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._err,
+            text=True,
         )
+        hello = self._read()
+        self.numpy = hello["numpy"]
+
+    def _read(self) -> dict:
+        line = self.proc.stdout.readline()
+        if not line:
+            self.proc.wait()
+            self._err.flush()
+            tail = self.log.read_text().strip().splitlines()[-8:]
+            raise RuntimeError(
+                f"reference driver exited (code {self.proc.returncode}):\n    " + "\n    ".join(tail)
+            )
+        return json.loads(line)
+
+    def run(self, case: str, kappa: float) -> dict:
+        self.proc.stdin.write(json.dumps({"case": case, "kappa": kappa, "n_t": N_T}) + "\n")
+        self.proc.stdin.flush()
+        return self._read()
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.stdin.close()
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        self._err.close()
+
+
+def start_reference(args, cases, workdir):
+    """(Reference or None, sentence saying where the reference figures come from)."""
+    if not args.reference_python and not args.reference_repo:
+        return None, "options --reference-python/--reference-repo not given"
+    if not (args.reference_python and args.reference_repo):
+        return None, "both --reference-python and --reference-repo are needed"
+    repo = Path(args.reference_repo)
+    if not (repo / "mftma" / "manifold_analysis_correlation.py").is_file():
+        return None, f"{repo}: no mftma/manifold_analysis_correlation.py there"
+    if not Path(args.reference_python).is_file():
+        return None, f"{args.reference_python}: no such interpreter"
+    try:
+        return Reference(args.reference_python, str(repo), cases, workdir), ""
+    except (RuntimeError, OSError, ValueError) as e:
+        return None, f"the reference could not be started: {e}"
+
+
+def rel_diff(ours_v, ref_v):
+    if ref_v == 0:
+        return "0" if ours_v == 0 else f"abs {abs(ours_v - ref_v):.1e}"
+    return f"{100 * abs(ours_v - ref_v) / abs(ref_v):.3g} %"
+
+
+def fmt_times(ts):
+    return "[" + ", ".join(f"{t:.3f}" for t in ts) + "]"
+
+
+def speed(args):
+    cases = reference_cases()
+    if args.cases:
+        keep = [c.strip() for c in args.cases.split(",") if c.strip()]
+        unknown = [c for c in keep if c not in cases]
+        if unknown:
+            raise SystemExit(f"--cases: unknown {unknown}; known: {list(cases)}")
+        cases = {k: cases[k] for k in keep}
+    golden = json.loads(GOLDEN.read_text()) if GOLDEN.exists() else {}
+    print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    with tempfile.TemporaryDirectory(prefix="mftma_bench_") as tmp:
+        ref, why = start_reference(args, cases, Path(tmp))
+        if ref is not None:
+            print(
+                f"reference: MEASURED side by side in this run ({args.reference_python}, numpy {ref.numpy}; "
+                f"ours numpy {np.__version__}); {args.repeats} repeats, interleaved"
+            )
+        else:
+            print(
+                f"reference: NOT run ({why}).\n"
+                f"  Falling back to the reference seconds and values RECORDED in {GOLDEN}"
+                " (measured earlier on this machine, not in this run)."
+            )
+        try:
+            first = {}
+            for name, (X, kappa) in cases.items():  # numba compilation, not timed
+                first[name] = ours(X, kappa)[0]
+            t_ours = {n: [] for n in cases}
+            t_ref = {n: [] for n in cases}
+            v_ours, v_ref = {}, {}
+            for rep in range(args.repeats):
+                for name, (X, kappa) in cases.items():
+                    dt, v_ours[name] = ours(X, kappa)
+                    t_ours[name].append(dt)
+                    if ref is not None:
+                        out = ref.run(name, kappa)
+                        t_ref[name].append(out.pop("seconds"))
+                        if name in v_ref and v_ref[name] != out:
+                            print(f"  note: reference values of {name} changed between repeats")
+                        v_ref[name] = out
+                print(f"  repeat {rep + 1}/{args.repeats} done", file=sys.stderr, flush=True)
+        finally:
+            if ref is not None:
+                ref.close()
+    print(f"load average at end:   {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+    summary = []
+    for name, (X, kappa) in cases.items():
+        P, (N, M) = len(X), X[0].shape
+        om = float(np.median(t_ours[name]))
+        if ref is not None:
+            rm = float(np.median(t_ref[name]))
+            rvals, src = v_ref[name], "measured"
+        else:
+            g = golden.get(name, {})
+            rm = float(g.get("reference_seconds_here", float("nan")))
+            rvals = {f: g.get(f, float("nan")) for f in FIELDS}
+            src = "RECORDED in golden.json"
+        print(f"\n{name}  (P={P} M={M} N={N} kappa={kappa} n_t={N_T})")
+        if ref is not None:
+            print(f"  reference seconds: median {rm:.3f}  {fmt_times(t_ref[name])}")
+        else:
+            print(f"  reference seconds: {rm:.1f} (RECORDED, not measured in this run)")
+        print(
+            f"  ours seconds:      median {om:.3f}  {fmt_times(t_ours[name])}"
+            f"  (first call, with compilation: {first[name]:.2f})"
+        )
+        print(f"  ratio reference/ours: {rm / om:.1f}x")
+        print(f"  {'value':20s} {'reference (' + src + ')':>32s} {'ours':>12s}  rel. diff")
+        for f in FIELDS:
+            a, b = v_ours[name][f], rvals[f]
+            if f == "K":
+                print(f"  {f:20s} {b:>32d} {a:>12d}  {'same' if a == b else 'DIFFERENT'}")
+            else:
+                print(f"  {f:20s} {b:32.6g} {a:12.6g}  {rel_diff(a, b)}")
+        summary.append((name, rm, om))
+    print(f"\nsummary (medians of {args.repeats}; reference {'measured' if ref else 'RECORDED'}):")
+    print(f"  {'case':34s} {'ref_s':>8s} {'ours_s':>8s} {'ratio':>8s}")
+    for name, rm, om in summary:
+        print(f"  {name:34s} {rm:8.3f} {om:8.3f} {rm / om:7.1f}x")
 
 
 def scaling():
-    print("\nscaling (Gaussian manifolds, n_t = 200, best of 2):")
+    print("\nscaling (ours only; Gaussian manifolds, n_t = 200, median of 3):")
     base = dict(P=20, M=50, N=2000)
     for key, values in (("P", (10, 20, 40)), ("M", (25, 50, 100)), ("N", (500, 2000, 8000))):
         for v in values:
             cfg = {**base, key: v}
-            t, _ = timed(gauss(cfg["P"], cfg["M"], cfg["N"], 1), repeat=2)
+            X = gauss(cfg["P"], cfg["M"], cfg["N"], 1)
+            t = float(np.median([ours(X, 0.0)[0] for _ in range(3)]))
             print(f"  P={cfg['P']:3d} M={cfg['M']:3d} N={cfg['N']:5d}: {t:7.3f} s")
 
 
@@ -99,13 +305,24 @@ def science():
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--quick", action="store_true")
-    args = ap.parse_args()
-    print(
-        f"threads: OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'default')}, cpus={os.cpu_count()}"
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="the speed comparison only")
+    ap.add_argument("--repeats", type=int, default=3, help="timed repeats of each case, both sides (median)")
+    ap.add_argument("--cases", default="", help="comma-separated subset of the reference cases")
+    ap.add_argument("--reference-python", metavar="PATH", help="Python of the reference's environment")
+    ap.add_argument(
+        "--reference-repo", metavar="DIR", help="checkout of neural_manifolds_replicaMFT (d56eda1)"
     )
-    speed()
+    args = ap.parse_args()
+    if args.repeats < 1:
+        ap.error("--repeats must be >= 1")
+    print(
+        f"threads: OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'default')}, "
+        f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'default')}, "
+        f"NUMBA_NUM_THREADS={os.environ.get('NUMBA_NUM_THREADS', 'default')}, cpus={os.cpu_count()} "
+        "(the reference subprocess inherits the same environment)"
+    )
+    speed(args)
     if not args.quick:
         scaling()
         science()
