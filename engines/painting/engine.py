@@ -207,26 +207,33 @@ class PaintingEngine(Engine):
     def complete_job(self, region: tuple[float, float, float, float] | None = None) -> Job:
         """Propose strokes completing the painting; ``region`` (x0, y0, x1, y1) keeps proposals inside it."""
         from engines.painting.decompose import level_sizes
-        from engines.painting.model import sample, slots_for_context
+        from engines.painting.model import sample_job, slots_for_context
 
         self.busy = "complete"
         try:
-            yield Progress(0, 3, "loading the model")
+            yield Progress(0, 1, "loading the model")
             model = self._load_model()
             params, _ = self.doc.arrays()
             sizes = level_sizes(model.cfg.n_strokes)
             context, mask, levels = slots_for_context(params, sizes)
-            yield Progress(1, 3, f"sampling {self.params.proposals} proposals")
-            out = sample(
+            steps = self.params.complete_steps
+            yield Progress(1, steps + 2, f"sampling {self.params.proposals} proposals")
+            job = sample_job(
                 model,
                 context,
                 mask,
                 levels,
-                steps=self.params.complete_steps,
+                steps=steps,
                 guidance=self.params.guidance,
                 seed=self.seed + self._completions,
                 proposals=self.params.proposals,
             )
+            try:
+                while True:  # stoppable between DDIM steps
+                    pr = next(job)
+                    yield Progress(1 + pr.done, steps + 2, pr.message)
+            except StopIteration as stop:
+                out = stop.value
             self._completions += 1
             props = []
             for o in out:
@@ -238,7 +245,7 @@ class PaintingEngine(Engine):
                 props.append(new.astype(np.float32))
             self.proposals = props
             self.selected = 0
-            yield Progress(3, 3, f"{len(props)} proposals ready")
+            yield Progress(steps + 2, steps + 2, f"{len(props)} proposals ready")
             return [p.copy() for p in props]
         finally:
             self.busy = ""

@@ -322,7 +322,6 @@ def train_job(
 # --------------------------------------------------------------------------
 
 
-@torch.no_grad()
 def sample(
     model: StrokeDenoiser,
     context: np.ndarray,
@@ -339,6 +338,29 @@ def sample(
     DDIM with ``steps`` steps (eta = 0) and classifier-free guidance weight
     ``guidance`` (1 = plain conditional). Context slots are returned unchanged.
     """
+    job = sample_job(
+        model, context, ctx_mask, levels, steps=steps, guidance=guidance, seed=seed, proposals=proposals
+    )
+    try:
+        while True:
+            next(job)
+    except StopIteration as stop:
+        return stop.value
+
+
+@torch.no_grad()
+def sample_job(
+    model: StrokeDenoiser,
+    context: np.ndarray,
+    ctx_mask: np.ndarray,
+    levels: np.ndarray,
+    *,
+    steps: int = 20,
+    guidance: float = 1.5,
+    seed: int = 0,
+    proposals: int = 1,
+) -> Job:
+    """:func:`sample` as a job: yields Progress after each DDIM step (stoppable), returns the strokes."""
     cfg = model.cfg
     context = np.asarray(context, np.float32)
     if context.ndim == 2:
@@ -387,6 +409,7 @@ def sample(
             x = a_prev.sqrt() * x0 + (1 - a_prev).sqrt() * eps
         else:
             x = x0
+        yield Progress(i + 1, len(ts), f"DDIM step {i + 1}/{len(ts)}")
     return _with_context(x, context, ctx_mask, proposals)
 
 

@@ -73,6 +73,10 @@ def test_complete_job_proposes_accept_and_reject():
     assert all(np.all(p[:, :2] <= 0.5) for p in e.proposals)
     e.reject_proposals()
     assert not e.proposals
+    # a proposal can be cancelled between DDIM steps
+    calls = []
+    _, done = drive_job(e.complete_job(), calls.append, should_stop=lambda: len(calls) >= 3)
+    assert not done and not e.proposals and e.busy == ""
 
 
 def test_complete_without_model_is_a_clear_error():
