@@ -96,6 +96,7 @@ class PaintingEngine(Engine):
 
     # -- editing -------------------------------------------------------------
     def _did(self, op: str, strokes: list[Stroke]) -> None:
+        self.timelapse = None  # an edit ends a replay
         if strokes:
             self.undo_stack.append((op, strokes))
             self.redo_stack.clear()
