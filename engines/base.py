@@ -79,7 +79,13 @@ class ParamSpec:
 
     @property
     def label(self) -> str:
-        base = self.name.replace("_", " ")
+        """``tau_m_ms`` with unit ``ms`` reads ``tau m [ms]``: the unit is not said twice."""
+        name = self.name
+        if self.unit:
+            suffix = "_" + self.unit.replace("/", "_per_").replace(" ", "_")
+            if name.lower().endswith(suffix.lower()) and len(name) > len(suffix):
+                name = name[: -len(suffix)]
+        base = name.replace("_", " ")
         return f"{base} [{self.unit}]" if self.unit else base
 
     def range_text(self) -> str:

@@ -47,6 +47,7 @@ def test_param_specs_describe_fields():
     specs = {s.name: s for s in param_specs(ToyParams)}
     assert specs["drift"].unit == "1/step"
     assert specs["drift"].label == "drift [1/step]"
+    assert specs["sleep_ms"].label == "sleep [ms]"
     assert specs["n_walkers"].type is int and specs["n_walkers"].max == 10_000
     assert specs["mode"].choices == ("gauss", "uniform")
     assert "walkers" in specs["n_walkers"].doc
