@@ -14,6 +14,7 @@ Every pyqtgraph item is made once and updated with ``setData``/``setImage``.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import numpy as np
@@ -522,13 +523,13 @@ class SpikingPanel(Panel):
         n_i = self._n - self._n_exc
         re = ne / max(self._n_exc, 1) / bin_s
         ri = ni / max(n_i, 1) / bin_s
-        self.rate_e.setData(t[keep], re[keep])
+        self.rate_e.setData(t[keep], re[keep], skipFiniteCheck=True)
         top = float(max(re[keep].max(initial=0), ri[keep].max(initial=0) if n_i else 0.0))
         if top > self._rate_top or top < 0.3 * self._rate_top:  # rescale rarely
             self._rate_top = max(5.0, 1.25 * top)
             self.rate_plot.setYRange(0, self._rate_top, padding=0)
         if n_i:
-            self.rate_i.setData(t[keep], ri[keep])
+            self.rate_i.setData(t[keep], ri[keep], skipFiniteCheck=True)
         else:
             self.rate_i.setData([], [])
 
@@ -537,8 +538,8 @@ class SpikingPanel(Panel):
         m = snap.monitor_idx.size
         for k, item in enumerate(self.trace_items):
             if k < m and snap.monitor_idx[k] >= 0 and rec.shape[0]:
-                item.setData(rec[:, 0] * self._dt_s, rec[:, 1 + k])
-            else:
+                item.setData(rec[:, 0] * self._dt_s, rec[:, 1 + k], skipFiniteCheck=True)
+            elif item.xData is not None and len(item.xData):  # clear once, not every frame
                 item.setData([], [])
 
     def _draw_weights(self, snap: Any) -> None:
@@ -698,6 +699,10 @@ class SpikingPanel(Panel):
             self.conf_img.setImage(c, autoLevels=False, levels=(0, max(1.0, c.max())))
 
     def _draw_readout(self, snap: Any) -> None:
+        now = time.monotonic()
+        if now - getattr(self, "_readout_at", 0.0) < 0.2 and self.runner.state == "running":
+            return  # a rich-text label re-laid out 5 times a second is enough to read
+        self._readout_at = now
         rt = snap.realtime_factor
         self.readout.setText(
             f"<b>t = {snap.t_s:.3f} s</b> biological<br>"
