@@ -92,6 +92,27 @@ def test_fast_renderer_matches_torch():
         np.testing.assert_allclose(f, t, atol=1e-5)
 
 
+def test_tiled_renderer_with_opaque_paint_matches_torch():
+    # many opaque strokes, several big ones on top: tiles stop early under opaque paint,
+    # and the image must still be the in-order "over" composite of every stroke
+    rng = np.random.default_rng(11)
+    p, _ = _strokes(400, seed=11, scale=0.2)
+    big = rng.random((12, 8)).astype(np.float32)
+    big[:, 2] = rng.uniform(0.4, 0.9, 12)
+    big[:, 3] = rng.uniform(0.2, 0.5, 12)
+    p = np.concatenate([p[:200], big, p[200:]])
+    o = np.ones(len(p), np.float32)
+    o[::7] = 0.5  # some translucent strokes too
+    for size in (100, 160):  # not multiples of the tile side
+        t = render(p, o, size=size).numpy().transpose(1, 2, 0)
+        np.testing.assert_allclose(render_fast(p, o, size=size), t, atol=1e-5)
+    # a covering opaque stroke on top hides everything below exactly
+    cover = np.array([[0.5, 0.5, 1.0, 1.0, 0.0, 0.2, 0.4, 0.6]], np.float32)
+    top = render_fast(np.concatenate([p, cover]), size=96)
+    alone = render_fast(cover, size=96)
+    np.testing.assert_array_equal(top[30:66, 30:66], alone[30:66, 30:66])
+
+
 @pytest.mark.parametrize("size", [128, 256, 1024])
 def test_resolution_independent(size):
     # the same strokes rendered at `size` and box-downsampled to 64 px agree with
