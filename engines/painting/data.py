@@ -7,8 +7,18 @@ used whole. Every crop is decomposed into CNP's 9 + 45 + 126 coarse-to-fine
 strokes. The split is by source: whole images and faces are held out for the
 benchmark, never their crops.
 
+More training paintings come cheaply from more crops per image (side 30-100 %
+of the short side), several variants of each training face (random crop of
+80-100 %, flip) and a colour jitter of the crops (per-channel gain and a
+brightness/contrast change); the decomposition is batched (``batch`` images
+optimised at once through the sparse differentiable renderer).
+``val_images`` sources form a validation split (2) used for the validation
+loss and decoder choices, never for training. ``held_out_from`` copies the
+held-out paintings (split 1) of an earlier dataset verbatim, so that a larger
+training set is measured on exactly the same benchmark paintings.
+
 The result is an ``.npz`` with ``params`` (M, N, 8) float32, ``levels`` (N,),
-``split`` (M,) (0 train, 1 held out) and ``source`` (M,) names.
+``split`` (M,) (0 train, 1 held out, 2 validation) and ``source`` (M,) names.
 """
 
 from __future__ import annotations
@@ -78,21 +88,63 @@ def faces() -> np.ndarray:
     return np.asarray(skd.lfw_subset(), dtype=np.float64)
 
 
+def jitter_colour(img: np.ndarray, rng: np.random.Generator, amount: float) -> np.ndarray:
+    """Per-channel gain, brightness and contrast changes of up to ``amount`` (0: unchanged)."""
+    if amount <= 0:
+        return img
+    gain = rng.uniform(1 - amount, 1 + amount, size=3)
+    contrast = rng.uniform(1 - amount, 1 + amount)
+    bright = rng.uniform(-amount, amount) * 0.5
+    mean = img.mean()
+    out = (img * gain - mean) * contrast + mean + bright
+    return np.clip(out, 0, 1)
+
+
 def crops(
-    name: str, img: np.ndarray, n: int, size: int, rng: np.random.Generator
+    name: str,
+    img: np.ndarray,
+    n: int,
+    size: int,
+    rng: np.random.Generator,
+    min_side: float = 0.4,
+    jitter: float = 0.0,
 ) -> list[tuple[str, np.ndarray]]:
-    """``n`` random square crops (side 40-100 % of the short side), flipped at random."""
+    """``n`` random square crops (side ``min_side``-100 % of the short side), flipped at random.
+
+    Crops after the first get a colour jitter of ``jitter`` (see :func:`jitter_colour`).
+    """
     h, w = img.shape[:2]
     short = min(h, w)
     out = []
     for i in range(n):
-        side = int(short * (1.0 if i == 0 else rng.uniform(0.4, 1.0)))
+        side = int(short * (1.0 if i == 0 else rng.uniform(min_side, 1.0)))
         y0 = rng.integers(0, h - side + 1)
         x0 = rng.integers(0, w - side + 1)
         c = img[y0 : y0 + side, x0 : x0 + side]
         if rng.random() < 0.5:
             c = c[:, ::-1]
-        out.append((f"{name}#{i}", resize(np.ascontiguousarray(c), size)))
+        c = resize(np.ascontiguousarray(c), size)
+        if i > 0 and jitter > 0:
+            c = jitter_colour(c, rng, jitter)
+        out.append((f"{name}#{i}", c))
+    return out
+
+
+def face_variants(i: int, face: np.ndarray, n: int, size: int, rng: np.random.Generator) -> list:
+    """The face itself, then ``n - 1`` random crops (80-100 %) flipped at random, as RGB ``size`` px."""
+    out = []
+    s = face.shape[0]
+    for v in range(n):
+        f = face
+        if v > 0:
+            side = int(round(s * rng.uniform(0.8, 1.0)))
+            y0 = int(rng.integers(0, s - side + 1))
+            x0 = int(rng.integers(0, s - side + 1))
+            f = face[y0 : y0 + side, x0 : x0 + side]
+            if rng.random() < 0.5:
+                f = f[:, ::-1]
+        g = resize(np.repeat(np.ascontiguousarray(f)[..., None], 3, axis=2), size)
+        out.append((f"lfw:{i}" + (f"~{v}" if v else ""), g))
     return out
 
 
@@ -105,19 +157,47 @@ def build_dataset_job(
     batch: int = 16,
     seed: int = 0,
     max_images: int | None = None,
+    face_copies: int = 1,
+    min_side: float = 0.4,
+    jitter: float = 0.0,
+    val_images: tuple[str, ...] = (),
+    held_out_from: str | Path | None = None,
 ) -> Job:
-    """Decompose the shipped images into stroke sequences (a job; returns a dict of arrays)."""
+    """Decompose the shipped images into stroke sequences (a job; returns a dict of arrays).
+
+    With ``held_out_from`` (an earlier dataset), held-out sources are not
+    decomposed again: that dataset's held-out paintings are copied instead.
+    """
     rng = np.random.default_rng(seed)
+    kept = None
+    if held_out_from is not None:
+        old = load_dataset(held_out_from)
+        if "source" not in old:
+            raise ValueError(
+                f"{held_out_from}: field 'source' is missing (needed to copy the held-out split)"
+            )
+        sel = old["split"] == 1
+        kept = {k: old[k][sel] for k in ("params", "source", "psnr") if k in old}
+        if kept["params"].shape[1] != strokes:
+            raise ValueError(
+                f"{held_out_from}: held-out paintings have {kept['params'].shape[1]} strokes, not {strokes}"
+            )
     items: list[tuple[str, np.ndarray, int]] = []
     for name, img in sample_images():
-        held = int(name in HELD_OUT_IMAGES)
-        for cname, c in crops(name, img, crops_per_image, size, rng):
+        held = 1 if name in HELD_OUT_IMAGES else (2 if name in val_images else 0)
+        if held == 1 and kept is not None:
+            continue
+        n = crops_per_image if held == 0 else min(crops_per_image, 6)
+        for cname, c in crops(name, img, n, size, rng, min_side, jitter if held == 0 else 0.0):
             items.append((cname, c, held))
     fc = faces()
     held_faces = set(range(len(fc) - max(1, len(fc) // 10), len(fc)))
     for i in range(min(n_faces, len(fc))):
-        g = resize(np.repeat(fc[i][..., None], 3, axis=2), size)
-        items.append((f"lfw:{i}", g, int(i in held_faces)))
+        held = int(i in held_faces)
+        if held and kept is not None:
+            continue
+        for name, g in face_variants(i, fc[i], 1 if held else face_copies, size, rng):
+            items.append((name, g, held))
     if max_images is not None:
         # keep both splits represented in small builds
         tr = [it for it in items if it[2] == 0][: max(1, max_images - max_images // 4)]
@@ -142,7 +222,7 @@ def build_dataset_job(
             len(items),
             f"decomposed {b0 + len(chunk)}/{len(items)} images, mean PSNR {np.mean(psnrs[-1]):.1f} dB",
         )
-    return {
+    out = {
         "params": np.concatenate(params).astype(np.float32),
         "levels": levels.astype(np.int64),
         "split": np.array([it[2] for it in items], np.int64),
@@ -150,6 +230,14 @@ def build_dataset_job(
         "psnr": np.concatenate(psnrs).astype(np.float32),
         "size": np.int64(size),
     }
+    if kept is not None:
+        m = len(kept["params"])
+        out["params"] = np.concatenate([out["params"], kept["params"].astype(np.float32)])
+        out["split"] = np.concatenate([out["split"], np.ones(m, np.int64)])
+        out["source"] = np.concatenate([out["source"].astype(str), kept["source"].astype(str)])
+        psnr = kept.get("psnr", np.full(m, np.nan, np.float32))
+        out["psnr"] = np.concatenate([out["psnr"], psnr.astype(np.float32)])
+    return out
 
 
 def save_dataset(d: dict, path: str | Path) -> None:

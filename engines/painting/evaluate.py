@@ -10,7 +10,9 @@ with a fixed seed; a completer fills the other slots. Metrics:
   circle) and the mean absolute difference of position, size, rotation and
   colour is reported.
 
-Completers: the diffusion model, the regression twin and nearest-neighbour
+Completers: the diffusion model (one sample, or the minimum-Bayes-risk choice
+among ``candidates`` samples: the one whose render is closest to the mean
+render of all of them), the regression twin and nearest-neighbour
 retrieval (the training painting whose render best matches the context
 render, restricted to the pixels the context covers, lends its strokes).
 """
@@ -22,7 +24,7 @@ from collections.abc import Callable
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from engines.painting.model import MASK_MODES, make_mask, sample
+from engines.painting.model import MASK_MODES, make_mask, mbr_select, sample
 from engines.painting.render import render_fast
 
 RATIOS = (0.2, 0.4, 0.6, 0.8)
@@ -46,9 +48,15 @@ def _render(p: np.ndarray) -> np.ndarray:
     return render_fast(p, size=EVAL_SIZE)
 
 
-def diffusion_completer(model, steps: int = 20, guidance: float = 1.5) -> Completer:
+def diffusion_completer(model, steps: int = 20, guidance: float = 1.5, candidates: int = 1) -> Completer:
+    if candidates < 1:
+        raise ValueError(f"candidates = {candidates}: must be at least 1")
+
     def run(context, mask, levels, seed):
-        return sample(model, context, mask, levels, steps=steps, guidance=guidance, seed=seed)[0]
+        out = sample(
+            model, context, mask, levels, steps=steps, guidance=guidance, seed=seed, proposals=candidates
+        )
+        return out[mbr_select(out)] if candidates > 1 else out[0]
 
     return run
 

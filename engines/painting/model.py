@@ -17,7 +17,16 @@ a set of N stroke slots (CNP: 9 + 45 + 126, coarse to fine). Some slots hold
   generated) and ``unconditional``. With probability ``p_uncond`` the context
   is dropped (hidden from attention) so that the same network gives the
   unconditional prediction for classifier-free guidance.
+* Context image (optional, ``image_grid > 0``): the context strokes are also
+  rendered (a small canvas of ``image_grid * PATCH`` pixels, RGB plus the
+  coverage of the paint) and cut into ``image_grid**2`` patches, each one more
+  token (a linear patch encoder with a learned position embedding). Stroke
+  tokens attend to what the context looks like, not only to its parameters.
+  The patches are hidden together with the context for classifier-free guidance.
 * Sampling: DDIM (eta = 0) in 10-50 steps, ``eps = eps_u + g (eps_c - eps_u)``.
+  :func:`mbr_select` picks, among several completions, the one whose render is
+  closest to the mean render of all of them (minimum Bayes risk for image MSE;
+  no ground truth involved).
 * A regression twin (``objective="regression"``) with the same network
   predicts the strokes directly with an MSE loss; it is a benchmark baseline.
 
@@ -50,10 +59,14 @@ __all__ = [
     "save_model",
     "load_model",
     "augment",
+    "context_patches",
+    "mbr_select",
 ]
 
 MASK_MODES = ("random", "block", "level", "square", "unconditional")
 MODEL_KIND = "painting-completion-model"
+#: side, in pixels, of one context-image patch token
+PATCH = 4
 
 
 @dataclass(frozen=True)
@@ -65,6 +78,9 @@ class ModelConfig(Params):
     heads: int = param(4, min=1, max=16, doc="attention heads")
     timesteps: int = param(1000, min=10, max=10000, doc="diffusion steps of the training schedule")
     objective: str = param("diffusion", choices=("diffusion", "regression"), doc="what the network learns")
+    image_grid: int = param(
+        0, min=0, max=16, doc="context image patches per side (0: the model sees context strokes only)"
+    )
 
     def validate(self) -> None:
         if self.d_model % self.heads:
@@ -81,6 +97,9 @@ class TrainParams(Params):
     warmup: int = param(100, unit="steps", min=0, max=100000, doc="linear warm-up")
     p_uncond: float = param(0.1, min=0.0, max=1.0, doc="probability of dropping the context (CFG)")
     report_every: int = param(50, unit="steps", min=1, max=100000, doc="progress every N steps")
+    ema: float = param(
+        0.0, min=0.0, max=0.99999, doc="decay of the weight average that is returned (0: last weights)"
+    )
 
 
 # --------------------------------------------------------------------------
@@ -159,6 +178,40 @@ def _time_embedding(t: torch.Tensor, dim: int) -> torch.Tensor:
     return torch.cat([torch.sin(a), torch.cos(a)], dim=1)
 
 
+def context_patches(params: np.ndarray, ctx_mask: np.ndarray, grid: int) -> np.ndarray:
+    """The rendered context of paintings (B, N, 8) [0, 1] as patch tokens (B, grid**2, PATCH*PATCH*4).
+
+    Each painting's context strokes are rendered at ``grid * PATCH`` pixels on
+    white and on black; the pixel values on white (RGB) and the paint coverage
+    ``1 - transmittance`` are scaled to [-1, 1] and cut into PATCH x PATCH patches.
+    """
+    from engines.painting.render import render_fast
+
+    params = np.asarray(params, np.float64)
+    ctx_mask = np.asarray(ctx_mask, bool).reshape(params.shape[:2])
+    b = params.shape[0]
+    size = grid * PATCH
+    img = np.empty((b, size, size, 4), np.float32)
+    for i in range(b):
+        c = params[i][ctx_mask[i]]
+        white = render_fast(c, size=size)
+        black = render_fast(c, size=size, background=(0.0, 0.0, 0.0))
+        img[i, ..., :3] = white
+        img[i, ..., 3] = 1.0 - (white - black).mean(-1)
+    img = img * 2 - 1
+    pt = img.reshape(b, grid, PATCH, grid, PATCH, 4).transpose(0, 1, 3, 2, 4, 5)
+    return np.ascontiguousarray(pt.reshape(b, grid * grid, PATCH * PATCH * 4))
+
+
+def mbr_select(completions: np.ndarray, size: int = 32) -> int:
+    """Index of the completion (K, N, 8) whose render is closest (MSE) to the mean render of all K."""
+    from engines.painting.render import render_fast
+
+    imgs = np.stack([render_fast(c, size=size) for c in completions])
+    mean = imgs.mean(0)
+    return int(np.argmin(((imgs - mean) ** 2).mean(axis=(1, 2, 3))))
+
+
 class StrokeDenoiser(nn.Module):
     def __init__(self, cfg: ModelConfig):
         super().__init__()
@@ -173,6 +226,9 @@ class StrokeDenoiser(nn.Module):
         self.encoder = nn.TransformerEncoder(layer, cfg.layers, enable_nested_tensor=False)
         self.norm = nn.LayerNorm(d)
         self.out = nn.Linear(d, 8)
+        if cfg.image_grid:
+            self.patch_in = nn.Linear(PATCH * PATCH * 4, d)
+            self.patch_pos = nn.Parameter(0.02 * torch.randn(cfg.image_grid**2, d))
         nn.init.zeros_(self.out.weight)
         nn.init.zeros_(self.out.bias)
         # cosine noise schedule (Nichol & Dhariwal)
@@ -191,15 +247,25 @@ class StrokeDenoiser(nn.Module):
         levels: torch.Tensor,  # (B, N) long
         t: torch.Tensor,  # (B,) long
         drop_context: torch.Tensor | None = None,  # (B,) bool: hide the context (CFG)
+        patches: torch.Tensor | None = None,  # (B, G*G, PATCH*PATCH*4): context image (image_grid > 0)
     ) -> torch.Tensor:
+        n = x.shape[1]
         h = self.inp(torch.cat([x, ctx[..., None].float()], dim=-1))
         h = h + self.level(levels.clamp(0, self.cfg.n_levels - 1))
-        h = h + self.time(_time_embedding(t, self.cfg.d_model))[:, None, :]
+        temb = self.time(_time_embedding(t, self.cfg.d_model))[:, None, :]
+        h = h + temb
         pad = None
         if drop_context is not None:
             pad = ctx & drop_context[:, None]
+        if self.cfg.image_grid:
+            if patches is None:
+                raise ValueError("this model needs the context image patches (see context_patches)")
+            g = self.patch_in(patches) + self.patch_pos + temb
+            h = torch.cat([h, g], dim=1)
+            if pad is not None:
+                pad = torch.cat([pad, drop_context[:, None].expand(-1, g.shape[1])], dim=1)
         h = self.encoder(h, src_key_padding_mask=pad)
-        return self.out(self.norm(h))
+        return self.out(self.norm(h[:, :n]))
 
 
 # --------------------------------------------------------------------------
@@ -231,10 +297,13 @@ def loss_on_batch(
     lv = torch.from_numpy(levels).long().expand(b, n)
     drop = torch.rand(b, generator=gen) < p_uncond
     target_slots = (~ctx).float()
+    patches = None
+    if cfg.image_grid:
+        patches = torch.from_numpy(context_patches(params, ctx.numpy(), cfg.image_grid))
     if cfg.objective == "regression":
         t = torch.zeros(b, dtype=torch.long)
         x_in = torch.where(ctx[..., None], x0, torch.zeros_like(x0))
-        pred = model(x_in, ctx, lv, t, drop)
+        pred = model(x_in, ctx, lv, t, drop, patches)
         err = ((pred - x0) ** 2).mean(-1)
     else:
         t = torch.randint(0, cfg.timesteps, (b,), generator=gen)
@@ -242,7 +311,7 @@ def loss_on_batch(
         ac = model.alphas_cumprod[t].view(b, 1, 1)
         xt = ac.sqrt() * x0 + (1 - ac).sqrt() * noise
         x_in = torch.where(ctx[..., None], x0, xt)
-        pred = model(x_in, ctx, lv, t, drop)
+        pred = model(x_in, ctx, lv, t, drop, patches)
         err = ((pred - noise) ** 2).mean(-1)
     return (err * target_slots).sum() / target_slots.sum().clamp_min(1)
 
@@ -268,6 +337,13 @@ def train_job(
     rng = np.random.default_rng(seed)
     gen = torch.Generator().manual_seed(seed)
     model = StrokeDenoiser(cfg)
+    ema = None
+    if tp.ema > 0:
+        ema = StrokeDenoiser(cfg)
+        ema.load_state_dict(model.state_dict())
+        ema.eval()
+        ema_p = list(ema.parameters())
+        model_p = list(model.parameters())
     opt = torch.optim.AdamW(model.parameters(), lr=tp.lr, weight_decay=0.01)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt,
@@ -291,16 +367,20 @@ def train_job(
         nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         sched.step()
+        if ema is not None:
+            with torch.no_grad():
+                torch._foreach_lerp_(ema_p, [p.detach() for p in model_p], 1.0 - tp.ema)
         running += float(loss.detach())
         count += 1
         if step % tp.report_every == 0 or step == tp.steps:
             vl = float("nan")
+            shown = ema if ema is not None else model
             if val is not None and len(val):
                 model.eval()
                 with torch.no_grad():
                     vrng = np.random.default_rng(12345)
                     vgen = torch.Generator().manual_seed(12345)
-                    vl = float(loss_on_batch(model, val, levels, vrng, vgen, 0.0))
+                    vl = float(loss_on_batch(shown, val, levels, vrng, vgen, 0.0))
                 model.train()
             history["step"].append(step)
             history["loss"].append(running / count)
@@ -310,11 +390,11 @@ def train_job(
                 tp.steps,
                 f"step {step}/{tp.steps} loss {running / count:.4f} val {vl:.4f} "
                 f"({time.perf_counter() - t0:.0f} s)",
-                (model, history),
+                (shown, history),
             )
             running, count = 0.0, 0
     model.eval()
-    return model, history
+    return (ema if ema is not None else model), history
 
 
 # --------------------------------------------------------------------------
@@ -377,8 +457,20 @@ def sample_job(
     lv = torch.from_numpy(np.asarray(levels)).long().expand(bb, n)
     gen = torch.Generator().manual_seed(int(seed))
     model.eval()
+    patches = None
+    if cfg.image_grid:
+        patches = torch.from_numpy(
+            np.repeat(context_patches(context, ctx_mask, cfg.image_grid), proposals, axis=0)
+        )
     if cfg.objective == "regression":
-        pred = model(torch.where(ctx[..., None], x0c, 0.0), ctx, lv, torch.zeros(bb, dtype=torch.long))
+        pred = model(
+            torch.where(ctx[..., None], x0c, 0.0),
+            ctx,
+            lv,
+            torch.zeros(bb, dtype=torch.long),
+            None,
+            patches,
+        )
         return _with_context(pred, context, ctx_mask, proposals)
     ts = np.linspace(cfg.timesteps - 1, 0, steps).round().astype(np.int64)
     ac_all = model.alphas_cumprod
@@ -396,11 +488,12 @@ def sample_job(
                 torch.cat([lv, lv]),
                 torch.cat([tt, tt]),
                 torch.cat([no_drop, all_drop]),
+                None if patches is None else torch.cat([patches, patches]),
             )
             eps_c, eps_u = eps2[:bb], eps2[bb:]
             eps = eps_u + guidance * (eps_c - eps_u)
         else:
-            eps = model(x_in, ctx, lv, tt, no_drop)
+            eps = model(x_in, ctx, lv, tt, no_drop, patches)
         a_t = ac_all[t]
         x0 = ((x - (1 - a_t).sqrt() * eps) / a_t.sqrt()).clamp(-1, 1)
         if i + 1 < len(ts):

@@ -50,12 +50,20 @@ def _cmd_dataset(args) -> int:
         strokes=args.strokes,
         seed=args.seed,
         max_images=args.max_images,
+        batch=args.batch,
+        face_copies=args.face_copies,
+        min_side=args.min_side,
+        jitter=args.jitter,
+        val_images=tuple(v for v in args.val_images.split(",") if v),
+        held_out_from=args.held_out_from,
     )
     d = _drive(job, 1, "decompose")
     save_dataset(d, args.out)
     print(
         f"{args.out}: {len(d['params'])} paintings of {d['params'].shape[1]} strokes "
-        f"({int((d['split'] == 0).sum())} train, {int((d['split'] == 1).sum())} held out), "
+        f"({int((d['split'] == 0).sum())} train, {int((d['split'] == 1).sum())} held out"
+        + (f", {int((d['split'] == 2).sum())} validation" if (d["split"] == 2).any() else "")
+        + "), "
         f"mean PSNR {float(d['psnr'].mean()):.2f} dB, {time.perf_counter() - t0:.0f} s"
     )
     return 0
@@ -70,7 +78,8 @@ def _cmd_train(args) -> int:
     torch.set_num_threads(max(1, args.threads))
     d = load_dataset(args.data)
     train = d["params"][d["split"] == 0]
-    val = d["params"][d["split"] == 1]
+    # the validation split when the dataset has one, else the held-out paintings
+    val = d["params"][d["split"] == 2] if (d["split"] == 2).any() else d["params"][d["split"] == 1]
     levels = d["levels"]
     cfg = ModelConfig(
         n_strokes=train.shape[1],
@@ -79,8 +88,11 @@ def _cmd_train(args) -> int:
         layers=args.layers,
         heads=args.heads,
         objective=args.objective,
+        image_grid=args.image_grid,
     )
-    tp = TrainParams(steps=args.steps, batch=args.batch, lr=args.lr, report_every=args.report_every)
+    tp = TrainParams(
+        steps=args.steps, batch=args.batch, lr=args.lr, report_every=args.report_every, ema=args.ema
+    )
     t0 = time.perf_counter()
     job = train_job(train, levels, cfg, tp, seed=args.seed, val=val[: args.val_size])
     bar = _bar(tp.steps, f"train {cfg.objective}")
@@ -194,9 +206,11 @@ def _cmd_eval(args) -> int:
     torch.set_num_threads(max(1, args.threads))
     d = load_dataset(args.data)
     train = d["params"][d["split"] == 0]
-    test = d["params"][d["split"] == 1][: args.n]
+    test = d["params"][d["split"] == args.split][: args.n]
     levels = d["levels"]
-    completers = {"diffusion": diffusion_completer(_load_or_die(args.model), args.steps, args.guidance)}
+    completers = {
+        "diffusion": diffusion_completer(_load_or_die(args.model), args.steps, args.guidance, args.candidates)
+    }
     if Path(args.baseline).exists():
         completers["regression"] = regression_completer(_load_or_die(args.baseline))
     completers["nearest"] = nearest_neighbour_completer(train)
@@ -224,6 +238,14 @@ def add_model_parsers(sub) -> None:
     ds.add_argument("--strokes", type=int, default=180)
     ds.add_argument("--max-images", type=int, default=None, help="limit (for quick runs)")
     ds.add_argument("--seed", type=int, default=0)
+    ds.add_argument("--batch", type=int, default=16, help="images decomposed at once")
+    ds.add_argument("--face-copies", type=int, default=1, help="variants of each training face")
+    ds.add_argument("--min-side", type=float, default=0.4, help="smallest crop side (fraction)")
+    ds.add_argument("--jitter", type=float, default=0.0, help="colour jitter of training crops")
+    ds.add_argument("--val-images", default="", help="comma-separated sources for a validation split")
+    ds.add_argument(
+        "--held-out-from", type=Path, default=None, help="copy the held-out paintings of this dataset"
+    )
     ds.add_argument("--threads", type=int, default=1)
     ds.set_defaults(func=_cmd_dataset)
 
@@ -237,6 +259,8 @@ def add_model_parsers(sub) -> None:
     tr.add_argument("--d-model", type=int, default=64)
     tr.add_argument("--layers", type=int, default=3)
     tr.add_argument("--heads", type=int, default=4)
+    tr.add_argument("--image-grid", type=int, default=0, help="context image patches per side (0: off)")
+    tr.add_argument("--ema", type=float, default=0.0, help="weight average decay (0: off)")
     tr.add_argument("--val-size", type=int, default=16)
     tr.add_argument("--report-every", type=int, default=100)
     tr.add_argument("--seed", type=int, default=0)
@@ -267,6 +291,10 @@ def add_model_parsers(sub) -> None:
     ev.add_argument("--modes", default="", help="comma-separated masking modes (default: all)")
     ev.add_argument("--steps", type=int, default=20)
     ev.add_argument("--guidance", type=float, default=1.5)
+    ev.add_argument("--candidates", type=int, default=1, help="diffusion samples; the MBR choice is scored")
+    ev.add_argument(
+        "--split", type=int, default=1, help="paintings to evaluate: 1 held out (default), 2 validation"
+    )
     ev.add_argument("--threads", type=int, default=2)
     ev.add_argument("--json", action="store_true")
     ev.set_defaults(func=_cmd_eval)

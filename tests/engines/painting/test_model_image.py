@@ -1,0 +1,177 @@
+"""Context-image conditioning, weight averaging, MBR selection and the larger dataset build."""
+
+import numpy as np
+import pytest
+import torch
+
+from engines.base import drive_job
+from engines.painting.evaluate import diffusion_completer
+from engines.painting.model import (
+    PATCH,
+    ModelConfig,
+    StrokeDenoiser,
+    TrainParams,
+    context_patches,
+    load_model,
+    make_mask,
+    mbr_select,
+    sample,
+    save_model,
+    train_job,
+)
+from engines.painting.render import render_fast
+
+LEVELS = np.repeat([0, 1, 2], [3, 5, 12])
+
+
+def _paintings(m=8, seed=0):
+    rng = np.random.default_rng(seed)
+    p = rng.random((m, 20, 8)).astype(np.float32)
+    p[..., 2:4] = 0.05 + 0.3 * p[..., 2:4]
+    return p
+
+
+def test_context_patches_are_the_render_of_the_context():
+    p = _paintings(2)
+    mask = np.zeros((2, 20), bool)
+    mask[0, :6] = True  # painting 1 has no context: a blank canvas
+    pt = context_patches(p, mask, grid=3)
+    assert pt.shape == (2, 9, PATCH * PATCH * 4) and pt.dtype == np.float32
+    # reassemble the image of painting 0 from its patches
+    img = pt[0].reshape(3, 3, PATCH, PATCH, 4).transpose(0, 2, 1, 3, 4).reshape(12, 12, 4)
+    np.testing.assert_allclose((img[..., :3] + 1) / 2, render_fast(p[0, :6], size=12), atol=1e-6)
+    cov = (img[..., 3] + 1) / 2
+    assert cov.min() >= -1e-6 and cov.max() <= 1 + 1e-6 and cov.max() > 0.5
+    # blank canvas: white, no coverage
+    np.testing.assert_allclose(pt[1].reshape(9, PATCH * PATCH, 4)[..., :3], 1.0, atol=1e-6)
+    np.testing.assert_allclose(pt[1].reshape(9, PATCH * PATCH, 4)[..., 3], -1.0, atol=1e-6)
+
+
+def test_image_model_uses_the_context_image_samples_and_round_trips(tmp_path):
+    torch.manual_seed(0)
+    cfg = ModelConfig(n_strokes=20, d_model=32, layers=1, heads=2, timesteps=50, image_grid=3)
+    model = StrokeDenoiser(cfg)
+    for prm in model.out.parameters():
+        torch.nn.init.normal_(prm, std=0.1)
+    p = _paintings(2)
+    mask = make_mask("random", p[0], LEVELS, np.random.default_rng(0), 0.5)
+    x = torch.from_numpy(p[:1] * 2 - 1)
+    ctx = torch.from_numpy(mask[None])
+    lv = torch.from_numpy(LEVELS[None])
+    t = torch.tensor([10])
+    pt = torch.from_numpy(context_patches(p[:1], mask[None], 3))
+    with torch.no_grad():
+        a = model(x, ctx, lv, t, None, pt)
+        b = model(x, ctx, lv, t, None, -pt)
+        # hiding the context (CFG) hides the patches too
+        c = model(x, ctx, lv, t, torch.tensor([True]), pt)
+        d = model(x, ctx, lv, t, torch.tensor([True]), -pt)
+    assert not torch.allclose(a, b)
+    torch.testing.assert_close(c, d)
+    with pytest.raises(ValueError, match="context image"):
+        model(x, ctx, lv, t)
+    s1 = sample(model, p[:1], mask, LEVELS, steps=5, guidance=2.0, seed=1, proposals=2)
+    assert s1.shape == (2, 20, 8)
+    np.testing.assert_array_equal(s1[:, mask], np.repeat(p[:1, mask], 2, axis=0))
+    save_model(model, tmp_path / "m.zip")
+    s2 = sample(
+        load_model(tmp_path / "m.zip"), p[:1], mask, LEVELS, steps=5, guidance=2.0, seed=1, proposals=2
+    )
+    np.testing.assert_array_equal(s1, s2)
+
+
+@pytest.mark.parametrize("objective", ["diffusion", "regression"])
+def test_image_model_trains_with_weight_average(objective):
+    rng = np.random.default_rng(0)
+    data = np.clip(_paintings(1)[0] + 0.02 * rng.standard_normal((16, 20, 8)), 0, 1).astype(np.float32)
+    cfg = ModelConfig(
+        n_strokes=20, d_model=16, layers=1, heads=2, timesteps=50, image_grid=2, objective=objective
+    )
+    tp = TrainParams(steps=6, batch=4, lr=1e-2, warmup=1, report_every=3, ema=0.5)
+    (model, hist), done = drive_job(train_job(data, LEVELS, cfg, tp, seed=0, val=data[:4]))
+    assert done and len(hist["loss"]) == 2 and np.isfinite(hist["val_loss"]).all()
+    # the returned weights are the running average, not the last optimiser step
+    (raw, _), _ = drive_job(train_job(data, LEVELS, cfg, tp.replace(ema=0.0), seed=0, val=data[:4]))
+    w_avg = model.out.bias.detach()
+    w_raw = raw.out.bias.detach()
+    assert not torch.allclose(w_avg, w_raw)
+
+
+def test_mbr_select_picks_the_medoid_like_completion():
+    base = _paintings(1)[0]
+    far = base.copy()
+    far[:, 5:8] = 1 - far[:, 5:8]  # an outlier: inverted colours
+    near = base.copy()
+    near[:, 0] += 0.01
+    comps = np.stack([far, base, near, base + 0.0])
+    assert mbr_select(comps, size=24) in (1, 3)
+    assert mbr_select(comps[:1]) == 0
+
+
+def test_diffusion_completer_with_candidates():
+    torch.manual_seed(0)
+    model = StrokeDenoiser(ModelConfig(n_strokes=20, d_model=16, layers=1, heads=2, timesteps=50))
+    for prm in model.out.parameters():
+        torch.nn.init.normal_(prm, std=0.1)
+    p = _paintings(1)[0]
+    mask = make_mask("block", p, LEVELS, np.random.default_rng(0), 0.5)
+    ctx = np.where(mask[:, None], p, 0).astype(np.float32)
+    run = diffusion_completer(model, steps=5, guidance=1.0, candidates=4)
+    out = run(ctx, mask, LEVELS, 3)
+    allc = sample(model, ctx, mask, LEVELS, steps=5, guidance=1.0, seed=3, proposals=4)
+    assert any(np.array_equal(out, c) for c in allc)
+    assert np.array_equal(out, allc[mbr_select(allc)])
+    with pytest.raises(ValueError, match="candidates"):
+        diffusion_completer(model, candidates=0)
+
+
+def test_dataset_variants_jitter_and_copied_held_out(tmp_path):
+    from engines.painting.data import (
+        build_dataset_job,
+        face_variants,
+        jitter_colour,
+        load_dataset,
+        save_dataset,
+    )
+
+    rng = np.random.default_rng(0)
+    face = rng.random((25, 25))
+    v = face_variants(3, face, 3, 16, rng)
+    assert [n for n, _ in v] == ["lfw:3", "lfw:3~1", "lfw:3~2"]
+    assert all(g.shape == (16, 16, 3) for _, g in v)
+    img = rng.random((8, 8, 3))
+    assert jitter_colour(img, rng, 0.0) is img
+    j = jitter_colour(img, rng, 0.2)
+    assert j.shape == img.shape and j.min() >= 0 and j.max() <= 1 and not np.allclose(j, img)
+    # an "earlier" dataset whose held-out paintings must be copied verbatim
+    old = {
+        "params": rng.random((3, 20, 8)).astype(np.float32),
+        "levels": LEVELS,
+        "split": np.array([0, 1, 1]),
+        "source": np.array(["a#0", "coffee#0", "lfw:199"]),
+        "psnr": np.ones(3, np.float32),
+    }
+    save_dataset(old, tmp_path / "old.npz")
+    job = build_dataset_job(
+        crops_per_image=1,
+        n_faces=2,
+        size=16,
+        iters=1,
+        strokes=20,
+        max_images=3,
+        held_out_from=tmp_path / "old.npz",
+    )
+    d, done = drive_job(job)
+    assert done
+    held = d["split"] == 1
+    np.testing.assert_array_equal(d["params"][held], old["params"][1:])
+    assert list(d["source"][held]) == ["coffee#0", "lfw:199"]
+    save_dataset(d, tmp_path / "new.npz")
+    assert load_dataset(tmp_path / "new.npz")["params"].shape[1:] == (20, 8)
+    save_dataset({k: v for k, v in old.items() if k != "source"}, tmp_path / "nosrc.npz")
+    with pytest.raises(ValueError, match="nosrc.npz.*source"):
+        drive_job(
+            build_dataset_job(
+                strokes=20, size=16, iters=1, max_images=2, held_out_from=tmp_path / "nosrc.npz"
+            )
+        )
