@@ -27,14 +27,14 @@ from typing import Any
 
 import numpy as np
 
-from engines.base import Progress
-from engines.painting.strokes import Painting
+from engines.base import Engine, Progress
+from engines.painting.strokes import PARAM_NAMES, Painting, Stroke
 
 from .client import CollabClient
 from .schema import Change
 from .server import CollabServer, ServerLimits
 
-__all__ = ["CollabSession", "SessionStatus"]
+__all__ = ["CollabSession", "SessionEngine", "SessionStatus"]
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,14 @@ class SessionStatus:
     token: str
     hosting: bool
     strokes: int
+    #: True once the session has been connected and synced (then a drop reads "reconnecting")
+    ever_online: bool = False
+    #: this replica's Yjs client id (its key among the others' peers)
+    client_id: int = 0
+    #: strokes of ``initial`` still waiting for the first sync to be put into the room
+    pending_initial: int = 0
+    #: connections opened so far (more than one: it has reconnected)
+    connects: int = 0
 
 
 class CollabSession:
@@ -93,6 +101,8 @@ class CollabSession:
         self._closed = False
         self._server: CollabServer | None = None
         self._client: CollabClient | None = None
+        self._ever_online = False
+        self._initial: Painting | None = None
         self._status = SessionStatus("offline", None, {}, url or "", room, token or "", host, 0)
 
     # ------------------------------------------------------- thread-safe API
@@ -127,6 +137,40 @@ class CollabSession:
     def set_cursor(self, x: float | None, y: float | None = None):
         return self.submit(lambda c: c.set_cursor(x, y))
 
+    def share_edit(self, op: str, payload: Any) -> concurrent.futures.Future:
+        """Write one local edit of a painting engine into the room (thread-safe).
+
+        The callback of :meth:`engines.painting.engine.PaintingEngine.share`:
+        ``("add", strokes)`` inserts them keeping ids and ordering keys,
+        ``("remove", strokes)`` removes them by id, ``("update", strokes)``
+        writes their parameters (a stroke someone else removed meanwhile is
+        skipped).
+        """
+        if op == "add":
+            strokes = list(payload)
+            return self.submit(lambda c: c.sdoc.insert_strokes(strokes))
+        if op == "remove":
+            ids = [s.id if isinstance(s, Stroke) else str(s) for s in payload]
+            return self.submit(lambda c: c.sdoc.remove_many(ids))
+        if op == "update":
+            strokes = list(payload)
+
+            def write(c: CollabClient) -> int:
+                n = 0
+                for st in strokes:
+                    if st.id in c.sdoc:
+                        fields = {k: float(getattr(st, k)) for k in (*PARAM_NAMES, "opacity")}
+                        c.sdoc.update(st.id, **fields)
+                        n += 1
+                return n
+
+            return self.submit(write)
+        raise ValueError(f"share_edit: unknown edit {op!r} (add, remove or update)")
+
+    def drop(self) -> concurrent.futures.Future:
+        """Cut the connection as a network failure would (it comes back by itself)."""
+        return self.submit(lambda c: c.drop())
+
     def painting(self) -> concurrent.futures.Future:
         """A copy of the whole painting (a future)."""
         return self.submit(lambda c: c.sdoc.to_painting())
@@ -149,8 +193,10 @@ class CollabSession:
         """Open the session, pump it until closed (``gen.close()``), then shut it down.
 
         ``initial``: strokes to put into the room once joined (e.g. the painting
-        open when the user chose Host session). Yields a Progress every slice
-        whose ``value`` is the current :class:`SessionStatus`.
+        open when the user chose Host session). They go in after the first
+        sync, and only those whose id the room does not hold yet, so hosting
+        again from a store that already has them makes no duplicates. Yields a
+        Progress every slice whose ``value`` is the current :class:`SessionStatus`.
         """
         loop = asyncio.new_event_loop()
         self._loop = loop
@@ -159,6 +205,7 @@ class CollabSession:
             while True:
                 self._drain()
                 loop.run_until_complete(asyncio.sleep(slice_s))
+                self._put_initial()
                 self._publish()
                 yield Progress(0, None, self._status.state, self._status)
         finally:
@@ -191,9 +238,18 @@ class CollabSession:
             self._url, self.room, self._token, on_change=on_change, **self._client_args
         )
         if initial is not None and len(initial):
-            self._client.sdoc.load_painting(initial)
+            self._initial = initial.copy()
         await self._client.start()
         self._publish()
+
+    def _put_initial(self) -> None:
+        c = self._client
+        if self._initial is None or c is None or c.state != "online":
+            return
+        initial, self._initial = self._initial, None
+        if c.sdoc.meta.get("background") is None:
+            c.sdoc.set_background(initial.background)
+        c.sdoc.insert_strokes(initial.ordered())
 
     async def _close(self) -> None:
         if self._client is not None:
@@ -225,6 +281,8 @@ class CollabSession:
 
     def _publish(self) -> None:
         c = self._client
+        if c is not None and c.state == "online":
+            self._ever_online = True
         st = SessionStatus(
             state=c.state if c is not None else "offline",
             error=c.error if c is not None else None,
@@ -234,6 +292,45 @@ class CollabSession:
             token=self._token or "",
             hosting=self._hosting,
             strokes=len(c.sdoc) if c is not None else 0,
+            ever_online=self._ever_online,
+            client_id=c.client_id if c is not None else 0,
+            pending_initial=len(self._initial) if self._initial is not None else 0,
+            connects=c.connects if c is not None else 0,
         )
         with self._lock:
             self._status = st
+
+
+class SessionEngine(Engine):
+    """A :class:`CollabSession` as an engine, so a studio runner can pump it on its worker thread.
+
+    Its only work is the job ``engine.job(initial)`` (the session's own job);
+    ``snapshot()`` is the session status. Everything else the GUI does goes
+    through the session's thread-safe methods.
+    """
+
+    name = "collab"
+    title = "Painting session"
+    step_unit = "slices"
+
+    def __init__(self, session: CollabSession, params=None, seed: int = 0) -> None:
+        super().__init__(params, seed)
+        self.session = session
+
+    def job(self, initial: Painting | None = None, slice_s: float = 0.02) -> Iterator[Progress]:
+        return self.session.job(slice_s=slice_s, initial=initial)
+
+    def reset(self, seed: int | None = None) -> None:
+        pass
+
+    def step(self, n: int = 1) -> int:
+        return 0
+
+    def snapshot(self) -> SessionStatus:
+        return self.session.status()
+
+    def state_dict(self) -> dict[str, Any]:
+        return {}
+
+    def load_state_dict(self, d) -> None:
+        pass

@@ -7,20 +7,35 @@ two long jobs — :meth:`PaintingEngine.complete_job` (model proposals) and
 appearing live) — with ``runner.run_job``. Undo and redo only touch the
 strokes of this engine's author, so they keep working when other authors add
 strokes to the same document.
+
+Shared sessions (multi-user painting, see :mod:`engines.collab`): with
+:meth:`PaintingEngine.share` the engine reports every local edit (strokes
+added, removed, changed; undo and redo included) to a callback, with stroke
+ids made unique per replica, and :meth:`PaintingEngine.apply_remote` folds the
+edits of the others in without touching the undo history.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+import secrets
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from engines.base import Engine, Job, Params, Progress, StateError, frozen_array, param
-from engines.painting.render import CanvasCache, render_fast
+from engines.painting.render import CanvasCache, composite_fast, render_fast
 from engines.painting.strokes import PARAM_NAMES, Painting, Stroke, drag_to_strokes
+
+#: masking modes of Complete: "all" keeps every stroke as context; the others are
+#: the completion model's masking schemes (engines.painting.model.MASK_MODES)
+COMPLETE_MODES = ("all", "random", "block", "level", "square", "unconditional")
+
+#: a local edit reported to a sharing callback: ("add", [Stroke]), ("remove", [Stroke]),
+#: ("update", [Stroke]) or ("background", (r, g, b))
+LocalEdit = tuple[str, object]
 
 DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "assets" / "painting" / "model.zip"
 
@@ -73,8 +88,10 @@ class PaintingEngine(Engine):
     def reset(self, seed: int | None = None) -> None:
         if seed is not None:
             self.seed = int(seed)
-        self.doc = Painting()
-        self.cache = CanvasCache(self.params.canvas_px, self.doc.background)
+        if getattr(self, "_share", None) is None:
+            # (in a shared session the painting belongs to the room: Reset keeps it)
+            self.doc = Painting()
+            self.cache = CanvasCache(self.params.canvas_px, self.doc.background)
         self.undo_stack: list[tuple[str, list[Stroke]]] = []
         self.redo_stack: list[tuple[str, list[Stroke]]] = []
         self.proposals: list[np.ndarray] = []
@@ -84,6 +101,12 @@ class PaintingEngine(Engine):
         self.timelapse: int | None = None  # show only the first k strokes (replay)
         self.lock_mine = False  # when True, erasing, clearing and editing skip my strokes
         self._completions = 0
+        self.last_completion: dict[str, Any] = {}
+        self._view_cache: tuple[tuple, np.ndarray] | None = None
+        self._view_canvas: tuple[tuple, CanvasCache] | None = None
+        if not hasattr(self, "_share"):
+            self._share: Callable[[str, object], None] | None = None
+            self.id_tag = ""
 
     def step(self, n: int = 1) -> int:
         return 0
@@ -100,24 +123,98 @@ class PaintingEngine(Engine):
         if strokes:
             self.undo_stack.append((op, strokes))
             self.redo_stack.clear()
+            self._tell(op, strokes)
+
+    # -- sharing -------------------------------------------------------------
+    def share(self, callback: Callable[[str, object], None] | None, id_tag: str | None = None) -> None:
+        """Report every local edit to ``callback(op, payload)`` (None: stop).
+
+        ``op`` is "add", "remove" or "update" with a list of strokes (undo and
+        redo report what they add back or take away). While sharing, new
+        strokes get ids ``author@TAG:n`` with a tag unique to this replica
+        (``id_tag``, random by default), so two people of the same name, or
+        two accepted model proposals, never make the same id.
+        """
+        self._share = callback
+        if callback is None:
+            self.id_tag = ""
+        else:
+            self.id_tag = id_tag or secrets.token_hex(3)
+
+    @property
+    def sharing(self) -> bool:
+        return self._share is not None
+
+    def _tell(self, op: str, payload: object) -> None:
+        if self._share is not None and payload:
+            self._share(op, payload)
+
+    def _new_strokes(self, params: np.ndarray, author: str, opacity: Any = 1.0) -> list[Stroke]:
+        params = np.asarray(params, np.float64).reshape(-1, 8)
+        if not self.id_tag:
+            return self.doc.add_many(params, author=author, opacity=opacity) if len(params) else []
+        op = np.broadcast_to(np.asarray(opacity, dtype=np.float64), (params.shape[0],))
+        clock = self.doc.clock + 1
+        prefix = f"{author}@{self.id_tag}"
+        made = []
+        for i in range(params.shape[0]):
+            sid = self.doc.new_id(prefix)
+            s = Stroke(sid, *params[i].tolist(), opacity=float(op[i]), author=author, clock=clock + i)
+            self.doc.strokes[sid] = s
+            made.append(s)
+        if made:
+            self.doc.version += 1
+        return made
+
+    def apply_remote(
+        self,
+        added: Iterable[Stroke] = (),
+        removed: Iterable[str] = (),
+        updated: Iterable[Stroke] = (),
+        background: tuple[float, float, float] | None = None,
+    ) -> int:
+        """Fold in edits made by others (the shared document is the truth).
+
+        Keeps ids and ordering keys; never touches the undo history, and never
+        reports back to the sharing callback. Returns how many strokes changed.
+        """
+        n = 0
+        doc = self.doc
+        for s in added:
+            if doc.strokes.get(s.id) != s:
+                doc.removed.discard(s.id)
+                doc.strokes[s.id] = s
+                n += 1
+        for s in updated:
+            if doc.strokes.get(s.id) != s:
+                doc.strokes[s.id] = s
+                n += 1
+        for sid in removed:
+            if doc.strokes.pop(sid, None) is not None:
+                doc.removed.add(sid)
+                n += 1
+        if background is not None and tuple(background) != tuple(doc.background):
+            doc.background = tuple(float(c) for c in background)
+            self.cache = CanvasCache(self.params.canvas_px, doc.background)
+            n += 1
+        if n:
+            doc.version += 1
+            self.timelapse = None
+        return n
 
     def add_drag(self, points: Any, size: float, color: Any, opacity: float = 1.0) -> list[Stroke]:
         """A drag of the brush (canvas fractions) becomes strokes of this author."""
         if not 0.0 <= float(opacity) <= 1.0:
             raise ValueError(f"opacity = {opacity!r}: allowed range is [0, 1]")
         params = drag_to_strokes(points, size, color)
-        made = self.doc.add_many(params, author=self.params.author, opacity=opacity) if len(params) else []
+        made = self._new_strokes(params, self.params.author, opacity)
         self._did("add", made)
         return made
 
     def add_strokes(
         self, params: np.ndarray, author: str | None = None, opacity: float = 1.0
     ) -> list[Stroke]:
-        made = self.doc.add_many(
-            np.asarray(params, np.float64).reshape(-1, 8),
-            author=author or self.params.author,
-            opacity=opacity,
-        )
+        made = self._new_strokes(params, author or self.params.author, opacity)
         self._did("add", made)
         return made
 
@@ -145,7 +242,9 @@ class PaintingEngine(Engine):
         s = self.doc.strokes.get(sid)
         if s is not None and self._locked(s):
             raise ValueError(f"stroke {sid!r} is locked (unlock my strokes to edit it)")
-        return self.doc.update(sid, **changes)
+        new = self.doc.update(sid, **changes)
+        self._tell("update", [new])
+        return new
 
     def undo(self) -> bool:
         """Undo my last operation (adding or erasing strokes)."""
@@ -156,12 +255,15 @@ class PaintingEngine(Engine):
                 for s in live:
                     self.doc.remove(s.id)
                     self.doc.removed.discard(s.id)
+                self._tell("remove", live)
             else:
                 live = strokes
                 for s in strokes:
                     self.doc.restore(s)
+                self._tell("add", live)
             if live:
                 self.redo_stack.append((op, live))
+                self.timelapse = None
                 return True
         return False
 
@@ -172,10 +274,14 @@ class PaintingEngine(Engine):
         if op == "add":
             for s in strokes:
                 self.doc.restore(s)
+            self._tell("add", strokes)
         else:
-            for s in strokes:
+            gone = [s for s in strokes if s.id in self.doc.strokes]
+            for s in gone:
                 self.doc.remove(s.id)
+            self._tell("remove", gone)
         self.undo_stack.append((op, strokes))
+        self.timelapse = None
         return True
 
     def clear(self) -> None:
@@ -185,7 +291,25 @@ class PaintingEngine(Engine):
         self._did("remove", gone)
 
     def load_document(self, doc: Painting) -> None:
-        """Replace the document (after reading a file: errors happen before this)."""
+        """Replace the document (after reading a file: errors happen before this).
+
+        While sharing, the others see the old strokes go and the new ones come
+        (with ids of this replica, so a file opened by two people does not clash).
+        """
+        if self._share is not None:
+            old = self.doc.ordered()
+            fresh = Painting(background=doc.background)
+            params, opacity = doc.arrays()
+            self.doc = fresh
+            made = self._new_strokes(params, self.params.author, opacity) if len(params) else []
+            for s, src in zip(made, doc.ordered()):  # keep who painted what
+                if src.author != s.author:
+                    fresh.strokes[s.id] = replace(s, author=src.author)
+            fresh.version += 1
+            made = fresh.ordered()
+            self._tell("remove", old)
+            self._tell("add", made)
+            doc = fresh
         self.doc = doc
         self.cache = CanvasCache(self.params.canvas_px, doc.background)
         self.undo_stack.clear()
@@ -205,11 +329,30 @@ class PaintingEngine(Engine):
             self.model = load_model(self.model_path)
         return self.model
 
-    def complete_job(self, region: tuple[float, float, float, float] | None = None) -> Job:
-        """Propose strokes completing the painting; ``region`` (x0, y0, x1, y1) keeps proposals inside it."""
-        from engines.painting.decompose import level_sizes
-        from engines.painting.model import sample_job, slots_for_context
+    def complete_job(
+        self,
+        region: tuple[float, float, float, float] | None = None,
+        mode: str = "all",
+        p: float = 0.5,
+    ) -> Job:
+        """Propose strokes completing the painting.
 
+        ``region`` (x0, y0, x1, y1) keeps proposals inside it. ``mode`` says
+        which of the painted strokes the model sees as context: "all" (every
+        one), or one of the model's masking schemes applied to them (see
+        :func:`engines.painting.model.make_mask`): "random" (each with
+        probability ``p``), "block" (a run of 1 - p of the slots is hidden),
+        "level" (only the first level, or two when p >= 0.5), "square" (a
+        square around a random stroke holding about 1 - p of them is hidden),
+        "unconditional" (none). Every slot that is not context is proposed.
+        """
+        from engines.painting.decompose import level_sizes
+        from engines.painting.model import make_mask, sample_job, slots_for_context
+
+        if mode not in COMPLETE_MODES:
+            raise ValueError(f"complete mode = {mode!r}: allowed values are {', '.join(COMPLETE_MODES)}")
+        if not 0.0 <= float(p) <= 1.0:
+            raise ValueError(f"complete p = {p!r}: allowed range is [0, 1]")
         self.busy = "complete"
         try:
             yield Progress(0, 1, "loading the model")
@@ -217,8 +360,25 @@ class PaintingEngine(Engine):
             params, _ = self.doc.arrays()
             sizes = level_sizes(model.cfg.n_strokes)
             context, mask, levels = slots_for_context(params, sizes)
+            if mode != "all":
+                rng = np.random.default_rng(self.seed + self._completions)
+                filled = mask.copy()
+                if filled.any():
+                    # the scheme chooses among the painted strokes only (empty slots stay free)
+                    k = int(filled.sum())
+                    sub = make_mask(mode, context[:k], levels[:k], rng, float(p))
+                    mask = np.zeros_like(filled)
+                    mask[:k] = sub
+                context = np.where(mask[:, None], context, 0).astype(np.float32)
+            self.last_completion = {
+                "mode": mode,
+                "p": float(p),
+                "context": int(mask.sum()),
+                "painted": int(len(params)),
+                "proposed_slots": int((~mask).sum()),
+            }
             steps = self.params.complete_steps
-            yield Progress(1, steps + 2, f"sampling {self.params.proposals} proposals")
+            yield Progress(1, steps + 2, f"sampling {self.params.proposals} proposals ({mode})")
             job = sample_job(
                 model,
                 context,
@@ -308,13 +468,76 @@ class PaintingEngine(Engine):
         params, opacity = self.doc.arrays(strokes)
         return self.cache.update([s.id for s in strokes], params, opacity)
 
+    def _overlay(self) -> np.ndarray | None:
+        """Strokes shown over the painting: the live reference preview or the selected proposal."""
+        if self.preview is not None and len(self.preview):
+            return self.preview
+        if self.proposals:
+            return self.proposals[self.selected]
+        return None
+
+    def render_view(self, rect: tuple[float, float, float], px: int) -> tuple[tuple, np.ndarray]:
+        """The square ``rect`` = (x0, y0, side) of the canvas rendered at ``px`` pixels (zoomed-in views).
+
+        Shows what :meth:`snapshot` shows (painting, time-lapse prefix, proposal
+        or live preview), drawn from the strokes at that resolution rather than
+        upscaled. Strokes wholly outside the view are skipped, and the view is
+        cached incrementally like the canvas (strokes added on top cost only
+        themselves). Returns (key, (px, px, 3) uint8).
+        """
+        x0, y0, side = (float(v) for v in rect)
+        if not (np.isfinite([x0, y0, side]).all() and side > 0):
+            raise ValueError(f"view rect = {rect!r}: needs a finite origin and a side > 0")
+        px = int(px)
+        if not 8 <= px <= 4096:
+            raise ValueError(f"view px = {px}: allowed range is [8, 4096]")
+        extra = self._overlay()
+        key = (
+            self.doc.version,
+            self.timelapse,
+            None if extra is None else (id(extra), len(extra), float(np.asarray(extra).sum())),
+            round(x0, 6),
+            round(y0, 6),
+            round(side, 6),
+            px,
+        )
+        if self._view_cache is not None and self._view_cache[0] == key:
+            return self._view_cache
+        frame = (round(x0, 6), round(y0, 6), round(side, 6), px, tuple(self.doc.background))
+        if self._view_canvas is None or self._view_canvas[0] != frame:
+            self._view_canvas = (frame, CanvasCache(px, self.doc.background))
+        cache = self._view_canvas[1]
+
+        def to_view(params: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            # into the view's frame: positions and sizes scale by 1 / side; angles, colours stay
+            q = np.array(params, np.float64, copy=True).reshape(-1, 8)
+            q[:, 0] = (q[:, 0] - x0) / side
+            q[:, 1] = (q[:, 1] - y0) / side
+            q[:, 2:4] /= side
+            reach = q[:, 2] + q[:, 3]  # more than the half-diagonal: cull what lies wholly outside
+            keep = (
+                (q[:, 0] + reach > 0) & (q[:, 0] - reach < 1) & (q[:, 1] + reach > 0) & (q[:, 1] - reach < 1)
+            )
+            return q, keep
+
+        strokes = self.doc.ordered()
+        if self.timelapse is not None and self.timelapse < len(strokes):
+            strokes = strokes[: self.timelapse]
+        params, opacity = self.doc.arrays(strokes)
+        q, keep = to_view(params)
+        idx = np.flatnonzero(keep)
+        img = cache.update([strokes[i].id for i in idx], q[idx], np.asarray(opacity)[idx])
+        if extra is not None and len(extra):
+            e, k = to_view(np.asarray(extra, np.float32))
+            img = composite_fast(img.copy(), e[k])
+        out = (np.clip(img, 0, 1) * 255 + 0.5).astype(np.uint8)
+        out.setflags(write=False)
+        self._view_cache = (key, out)
+        return self._view_cache
+
     def snapshot(self) -> PaintingSnapshot:
         img = self.render_image()
-        extra = None
-        if self.preview is not None and len(self.preview):
-            extra = self.preview
-        elif self.proposals:
-            extra = self.proposals[self.selected]
+        extra = self._overlay()
         if extra is not None and len(extra):
             img = img.copy()
             from engines.painting.render import composite_fast

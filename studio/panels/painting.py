@@ -7,7 +7,16 @@ The eraser removes the strokes under it. Ctrl+Z / Ctrl+Shift+Z undo and redo
 *my* strokes only. "Complete" asks the trained model for several proposals,
 shown side by side as thumbnails and over the canvas; accept or reject them.
 "Paint reference…" fits strokes to an image, appearing live. Files: open and
-save JSON, export PNG and SVG.
+save JSON, export PNG and SVG. When zoomed in, the visible part of the canvas is
+rendered again at the screen's resolution on the engine's worker (never an
+upscaled blur, never on the GUI thread).
+
+Multi-user sessions (Session menu in the toolbar, and the Session box): host a
+room (a server inside the studio, bound to 127.0.0.1 unless chosen otherwise)
+or join one; everyone's strokes appear live, the others' cursors are drawn with
+their names and colours, the participant list and the connection state are
+always visible, and undo only ever undoes my own edits. See
+:mod:`studio.panels.painting_session`.
 """
 
 from __future__ import annotations
@@ -18,8 +27,31 @@ from typing import Any
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from engines.painting.engine import PaintingEngine, PaintingSnapshot
+from engines.painting.engine import COMPLETE_MODES, PaintingEngine, PaintingSnapshot
 from studio.panels.base import Panel
+from studio.panels.painting_session import SessionController
+from studio.widgets.collab import (
+    ConnectionIndicator,
+    HostDialog,
+    InviteDialog,
+    JoinDialog,
+    ParticipantList,
+)
+
+DEMO_STROKES = Path(__file__).resolve().parents[2] / "assets" / "painting" / "strokes.npz"
+DEMO_SOURCE = "astronaut#1"
+
+
+def demo_strokes() -> tuple[np.ndarray, str] | None:
+    """A decomposed scikit-image sample (the astronaut) from the shipped training strokes."""
+    try:
+        with np.load(DEMO_STROKES, allow_pickle=False) as d:
+            names = [str(n) for n in d["source"]]
+            i = names.index(DEMO_SOURCE) if DEMO_SOURCE in names else 0
+            return np.asarray(d["params"][i], np.float64), names[i]
+    except (OSError, KeyError, ValueError):
+        return None
+
 
 PALETTE = ("#1d1d1d", "#ffffff", "#c0392b", "#e67e22", "#f1c40f", "#27ae60", "#2980b9", "#8e44ad", "#7f5539")
 
@@ -39,11 +71,13 @@ class Canvas(QtWidgets.QWidget):
     region_selected = QtCore.Signal(object)  # (x0, y0, x1, y1) in [0, 1]
     undo_requested = QtCore.Signal()
     redo_requested = QtCore.Signal()
+    hovered = QtCore.Signal(object)  # (x, y) in [0, 1] under the mouse, or None off the canvas
+    view_changed = QtCore.Signal()  # zoom, pan or size changed
 
     def __init__(self, parent: QtWidgets.QWidget | None = None):
         super().__init__(parent)
         self.setMinimumSize(320, 320)
-        self.setMouseTracking(False)
+        self.setMouseTracking(True)  # the cursor is shown to the others in a session
         self.setFocusPolicy(QtCore.Qt.FocusPolicy.StrongFocus)
         self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Expanding)
         self.image: QtGui.QImage | None = None
@@ -56,6 +90,12 @@ class Canvas(QtWidgets.QWidget):
         self.zoom = 1.0
         self.center = (0.5, 0.5)
         self._pan_from: tuple[QtCore.QPointF, tuple[float, float]] | None = None
+        #: the others' cursors in a session: (name, colour, x, y)
+        self.cursors: list[tuple[str, str, float, float]] = []
+        #: a sharp render of the zoomed view: the image and its square (x0, y0, side) in canvas fractions
+        self.view_image: QtGui.QImage | None = None
+        self.view_rect: tuple[float, float, float] | None = None
+        self.view_draws = 0
 
     # -- geometry --------------------------------------------------------
     def square(self) -> QtCore.QRectF:
@@ -69,6 +109,36 @@ class Canvas(QtWidgets.QWidget):
         half = 0.5 / self.zoom
         self.center = (float(np.clip(center[0], half, 1 - half)), float(np.clip(center[1], half, 1 - half)))
         self.update()
+        self.view_changed.emit()
+
+    def visible_view(self, base_px: int) -> tuple[tuple[float, float, float], int] | None:
+        """The square of the canvas in view and the pixels it covers on screen, when the
+        ``base_px`` canvas image would be drawn enlarged (zoomed in); else None."""
+        r = self.square()
+        s_px = r.width()
+        if s_px <= 0 or self.zoom <= 1.001:
+            return None
+        side = float(min(1.0, max(self.width(), self.height()) / s_px))
+        cx, cy = self.center
+        x0 = float(np.clip(cx - side / 2, 0.0, 1.0 - side))
+        y0 = float(np.clip(cy - side / 2, 0.0, 1.0 - side))
+        px = int(np.ceil(side * s_px * self.devicePixelRatioF()))
+        if px <= 1.05 * base_px * side:
+            return None  # the canvas image is sharp enough here
+        return (x0, y0, side), int(min(px, 2048))
+
+    def set_view_image(self, img: np.ndarray | None, rect: tuple[float, float, float] | None = None) -> None:
+        self.view_image = None if img is None else _qimage(img)
+        self.view_rect = None if img is None else rect
+        self.update()
+
+    def resizeEvent(self, ev: QtGui.QResizeEvent) -> None:  # noqa: N802
+        super().resizeEvent(ev)
+        self.view_changed.emit()
+
+    def leaveEvent(self, ev) -> None:  # noqa: N802
+        self.hovered.emit(None)
+        super().leaveEvent(ev)
 
     def wheelEvent(self, ev: QtGui.QWheelEvent) -> None:  # noqa: N802
         # zoom about the cursor: the canvas point under it stays put
@@ -107,6 +177,12 @@ class Canvas(QtWidgets.QWidget):
             p.drawImage(r, self.image)
         else:
             p.fillRect(r, QtGui.QColor("white"))
+        if self.view_image is not None and self.view_rect is not None and self.zoom > 1.001:
+            x0, y0, side = self.view_rect
+            a = self.to_widget(x0, y0)
+            b = self.to_widget(x0 + side, y0 + side)
+            p.drawImage(QtCore.QRectF(a, b), self.view_image)  # one image pixel per screen pixel
+            self.view_draws += 1
         rect = self._drag_rect() if (self.tool == "region" and len(self._path) > 1) else self.region
         if rect is not None:
             a = self.to_widget(rect[0], rect[1])
@@ -126,7 +202,40 @@ class Canvas(QtWidgets.QWidget):
                 p.drawPoint(pts[0])
             else:
                 p.drawPolyline(QtGui.QPolygonF(pts))
+        if self.cursors:
+            self._draw_cursors(p)
         p.end()
+
+    def _draw_cursors(self, p: QtGui.QPainter) -> None:
+        """The others' cursors: an arrow in their colour and a label with their name."""
+        p.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, True)
+        font = p.font()
+        font.setPointSizeF(max(8.0, font.pointSizeF()))
+        font.setBold(True)
+        p.setFont(font)
+        fm = QtGui.QFontMetricsF(font)
+        for name, colour, x, y in self.cursors:
+            c = QtGui.QColor(colour)
+            if not c.isValid():
+                c = QtGui.QColor("#888888")
+            tip = self.to_widget(x, y)
+            arrow = QtGui.QPolygonF(
+                [
+                    tip,
+                    tip + QtCore.QPointF(0, 17),
+                    tip + QtCore.QPointF(4.5, 13),
+                    tip + QtCore.QPointF(11, 12),
+                ]
+            )
+            p.setPen(QtGui.QPen(QtGui.QColor("white"), 1.5))
+            p.setBrush(c)
+            p.drawPolygon(arrow)
+            text_w = fm.horizontalAdvance(name) + 10
+            box = QtCore.QRectF(tip.x() + 10, tip.y() + 15, text_w, fm.height() + 4)
+            p.setPen(QtCore.Qt.PenStyle.NoPen)
+            p.drawRoundedRect(box, 4, 4)
+            p.setPen(QtGui.QColor("white" if c.lightness() < 150 else "black"))
+            p.drawText(box, QtCore.Qt.AlignmentFlag.AlignCenter, name)
 
     # -- keys ------------------------------------------------------------
     def keyPressEvent(self, ev: QtGui.QKeyEvent) -> None:  # noqa: N802
@@ -155,6 +264,8 @@ class Canvas(QtWidgets.QWidget):
         self.update()
 
     def mouseMoveEvent(self, ev: QtGui.QMouseEvent) -> None:  # noqa: N802
+        hx, hy = self.to_canvas(ev.position(), clip=False)
+        self.hovered.emit((hx, hy) if 0.0 <= hx <= 1.0 and 0.0 <= hy <= 1.0 else None)
         if self._pan_from is not None:
             start, (cx, cy) = self._pan_from
             side = self.square().width()
@@ -204,6 +315,7 @@ class PaintingPanel(Panel):
     engine_type = PaintingEngine
     COLUMNS = ("id", "author", "x", "y", "w", "h", "theta", "r", "g", "b", "opacity")
     TABLE_ROWS = 200
+    VIEW_MS = 40
 
     def __init__(self, parent: QtWidgets.QWidget | None = None):
         super().__init__(parent)
@@ -219,6 +331,9 @@ class PaintingPanel(Panel):
         outer.addLayout(side)
         self.canvas = Canvas(self)
         outer.addWidget(self.canvas, 1)
+        right = QtWidgets.QVBoxLayout()
+        outer.addLayout(right)
+        self._build_session_box(right)
 
         # -- brush -----------------------------------------------------------
         brush = QtWidgets.QGroupBox("Brush")
@@ -271,6 +386,31 @@ class PaintingPanel(Panel):
         self.complete_button = QtWidgets.QPushButton("Complete")
         row.addWidget(self.complete_button)
         cl.addLayout(row)
+        row = QtWidgets.QHBoxLayout()
+        self.mode_box = QtWidgets.QComboBox()
+        self.mode_box.setObjectName("CompleteMode")
+        self.mode_box.addItems(list(COMPLETE_MODES))
+        self.mode_box.setToolTip(
+            "which of the painted strokes the model sees as context:\n"
+            "all: every one; random: each with probability p; block: a run of 1 - p of the\n"
+            "stroke order is hidden; level: only the coarse level (two levels when p >= 0.5);\n"
+            "square: a square around a random stroke holding 1 - p of them is hidden;\n"
+            "unconditional: none (a new painting). Every slot not in the context is proposed."
+        )
+        self.p_box = QtWidgets.QDoubleSpinBox()
+        self.p_box.setObjectName("CompleteP")
+        self.p_box.setRange(0.05, 0.95)
+        self.p_box.setSingleStep(0.05)
+        self.p_box.setDecimals(2)
+        self.p_box.setValue(0.5)
+        self.p_box.setPrefix("p = ")
+        self.p_box.setToolTip("context ratio of the masking mode")
+        row.addWidget(QtWidgets.QLabel("Mode"))
+        row.addWidget(self.mode_box, 1)
+        row.addWidget(self.p_box)
+        cl.addLayout(row)
+        self.mode_box.currentTextChanged.connect(self._sync_mode)
+        self._sync_mode(self.mode_box.currentText())
         self.thumbs = QtWidgets.QHBoxLayout()
         cl.addLayout(self.thumbs)
         self._thumb_buttons: list[QtWidgets.QToolButton] = []
@@ -358,17 +498,194 @@ class PaintingPanel(Panel):
             sc.activated.connect(slot)
         self.canvas.undo_requested.connect(self.undo)
         self.canvas.redo_requested.connect(self.redo)
+        self.canvas.hovered.connect(self.session.set_cursor)
+        # sharp zoomed views: at most one render in flight, at most one request per VIEW_MS
+        self._view_future = None
+        self._view_again = False
+        self.view_renders = 0
+        self._view_timer = QtCore.QTimer(self)
+        self._view_timer.setSingleShot(True)
+        self._view_timer.setInterval(self.VIEW_MS)
+        self._view_timer.timeout.connect(self._request_view)
+        self._view_poll = QtCore.QTimer(self)
+        self._view_poll.setInterval(10)
+        self._view_poll.timeout.connect(self._check_view)
+        self.canvas.view_changed.connect(self._view_soon)
         self._sync_brush()
         self.set_color(QtGui.QColor(PALETTE[2]))
         self._sync_buttons()
+
+    # -- session ---------------------------------------------------------------
+    def _build_session_box(self, column: QtWidgets.QVBoxLayout) -> None:
+        self.session = SessionController(self)
+        box = QtWidgets.QGroupBox("Session")
+        box.setObjectName("SessionBox")
+        box.setFixedWidth(250)
+        lay = QtWidgets.QVBoxLayout(box)
+        self.indicator = ConnectionIndicator()
+        lay.addWidget(self.indicator)
+        row = QtWidgets.QHBoxLayout()
+        self.host_button = QtWidgets.QPushButton("Host…")
+        self.join_button = QtWidgets.QPushButton("Join…")
+        self.leave_button = QtWidgets.QPushButton("Leave")
+        for b in (self.host_button, self.join_button, self.leave_button):
+            row.addWidget(b)
+        lay.addLayout(row)
+        self.address_edit = QtWidgets.QLineEdit()
+        self.address_edit.setObjectName("SessionAddress")
+        self.address_edit.setReadOnly(True)
+        self.address_edit.setPlaceholderText("join address")
+        self.token_edit = QtWidgets.QLineEdit()
+        self.token_edit.setObjectName("SessionToken")
+        self.token_edit.setReadOnly(True)
+        self.token_edit.setPlaceholderText("room token")
+        self.token_edit.setEchoMode(QtWidgets.QLineEdit.EchoMode.Password)
+        lay.addWidget(self.address_edit)
+        trow = QtWidgets.QHBoxLayout()
+        trow.addWidget(self.token_edit, 1)
+        self.invite_button = QtWidgets.QPushButton("Invite…")
+        self.invite_button.setToolTip("the join address and the token, to copy")
+        trow.addWidget(self.invite_button)
+        lay.addLayout(trow)
+        lay.addWidget(QtWidgets.QLabel("People"))
+        self.participants = ParticipantList()
+        lay.addWidget(self.participants)
+        column.addWidget(box)
+        column.addStretch(1)
+        # the Session menu (toolbar): File -> Host / Join / Leave of the issue
+        self.act_host = QtGui.QAction("&Host session…", self)
+        self.act_join = QtGui.QAction("&Join session…", self)
+        self.act_invite = QtGui.QAction("&Invite (address and token)…", self)
+        self.act_leave = QtGui.QAction("&Leave session", self)
+        self.session_menu = QtWidgets.QMenu("Session", self)
+        for a in (self.act_host, self.act_join, self.act_invite, self.act_leave):
+            self.session_menu.addAction(a)
+        self.session_action = QtGui.QAction("Session", self)
+        self.session_action.setObjectName("act_session")
+        self.session_action.setToolTip("host or join a multi-user painting session")
+        self.session_action.setMenu(self.session_menu)
+        self.session_action.triggered.connect(lambda: self.session_menu.popup(QtGui.QCursor.pos()))
+        self.act_host.triggered.connect(self._ask_host)
+        self.act_join.triggered.connect(self._ask_join)
+        self.act_invite.triggered.connect(self.show_invite)
+        self.act_leave.triggered.connect(self.leave_session)
+        self.host_button.clicked.connect(self._ask_host)
+        self.join_button.clicked.connect(self._ask_join)
+        self.leave_button.clicked.connect(self.leave_session)
+        self.invite_button.clicked.connect(self.show_invite)
+        self.session.changed.connect(self._sync_session)
+        self._invite_pending = False
+        self._invite_dialog: InviteDialog | None = None
+        self._sync_session()
+
+    def extra_actions(self) -> list[QtGui.QAction]:
+        return [self.session_action]
+
+    def _settings(self) -> QtCore.QSettings:
+        s = getattr(self.window(), "settings", None)
+        if isinstance(s, QtCore.QSettings):
+            return s
+        from studio.app import settings_path
+
+        return QtCore.QSettings(str(settings_path()), QtCore.QSettings.Format.IniFormat)
+
+    def host_session(self, show_invite: bool = False, **kw: Any) -> bool:
+        """Host a room (see :meth:`SessionController.host`); the painting goes into it."""
+        ok = self.session.host(**kw)
+        self._invite_pending = ok and show_invite
+        return ok
+
+    def join_session(self, **kw: Any) -> bool:
+        """Join a room (see :meth:`SessionController.join`)."""
+        return self.session.join(**kw)
+
+    def leave_session(self) -> None:
+        self.session.leave()
+
+    def _ask_host(self) -> None:
+        if self.session.active:
+            self.show_error("Already in a session: leave it first.")
+            return
+        dlg = HostDialog(self, self._settings(), name=self._author_name())
+        if dlg.exec() == QtWidgets.QDialog.DialogCode.Accepted:
+            self.host_session(show_invite=True, **dlg.values())
+
+    def _ask_join(self) -> None:
+        if self.session.active:
+            self.show_error("Already in a session: leave it first.")
+            return
+        dlg = JoinDialog(self, self._settings())
+        if dlg.exec() == QtWidgets.QDialog.DialogCode.Accepted:
+            self.join_session(**dlg.values())
+
+    def _author_name(self) -> str:
+        try:
+            return str(self.runner.call(lambda e: e.params.author)) if self.runner else ""
+        except Exception:  # noqa: BLE001
+            return ""
+
+    def show_invite(self) -> InviteDialog | None:
+        st = self.session.status
+        if not self.session.active or st is None or not st.token:
+            self.show_error("Not in a session: host or join one first.")
+            return None
+        dlg = InviteDialog(self.session.join_address(), st.token, self)
+        dlg.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
+        dlg.open()
+        self._invite_dialog = dlg
+        return dlg
+
+    def _sync_session(self) -> None:
+        sc = self.session
+        kind, text, tip = sc.indicator()
+        self.indicator.set_state(kind, text, tip)
+        self.participants.set_people(sc.people())
+        st = sc.status
+        address = sc.join_address() if sc.active else ""
+        if self.address_edit.text() != address:
+            self.address_edit.setText(address)
+        token = st.token if (sc.active and st is not None) else ""
+        if self.token_edit.text() != token:
+            self.token_edit.setText(token)
+        active = sc.active
+        self.host_button.setEnabled(not active)
+        self.join_button.setEnabled(not active)
+        self.act_host.setEnabled(not active)
+        self.act_join.setEnabled(not active)
+        self.leave_button.setEnabled(active and not sc.leaving)
+        self.act_leave.setEnabled(active and not sc.leaving)
+        self.invite_button.setEnabled(bool(token))
+        self.act_invite.setEnabled(bool(token))
+        cursors = sc.cursors()
+        if cursors != self.canvas.cursors:
+            self.canvas.cursors = cursors
+            self.canvas.update()
+        if self._invite_pending and token and address:
+            self._invite_pending = False
+            self.show_invite()
+
+    def eventFilter(self, obj: QtCore.QObject, ev: QtCore.QEvent) -> bool:  # noqa: N802 - Qt API
+        if obj is self.window() and ev.type() == QtCore.QEvent.Type.Close:
+            self.session.shutdown()  # the server (when hosting) stops with the window
+        return super().eventFilter(obj, ev)
 
     # -- engine ----------------------------------------------------------------
     def on_attached(self) -> None:
         self._has_model = bool(self.runner.call(lambda e: e.has_model()))
         self._sync_buttons()
         self.runner.refresh()
+        win = self.window()
+        if win is not None and win is not self:
+            win.installEventFilter(self)
 
     def start_demo(self) -> None:
+        """The screenshot's painting: the astronaut of scikit-image as 180 decomposed strokes."""
+        demo = demo_strokes()
+        if demo is not None:
+            params, _source = demo
+            self.runner.call(lambda e: e.add_strokes(params, author="reference"))
+            self.runner.refresh()
+            return
         rng = np.random.default_rng(0)
         for i in range(12):
             t = np.linspace(0, 1, 20)
@@ -432,7 +749,12 @@ class PaintingPanel(Panel):
         n = self.proposals_box.value()
         self.runner.call(lambda e: e.set_params(e.params.replace(proposals=n)))
         region = self.canvas.region
-        return self.runner.run_job(lambda e: e.complete_job(region))
+        mode = self.mode_box.currentText()
+        p = float(self.p_box.value())
+        return self.runner.run_job(lambda e: e.complete_job(region, mode=mode, p=p))
+
+    def _sync_mode(self, mode: str) -> None:
+        self.p_box.setEnabled(mode in ("random", "block", "level", "square"))
 
     def paint_reference(self, path: str | Path) -> bool:
         from engines.painting.imageio import load_image
@@ -627,6 +949,8 @@ class PaintingPanel(Panel):
         prev = self._snap
         self._snap = snapshot
         self.canvas.set_image(snapshot.image)
+        if self.canvas.zoom > 1.001:
+            self._view_soon()
         key = (
             snapshot.selected,
             tuple(len(p) for p in snapshot.proposals),
@@ -651,10 +975,55 @@ class PaintingPanel(Panel):
         self.info.setText(f"{snapshot.n_strokes} strokes ({snapshot.n_mine} mine){props}{busy}")
         self._sync_buttons()
 
+    # -- sharp zoomed view ------------------------------------------------------
+    def _view_soon(self) -> None:
+        if not self._view_timer.isActive():
+            self._view_timer.start()
+
+    def _request_view(self) -> None:
+        if self.runner is None:
+            return
+        if self._view_future is not None:
+            self._view_again = True  # one render at a time; ask again when it is back
+            return
+        base = self._snap.image.shape[0] if self._snap is not None else 512
+        want = self.canvas.visible_view(base)
+        if want is None:
+            if self.canvas.view_image is not None:
+                self.canvas.set_view_image(None)
+            return
+        rect, px = want
+        self._view_future = (self.runner.call_async(lambda e: e.render_view(rect, px)), rect)
+        self._view_poll.start()
+
+    def _check_view(self) -> None:
+        if self._view_future is None:
+            self._view_poll.stop()
+            return
+        fut, rect = self._view_future
+        if not fut.done():
+            return
+        self._view_future = None
+        self._view_poll.stop()
+        if fut.exception() is None:
+            _key, img = fut.result()
+            if self.canvas.zoom > 1.001:
+                self.canvas.set_view_image(img, rect)
+                self.view_renders += 1
+        if self._view_again:
+            self._view_again = False
+            self._request_view()
+
     # -- workspace ---------------------------------------------------------------
     def panel_state(self) -> dict[str, Any]:
         c = self.canvas.color
-        return {"size": self.size_slider.value(), "opacity": self.opacity_slider.value(), "color": c.name()}
+        return {
+            "size": self.size_slider.value(),
+            "opacity": self.opacity_slider.value(),
+            "color": c.name(),
+            "complete_mode": self.mode_box.currentText(),
+            "complete_p": float(self.p_box.value()),
+        }
 
     def restore_panel_state(self, state: dict[str, Any]) -> None:
         if "size" in state:
@@ -663,3 +1032,7 @@ class PaintingPanel(Panel):
             self.opacity_slider.setValue(int(state["opacity"]))
         if "color" in state:
             self.set_color(QtGui.QColor(str(state["color"])))
+        if state.get("complete_mode") in COMPLETE_MODES:
+            self.mode_box.setCurrentText(str(state["complete_mode"]))
+        if isinstance(state.get("complete_p"), (int, float)):
+            self.p_box.setValue(float(state["complete_p"]))

@@ -1,0 +1,340 @@
+"""The painting panel's multi-user session: host or join a room, keep the canvas and the room in step.
+
+:class:`SessionController` owns one :class:`engines.collab.session.CollabSession`
+driven by its own :class:`studio.runner.Runner` (the session's asyncio loop is
+pumped by a runner job on that runner's worker thread: the server, when
+hosting, and the client never run on the GUI thread, and the painting
+engine's runner stays free for Complete and Paint reference).
+
+* Local edits: the painting engine reports each of its edits (brush, eraser,
+  Clear, stroke-list edits, undo/redo, accepted proposals, painted
+  references) to ``session.share_edit`` from its worker thread; the session
+  writes them into the shared document.
+* Everyone's edits: a GUI timer reads the session's change feed by cursor,
+  folds each batch into its net effect, and hands it to the painting engine
+  through its runner (``apply_remote``), never touching the engine from
+  another thread. Every change of the shared document is applied, the
+  replica's own included (they are no-ops), so the canvas converges to the
+  room even when edits cross.
+* Presence: the status (state, peers with name, colour and cursor) is read by
+  the same timer; the cursor is sent at most 20 times a second.
+"""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+from PySide6 import QtCore
+
+from engines.collab.schema import Change
+from engines.collab.session import CollabSession, SessionEngine, SessionStatus
+from engines.painting.strokes import Painting
+from studio.runner import ERROR, JOB, Runner
+from studio.widgets.collab import colour_for, is_loopback
+
+__all__ = ["SessionController", "net_effect"]
+
+
+def net_effect(changes: list[Change]) -> dict[str, Any]:
+    """The net effect of changes in order: the last word on each stroke id wins."""
+    last: dict[str, Any] = {}
+    background = None
+    for ch in changes:
+        for s in ch.added:
+            last[s.id] = s
+        for s in ch.updated:
+            last[s.id] = s
+        for s in ch.removed:
+            last[s.id] = None
+        if ch.background is not None:
+            background = ch.background
+    return {
+        "added": [s for s in last.values() if s is not None],
+        "removed": [sid for sid, s in last.items() if s is None],
+        "background": background,
+    }
+
+
+class SessionController(QtCore.QObject):
+    """Host / join / leave for one painting panel (see module doc)."""
+
+    changed = QtCore.Signal()  # status, peers or state changed
+    failed = QtCore.Signal(str)  # the session could not start or broke
+
+    POLL_MS = 30
+    CURSOR_MS = 50
+
+    def __init__(self, panel, parent: QtCore.QObject | None = None):
+        super().__init__(parent or panel)
+        self.panel = panel
+        self.session: CollabSession | None = None
+        self.runner: Runner | None = None
+        self.status: SessionStatus | None = None
+        self.name = ""
+        self.colour = "#3366cc"
+        self.bind = "127.0.0.1"
+        self.leaving = False
+        self.error: str | None = None
+        self.applied_batches = 0
+        self._cursor = 0
+        self._resync: Any = None
+        self._cursor_xy: tuple[float, float] | None | bool = False  # False: nothing to send
+        self.timer = QtCore.QTimer(self)
+        self.timer.setInterval(self.POLL_MS)
+        self.timer.timeout.connect(self.poll)
+        self.cursor_timer = QtCore.QTimer(self)
+        self.cursor_timer.setSingleShot(True)
+        self.cursor_timer.setInterval(self.CURSOR_MS)
+        self.cursor_timer.timeout.connect(self._send_cursor)
+
+    # ------------------------------------------------------------------ state
+    @property
+    def active(self) -> bool:
+        return self.session is not None
+
+    @property
+    def hosting(self) -> bool:
+        return bool(self.session is not None and self.status is not None and self.status.hosting)
+
+    def join_address(self) -> str:
+        """ws://host:port/room as the others should type it."""
+        st = self.status
+        if st is None or not st.url:
+            return ""
+        url = st.url
+        if st.hosting and not is_loopback(self.bind):
+            port = url.rsplit(":", 1)[-1]
+            host = self.bind if self.bind not in ("0.0.0.0", "::", "") else socket.gethostname()
+            host = f"[{host}]" if ":" in host else host
+            url = f"ws://{host}:{port}"
+        return f"{url}/{st.room}"
+
+    def indicator(self) -> tuple[str, str, str]:
+        """(kind, text, tooltip) for the connection indicator."""
+        st = self.status
+        if self.session is None:
+            return ("bad" if self.error else "off", "Disconnected", self.error or "not in a session")
+        if self.leaving:
+            return "wait", "Leaving…", ""
+        if st is None:
+            return "wait", "Connecting…", ""
+        where = f"{'hosting' if st.hosting else 'joined'} {self.join_address()}"
+        if st.state == "online":
+            n = len(st.peers)
+            return "ok", f"Connected ({n} peer{'s' if n != 1 else ''})", where
+        if st.state == "refused":
+            return "bad", "Refused", f"{where}: {st.error or 'refused by the server'}"
+        if st.state == "closed":
+            return "off", "Disconnected", where
+        if st.ever_online:
+            return "wait", "Reconnecting…", f"{where}: {st.error or 'connection lost'}; edits are kept"
+        return "wait", "Connecting…", where
+
+    def people(self) -> list[tuple[str, str]]:
+        """(name, colour) of everyone in the room, me first."""
+        if self.session is None:
+            return []
+        out = [(f"{self.name} (you)", self.colour)]
+        st = self.status
+        if st is not None:
+            others = sorted(st.peers.values(), key=lambda p: str(p.get("name", "")))
+            for p in others:
+                out.append((str(p.get("name", "?"))[:40], str(p.get("colour", "#888888"))))
+        return out
+
+    def cursors(self) -> list[tuple[str, str, float, float]]:
+        """(name, colour, x, y) of the others' cursors on the canvas."""
+        st = self.status
+        if self.session is None or st is None:
+            return []
+        out = []
+        for p in st.peers.values():
+            c = p.get("cursor")
+            if isinstance(c, list) and len(c) == 2 and all(isinstance(v, (int, float)) for v in c):
+                out.append(
+                    (str(p.get("name", "?"))[:40], str(p.get("colour", "#888888")), float(c[0]), float(c[1]))
+                )
+        return out
+
+    # ---------------------------------------------------------------- start
+    def host(
+        self,
+        *,
+        bind: str = "127.0.0.1",
+        port: int = 0,
+        room: str = "studio",
+        store: str = ":memory:",
+        token: str | None = None,
+        name: str = "host",
+        limits=None,
+    ) -> bool:
+        """Start a server in this studio and join it; the current painting goes into the room."""
+        if self.session is not None:
+            self.panel.show_error("Already in a session: leave it first.")
+            return False
+        self.bind = bind
+        session = CollabSession(
+            room=room,
+            author=name,
+            name=name,
+            colour=colour_for(name),
+            host=True,
+            store=store,
+            bind=bind,
+            port=int(port),
+            token=token,
+            limits=limits,
+        )
+        return self._start(session, name, bring=True)
+
+    def join(self, *, url: str, room: str, token: str, name: str, bring: bool = False) -> bool:
+        """Join a room; the canvas then shows the room's painting (plus mine when ``bring``)."""
+        if self.session is not None:
+            self.panel.show_error("Already in a session: leave it first.")
+            return False
+        session = CollabSession(
+            room=room, author=name, name=name, colour=colour_for(name), url=url, token=token
+        )
+        return self._start(session, name, bring=bring)
+
+    def _start(self, session: CollabSession, name: str, bring: bool) -> bool:
+        self.name, self.colour = name, colour_for(name)
+        self.error = None
+
+        def prepare(e):
+            e.share(None)
+            if not bring:
+                e.load_document(Painting())  # the room's painting replaces mine
+            if e.params.author != name:
+                e.set_params(e.params.replace(author=name))
+            initial = e.doc.copy() if len(e.doc) else None
+            e.share(session.share_edit)  # from now on every local edit goes to the room
+            return initial
+
+        try:
+            initial = self.panel.runner.call(prepare)
+        except ValueError as e:
+            self.panel.show_error(f"Cannot start the session: {e}")
+            return False
+        self.session = session
+        self.status = session.status()
+        self._cursor = 0
+        self.leaving = False
+        self.runner = Runner(SessionEngine(session), name="painting-session", parent=self)
+        self.runner.error.connect(self._on_runner_error)
+        win = self.panel.window()
+        if hasattr(win, "log"):
+            self.runner.message.connect(win.log)
+        self.runner.run_job(lambda eng: eng.job(initial))
+        self.timer.start()
+        self.panel.runner.refresh()
+        self.changed.emit()
+        return True
+
+    # ---------------------------------------------------------------- leave
+    def leave(self) -> None:
+        """Leave the room (and stop the server when hosting); the canvas keeps the painting."""
+        if self.session is None or self.leaving:
+            return
+        self._unshare()
+        self.leaving = True
+        self.runner.cancel_job()  # the job's finally closes the client and the server
+        self.changed.emit()
+
+    def _unshare(self) -> None:
+        try:
+            self.panel.runner.call(lambda e: e.share(None), timeout_s=10)
+        except Exception:  # noqa: BLE001 - the painting runner may be shutting down
+            pass
+
+    def shutdown(self, timeout_s: float = 15.0) -> None:
+        """Leave at once, waiting for the session to close (window closing)."""
+        if self.runner is None:
+            return
+        self._unshare()
+        self.runner.shutdown(timeout_s)
+        self._teardown()
+
+    def _teardown(self) -> None:
+        self.timer.stop()
+        self.cursor_timer.stop()
+        if self.runner is not None:
+            self.runner.shutdown(10.0)
+            self.runner.deleteLater()
+        self.runner = None
+        self.session = None
+        self.status = None
+        self.leaving = False
+        self._resync = None
+        self.changed.emit()
+
+    def _on_runner_error(self, message: str, _tb: str) -> None:
+        self.error = message
+        self.panel.show_error(f"Session: {message}")
+        self._unshare()
+        self.failed.emit(message)
+        self._teardown()
+
+    # ----------------------------------------------------------------- poll
+    def poll(self) -> None:
+        if self.session is None or self.runner is None:
+            return
+        if self.leaving and self.runner.state != JOB:
+            self._teardown()
+            return
+        if self.runner.state == ERROR:
+            return
+        session = self.session
+        if self._resync is not None:
+            if self._resync.done():
+                fut, self._resync = self._resync, None
+                if fut.exception() is None:
+                    p: Painting = fut.result()
+                    self.panel.runner.call_async(
+                        lambda e: e.apply_remote(
+                            added=p.ordered(),
+                            removed=[sid for sid in list(e.doc.strokes) if sid not in p.strokes],
+                            background=p.background,
+                        )
+                    )
+                    self.panel.runner.refresh()
+        else:
+            changes, self._cursor, dropped = session.changes_since(self._cursor)
+            if dropped:
+                self._resync = session.painting()  # fell behind the feed: read the whole room
+            elif changes:
+                net = net_effect(changes)
+                if net["added"] or net["removed"] or net["background"] is not None:
+                    self.panel.runner.call_async(lambda e: e.apply_remote(**net))
+                    self.panel.runner.refresh()
+                    self.applied_batches += 1
+        st = session.status()
+        if st != self.status:
+            self.status = st
+            self.changed.emit()
+
+    # --------------------------------------------------------------- cursor
+    def set_cursor(self, xy: tuple[float, float] | None) -> None:
+        """My cursor on the canvas (None: off it); sent at most every CURSOR_MS."""
+        if self.session is None:
+            return
+        self._cursor_xy = xy
+        if not self.cursor_timer.isActive():
+            self._send_cursor()
+            self.cursor_timer.start()
+
+    def _send_cursor(self) -> None:
+        xy, self._cursor_xy = self._cursor_xy, False
+        if xy is False or self.session is None:
+            return
+        if xy is None:
+            self.session.set_cursor(None)
+        else:
+            self.session.set_cursor(float(xy[0]), float(xy[1]))
+
+    # ----------------------------------------------------------------- test aid
+    def drop_connection(self) -> None:
+        """Cut the network connection as a failure would (it reconnects by itself)."""
+        if self.session is not None:
+            self.session.drop()

@@ -1,0 +1,205 @@
+"""Multi-user painting in the real window: two studios on loopback host and join one room.
+
+Each test opens two main windows (two painting panels, each with its own engine,
+runner and session) and drives them through the panels' own methods and widgets.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PySide6 import QtCore, QtGui
+
+from studio.panels.painting import PaintingPanel
+from studio.window import MainWindow
+
+from .test_panel_painting import _drag, _grab
+
+pytestmark = pytest.mark.gui
+
+T = 30000  # ms: generous bound for a loaded 2-core machine; every wait ends as soon as it holds
+
+
+def _window(qtbot, tmp_path, name: str, x: int):
+    w = MainWindow(panel_classes={"painting": PaintingPanel}, settings_file=tmp_path / f"{name}.ini")
+    qtbot.addWidget(w)
+    w.resize(1100, 760)
+    w.move(x, 0)
+    w.show()
+    qtbot.waitExposed(w)
+    p = w.panels["painting"]
+    w.runner_for("painting")
+    qtbot.waitUntil(lambda: p._snap is not None, timeout=T)
+    return w, p
+
+
+@pytest.fixture
+def two(qtbot, tmp_path):
+    wa, a = _window(qtbot, tmp_path, "ada", 0)
+    wb, b = _window(qtbot, tmp_path, "bob", 40)
+    yield a, b
+    wb.close()
+    wa.close()
+    assert not a.session.active and not b.session.active
+
+
+def _ids(panel) -> set[str]:
+    return set(panel._snap.ids)
+
+
+def _host_and_join(qtbot, a, b, **host_kw):
+    assert a.host_session(name="Ada", **host_kw)
+    qtbot.waitUntil(lambda: a.session.status is not None and a.session.status.state == "online", timeout=T)
+    address, token = a.address_edit.text(), a.session.status.token
+    assert address.startswith("ws://127.0.0.1:") and address.endswith("/" + host_kw.get("room", "studio"))
+    assert len(token) >= 20
+    from studio.widgets.collab import parse_join_address
+
+    target = parse_join_address(address)
+    assert b.join_session(url=target.url, room=target.room, token=token, name="Bob")
+    qtbot.waitUntil(lambda: b.indicator.text_now == "Connected (1 peer)", timeout=T)
+    qtbot.waitUntil(lambda: a.indicator.text_now == "Connected (1 peer)", timeout=T)
+    return target, token
+
+
+def test_two_panels_paint_together_see_cursors_and_undo_only_their_own(two, qtbot):
+    a, b = two
+    assert a.indicator.text_now == "Disconnected"
+    # Ada had started painting before hosting: it goes into the room
+    _drag(qtbot, a.canvas, [(0.2, 0.2), (0.3, 0.25)])
+    qtbot.waitUntil(lambda: a._snap.n_strokes > 0, timeout=T)
+    before = _ids(a)
+    _host_and_join(qtbot, a, b, room="atelier")
+    qtbot.waitUntil(lambda: _ids(b) == before, timeout=T)
+    # participants, both ways
+    qtbot.waitUntil(lambda: a.participants.names() == ["Ada (you)", "Bob"], timeout=T)
+    assert b.participants.names() == ["Bob (you)", "Ada"]
+    # a stroke painted in Bob's canvas appears in Ada's, authored by Bob
+    b.set_color(QtGui.QColor("#2060e0"))
+    _drag(qtbot, b.canvas, [(0.6, 0.7), (0.8, 0.7)])
+    qtbot.waitUntil(lambda: b._snap.n_mine > 0, timeout=T)
+    bobs = {i for i, au in zip(b._snap.ids, b._snap.authors) if au == "Bob"}
+    qtbot.waitUntil(lambda: bobs <= _ids(a), timeout=T)
+    assert {au for i, au in zip(a._snap.ids, a._snap.authors) if i in bobs} == {"Bob"}
+    # ... and is on Ada's screen: blue where Bob painted
+    pt = a.canvas.to_widget(0.7, 0.7).toPoint()
+    qtbot.waitUntil(lambda: _grab(a.canvas)[pt.y(), pt.x()][2] > 150, timeout=T)
+    # one in Ada's appears in Bob's
+    _drag(qtbot, a.canvas, [(0.2, 0.8), (0.3, 0.8)])
+    qtbot.waitUntil(lambda: len(_ids(a)) > len(before) + len(bobs), timeout=T)
+    qtbot.waitUntil(lambda: _ids(b) == _ids(a), timeout=T)
+    # Bob's cursor is drawn on Ada's canvas with his name
+    qtbot.mouseMove(b.canvas, b.canvas.to_widget(0.4, 0.6).toPoint())
+    qtbot.waitUntil(
+        lambda: (
+            [c[0] for c in a.canvas.cursors] == ["Bob"]
+            and a.canvas.cursors[0][2:] == pytest.approx((0.4, 0.6), abs=0.01)
+        ),
+        timeout=T,
+    )
+    name, colour, x, y = a.canvas.cursors[0]
+    tip = a.canvas.to_widget(x, y)
+    shot = _grab(a.canvas)
+    want = QtGui.QColor(colour)
+    inside = shot[int(tip.y()) + 8, int(tip.x()) + 2].astype(int)  # inside the arrow
+    assert np.abs(inside - [want.red(), want.green(), want.blue()]).max() < 40, (inside, colour)
+    # undo in Ada's panel removes only her last stroke, on both canvases; Bob's stay
+    ada_last = _ids(a) - before - bobs
+    a.undo()
+    qtbot.waitUntil(lambda: not (ada_last & _ids(b)) and bobs <= _ids(b), timeout=T)
+    qtbot.waitUntil(lambda: _ids(a) == _ids(b), timeout=T)
+    assert bobs <= _ids(a) and before <= _ids(a)
+    # Bob's undo leaves Ada's strokes alone
+    b.undo()
+    qtbot.waitUntil(lambda: not (bobs & _ids(a)) and _ids(a) == before, timeout=T)
+    qtbot.waitUntil(lambda: _ids(b) == before, timeout=T)
+    # redo brings Bob's back everywhere
+    b.redo()
+    qtbot.waitUntil(lambda: bobs <= _ids(a), timeout=T)
+    # leaving: the host stops the server; Bob is told, and keeps the painting
+    a.leave_session()
+    qtbot.waitUntil(lambda: not a.session.active and a.indicator.text_now == "Disconnected", timeout=T)
+    qtbot.waitUntil(lambda: b.indicator.text_now in ("Reconnecting…",), timeout=T)
+    assert b.participants.names() == ["Bob (you)"] and b.canvas.cursors == []
+    assert _ids(b) == before | bobs
+
+
+def test_server_down_shows_reconnecting_and_offline_strokes_merge(two, qtbot, tmp_path):
+    a, b = two
+    store = str(tmp_path / "sessions.db")
+    target, token = _host_and_join(qtbot, a, b, room="lab", store=store, token="a-fixed-room-token-123")
+    port = int(target.url.rsplit(":", 1)[1])
+    _drag(qtbot, b.canvas, [(0.3, 0.3), (0.4, 0.3)])
+    qtbot.waitUntil(lambda: b._snap.n_strokes > 0 and _ids(a) == _ids(b), timeout=T)
+    first = _ids(b)
+    # the host goes away (its server with it): Bob sees Reconnecting… and paints on, offline
+    a.leave_session()
+    qtbot.waitUntil(lambda: not a.session.active, timeout=T)
+    qtbot.waitUntil(lambda: b.indicator.text_now == "Reconnecting…", timeout=T)
+    _drag(qtbot, b.canvas, [(0.7, 0.2), (0.8, 0.3)])
+    qtbot.waitUntil(lambda: len(_ids(b)) > len(first), timeout=T)
+    offline = _ids(b) - first
+    assert not (offline & _ids(a))
+    # the host comes back on the same port, from the same store, with the same token
+    assert a.host_session(name="Ada", room="lab", store=store, token=token, port=port)
+    qtbot.waitUntil(lambda: b.indicator.text_now == "Connected (1 peer)", timeout=T)
+    qtbot.waitUntil(lambda: offline <= _ids(a), timeout=T)
+    assert _ids(a) == _ids(b)
+    # a dropped connection (network failure) comes back by itself, too
+    n = b.session.status.connects
+    b.session.drop_connection()
+    qtbot.waitUntil(lambda: b.session.status.connects > n, timeout=T)
+    qtbot.waitUntil(lambda: b.indicator.text_now == "Connected (1 peer)", timeout=T)
+    _drag(qtbot, b.canvas, [(0.5, 0.5), (0.6, 0.5)])
+    qtbot.waitUntil(lambda: len(_ids(a)) > len(first | offline) and _ids(a) == _ids(b), timeout=T)
+
+
+def test_accepted_proposals_are_authored_model_in_the_room(two, qtbot):
+    from engines.painting.model import ModelConfig, StrokeDenoiser
+
+    a, b = two
+    _host_and_join(qtbot, a, b)
+    torch.manual_seed(0)
+    tiny = StrokeDenoiser(ModelConfig(n_strokes=30, d_model=16, layers=1, heads=2, timesteps=50))
+
+    def use_tiny(e):
+        e.model = tiny
+        e.set_params(e.params.replace(complete_steps=3))
+
+    b.runner.call(use_tiny)
+    b._has_model = True
+    _drag(qtbot, b.canvas, [(0.3, 0.3), (0.6, 0.6)])
+    qtbot.waitUntil(lambda: b._snap.n_strokes > 0, timeout=T)
+    b.proposals_box.setValue(1)
+    with qtbot.waitSignal(b.runner.job_finished, timeout=60000):
+        qtbot.mouseClick(b.complete_button, QtCore.Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: b.accept_button.isEnabled(), timeout=T)
+    qtbot.mouseClick(b.accept_button, QtCore.Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: b._snap.n_strokes == 30, timeout=T)
+    qtbot.waitUntil(lambda: a._snap.n_strokes == 30, timeout=T)
+    assert a._snap.authors.count("model") == b._snap.authors.count("model") == 30 - b._snap.n_mine
+    # the ids carry Bob's replica tag: two people accepting proposals never clash
+    assert all("@" in i for i, au in zip(a._snap.ids, a._snap.authors) if au == "model")
+    # Bob's undo takes his accepted proposal away for both
+    b.undo()
+    qtbot.waitUntil(lambda: a._snap.authors.count("model") == 0, timeout=T)
+
+
+def test_bad_join_and_busy_port_are_messages(two, qtbot):
+    a, b = two
+    _host_and_join(qtbot, a, b)
+    # a second host on the port Ada uses: a clear error, no session, the app lives on
+    port = int(a.session.status.url.rsplit(":", 1)[1])
+    b.leave_session()
+    qtbot.waitUntil(lambda: not b.session.active, timeout=T)
+    assert b.host_session(name="Bob", port=port)
+    qtbot.waitUntil(lambda: not b.session.active, timeout=T)
+    assert "Session:" in b.banner.label.text() and "ddress" in b.banner.label.text()
+    # a wrong token: refused, said so
+    target = a.session.status.url
+    assert b.join_session(url=target, room="studio", token="wrong-token", name="Bob")
+    qtbot.waitUntil(lambda: b.indicator.text_now == "Refused", timeout=T)
+    assert "401" in b.indicator.toolTip()
+    b.leave_session()
+    qtbot.waitUntil(lambda: not b.session.active, timeout=T)
