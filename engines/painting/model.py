@@ -97,6 +97,13 @@ class TrainParams(Params):
     warmup: int = param(100, unit="steps", min=0, max=100000, doc="linear warm-up")
     p_uncond: float = param(0.1, min=0.0, max=1.0, doc="probability of dropping the context (CFG)")
     report_every: int = param(50, unit="steps", min=1, max=100000, doc="progress every N steps")
+    max_seconds: float = param(
+        0.0,
+        unit="s",
+        min=0.0,
+        max=1e7,
+        doc="wall-time budget (0: none); the cosine schedule then follows max(step, time) progress",
+    )
     ema: float = param(
         0.0, min=0.0, max=0.99999, doc="decay of the weight average that is returned (0: last weights)"
     )
@@ -345,20 +352,25 @@ def train_job(
         ema_p = list(ema.parameters())
         model_p = list(model.parameters())
     opt = torch.optim.AdamW(model.parameters(), lr=tp.lr, weight_decay=0.01)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt,
-        lambda s: (
-            min(1.0, (s + 1) / max(1, tp.warmup))
-            * 0.5
-            * (1 + math.cos(math.pi * min(1.0, s / max(1, tp.steps))))
-        ),
-    )
+
+    def progress(s: int) -> float:
+        f = s / max(1, tp.steps)
+        if tp.max_seconds > 0:
+            f = max(f, (time.perf_counter() - t0) / tp.max_seconds)
+        return min(1.0, f)
+
     history: dict[str, list[float]] = {"step": [], "loss": [], "val_loss": []}
     t0 = time.perf_counter()
     running = 0.0
     count = 0
     model.train()
     for step in range(1, tp.steps + 1):
+        # warm-up, then cosine decay over the steps (or the time budget, whichever runs out first)
+        frac = progress(step - 1)
+        lr = tp.lr * min(1.0, step / max(1, tp.warmup)) * 0.5 * (1 + math.cos(math.pi * frac))
+        for group in opt.param_groups:
+            group["lr"] = lr
+        last = step == tp.steps or (tp.max_seconds > 0 and frac >= 1.0)
         idx = rng.integers(0, len(data), size=tp.batch)
         batch = augment(data[idx], rng)
         loss = loss_on_batch(model, batch, levels, rng, gen, tp.p_uncond)
@@ -366,13 +378,12 @@ def train_job(
         loss.backward()
         nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
-        sched.step()
         if ema is not None:
             with torch.no_grad():
                 torch._foreach_lerp_(ema_p, [p.detach() for p in model_p], 1.0 - tp.ema)
         running += float(loss.detach())
         count += 1
-        if step % tp.report_every == 0 or step == tp.steps:
+        if step % tp.report_every == 0 or last:
             vl = float("nan")
             shown = ema if ema is not None else model
             if val is not None and len(val):
@@ -393,6 +404,8 @@ def train_job(
                 (shown, history),
             )
             running, count = 0.0, 0
+        if last:
+            break
     model.eval()
     return (ema if ema is not None else model), history
 

@@ -91,7 +91,12 @@ def _cmd_train(args) -> int:
         image_grid=args.image_grid,
     )
     tp = TrainParams(
-        steps=args.steps, batch=args.batch, lr=args.lr, report_every=args.report_every, ema=args.ema
+        steps=args.steps,
+        batch=args.batch,
+        lr=args.lr,
+        report_every=args.report_every,
+        ema=args.ema,
+        max_seconds=60.0 * args.max_minutes,
     )
     t0 = time.perf_counter()
     job = train_job(train, levels, cfg, tp, seed=args.seed, val=val[: args.val_size])
@@ -133,6 +138,7 @@ def _cmd_train(args) -> int:
         "final_loss": history["loss"][-1],
         "final_val_loss": history["val_loss"][-1],
         "train_paintings": int(len(train)),
+        "steps_done": int(history["step"][-1]) if history["step"] else 0,
         "command": command,
     }
     save_model(model, args.out, extra)
@@ -261,6 +267,9 @@ def add_model_parsers(sub) -> None:
     tr.add_argument("--heads", type=int, default=4)
     tr.add_argument("--image-grid", type=int, default=0, help="context image patches per side (0: off)")
     tr.add_argument("--ema", type=float, default=0.0, help="weight average decay (0: off)")
+    tr.add_argument(
+        "--max-minutes", type=float, default=0.0, help="wall-time budget; the schedule ends with it (0: none)"
+    )
     tr.add_argument("--val-size", type=int, default=16)
     tr.add_argument("--report-every", type=int, default=100)
     tr.add_argument("--seed", type=int, default=0)

@@ -175,3 +175,11 @@ def test_dataset_variants_jitter_and_copied_held_out(tmp_path):
                 strokes=20, size=16, iters=1, max_images=2, held_out_from=tmp_path / "nosrc.npz"
             )
         )
+
+
+def test_time_budget_ends_training():
+    data = _paintings(8)
+    cfg = ModelConfig(n_strokes=20, d_model=16, layers=1, heads=2, timesteps=50)
+    tp = TrainParams(steps=1_000_000, batch=2, warmup=1, report_every=1000, max_seconds=0.5)
+    (model, hist), done = drive_job(train_job(data, LEVELS, cfg, tp, seed=0))
+    assert done and len(hist["step"]) == 1 and 1 <= hist["step"][0] < 1_000_000
