@@ -68,7 +68,7 @@ def _timings(fn, repeat: int = 21) -> tuple[float, float, float]:
     return float(np.median(walls)), float(min(walls)), float(np.median(cpus))
 
 
-def speed(data: np.ndarray) -> dict[str, float]:
+def speed(data: np.ndarray, candidates: int = 1, guidance: float = 1.5) -> dict[str, float]:
     rng = np.random.default_rng(0)
     # realistic strokes: decomposed paintings, concatenated
     pool = data.reshape(-1, 8)
@@ -105,8 +105,11 @@ def speed(data: np.ndarray) -> dict[str, float]:
         ctx, mask, levels = slots_for_context(data[0][:100], level_sizes(model.cfg.n_strokes))
         sample(model, ctx, mask, levels, steps=20, guidance=1.5)  # warm up
         out["proposal_100_context_s"] = _best_of(
-            lambda: sample(model, ctx, mask, levels, steps=20, guidance=1.5), repeat=3
+            lambda: sample(model, ctx, mask, levels, steps=20, guidance=guidance), repeat=3
         )
+        if candidates > 1:
+            run = diffusion_completer(model, 20, guidance, candidates)
+            out["completion_mbr_100_context_s"] = _best_of(lambda: run(ctx, mask, levels, 0), repeat=3)
     return out
 
 
@@ -116,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="random and level modes only")
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--guidance", type=float, default=1.5)
+    ap.add_argument("--temperature", type=float, default=1.0, help="scale of the initial DDIM noise")
     ap.add_argument(
         "--candidates",
         type=int,
@@ -131,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     test = d["params"][d["split"] == 1][: args.n]
     levels = d["levels"]
 
-    sp = speed(d["params"])
+    sp = speed(d["params"], args.candidates, args.guidance)
     print(f"speed (the machine may be shared: load average {sp['load_average_1min']:.1f})")
     print(
         f"  render 1,000 strokes at 512 px: median {sp['render_1000_at_512_ms']:.1f} ms of 21 "
@@ -147,11 +151,16 @@ def main(argv: list[str] | None = None) -> int:
             f"  one proposal, 100 context strokes, {args.steps} DDIM steps + CFG: "
             f"{sp['proposal_100_context_s']:.2f} s (target 2 s: x{2 / sp['proposal_100_context_s']:.2f})"
         )
+    if "completion_mbr_100_context_s" in sp:
+        print(
+            f"  the benchmark's decoder ({args.candidates} samples + MBR choice), 100 context strokes: "
+            f"{sp['completion_mbr_100_context_s']:.2f} s"
+        )
 
     completers = {}
     if (ASSETS / "model.zip").exists():
         completers["diffusion"] = diffusion_completer(
-            load_model(ASSETS / "model.zip"), args.steps, args.guidance, args.candidates
+            load_model(ASSETS / "model.zip"), args.steps, args.guidance, args.candidates, args.temperature
         )
     if (ASSETS / "regression.zip").exists():
         completers["regression"] = regression_completer(load_model(ASSETS / "regression.zip"))
@@ -161,7 +170,8 @@ def main(argv: list[str] | None = None) -> int:
     rows = evaluate(completers, test, levels, modes=modes)
     print(
         f"\nquality on {len(test)} held-out paintings ({time.perf_counter() - t0:.0f} s; diffusion: "
-        f"{args.steps} DDIM steps, guidance {args.guidance}, {args.candidates} candidate(s))"
+        f"{args.steps} DDIM steps, guidance {args.guidance}, temperature {args.temperature}, "
+        f"{args.candidates} candidate(s))"
     )
     print(table(rows))
     s = summary(rows)

@@ -48,13 +48,23 @@ def _render(p: np.ndarray) -> np.ndarray:
     return render_fast(p, size=EVAL_SIZE)
 
 
-def diffusion_completer(model, steps: int = 20, guidance: float = 1.5, candidates: int = 1) -> Completer:
+def diffusion_completer(
+    model, steps: int = 20, guidance: float = 1.5, candidates: int = 1, temperature: float = 1.0
+) -> Completer:
     if candidates < 1:
         raise ValueError(f"candidates = {candidates}: must be at least 1")
 
     def run(context, mask, levels, seed):
         out = sample(
-            model, context, mask, levels, steps=steps, guidance=guidance, seed=seed, proposals=candidates
+            model,
+            context,
+            mask,
+            levels,
+            steps=steps,
+            guidance=guidance,
+            seed=seed,
+            proposals=candidates,
+            temperature=temperature,
         )
         return out[mbr_select(out)] if candidates > 1 else out[0]
 

@@ -425,14 +425,24 @@ def sample(
     guidance: float = 1.5,
     seed: int = 0,
     proposals: int = 1,
+    temperature: float = 1.0,
 ) -> np.ndarray:
     """Complete paintings: (B, N, 8) context values (read where ``ctx_mask``) -> (B*proposals, N, 8).
 
     DDIM with ``steps`` steps (eta = 0) and classifier-free guidance weight
-    ``guidance`` (1 = plain conditional). Context slots are returned unchanged.
+    ``guidance`` (1 = plain conditional). ``temperature`` scales the initial
+    noise (below 1: samples nearer the modes). Context slots are returned unchanged.
     """
     job = sample_job(
-        model, context, ctx_mask, levels, steps=steps, guidance=guidance, seed=seed, proposals=proposals
+        model,
+        context,
+        ctx_mask,
+        levels,
+        steps=steps,
+        guidance=guidance,
+        seed=seed,
+        proposals=proposals,
+        temperature=temperature,
     )
     try:
         while True:
@@ -452,6 +462,7 @@ def sample_job(
     guidance: float = 1.5,
     seed: int = 0,
     proposals: int = 1,
+    temperature: float = 1.0,
 ) -> Job:
     """:func:`sample` as a job: yields Progress after each DDIM step (stoppable), returns the strokes."""
     cfg = model.cfg
@@ -487,7 +498,9 @@ def sample_job(
         return _with_context(pred, context, ctx_mask, proposals)
     ts = np.linspace(cfg.timesteps - 1, 0, steps).round().astype(np.int64)
     ac_all = model.alphas_cumprod
-    x = torch.randn((bb, n, 8), generator=gen)
+    if not 0.0 < temperature <= 2.0:
+        raise ValueError(f"temperature = {temperature}: allowed range is (0, 2]")
+    x = torch.randn((bb, n, 8), generator=gen) * float(temperature)
     no_drop = torch.zeros(bb, dtype=torch.bool)
     all_drop = torch.ones(bb, dtype=torch.bool)
     use_cfg = guidance != 1.0 and bool(ctx.any())

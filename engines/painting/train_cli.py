@@ -215,11 +215,14 @@ def _cmd_eval(args) -> int:
     test = d["params"][d["split"] == args.split][: args.n]
     levels = d["levels"]
     completers = {
-        "diffusion": diffusion_completer(_load_or_die(args.model), args.steps, args.guidance, args.candidates)
+        "diffusion": diffusion_completer(
+            _load_or_die(args.model), args.steps, args.guidance, args.candidates, args.temperature
+        )
     }
-    if Path(args.baseline).exists():
-        completers["regression"] = regression_completer(_load_or_die(args.baseline))
-    completers["nearest"] = nearest_neighbour_completer(train)
+    if not args.no_baselines:
+        if Path(args.baseline).exists():
+            completers["regression"] = regression_completer(_load_or_die(args.baseline))
+        completers["nearest"] = nearest_neighbour_completer(train)
     modes = tuple(args.modes.split(",")) if args.modes else MASK_MODES
     t0 = time.perf_counter()
     rows = evaluate(completers, test, levels, modes=modes)
@@ -301,6 +304,8 @@ def add_model_parsers(sub) -> None:
     ev.add_argument("--steps", type=int, default=20)
     ev.add_argument("--guidance", type=float, default=1.5)
     ev.add_argument("--candidates", type=int, default=1, help="diffusion samples; the MBR choice is scored")
+    ev.add_argument("--temperature", type=float, default=1.0, help="scale of the initial DDIM noise")
+    ev.add_argument("--no-baselines", action="store_true", help="score the diffusion model only")
     ev.add_argument(
         "--split", type=int, default=1, help="paintings to evaluate: 1 held out (default), 2 validation"
     )

@@ -183,3 +183,17 @@ def test_time_budget_ends_training():
     tp = TrainParams(steps=1_000_000, batch=2, warmup=1, report_every=1000, max_seconds=0.5)
     (model, hist), done = drive_job(train_job(data, LEVELS, cfg, tp, seed=0))
     assert done and len(hist["step"]) == 1 and 1 <= hist["step"][0] < 1_000_000
+
+
+def test_temperature_scales_the_initial_noise():
+    torch.manual_seed(0)
+    model = StrokeDenoiser(ModelConfig(n_strokes=20, d_model=16, layers=1, heads=2, timesteps=50))
+    p = _paintings(1)
+    mask = np.zeros(20, bool)
+    mask[:5] = True
+    # zero-initialised head: eps = 0, so DDIM returns the clamped, scaled initial noise
+    hot = sample(model, p, mask, LEVELS, steps=3, seed=0, temperature=1.0)[0]
+    cold = sample(model, p, mask, LEVELS, steps=3, seed=0, temperature=0.5)[0]
+    assert np.abs(cold[~mask] - 0.5).mean() < np.abs(hot[~mask] - 0.5).mean()
+    with pytest.raises(ValueError, match="temperature"):
+        sample(model, p, mask, LEVELS, steps=3, temperature=0.0)
