@@ -5,16 +5,17 @@ scaled by ``10**precision`` (exact for CVRPLIB and Solomon/DIMACS) or by 1000
 for real-valued road matrices, then every solution PyVRP returns is evaluated
 again with our own evaluator on the original matrices.
 
-PyVRP's ``solve`` runs its iterated local search to the end in one call. To
-stream (time, best cost) and stop between iterations, :func:`pyvrp_search`
-assembles the same public parts ``pyvrp.solve`` uses (local search with its
-operators, penalty manager, perturbation) and runs the iterated local search
-with late-acceptance hill climbing (Burke and Bykov) one iteration at a time,
-yielding after each improvement and at least every ``report_every`` seconds.
+PyVRP's ``solve`` runs its iterated local search to the end in one call.
+:func:`pyvrp_search` runs that very call (with ``initial_solution=`` for a
+warm start) in a worker thread and streams each new best solution that
+PyVRP's ``on_best`` callback reports; its stopping criterion also watches a
+stop flag, so the search can be stopped between iterations.
 """
 
 from __future__ import annotations
 
+import queue
+import threading
 import time
 from collections.abc import Generator
 
@@ -102,71 +103,68 @@ def pyvrp_search(
     initial_routes: list[list[int]] | None = None,
     report_every: float = 0.05,
 ) -> Generator[tuple[float, list[list[int]] | None, bool], None, None]:
-    """Yield (elapsed s, best feasible routes or None, improved) until time_limit.
+    """Yield (elapsed s, routes, improved) until time_limit, running ``pyvrp.solve``.
 
-    Stop it early with ``close()``. ``initial_routes`` warm-starts the search
-    (they must fit the vehicle count).
+    PyVRP's own ``solve(data, stop, seed, params, initial_solution=...)`` runs
+    in a worker thread: its ``on_best`` callback puts every new best feasible
+    solution in a queue, which this generator hands on as ``(t, routes, True)``;
+    in between it yields ``(t, None, False)`` at least every ``report_every``
+    seconds. The stopping criterion passed to ``solve`` checks the time limit
+    and a stop flag, so ``close()`` stops PyVRP after its current iteration and
+    waits for the thread. ``initial_routes`` warm-start the search (they must
+    fit the vehicle count); ``t`` is measured from the call, and stamped when
+    PyVRP found the solution.
     """
     import pyvrp
-    from pyvrp.RingBuffer import RingBuffer
-    from pyvrp.search import LocalSearch, PerturbationManager, compute_neighbours
 
     t0 = time.perf_counter()
     data = to_pyvrp(problem)
-    params = pyvrp.SolveParams()
-    rng = pyvrp.RandomNumberGenerator(seed=int(seed))
-    ls = LocalSearch(
-        data, rng, compute_neighbours(data, params.neighbourhood), PerturbationManager(params.perturbation)
-    )
-    for op in params.operators:
-        if op.supports(data):
-            ls.add_operator(op(data))
-    pm = pyvrp.PenaltyManager(params.penalty.midpoint_penalties(data), params.penalty)
+    init = None
     if initial_routes:
-        init = pyvrp.Solution(data, [[int(c) - 1 for c in r] for r in initial_routes])
-    else:
-        init = ls(pyvrp.Solution.make_random(data, rng), pm.max_cost_evaluator(), exhaustive=True)
-    ilsp = params.ils
-    best = curr = init
-    history = RingBuffer(ilsp.history_length)
-    stale = 0
-    last_report = -1.0
-    best_feasible = init if init.is_feasible() else None
-    yield time.perf_counter() - t0, (_routes_of(best_feasible) if best_feasible else None), True
-    while True:
-        now = time.perf_counter() - t0
-        if now >= time_limit:
-            break
-        if stale >= ilsp.num_iters_no_improvement:
-            history.clear()
-            curr = best
-            stale = 0
-        ce = pm.cost_evaluator()
-        cand = ls(curr, ce, exhaustive=False)
-        pm.register(cand)
-        stale += 1
-        improved = False
-        if ce.cost(cand) < ce.cost(best):  # cost() is infinite for infeasible solutions
-            best = cand
-            stale = 0
-            if ilsp.exhaustive_on_best:
-                polished = ls(cand, ce, exhaustive=True)
-                if polished.is_feasible():
-                    best = polished
+        init = pyvrp.Solution(data, [[int(c) - 1 for c in r] for r in initial_routes if len(r)])
+    found: queue.SimpleQueue = queue.SimpleQueue()
+    stop_flag = threading.Event()
+    outcome: dict = {}
+
+    class _Streaming(pyvrp.IteratedLocalSearchCallbacks):
+        def on_best(self, best):
             if best.is_feasible():
-                best_feasible = best
-                improved = True
-        cand_pc = ce.penalised_cost(cand)
-        curr_pc = ce.penalised_cost(curr)
-        old = history.peek()
-        ref = ce.penalised_cost(init) if old is None else ce.penalised_cost(old)
-        if cand_pc < ref or cand_pc < curr_pc:
-            curr, curr_pc = cand, cand_pc
-        if curr_pc < ref or old is None:
-            history.append(curr)
-        else:
-            history.skip()
-        now = time.perf_counter() - t0
-        if improved or now - last_report >= report_every:
-            last_report = now
-            yield now, (_routes_of(best_feasible) if best_feasible is not None else None), improved
+                found.put((time.perf_counter() - t0, _routes_of(best)))
+
+    def stop(_best_cost) -> bool:
+        return stop_flag.is_set() or time.perf_counter() - t0 >= time_limit
+
+    params = pyvrp.SolveParams(ils=pyvrp.IteratedLocalSearchParams(callbacks=_Streaming()))
+
+    def work():
+        try:
+            outcome["result"] = pyvrp.solve(
+                data, stop, seed=int(seed), collect_stats=False, params=params, initial_solution=init
+            )
+        except BaseException as e:  # handed to the caller below
+            outcome["error"] = e
+        finally:
+            found.put(None)
+
+    worker = threading.Thread(target=work, name="pyvrp-solve", daemon=True)
+    if init is not None and init.is_feasible():
+        yield time.perf_counter() - t0, _routes_of(init), True
+    worker.start()
+    try:
+        while True:
+            try:
+                item = found.get(timeout=report_every)
+            except queue.Empty:
+                yield time.perf_counter() - t0, None, False
+                continue
+            if item is None:
+                break
+            yield item[0], item[1], True
+    finally:
+        stop_flag.set()
+        worker.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    best = outcome["result"].best
+    if best.is_feasible():
+        yield time.perf_counter() - t0, _routes_of(best), True

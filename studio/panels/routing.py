@@ -9,9 +9,12 @@ Gantt chart per vehicle (time windows), a matrix view (distances or their
 asymmetry |d_ij - d_ji|) and a comparison of the solvers run on the
 instance. On the right, the improvement curve (best cost against time).
 
-Map editing (coordinate instances): Shift+click adds a customer, Ctrl+click
-deletes the nearest one, Alt+click moves the last clicked customer there;
-the instance is then re-solved in the background with the local search.
+Map editing (coordinate instances): click on empty map adds a customer
+there, a left drag of a customer (or of the depot) moves it, right-click on
+a customer (or Delete / Backspace after clicking it, or Ctrl+click) deletes
+it; a left drag on empty map pans and the wheel zooms, as in every plot.
+After each edit the instance is re-solved in the background with the local
+search (a running solve is stopped first).
 """
 
 from __future__ import annotations
@@ -57,6 +60,36 @@ def _arrow_segments(xy: np.ndarray, at: np.ndarray, size: float) -> np.ndarray:
             b = tip + size * np.array([c * d[0] - s * d[1], s * d[0] + c * d[1]])
             out.extend([tip, b])
     return np.asarray(out).reshape(-1, 2)
+
+
+class _MapViewBox(pg.ViewBox):
+    """The map's view box: clicks and left drags near a stop edit the instance, the rest pans/zooms."""
+
+    def __init__(self, panel: RoutingPanel):
+        super().__init__()
+        self._panel = panel
+        self._dragging: int | None = None
+
+    def mouseClickEvent(self, ev):  # noqa: N802 (Qt naming)
+        if self._panel._map_clicked(ev.button(), ev.modifiers(), self.mapToView(ev.pos())):
+            ev.accept()
+            return
+        super().mouseClickEvent(ev)
+
+    def mouseDragEvent(self, ev, axis=None):  # noqa: N802
+        if axis is None and ev.button() == QtCore.Qt.MouseButton.LeftButton:
+            if ev.isStart():
+                self._dragging = self._panel._pick(self.mapToView(ev.buttonDownPos()))
+            if self._dragging is not None:
+                ev.accept()
+                pos = self.mapToView(ev.pos())
+                if ev.isFinish():
+                    index, self._dragging = self._dragging, None
+                    self._panel._drop(index, pos)
+                else:
+                    self._panel._drag_preview(self._dragging, pos)
+                return
+        super().mouseDragEvent(ev, axis)
 
 
 class RoutingPanel(Panel):
@@ -127,8 +160,10 @@ class RoutingPanel(Panel):
         self.result.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
         form.addWidget(self.result)
         hint = QtWidgets.QLabel(
-            "<small>Map: Shift+click adds a customer, Ctrl+click deletes one, Alt+click moves "
-            "the last clicked customer; the instance is then re-solved.</small>"
+            "<small>Map (instances with coordinates, not road networks): click on empty map adds a "
+            "customer; drag a customer (or the depot) to move "
+            "it; right-click a customer, or click it and press Delete, to delete it. The instance is "
+            "then re-solved in the background. Drag empty map to pan, wheel to zoom.</small>"
         )
         hint.setWordWrap(True)
         form.addWidget(hint)
@@ -137,8 +172,10 @@ class RoutingPanel(Panel):
 
         # -- map + tabs ------------------------------------------------------------
         split = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
-        self.map = pg.PlotWidget()
+        self.map_box = _MapViewBox(self)
+        self.map = pg.PlotWidget(viewBox=self.map_box)
         self.map.setObjectName("RoutingMap")
+        self.map.setFocusPolicy(QtCore.Qt.FocusPolicy.StrongFocus)
         self.map.setBackground("w")
         self.map.setAspectLocked(True)
         self.map.showGrid(x=False, y=False)
@@ -153,7 +190,14 @@ class RoutingPanel(Panel):
         self.depot = pg.ScatterPlotItem(size=15, symbol="s", pen=pg.mkPen("k"), brush=pg.mkBrush(20, 20, 20))
         self.depot.setZValue(11)
         self.map.addItem(self.depot)
-        self.map.scene().sigMouseClicked.connect(self._on_map_click)
+        self.selection = pg.ScatterPlotItem(
+            size=17, pen=pg.mkPen((220, 30, 30), width=2), brush=pg.mkBrush(None)
+        )  # the clicked (or dragged) stop
+        self.selection.setZValue(12)
+        self.map.addItem(self.selection)
+        self.customers.sigClicked.connect(lambda _item, pts, ev: self._point_clicked(pts, ev, offset=1))
+        self.depot.sigClicked.connect(lambda _item, pts, ev: self._point_clicked(pts, ev, offset=0))
+        self.map.installEventFilter(self)  # Delete / Backspace while the map has the focus
         split.addWidget(self.map)
 
         self.tabs = QtWidgets.QTabWidget()
@@ -344,30 +388,102 @@ class RoutingPanel(Panel):
         d = np.hypot(*(self._map_xy - np.asarray(pos)).T)
         return int(np.argmin(d))
 
-    def _on_map_click(self, ev) -> None:
+    def _pick(self, view_pos, radius_px: float = 9.0) -> int | None:
+        """The stop (0 = depot) within ``radius_px`` screen pixels of a map point, else None."""
+        if len(self._map_xy) == 0 or self._snap is None or self._snap.problem is None:
+            return None
+        pw, ph = self.map_box.viewPixelSize()
+        d = np.hypot((self._map_xy[:, 0] - view_pos.x()) / pw, (self._map_xy[:, 1] - view_pos.y()) / ph)
+        i = int(np.argmin(d))
+        return i if d[i] <= radius_px else None
+
+    def _select(self, index: int | None) -> None:
+        self._selected = index
+        if index is None or index >= len(self._map_xy):
+            self._selected = None
+            self.selection.setData([], [])
+        else:
+            self.selection.setData([self._map_xy[index, 0]], [self._map_xy[index, 1]])
+
+    def _point_clicked(self, pts, ev, offset: int) -> None:
+        """A left click on a drawn stop (the scatter items take those clicks): select it."""
+        if not len(pts):
+            return
+        i = int(pts[0].index()) + offset
+        self.map.setFocus()
+        if offset and ev is not None and ev.modifiers() & QtCore.Qt.KeyboardModifier.ControlModifier:
+            self._try_edit("delete", index=i)
+        else:
+            self._select(i)
+
+    def _map_clicked(self, button, modifiers, view_pos) -> bool:
+        """A click on the map that no stop took; True when it was an edit."""
         s = self._snap
         if s is None or s.problem is None or self.runner is None:
-            return
-        vb = self.map.getPlotItem().vb
-        if not vb.sceneBoundingRect().contains(ev.scenePos()):
-            return
-        p = vb.mapSceneToView(ev.scenePos())
-        pos = (p.x(), p.y())
-        mods = ev.modifiers()
-        K = QtCore.Qt.KeyboardModifier
-        try:
-            if mods & K.ShiftModifier:
-                self.edit("add", xy=self._problem_xy(pos))
-            elif mods & K.ControlModifier:
-                i = self._nearest(pos)
-                if i:
-                    self.edit("delete", index=i)
-            elif mods & K.AltModifier and self._selected:
-                self.edit("move", index=self._selected, xy=self._problem_xy(pos))
+            return False
+        self.map.setFocus()
+        B = QtCore.Qt.MouseButton
+        hit = self._pick(view_pos)
+        if button == B.RightButton:
+            if hit is None:
+                return False  # the view's own menu
+            if hit == 0:
+                self.show_error("the depot cannot be deleted")
             else:
-                self._selected = self._nearest(pos)
-        except ValueError as e:
+                self._try_edit("delete", index=hit)
+            return True
+        if button != B.LeftButton:
+            return False
+        if hit is not None:
+            if hit and modifiers & QtCore.Qt.KeyboardModifier.ControlModifier:
+                self._try_edit("delete", index=hit)
+            else:
+                self._select(hit)
+            return True
+        self._try_edit("add", xy=self._problem_xy((view_pos.x(), view_pos.y())))
+        return True
+
+    def _drag_preview(self, index: int, view_pos) -> None:
+        """While a stop is dragged: the ring follows the mouse (the edit happens on release)."""
+        self._selected = index
+        self.selection.setData([view_pos.x()], [view_pos.y()])
+
+    def _drop(self, index: int, view_pos) -> None:
+        if self._snap is None or self._snap.problem is None or self.runner is None:
+            return
+        self._try_edit("move", index=index, xy=self._problem_xy((view_pos.x(), view_pos.y())))
+        self._select(index)
+
+    def eventFilter(self, obj, ev) -> bool:  # noqa: N802 (Qt naming)
+        if (
+            obj is self.map
+            and ev.type() == QtCore.QEvent.Type.KeyPress
+            and ev.key() in (QtCore.Qt.Key.Key_Delete, QtCore.Qt.Key.Key_Backspace)
+        ):
+            self.delete_selected()
+            return True
+        return super().eventFilter(obj, ev)
+
+    def delete_selected(self) -> None:
+        """Delete / Backspace on the map: delete the selected customer."""
+        i = self._selected
+        if i is None or self._snap is None or self._snap.problem is None:
+            return
+        if i == 0:
+            self.show_error("the depot cannot be deleted")
+            return
+        if self._try_edit("delete", index=i):
+            self._select(None)
+
+    def _try_edit(self, op: str, index: int | None = None, xy=None) -> bool:
+        try:
+            self.edit(op, index=index, xy=xy)
+        except ValueError as e:  # e.g. a road-network instance: said on the banner
             self.show_error(str(e))
+            return False
+        if op == "delete":
+            self._select(None)
+        return True
 
     def edit(self, op: str, index: int | None = None, xy=None) -> None:
         """Apply an edit on the engine thread, then re-solve in the background."""
@@ -464,7 +580,11 @@ class RoutingPanel(Panel):
         geo = p.coords is not None and p.coord_kind == "latlon"
         for ax in ("bottom", "left"):
             self.map.getPlotItem().showAxis(ax, not geo and p.coords is not None)
-        self.map.getPlotItem().vb.autoRange()
+        if not p.name.endswith("(edited)"):  # a new instance: fit it; after an edit the view stays put
+            self.map.getPlotItem().vb.autoRange()
+            self._select(None)
+        else:
+            self._select(self._selected)
 
     def _route_item(self, k: int) -> tuple[pg.PlotDataItem, pg.PlotDataItem]:
         while len(self._route_items) <= k:

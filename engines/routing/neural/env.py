@@ -23,6 +23,7 @@ __all__ = [
     "rollout",
     "rollout_steps",
     "routes_from_actions",
+    "start_nodes",
 ]
 
 
@@ -42,7 +43,7 @@ class RouteBatch:
 
     @property
     def shape(self):
-        return self.D.shape[0], self.D.shape[1]
+        return self.feats.shape[0], self.feats.shape[1]
 
 
 def batch_from_arrays(
@@ -55,13 +56,18 @@ def batch_from_arrays(
     svc: np.ndarray | None = None,
     single_route: bool = False,
 ) -> RouteBatch:
-    """Arrays with a leading batch axis: D, T (B, n, n), coords (B, n, 2), demand (B, n)..."""
+    """Arrays with a leading batch axis: D, T (B, n, n), coords (B, n, 2), demand (B, n)...
+
+    D, T and the per-node arrays may have a batch axis of 1 while ``coords``
+    has B (coordinate augmentations of one instance): they are then shared.
+    """
     D = np.asarray(D, np.float64)
     T = np.asarray(T, np.float64)
-    B, n, _ = D.shape
+    Bm, n, _ = D.shape
+    B = Bm if coords is None else len(coords)
     off = ~np.eye(n, dtype=bool)
-    sd = D[:, off].mean(1).reshape(B, 1, 1) + 1e-12
-    st = T[:, off].mean(1).reshape(B, 1, 1) + 1e-12
+    sd = D[:, off].mean(1).reshape(Bm, 1, 1) + 1e-12
+    st = T[:, off].mean(1).reshape(Bm, 1, 1) + 1e-12
     Dn = D / sd
     Tn = T / st
     f = np.zeros((B, n, NODE_FEATURES))
@@ -70,11 +76,11 @@ def batch_from_arrays(
         lo = c.min(1, keepdims=True)
         span = (c.max(1, keepdims=True) - lo).max(-1, keepdims=True) + 1e-12
         f[..., 0:2] = (c - lo) / span
-    dem = np.zeros((B, n)) if demand is None or capacity is None else np.asarray(demand) / float(capacity)
+    dem = np.zeros((Bm, n)) if demand is None or capacity is None else np.asarray(demand) / float(capacity)
     f[..., 2] = dem
-    ready = np.zeros((B, n))
-    due = np.full((B, n), np.inf)
-    s = np.zeros((B, n)) if svc is None else np.asarray(svc, np.float64)
+    ready = np.zeros((Bm, n))
+    due = np.full((Bm, n), np.inf)
+    s = np.zeros((Bm, n)) if svc is None else np.asarray(svc, np.float64)
     if tw is not None:
         tw = np.asarray(tw, np.float64)
         ready, due = tw[..., 0], tw[..., 1]
@@ -89,7 +95,7 @@ def batch_from_arrays(
     f[..., 8] = Dn[:, :, 0]
 
     def t(a):
-        return torch.as_tensor(np.ascontiguousarray(a), dtype=torch.float32)
+        return torch.from_numpy(np.array(a, dtype=np.float32))
 
     return RouteBatch(
         t(f), t(Dn), t(Tn), t(D), t(T), t(dem), t(ready), t(due), t(s), tw is not None, bool(single_route)
@@ -97,7 +103,10 @@ def batch_from_arrays(
 
 
 def batch_from_problem(p: Problem, augment: int = 1) -> RouteBatch:
-    """One problem as a batch; ``augment`` > 1 adds coordinate flips (x, y symmetries)."""
+    """One problem as a batch; ``augment`` > 1 adds coordinate flips (x, y symmetries).
+
+    The matrices are stored once and shared by the augmented copies.
+    """
     coords = None
     if p.coords is not None:
         coords = p.coords[:, ::-1] if p.coord_kind == "latlon" else p.coords
@@ -108,16 +117,15 @@ def batch_from_problem(p: Problem, augment: int = 1) -> RouteBatch:
             np.stack(v, 1) for v in [(x, y), (-x, y), (x, -y), (-x, -y), (y, x), (-y, x), (y, -x), (-y, -x)]
         ]
         cs = allc[: max(1, min(augment, 8))]
-    B = len(cs)
-    rep = lambda a: None if a is None else np.repeat(np.asarray(a)[None], B, axis=0)  # noqa: E731
+    one = lambda a: None if a is None else np.asarray(a)[None]  # noqa: E731
     return batch_from_arrays(
-        rep(p.distance),
-        rep(p.duration),
+        one(p.distance),
+        one(p.duration),
         None if coords is None else np.stack(cs),
-        rep(p.demand) if p.capacity is not None else None,
+        one(p.demand) if p.capacity is not None else None,
         p.capacity,
-        rep(p.time_windows),
-        rep(p.service),
+        one(p.time_windows),
+        one(p.service),
         single_route=p.is_tsp,
     )
 
@@ -132,66 +140,89 @@ def rollout(model: RouteNet, b: RouteBatch, starts: int | None = None, greedy: b
             return stop.value
 
 
+def start_nodes(n: int, starts: int | None) -> np.ndarray:
+    """First customers of the POMO rollouts: all of them, or ``starts`` spread evenly over 1..n-1."""
+    P = n - 1 if starts is None else max(1, min(int(starts), n - 1))
+    return 1 + (np.arange(P) * (n - 1)) // P
+
+
 def rollout_steps(model: RouteNet, b: RouteBatch, starts=None, greedy: bool = False, generator=None):
-    """:func:`rollout` as a generator yielding after each decoding step (so it can be stopped)."""
+    """:func:`rollout` as a generator yielding after each decoding step (so it can be stopped).
+
+    One Python iteration per step; the state (current node, visited set,
+    remaining load, clock) and the feasibility masks are tensors over all
+    B x P rollouts. Matrices shared by the batch (batch axis 1) are indexed
+    without being copied.
+    """
     B, n = b.shape
-    P = n - 1 if starts is None else max(1, min(starts, n - 1))
+    first = torch.as_tensor(start_nodes(n, starts))
+    P = len(first)
     enc = model.encode(b.feats, b.Dn, b.Tn)
+    cache = model.decoder_cache(enc, b.Dn, b.Tn)
     dev = b.D.device
     bi = torch.arange(B, device=dev)[:, None].expand(B, P)
+    bm = bi if b.D.shape[0] == B else torch.zeros_like(bi)  # row of the (maybe shared) matrices
     cur = torch.zeros(B, P, dtype=torch.long, device=dev)
     visited = torch.zeros(B, P, n, dtype=torch.bool, device=dev)
     visited[..., 0] = True
+    nvis = torch.ones(B, P, dtype=torch.long, device=dev)
     load = torch.ones(B, P, device=dev)
-    t0 = b.ready[:, :1].expand(B, P).clone()
+    ready, due, svc, T = b.ready, b.due, b.svc, b.T
+    t0 = ready[bm, 0].clone()
     clock = t0.clone()
-    cost = torch.zeros(B, P, device=dev)
-    logp = torch.zeros(B, P, device=dev)
-    H = torch.where(torch.isfinite(b.due[:, :1]), b.due[:, :1], torch.ones_like(b.due[:, :1]))
+    zero = torch.zeros(B, P, device=dev)
+    logp = zero
+    H = torch.where(torch.isfinite(due[bm, 0]), due[bm, 0], torch.ones_like(t0))
+    dem = b.dem[:, None, :]  # (B or 1, 1, n)
+    due_b, ready_b, svc_b = due[:, None, :], ready[:, None, :], svc[:, None, :]
+    back_T = T[:, :, 0][:, None, :]
+    due0 = due[bm, 0][..., None]
     actions = []
-    first = torch.arange(1, P + 1, device=dev)[None].expand(B, P)
-    d_back = b.Dn[:, :, 0]
-    due0 = b.due[:, :1, None]
     for step in range(4 * n):
-        done = visited.all(-1) & (cur == 0)
+        done = (nvis == n) & (cur == 0)
         if bool(done.all()):
             break
-        d_row = b.Dn[bi, cur]  # (B, P, n)
-        t_row = b.Tn[bi, cur]
-        allowed = ~visited & (b.dem[:, None, :] <= load[..., None] + 1e-6)
-        if b.has_tw:
-            arr = clock[..., None] + b.svc[bi, cur][..., None] + b.T[bi, cur]
-            allowed &= arr <= b.due[:, None, :] + 1e-6
-            back = torch.maximum(arr, b.ready[:, None, :]) + b.svc[:, None, :] + b.T[:, :, 0][:, None, :]
-            allowed &= back <= due0 + 1e-6
-        any_c = allowed[..., 1:].any(-1)
-        dep_ok = ~any_c | ((cur != 0) & (not b.single_route))
-        allowed[..., 0] = dep_ok
         if step == 0:
-            a = first
+            a = first.to(dev)[None].expand(B, P)
         else:
-            lp = model.logits(
-                enc, cur, load, (clock - t0) / H, visited.float().mean(-1), d_row, t_row, d_back, allowed
-            )
-            if greedy:
-                a = lp.argmax(-1)
+            allowed = ~visited & (dem <= load[..., None] + 1e-6)
+            if b.has_tw:
+                arr = (clock + svc[bm, cur])[..., None] + T[bm, cur]
+                allowed &= arr <= due_b + 1e-6
+                back = torch.maximum(arr, ready_b) + svc_b + back_T
+                allowed &= back <= due0 + 1e-6
+            any_c = allowed[..., 1:].any(-1)
+            if b.single_route:
+                allowed[..., 0] = ~any_c
             else:
-                a = torch.multinomial(lp.exp().view(B * P, n), 1, generator=generator).view(B, P)
-            chosen = lp.gather(-1, a[..., None]).squeeze(-1)
-            logp = logp + torch.where(done, torch.zeros_like(chosen), chosen)
-        a = torch.where(done, torch.zeros_like(a), a)
-        cost = cost + b.D[bi, cur, a]
+                allowed[..., 0] = ~any_c | (cur != 0)
+            frac = nvis.to(load.dtype) / n
+            u = model.step_logits(cache, bi, cur, load, (clock - t0) / H, frac, allowed)
+            if greedy and not torch.is_grad_enabled():
+                a = u.argmax(-1)
+            else:
+                lp = torch.log_softmax(u, dim=-1)
+                if greedy:
+                    a = lp.argmax(-1)
+                else:
+                    a = torch.multinomial(lp.exp().view(B * P, n), 1, generator=generator).view(B, P)
+                # a finished rollout can only stay at the depot (log-prob 0)
+                logp = logp + lp.gather(-1, a[..., None]).squeeze(-1)
         if b.has_tw:
-            arr = clock + b.svc[bi, cur] + b.T[bi, cur, a]
-            clock = torch.maximum(arr, b.ready[bi, a])
+            arr = clock + svc[bm, cur] + T[bm, cur, a]
+            clock = torch.maximum(arr, ready[bm, a])
         is_dep = a == 0
         clock = torch.where(is_dep, t0, clock)
-        load = torch.where(is_dep, torch.ones_like(load), load - b.dem[bi, a])
+        load = torch.where(is_dep, 1.0, load - b.dem[bm, a])
+        nvis = nvis + (~visited.gather(-1, a[..., None]).squeeze(-1)).long()
         visited = visited.scatter(-1, a[..., None], True)
         cur = a
         actions.append(a)
         yield step
-    return cost, logp, torch.stack(actions, -1)
+    acts = torch.stack(actions, -1)
+    prev = torch.cat([torch.zeros_like(acts[..., :1]), acts[..., :-1]], -1)
+    cost = b.D[bm[..., None], prev, acts].sum(-1) + b.D[bm, acts[..., -1], 0]
+    return cost, logp, acts
 
 
 def routes_from_actions(actions: np.ndarray) -> list[list[int]]:

@@ -1,4 +1,14 @@
-"""Training instances: uniform, clustered and road-network (asymmetric) ones.
+"""Training instances: uniform, clustered, X-like, time-window and road-network (asymmetric) ones.
+
+``xlike`` follows the recipe Uchoa et al. (2017) describe for the CVRPLIB X
+set: depot central, eccentric (a corner) or random; customers random,
+clustered (attracted by a few seeds with exponential decay) or half of each;
+seven demand distributions (unit, small or large values with small or large
+spread, by quadrant, many small and a few large); and a mean route size r
+drawn in 3..25 that fixes the capacity, so the model sees routes of 3 to 25
+stops. ``tw`` draws Solomon-like VRPTW instances (clustered or random
+customers, service times, windows placed around a reachable time, a tight
+or a wide horizon).
 
 Each generator returns the keyword arguments of
 :func:`engines.routing.neural.env.batch_from_arrays` for B instances of n
@@ -11,7 +21,7 @@ import numpy as np
 
 __all__ = ["KINDS", "CityPool", "generate"]
 
-KINDS = ("uniform", "clustered", "city", "city_tsp", "asym_tsp")
+KINDS = ("uniform", "clustered", "city", "city_tsp", "asym_tsp", "xlike", "tw")
 
 
 def _capacity(n: int) -> float:
@@ -51,6 +61,89 @@ class CityPool:
         return D, T, self.xy[idx]
 
 
+def _x_points(rng, n: int, mode: str) -> np.ndarray:
+    """n points on the 1000 x 1000 grid: 'random', 'clustered' or 'mixed' (half of each)."""
+    if mode == "random":
+        return rng.uniform(0, 1000, (n, 2))
+    n_cl = n if mode == "clustered" else n // 2
+    seeds = rng.uniform(0, 1000, (int(rng.integers(3, 9)), 2))
+    out = []
+    while sum(len(o) for o in out) < n_cl:
+        cand = rng.uniform(0, 1000, (4 * n, 2))
+        d = np.sqrt(((cand[:, None] - seeds[None]) ** 2).sum(-1))
+        attract = np.exp(-d / 40.0).sum(1)
+        out.append(cand[rng.uniform(0, 1, len(cand)) < attract])
+    pts = np.concatenate(out)[:n_cl]
+    if n_cl < n:
+        pts = np.concatenate([pts, rng.uniform(0, 1000, (n - n_cl, 2))])
+    return rng.permutation(pts)
+
+
+def _x_demands(rng, xy: np.ndarray, depot: np.ndarray) -> np.ndarray:
+    m = len(xy)
+    kind = int(rng.integers(0, 7))
+    if kind == 0:
+        return np.ones(m)
+    if kind == 1:
+        return rng.integers(1, 11, m).astype(float)
+    if kind == 2:
+        return rng.integers(5, 11, m).astype(float)
+    if kind == 3:
+        return rng.integers(1, 101, m).astype(float)
+    if kind == 4:
+        return rng.integers(50, 101, m).astype(float)
+    if kind == 5:  # by quadrant around the depot: odd quadrants small, even large
+        q = (xy[:, 0] >= depot[0]).astype(int) + 2 * (xy[:, 1] >= depot[1]).astype(int)
+        odd = (q == 0) | (q == 3)
+        return np.where(odd, rng.integers(1, 51, m), rng.integers(51, 101, m)).astype(float)
+    small = rng.uniform(0, 1, m) < rng.uniform(0.7, 0.95)
+    return np.where(small, rng.integers(1, 11, m), rng.integers(50, 101, m)).astype(float)
+
+
+def _xlike(rng, B: int, n: int) -> dict:
+    xy = np.zeros((B, n, 2))
+    dem = np.zeros((B, n))
+    for b in range(B):
+        depot_kind = int(rng.integers(0, 3))
+        depot = [np.array([500.0, 500.0]), np.zeros(2), rng.uniform(0, 1000, 2)][depot_kind]
+        pts = _x_points(rng, n - 1, ["random", "clustered", "mixed"][int(rng.integers(0, 3))])
+        d = _x_demands(rng, pts, depot)
+        r = rng.uniform(3, 25)  # mean stops per route
+        cap = max(d.max(), np.ceil(r * d.sum() / (n - 1)))
+        xy[b, 0], xy[b, 1:] = depot, pts
+        dem[b, 1:] = d / cap  # per-instance capacity: demands arrive already divided by it
+    D = _euclid(xy)
+    return dict(D=D, T=D, coords=xy, demand=dem, capacity=1.0)
+
+
+def _tw(rng, B: int, n: int) -> dict:
+    xy = np.zeros((B, n, 2))
+    tw = np.zeros((B, n, 2))
+    svc = np.zeros((B, n))
+    dem = np.zeros((B, n))
+    for b in range(B):
+        mode = ["random", "clustered", "mixed"][int(rng.integers(0, 3))]
+        pts = _x_points(rng, n - 1, mode) / 10.0  # Solomon's 100 x 100 square
+        xy[b, 0] = rng.uniform(30, 70, 2)
+        xy[b, 1:] = pts
+        d0 = np.sqrt(((pts - xy[b, 0]) ** 2).sum(-1))
+        s = 10.0 if rng.uniform() < 0.5 else 0.0
+        horizon = float(rng.choice([230.0, 1000.0])) + 2 * d0.max() + s
+        width = rng.uniform(10, 60, n - 1) * (horizon / 230.0)
+        latest = horizon - d0 - s  # still back at the depot in time
+        centre = rng.uniform(d0, np.maximum(d0, latest))
+        ready = np.maximum(0.0, centre - width / 2)
+        due = np.minimum(latest, np.maximum(centre + width / 2, d0))
+        wide = rng.uniform(0, 1, n - 1) < rng.uniform(0, 0.5)  # some customers have no window to speak of
+        ready[wide], due[wide] = 0.0, latest[wide]
+        tw[b, 0] = [0.0, horizon]
+        tw[b, 1:, 0], tw[b, 1:, 1] = ready, due
+        svc[b, 1:] = s
+        dem[b, 1:] = rng.integers(1, 41, n - 1) / 200.0
+    D = _euclid(xy)
+    return dict(D=D, T=D, coords=xy, demand=dem, capacity=1.0, tw=tw, svc=svc)
+
+
 def generate(kind: str, rng: np.random.Generator, B: int, n: int, city: CityPool | None = None) -> dict:
     if kind == "uniform":
         xy = rng.uniform(0, 1, (B, n, 2))
@@ -79,4 +172,8 @@ def generate(kind: str, rng: np.random.Generator, B: int, n: int, city: CityPool
         D[:, np.arange(n), np.arange(n)] = 0
         T = D * rng.uniform(0.8, 1.6, (B, n, n))
         return dict(D=D, T=T, coords=xy, single_route=True)
+    if kind == "xlike":
+        return _xlike(rng, B, n)
+    if kind == "tw":
+        return _tw(rng, B, n)
     raise ValueError(f"kind {kind!r}: allowed values are {', '.join(KINDS)}")

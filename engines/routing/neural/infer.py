@@ -83,14 +83,17 @@ def neural_solve_steps(
     """
     model = model or default_model()
     torch.manual_seed(seed)
-    b = batch_from_problem(problem, augment=augment)
     threads = torch.get_num_threads()
-    steps = rollout_steps(model, b, starts=starts, greedy=True)
+    steps = None
     try:
+        torch.set_num_threads(1)  # small tensors: one thread is faster than several here
+        with torch.inference_mode():
+            b = batch_from_problem(problem, augment=augment)
+            steps = rollout_steps(model, b, starts=starts, greedy=True)
         while True:
-            torch.set_num_threads(1)  # small tensors: one thread is much faster than several
+            torch.set_num_threads(1)
             try:
-                with torch.no_grad():
+                with torch.inference_mode():
                     k = next(steps)
             except StopIteration as stop:
                 cost, _, actions = stop.value
@@ -100,7 +103,9 @@ def neural_solve_steps(
             if k % every == every - 1:
                 yield k  # a point where the caller may stop the decoding
     finally:
-        steps.close()
+        torch.set_num_threads(threads)
+        if steps is not None:
+            steps.close()
     acts = actions.reshape(-1, actions.shape[-1]).numpy()
     order = np.argsort(cost.reshape(-1).numpy(), kind="stable")
     fallback = None

@@ -92,34 +92,71 @@ class RouteNet(nn.Module):
         kg, vg = self.kv_glimpse(h).view(B, n, 2, c.heads, d // c.heads).permute(2, 0, 3, 1, 4)
         return {"h": h, "mean": h.mean(1), "kg": kg, "vg": vg, "kl": self.k_logit(h)}
 
-    # -- one decoding step -------------------------------------------------------
-    def logits(self, enc, cur, load, clock, frac, d_row, t_row, d_back, mask):
-        """Log-probabilities (B, P, n) of the next node for P rollouts per instance."""
+    # -- decoding ------------------------------------------------------------------
+    def decoder_cache(self, enc: dict, Dn: torch.Tensor, Tn: torch.Tensor) -> dict:
+        """Everything the decoder needs that does not change between steps.
+
+        The linear terms of the query (current node, graph mean), of the
+        glimpse bias (a linear function of d[cur, j], t[cur, j]) and of the
+        pointer logits (of d[cur, j], t[cur, j], d[j, 0]) are folded into
+        per-node tables here, so that a decoding step only gathers rows.
+        ``Dn``/``Tn`` may have a batch axis of 1 (shared by every instance).
+        """
         h = enc["h"]
         B, n, d = h.shape
+        c = self.config
+        dk = d // c.heads
+        W = self.ctx.weight  # (d, 2d + 3)
+        hc = h @ W[:, :d].t()  # (B, n, d)
+        mc = enc["mean"] @ W[:, d : 2 * d].t()  # (B, d)
+        wg, bg = self.glimpse_bias.weight, self.glimpse_bias.bias  # (H, 2), (H,)
+        # (Bm, n, H, n): glimpse bias of every row (current node) for every head
+        gb = Dn[:, :, None, :] * wg[None, None, :, 0, None] + Tn[:, :, None, :] * wg[None, None, :, 1, None]
+        gb = gb + bg[None, None, :, None]
+        wl, bl = self.logit_lin.weight[0], self.logit_lin.bias[0]
+        lin = wl[0] * Dn + wl[1] * Tn + wl[2] * Dn[:, :, 0][:, None, :] + bl  # (Bm, n, n)
+        kl = enc["kl"]  # (B, n, d)
+        # pointer: (g Wo^T + bo) kl^T / sqrt(d) = g (kl Wo)^T / sqrt(d) + (kl bo) / sqrt(d)
+        klo = (kl @ self.glimpse_out.weight) / math.sqrt(d)  # (B, n, d)
+        klb = (kl @ self.glimpse_out.bias) / math.sqrt(d)  # (B, n)
+        return {
+            "hc": hc,
+            "mc": mc[:, None, :],
+            "wctx": W[:, 2 * d :].t(),  # (3, d): load, clock, frac
+            "kgT": enc["kg"].transpose(-1, -2) / math.sqrt(dk),  # (B, H, dk, n)
+            "vg": enc["vg"],  # (B, H, n, dk)
+            "gb": gb,
+            "lin": lin + klb[:, None, :] if lin.shape[0] == B else lin.expand(B, n, n) + klb[:, None, :],
+            "kloT": klo.transpose(1, 2),  # (B, d, n)
+        }
+
+    def step_logits(self, cache: dict, bi, cur, load, clock, frac, allowed):
+        """Log-probabilities (B, P, n) of the next node for P rollouts per instance.
+
+        ``bi`` (B, P) holds the batch index of each rollout, ``cur`` (B, P) its
+        current node, ``allowed`` (B, P, n) the feasible moves.
+        """
+        hc = cache["hc"]
+        B, n, d = hc.shape
         P = cur.shape[1]
         c = self.config
-        hc = torch.gather(h, 1, cur.unsqueeze(-1).expand(B, P, d))
-        ctx = torch.cat(
-            [
-                hc,
-                enc["mean"].unsqueeze(1).expand(B, P, d),
-                load[..., None],
-                clock[..., None],
-                frac[..., None],
-            ],
-            dim=-1,
-        )
-        q = self.ctx(ctx).view(B, P, c.heads, d // c.heads).transpose(1, 2)  # (B, H, P, dk)
-        gb = self.glimpse_bias(torch.stack([d_row, t_row], dim=-1)).permute(0, 3, 1, 2)  # (B, H, P, n)
-        s = q @ enc["kg"].transpose(-1, -2) / math.sqrt(d // c.heads) + gb
-        s = s.masked_fill(~mask.unsqueeze(1), float("-inf"))
-        g = (torch.softmax(s, dim=-1) @ enc["vg"]).transpose(1, 2).reshape(B, P, d)
-        g = self.glimpse_out(g)
-        u = g @ enc["kl"].transpose(1, 2) / math.sqrt(d)  # (B, P, n)
-        lin = self.logit_lin(torch.stack([d_row, t_row, d_back.unsqueeze(1).expand(B, P, n)], dim=-1))
-        u = c.clip * torch.tanh(u + lin.squeeze(-1))
-        u = u.masked_fill(~mask, float("-inf"))
+        H = c.heads
+        q = hc[bi, cur] + cache["mc"]
+        q = q + torch.stack([load, clock, frac], -1) @ cache["wctx"]
+        q = q.view(B, P, H, d // H).transpose(1, 2)  # (B, H, P, dk)
+        gb = cache["gb"]
+        gb = gb[bi if gb.shape[0] == B else torch.zeros_like(bi), cur]  # (B, P, H, n)
+        neg = torch.zeros(allowed.shape, dtype=q.dtype, device=q.device).masked_fill_(~allowed, float("-inf"))
+        s = torch.baddbmm(
+            gb.transpose(1, 2).reshape(B * H, P, n),
+            q.reshape(B * H, P, d // H),
+            cache["kgT"].reshape(B * H, d // H, n),
+        ).view(B, H, P, n)
+        s = s + neg[:, None]
+        g = (torch.softmax(s, dim=-1) @ cache["vg"]).transpose(1, 2).reshape(B, P, d)
+        lin = cache["lin"][bi, cur]  # (B, P, n)
+        u = torch.baddbmm(lin, g, cache["kloT"])
+        u = c.clip * torch.tanh(u) + neg
         return torch.log_softmax(u, dim=-1)
 
     def num_parameters(self) -> int:

@@ -11,13 +11,19 @@ from engines.serialize import load_state, save_state
 
 
 def test_solve_job_updates_snapshot_and_cancel_keeps_last_good(data_dir):
-    e = RoutingEngine(RoutingParams(solver="ls", time_limit_s=30), seed=0)
+    # a limit no loaded machine reaches: the test stops the job itself, after the search has begun
+    e = RoutingEngine(RoutingParams(solver="ls", time_limit_s=3600), seed=0)
     e.load(data_dir / "cvrplib" / "X-n101-k25.vrp")
     s0 = e.snapshot()
     assert s0.routes == () and s0.problem.n == 101
     seen = []
-    result, done = drive_job(e.solve_job(), lambda p: seen.append(e.snapshot()), lambda: len(seen) >= 5)
+
+    def searching():  # a few progress reports, the last one already holding a solution
+        return len(seen) >= 5 and bool(seen[-1].routes)
+
+    result, done = drive_job(e.solve_job(), lambda p: seen.append(e.snapshot()), searching)
     assert not done
+    assert seen[0].solving and not seen[0].routes  # the first report comes before any solution
     s = e.snapshot()
     assert s.routes and s.evaluation.feasible and not s.solving
     assert s.evaluation.cost == evaluate(e.problem, s.routes).cost

@@ -100,6 +100,40 @@ def test_pyvrp_streams_and_warm_starts(data_dir):
     assert [c for _, c in result.curve] == sorted([c for _, c in result.curve], reverse=True)
 
 
+def test_pyvrp_runs_its_own_solve_with_the_warm_start_and_stops_when_closed(data_dir, monkeypatch):
+    """The bridge calls pyvrp.solve(initial_solution=...) and streams its new bests while it runs."""
+    import threading
+
+    import pyvrp
+
+    from engines.routing.pyvrp_bridge import _routes_of
+
+    p = load_problem(data_dir / "cvrplib" / "X-n101-k25.vrp")
+    start = solve(p, "ls", time_limit=60, seed=0, max_iterations=0)
+    calls = []
+    real = pyvrp.solve
+
+    def spy(data, stop, **kw):
+        calls.append(kw)
+        return real(data, stop, **kw)
+
+    monkeypatch.setattr(pyvrp, "solve", spy)
+    seen = []
+    job = solve_job(p, "pyvrp", time_limit=600.0, seed=1, initial_routes=[list(r) for r in start.routes])
+
+    def enough():  # a few improvements streamed before the end (the limit is 10 minutes)
+        return len({pr.value.cost for pr in seen if pr.value is not None and pr.value.routes}) >= 3
+
+    result, completed = drive_job(job, seen.append, enough)
+    assert not completed and len(calls) == 1
+    init = calls[0]["initial_solution"]
+    assert isinstance(init, pyvrp.Solution) and calls[0]["seed"] == 1
+    assert sorted(_routes_of(init)) == sorted(list(r) for r in start.routes)
+    assert result.feasible and result.cost < start.cost
+    assert result.cost == evaluate(p, result.routes).cost
+    assert not [t for t in threading.enumerate() if t.name == "pyvrp-solve"]  # closed: the search stopped
+
+
 def test_pyvrp_solomon_and_atsp(data_dir):
     for f in ("solomon/C101.txt", "tsplib_atsp/ftv33.atsp"):
         p = load_problem(data_dir / f)
