@@ -240,9 +240,17 @@ def build_dataset_job(
     return out
 
 
-def save_dataset(d: dict, path: str | Path) -> None:
+def save_dataset(d: dict, path: str | Path, half: bool = False) -> None:
+    """Write a dataset; ``half`` stores the training paintings as float16 (half the size),
+    while the held-out and validation paintings stay exact (float32)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    if half:
+        d = dict(d)
+        exact = np.flatnonzero(np.asarray(d["split"]) != 0)
+        d["exact_rows"] = exact.astype(np.int64)
+        d["exact_params"] = np.asarray(d["params"], np.float32)[exact]
+        d["params"] = np.asarray(d["params"]).astype(np.float16)
     np.savez_compressed(path, **d)
 
 
@@ -258,6 +266,14 @@ def load_dataset(path: str | Path) -> dict[str, np.ndarray]:
     for key in ("params", "levels", "split"):
         if key not in d:
             raise ValueError(f"{path}: field {key!r} is missing")
+    if d["params"].dtype != np.float32:
+        d["params"] = d["params"].astype(np.float32)
+    if "exact_params" in d:
+        rows = d.pop("exact_rows", None)
+        exact = d.pop("exact_params")
+        if rows is None or len(rows) != len(exact) or (len(rows) and rows.max() >= len(d["params"])):
+            raise ValueError(f"{path}: fields 'exact_rows' and 'exact_params' do not fit 'params'")
+        d["params"][rows] = exact
     if d["params"].ndim != 3 or d["params"].shape[-1] != 8:
         raise ValueError(f"{path}: field 'params' has shape {d['params'].shape}, expected (M, N, 8)")
     return d

@@ -58,7 +58,7 @@ def _cmd_dataset(args) -> int:
         held_out_from=args.held_out_from,
     )
     d = _drive(job, 1, "decompose")
-    save_dataset(d, args.out)
+    save_dataset(d, args.out, half=args.half)
     print(
         f"{args.out}: {len(d['params'])} paintings of {d['params'].shape[1]} strokes "
         f"({int((d['split'] == 0).sum())} train, {int((d['split'] == 1).sum())} held out"
@@ -254,6 +254,9 @@ def add_model_parsers(sub) -> None:
     ds.add_argument("--val-images", default="", help="comma-separated sources for a validation split")
     ds.add_argument(
         "--held-out-from", type=Path, default=None, help="copy the held-out paintings of this dataset"
+    )
+    ds.add_argument(
+        "--half", action="store_true", help="store training paintings as float16 (held-out ones stay exact)"
     )
     ds.add_argument("--threads", type=int, default=1)
     ds.set_defaults(func=_cmd_dataset)

@@ -197,3 +197,25 @@ def test_temperature_scales_the_initial_noise():
     assert np.abs(cold[~mask] - 0.5).mean() < np.abs(hot[~mask] - 0.5).mean()
     with pytest.raises(ValueError, match="temperature"):
         sample(model, p, mask, LEVELS, steps=3, temperature=0.0)
+
+
+def test_half_precision_dataset_keeps_held_out_paintings_exact(tmp_path):
+    from engines.painting.data import load_dataset, save_dataset
+
+    rng = np.random.default_rng(0)
+    d = {
+        "params": rng.random((5, 20, 8)).astype(np.float32),
+        "levels": LEVELS,
+        "split": np.array([0, 0, 1, 2, 0]),
+    }
+    save_dataset(d, tmp_path / "h.npz", half=True)
+    e = load_dataset(tmp_path / "h.npz")
+    assert e["params"].dtype == np.float32 and "exact_params" not in e
+    np.testing.assert_array_equal(e["params"][2:4], d["params"][2:4])  # held out and validation: exact
+    err = np.abs(e["params"] - d["params"])[[0, 1, 4]]
+    assert 0 < err.max() < 5e-4  # training paintings: float16
+    bad = dict(np.load(tmp_path / "h.npz"))
+    bad["exact_rows"] = np.array([2, 99])
+    np.savez(tmp_path / "bad.npz", **bad)
+    with pytest.raises(ValueError, match="bad.npz.*exact_rows"):
+        load_dataset(tmp_path / "bad.npz")
