@@ -34,7 +34,31 @@ from .client import CollabClient
 from .schema import Change
 from .server import CollabServer, ServerLimits
 
-__all__ = ["CollabSession", "SessionEngine", "SessionStatus"]
+__all__ = ["CollabSession", "SessionEngine", "SessionStatus", "net_effect"]
+
+
+def net_effect(changes: list[Change]) -> dict[str, Any]:
+    """The net effect of a batch of changes, in order (the last word on each stroke id wins).
+
+    Returns keyword arguments for :meth:`engines.painting.engine.PaintingEngine.apply_remote`:
+    ``added`` (strokes present at the end, new or changed), ``removed`` (ids) and ``background``.
+    """
+    last: dict[str, Any] = {}
+    background = None
+    for ch in changes:
+        for s in ch.added:
+            last[s.id] = s
+        for s in ch.updated:
+            last[s.id] = s
+        for s in ch.removed:
+            last[s.id] = None
+        if ch.background is not None:
+            background = ch.background
+    return {
+        "added": [s for s in last.values() if s is not None],
+        "removed": [sid for sid, s in last.items() if s is None],
+        "background": background,
+    }
 
 
 @dataclass(frozen=True)
@@ -166,6 +190,28 @@ class CollabSession:
 
             return self.submit(write)
         raise ValueError(f"share_edit: unknown edit {op!r} (add, remove or update)")
+
+    def flush(self, timeout: float = 30.0) -> concurrent.futures.Future:
+        """A future of the stroke ids the server has stored durably (every edit made so far)."""
+        out: concurrent.futures.Future = concurrent.futures.Future()
+
+        def start(c: CollabClient) -> None:
+            assert self._loop is not None
+            task = self._loop.create_task(c.flush(timeout))
+
+            def done(t: asyncio.Task) -> None:
+                if t.cancelled():
+                    out.set_exception(RuntimeError("the session closed before the acknowledgement"))
+                elif t.exception() is not None:
+                    out.set_exception(t.exception())
+                else:
+                    out.set_result(t.result())
+
+            task.add_done_callback(done)
+
+        started = self.submit(start)
+        started.add_done_callback(lambda f: f.exception() is not None and out.set_exception(f.exception()))
+        return out
 
     def drop(self) -> concurrent.futures.Future:
         """Cut the connection as a network failure would (it comes back by itself)."""

@@ -460,7 +460,7 @@ class PaintingPanel(Panel):
         self.table = QtWidgets.QTableWidget(0, len(self.COLUMNS))
         self.table.setHorizontalHeaderLabels(list(self.COLUMNS))
         self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setSectionResizeMode(QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setSectionResizeMode(QtWidgets.QHeaderView.ResizeMode.Interactive)
         self.table.setToolTip(f"the last {self.TABLE_ROWS} strokes; edit a number to change the stroke")
         self.table.setMinimumWidth(260)
         side.addWidget(self.table, 1)
@@ -836,6 +836,10 @@ class PaintingPanel(Panel):
     # -- stroke list ---------------------------------------------------------------
     def _fill_table(self, snap: PaintingSnapshot) -> None:
         self._filling = True
+        # (one pass, then one column fit: fitting the columns to their contents on every
+        # cell change made a refill of 200 rows quadratic, seconds long)
+        self.table.setUpdatesEnabled(False)
+        self.table.blockSignals(True)
         try:
             n = snap.n_strokes
             first = max(0, n - self.TABLE_ROWS)
@@ -854,12 +858,17 @@ class PaintingPanel(Panel):
                     if item is None:
                         item = QtWidgets.QTableWidgetItem()
                         self.table.setItem(row, col, item)
-                    item.setText(text)
+                    if item.text() != text:
+                        item.setText(text)
                     flags = QtCore.Qt.ItemFlag.ItemIsSelectable | QtCore.Qt.ItemFlag.ItemIsEnabled
                     if col >= 2:
                         flags |= QtCore.Qt.ItemFlag.ItemIsEditable
-                    item.setFlags(flags)
+                    if item.flags() != flags:
+                        item.setFlags(flags)
         finally:
+            self.table.blockSignals(False)
+            self.table.resizeColumnsToContents()
+            self.table.setUpdatesEnabled(True)
             self._filling = False
 
     def _cell_edited(self, item: QtWidgets.QTableWidgetItem) -> None:

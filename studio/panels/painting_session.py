@@ -27,33 +27,12 @@ from typing import Any
 
 from PySide6 import QtCore
 
-from engines.collab.schema import Change
-from engines.collab.session import CollabSession, SessionEngine, SessionStatus
+from engines.collab.session import CollabSession, SessionEngine, SessionStatus, net_effect
 from engines.painting.strokes import Painting
 from studio.runner import ERROR, JOB, Runner
 from studio.widgets.collab import colour_for, is_loopback
 
-__all__ = ["SessionController", "net_effect"]
-
-
-def net_effect(changes: list[Change]) -> dict[str, Any]:
-    """The net effect of changes in order: the last word on each stroke id wins."""
-    last: dict[str, Any] = {}
-    background = None
-    for ch in changes:
-        for s in ch.added:
-            last[s.id] = s
-        for s in ch.updated:
-            last[s.id] = s
-        for s in ch.removed:
-            last[s.id] = None
-        if ch.background is not None:
-            background = ch.background
-    return {
-        "added": [s for s in last.values() if s is not None],
-        "removed": [sid for sid, s in last.items() if s is None],
-        "background": background,
-    }
+__all__ = ["SessionController"]
 
 
 class SessionController(QtCore.QObject):
