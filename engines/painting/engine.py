@@ -198,8 +198,7 @@ class PaintingEngine(Engine):
             self.cache = CanvasCache(self.params.canvas_px, doc.background)
             n += 1
         if n:
-            doc.version += 1
-            self.timelapse = None
+            doc.version += 1  # (a replay running here goes on: only my own edits end it)
         return n
 
     def add_drag(self, points: Any, size: float, color: Any, opacity: float = 1.0) -> list[Stroke]:

@@ -219,6 +219,7 @@ class SessionController(QtCore.QObject):
         self._unshare()
         self.leaving = True
         self.runner.cancel_job()  # the job's finally closes the client and the server
+        self._log("info", f"left {self.join_address()}" + (" (server stopped)" if self.hosting else ""))
         self.changed.emit()
 
     def _unshare(self) -> None:
@@ -250,6 +251,7 @@ class SessionController(QtCore.QObject):
 
     def _on_runner_error(self, message: str, _tb: str) -> None:
         self.error = message
+        self._log("error", message)
         self.panel.show_error(f"Session: {message}")
         self._unshare()
         self.failed.emit(message)
@@ -290,8 +292,33 @@ class SessionController(QtCore.QObject):
                     self.applied_batches += 1
         st = session.status()
         if st != self.status:
-            self.status = st
+            prev, self.status = self.status, st
+            self._log_transition(prev, st)
             self.changed.emit()
+
+    def _log(self, level: str, text: str) -> None:
+        win = self.panel.window()
+        if hasattr(win, "log"):
+            win.log(level, f"session: {text}")
+
+    def _log_transition(self, prev: SessionStatus | None, st: SessionStatus) -> None:
+        before = prev.state if prev is not None else ""
+        if st.state == before:
+            if prev is not None and set(st.peers) != set(prev.peers):
+                names = ", ".join(sorted(str(p.get("name", "?")) for p in st.peers.values())) or "nobody"
+                self._log("info", f"in the room with {names}")
+            return
+        where = self.join_address()
+        if st.state == "online":
+            again = prev is not None and prev.ever_online
+            if again:
+                self._log("info", f"reconnected to {where}; edits made meanwhile are merged")
+            else:
+                self._log("info", f"{'hosting' if st.hosting else 'joined'} {where} as {self.name}")
+        elif st.state == "refused":
+            self._log("error", f"refused by {where}: {st.error}")
+        elif st.state in ("offline", "connecting") and before == "online":
+            self._log("warning", f"connection to {where} lost ({st.error}); reconnecting, edits are kept")
 
     # --------------------------------------------------------------- cursor
     def set_cursor(self, xy: tuple[float, float] | None) -> None:

@@ -146,6 +146,8 @@ def test_server_down_shows_reconnecting_and_offline_strokes_merge(two, qtbot, tm
     qtbot.waitUntil(lambda: b.indicator.text_now == "Connected (1 peer)", timeout=T)
     qtbot.waitUntil(lambda: offline <= _ids(a), timeout=T)
     assert _ids(a) == _ids(b)
+    log = "\n".join(t for _, t in b.window().log_dock.lines)
+    assert "connection to ws://127.0.0.1:" in log and "reconnected to ws://127.0.0.1:" in log
     # a dropped connection (network failure) comes back by itself, too
     n = b.session.status.connects
     b.session.drop_connection()
