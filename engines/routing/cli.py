@@ -4,7 +4,7 @@ Subcommands::
 
     python -m engines routing info FILE
     python -m engines routing solve FILE --solver ls|pyvrp|neural|neural+ls|neural+pyvrp \
-        --time-limit S --seed 0 [--json] [--out sol.sol|.csv|.geojson]
+        --time-limit S --seed 0 [--min-vehicles] [--json] [--out sol.sol|.csv|.geojson]
     python -m engines routing osm FILE.pbf --points 100 --seed 0 [--capacity 40] --out city.npz
     python -m engines routing train --config tiny|default --out assets/routing
 """
@@ -36,7 +36,7 @@ def _solve(args) -> int:
     from engines.routing.solvers import solve_job
 
     p = load_problem(args.file)
-    job = solve_job(p, args.solver, args.time_limit, args.seed)
+    job = solve_job(p, args.solver, args.time_limit, args.seed, min_vehicles=args.min_vehicles)
     bar = tqdm(total=args.time_limit, unit="s", file=sys.stderr, disable=args.quiet, leave=False)
 
     def on(pr):
@@ -109,6 +109,9 @@ def add_parser(subparsers) -> None:
     s.add_argument("--time-limit", type=float, default=1.0, help="seconds")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--json", action="store_true", help="print one JSON object")
+    s.add_argument(
+        "--min-vehicles", action="store_true", help="fewest routes first, then the distance (ls, pyvrp)"
+    )
     s.add_argument("--out", help="write the solution (.sol, .csv or .geojson)")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=_solve)

@@ -30,6 +30,7 @@ class RoutingParams(Params):
     solver: str = param("neural+ls", choices=SOLVERS, doc="solver used by Solve")
     time_limit_s: float = param(2.0, unit="s", min=0.05, max=3600.0, doc="wall-time budget of one solve")
     ruin_size: int = param(10, min=2, max=100, doc="customers removed per ruin-and-recreate step")
+    min_vehicles: bool = param(False, doc="fewest routes first, then the distance (local search, PyVRP)")
 
 
 @dataclass(frozen=True)
@@ -181,13 +182,14 @@ class RoutingEngine(Engine):
             self.log(str(e), "warning")
         yield Progress(2, 2, "solvers ready")
 
-    def solve_job(self, solver: str | None = None, time_limit: float | None = None):
+    def solve_job(self, solver: str | None = None, time_limit: float | None = None, min_vehicles=None):
         """The job the panel runs: streams the best solution into the engine."""
         if self.problem is None:
             raise ValueError("open an instance first")
         solver = solver or self.params.solver
         limit = float(time_limit if time_limit is not None else self.params.time_limit_s)
-        job = solve_job(self.problem, solver, limit, self.seed)
+        mv = self.params.min_vehicles if min_vehicles is None else bool(min_vehicles)
+        job = solve_job(self.problem, solver, limit, self.seed, min_vehicles=mv)
         self._solving = True
         self._curve = []
         self._version += 1

@@ -26,7 +26,16 @@ from numba import njit
 
 from engines.routing.problem import Problem, normalise_routes
 
-__all__ = ["LSData", "construct", "improve", "perturb_and_improve", "to_routes", "from_routes"]
+__all__ = [
+    "LSData",
+    "compact",
+    "construct",
+    "from_routes",
+    "improve",
+    "minimise_vehicles",
+    "perturb_and_improve",
+    "to_routes",
+]
 
 TOL = 1e-9
 TWTOL = 1e-6
@@ -474,6 +483,56 @@ def _ruin_recreate(R, L, D, T, tw, svc, dem, cap, has_tw, neigh, nk, seed_node, 
     return True
 
 
+@njit(nogil=True, cache=True)
+def _eliminate(R, L, D, T, tw, svc, dem, cap, has_tw, kr, order):
+    """Empty route kr: insert its customers (in ``order``) cheapest-feasible into the other used routes.
+
+    Never opens a route. Returns False when a customer fits nowhere (the
+    caller keeps a copy: R, L are then partly changed).
+    """
+    K, W = R.shape
+    m = L[kr]
+    lst = R[kr, 1 : m + 1].copy()
+    L[kr] = 0
+    R[kr, 1] = 0
+    load = np.zeros(K, np.float64)
+    for k in range(K):
+        for p in range(1, L[k] + 1):
+            load[k] += dem[R[k, p]]
+    buf = np.zeros(W + 2, np.int64)
+    for t in range(m):
+        c = lst[order[t]]
+        best = 1e300
+        bk = -1
+        bp = -1
+        for k in range(K):
+            if L[k] == 0 or load[k] + dem[c] > cap + TWTOL:
+                continue
+            for p in range(L[k] + 1):
+                a = R[k, p]
+                b = R[k, p + 1]
+                d = D[a, c] + D[c, b] - D[a, b]
+                if d >= best:
+                    continue
+                if has_tw:
+                    q = _append(buf, 0, R, k, 0, p, False)
+                    buf[q] = c
+                    q = _append(buf, q + 1, R, k, p + 1, L[k] + 1, False)
+                    if not _seq_ok(buf, q, T, tw, svc):
+                        continue
+                best = d
+                bk = k
+                bp = p
+        if bk < 0:
+            return False
+        for p in range(L[bk] + 1, bp, -1):
+            R[bk, p + 1] = R[bk, p]
+        R[bk, bp + 1] = c
+        L[bk] += 1
+        load[bk] += dem[c]
+    return True
+
+
 # --------------------------------------------------------------------------
 # Python entry points
 # --------------------------------------------------------------------------
@@ -541,3 +600,49 @@ def perturb_and_improve(
         return None
     improve(data, R2, L2, rng)
     return R2, L2
+
+
+def compact(R: np.ndarray, L: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Only the used routes: the local search and the ruin-and-recreate then cannot open new ones."""
+    keep = L > 0
+    return np.ascontiguousarray(R[keep]), np.ascontiguousarray(L[keep])
+
+
+def minimise_vehicles(
+    data: LSData, R: np.ndarray, L: np.ndarray, rng: np.random.Generator, tries: int = 3, rounds: int = 30
+) -> tuple[np.ndarray, np.ndarray]:
+    """Route elimination: fewer routes first, distance second.
+
+    Repeatedly tries to empty a route (the shortest first) by inserting its
+    customers cheapest-feasible into the other routes; ``tries`` insertion
+    orders per route, and between rounds a few ruin-and-recreate steps that
+    keep the route count reshape the routes. Returns a copy with at most as
+    many routes (compacted: no empty rows), improved by the local search.
+    """
+    R, L = compact(R, L)
+    improve(data, R, L, rng)
+    lower = int(np.ceil(float(data.dem.sum()) / data.cap - 1e-9)) if data.cap < 1e299 else 1
+    for _ in range(rounds):
+        if len(L) <= max(1, lower):
+            break
+        done = False
+        for k in np.argsort(L, kind="stable"):
+            for _t in range(tries):
+                R2, L2 = R.copy(), L.copy()
+                order = rng.permutation(int(L[k])).astype(np.int64)
+                ok = _eliminate(
+                    R2, L2, data.D, data.T, data.tw, data.svc, data.dem, data.cap, data.has_tw, int(k), order
+                )
+                if ok:
+                    R, L = compact(R2, L2)
+                    improve(data, R, L, rng)
+                    done = True
+                    break
+            if done:
+                break
+        if not done:  # no route could be emptied: shake the routes (same count) and try again
+            for _s in range(5):
+                out = perturb_and_improve(data, R, L, rng, q=max(3, min(15, data.n // 8)))
+                if out is not None:
+                    R, L = compact(*out)
+    return R, L

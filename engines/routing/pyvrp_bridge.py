@@ -23,7 +23,7 @@ import numpy as np
 
 from engines.routing.problem import Problem
 
-__all__ = ["to_pyvrp", "pyvrp_search", "scales"]
+__all__ = ["to_pyvrp", "pyvrp_fleet", "pyvrp_search", "scales"]
 
 _BIG = np.iinfo(np.int64).max // 4
 
@@ -94,6 +94,16 @@ def to_pyvrp(problem: Problem):
 def _routes_of(sol) -> list[list[int]]:
     """Our node numbers (PyVRP numbers clients from 0; our customers from 1)."""
     return [[int(a.idx) + 1 for a in r.schedule() if a.is_client()] for r in sol.routes()]
+
+
+def pyvrp_fleet(problem: Problem, time_limit: float, seed: int = 0) -> int:
+    """The smallest vehicle count PyVRP's ``minimise_fleet`` finds within ``time_limit`` seconds."""
+    import pyvrp
+    from pyvrp.stop import MaxRuntime
+
+    data = to_pyvrp(problem)
+    vt = pyvrp.minimise_fleet(data, MaxRuntime(max(time_limit, 1e-3)), seed=int(seed))
+    return int(vt.num_available)
 
 
 def pyvrp_search(

@@ -97,8 +97,9 @@ def warm_up(solver: str = "ls", model=None) -> None:
 class _Tracker:
     """Keeps the best solution and the improvement curve."""
 
-    def __init__(self, problem: Problem, solver: str):
+    def __init__(self, problem: Problem, solver: str, fewest_routes: bool = False):
         self.problem = problem
+        self.fewest_routes = fewest_routes  # compare (number of routes, distance), not distance alone
         self.solver = solver
         self.t0 = time.perf_counter()
         self.best: SolveResult | None = None
@@ -111,10 +112,11 @@ class _Tracker:
     def offer(self, routes) -> bool:
         ev = evaluate(self.problem, routes)
         cur = self.best
+        cheaper = ev.cost < (cur.cost if cur is not None else math.inf) - 1e-9
+        if self.fewest_routes and cur is not None and ev.feasible and cur.feasible:
+            cheaper = ev.num_routes < len(cur.routes) or (ev.num_routes == len(cur.routes) and cheaper)
         better = (
-            cur is None
-            or (ev.feasible and not cur.feasible)
-            or (ev.feasible == cur.feasible and ev.cost < cur.cost - 1e-9)
+            cur is None or (ev.feasible and not cur.feasible) or (ev.feasible == cur.feasible and cheaper)
         )
         if better:
             t = self.elapsed()
@@ -188,6 +190,7 @@ def solve_job(
     initial_routes=None,
     model=None,
     max_iterations: int | None = None,
+    min_vehicles: bool = False,
 ) -> Generator[Progress, None, SolveResult]:
     """Run one solver; yields progress (value = best so far), returns the final result.
 
@@ -195,7 +198,11 @@ def solve_job(
     :class:`engines.routing.neural.model.RouteNet` for the neural solvers
     (default: the shipped weights). ``max_iterations`` caps the iterated
     local search of ``ls`` / ``neural+ls`` so that a run is reproducible
-    (same seed, same result) whatever the machine's speed.
+    (same seed, same result) whatever the machine's speed. ``min_vehicles``
+    makes the number of routes the first objective and the distance the
+    second: ``ls`` / ``neural+ls`` then eliminate routes first
+    (:func:`ls.minimise_vehicles`) and the search keeps that count;
+    ``pyvrp`` first runs PyVRP's ``minimise_fleet`` for a third of the time.
     """
     if solver not in SOLVERS:
         raise ValueError(f"solver {solver!r}: allowed values are {', '.join(SOLVERS)}")
@@ -206,7 +213,7 @@ def solve_job(
         raise ValueError(f"{problem.name}: infeasible instance: " + "; ".join(reasons))
     warm_up(solver, model)
     rng = np.random.default_rng(seed)
-    tr = _Tracker(problem, solver)
+    tr = _Tracker(problem, solver, fewest_routes=min_vehicles)
     data = ls.LSData(problem)
     yield tr.progress(time_limit, f"{solver}: starting")
     start_routes = initial_routes
@@ -239,6 +246,10 @@ def solve_job(
             R, L = ls.construct(data)
         tr.offer(ls.to_routes(R, L))
         yield tr.progress(time_limit, f"{solver}: constructed")
+        if min_vehicles:
+            R, L = ls.minimise_vehicles(data, R, L, rng)
+            tr.offer(ls.to_routes(R, L))
+            yield tr.progress(time_limit, f"{solver}: {int((L > 0).sum())} routes")
         yield from _ils(tr, data, R, L, rng, time_limit, max_iterations)
         return tr.result()
     # pyvrp and neural+pyvrp
@@ -253,8 +264,22 @@ def solve_job(
         start_routes = ls.to_routes(R, L) if ev.feasible else None
     elif start_routes is not None and not evaluate(problem, start_routes).feasible:
         start_routes = None
+    pv_problem = problem
+    if min_vehicles:
+        from engines.routing.pyvrp_bridge import pyvrp_fleet
+
+        yield tr.progress(time_limit, f"{solver}: minimising the fleet")
+        ub = problem  # PyVRP removes one vehicle at a time: start from the savings route count
+        Rs, Ls = ls.construct(data)
+        if evaluate(problem, ls.to_routes(Rs, Ls)).feasible:
+            ub = problem.with_changes(num_vehicles=int((Ls > 0).sum()))
+        fleet = pyvrp_fleet(ub, max(1e-3, (time_limit - tr.elapsed()) / 3), seed=seed)
+        pv_problem = problem.with_changes(num_vehicles=fleet)
+        if start_routes is not None and len(start_routes) > fleet:
+            start_routes = None
+        yield tr.progress(time_limit, f"{solver}: at most {fleet} vehicles")
     remaining = max(1e-3, time_limit - tr.elapsed())
-    gen = pyvrp_search(problem, remaining, seed=seed, initial_routes=start_routes)
+    gen = pyvrp_search(pv_problem, remaining, seed=seed, initial_routes=start_routes)
     try:
         for _t, routes, improved in gen:
             tr.iterations += 1

@@ -110,9 +110,9 @@ class RouteNet(nn.Module):
         hc = h @ W[:, :d].t()  # (B, n, d)
         mc = enc["mean"] @ W[:, d : 2 * d].t()  # (B, d)
         wg, bg = self.glimpse_bias.weight, self.glimpse_bias.bias  # (H, 2), (H,)
-        # (Bm, n, H, n): glimpse bias of every row (current node) for every head
-        gb = Dn[:, :, None, :] * wg[None, None, :, 0, None] + Tn[:, :, None, :] * wg[None, None, :, 1, None]
-        gb = gb + bg[None, None, :, None]
+        # (Bm, H, n, n): glimpse bias of every row (current node) for every head
+        gb = Dn[:, None] * wg[None, :, 0, None, None] + Tn[:, None] * wg[None, :, 1, None, None]
+        gb = gb + bg[None, :, None, None]
         wl, bl = self.logit_lin.weight[0], self.logit_lin.bias[0]
         lin = wl[0] * Dn + wl[1] * Tn + wl[2] * Dn[:, :, 0][:, None, :] + bl  # (Bm, n, n)
         kl = enc["kl"]  # (B, n, d)
@@ -123,15 +123,15 @@ class RouteNet(nn.Module):
             "hc": hc,
             "mc": mc[:, None, :],
             "wctx": W[:, 2 * d :].t(),  # (3, d): load, clock, frac
-            "kgT": enc["kg"].transpose(-1, -2) / math.sqrt(dk),  # (B, H, dk, n)
-            "vg": enc["vg"],  # (B, H, n, dk)
+            "kgT": (enc["kg"].transpose(-1, -2) / math.sqrt(dk)).reshape(B * c.heads, dk, n),
+            "vg": enc["vg"].reshape(B * c.heads, n, dk),
             "gb": gb,
             "lin": lin + klb[:, None, :] if lin.shape[0] == B else lin.expand(B, n, n) + klb[:, None, :],
-            "kloT": klo.transpose(1, 2),  # (B, d, n)
+            "kloT": klo.transpose(1, 2).contiguous(),  # (B, d, n)
         }
 
     def step_logits(self, cache: dict, bi, cur, load, clock, frac, allowed):
-        """Log-probabilities (B, P, n) of the next node for P rollouts per instance.
+        """Logits (B, P, n) of the next node for P rollouts per instance (-inf where not allowed).
 
         ``bi`` (B, P) holds the batch index of each rollout, ``cur`` (B, P) its
         current node, ``allowed`` (B, P, n) the feasible moves.
@@ -145,19 +145,17 @@ class RouteNet(nn.Module):
         q = q + torch.stack([load, clock, frac], -1) @ cache["wctx"]
         q = q.view(B, P, H, d // H).transpose(1, 2)  # (B, H, P, dk)
         gb = cache["gb"]
-        gb = gb[bi if gb.shape[0] == B else torch.zeros_like(bi), cur]  # (B, P, H, n)
+        heads = torch.arange(H, device=cur.device)[None, :, None]
+        rows = (bi if gb.shape[0] == B else torch.zeros_like(bi))[:, None, :]
+        gb = gb[rows, heads, cur[:, None, :]]  # (B, H, P, n), gathered in place
         neg = torch.zeros(allowed.shape, dtype=q.dtype, device=q.device).masked_fill_(~allowed, float("-inf"))
-        s = torch.baddbmm(
-            gb.transpose(1, 2).reshape(B * H, P, n),
-            q.reshape(B * H, P, d // H),
-            cache["kgT"].reshape(B * H, d // H, n),
-        ).view(B, H, P, n)
+        s = torch.baddbmm(gb.view(B * H, P, n), q.reshape(B * H, P, d // H), cache["kgT"]).view(B, H, P, n)
         s = s + neg[:, None]
-        g = (torch.softmax(s, dim=-1) @ cache["vg"]).transpose(1, 2).reshape(B, P, d)
+        g = torch.bmm(torch.softmax(s, dim=-1).view(B * H, P, n), cache["vg"])
+        g = g.view(B, H, P, d // H).transpose(1, 2).reshape(B, P, d)
         lin = cache["lin"][bi, cur]  # (B, P, n)
         u = torch.baddbmm(lin, g, cache["kloT"])
-        u = c.clip * torch.tanh(u) + neg
-        return torch.log_softmax(u, dim=-1)
+        return c.clip * torch.tanh(u) + neg
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())

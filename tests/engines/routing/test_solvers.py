@@ -194,3 +194,34 @@ def test_ls_reaches_the_ftv33_optimum(data_dir):
     p = load_problem(data_dir / "tsplib_atsp" / "ftv33.atsp")
     r = solve(p, "ls", time_limit=600, seed=0, max_iterations=300)  # deterministic: capped iterations
     assert r.feasible and r.cost == p.bks == 1286
+
+
+def test_min_vehicles_eliminates_routes(data_dir):
+    p = load_problem(data_dir / "solomon" / "RC201.txt")
+    by_distance = solve(p, "ls", time_limit=600, seed=0, max_iterations=5)
+    fewest = solve(p, "ls", time_limit=600, seed=0, max_iterations=5, min_vehicles=True)
+    assert by_distance.feasible and fewest.feasible, fewest.violations
+    assert fewest.cost == evaluate(p, fewest.routes).cost
+    assert len(fewest.routes) < len(by_distance.routes)  # measured: 4 against 9
+    assert len(fewest.routes) <= 5  # the best known RC201 solutions use 4
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_minimise_vehicles_keeps_feasibility_and_never_adds_routes(seed):
+    p = _random_vrptw(seed, n=40)
+    data = ls.LSData(p)
+    R, L = ls.construct(data)
+    before = evaluate(p, ls.to_routes(R, L))
+    R2, L2 = ls.minimise_vehicles(data, R, L, np.random.default_rng(seed))
+    after = evaluate(p, ls.to_routes(R2, L2))
+    assert before.feasible and after.feasible, after.violations
+    assert after.num_routes <= before.num_routes and (L2 > 0).all()  # compacted: no empty rows
+    assert sorted(c for r in ls.to_routes(R2, L2) for c in r) == list(range(1, p.n))
+
+
+def test_pyvrp_min_vehicles_feasible():
+    p = _variant("VRPTW", seed=2, n=20)
+    r = solve(p, "pyvrp", time_limit=0.6, seed=0, min_vehicles=True)
+    assert r.feasible, r.violations
+    _, L = ls.construct(ls.LSData(p))
+    assert len(r.routes) <= int((L > 0).sum())  # the fleet search starts from the savings route count
