@@ -104,6 +104,7 @@ class PaintingEngine(Engine):
         self.last_completion: dict[str, Any] = {}
         self._view_cache: tuple[tuple, np.ndarray] | None = None
         self._view_canvas: tuple[tuple, CanvasCache] | None = None
+        self._arrays_cache: tuple[list[Stroke], np.ndarray, np.ndarray] | None = None
         if not hasattr(self, "_share"):
             self._share: Callable[[str, object], None] | None = None
             self.id_tag = ""
@@ -459,12 +460,37 @@ class PaintingEngine(Engine):
             raise ValueError(f"timelapse = {k}: must be >= 0")
         self.timelapse = None if k is None else int(k)
 
+    def _arrays(self, strokes: list[Stroke]) -> tuple[np.ndarray, np.ndarray]:
+        """``doc.arrays(strokes)`` for the painting in paint order, kept between calls.
+
+        Building the arrays is a Python loop over every stroke; when the strokes
+        of the last call are a prefix of these (strokes added on top, the usual
+        case, and what others' strokes in a session mostly are) only the new
+        ones are converted.
+        """
+        c = self._arrays_cache
+        if c is not None:
+            old, par, opa = c
+            k = len(old)
+            if k <= len(strokes) and strokes[:k] == old:  # identity first: cheap when unchanged
+                if k < len(strokes):
+                    p2, o2 = self.doc.arrays(strokes[k:])
+                    par, opa = np.concatenate([par, p2]), np.concatenate([opa, o2])
+                    self._arrays_cache = (list(strokes), par, opa)
+                return par, opa
+        par, opa = self.doc.arrays(strokes)
+        self._arrays_cache = (list(strokes), par, opa)
+        return par, opa
+
     def render_image(self) -> np.ndarray:
         strokes = self.doc.ordered()
         if self.timelapse is not None and self.timelapse < len(strokes):
-            params, opacity = self.doc.arrays(strokes[: self.timelapse])
-            return render_fast(params, opacity, size=self.params.canvas_px, background=self.doc.background)
-        params, opacity = self.doc.arrays(strokes)
+            params, opacity = self._arrays(strokes)
+            k = self.timelapse
+            return render_fast(
+                params[:k], opacity[:k], size=self.params.canvas_px, background=self.doc.background
+            )
+        params, opacity = self._arrays(strokes)
         return self.cache.update([s.id for s in strokes], params, opacity)
 
     def _overlay(self) -> np.ndarray | None:
@@ -520,9 +546,10 @@ class PaintingEngine(Engine):
             return q, keep
 
         strokes = self.doc.ordered()
+        params, opacity = self._arrays(strokes)
         if self.timelapse is not None and self.timelapse < len(strokes):
-            strokes = strokes[: self.timelapse]
-        params, opacity = self.doc.arrays(strokes)
+            k = self.timelapse
+            strokes, params, opacity = strokes[:k], params[:k], opacity[:k]
         q, keep = to_view(params)
         idx = np.flatnonzero(keep)
         img = cache.update([strokes[i].id for i in idx], q[idx], np.asarray(opacity)[idx])
@@ -552,7 +579,7 @@ class PaintingEngine(Engine):
                     frozen_array((np.clip(composite_fast(base.copy(), p), 0, 1) * 255 + 0.5).astype(np.uint8))
                 )
         strokes = self.doc.ordered()
-        params, opacity = self.doc.arrays(strokes)
+        params, opacity = self._arrays(strokes)
         mine = sum(1 for s in strokes if s.author == self.params.author)
         return PaintingSnapshot(
             version=self.doc.version,

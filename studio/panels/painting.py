@@ -21,6 +21,7 @@ always visible, and undo only ever undoes my own edits. See
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -315,6 +316,7 @@ class PaintingPanel(Panel):
     engine_type = PaintingEngine
     COLUMNS = ("id", "author", "x", "y", "w", "h", "theta", "r", "g", "b", "opacity")
     TABLE_ROWS = 200
+    TABLE_HZ = 5
     VIEW_MS = 40
 
     def __init__(self, parent: QtWidgets.QWidget | None = None):
@@ -466,6 +468,19 @@ class PaintingPanel(Panel):
         side.addWidget(self.table, 1)
         self._table_version = -1
         self._filling = False
+        self._table_filled_at = 0.0
+        flag = QtCore.Qt.ItemFlag
+        fixed = flag.ItemIsSelectable | flag.ItemIsEnabled
+        self._table_flags = (fixed, fixed | flag.ItemIsEditable)
+        self._table_timer = QtCore.QTimer(self)
+        self._table_timer.setSingleShot(True)
+        self._table_timer.timeout.connect(
+            lambda: (
+                self._snap is not None
+                and self._table_version != self._snap.version
+                and self.update_view(self._snap)
+            )
+        )
 
         # -- wiring ------------------------------------------------------------
         self.timelapse_slider.sliderMoved.connect(self.show_prefix)
@@ -836,6 +851,7 @@ class PaintingPanel(Panel):
     # -- stroke list ---------------------------------------------------------------
     def _fill_table(self, snap: PaintingSnapshot) -> None:
         self._filling = True
+        self._table_filled_at = time.monotonic()
         # (one pass, then one column fit: fitting the columns to their contents on every
         # cell change made a refill of 200 rows quadratic, seconds long)
         self.table.setUpdatesEnabled(False)
@@ -844,30 +860,27 @@ class PaintingPanel(Panel):
             n = snap.n_strokes
             first = max(0, n - self.TABLE_ROWS)
             rows = n - first
+            grew = rows != self.table.rowCount()
             self.table.setRowCount(rows)
+            newest = slice(n - 1, first - 1 if first > 0 else None, -1)
+            numbers = np.char.mod("%.4f", np.asarray(snap.params[newest], np.float64))
+            opacity = np.char.mod("%.3f", np.asarray(snap.opacity[newest], np.float64))
+            fixed, editable = self._table_flags
             for row in range(rows):
                 k = n - 1 - row  # newest first
-                values = [
-                    snap.ids[k],
-                    snap.authors[k],
-                    *[f"{v:.4f}" for v in snap.params[k]],
-                    f"{snap.opacity[k]:.3f}",
-                ]
+                values = [snap.ids[k], snap.authors[k], *numbers[row].tolist(), str(opacity[row])]
                 for col, text in enumerate(values):
                     item = self.table.item(row, col)
                     if item is None:
                         item = QtWidgets.QTableWidgetItem()
+                        item.setFlags(fixed if col < 2 else editable)
                         self.table.setItem(row, col, item)
                     if item.text() != text:
                         item.setText(text)
-                    flags = QtCore.Qt.ItemFlag.ItemIsSelectable | QtCore.Qt.ItemFlag.ItemIsEnabled
-                    if col >= 2:
-                        flags |= QtCore.Qt.ItemFlag.ItemIsEditable
-                    if item.flags() != flags:
-                        item.setFlags(flags)
         finally:
             self.table.blockSignals(False)
-            self.table.resizeColumnsToContents()
+            if grew:
+                self.table.resizeColumnsToContents()
             self.table.setUpdatesEnabled(True)
             self._filling = False
 
@@ -970,8 +983,13 @@ class PaintingPanel(Panel):
             self._set_thumbs(snapshot)
         self.strokes_drawn = snapshot.n_strokes
         if snapshot.version != self._table_version:
-            self._table_version = snapshot.version
-            self._fill_table(snapshot)
+            # at most TABLE_HZ refills a second while strokes stream in (live painting, a session)
+            wait = self._table_filled_at + 1.0 / self.TABLE_HZ - time.monotonic()
+            if wait <= 0:
+                self._table_version = snapshot.version
+                self._fill_table(snapshot)
+            elif not self._table_timer.isActive():
+                self._table_timer.start(int(wait * 1000) + 1)
         self.timelapse_slider.setMaximum(snapshot.n_strokes)
         if not self.timelapse_slider.isSliderDown() and not self.play_button.isChecked():
             self.timelapse_slider.setValue(snapshot.n_strokes)
