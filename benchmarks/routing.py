@@ -82,6 +82,11 @@ def main(argv=None) -> int:
     ap.add_argument("--json")
     ap.add_argument("--ttt-limit", type=float, default=20.0, help="seconds for the time-to-target runs")
     ap.add_argument("--seeds", type=int, default=5, help="seeds of the time-to-target runs (median)")
+    ap.add_argument(
+        "--sections",
+        default="x,ttt,atsp,solomon,osm",
+        help="comma-separated subset of x (CVRPLIB X), ttt (time to target), atsp, solomon, osm",
+    )
     a = ap.parse_args(argv)
     out = []
     # warm up: load the compiled kernels and the model once, outside the timings
@@ -91,16 +96,18 @@ def main(argv=None) -> int:
     xs = ["X-n101-k25", "X-n110-k13", "X-n120-k6", "X-n157-k13", "X-n195-k51"]
     if a.quick:
         xs = xs[:2]
-    print("== CVRPLIB X ==")
-    for name in xs:
+    sec = set(a.sections.split(","))
+    print("== CVRPLIB X ==" if "x" in sec else "", end="\n" if "x" in sec else "")
+    for name in xs if "x" in sec else []:
         p = load_problem(DATA / "cvrplib" / f"{name}.vrp")
         for solver, lim in (("neural", 1.0), ("neural+ls", 1.0), ("ls", 1.0), ("pyvrp", 1.0)):
             out.append(row(name, solver, solve(p, solver, time_limit=lim, seed=0), p))
-    print(
-        f"== time to 0.5 % over BKS: PyVRP cold vs warm-started from neural+ls, seeds 0..{a.seeds - 1}, "
-        f"limit {a.ttt_limit:g} s (both through pyvrp.solve) =="
-    )
-    for name in xs[:1] if a.quick else xs[:2]:
+    if "ttt" in sec:
+        print(
+            f"== time to 0.5 % over BKS: PyVRP cold vs warm-started from neural+ls, seeds 0..{a.seeds - 1}, "
+            f"limit {a.ttt_limit:g} s (both through pyvrp.solve) =="
+        )
+    for name in [] if "ttt" not in sec else xs[:1] if a.quick else xs[:2]:
         p = load_problem(DATA / "cvrplib" / f"{name}.vrp")
         target = p.bks * 1.005
         cold, warm = [], []
@@ -137,24 +144,25 @@ def main(argv=None) -> int:
                 "ratio": (mc / mw) if math.isfinite(mc) and math.isfinite(mw) else None,
             }
         )
-    print("== TSPLIB ATSP (gap to optimum) ==")
+    print("== TSPLIB ATSP (gap to optimum) ==" if "atsp" in sec else "", end="\n" if "atsp" in sec else "")
     atsp = ["br17", "ftv33", "ftv38", "ftv47", "ft53", "ftv55"]
-    for name in atsp[:3] if a.quick else atsp:
+    for name in [] if "atsp" not in sec else atsp[:3] if a.quick else atsp:
         p = load_problem(DATA / "tsplib_atsp" / f"{name}.atsp")
         for solver in ("neural", "neural+ls", "ls", "pyvrp"):
             out.append(row(name, solver, solve(p, solver, time_limit=1.0, seed=0), p))
-    print("== Solomon VRPTW ==")
+    print("== Solomon VRPTW ==" if "solomon" in sec else "", end="\n" if "solomon" in sec else "")
     sol = ["C101", "C201", "R101", "R201", "RC101", "RC201"]
-    for name in sol[:2] if a.quick else sol:
+    for name in [] if "solomon" not in sec else sol[:2] if a.quick else sol:
         p = load_problem(DATA / "solomon" / f"{name}.txt")
         for solver in ("neural+ls", "ls", "pyvrp"):
             out.append(row(name, solver, solve(p, solver, time_limit=1.0, seed=0), p))
-    print("== Helsinki road network (ATSP, km; no known optimum: gap vs pyvrp 5 s) ==")
-    p = load_problem(DATA / "osm" / "osm_helsinki_101_rrnco_format.npz")
-    ref = solve(p, "pyvrp", time_limit=5.0, seed=0)
-    p = p.with_changes(bks=ref.cost)
-    for solver in ("neural", "neural+ls", "ls"):
-        out.append(row(p.name, solver, solve(p, solver, time_limit=1.0, seed=0), p))
+    if "osm" in sec:
+        print("== Helsinki road network (ATSP, km; no known optimum: gap vs pyvrp 5 s) ==")
+        p = load_problem(DATA / "osm" / "osm_helsinki_101_rrnco_format.npz")
+        ref = solve(p, "pyvrp", time_limit=5.0, seed=0)
+        p = p.with_changes(bks=ref.cost)
+        for solver in ("neural", "neural+ls", "ls"):
+            out.append(row(p.name, solver, solve(p, solver, time_limit=1.0, seed=0), p))
     summary = {}
     for solver in ("neural", "neural+ls", "ls", "pyvrp"):
         gaps = [

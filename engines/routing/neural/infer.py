@@ -14,7 +14,9 @@ from engines.routing.problem import Problem, evaluate
 from engines.serialize import FormatError, load_state, save_state
 
 __all__ = [
+    "DECODE_BUDGET",
     "DEFAULT_WEIGHTS",
+    "decode_plan",
     "default_model",
     "load_model",
     "neural_solve",
@@ -55,8 +57,31 @@ def default_model() -> RouteNet:
         return _cache["default"]
 
 
+#: decoding effort: about DECODE_BUDGET / n**2 rollouts for n nodes. Time per decoding step grows
+#: with rollouts x n and there are about n steps, so this keeps one decoding near a fixed time
+#: (about 0.15 s on one core of the 2-core machine here, not loaded; see benchmarks/routing.py)
+DECODE_BUDGET = 1.3e6
+
+
+def decode_plan(problem: Problem) -> tuple[int, int]:
+    """(POMO starts, coordinate augmentations) that fit the decoding budget for this problem size.
+
+    Augmentations (the 8 x/y symmetries) only exist with coordinates; one per
+    16 rollouts, the rest are starts spread over the customers.
+    """
+    n = problem.n
+    rollouts = int(max(8, min(DECODE_BUDGET // n**2, 8 * (n - 1))))
+    augment = 1 if problem.coords is None else int(min(8, max(1, rollouts // 16)))
+    starts = int(max(1, min(n - 1, rollouts // augment)))
+    return starts, augment
+
+
 def neural_solve(
-    problem: Problem, model: RouteNet | None = None, seed: int = 0, starts: int | None = 16, augment: int = 2
+    problem: Problem,
+    model: RouteNet | None = None,
+    seed: int = 0,
+    starts: int | None | str = "auto",
+    augment: int | str = "auto",
 ) -> list[list[int]]:
     """Greedy POMO decoding (see :func:`neural_solve_steps`); returns the routes."""
     job = neural_solve_steps(problem, model, seed, starts, augment)
@@ -71,17 +96,22 @@ def neural_solve_steps(
     problem: Problem,
     model: RouteNet | None = None,
     seed: int = 0,
-    starts: int | None = 16,
-    augment: int = 2,
+    starts: int | None | str = "auto",
+    augment: int | str = "auto",
     every: int = 10,
 ):
     """Greedy POMO decoding from up to ``starts`` first customers, ``augment`` coordinate flips.
+
+    ``"auto"`` takes them from :func:`decode_plan`; ``starts=None`` starts from every customer.
 
     A generator: it yields every ``every`` decoding steps (so a job can stop
     it there) and returns the routes of the cheapest feasible rollout (the cheapest overall
     when none is feasible; the evaluator then names what is violated).
     """
     model = model or default_model()
+    plan = decode_plan(problem)
+    starts = plan[0] if starts == "auto" else starts
+    augment = plan[1] if augment == "auto" else augment
     torch.manual_seed(seed)
     threads = torch.get_num_threads()
     steps = None

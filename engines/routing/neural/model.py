@@ -109,10 +109,10 @@ class RouteNet(nn.Module):
         W = self.ctx.weight  # (d, 2d + 3)
         hc = h @ W[:, :d].t()  # (B, n, d)
         mc = enc["mean"] @ W[:, d : 2 * d].t()  # (B, d)
-        wg, bg = self.glimpse_bias.weight, self.glimpse_bias.bias  # (H, 2), (H,)
-        # (Bm, H, n, n): glimpse bias of every row (current node) for every head
-        gb = Dn[:, None] * wg[None, :, 0, None, None] + Tn[:, None] * wg[None, :, 1, None, None]
-        gb = gb + bg[None, :, None, None]
+        # glimpse bias, per head h: a_h d[cur, j] + c_h t[cur, j] + b_h. The softmax over j ignores
+        # b_h (the same for every j), so a step adds a_h d_row + c_h t_row to the attention scores
+        wg = self.glimpse_bias.weight  # (H, 2)
+        same = Dn.shape == Tn.shape and bool(torch.equal(Dn, Tn))  # e.g. CVRPLIB: durations = distances
         wl, bl = self.logit_lin.weight[0], self.logit_lin.bias[0]
         lin = wl[0] * Dn + wl[1] * Tn + wl[2] * Dn[:, :, 0][:, None, :] + bl  # (Bm, n, n)
         kl = enc["kl"]  # (B, n, d)
@@ -125,7 +125,10 @@ class RouteNet(nn.Module):
             "wctx": W[:, 2 * d :].t(),  # (3, d): load, clock, frac
             "kgT": (enc["kg"].transpose(-1, -2) / math.sqrt(dk)).reshape(B * c.heads, dk, n),
             "vg": enc["vg"].reshape(B * c.heads, n, dk),
-            "gb": gb,
+            "Dn": Dn,
+            "Tn": None if same else Tn,
+            "ga": (wg[:, 0] + wg[:, 1] if same else wg[:, 0]).view(1, -1, 1, 1),
+            "gc": wg[:, 1].view(1, -1, 1, 1),
             "lin": lin + klb[:, None, :] if lin.shape[0] == B else lin.expand(B, n, n) + klb[:, None, :],
             "kloT": klo.transpose(1, 2).contiguous(),  # (B, d, n)
         }
@@ -144,12 +147,13 @@ class RouteNet(nn.Module):
         q = hc[bi, cur] + cache["mc"]
         q = q + torch.stack([load, clock, frac], -1) @ cache["wctx"]
         q = q.view(B, P, H, d // H).transpose(1, 2)  # (B, H, P, dk)
-        gb = cache["gb"]
-        heads = torch.arange(H, device=cur.device)[None, :, None]
-        rows = (bi if gb.shape[0] == B else torch.zeros_like(bi))[:, None, :]
-        gb = gb[rows, heads, cur[:, None, :]]  # (B, H, P, n), gathered in place
+        Dn = cache["Dn"]
+        bm = bi if Dn.shape[0] == B else torch.zeros_like(bi)
+        s = torch.bmm(q.reshape(B * H, P, d // H), cache["kgT"]).view(B, H, P, n)
+        s.addcmul_(cache["ga"], Dn[bm, cur][:, None])
+        if cache["Tn"] is not None:
+            s.addcmul_(cache["gc"], cache["Tn"][bm, cur][:, None])
         neg = torch.zeros(allowed.shape, dtype=q.dtype, device=q.device).masked_fill_(~allowed, float("-inf"))
-        s = torch.baddbmm(gb.view(B * H, P, n), q.reshape(B * H, P, d // H), cache["kgT"]).view(B, H, P, n)
         s = s + neg[:, None]
         g = torch.bmm(torch.softmax(s, dim=-1).view(B * H, P, n), cache["vg"])
         g = g.view(B, H, P, d // H).transpose(1, 2).reshape(B, P, d)
