@@ -161,6 +161,10 @@ class CollabSession:
     def set_cursor(self, x: float | None, y: float | None = None):
         return self.submit(lambda c: c.set_cursor(x, y))
 
+    def set_presence(self, **fields: Any):
+        """Change what the others see of me in one awareness message (``cursor``, ``drag``, ...)."""
+        return self.submit(lambda c: c.set_awareness(**fields))
+
     def share_edit(self, op: str, payload: Any) -> concurrent.futures.Future:
         """Write one local edit of a painting engine into the room (thread-safe).
 

@@ -74,6 +74,7 @@ class Canvas(QtWidgets.QWidget):
     redo_requested = QtCore.Signal()
     hovered = QtCore.Signal(object)  # (x, y) in [0, 1] under the mouse, or None off the canvas
     view_changed = QtCore.Signal()  # zoom, pan or size changed
+    drag_progress = QtCore.Signal(object)  # the brush path so far (list of (x, y)), None when it ends
 
     def __init__(self, parent: QtWidgets.QWidget | None = None):
         super().__init__(parent)
@@ -93,6 +94,8 @@ class Canvas(QtWidgets.QWidget):
         self._pan_from: tuple[QtCore.QPointF, tuple[float, float]] | None = None
         #: the others' cursors in a session: (name, colour, x, y)
         self.cursors: list[tuple[str, str, float, float]] = []
+        #: the others' brush drags in progress: (brush colour, size, points)
+        self.remote_drags: list[tuple[str, float, list[tuple[float, float]]]] = []
         #: a sharp render of the zoomed view: the image and its square (x0, y0, side) in canvas fractions
         self.view_image: QtGui.QImage | None = None
         self.view_rect: tuple[float, float, float] | None = None
@@ -203,6 +206,20 @@ class Canvas(QtWidgets.QWidget):
                 p.drawPoint(pts[0])
             else:
                 p.drawPolyline(QtGui.QPolygonF(pts))
+        for colour, size, path in self.remote_drags:
+            c = QtGui.QColor(colour)
+            if not c.isValid():
+                continue
+            c.setAlphaF(0.75)
+            pen = QtGui.QPen(c, max(1.0, size * r.width()))
+            pen.setCapStyle(QtCore.Qt.PenCapStyle.RoundCap)
+            pen.setJoinStyle(QtCore.Qt.PenJoinStyle.RoundJoin)
+            p.setPen(pen)
+            pts = [self.to_widget(x, y) for x, y in path]
+            if len(pts) == 1:
+                p.drawPoint(pts[0])
+            else:
+                p.drawPolyline(QtGui.QPolygonF(pts))
         if self.cursors:
             self._draw_cursors(p)
         p.end()
@@ -281,6 +298,8 @@ class Canvas(QtWidgets.QWidget):
             return
         if self._path:
             self._path.append((x, y))
+            if self.tool == "brush":
+                self.drag_progress.emit(list(self._path))
             self.update()
 
     def _drag_rect(self) -> tuple[float, float, float, float]:
@@ -306,7 +325,8 @@ class Canvas(QtWidgets.QWidget):
             self._path.append((x, y))
         path = np.asarray(self._path, dtype=np.float64)
         self._path = []
-        self.dragged.emit(path)
+        self.dragged.emit(path)  # (the strokes go to the room before the preview is withdrawn)
+        self.drag_progress.emit(None)
         self.update()
 
 
@@ -514,6 +534,9 @@ class PaintingPanel(Panel):
         self.canvas.undo_requested.connect(self.undo)
         self.canvas.redo_requested.connect(self.redo)
         self.canvas.hovered.connect(self.session.set_cursor)
+        self.canvas.drag_progress.connect(
+            lambda pts: self.session.set_drag(pts, self.canvas.color.name(), self.canvas.brush_size)
+        )
         # sharp zoomed views: at most one render in flight, at most one request per VIEW_MS
         self._view_future = None
         self._view_again = False
@@ -671,9 +694,10 @@ class PaintingPanel(Panel):
         self.act_leave.setEnabled(active and not sc.leaving)
         self.invite_button.setEnabled(bool(token))
         self.act_invite.setEnabled(bool(token))
-        cursors = sc.cursors()
-        if cursors != self.canvas.cursors:
+        cursors, drags = sc.cursors(), sc.drags()
+        if cursors != self.canvas.cursors or drags != self.canvas.remote_drags:
             self.canvas.cursors = cursors
+            self.canvas.remote_drags = drags
             self.canvas.update()
         if self._invite_pending and token and address:
             self._invite_pending = False

@@ -43,6 +43,8 @@ class SessionController(QtCore.QObject):
 
     POLL_MS = 30
     CURSOR_MS = 50
+    #: most points of a drag in progress sent to the others
+    DRAG_POINTS = 120
 
     def __init__(self, panel, parent: QtCore.QObject | None = None):
         super().__init__(parent or panel)
@@ -58,14 +60,14 @@ class SessionController(QtCore.QObject):
         self.applied_batches = 0
         self._cursor = 0
         self._resync: Any = None
-        self._cursor_xy: tuple[float, float] | None | bool = False  # False: nothing to send
+        self._pending: dict[str, Any] = {}  # presence fields waiting for the next send
         self.timer = QtCore.QTimer(self)
         self.timer.setInterval(self.POLL_MS)
         self.timer.timeout.connect(self.poll)
         self.cursor_timer = QtCore.QTimer(self)
         self.cursor_timer.setSingleShot(True)
         self.cursor_timer.setInterval(self.CURSOR_MS)
-        self.cursor_timer.timeout.connect(self._send_cursor)
+        self.cursor_timer.timeout.connect(self._send_presence)
 
     # ------------------------------------------------------------------ state
     @property
@@ -320,24 +322,63 @@ class SessionController(QtCore.QObject):
         elif st.state in ("offline", "connecting") and before == "online":
             self._log("warning", f"connection to {where} lost ({st.error}); reconnecting, edits are kept")
 
-    # --------------------------------------------------------------- cursor
+    # ------------------------------------------------------------- presence
     def set_cursor(self, xy: tuple[float, float] | None) -> None:
         """My cursor on the canvas (None: off it); sent at most every CURSOR_MS."""
+        self._presence("cursor", None if xy is None else [round(float(xy[0]), 4), round(float(xy[1]), 4)])
+
+    def set_drag(self, points: list | None, colour: str = "#000000", size: float = 0.03) -> None:
+        """My brush drag while the button is down (None when it ends): the others see it grow."""
+        if points is None or len(points) == 0:
+            self._presence("drag", None)
+            return
+        pts = list(points)
+        if len(pts) > self.DRAG_POINTS:  # keep the message small: thin the path evenly
+            step = len(pts) / self.DRAG_POINTS
+            pts = [pts[int(i * step)] for i in range(self.DRAG_POINTS - 1)] + [pts[-1]]
+        self._presence(
+            "drag",
+            {
+                "points": [[round(float(x), 4), round(float(y), 4)] for x, y in pts],
+                "colour": str(colour),
+                "size": float(size),
+            },
+        )
+
+    def _presence(self, key: str, value: Any) -> None:
         if self.session is None:
             return
-        self._cursor_xy = xy
+        self._pending[key] = value
         if not self.cursor_timer.isActive():
-            self._send_cursor()
+            self._send_presence()
             self.cursor_timer.start()
 
-    def _send_cursor(self) -> None:
-        xy, self._cursor_xy = self._cursor_xy, False
-        if xy is False or self.session is None:
-            return
-        if xy is None:
-            self.session.set_cursor(None)
-        else:
-            self.session.set_cursor(float(xy[0]), float(xy[1]))
+    def _send_presence(self) -> None:
+        fields, self._pending = self._pending, {}
+        if fields and self.session is not None:
+            self.session.set_presence(**fields)
+
+    def drags(self) -> list[tuple[str, float, list[tuple[float, float]]]]:
+        """The others' brush drags in progress: (brush colour, size, points), checked."""
+        st = self.status
+        if self.session is None or st is None:
+            return []
+        out = []
+        for p in st.peers.values():
+            d = p.get("drag")
+            if not isinstance(d, dict):
+                continue
+            pts, colour, size = d.get("points"), d.get("colour"), d.get("size")
+            if not isinstance(pts, list) or not isinstance(colour, str) or not isinstance(size, (int, float)):
+                continue
+            good = [
+                (float(q[0]), float(q[1]))
+                for q in pts[: 2 * self.DRAG_POINTS]
+                if isinstance(q, list) and len(q) == 2 and all(isinstance(v, (int, float)) for v in q)
+            ]
+            if good and 0.0 < float(size) <= 1.0:
+                out.append((colour[:16], float(size), good))
+        return out
 
     # ----------------------------------------------------------------- test aid
     def drop_connection(self) -> None:

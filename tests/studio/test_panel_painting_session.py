@@ -104,19 +104,42 @@ def test_two_panels_paint_together_see_cursors_and_undo_only_their_own(two, qtbo
     want = QtGui.QColor(colour)
     inside = shot[int(tip.y()) + 8, int(tip.x()) + 2].astype(int)  # inside the arrow
     assert np.abs(inside - [want.red(), want.green(), want.blue()]).max() < 40, (inside, colour)
+    # a drag in progress is seen growing before the button is released
+    c = b.canvas
+    pts = [c.to_widget(0.1 + 0.02 * i, 0.4).toPoint() for i in range(8)]
+    qtbot.mousePress(c, QtCore.Qt.MouseButton.LeftButton, pos=pts[0])
+    for q in pts[1:]:
+        qtbot.mouseMove(c, q)
+    qtbot.waitUntil(
+        lambda: len(a.canvas.remote_drags) == 1 and len(a.canvas.remote_drags[0][2]) >= 6, timeout=T
+    )
+    colour, size, path = a.canvas.remote_drags[0]
+    assert colour == "#2060e0" and size == pytest.approx(b.canvas.brush_size)
+    assert path[-1] == pytest.approx((0.24, 0.4), abs=0.01)
+    bobs_first = bobs
+    n_a = len(_ids(a))
+    qtbot.mouseRelease(c, QtCore.Qt.MouseButton.LeftButton, pos=pts[-1])
+    qtbot.waitUntil(lambda: a.canvas.remote_drags == [] and len(_ids(a)) > n_a, timeout=T)
+    bobs = {i for i, au in zip(b._snap.ids, b._snap.authors) if au == "Bob"}
+    bobs_second = bobs - bobs_first
+    assert bobs_second
+    qtbot.waitUntil(lambda: _ids(a) == _ids(b), timeout=T)
     # undo in Ada's panel removes only her last stroke, on both canvases; Bob's stay
     ada_last = _ids(a) - before - bobs
     a.undo()
     qtbot.waitUntil(lambda: not (ada_last & _ids(b)) and bobs <= _ids(b), timeout=T)
     qtbot.waitUntil(lambda: _ids(a) == _ids(b), timeout=T)
     assert bobs <= _ids(a) and before <= _ids(a)
-    # Bob's undo leaves Ada's strokes alone
+    # Bob's undo takes his last drag away for both, and leaves Ada's strokes alone
     b.undo()
-    qtbot.waitUntil(lambda: not (bobs & _ids(a)) and _ids(a) == before, timeout=T)
+    qtbot.waitUntil(lambda: not (bobs_second & _ids(a)) and _ids(a) == before | bobs_first, timeout=T)
+    b.undo()
+    qtbot.waitUntil(lambda: _ids(a) == before, timeout=T)
     qtbot.waitUntil(lambda: _ids(b) == before, timeout=T)
-    # redo brings Bob's back everywhere
+    # redo brings back his first drag everywhere
     b.redo()
-    qtbot.waitUntil(lambda: bobs <= _ids(a), timeout=T)
+    qtbot.waitUntil(lambda: _ids(a) == before | bobs_first, timeout=T)
+    bobs = bobs_first
     # leaving: the host stops the server; Bob is told, and keeps the painting
     a.leave_session()
     qtbot.waitUntil(lambda: not a.session.active and a.indicator.text_now == "Disconnected", timeout=T)
