@@ -43,6 +43,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from engines.geometry import manifold_analysis  # noqa: E402
+from engines.geometry.mftma import auto_threads  # noqa: E402
 from engines.paths import shared_data  # noqa: E402
 
 GOLDEN = shared_data("geometry", "golden.json")
@@ -95,11 +96,18 @@ def reference_cases():
     }
 
 
-def ours(X_nm, kappa):
+#: ``--threads`` (None: the kernels pick the free cores at each call) and ``--device``
+OURS = {"threads": None, "device": "auto"}
+USED_THREADS: list[int] = []
+
+
+def ours(X_nm, kappa, device=None):
     """Time one call of ours on N x M arrays (our API takes M x N)."""
     X = [a.T for a in X_nm]
+    threads = OURS["threads"]
+    USED_THREADS.append(auto_threads() if threads is None else threads)
     t = time.perf_counter()
-    r = manifold_analysis(X, kappa=kappa, n_t=N_T, seed=0)
+    r = manifold_analysis(X, kappa=kappa, n_t=N_T, seed=0, threads=threads, device=device or OURS["device"])
     dt = time.perf_counter() - t
     vals = {
         "capacity": r.capacity_mean,
@@ -267,14 +275,25 @@ def speed(args):
 
 
 def scaling():
-    print("\nscaling (ours only; Gaussian manifolds, n_t = 200, median of 3):")
+    import torch
+
+    gpu = torch.cuda.is_available()
+    print(
+        "\nscaling (ours only; Gaussian manifolds, n_t = 200, median of 3"
+        + ("; numpy path, then the GPU path for the steps that grow with N):" if gpu else "; no GPU here):")
+    )
     base = dict(P=20, M=50, N=2000)
-    for key, values in (("P", (10, 20, 40)), ("M", (25, 50, 100)), ("N", (500, 2000, 8000))):
+    for key, values in (("P", (10, 20, 40)), ("M", (25, 50, 100)), ("N", (500, 2000, 8000, 32000))):
         for v in values:
             cfg = {**base, key: v}
             X = gauss(cfg["P"], cfg["M"], cfg["N"], 1)
-            t = float(np.median([ours(X, 0.0)[0] for _ in range(3)]))
-            print(f"  P={cfg['P']:3d} M={cfg['M']:3d} N={cfg['N']:5d}: {t:7.3f} s")
+            t = float(np.median([ours(X, 0.0, device="numpy")[0] for _ in range(3)]))
+            line = f"  P={cfg['P']:3d} M={cfg['M']:3d} N={cfg['N']:5d}: {t:7.3f} s"
+            if gpu:
+                ours(X, 0.0, device="cuda")  # warm-up (CUDA context, kernels)
+                tg = float(np.median([ours(X, 0.0, device="cuda")[0] for _ in range(3)]))
+                line += f"   GPU {tg:7.3f} s ({t / tg:4.1f}x)"
+            print(line)
 
 
 def science():
@@ -313,9 +332,14 @@ def main():
     ap.add_argument(
         "--reference-repo", metavar="DIR", help="checkout of neural_manifolds_replicaMFT (d56eda1)"
     )
+    ap.add_argument(
+        "--threads", type=int, default=None, help="our kernel threads (default: the free cores at each call)"
+    )
+    ap.add_argument("--device", default="auto", help="our device: auto, numpy, cpu, cuda (default auto)")
     args = ap.parse_args()
     if args.repeats < 1:
         ap.error("--repeats must be >= 1")
+    OURS.update(threads=args.threads, device=args.device)
     print(
         f"threads: OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'default')}, "
         f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'default')}, "
@@ -323,6 +347,10 @@ def main():
         "(the reference subprocess inherits the same environment)"
     )
     speed(args)
+    print(
+        f"our kernel threads per call: {'auto' if args.threads is None else args.threads} -> "
+        f"{', '.join(str(k) for k in USED_THREADS)} (load average now {os.getloadavg()[0]:.1f})"
+    )
     if not args.quick:
         scaling()
         science()

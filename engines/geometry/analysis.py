@@ -281,7 +281,9 @@ def analysis_job(
                             from engines.geometry.mftma import simulated_capacity
 
                             try:
-                                row["simcap"] = simulated_capacity(mans, n_dichotomies=40, seed=seed).capacity
+                                row["simcap"] = simulated_capacity(
+                                    mans, n_dichotomies=40, seed=seed, kappa=p.kappa
+                                ).capacity
                             except ValueError:  # not separable even in the full space
                                 row["simcap"] = float("nan")
                         rows.append(row)

@@ -30,6 +30,14 @@ def add_parser(subparsers) -> None:
     a.add_argument("--features", default=None, help="dataset/key of the features (default: guessed)")
     a.add_argument("--labels", default=None, help="dataset/key of the labels (default: guessed)")
     a.add_argument("--simcap", action="store_true", help="also measure the simulated capacity")
+    a.add_argument(
+        "--threads", type=int, default=None, help="kernel threads (default: the free cores, see auto_threads)"
+    )
+    a.add_argument(
+        "--device",
+        default="auto",
+        help="where the steps that grow with N run: auto (a CUDA GPU for large data), numpy, cpu, cuda, cuda:N",
+    )
     a.add_argument("--json", action="store_true", help="print JSON instead of a table")
     a.set_defaults(func=_analyze)
 
@@ -73,7 +81,9 @@ def _analyze(args) -> int:
 
     manifolds = load_activations(args.file, features=args.features, labels=args.labels)
     t0 = time.perf_counter()
-    res = manifold_analysis(manifolds, kappa=args.kappa, n_t=args.n_t, seed=args.seed)
+    res = manifold_analysis(
+        manifolds, kappa=args.kappa, n_t=args.n_t, seed=args.seed, threads=args.threads, device=args.device
+    )
     import numpy as np
 
     allx = np.concatenate(manifolds)
@@ -90,9 +100,7 @@ def _analyze(args) -> int:
         }
     )
     if args.simcap:
-        if args.kappa != 0:
-            raise ValueError("--simcap: the simulated capacity is measured at kappa = 0 only")
-        sim = simulated_capacity(manifolds, seed=args.seed)
+        sim = simulated_capacity(manifolds, seed=args.seed, kappa=args.kappa, threads=args.threads)
         out["simulated_capacity"] = sim.capacity
         out["simulated_n_critical"] = sim.n_critical
     if args.json:

@@ -34,7 +34,10 @@ two implementations see the same t vectors and agree to a few 1e-4.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import math
+import os
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,14 +45,80 @@ import numpy as np
 __all__ = [
     "MFTMAResult",
     "SimCapResult",
+    "auto_threads",
     "check_manifolds",
+    "kernel_threads",
     "manifold_analysis",
     "nnls_batch",
     "nnls_warm_start",
     "prepare_manifolds",
+    "resolve_device",
     "separable_batch",
     "simulated_capacity",
 ]
+
+
+# --------------------------------------------------------------------------
+# threads
+# --------------------------------------------------------------------------
+
+
+def _cores() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def auto_threads() -> int:
+    """How many threads the kernels should use now.
+
+    All usable cores on an idle machine; fewer as other processes keep them
+    busy (one-minute load average, counting this process as one), down to a
+    single thread. On a shared machine, numba's parallel loops and BLAS with
+    more threads than free cores lose far more to oversubscription than they
+    gain: a 2-core machine at load 8 ran the P = 20, M = 50, N = 2000 case
+    about 10x slower with two threads than with one.
+    """
+    n = _cores()
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):  # pragma: no cover - not Unix
+        return n
+    return int(min(n, max(1, math.floor(n - load + 1.5))))
+
+
+_controller = None
+
+
+@contextlib.contextmanager
+def kernel_threads(threads: int | None = None) -> Iterator[int]:
+    """Run the block with ``threads`` numba and BLAS threads (None: :func:`auto_threads`)."""
+    global _controller
+    k = auto_threads() if threads is None else int(threads)
+    if k < 1:
+        raise ValueError(f"threads = {threads}: must be >= 1")
+    k = min(k, _cores())
+    stack = contextlib.ExitStack()
+    with stack:
+        try:
+            import numba
+
+            k_numba = min(k, numba.config.NUMBA_NUM_THREADS)
+            before = numba.get_num_threads()
+            numba.set_num_threads(k_numba)  # thread-local: other threads keep theirs
+            stack.callback(numba.set_num_threads, before)
+        except ImportError:  # pragma: no cover - numba is a dependency of the project
+            pass
+        try:
+            from threadpoolctl import ThreadpoolController
+
+            if _controller is None:
+                _controller = ThreadpoolController()
+            stack.enter_context(_controller.limit(limits=k, user_api="blas"))
+        except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+            pass
+        yield k
 
 
 # --------------------------------------------------------------------------
@@ -459,12 +528,23 @@ def prepare_manifolds(
     Each manifold i is c_i + S_i where c_i is its center after global mean and
     center-subspace removal and S_i its deviations, both divided by |c_i|.
     """
+    data, origin, fit = _center_stage(manifolds, rng, n_reps)
+    devs, units = _normalise(data, origin, fit.basis)
+    return devs, units, fit
+
+
+def _center_stage(manifolds: Sequence, rng: np.random.RandomState, n_reps: int):
+    """Steps 1-2: checked data, the global mean and the center subspace to remove."""
     data = check_manifolds(manifolds)
     allx = np.concatenate(data, axis=0)
     origin = allx.mean(axis=0)
     centers = np.stack([d.mean(axis=0) for d in data])  # (P, N)
     fit = _center_subspace(centers, rng, n_reps=n_reps)
-    V = fit.basis
+    return data, origin, fit
+
+
+def _normalise(data: list[np.ndarray], origin: np.ndarray, V: np.ndarray):
+    """Step 3 in numpy: per manifold (deviations / |center|, center / |center|)."""
     devs, units = [], []
     for i, d in enumerate(data):
         x = (d - origin).T  # (N, M)
@@ -479,7 +559,7 @@ def prepare_manifolds(
             )
         devs.append((x - c[:, None]) / cn)
         units.append(c / cn)
-    return devs, units, fit
+    return devs, units
 
 
 def manifold_analysis(
@@ -489,13 +569,95 @@ def manifold_analysis(
     seed: int = 0,
     *,
     n_reps: int = 10,
+    threads: int | None = None,
+    device: str | None = "auto",
 ) -> MFTMAResult:
     """Mean-field theoretic manifold analysis of P manifolds.
 
     ``manifolds``: a list of P arrays of shape (M_i samples, N features) (or a
     P x M x N array). ``kappa``: margin (>= 0). ``n_t``: Gaussian vectors per
-    manifold. Returns a :class:`MFTMAResult`.
+    manifold. ``threads``: numba and BLAS threads (None: as many as there are
+    free cores now, see :func:`auto_threads`). ``device``: where the steps
+    that grow with N run (see :func:`resolve_device`; by default a CUDA GPU
+    for large data when there is one). Returns a :class:`MFTMAResult`.
     """
+    with kernel_threads(threads):
+        return _manifold_analysis(manifolds, kappa, n_t, seed, n_reps, device)
+
+
+#: below this many numbers (sum of M_i x N) the numpy path is faster than moving data to a GPU
+GPU_MIN_SIZE = 2_000_000
+
+
+def resolve_device(device: str | None, size: int) -> str | None:
+    """The torch device for the steps that scale with N (None: numpy on the CPU).
+
+    ``device``: "auto" (a CUDA GPU when torch sees one and the data has at
+    least :data:`GPU_MIN_SIZE` numbers), "numpy", or a torch device name such
+    as "cuda", "cuda:1" or "cpu" (torch on the CPU, which the tests use to
+    check the torch path against the numpy one).
+    """
+    if device in (None, "numpy"):
+        return None
+    if device == "auto":
+        if size < GPU_MIN_SIZE:
+            return None
+        try:
+            import torch
+        except ImportError:  # pragma: no cover - torch is a dependency of the project
+            return None
+        return "cuda" if torch.cuda.is_available() else None
+    import torch
+
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as e:
+        raise ValueError(f"device = {device!r}: not a torch device (auto, numpy, cpu, cuda, cuda:N)") from e
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device = {device!r}: torch sees no CUDA GPU here")
+    return str(dev)
+
+
+def _reduce_torch(data: list[np.ndarray], origin: np.ndarray, V: np.ndarray, device: str) -> list[np.ndarray]:
+    """Step 3 and the reduction to each manifold's span, in torch on ``device``.
+
+    The same arithmetic as the numpy path (float64, Householder QR), one
+    batched QR per sample count; only the small (min(M, N), M) factors come back.
+    """
+    import torch
+
+    dev = torch.device(device)
+    o = torch.as_tensor(origin, device=dev)
+    Vt = torch.as_tensor(V, device=dev)
+    out: list[np.ndarray | None] = [None] * len(data)
+    by_m: dict[int, list[int]] = {}
+    for i, d in enumerate(data):
+        by_m.setdefault(d.shape[0], []).append(i)
+    for m, ids in by_m.items():
+        x = torch.as_tensor(np.stack([data[i] for i in ids]), device=dev) - o  # (g, M, N)
+        x = x.transpose(1, 2)  # (g, N, M)
+        if Vt.shape[1]:
+            x = x - Vt @ (Vt.T @ x)
+        c = x.mean(dim=2, keepdim=True)
+        cn = torch.linalg.vector_norm(c, dim=1, keepdim=True)  # (g, 1, 1)
+        scale = torch.clamp(x.abs().amax(dim=(1, 2), keepdim=True), min=1.0)
+        small = (~(cn > 1e-12 * scale)).flatten()
+        if bool(small.any()):
+            i = ids[int(torch.nonzero(small)[0])]
+            raise ValueError(
+                f"manifold {i}: its center vanishes after removing the global mean and the "
+                "center subspace (identical or collinear manifolds?)"
+            )
+        devs = (x - c) / cn
+        if devs.shape[1] > m:
+            devs = torch.triu(torch.linalg.qr(devs, mode="r")[1])
+        devs = devs.cpu().numpy()
+        for k, i in enumerate(ids):
+            out[i] = devs[k]
+    return out  # type: ignore[return-value]
+
+
+def _manifold_analysis(manifolds, kappa, n_t, seed, n_reps, device=None) -> MFTMAResult:
     kappa = float(kappa)
     if not np.isfinite(kappa) or kappa < 0:
         raise ValueError(f"kappa = {kappa}: must be a finite number >= 0")
@@ -503,18 +665,24 @@ def manifold_analysis(
     if n_t < 2:
         raise ValueError(f"n_t = {n_t}: need at least 2 Gaussian samples")
     rng = np.random.RandomState(int(seed))
-    devs, _, fit = prepare_manifolds(manifolds, rng, n_reps=n_reps)
-    P = len(devs)
-    # reduce each manifold to the span of its points (with a center coordinate 1)
-    reduced = list(devs)
-    by_m: dict[int, list[int]] = {}
-    for i, x in enumerate(devs):
-        if x.shape[0] > x.shape[1]:
-            by_m.setdefault(x.shape[1], []).append(i)
-    for ids in by_m.values():  # one batched Householder QR per sample count
-        rs = np.linalg.qr(np.stack([devs[i] for i in ids]), mode="r")
-        for i, r in zip(ids, rs):
-            reduced[i] = np.triu(r)
+    data, origin, fit = _center_stage(manifolds, rng, n_reps)
+    P = len(data)
+    dev = resolve_device(device, sum(d.size for d in data))
+    if dev is not None:
+        reduced = _reduce_torch(data, origin, fit.basis, dev)
+    else:
+        devs, _ = _normalise(data, origin, fit.basis)
+        del data
+        # reduce each manifold to the span of its points (with a center coordinate 1)
+        reduced = list(devs)
+        by_m: dict[int, list[int]] = {}
+        for i, x in enumerate(devs):
+            if x.shape[0] > x.shape[1]:
+                by_m.setdefault(x.shape[1], []).append(i)
+        for ids in by_m.values():  # one batched Householder QR per sample count
+            rs = np.linalg.qr(np.stack([devs[i] for i in ids]), mode="r")
+            for i, r in zip(ids, rs):
+                reduced[i] = np.triu(r)
     sd1, tvecs = [], []
     for x in reduced:
         D, m = x.shape
@@ -613,21 +781,38 @@ def _separable(points: np.ndarray, labels: np.ndarray) -> bool:
     return res.status == 0
 
 
-def separable_batch(points: np.ndarray, labels: np.ndarray, max_iter: int = 60) -> np.ndarray:
+def separable_batch(
+    points: np.ndarray, labels: np.ndarray, max_iter: int | None = None, margin: float = 0.0
+) -> np.ndarray:
     """Linear separability through the origin of many labellings of the same points.
 
-    ``points``: (n_pts, n); ``labels``: (n_dich, n_pts) of +/-1. Minimises
-    0.5 lam |w|^2 + 0.5 sum max(0, 1 - y_k w.x_k)^2 for every labelling at once
-    by Newton's method (the loss is piecewise quadratic, so it ends in a few
-    steps), with a vanishing ridge lam. A labelling is separable when the
-    solution has y_k w.x_k > 0 for every point (a certificate); for an
-    inseparable one no w can do that. Problems that do not settle fall back
-    to the exact linear programme.
+    ``points``: (n_pts, n); ``labels``: (n_dich, n_pts) of +/-1. With
+    ``margin`` = 0 a labelling is separable when some w has y_k w.x_k > 0 for
+    every point; with ``margin`` > 0 when some unit w has y_k w.x_k >= margin.
+
+    Minimises 0.5 lam |w|^2 + 0.5 sum max(0, 1 - y_k w.x_k)^2 for every
+    labelling at once by Newton's method (the loss is piecewise quadratic, so
+    it ends in a few steps), with a vanishing ridge lam. At margin 0 a
+    solution with y_k w.x_k > 0 for every point is a certificate, and no w can
+    do that for an inseparable labelling. At margin > 0 the minimiser tends to
+    the hard-margin separator; it brackets the largest margin gamma between
+    min_k y_k w.x_k / |w| (attained by w) and |Z r| / sum(r) (r: the hinge
+    residuals; for any r >= 0, gamma <= |Z r| / sum(r) with Z the columns
+    y_k x_k), and both bounds meet as lam -> 0. Problems that do not settle
+    fall back to an exact solver (a linear programme; at margin > 0 the
+    hard-margin quadratic programme).
     """
     X = np.asarray(points, dtype=np.float64)
     Y = np.asarray(labels, dtype=np.float64)
+    margin = float(margin)
+    if not np.isfinite(margin) or margin < 0:
+        raise ValueError(f"margin = {margin}: must be a finite number >= 0")
+    if margin > 0:
+        return _separable_with_margin(X, Y, margin, max_iter or 40)
     n_d, _ = Y.shape
     n = X.shape[1]
+    if max_iter is None:
+        max_iter = 60
     lam = 1e-10 * max(np.trace(X.T @ X) / n, 1e-300)
     w = np.zeros((n_d, n))
     alphas = 2.0 ** -np.arange(0, 12)
@@ -643,7 +828,8 @@ def separable_batch(points: np.ndarray, labels: np.ndarray, max_iter: int = 60) 
         conv = gn <= 1e-9 * (1.0 + np.sqrt(np.sum(((Y * act) @ X) ** 2, axis=1)))
         if prev_act is not None:
             conv |= (act == prev_act).all(axis=1) & (gn <= 1e-6)
-        converged |= conv | (m.min(axis=1) > 0)  # a strict separator is a certificate
+        conv |= m.min(axis=1) > 0  # a strict separator is a certificate
+        converged |= conv
         if converged.all():
             break
         prev_act = act
@@ -664,24 +850,128 @@ def separable_batch(points: np.ndarray, labels: np.ndarray, max_iter: int = 60) 
     return sep
 
 
+def _separable_with_margin(X: np.ndarray, Y: np.ndarray, margin: float, max_iter: int) -> np.ndarray:
+    """separable_batch at margin > 0: Newton on the ridge-regularised squared hinge.
+
+    The ridge lam is lowered by decades from a large value (warm starts),
+    since every iterate at every lam brackets the largest margin (see
+    :func:`_margin_bounds`); a labelling is settled as soon as a bound
+    crosses ``margin``, mostly at a large lam where Newton ends in a few
+    steps. The few left at the smallest lam go to the exact solver.
+    """
+    n_d = Y.shape[0]
+    n = X.shape[1]
+    scale = max(np.trace(X.T @ X) / n, 1e-300)
+    w = np.zeros((n_d, n))
+    out = np.zeros(n_d, dtype=bool)
+    todo = np.ones(n_d, dtype=bool)
+    alphas = 2.0 ** -np.arange(0, 12)
+    eye = np.eye(n)
+    for lam in scale * 10.0 ** -np.arange(1, 11):
+        for _ in range(max_iter):
+            idx = np.nonzero(todo)[0]
+            if not idx.size:
+                return out
+            wi, Yi = w[idx], Y[idx]
+            m = Yi * (wi @ X.T)
+            act = m < 1.0
+            r = np.where(act, 1.0 - m, 0.0)
+            lo, hi = _margin_bounds(wi, m, r, Yi, X)
+            out[idx[lo >= margin]] = True
+            settled = (lo >= margin) | (hi < margin)
+            todo[idx[settled]] = False
+            g = lam * wi - (Yi * r) @ X
+            gn = np.sqrt(np.sum(g * g, axis=1))
+            stat = gn <= 1e-10 * (1.0 + np.sqrt(np.sum(((Yi * act) @ X) ** 2, axis=1)))
+            keep = ~settled & ~stat
+            if not keep.any():
+                break
+            idx, wi, Yi, m, act, g = idx[keep], wi[keep], Yi[keep], m[keep], act[keep], g[keep]
+            H = np.swapaxes(act[:, :, None] * X[None], 1, 2) @ X + lam * eye
+            d = -np.linalg.solve(H, g[..., None])[..., 0]
+            md = Yi * (d @ X.T)
+            mm = m[:, None, :] + alphas[None, :, None] * md[:, None, :]
+            wn = wi[:, None, :] + alphas[None, :, None] * d[:, None, :]
+            f = 0.5 * lam * np.sum(wn * wn, axis=2) + 0.5 * np.sum(np.maximum(1.0 - mm, 0.0) ** 2, axis=2)
+            w[idx] = wi + alphas[np.argmin(f, axis=1)][:, None] * d
+    for k in np.nonzero(todo)[0]:
+        out[k] = _max_margin(X, Y[k]) >= margin
+    return out
+
+
+def _margin_bounds(w, margins, r, Y, X):
+    """Lower and upper bounds on the largest margin of each labelling (see separable_batch)."""
+    wn = np.sqrt(np.sum(w * w, axis=1))
+    lower = np.where(wn > 0, margins.min(axis=1) / np.where(wn > 0, wn, 1.0), -np.inf)
+    zr = (Y * r) @ X
+    rs = r.sum(axis=1)
+    upper = np.where(rs > 0, np.sqrt(np.sum(zr * zr, axis=1)) / np.where(rs > 0, rs, 1.0), np.inf)
+    return lower, upper
+
+
+def _max_margin(points: np.ndarray, labels: np.ndarray) -> float:
+    """The largest margin max_{|w|=1} min_k y_k w.x_k of one labelling (<= 0 when inseparable).
+
+    Exact: inseparable by the linear programme, else the hard-margin SVM
+    through the origin (min |w|^2 with y_k w.x_k >= 1, SLSQP), gamma = 1/|w|.
+    """
+    if not _separable(points, labels):
+        return 0.0
+    from scipy.optimize import minimize
+
+    Z = labels[:, None] * points
+    n = points.shape[1]
+    w0 = np.linalg.lstsq(Z, np.ones(len(Z)), rcond=None)[0]
+    scale = 1.0 / max(np.min(Z @ w0), 1e-12) if np.min(Z @ w0) > 0 else 1.0
+    res = minimize(
+        lambda w: 0.5 * w @ w,
+        w0 * scale,
+        jac=lambda w: w,
+        constraints=[{"type": "ineq", "fun": lambda w: Z @ w - 1.0, "jac": lambda w: Z}],
+        method="SLSQP",
+        options={"maxiter": 500, "ftol": 1e-12},
+    )
+    w = res.x
+    return float(np.min(Z @ w) / max(np.linalg.norm(w), 1e-300)) if n else 0.0
+
+
 def simulated_capacity(
     manifolds: Sequence,
     n_dichotomies: int = 40,
     seed: int = 0,
     *,
+    kappa: float = 0.0,
     n_reps: int = 10,
     preprocess: bool = True,
+    threads: int | None = None,
 ) -> SimCapResult:
-    """Capacity of P manifolds measured by simulation (kappa = 0).
+    """Capacity of P manifolds measured by simulation, at margin ``kappa``.
 
     The manifolds are first put in the form the mean-field theory describes
     (global mean and center subspace removed, each scaled by its center
     norm) unless ``preprocess`` is False. They are then projected on random
-    Gaussian subspaces of dimension n; for each n, ``n_dichotomies`` random
-    +/-1 labellings of the manifolds are tested for linear separability by a
-    hyperplane through the origin (a linear programme). Bisection on n finds
-    N_c, where half of the dichotomies are separable; capacity = P / N_c.
+    subspaces of dimension n (orthonormal frames scaled by sqrt(N / n), so
+    norms and isotropy are kept); for each n, ``n_dichotomies`` random +/-1 labellings of the
+    manifolds are tested for linear separability by a hyperplane through the
+    origin with margin kappa in the units of the theory: y w.x >= kappa for
+    |w|^2 = n, that is a normalised margin of kappa / sqrt(n) (for single
+    points this is Gardner's problem). Bisection on n finds N_c, where half of
+    the dichotomies are separable; capacity = P / N_c.
     """
+    with kernel_threads(threads):
+        return _simulated_capacity(manifolds, n_dichotomies, seed, kappa, n_reps, preprocess)
+
+
+def _random_frame(rng: np.random.RandomState, N: int, n: int) -> np.ndarray:
+    """A uniformly random orthonormal (N, n) frame (QR of a Gaussian matrix, signs fixed)."""
+    q, r = np.linalg.qr(rng.standard_normal((N, n)))
+    return q * np.where(np.diag(r) < 0, -1.0, 1.0)
+
+
+def _simulated_capacity(manifolds, n_dichotomies, seed, kappa, n_reps, preprocess) -> SimCapResult:
+    kappa = float(kappa)
+    if not np.isfinite(kappa) or kappa < 0:
+        raise ValueError(f"kappa = {kappa}: must be a finite number >= 0")
     rng = np.random.RandomState(int(seed))
     if preprocess:
         devs, units, _ = prepare_manifolds(manifolds, rng, n_reps=n_reps)
@@ -701,8 +991,11 @@ def simulated_capacity(
     def frac(n: int) -> float:
         if n not in results:
             r = np.random.RandomState((int(seed) * 1_000_003 + n) % 2**32)
-            Y = X @ (r.standard_normal((N, n)) / np.sqrt(n))
-            results[n] = separable_batch(Y, labels[:, owner])
+            # an orthonormal random n-frame scaled by sqrt(N / n): isotropic points keep
+            # their norm and stay isotropic (a Gaussian matrix would make them
+            # anisotropic when n is comparable to N, which lowers capacity at kappa > 0)
+            Y = X @ (_random_frame(r, N, n) * np.sqrt(N / n))
+            results[n] = separable_batch(Y, labels[:, owner], margin=kappa / np.sqrt(n))
         return float(np.mean(results[n]))
 
     def test(n: int) -> bool:

@@ -283,15 +283,46 @@ def test_batched_separability_agrees_with_linear_programme(n):
     np.testing.assert_array_equal(fast, exact)
 
 
+def test_separability_with_margin_agrees_with_the_exact_max_margin():
+    from engines.geometry.mftma import _max_margin
+
+    rng = np.random.default_rng(11)
+    X = rng.standard_normal((60, 40))
+    X /= np.linalg.norm(X, axis=1, keepdims=True)
+    labels = rng.choice([-1.0, 1.0], size=(12, 60))
+    exact = np.array([_max_margin(X, lab) for lab in labels])
+    assert exact.min() > 0 and exact.max() < 0.1  # the margins straddle the thresholds below
+    for margin in (0.01, 0.03, 0.05, 0.08):
+        fast = separable_batch(X, labels, margin=margin)
+        np.testing.assert_array_equal(fast, exact >= margin, err_msg=f"margin {margin}")
+    # an inseparable labelling is inseparable at any margin
+    opposite = np.array([[1.0, 0.5], [-1.0, -0.5], [0.3, 2.0]])
+    assert not separable_batch(opposite, np.array([[1.0, 1.0, -1.0]]), margin=1e-3)[0]
+    with pytest.raises(ValueError, match="margin"):
+        separable_batch(X, labels, margin=-1.0)
+
+
+def test_simulated_capacity_of_points_with_margin_is_gardners():
+    # unit-norm isotropic points: separable with margin kappa at P / N = 0.961 for kappa = 0.5
+    rng = np.random.default_rng(0)
+    v = rng.standard_normal((120, 600))
+    pts = list((v / np.linalg.norm(v, axis=1, keepdims=True))[:, None, :])
+    sim = simulated_capacity(pts, n_dichotomies=60, seed=0, kappa=0.5, preprocess=False)
+    assert sim.capacity == pytest.approx(0.961, rel=0.05)
+    sim0 = simulated_capacity(pts, n_dichotomies=60, seed=0, kappa=0.0, preprocess=False)
+    assert sim0.capacity == pytest.approx(2.0, rel=0.05)
+
+
 @pytest.mark.slow
+@pytest.mark.parametrize("kappa", [0.0, 0.5])
 @pytest.mark.parametrize(
     "P, M, N, R, D",
     [(40, 5, 300, 0.5, 5), (40, 8, 300, 1.0, 3)],
 )
-def test_simulated_capacity_agrees_with_mean_field(P, M, N, R, D):
+def test_simulated_capacity_agrees_with_mean_field(P, M, N, R, D, kappa):
     X = synth(P, M, N, R, D, seed=1)
-    mf = manifold_analysis(X, kappa=0.0, n_t=500, seed=0)
-    sim = simulated_capacity(X, n_dichotomies=60, seed=0)
+    mf = manifold_analysis(X, kappa=kappa, n_t=500, seed=0)
+    sim = simulated_capacity(X, n_dichotomies=60, seed=0, kappa=kappa)
     assert sim.capacity == pytest.approx(mf.capacity_mean, rel=0.05)
     # the separable fraction rises with the projected dimension
     assert sim.fractions[0] < 0.5 <= sim.fractions[-1]
@@ -346,3 +377,44 @@ def test_compiled_nnls_matches_scipy(D1, m):
         g, i = divmod(p, 20)
         zr, _ = scipy_nnls(S[g], T[g, :, i], maxiter=5000)
         np.testing.assert_allclose(S[g] @ z[p], S[g] @ zr, atol=1e-7)
+
+
+def test_kernel_threads_sets_and_restores_the_thread_counts():
+    import numba
+
+    from engines.geometry.mftma import auto_threads, kernel_threads
+
+    assert 1 <= auto_threads() <= max(1, len(__import__("os").sched_getaffinity(0)))
+    before = numba.get_num_threads()
+    with kernel_threads(1) as k:
+        assert k == 1
+        assert numba.get_num_threads() == 1
+    assert numba.get_num_threads() == before
+    with pytest.raises(ValueError, match="threads"):
+        with kernel_threads(0):
+            pass
+
+
+def test_torch_path_matches_the_numpy_path():
+    rng = np.random.default_rng(5)
+    X = [rng.standard_normal((30, 400)) + rng.standard_normal(400) for _ in range(6)]
+    X += [rng.standard_normal((12, 400)) for _ in range(3)]  # a second sample count
+    a = manifold_analysis(X, n_t=100, device="numpy", threads=1)
+    b = manifold_analysis(X, n_t=100, device="cpu", threads=1)  # torch on the CPU
+    for f in ("capacity", "radius", "dimension"):
+        np.testing.assert_allclose(getattr(b, f), getattr(a, f), rtol=1e-9)
+    assert (a.K, a.center_correlation) == (b.K, b.center_correlation)
+
+
+def test_device_errors_name_the_device():
+    from engines.geometry.mftma import resolve_device
+
+    assert resolve_device("numpy", 10**9) is None
+    assert resolve_device("auto", 10) is None  # small data stays in numpy
+    with pytest.raises(ValueError, match="not a torch device"):
+        resolve_device("quantum", 10)
+    import torch
+
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="no CUDA GPU"):
+            resolve_device("cuda", 10)
