@@ -716,6 +716,24 @@ class PaintingPanel(Panel):
         win = self.window()
         if win is not None and win is not self:
             win.installEventFilter(self)
+            self._add_to_file_menu(win)
+
+    def _add_to_file_menu(self, win: QtWidgets.QWidget) -> None:
+        """File -> Painting session (Host / Join / Invite / Leave), above Quit.
+
+        The window has no hook for panel menu entries yet; its File menu is found by
+        its ``file_menu`` attribute, and nothing happens without one.
+        """
+        menu = getattr(win, "file_menu", None)
+        if not isinstance(menu, QtWidgets.QMenu) or self.session_menu.menuAction() in menu.actions():
+            return
+        self.session_menu.setTitle("Painting &session")
+        acts = menu.actions()
+        before = acts[-2] if len(acts) >= 2 and acts[-2].isSeparator() else (acts[-1] if acts else None)
+        if before is None:
+            menu.addMenu(self.session_menu)
+        else:
+            menu.insertMenu(before, self.session_menu)
 
     def start_demo(self) -> None:
         """The screenshot's painting: the astronaut of scikit-image as 180 decomposed strokes."""

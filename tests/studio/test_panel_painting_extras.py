@@ -161,6 +161,9 @@ def test_session_menu_dialogs_and_addresses(win, qtbot, tmp_path):
     texts = [a.text().replace("&", "") for a in panel.session_menu.actions()]
     assert texts == ["Host session…", "Join session…", "Invite (address and token)…", "Leave session"]
     assert not panel.act_leave.isEnabled() and panel.indicator.text_now == "Disconnected"
+    # ... and in the File menu, above Quit
+    file_texts = [a.text().replace("&", "") for a in win.file_menu.actions()]
+    assert file_texts[-3:] == ["Painting session", "", "Quit"], file_texts
     # host dialog: warns when listening beyond loopback, checks the room name
     settings = QtCore.QSettings(str(tmp_path / "d.ini"), QtCore.QSettings.Format.IniFormat)
     h = HostDialog(panel, settings, name="Ada")
