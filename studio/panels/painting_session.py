@@ -58,6 +58,7 @@ class SessionController(QtCore.QObject):
         self.leaving = False
         self.error: str | None = None
         self.applied_batches = 0
+        self.resyncs = 0
         self._cursor = 0
         self._resync: Any = None
         self._pending: dict[str, Any] = {}  # presence fields waiting for the next send
@@ -286,6 +287,7 @@ class SessionController(QtCore.QObject):
             changes, self._cursor, dropped = session.changes_since(self._cursor)
             if dropped:
                 self._resync = session.painting()  # fell behind the feed: read the whole room
+                self.resyncs += 1
             elif changes:
                 net = net_effect(changes)
                 if net["added"] or net["removed"] or net["background"] is not None:

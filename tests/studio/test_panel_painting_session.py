@@ -228,3 +228,23 @@ def test_bad_join_and_busy_port_are_messages(two, qtbot):
     assert "401" in b.indicator.toolTip()
     b.leave_session()
     qtbot.waitUntil(lambda: not b.session.active, timeout=T)
+
+
+def test_a_panel_that_falls_behind_the_feed_reads_the_whole_room(two, qtbot):
+    import collections
+
+    a, b = two
+    _host_and_join(qtbot, a, b)
+    # Bob's panel stops reading while Ada paints five separate drags into a tiny feed
+    b.session.timer.stop()
+    b.session.session._events = collections.deque(maxlen=2)
+    for i in range(5):
+        _drag(qtbot, a.canvas, [(0.1 + 0.15 * i, 0.2), (0.15 + 0.15 * i, 0.25)])
+    qtbot.waitUntil(
+        lambda: a._snap.n_strokes > 0 and b.session.session.status().strokes == a._snap.n_strokes, timeout=T
+    )
+    assert b._snap.n_strokes == 0
+    resyncs = b.session.resyncs
+    b.session.timer.start()
+    qtbot.waitUntil(lambda: _ids(b) == _ids(a), timeout=T)
+    assert b.session.resyncs == resyncs + 1
