@@ -108,20 +108,25 @@ def train(cfg: TrainConfig, pbf: Path | None = DEFAULT_PBF, init: RouteNet | Non
     return model
 
 
+#: the X instances of benchmarks/routing.py, then X instances it does not use (held out: checkpoints
+#: are chosen on these), and two ATSP and one Solomon instance
+BENCH_X = ("X-n101-k25", "X-n110-k13", "X-n120-k6", "X-n157-k13", "X-n195-k51")
+HELD_OUT_X = ("X-n129-k18", "X-n139-k10", "X-n148-k46", "X-n167-k10", "X-n176-k26", "X-n186-k15")
+EVAL_FILES = tuple(f"cvrplib/{x}.vrp" for x in BENCH_X + HELD_OUT_X) + (
+    "tsplib_atsp/ftv33.atsp",
+    "tsplib_atsp/ftv55.atsp",
+    "solomon/RC101.txt",
+)
+
+
 def evaluate_model(model: RouteNet, data_dir: Path) -> dict:
-    """Gap of the greedy POMO decoder on shipped instances (where they exist)."""
+    """Gap of the greedy POMO decoder (default decoding plan) on shipped instances (where they exist)."""
     from engines.routing.io import load_problem
     from engines.routing.neural.infer import neural_solve
     from engines.routing.problem import evaluate
 
     out = {}
-    files = [
-        "cvrplib/X-n101-k25.vrp",
-        "cvrplib/X-n157-k13.vrp",
-        "cvrplib/X-n195-k51.vrp",
-        "tsplib_atsp/ftv55.atsp",
-    ]
-    for f in files:
+    for f in EVAL_FILES:
         path = data_dir / f
         if not path.exists():
             continue
