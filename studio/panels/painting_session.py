@@ -30,7 +30,7 @@ from PySide6 import QtCore
 from engines.collab.session import CollabSession, SessionEngine, SessionStatus, net_effect
 from engines.painting.strokes import Painting
 from studio.runner import ERROR, JOB, Runner
-from studio.widgets.collab import colour_for, is_loopback
+from studio.widgets.collab import PEER_COLOURS, colour_for, is_loopback
 
 __all__ = ["SessionController"]
 
@@ -62,6 +62,7 @@ class SessionController(QtCore.QObject):
         self._cursor = 0
         self._resync: Any = None
         self._pending: dict[str, Any] = {}  # presence fields waiting for the next send
+        self._colour_settled = False
         self.timer = QtCore.QTimer(self)
         self.timer.setInterval(self.POLL_MS)
         self.timer.timeout.connect(self.poll)
@@ -182,6 +183,7 @@ class SessionController(QtCore.QObject):
 
     def _start(self, session: CollabSession, name: str, bring: bool) -> bool:
         self.name, self.colour = name, colour_for(name)
+        self._colour_settled = False
         self.error = None
 
         def prepare(e):
@@ -298,7 +300,20 @@ class SessionController(QtCore.QObject):
         if st != self.status:
             prev, self.status = self.status, st
             self._log_transition(prev, st)
+            self._avoid_taken_colour(st)
             self.changed.emit()
+
+    def _avoid_taken_colour(self, st: SessionStatus) -> None:
+        """Once online, take a colour nobody in the room has (names hash to only 8 colours)."""
+        if self._colour_settled or st.state != "online":
+            return
+        self._colour_settled = True
+        taken = {str(p.get("colour", "")).lower() for p in st.peers.values()}
+        if self.colour.lower() in taken:
+            free = [c for c in PEER_COLOURS if c.lower() not in taken]
+            if free:
+                self.colour = free[0]
+                self._presence("colour", self.colour)
 
     def _log(self, level: str, text: str) -> None:
         win = self.panel.window()

@@ -248,3 +248,22 @@ def test_a_panel_that_falls_behind_the_feed_reads_the_whole_room(two, qtbot):
     b.session.timer.start()
     qtbot.waitUntil(lambda: _ids(b) == _ids(a), timeout=T)
     assert b.session.resyncs == resyncs + 1
+
+
+def test_two_people_whose_names_hash_to_one_colour_get_two_colours(two, qtbot):
+    from studio.widgets.collab import colour_for
+
+    a, b = two
+    assert colour_for("Eve") == colour_for("Bob")
+    assert a.host_session(name="Eve")
+    qtbot.waitUntil(lambda: a.session.status is not None and a.session.status.state == "online", timeout=T)
+    st = a.session.status
+    assert b.join_session(url=st.url, room=st.room, token=st.token, name="Bob")
+    qtbot.waitUntil(
+        lambda: (
+            [p[0] for p in a.session.people()] == ["Eve (you)", "Bob"]
+            and a.session.people()[1][1] != a.session.colour
+        ),
+        timeout=T,
+    )
+    assert b.session.colour != colour_for("Bob") and b.session.people()[0] == ("Bob (you)", b.session.colour)
