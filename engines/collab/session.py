@@ -274,7 +274,9 @@ class CollabSession:
             self._server = CollabServer(**self._server_args)
             await self._server.start()
             self._token = self._server.room_token(self.room)
-            host = self._server.host if self._server.host not in ("0.0.0.0", "::") else "127.0.0.1"
+            host = self._server.host if self._server.host not in ("0.0.0.0", "::", "") else "127.0.0.1"
+            if ":" in host:  # an IPv6 address goes in brackets in a URL
+                host = f"[{host}]"
             self._url = f"ws://{host}:{self._server.port}"
         assert self._url is not None and self._token is not None
 

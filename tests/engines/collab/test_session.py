@@ -55,3 +55,25 @@ def test_host_and_join_sessions(tmp_path):
     late = guest.add(np.full((1, 8), 0.5))
     with pytest.raises(RuntimeError, match="closed"):
         late.result(0)
+
+
+def _ipv6_loopback() -> bool:
+    import socket
+
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not _ipv6_loopback(), reason="no IPv6 loopback here")
+def test_hosting_on_ipv6_loopback_joins_itself():
+    s = CollabSession(room="r", author="a", host=True, bind="::1")
+    j = s.job(slice_s=0.005)
+    try:
+        _pump([j], lambda: s.status().state == "online")
+        assert s.status().url.startswith("ws://[::1]:")
+    finally:
+        j.close()
