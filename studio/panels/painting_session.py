@@ -35,6 +35,11 @@ from studio.widgets.collab import PEER_COLOURS, colour_for, is_loopback
 __all__ = ["SessionController"]
 
 
+def _states(st: SessionStatus) -> list[dict]:
+    """The others' presence states that are JSON objects (any Yjs client may publish anything)."""
+    return [p for p in st.peers.values() if isinstance(p, dict)]
+
+
 class SessionController(QtCore.QObject):
     """Host / join / leave for one painting panel (see module doc)."""
 
@@ -121,7 +126,7 @@ class SessionController(QtCore.QObject):
         out = [(f"{self.name} (you)", self.colour)]
         st = self.status
         if st is not None:
-            others = sorted(st.peers.values(), key=lambda p: str(p.get("name", "")))
+            others = sorted(_states(st), key=lambda p: str(p.get("name", "")))
             for p in others:
                 out.append((str(p.get("name", "?"))[:40], str(p.get("colour", "#888888"))))
         return out
@@ -132,7 +137,7 @@ class SessionController(QtCore.QObject):
         if self.session is None or st is None:
             return []
         out = []
-        for p in st.peers.values():
+        for p in _states(st):
             c = p.get("cursor")
             if isinstance(c, list) and len(c) == 2 and all(isinstance(v, (int, float)) for v in c):
                 out.append(
@@ -308,7 +313,7 @@ class SessionController(QtCore.QObject):
         if self._colour_settled or st.state != "online":
             return
         self._colour_settled = True
-        taken = {str(p.get("colour", "")).lower() for p in st.peers.values()}
+        taken = {str(p.get("colour", "")).lower() for p in _states(st)}
         if self.colour.lower() in taken:
             free = [c for c in PEER_COLOURS if c.lower() not in taken]
             if free:
@@ -324,7 +329,7 @@ class SessionController(QtCore.QObject):
         before = prev.state if prev is not None else ""
         if st.state == before:
             if prev is not None and set(st.peers) != set(prev.peers):
-                names = ", ".join(sorted(str(p.get("name", "?")) for p in st.peers.values())) or "nobody"
+                names = ", ".join(sorted(str(p.get("name", "?")) for p in _states(st))) or "nobody"
                 self._log("info", f"in the room with {names}")
             return
         where = self.join_address()
@@ -381,7 +386,7 @@ class SessionController(QtCore.QObject):
         if self.session is None or st is None:
             return []
         out = []
-        for p in st.peers.values():
+        for p in _states(st):
             d = p.get("drag")
             if not isinstance(d, dict):
                 continue
