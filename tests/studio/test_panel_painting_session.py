@@ -267,3 +267,80 @@ def test_two_people_whose_names_hash_to_one_colour_get_two_colours(two, qtbot):
         timeout=T,
     )
     assert b.session.colour != colour_for("Bob") and b.session.people()[0] == ("Bob (you)", b.session.colour)
+
+
+def _serve(store, port=0, token="kill-test-token-0123456789"):
+    """`studio serve` in its own process; returns (process, port)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "studio",
+            "serve",
+            "--port",
+            str(port),
+            "--store",
+            str(store),
+            "--token",
+            token,
+        ],
+        cwd=Path(__file__).resolve().parents[2],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    seen = []
+    while True:
+        line = proc.stdout.readline()
+        if not line:
+            raise AssertionError(f"studio serve did not start: {seen} {proc.stderr.read()}")
+        seen.append(line)
+        if line.startswith("port: "):
+            return proc, int(line.split()[1])
+
+
+def test_a_killed_server_restarted_from_its_store_gets_everyones_offline_strokes(two, qtbot, tmp_path):
+    import signal
+
+    a, b = two
+    token = "kill-test-token-0123456789"
+    store = tmp_path / "lab.db"
+    proc, port = _serve(store, token=token)
+    try:
+        url = f"ws://127.0.0.1:{port}"
+        assert a.join_session(url=url, room="lab", token=token, name="Ada")
+        assert b.join_session(url=url, room="lab", token=token, name="Bob")
+        qtbot.waitUntil(
+            lambda: a.indicator.text_now == b.indicator.text_now == "Connected (1 peer)", timeout=T
+        )
+        _drag(qtbot, a.canvas, [(0.2, 0.2), (0.3, 0.2)])
+        qtbot.waitUntil(lambda: a._snap.n_strokes > 0 and _ids(a) == _ids(b), timeout=T)
+        online = _ids(a)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(30)
+        proc.stdout.close()
+        proc.stderr.close()
+        qtbot.waitUntil(lambda: a.indicator.text_now == b.indicator.text_now == "Reconnecting…", timeout=T)
+        _drag(qtbot, a.canvas, [(0.2, 0.6), (0.3, 0.6)])
+        _drag(qtbot, b.canvas, [(0.7, 0.6), (0.8, 0.6)])
+        qtbot.waitUntil(lambda: len(_ids(a)) > len(online) and len(_ids(b)) > len(online), timeout=T)
+        a_off, b_off = _ids(a) - online, _ids(b) - online
+        assert not (a_off & _ids(b)) and not (b_off & _ids(a))
+        proc, _ = _serve(store, port=port, token=token)
+        qtbot.waitUntil(
+            lambda: a.indicator.text_now == b.indicator.text_now == "Connected (1 peer)", timeout=T
+        )
+        qtbot.waitUntil(lambda: _ids(a) == _ids(b) == online | a_off | b_off, timeout=T)
+    finally:
+        a.leave_session()
+        b.leave_session()
+        qtbot.waitUntil(lambda: not a.session.active and not b.session.active, timeout=T)
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(30)
+        for stream in (proc.stdout, proc.stderr):
+            stream.close()
