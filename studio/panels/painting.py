@@ -652,7 +652,7 @@ class PaintingPanel(Panel):
         if self.session.active:
             self.show_error("Already in a session: leave it first.")
             return
-        dlg = JoinDialog(self, self._settings())
+        dlg = JoinDialog(self, self._settings(), strokes_open=self._snap.n_strokes if self._snap else 0)
         if dlg.exec() == QtWidgets.QDialog.DialogCode.Accepted:
             self.join_session(**dlg.values())
 

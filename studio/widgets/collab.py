@@ -204,7 +204,7 @@ class HostDialog(QtWidgets.QDialog):
 class JoinDialog(QtWidgets.QDialog):
     """File -> Join session…: host:port/room, token, display name (remembered)."""
 
-    def __init__(self, parent=None, settings: QtCore.QSettings | None = None):
+    def __init__(self, parent=None, settings: QtCore.QSettings | None = None, strokes_open: int = 0):
         super().__init__(parent)
         self.setWindowTitle("Join a painting session")
         self.setObjectName("JoinDialog")
@@ -223,6 +223,18 @@ class JoinDialog(QtWidgets.QDialog):
         self.bring_box = QtWidgets.QCheckBox("Bring my current painting into the room")
         self.bring_box.setToolTip("unticked: the canvas shows the room's painting (yours is replaced)")
         form.addRow(self.bring_box)
+        self.replace_warning = QtWidgets.QLabel(
+            f"The painting open here ({strokes_open} strokes) will be replaced by the room's: "
+            "save it first, or tick the box to bring it along."
+        )
+        self.replace_warning.setObjectName("JoinReplaceWarning")
+        self.replace_warning.setWordWrap(True)
+        self.replace_warning.setStyleSheet("color: #b9770e;")
+        form.addRow(self.replace_warning)
+        self.bring_box.toggled.connect(
+            lambda on: self.replace_warning.setVisible(strokes_open > 0 and not on)
+        )
+        self.replace_warning.setVisible(strokes_open > 0)
         self.error = QtWidgets.QLabel("")
         self.error.setStyleSheet("color: #c0392b;")
         form.addRow(self.error)

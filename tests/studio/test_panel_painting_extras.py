@@ -197,8 +197,13 @@ def test_session_menu_dialogs_and_addresses(win, qtbot, tmp_path):
         "name": "Bob",
         "bring": False,
     }
-    again = JoinDialog(panel, settings)
+    assert j.replace_warning.isHidden()  # nothing open to lose
+    again = JoinDialog(panel, settings, strokes_open=12)
     qtbot.addWidget(again)
+    again.show()
+    assert again.replace_warning.isVisible() and "12 strokes" in again.replace_warning.text()
+    again.bring_box.setChecked(True)
+    assert not again.replace_warning.isVisible()
     assert (again.address_edit.text(), again.token_edit.text(), again.name_edit.text()) == (
         "127.0.0.1:9000/atelier",
         "tok",
