@@ -110,6 +110,7 @@ class HostDialog(QtWidgets.QDialog):
         super().__init__(parent)
         self.setWindowTitle("Host a painting session")
         self.setObjectName("HostDialog")
+        self.setMinimumWidth(460)
         self.settings = settings
         form = QtWidgets.QFormLayout(self)
         get = (lambda k, d: str(settings.value(f"collab/host/{k}", d))) if settings else (lambda k, d: d)
@@ -208,6 +209,7 @@ class JoinDialog(QtWidgets.QDialog):
         super().__init__(parent)
         self.setWindowTitle("Join a painting session")
         self.setObjectName("JoinDialog")
+        self.setMinimumWidth(460)
         self.settings = settings
         get = (lambda k, d: str(settings.value(f"collab/join/{k}", d))) if settings else (lambda k, d: d)
         form = QtWidgets.QFormLayout(self)
