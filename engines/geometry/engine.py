@@ -14,10 +14,13 @@ from engines.geometry.analysis import (
     AnalysisParams,
     AnalysisResult,
     Embedding,
+    _embed,
     analysis_job,
     load_models,
     rows_to_csv,
 )
+from engines.geometry.measures import evd, participation_ratio
+from engines.geometry.mftma import check_manifolds, manifold_analysis, simulated_capacity
 from engines.geometry.models import DigitNet
 
 __all__ = ["GeometryEngine", "GeometrySnapshot"]
@@ -34,6 +37,8 @@ class GeometrySnapshot:
     progress: float = 0.0
     message: str = ""
     analyses_done: int = 0
+    imported: tuple[dict, ...] = ()  # one row per imported activation file
+    imported_embeddings: Mapping[str, Embedding] = field(default_factory=dict)  # by row "model"
 
 
 class GeometryEngine(Engine):
@@ -64,6 +69,8 @@ class GeometryEngine(Engine):
         self._progress = 0.0
         self._message = ""
         self._done = 0
+        self._imported: list[dict] = []
+        self._imported_emb: dict[str, Embedding] = {}
 
     # -- models ----------------------------------------------------------
     def models(self) -> dict[str, DigitNet]:
@@ -79,6 +86,8 @@ class GeometryEngine(Engine):
         self._result = AnalysisResult(())
         self._progress = 0.0
         self._message = ""
+        self._imported = []
+        self._imported_emb = {}
 
     def step(self, n: int = 1) -> int:
         return 0
@@ -109,6 +118,56 @@ class GeometryEngine(Engine):
         self.log(f"analysis done: {len(self._result.rows)} rows")
         return self._result
 
+    def import_job(self, name: str, manifolds) -> Job:
+        """MFTMA of user activations (a list of (M_i, N) arrays), with the current kappa, n_t, seed.
+
+        ``name`` labels the result (the ``model`` column; layer "imported").
+        Yields Progress and returns the result row, which also appears in
+        snapshots (``imported``) and in the CSV export, with a 3-D PCA view.
+        """
+        p = self.params
+        mans = check_manifolds(manifolds)
+        steps = 3 if p.simcap else 2
+        yield Progress(0, steps, f"{name}: manifold analysis")
+        res = manifold_analysis(mans, kappa=p.kappa, n_t=p.n_t, seed=self.seed)
+        allx = np.concatenate(mans)
+        owner = np.concatenate([np.full(len(m), i) for i, m in enumerate(mans)])
+        row = {
+            "model": str(name),
+            "layer": "imported",
+            "eps": 0.0,
+            "seed": self.seed,
+            "capacity": res.capacity_mean,
+            "radius": res.radius_mean,
+            "dimension": res.dimension_mean,
+            "center_correlation": res.center_correlation,
+            "K": res.K,
+            "PR": participation_ratio(allx),
+            "EVD90": evd(allx, 0.9),
+            "P": len(mans),
+            "M": int(min(len(m) for m in mans)),
+            "N": int(allx.shape[1]),
+            "kappa": p.kappa,
+        }
+        yield Progress(1, steps, f"{name}: PCA view")
+        emb = _embed(None, allx, owner)
+        if p.simcap:
+            yield Progress(2, steps, f"{name}: simulated capacity")
+            try:
+                row["simcap"] = simulated_capacity(
+                    mans, n_dichotomies=40, seed=self.seed, kappa=p.kappa
+                ).capacity
+            except ValueError:  # not separable even in the full space
+                row["simcap"] = float("nan")
+        self._imported = [r for r in self._imported if r["model"] != row["model"]] + [row]
+        self._imported_emb[row["model"]] = emb
+        self.log(f"imported {name}: capacity {row['capacity']:.4g}, P={row['P']}, M={row['M']}, N={row['N']}")
+        return row
+
+    @property
+    def imported(self) -> tuple[dict, ...]:
+        return tuple(dict(r) for r in self._imported)
+
     @property
     def result(self) -> AnalysisResult:
         return self._result
@@ -124,26 +183,49 @@ class GeometryEngine(Engine):
             for k, e in self._result.embeddings.items()
         }
         rows = tuple(dict(r) for r in self._result.rows)
+        imp_emb = {
+            k: Embedding(
+                frozen_array(e.points),
+                frozen_array(e.manifold),
+                frozen_array(e.perturbed),
+                frozen_array(e.explained),
+            )
+            for k, e in self._imported_emb.items()
+        }
         return GeometrySnapshot(
-            self.params, rows, emb, dict(self._result.accuracy), self._progress, self._message, self._done
+            self.params,
+            rows,
+            emb,
+            dict(self._result.accuracy),
+            self._progress,
+            self._message,
+            self._done,
+            self.imported,
+            imp_emb,
         )
 
     def to_csv(self, path: str | Path | None = None) -> str:
-        return rows_to_csv(self._result.rows, path)
+        return rows_to_csv(list(self._result.rows) + self._imported, path)
 
     def state_dict(self) -> dict[str, Any]:
         rows = [{k: _plain(v) for k, v in r.items()} for r in self._result.rows]
-        return {"params": self.params.to_dict(), "seed": self.seed, "rows": rows}
+        imported = [{k: _plain(v) for k, v in r.items()} for r in self._imported]
+        return {"params": self.params.to_dict(), "seed": self.seed, "rows": rows, "imported": imported}
 
     def load_state_dict(self, d: Mapping[str, Any]) -> None:
         try:
             params = AnalysisParams.from_dict(d["params"])
             rows = tuple(dict(r) for r in d["rows"])
-        except (KeyError, TypeError, ValueError) as e:
+            imported = [dict(r) for r in d.get("imported", ())]
+            if any(not isinstance(r.get("model"), str) for r in imported):
+                raise ValueError("an imported row has no model name")
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
             raise StateError(f"geometry state: {e}") from e
         self.params = params
         self.seed = int(d.get("seed", self.seed))
         self._result = AnalysisResult(rows)
+        self._imported = imported
+        self._imported_emb = {}  # the 3-D views are not kept in the state; re-import to see them
 
 
 def _plain(v):

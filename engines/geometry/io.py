@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -80,7 +81,7 @@ def load_activations(path, features: str | None = None, labels: str | None = Non
                 mans = _from_mapping(lambda k: h[k][()], keys, where, features, labels)
         else:
             raise FormatError(f"{where}: unknown extension {suffix!r} (use .npz, .npy or .h5)")
-    except (OSError, ValueError) as e:
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as e:
         if isinstance(e, FormatError):
             raise
         raise FormatError(f"{where}: cannot read ({e})") from e

@@ -9,6 +9,11 @@ chosen layer (PCA to 3-D): one colour per manifold, clean points as discs and
 perturbed points as crosses, freely rotatable. Right: capacity, radius and
 dimension against eps (one line per model, error bars over seeds), the same
 against layer at the chosen eps, and accuracy against eps. CSV and PNG export.
+"Import activations…" reads the user's own activations (.npz, .npy, .h5: a
+P x M x N array, or features with labels), analyses them in the background
+with the same kappa and n_t, and lists them in the "Imported" tab (a table of
+capacity, radius, dimension, center correlation, K, PR, EVD90, P, M, N, and a
+3-D PCA view of the file's manifolds); they go into the CSV export too.
 """
 
 from __future__ import annotations
@@ -137,6 +142,13 @@ class GeometryPanel(Panel):
         exp.addWidget(self.csv_button)
         exp.addWidget(self.png_button)
         lay.addLayout(exp)
+        self.import_button = QtWidgets.QPushButton("Import activations…")
+        self.import_button.setToolTip(
+            "MFTMA of your own activations: .npz / .h5 (a P x M x N array, or features with labels) "
+            "or .npy (P x M x N), with the kappa and n t above"
+        )
+        self.import_button.clicked.connect(self.import_dialog)
+        lay.addWidget(self.import_button)
         outer.addWidget(side)
 
         # -- 3-D view -----------------------------------------------------------
@@ -210,9 +222,101 @@ class GeometryPanel(Panel):
                 symbolSize=6,
                 symbolBrush=MODEL_PENS[kind],
             )
-        split.addWidget(self.plots)
+        self.right_tabs = QtWidgets.QTabWidget()
+        self.right_tabs.addTab(self.plots, "Networks")
+        self.right_tabs.addTab(self._build_imported(scene), "Imported")
+        split.addWidget(self.right_tabs)
         split.setSizes([520, 640])
         outer.addWidget(split, 1)
+
+    IMPORT_COLUMNS = ("model", "capacity", "radius", "dimension", "center_correlation", "K", "PR", "EVD90")
+    IMPORT_COLUMNS += ("P", "M", "N", "kappa", "simcap")
+
+    def _build_imported(self, scene) -> QtWidgets.QWidget:
+        box = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
+        self.import_table = QtWidgets.QTableWidget(0, len(self.IMPORT_COLUMNS))
+        self.import_table.setHorizontalHeaderLabels(
+            [
+                "file" if c == "model" else c.replace("center_correlation", "center corr.")
+                for c in self.IMPORT_COLUMNS
+            ]
+        )
+        self.import_table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.import_table.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
+        self.import_table.itemSelectionChanged.connect(self._draw_imported_scatter)
+        box.addWidget(self.import_table)
+        self.import_canvas = scene.SceneCanvas(keys=None, show=False, bgcolor="white", size=(400, 300))
+        self.import_view = self.import_canvas.central_widget.add_view(border_color=(0.8, 0.8, 0.8, 1))
+        self.import_view.camera = "turntable"
+        self.import_markers = scene.visuals.Markers(parent=self.import_view.scene)
+        scene.visuals.XYZAxis(parent=self.import_view.scene)
+        self.import_canvas.native.setMinimumSize(200, 200)
+        box.addWidget(self.import_canvas.native)
+        self._imported_drawn: tuple = ()
+        self.imported_points_drawn = 0
+        return box
+
+    def import_dialog(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(
+            self, "Import activations", "", "Activations (*.npz *.npy *.h5 *.hdf5);;All files (*)"
+        )
+        if path:
+            self.import_activations(path)
+
+    def import_activations(self, path: str | Path) -> bool:
+        """Read ``path`` now (a bad file is reported here and changes nothing), analyse it in the background."""
+        from engines.geometry.io import load_activations
+
+        if self.runner is None:
+            return False
+        try:
+            manifolds = load_activations(path)
+        except (OSError, ValueError) as e:  # FormatError is a ValueError
+            self.show_error(f"Import activations: {e}")
+            return False
+        self.clear_error()
+        name = Path(path).name
+        self.runner.set_params(self.form.params())
+        self.progress.setValue(0)
+        self.status.setText(f"analysing {name}…")
+        self.right_tabs.setCurrentIndex(1)
+        return self.runner.run_job(lambda eng: eng.import_job(name, manifolds))
+
+    def _draw_imported(self, snap: GeometrySnapshot) -> None:
+        key = tuple((r["model"], r["capacity"]) for r in snap.imported)
+        if key == self._imported_drawn:
+            return
+        self._imported_drawn = key
+        t = self.import_table
+        t.setRowCount(len(snap.imported))
+        for i, r in enumerate(snap.imported):
+            for j, c in enumerate(self.IMPORT_COLUMNS):
+                v = r.get(c, "")
+                text = f"{v:.4g}" if isinstance(v, float) else str(v)
+                t.setItem(i, j, QtWidgets.QTableWidgetItem(text))
+        t.resizeColumnsToContents()
+        if snap.imported:
+            t.selectRow(len(snap.imported) - 1)  # the newest
+        self._draw_imported_scatter()
+
+    def _draw_imported_scatter(self) -> None:
+        snap = self._snap
+        rows = self.import_table.selectionModel().selectedRows() if self.import_table.selectionModel() else []
+        if snap is None or not rows or rows[0].row() >= len(snap.imported):
+            return
+        emb = snap.imported_embeddings.get(snap.imported[rows[0].row()]["model"])
+        if emb is None:  # restored from a workspace: the table only
+            self.import_markers.set_data(np.zeros((1, 3), np.float32), face_color=(0, 0, 0, 0), size=1)
+            self.imported_points_drawn = 0
+        else:
+            n = min(len(emb.points), MAX_POINTS)
+            pts = np.asarray(emb.points[:n], np.float32)
+            pts = pts / (float(np.abs(pts).max()) or 1.0)
+            col = _palette(int(emb.manifold.max()) + 1 if n else 1)[emb.manifold[:n]]
+            self.import_markers.set_data(pts, face_color=col, edge_color=col, size=7, symbol="disc")
+            self.import_view.camera.set_range(x=(-1, 1), y=(-1, 1), z=(-1, 1))
+            self.imported_points_drawn = n
+        self.import_canvas.update()
 
     # -- engine ------------------------------------------------------------------
     def create_engine(self, params: AnalysisParams | None = None, seed: int = 0) -> GeometryEngine:
@@ -278,6 +382,7 @@ class GeometryPanel(Panel):
             self._drawn_rows = len(snap.rows)
             self._drawn_key = None
         self._draw_scatter(snap, eps_vals)
+        self._draw_imported(snap)
 
     def _view_changed(self, *_):
         if self._snap is not None:

@@ -79,3 +79,43 @@ def test_noise_slider_recomputes_in_the_background(panel, qtbot):
     assert {r["noise_scale"] for r in panel._snap.rows} == {0.5}
     assert panel.form.params().noise_scale == 0.5
     assert panel.noise_label.text() == "0.50"
+
+
+def _write_activations(path, seed=0, P=5, M=12, N=40):
+    rng = np.random.default_rng(seed)
+    feats = np.concatenate([rng.standard_normal(N) * 3 + rng.standard_normal((M, N)) for _ in range(P)])
+    labels = np.repeat(np.arange(P), M)
+    np.savez(path, features=feats, labels=labels)
+    return [feats[labels == i] for i in range(P)]
+
+
+def test_import_activations_analyses_the_file_and_shows_it(panel, qtbot, tmp_path):
+    from engines.geometry import manifold_analysis
+
+    mans = _write_activations(tmp_path / "layer4.npz")
+    p = panel.form.params()
+    with qtbot.waitSignal(panel.runner.job_finished, timeout=120000) as sig:
+        assert panel.import_activations(tmp_path / "layer4.npz")
+    assert sig.args[1] is True
+    qtbot.waitUntil(lambda: panel.import_table.rowCount() == 1, timeout=10000)
+    assert panel.right_tabs.currentIndex() == 1
+    assert panel.import_table.item(0, 0).text() == "layer4.npz"
+    want = manifold_analysis(mans, kappa=p.kappa, n_t=p.n_t, seed=panel.runner.engine.seed)
+    assert float(panel.import_table.item(0, 1).text()) == pytest.approx(want.capacity_mean, rel=1e-3)
+    qtbot.waitUntil(lambda: panel.imported_points_drawn == 5 * 12, timeout=5000)
+    img = panel.import_canvas.render()
+    assert len(np.unique(img.reshape(-1, 4), axis=0)) > 10  # coloured manifolds drawn
+    # into the CSV export, with the columns
+    panel.export_csv(tmp_path / "g.csv")
+    lines = (tmp_path / "g.csv").read_text().splitlines()
+    assert lines[-1].startswith("layer4.npz,imported,0.0,")
+    # a corrupt file: a clear error naming it, and the imported result is kept
+    bad = tmp_path / "broken.npz"
+    bad.write_bytes(b"PK\x03\x04 not really a zip")
+    assert not panel.import_activations(bad)
+    assert panel.banner.isVisible() and "broken.npz" in panel.banner.label.text()
+    ragged = tmp_path / "ragged.npz"
+    np.savez(ragged, features=np.ones((10, 4)), labels=np.arange(9))
+    assert not panel.import_activations(ragged)
+    assert "labels do not match" in panel.banner.label.text()
+    assert panel.import_table.rowCount() == 1

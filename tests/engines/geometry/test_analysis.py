@@ -216,3 +216,37 @@ def test_wide_layers_are_randomly_projected(nets):
     q = p.replace(max_features=2000)
     res2, _ = drive_job(analysis_job(q, nets))
     assert res2.select(layer="front")[0]["N"] == 1024
+
+
+def test_import_job_analyses_user_manifolds_and_keeps_them_in_state_and_csv():
+    from engines.base import drive_job
+    from engines.geometry import manifold_analysis
+    from engines.geometry.engine import GeometryEngine
+    from engines.serialize import load_state, save_state
+
+    rng = np.random.default_rng(3)
+    mans = [rng.standard_normal(30) * 2 + rng.standard_normal((8, 30)) for _ in range(4)]
+    eng = GeometryEngine(AnalysisParams(n_t=50, kappa=0.2), seed=1, models={})
+    row, _ = drive_job(eng.import_job("acts.npz", mans))
+    want = manifold_analysis(mans, kappa=0.2, n_t=50, seed=1)
+    assert row["capacity"] == pytest.approx(want.capacity_mean, rel=1e-12)
+    assert (row["P"], row["M"], row["N"], row["layer"]) == (4, 8, 30, "imported")
+    snap = eng.snapshot()
+    assert [r["model"] for r in snap.imported] == ["acts.npz"]
+    assert snap.imported_embeddings["acts.npz"].points.shape == (32, 3)
+    assert eng.to_csv().splitlines()[-1].startswith("acts.npz,imported,0.0,1,")
+    # re-importing the same name replaces it; the state keeps the rows
+    drive_job(eng.import_job("acts.npz", mans))
+    assert len(eng.snapshot().imported) == 1
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as d:
+        save_state(Path(d) / "g.zip", eng.state_dict(), "geometry")
+        other = GeometryEngine(models={})
+        other.load_state_dict(load_state(Path(d) / "g.zip", "geometry"))
+    assert other.snapshot().imported[0]["capacity"] == pytest.approx(row["capacity"])
+    with pytest.raises(ValueError, match="manifold 1"):
+        drive_job(eng.import_job("bad", [mans[0], np.full((3, 30), np.nan)]))
+    eng.reset()
+    assert eng.snapshot().imported == ()
