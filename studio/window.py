@@ -218,6 +218,14 @@ class MainWindow(QtWidgets.QMainWindow):
         self.file_menu.addSeparator()
         self.file_menu.addAction(self.act_save)
         self.file_menu.addAction(self.act_save_as)
+        entries = [e for panel in self.panels.values() for e in panel.file_menu_entries()]
+        if entries:
+            self.file_menu.addSeparator()
+        for e in entries:
+            if isinstance(e, QtWidgets.QMenu):
+                self.file_menu.addMenu(e)
+            else:
+                self.file_menu.addAction(e)
         self.file_menu.addSeparator()
         self.file_menu.addAction(self.act_quit)
         self.engine_menu = mb.addMenu("&Engine")
@@ -577,6 +585,11 @@ class MainWindow(QtWidgets.QMainWindow):
         self._closing = True
         self.redraw_timer.stop()
         self.status_timer.stop()
+        for name, panel in self.panels.items():
+            try:
+                panel.shutdown()
+            except Exception as e:  # a panel's failure must not keep the window from closing
+                self.log("error", f"{name}: shutdown failed: {type(e).__name__}: {e}")
         for r in self.runners.values():
             r.shutdown(timeout_s=10.0)
 

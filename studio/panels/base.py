@@ -145,6 +145,13 @@ class Panel(QtWidgets.QWidget):
             self.clear_error()
 
     # -- extras ----------------------------------------------------------
+    def file_menu_entries(self) -> list[QtGui.QAction | QtWidgets.QMenu]:
+        """Actions or submenus this panel adds to the window's File menu, above Quit (asked once)."""
+        return []
+
+    def shutdown(self) -> None:
+        """The window is closing: stop what the panel owns (servers, extra runners), before the runners stop."""
+
     def extra_actions(self) -> list[QtGui.QAction]:
         """Panel-specific actions for the toolbar (after Run/Step/Reset)."""
         return []

@@ -703,37 +703,19 @@ class PaintingPanel(Panel):
             self._invite_pending = False
             self.show_invite()
 
-    def eventFilter(self, obj: QtCore.QObject, ev: QtCore.QEvent) -> bool:  # noqa: N802 - Qt API
-        if obj is self.window() and ev.type() == QtCore.QEvent.Type.Close:
-            self.session.shutdown()  # the server (when hosting) stops with the window
-        return super().eventFilter(obj, ev)
+    def shutdown(self) -> None:
+        self.session.shutdown()  # the server (when hosting) stops with the window
 
     # -- engine ----------------------------------------------------------------
     def on_attached(self) -> None:
         self._has_model = bool(self.runner.call(lambda e: e.has_model()))
         self._sync_buttons()
         self.runner.refresh()
-        win = self.window()
-        if win is not None and win is not self:
-            win.installEventFilter(self)
-            self._add_to_file_menu(win)
 
-    def _add_to_file_menu(self, win: QtWidgets.QWidget) -> None:
-        """File -> Painting session (Host / Join / Invite / Leave), above Quit.
-
-        The window has no hook for panel menu entries yet; its File menu is found by
-        its ``file_menu`` attribute, and nothing happens without one.
-        """
-        menu = getattr(win, "file_menu", None)
-        if not isinstance(menu, QtWidgets.QMenu) or self.session_menu.menuAction() in menu.actions():
-            return
+    def file_menu_entries(self) -> list:
+        """File -> Painting session (Host / Join / Invite / Leave), above Quit."""
         self.session_menu.setTitle("Painting &session")
-        acts = menu.actions()
-        before = acts[-2] if len(acts) >= 2 and acts[-2].isSeparator() else (acts[-1] if acts else None)
-        if before is None:
-            menu.addMenu(self.session_menu)
-        else:
-            menu.insertMenu(before, self.session_menu)
+        return [self.session_menu]
 
     def start_demo(self) -> None:
         """The screenshot's painting: the astronaut of scikit-image as 180 decomposed strokes."""

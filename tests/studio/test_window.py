@@ -292,6 +292,29 @@ def test_close_stops_every_worker(window, qtbot):
     assert not live_threads()
 
 
+def test_panel_file_menu_entries_and_shutdown_hook(qtbot, tmp_path):
+    base = make_toy_panel_class("toy", "Toy")
+    calls = []
+
+    class WithMenu(base):
+        def file_menu_entries(self):
+            self.menu_action = QtGui.QAction("Toy thing…", self)
+            return [self.menu_action]
+
+        def shutdown(self):
+            from studio.runner import live_threads
+
+            calls.append(len(live_threads()))
+
+    w = MainWindow(panel_classes={"toy": WithMenu}, settings_file=tmp_path / "s.ini")
+    qtbot.addWidget(w)
+    w.runner_for("toy").start()
+    texts = [a.text() for a in w.file_menu.actions()]
+    assert texts[-3:] == ["Toy thing…", "", "&Quit"], texts
+    w.close()
+    assert calls == [1]  # asked once, while the runner's worker still ran
+
+
 def test_cli_version_and_list_panels():
     out = subprocess.run(
         [sys.executable, "-m", "studio", "--version"], capture_output=True, text=True, timeout=60
