@@ -1,6 +1,6 @@
 """Geometry workbench benchmark: MFTMA speed against the reference, and the science figures.
 
-    python benchmarks/geometry_mftma.py            # speed + scaling + science
+    python benchmarks/geometry_mftma.py            # speed + simulated capacity + scaling + science
     python benchmarks/geometry_mftma.py --quick    # speed of the three reference cases only
     python benchmarks/geometry_mftma.py --quick \
         --reference-python /tmp/mftma-env/bin/python --reference-repo /tmp/mftma-ref
@@ -296,6 +296,39 @@ def scaling():
             print(line)
 
 
+def simcap():
+    """Simulated capacity (random dichotomies, bisection on the projected dimension) beside MFTMA."""
+    from engines.geometry import simulated_capacity
+
+    print("\nsimulated capacity against MFTMA (synthetic manifolds of the tests; 60 dichotomies, n_t = 500):")
+    rng = np.random.default_rng(0)
+    v = rng.standard_normal((120, 600))
+    pts = list((v / np.linalg.norm(v, axis=1, keepdims=True))[:, None, :])
+    for kappa, gardner in ((0.0, 2.0), (0.5, 0.961)):
+        t = time.perf_counter()
+        sim = simulated_capacity(pts, n_dichotomies=60, seed=0, kappa=kappa, preprocess=False)
+        print(
+            f"  120 isotropic unit points in N=600, kappa={kappa}: simulated {sim.capacity:.4f}, "
+            f"Gardner {gardner} ({sim.capacity / gardner - 1:+.1%}), {time.perf_counter() - t:.1f} s"
+        )
+    for P, M, N, R, D in ((40, 5, 300, 0.5, 5), (40, 8, 300, 1.0, 3)):
+        r = np.random.default_rng(1)
+        X = []
+        for _ in range(P):
+            c = r.standard_normal(N) / np.sqrt(N)
+            basis = np.linalg.qr(r.standard_normal((N, D)))[0]
+            X.append(c + R * (r.standard_normal((M, D)) / np.sqrt(D)) @ basis.T)
+        for kappa in (0.0, 0.5):
+            mf = manifold_analysis(X, kappa=kappa, n_t=500, seed=0)
+            t = time.perf_counter()
+            sim = simulated_capacity(X, n_dichotomies=60, seed=0, kappa=kappa)
+            print(
+                f"  P={P} M={M} N={N} R={R} D={D} kappa={kappa}: MFTMA {mf.capacity_mean:.4f}, "
+                f"simulated {sim.capacity:.4f} ({sim.capacity / mf.capacity_mean - 1:+.1%}), "
+                f"{time.perf_counter() - t:.1f} s"
+            )
+
+
 def science():
     import torch
 
@@ -352,6 +385,7 @@ def main():
         f"{', '.join(str(k) for k in USED_THREADS)} (load average now {os.getloadavg()[0]:.1f})"
     )
     if not args.quick:
+        simcap()
         scaling()
         science()
 
