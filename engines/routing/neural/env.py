@@ -178,9 +178,10 @@ def rollout_steps(model: RouteNet, b: RouteBatch, starts=None, greedy: bool = Fa
     back_T = T[:, :, 0][:, None, :]
     due0 = due[bm, 0][..., None]
     actions = []
+    clock_feat = torch.zeros_like(t0)  # stays 0 without time windows
     for step in range(4 * n):
-        done = (nvis == n) & (cur == 0)
-        if bool(done.all()):
+        # every rollout is done once it visited all n - 1 customers (never before step n - 1) and is home
+        if step >= n - 1 and bool((nvis == n).all()) and not bool(cur.any()):
             break
         if step == 0:
             a = first.to(dev)[None].expand(B, P)
@@ -197,7 +198,9 @@ def rollout_steps(model: RouteNet, b: RouteBatch, starts=None, greedy: bool = Fa
             else:
                 allowed[..., 0] = ~any_c | (cur != 0)
             frac = nvis.to(load.dtype) / n
-            u = model.step_logits(cache, bi, cur, load, (clock - t0) / H, frac, allowed)
+            if b.has_tw:
+                clock_feat = (clock - t0) / H
+            u = model.step_logits(cache, bi, cur, load, clock_feat, frac, allowed)
             if greedy and not torch.is_grad_enabled():
                 a = u.argmax(-1)
             else:
@@ -208,13 +211,12 @@ def rollout_steps(model: RouteNet, b: RouteBatch, starts=None, greedy: bool = Fa
                     a = torch.multinomial(lp.exp().view(B * P, n), 1, generator=generator).view(B, P)
                 # a finished rollout can only stay at the depot (log-prob 0)
                 logp = logp + lp.gather(-1, a[..., None]).squeeze(-1)
+        is_dep = a == 0
         if b.has_tw:
             arr = clock + svc[bm, cur] + T[bm, cur, a]
-            clock = torch.maximum(arr, ready[bm, a])
-        is_dep = a == 0
-        clock = torch.where(is_dep, t0, clock)
+            clock = torch.where(is_dep, t0, torch.maximum(arr, ready[bm, a]))
         load = torch.where(is_dep, 1.0, load - b.dem[bm, a])
-        nvis = nvis + (~visited.gather(-1, a[..., None]).squeeze(-1)).long()
+        nvis = nvis + (~is_dep).long()  # the masks only ever allow unvisited customers
         visited = visited.scatter(-1, a[..., None], True)
         cur = a
         actions.append(a)

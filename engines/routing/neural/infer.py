@@ -59,8 +59,9 @@ def default_model() -> RouteNet:
 
 #: decoding effort: about DECODE_BUDGET / n**2 rollouts for n nodes. Time per decoding step grows
 #: with rollouts x n and there are about n steps, so this keeps one decoding near a fixed time
-#: (about 0.15 s on one core of the 2-core machine here, not loaded; see benchmarks/routing.py)
-DECODE_BUDGET = 1.3e6
+#: (0.16-0.24 s per CVRPLIB X instance of 100-195 customers on the shared 2-core machine here, load ~6;
+#: see benchmarks/routing.py)
+DECODE_BUDGET = 0.8e6
 
 
 def decode_plan(problem: Problem) -> tuple[int, int]:

@@ -153,13 +153,13 @@ class RouteNet(nn.Module):
         s.addcmul_(cache["ga"], Dn[bm, cur][:, None])
         if cache["Tn"] is not None:
             s.addcmul_(cache["gc"], cache["Tn"][bm, cur][:, None])
-        neg = torch.zeros(allowed.shape, dtype=q.dtype, device=q.device).masked_fill_(~allowed, float("-inf"))
-        s = s + neg[:, None]
+        blocked = ~allowed
+        s.masked_fill_(blocked[:, None], float("-inf"))
         g = torch.bmm(torch.softmax(s, dim=-1).view(B * H, P, n), cache["vg"])
         g = g.view(B, H, P, d // H).transpose(1, 2).reshape(B, P, d)
         lin = cache["lin"][bi, cur]  # (B, P, n)
         u = torch.baddbmm(lin, g, cache["kloT"])
-        return c.clip * torch.tanh(u) + neg
+        return (c.clip * torch.tanh(u)).masked_fill_(blocked, float("-inf"))
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
