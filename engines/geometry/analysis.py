@@ -92,6 +92,11 @@ class AnalysisParams(Params):
     steps: int = param(8, min=1, max=200, doc="PGD steps (step size eps / 4)")
     eot: int = param(4, min=1, max=64, doc="noise draws averaged per gradient for the stochastic net")
     noise_scale: float = param(1.0, min=0.0, max=5.0, doc="noise multiplier of the stochastic front end")
+    noise_levels: str = param(
+        "",
+        doc="comma list of noise multipliers of the stochastic net, each analysed in this run "
+        "(empty: the noise scale only)",
+    )
     P: int = param(10, min=2, max=10, doc="number of manifolds (digits)")
     M: int = param(16, min=1, max=100, doc="points per manifold")
     kappa: float = param(0.0, min=0.0, max=5.0, doc="margin")
@@ -105,6 +110,23 @@ class AnalysisParams(Params):
         parse_names(self.models, KINDS, "models")
         parse_names(self.layers, LAYERS, "layers")
         parse_floats(self.eps, "eps")
+        if self.noise_levels.strip():
+            levels = parse_floats(self.noise_levels, "noise_levels")
+            if max(levels) > 5.0:
+                raise ValueError(f"noise_levels = {self.noise_levels!r}: values must be <= 5")
+
+    @property
+    def noise_list(self) -> tuple[float, ...]:
+        """The noise multipliers analysed for the stochastic net."""
+        if self.noise_levels.strip():
+            return tuple(dict.fromkeys(parse_floats(self.noise_levels, "noise_levels")))
+        return (float(self.noise_scale),)
+
+    @property
+    def main_noise(self) -> float:
+        """The level shown where one is shown: the noise scale when analysed, else the first."""
+        levels = self.noise_list
+        return float(self.noise_scale) if self.noise_scale in levels else levels[0]
 
     @property
     def model_list(self) -> tuple[str, ...]:
@@ -211,7 +233,8 @@ def analysis_job(
     if missing:
         raise ValueError(f"models: no network given for {', '.join(missing)}")
     data = data or load_digits_data()
-    total = len(kinds) * p.seeds * len(eps_list)
+    levels_of = {k: (p.noise_list if k == "stochastic" else (None,)) for k in kinds}
+    total = sum(len(levels_of[k]) for k in kinds) * p.seeds * len(eps_list)
     done = 0
     rows: list[dict] = []
     embeddings: dict = {}
@@ -219,10 +242,12 @@ def analysis_job(
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        for kind in kinds:
+        for kind, level in ((k, lv) for k in kinds for lv in levels_of[k]):
             model = models[kind]
             model.eval()
-            model.set_noise(on=kind == "stochastic", scale=p.noise_scale)
+            model.set_noise(on=kind == "stochastic", scale=p.noise_scale if level is None else level)
+            main = level is None or level == p.main_noise
+            tag = "" if level is None else f" (noise {level:g})"
             for s in range(p.seeds):
                 seed = p.seed + s
                 rng = np.random.default_rng(seed)
@@ -243,7 +268,10 @@ def analysis_job(
                     with torch.no_grad():
                         logits, acts = model(xs, return_layers=True)
                     acc = float((logits.argmax(1) == ys).float().mean())
-                    accuracy[(kind, float(eps))] = acc
+                    if main:
+                        accuracy[(kind, float(eps))] = acc
+                    if level is not None:
+                        accuracy[(kind, float(eps), float(level))] = acc
                     if clean_reps is None and eps == 0:
                         clean_reps = {k: v.numpy().astype(np.float64) for k, v in acts.items()}
                     for layer in layers:
@@ -270,7 +298,7 @@ def analysis_job(
                             "manifold": p.manifold,
                             "attack": p.attack,
                             "norm": p.norm,
-                            "noise_scale": p.noise_scale if kind == "stochastic" else 0.0,
+                            "noise_scale": 0.0 if level is None else float(level),
                             "accuracy": acc,
                         }
                         if clean_reps is not None and eps > 0:
@@ -289,10 +317,14 @@ def analysis_job(
                         rows.append(row)
                         if s == 0:
                             base = clean_reps[layer] if clean_reps is not None else None
-                            embeddings[(kind, layer, float(eps))] = _embed(base, acts[layer].numpy(), owner)
+                            emb = _embed(base, acts[layer].numpy(), owner)
+                            if main:
+                                embeddings[(kind, layer, float(eps))] = emb
+                            if level is not None:
+                                embeddings[(kind, layer, float(eps), float(level))] = emb
                     done += 1
                     partial = AnalysisResult(tuple(rows), dict(embeddings), dict(accuracy))
-                    yield Progress(done, total, f"{kind}: seed {seed}, eps {eps:g}", partial)
+                    yield Progress(done, total, f"{kind}{tag}: seed {seed}, eps {eps:g}", partial)
     finally:
         torch.set_num_threads(threads)
     return AnalysisResult(tuple(rows), embeddings, accuracy)

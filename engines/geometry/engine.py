@@ -32,8 +32,9 @@ class GeometrySnapshot:
 
     params: AnalysisParams
     rows: tuple[dict, ...]
-    embeddings: Mapping[tuple[str, str, float], Embedding] = field(default_factory=dict)
-    accuracy: Mapping[tuple[str, float], float] = field(default_factory=dict)
+    # (model, layer, eps) for the main noise level; also (model, layer, eps, noise) for the stochastic net
+    embeddings: Mapping[tuple, Embedding] = field(default_factory=dict)
+    accuracy: Mapping[tuple, float] = field(default_factory=dict)  # (model, eps) and (model, eps, noise)
     progress: float = 0.0
     message: str = ""
     analyses_done: int = 0

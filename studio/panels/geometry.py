@@ -2,7 +2,9 @@
 
 A thin view over :class:`engines.geometry.engine.GeometryEngine`. Left: the
 analysis parameters (models, manifold kind, layers, eps list, attack, noise),
-Analyze / Stop, a noise-scale slider that recomputes in the background, and
+Analyze / Stop, a noise-scale slider that shows an analysed noise level at
+once (the noise levels field analyses several in one run) or recomputes in
+the background, and
 the view selectors (layer, eps). Centre: one vispy canvas with the three
 models side by side (linked turntable cameras), each a 3-D scatter of the
 chosen layer (PCA to 3-D): one colour per manifold, clean points as discs and
@@ -353,10 +355,27 @@ class GeometryPanel(Panel):
         self._noise_timer.start()
 
     def _apply_noise(self) -> None:
-        p = self.form.params().replace(noise_scale=self.noise_slider.value() / 20.0)
+        level = self.noise_slider.value() / 20.0
+        if self._snap is not None and level in self.noise_levels(self._snap):
+            self._view_changed()  # analysed in the last run: show it, nothing to compute
+            return
+        p = self.form.params().replace(noise_scale=level, noise_levels="")
         self.form.set_params(p)
         if self.runner is not None and self.runner.state != "job":
             self.analyze()
+
+    @staticmethod
+    def noise_levels(snap: GeometrySnapshot) -> list[float]:
+        """The noise levels of the stochastic net in the results."""
+        return sorted({float(r["noise_scale"]) for r in snap.rows if r["model"] == "stochastic"})
+
+    def shown_noise(self, snap: GeometrySnapshot) -> float | None:
+        """The analysed level nearest to the slider (what the stochastic curves and 3-D view show)."""
+        levels = self.noise_levels(snap)
+        if not levels:
+            return None
+        v = self.noise_slider.value() / 20.0
+        return min(levels, key=lambda x: (abs(x - v), x))
 
     def on_job_progress(self, progress) -> None:
         frac = progress.fraction
@@ -400,8 +419,19 @@ class GeometryPanel(Panel):
         layer = self.layer_box.currentText()
         eps_now = self.current_eps(eps_vals)
         self.eps_label.setText(f"eps {eps_now:g}" if eps_now is not None else "eps –")
+        level = self.shown_noise(snap)
+        self.noise_label.setText(
+            f"{self.noise_slider.value() / 20:.2f}"
+            + (
+                f" (showing {level:g})"
+                if level is not None and level != self.noise_slider.value() / 20
+                else ""
+            )
+        )
         for kind in KINDS:
             mine = [r for r in snap.rows if r["model"] == kind]
+            if kind == "stochastic" and level is not None:
+                mine = [r for r in mine if float(r["noise_scale"]) == level]
             for metric in METRICS:
                 xs, ys, sd = [], [], []
                 for e in eps_vals:
@@ -428,7 +458,10 @@ class GeometryPanel(Panel):
                 pts = [(x, [r["simcap"] for r in mine if "simcap" in r and pick(r, x)]) for x in xs_all]
                 pts = [(x, float(np.mean(v))) for x, v in pts if v]
                 self.curves[(axis, "simcap", kind)].setData([x for x, _ in pts], [y for _, y in pts])
-            acc = sorted(((e, a) for (k, e), a in snap.accuracy.items() if k == kind))
+            if kind == "stochastic" and any(len(k) == 3 for k in snap.accuracy):
+                acc = sorted((k[1], a) for k, a in snap.accuracy.items() if len(k) == 3 and k[2] == level)
+            else:
+                acc = sorted((k[1], a) for k, a in snap.accuracy.items() if len(k) == 2 and k[0] == kind)
             self.curves[("eps", "accuracy", kind)].setData([e for e, _ in acc], [a for _, a in acc])
 
     def _set(self, key, xs, ys, sd) -> None:
@@ -438,12 +471,15 @@ class GeometryPanel(Panel):
         )
 
     def _draw_scatter(self, snap: GeometrySnapshot, eps_vals: list[float]) -> None:
-        key = (self.layer_box.currentText(), self.current_eps(eps_vals))
+        level = self.shown_noise(snap)
+        key = (self.layer_box.currentText(), self.current_eps(eps_vals), level)
         if key == self._drawn_key:
             return
         drew = False
         for kind in KINDS:
-            emb = snap.embeddings.get((kind, *key))
+            emb = snap.embeddings.get((kind, *key[:2], level)) if kind == "stochastic" else None
+            if emb is None:
+                emb = snap.embeddings.get((kind, *key[:2]))
             if emb is None:
                 continue
             self._draw_model(kind, emb)

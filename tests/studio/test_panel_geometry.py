@@ -81,6 +81,26 @@ def test_noise_slider_recomputes_in_the_background(panel, qtbot):
     assert panel.noise_label.text() == "0.50"
 
 
+def test_noise_slider_shows_levels_analysed_in_one_run_without_recomputing(panel, qtbot):
+    panel.form.set_params(
+        AnalysisParams(
+            **{**TINY, "models": "stochastic", "eps": "0,0.1", "layers": "fc1", "noise_levels": "0.5,2"}
+        )
+    )
+    with qtbot.waitSignal(panel.runner.job_finished, timeout=180000):
+        panel.analyze()
+    qtbot.waitUntil(lambda: panel._snap is not None and len(panel._snap.rows) == 4, timeout=10000)
+    assert panel.noise_levels(panel._snap) == [0.5, 2.0]
+    rows = {r["noise_scale"]: r for r in panel._snap.rows if r["eps"] == 0.1}
+    cap = panel.curves[("eps", "capacity", "stochastic")]
+    panel.noise_slider.setValue(40)  # 2.0: analysed, so shown at once
+    qtbot.waitUntil(lambda: float(cap.yData[-1]) == pytest.approx(rows[2.0]["capacity"]), timeout=5000)
+    panel.noise_slider.setValue(10)  # 0.5
+    qtbot.waitUntil(lambda: float(cap.yData[-1]) == pytest.approx(rows[0.5]["capacity"]), timeout=5000)
+    qtbot.wait(800)  # past the slider's debounce: no new analysis started
+    assert panel.runner.state != "job" and len(panel._snap.rows) == 4
+
+
 def _write_activations(path, seed=0, P=5, M=12, N=40):
     rng = np.random.default_rng(seed)
     feats = np.concatenate([rng.standard_normal(N) * 3 + rng.standard_normal((M, N)) for _ in range(P)])

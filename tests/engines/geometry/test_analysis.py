@@ -250,3 +250,38 @@ def test_import_job_analyses_user_manifolds_and_keeps_them_in_state_and_csv():
         drive_job(eng.import_job("bad", [mans[0], np.full((3, 30), np.nan)]))
     eng.reset()
     assert eng.snapshot().imported == ()
+
+
+def test_several_noise_levels_in_one_analysis(nets):
+    p = AnalysisParams(
+        **{
+            **TINY,
+            "models": "standard,stochastic",
+            "layers": "fc1",
+            "noise_scale": 2.0,
+            "noise_levels": "0.5,2",
+        }
+    )
+    res, done = drive_job(analysis_job(p, nets))
+    assert done
+    got = [(r["model"], r["noise_scale"], r["eps"]) for r in res.rows]
+    assert got == [
+        ("standard", 0.0, 0.0),
+        ("standard", 0.0, 0.1),
+        ("stochastic", 0.5, 0.0),
+        ("stochastic", 0.5, 0.1),
+        ("stochastic", 2.0, 0.0),
+        ("stochastic", 2.0, 0.1),
+    ]
+    # clean exemplar manifolds are noise draws of one image: more noise, larger radius
+    radius = {r["noise_scale"]: r["radius"] for r in res.rows if r["model"] == "stochastic" and r["eps"] == 0}
+    assert radius[2.0] > 1.5 * radius[0.5] > 0
+    acc = res.accuracy
+    # the main level (the noise scale, 2) also under the plain keys; every level under its own
+    assert acc[("stochastic", 0.0)] == acc[("stochastic", 0.0, 2.0)]
+    assert ("stochastic", "fc1", 0.1, 0.5) in res.embeddings and ("stochastic", "fc1", 0.1) in res.embeddings
+    assert ("standard", "fc1", 0.1) in res.embeddings
+    with pytest.raises(ValueError, match="noise_levels"):
+        AnalysisParams(noise_levels="1,x")
+    with pytest.raises(ValueError, match="noise_levels"):
+        AnalysisParams(noise_levels="9")
