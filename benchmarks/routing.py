@@ -53,7 +53,14 @@ def _median(xs, limit):
     return v[m] if len(v) % 2 else (v[m - 1] + v[m]) / 2
 
 
-def row(name, solver, r, p):
+def timed_solve(p, solver, limit, seed=0):
+    """solve() and the CPU seconds it used (wall time is r.elapsed; on a loaded machine they differ)."""
+    c0 = time.process_time()
+    r = solve(p, solver, time_limit=limit, seed=seed)
+    return r, time.process_time() - c0
+
+
+def row(name, solver, r, p, cpu=None):
     gap = p.gap(r.cost) if r.feasible else None
     g = "   n/a" if gap is None else f"{gap:6.2f}"
     first = ""
@@ -63,7 +70,8 @@ def row(name, solver, r, p):
         first = f"  first {t1:5.2f} s" + ("" if g1 is None else f" ({g1:+.1f} %)")
     print(
         f"{name:28s} {solver:13s} cost {p.round_cost(r.cost):>10g}  gap% {g}  time {r.elapsed:6.2f} s  "
-        f"{'feasible' if r.feasible else 'INFEASIBLE'}{first}",
+        f"{'feasible' if r.feasible else 'INFEASIBLE'}{first}"
+        + ("" if cpu is None else f"  cpu {cpu:.2f} s"),
         flush=True,
     )
     return {
@@ -72,6 +80,7 @@ def row(name, solver, r, p):
         "cost": r.cost,
         "gap": gap,
         "time": r.elapsed,
+        "cpu": cpu,
         "feasible": r.feasible,
     }
 
@@ -101,7 +110,8 @@ def main(argv=None) -> int:
     for name in xs if "x" in sec else []:
         p = load_problem(DATA / "cvrplib" / f"{name}.vrp")
         for solver, lim in (("neural", 1.0), ("neural+ls", 1.0), ("ls", 1.0), ("pyvrp", 1.0)):
-            out.append(row(name, solver, solve(p, solver, time_limit=lim, seed=0), p))
+            r, cpu = timed_solve(p, solver, lim)
+            out.append(row(name, solver, r, p, cpu if solver == "neural" else None))
     if "ttt" in sec:
         print(
             f"== time to 0.5 % over BKS: PyVRP cold vs warm-started from neural+ls, seeds 0..{a.seeds - 1}, "
@@ -172,11 +182,15 @@ def main(argv=None) -> int:
         ]
         times = [r["time"] for r in out if r.get("solver") == solver and r["instance"].startswith("X-")]
         if gaps:
+            cpus = [r["cpu"] for r in out if r.get("solver") == solver and r["instance"].startswith("X-")]
             summary[solver] = {
                 "mean_gap_X": sum(gaps) / len(gaps),
                 "mean_time_X": sum(times) / len(times),
                 "max_time_X": max(times),
             }
+            if all(c is not None for c in cpus):
+                summary[solver]["max_cpu_X"] = max(cpus)
+                summary[solver]["mean_cpu_X"] = sum(cpus) / len(cpus)
             sm = summary[solver]
             print(
                 f"mean over X: {solver:10s} gap {sm['mean_gap_X']:.2f} %  time {sm['mean_time_X']:.3f} s "
@@ -185,7 +199,11 @@ def main(argv=None) -> int:
     if "neural" in summary:
         sm = summary["neural"]
         ok = sm["mean_gap_X"] <= 8.0 and sm["max_time_X"] <= 0.2
-        print(f"goal neural alone <= 8 % mean gap in <= 0.2 s per instance: {'met' if ok else 'NOT met'}")
+        print(
+            f"goal neural alone <= 8 % mean gap in <= 0.2 s (wall) per instance: {'met' if ok else 'NOT met'} "
+            f"(gap {sm['mean_gap_X']:.2f} %, wall max {sm['max_time_X']:.3f} s, "
+            f"CPU mean {sm.get('mean_cpu_X', float('nan')):.3f} s max {sm.get('max_cpu_X', float('nan')):.3f} s)"
+        )
     try:
         import os
 

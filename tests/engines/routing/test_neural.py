@@ -111,3 +111,16 @@ def test_neural_job_stops_during_decoding(data_dir):
     result, done = drive_job(solve_job(p, "neural", 60.0), seen.append, lambda: len(seen) >= 3)
     assert not done and all("decoding" in pr.message for pr in seen[1:])
     assert result is None or not result.routes  # stopped before any solution existed
+
+
+def test_decode_plan_scales_with_size_and_uses_flips_only_with_coordinates():
+    from engines.routing.neural.infer import DECODE_BUDGET, decode_plan
+
+    small, large = _vrptw(0, n=40), _vrptw(0, n=150)
+    s1, a1 = decode_plan(small)
+    s2, a2 = decode_plan(large)
+    assert s1 * a1 > s2 * a2 >= 8  # fewer rollouts on larger instances
+    assert s2 * a2 == pytest.approx(DECODE_BUDGET / 150**2, rel=0.15)
+    assert 1 <= a1 <= 8 and s1 <= 39
+    no_xy = Problem("m", small.distance, demand=small.demand, capacity=small.capacity)
+    assert decode_plan(no_xy)[1] == 1  # no coordinates, no flips
