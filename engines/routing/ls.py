@@ -33,6 +33,7 @@ __all__ = [
     "from_routes",
     "improve",
     "minimise_vehicles",
+    "minimise_vehicles_steps",
     "perturb_and_improve",
     "to_routes",
 ]
@@ -611,17 +612,28 @@ def compact(R: np.ndarray, L: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def minimise_vehicles(
     data: LSData, R: np.ndarray, L: np.ndarray, rng: np.random.Generator, tries: int = 3, rounds: int = 30
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Route elimination: fewer routes first, distance second.
+    """Route elimination: fewer routes first, distance second (:func:`minimise_vehicles_steps` to its end)."""
+    steps = list(minimise_vehicles_steps(data, R, L, rng, tries, rounds))
+    return steps[-1]
 
-    Repeatedly tries to empty a route (the shortest first) by inserting its
-    customers cheapest-feasible into the other routes; ``tries`` insertion
-    orders per route, and between rounds a few ruin-and-recreate steps that
-    keep the route count reshape the routes. Returns a copy with at most as
-    many routes (compacted: no empty rows), improved by the local search.
+
+def minimise_vehicles_steps(
+    data: LSData, R: np.ndarray, L: np.ndarray, rng: np.random.Generator, tries: int = 3, rounds: int = 30
+):
+    """Route elimination, one round per yield of the current (R, L); stop it whenever.
+
+    Each round tries to empty a route (the shortest first) by inserting its
+    customers cheapest-feasible into the other routes, ``tries`` insertion
+    orders per route; when no route can be emptied, a few ruin-and-recreate
+    steps that keep the route count reshape the routes for the next round.
+    The yielded arrays are compacted (no empty rows), so the local search and
+    the ruin-and-recreate cannot open routes again; they never hold more
+    routes than the start and are improved by the local search.
     """
     R, L = compact(R, L)
     improve(data, R, L, rng)
     lower = int(np.ceil(float(data.dem.sum()) / data.cap - 1e-9)) if data.cap < 1e299 else 1
+    yield R, L
     for _ in range(rounds):
         if len(L) <= max(1, lower):
             break
@@ -645,4 +657,4 @@ def minimise_vehicles(
                 out = perturb_and_improve(data, R, L, rng, q=max(3, min(15, data.n // 8)))
                 if out is not None:
                     R, L = compact(*out)
-    return R, L
+        yield R, L

@@ -82,6 +82,10 @@ def warm_up(solver: str = "ls", model=None) -> None:
         rng = np.random.default_rng(0)
         ls.improve(d, R, L, rng)
         ls.perturb_and_improve(d, R, L, rng, q=2)
+        k = int(np.argmax(L))  # the route-elimination kernel too
+        ls._eliminate(
+            R.copy(), L.copy(), d.D, d.T, d.tw, d.svc, d.dem, d.cap, d.has_tw, k, np.arange(int(L[k]))
+        )
         _WARM.add("ls")
     if solver.startswith("neural") and model is None and "neural" not in _WARM:
         from engines.routing.neural.infer import default_model
@@ -246,10 +250,16 @@ def solve_job(
             R, L = ls.construct(data)
         tr.offer(ls.to_routes(R, L))
         yield tr.progress(time_limit, f"{solver}: constructed")
-        if min_vehicles:
-            R, L = ls.minimise_vehicles(data, R, L, rng)
-            tr.offer(ls.to_routes(R, L))
-            yield tr.progress(time_limit, f"{solver}: {int((L > 0).sum())} routes")
+        if min_vehicles:  # route elimination for up to 60 % of the time, then the search keeps the count
+            steps = ls.minimise_vehicles_steps(data, R, L, rng)
+            try:
+                for R, L in steps:
+                    tr.offer(ls.to_routes(R, L))
+                    yield tr.progress(time_limit, f"{solver}: {len(L)} routes")
+                    if tr.elapsed() >= 0.6 * time_limit:
+                        break
+            finally:
+                steps.close()
         yield from _ils(tr, data, R, L, rng, time_limit, max_iterations)
         return tr.result()
     # pyvrp and neural+pyvrp

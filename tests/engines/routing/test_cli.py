@@ -42,3 +42,13 @@ def test_osm_command(data_dir, tmp_path):
     )
     assert r.returncode == 0, r.stderr
     assert "12 points" in r.stdout and out.exists()
+
+
+def test_solve_min_vehicles(data_dir):
+    f = str(data_dir / "solomon" / "RC201.txt")
+    args = ("--solver", "ls", "--time-limit", "3", "--seed", "0", "--json", "--quiet")
+    plain = _run("solve", f, *args)
+    fewest = _run("solve", f, *args, "--min-vehicles")
+    assert plain.returncode == 0 and fewest.returncode == 0, fewest.stderr
+    a, b = json.loads(plain.stdout), json.loads(fewest.stdout)
+    assert b["feasible"] and b["num_routes"] < a["num_routes"]  # measured: 4 against 9
