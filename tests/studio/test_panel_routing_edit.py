@@ -113,3 +113,25 @@ def test_click_adds_right_click_and_delete_key_delete(panel, qtbot):
     QtTest.QTest.mouseClick(vp, R, QtCore.Qt.KeyboardModifier.NoModifier, _px(panel, 0, 0))
     qtbot.waitUntil(lambda: "depot cannot be deleted" in panel.banner.label.text(), timeout=2000)
     assert panel._snap.problem.n == 4
+
+
+def test_fewest_vehicles_checkbox_reaches_the_solver(panel, qtbot):
+    from engines.paths import shared_data
+
+    data = shared_data("routing")
+    if not (data / "solomon" / "RC201.txt").exists():
+        pytest.skip("routing data not found")
+    assert panel.load(data / "solomon" / "RC201.txt")
+    qtbot.waitUntil(lambda: panel._snap.problem.name == "RC201", timeout=5000)
+    panel.solver_box.setCurrentText("ls")
+    panel.time_box.setValue(2.0)
+    counts = []
+    for checked in (False, True):
+        panel.min_vehicles_box.setChecked(checked)
+        with qtbot.waitSignal(panel.runner.job_finished, timeout=60000):
+            qtbot.mouseClick(panel.solve_button, L)
+        qtbot.waitUntil(lambda: not panel._snap.solving and bool(panel._snap.routes), timeout=5000)
+        assert panel._snap.evaluation.feasible
+        counts.append(len(panel._snap.routes))
+    assert counts[1] < counts[0]  # measured: 4 routes against 9
+    assert panel.panel_state()["min_vehicles"] is True
