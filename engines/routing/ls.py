@@ -447,40 +447,52 @@ def _ruin_recreate(R, L, D, T, tw, svc, dem, cap, has_tw, neigh, nk, seed_node, 
         L[k] = m - 1
     buf = np.zeros(W + 2, np.int64)
     for t in range(cnt):
-        c = lst[t]
-        best = 1e300
-        bk = -1
-        bp = -1
-        empty_done = False
-        for k in range(K):
-            if L[k] == 0:
-                if empty_done:
-                    continue
-                empty_done = True
-            if load[k] + dem[c] > cap + TWTOL:
-                continue
-            for p in range(L[k] + 1):
-                a = R[k, p]
-                b = R[k, p + 1]
-                d = D[a, c] + D[c, b] - D[a, b]
-                if d >= best:
-                    continue
-                if has_tw:
-                    m = _append(buf, 0, R, k, 0, p, False)
-                    buf[m] = c
-                    m = _append(buf, m + 1, R, k, p + 1, L[k] + 1, False)
-                    if not _seq_ok(buf, m, T, tw, svc):
-                        continue
-                best = d
-                bk = k
-                bp = p
-        if bk < 0:
+        if not _insert_cheapest(R, L, D, T, tw, svc, dem, cap, has_tw, load, buf, lst[t], True):
             return False
-        for p in range(L[bk] + 1, bp, -1):
-            R[bk, p + 1] = R[bk, p]
-        R[bk, bp + 1] = c
-        L[bk] += 1
-        load[bk] += dem[c]
+    return True
+
+
+@njit(nogil=True, cache=True)
+def _insert_cheapest(R, L, D, T, tw, svc, dem, cap, has_tw, load, buf, c, open_one):
+    """Insert customer c at its cheapest feasible place; False when it fits nowhere.
+
+    Used routes are tried, and with ``open_one`` also the first empty route.
+    ``load`` (per route) is updated; ``buf`` is scratch of length >= W + 2.
+    """
+    K = R.shape[0]
+    best = 1e300
+    bk = -1
+    bp = -1
+    empty_done = not open_one
+    for k in range(K):
+        if L[k] == 0:
+            if empty_done:
+                continue
+            empty_done = True
+        if load[k] + dem[c] > cap + TWTOL:
+            continue
+        for p in range(L[k] + 1):
+            a = R[k, p]
+            b = R[k, p + 1]
+            d = D[a, c] + D[c, b] - D[a, b]
+            if d >= best:
+                continue
+            if has_tw:
+                m = _append(buf, 0, R, k, 0, p, False)
+                buf[m] = c
+                m = _append(buf, m + 1, R, k, p + 1, L[k] + 1, False)
+                if not _seq_ok(buf, m, T, tw, svc):
+                    continue
+            best = d
+            bk = k
+            bp = p
+    if bk < 0:
+        return False
+    for p in range(L[bk] + 1, bp, -1):
+        R[bk, p + 1] = R[bk, p]
+    R[bk, bp + 1] = c
+    L[bk] += 1
+    load[bk] += dem[c]
     return True
 
 
@@ -502,35 +514,8 @@ def _eliminate(R, L, D, T, tw, svc, dem, cap, has_tw, kr, order):
             load[k] += dem[R[k, p]]
     buf = np.zeros(W + 2, np.int64)
     for t in range(m):
-        c = lst[order[t]]
-        best = 1e300
-        bk = -1
-        bp = -1
-        for k in range(K):
-            if L[k] == 0 or load[k] + dem[c] > cap + TWTOL:
-                continue
-            for p in range(L[k] + 1):
-                a = R[k, p]
-                b = R[k, p + 1]
-                d = D[a, c] + D[c, b] - D[a, b]
-                if d >= best:
-                    continue
-                if has_tw:
-                    q = _append(buf, 0, R, k, 0, p, False)
-                    buf[q] = c
-                    q = _append(buf, q + 1, R, k, p + 1, L[k] + 1, False)
-                    if not _seq_ok(buf, q, T, tw, svc):
-                        continue
-                best = d
-                bk = k
-                bp = p
-        if bk < 0:
+        if not _insert_cheapest(R, L, D, T, tw, svc, dem, cap, has_tw, load, buf, lst[order[t]], False):
             return False
-        for p in range(L[bk] + 1, bp, -1):
-            R[bk, p + 1] = R[bk, p]
-        R[bk, bp + 1] = c
-        L[bk] += 1
-        load[bk] += dem[c]
     return True
 
 
