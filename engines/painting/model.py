@@ -44,7 +44,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from engines.base import Job, Params, Progress, param
+from engines.base import Job, Params, Progress, drive_job, param
 from engines.painting.strokes import MIN_SIZE
 from engines.serialize import load_state, save_state
 
@@ -444,11 +444,7 @@ def sample(
         proposals=proposals,
         temperature=temperature,
     )
-    try:
-        while True:
-            next(job)
-    except StopIteration as stop:
-        return stop.value
+    return drive_job(job)[0]
 
 
 @torch.no_grad()
