@@ -38,6 +38,8 @@ def _serve(args) -> int:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
+            # not on Windows event loops (NotImplementedError) nor off the main thread (RuntimeError):
+            # Ctrl+C then ends the server through KeyboardInterrupt instead
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, stop.set)
         print(f"serving ws://{server.host}:{server.port}/ROOM?token=TOKEN  (store: {args.store})", flush=True)

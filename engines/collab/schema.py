@@ -177,7 +177,7 @@ class Invalid:
     """An entry breaking the schema: where it is and what to do about it."""
 
     kind: str  # "item" (a whole array entry) or "field" (one key of a stroke map)
-    item_id: str  # placeholder or stroke id
+    item_id: str  # the stroke id, or the slot id of an unreadable entry
     key: str | None
     old: Any
     reason: str
@@ -202,14 +202,14 @@ class StrokeDoc:
         self.author = author
         self.strokes_array: Array = self.doc.get(STROKES, type=Array)
         self.meta: Map = self.doc.get(META, type=Map)
-        #: ids (or invalid placeholders) in array order
+        #: stroke ids (or slot ids of unreadable entries) in array order
         self._ids: list[str] = []
         self._by_id: dict[str, Stroke] = {}
         self._invalid: dict[str, Invalid] = {}
         self._background: tuple[float, float, float] = (1.0, 1.0, 1.0)
         self._max_clock = -1
         self._counter = 0
-        self._placeholder = 0
+        self._invalid_slots = 0
         self._callbacks: list[Callable[[Change], None]] = []
         self._change = Change()
         self._local_origin = "local"
@@ -475,26 +475,27 @@ class StrokeDoc:
         return n
 
     # ------------------------------------------------------------- mirror
-    def _placeholder_id(self) -> str:
-        self._placeholder += 1
-        return f"\x00invalid:{self._placeholder}"
+    def _invalid_slot_id(self) -> str:
+        """An id for an array entry that is not a valid stroke (kept so indices stay aligned)."""
+        self._invalid_slots += 1
+        return f"\x00invalid:{self._invalid_slots}"
 
     def _read_item(self, value: Any, where: str) -> tuple[str, Stroke | None, str]:
         if not isinstance(value, Map):
-            return self._placeholder_id(), None, f"{where}: not a map ({type(value).__name__})"
+            return self._invalid_slot_id(), None, f"{where}: not a map ({type(value).__name__})"
         try:
             d = json.loads(str(value))
         except (ValueError, TypeError) as e:
-            return self._placeholder_id(), None, f"{where}: unreadable ({e})"
+            return self._invalid_slot_id(), None, f"{where}: unreadable ({e})"
         return self._read_fields(d, where)
 
     def _read_fields(self, d: Any, where: str) -> tuple[str, Stroke | None, str]:
         try:
             s = fields_to_stroke(d, where)
         except PaintingFormatError as e:
-            return self._placeholder_id(), None, str(e)
+            return self._invalid_slot_id(), None, str(e)
         if s.id in self._by_id:
-            return self._placeholder_id(), None, f"{where}: id {s.id!r} is used twice"
+            return self._invalid_slot_id(), None, f"{where}: id {s.id!r} is used twice"
         return s.id, s, ""
 
     def _adopt(self, s: Stroke) -> None:
