@@ -34,7 +34,9 @@ sys.path.insert(0, str(ROOT))
 from engines.painting.data import load_dataset  # noqa: E402
 from engines.painting.decompose import level_sizes  # noqa: E402
 from engines.painting.evaluate import (  # noqa: E402
+    DECODERS,
     diffusion_completer,
+    diffusion_completers,
     evaluate,
     nearest_neighbour_completer,
     regression_completer,
@@ -68,7 +70,9 @@ def _timings(fn, repeat: int = 21) -> tuple[float, float, float]:
     return float(np.median(walls)), float(min(walls)), float(np.median(cpus))
 
 
-def speed(data: np.ndarray, candidates: int = 1, guidance: float = 1.5) -> dict[str, float]:
+def speed(
+    data: np.ndarray, candidates: int = 1, guidance: float = 1.5, decoder: str = "fit"
+) -> dict[str, float]:
     rng = np.random.default_rng(0)
     # realistic strokes: decomposed paintings, concatenated
     pool = data.reshape(-1, 8)
@@ -108,8 +112,8 @@ def speed(data: np.ndarray, candidates: int = 1, guidance: float = 1.5) -> dict[
             lambda: sample(model, ctx, mask, levels, steps=20, guidance=guidance), repeat=3
         )
         if candidates > 1:
-            run = diffusion_completer(model, 20, guidance, candidates)
-            out["completion_mbr_100_context_s"] = _best_of(lambda: run(ctx, mask, levels, 0), repeat=3)
+            run = diffusion_completer(model, 20, guidance, candidates, decoder=decoder)
+            out["completion_decoder_100_context_s"] = _best_of(lambda: run(ctx, mask, levels, 0), repeat=3)
     return out
 
 
@@ -124,18 +128,29 @@ def main(argv: list[str] | None = None) -> int:
         "--candidates",
         type=int,
         default=1,
-        help="diffusion samples per completion; the minimum-Bayes-risk choice (render closest to their mean) is scored",
+        help="diffusion samples per completion, decoded by each of --decoders",
+    )
+    ap.add_argument(
+        "--decoders",
+        default="fit,choice,sample",
+        help="comma-separated ways to turn the samples into one completion, the first one is 'diffusion' "
+        "in the summary: fit (strokes fitted to the samples' mean render), choice (the sample closest "
+        "to that mean), sample (the first sample)",
     )
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
+    decoders = tuple(x.strip() for x in args.decoders.split(",") if x.strip())
+    for dec in decoders:
+        if dec not in DECODERS:
+            ap.error(f"--decoders: {dec!r} is not one of {', '.join(DECODERS)}")
     d = load_dataset(ASSETS / "strokes.npz")
     train = d["params"][d["split"] == 0]
     test = d["params"][d["split"] == 1][: args.n]
     levels = d["levels"]
 
-    sp = speed(d["params"], args.candidates, args.guidance)
+    sp = speed(d["params"], args.candidates, args.guidance, decoders[0])
     print(f"speed (the machine may be shared: load average {sp['load_average_1min']:.1f})")
     print(
         f"  render 1,000 strokes at 512 px: median {sp['render_1000_at_512_ms']:.1f} ms of 21 "
@@ -151,16 +166,23 @@ def main(argv: list[str] | None = None) -> int:
             f"  one proposal, 100 context strokes, {args.steps} DDIM steps + CFG: "
             f"{sp['proposal_100_context_s']:.2f} s (target 2 s: x{2 / sp['proposal_100_context_s']:.2f})"
         )
-    if "completion_mbr_100_context_s" in sp:
+    if "completion_decoder_100_context_s" in sp:
         print(
-            f"  the benchmark's decoder ({args.candidates} samples + MBR choice), 100 context strokes: "
-            f"{sp['completion_mbr_100_context_s']:.2f} s"
+            f"  the summary's decoder ({args.candidates} samples + {decoders[0]}), 100 context strokes: "
+            f"{sp['completion_decoder_100_context_s']:.2f} s"
         )
 
     completers = {}
     if (ASSETS / "model.zip").exists():
-        completers["diffusion"] = diffusion_completer(
-            load_model(ASSETS / "model.zip"), args.steps, args.guidance, args.candidates, args.temperature
+        completers.update(
+            diffusion_completers(
+                load_model(ASSETS / "model.zip"),
+                args.steps,
+                args.guidance,
+                args.candidates,
+                args.temperature,
+                decoders,
+            )
         )
     if (ASSETS / "regression.zip").exists():
         completers["regression"] = regression_completer(load_model(ASSETS / "regression.zip"))
@@ -171,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"\nquality on {len(test)} held-out paintings ({time.perf_counter() - t0:.0f} s; diffusion: "
         f"{args.steps} DDIM steps, guidance {args.guidance}, temperature {args.temperature}, "
-        f"{args.candidates} candidate(s))"
+        f"{args.candidates} candidate(s); 'diffusion' is decoder {decoders[0]}, 'diffusion-X' decoder X)"
     )
     print(table(rows))
     s = summary(rows)

@@ -52,6 +52,13 @@ class PaintingParams(Params):
     complete_steps: int = param(20, unit="steps", min=1, max=200, doc="DDIM steps of a proposal")
     guidance: float = param(1.5, min=0.0, max=10.0, doc="classifier-free guidance weight")
     proposals: int = param(3, min=1, max=8, doc="proposals shown side by side")
+    samples: int = param(
+        1,
+        min=1,
+        max=16,
+        doc="diffusion samples per proposal; above 1 each proposal is fitted to the mean render of "
+        "its samples (a best guess for the missing strokes: closer on average, less varied)",
+    )
 
 
 @dataclass(frozen=True)
@@ -347,7 +354,7 @@ class PaintingEngine(Engine):
         "unconditional" (none). Every slot that is not context is proposed.
         """
         from engines.painting.decompose import level_sizes
-        from engines.painting.model import make_mask, sample_job, slots_for_context
+        from engines.painting.model import consensus_fit, make_mask, sample_job, slots_for_context
 
         if mode not in COMPLETE_MODES:
             raise ValueError(f"complete mode = {mode!r}: allowed values are {', '.join(COMPLETE_MODES)}")
@@ -378,7 +385,9 @@ class PaintingEngine(Engine):
                 "proposed_slots": int((~mask).sum()),
             }
             steps = self.params.complete_steps
-            yield Progress(1, steps + 2, f"sampling {self.params.proposals} proposals ({mode})")
+            n_prop, k = self.params.proposals, self.params.samples
+            total = steps + 2 + (n_prop if k > 1 else 0)
+            yield Progress(1, total, f"sampling {n_prop} proposals ({mode})")
             job = sample_job(
                 model,
                 context,
@@ -387,14 +396,22 @@ class PaintingEngine(Engine):
                 steps=steps,
                 guidance=self.params.guidance,
                 seed=self.seed + self._completions,
-                proposals=self.params.proposals,
+                proposals=n_prop * k,
             )
             try:
                 while True:  # stoppable between DDIM steps
                     pr = next(job)
-                    yield Progress(1 + pr.done, steps + 2, pr.message)
+                    yield Progress(1 + pr.done, total, pr.message)
             except StopIteration as stop:
                 out = stop.value
+            if k > 1:
+                fitted = []
+                for i in range(n_prop):  # stoppable between proposals
+                    yield Progress(
+                        steps + 1 + i, total, f"fitting proposal {i + 1}/{n_prop} to its {k} samples"
+                    )
+                    fitted.append(consensus_fit(out[i * k : (i + 1) * k], mask))
+                out = np.stack(fitted)
             self._completions += 1
             props = []
             for o in out:
@@ -406,7 +423,7 @@ class PaintingEngine(Engine):
                 props.append(new.astype(np.float32))
             self.proposals = props
             self.selected = 0
-            yield Progress(steps + 2, steps + 2, f"{len(props)} proposals ready")
+            yield Progress(total, total, f"{len(props)} proposals ready")
             return [p.copy() for p in props]
         finally:
             self.busy = ""

@@ -10,9 +10,10 @@ with a fixed seed; a completer fills the other slots. Metrics:
   circle) and the mean absolute difference of position, size, rotation and
   colour is reported.
 
-Completers: the diffusion model (one sample, or the minimum-Bayes-risk choice
-among ``candidates`` samples: the one whose render is closest to the mean
-render of all of them), the regression twin and nearest-neighbour
+Completers: the diffusion model, decoded from ``candidates`` samples in one
+of three ways (the first sample; the minimum-Bayes-risk choice, the sample
+whose render is closest to the mean render of all of them; or the generated
+strokes fitted to that mean render), the regression twin and nearest-neighbour
 retrieval (the training painting whose render best matches the context
 render, restricted to the pixels the context covers, lends its strokes).
 """
@@ -24,7 +25,7 @@ from collections.abc import Callable
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from engines.painting.model import MASK_MODES, make_mask, mbr_select, sample
+from engines.painting.model import MASK_MODES, consensus_fit, make_mask, mbr_select, sample
 from engines.painting.render import render_fast
 
 RATIOS = (0.2, 0.4, 0.6, 0.8)
@@ -48,27 +49,73 @@ def _render(p: np.ndarray) -> np.ndarray:
     return render_fast(p, size=EVAL_SIZE)
 
 
-def diffusion_completer(
-    model, steps: int = 20, guidance: float = 1.5, candidates: int = 1, temperature: float = 1.0
-) -> Completer:
+DECODERS = ("sample", "choice", "fit")
+
+
+def diffusion_completers(
+    model,
+    steps: int = 20,
+    guidance: float = 1.5,
+    candidates: int = 1,
+    temperature: float = 1.0,
+    decoders: tuple[str, ...] = ("fit",),
+) -> dict[str, Completer]:
+    """Completers that decode the same ``candidates`` diffusion samples in different ways.
+
+    ``sample``: the first sample as it is; ``choice``: the minimum-Bayes-risk
+    choice among the samples (:func:`mbr_select`); ``fit``: the generated strokes
+    fitted to the samples' mean render (:func:`consensus_fit`). The samples of
+    one call are shared by the decoders (drawn once per context and seed).
+    Names: ``diffusion`` for the first decoder, ``diffusion-<decoder>`` for the others.
+    """
     if candidates < 1:
         raise ValueError(f"candidates = {candidates}: must be at least 1")
+    for d in decoders:
+        if d not in DECODERS:
+            raise ValueError(f"decoder = {d!r}: allowed values are {', '.join(DECODERS)}")
+    last: dict = {}
 
-    def run(context, mask, levels, seed):
-        out = sample(
-            model,
-            context,
-            mask,
-            levels,
-            steps=steps,
-            guidance=guidance,
-            seed=seed,
-            proposals=candidates,
-            temperature=temperature,
-        )
-        return out[mbr_select(out)] if candidates > 1 else out[0]
+    def draw(context, mask, levels, seed):
+        key = (seed, mask.tobytes(), context.tobytes())
+        if last.get("key") != key:
+            last["key"] = key
+            last["out"] = sample(
+                model,
+                context,
+                mask,
+                levels,
+                steps=steps,
+                guidance=guidance,
+                seed=seed,
+                proposals=candidates,
+                temperature=temperature,
+            )
+        return last["out"]
 
-    return run
+    def make(decoder: str) -> Completer:
+        def run(context, mask, levels, seed):
+            out = draw(context, mask, levels, seed)
+            if decoder == "sample" or len(out) == 1:
+                return out[0]
+            if decoder == "choice":
+                return out[mbr_select(out)]
+            return consensus_fit(out, mask)
+
+        return run
+
+    return {("diffusion" if i == 0 else f"diffusion-{d}"): make(d) for i, d in enumerate(decoders)}
+
+
+def diffusion_completer(
+    model,
+    steps: int = 20,
+    guidance: float = 1.5,
+    candidates: int = 1,
+    temperature: float = 1.0,
+    decoder: str = "choice",
+) -> Completer:
+    """One diffusion completer (see :func:`diffusion_completers`)."""
+    return diffusion_completers(model, steps, guidance, candidates, temperature, (decoder,))["diffusion"]
 
 
 def regression_completer(model) -> Completer:

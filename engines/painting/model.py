@@ -8,7 +8,10 @@ a set of N stroke slots (CNP: 9 + 45 + 126, coarse to fine). Some slots hold
   clean values for context slots, the noisy ``x_t`` for the others — a context
   flag, and its level embedding; a sinusoidal time embedding is added. A
   pre-norm transformer encoder (no positional order inside a level: a set)
-  predicts the noise of the non-context slots.
+  predicts the noise of the non-context slots (``prediction="eps"``) or
+  their clean values (``prediction="x0"``; the loss is then the MSE of the
+  clean strokes, so at high noise the network learns the regression answer
+  and sampling refines it).
 * Training: cosine-schedule DDPM, loss on the generated slots only, with CNP's
   masking schemes drawn at random: ``random`` (each stroke is context with
   probability p ~ U(0.2, 0.9)), ``block`` (a contiguous run of the stroke
@@ -25,8 +28,9 @@ a set of N stroke slots (CNP: 9 + 45 + 126, coarse to fine). Some slots hold
   The patches are hidden together with the context for classifier-free guidance.
 * Sampling: DDIM (eta = 0) in 10-50 steps, ``eps = eps_u + g (eps_c - eps_u)``.
   :func:`mbr_select` picks, among several completions, the one whose render is
-  closest to the mean render of all of them (minimum Bayes risk for image MSE;
-  no ground truth involved).
+  closest to the mean render of all of them, and :func:`consensus_fit` goes
+  further and fits the generated strokes to that mean render (minimum Bayes
+  risk for image MSE; no ground truth involved).
 * A regression twin (``objective="regression"``) with the same network
   predicts the strokes directly with an MSE loss; it is a benchmark baseline.
 
@@ -61,6 +65,7 @@ __all__ = [
     "augment",
     "context_patches",
     "mbr_select",
+    "consensus_fit",
 ]
 
 MASK_MODES = ("random", "block", "level", "square", "unconditional")
@@ -80,6 +85,11 @@ class ModelConfig(Params):
     objective: str = param("diffusion", choices=("diffusion", "regression"), doc="what the network learns")
     image_grid: int = param(
         0, min=0, max=16, doc="context image patches per side (0: the model sees context strokes only)"
+    )
+    prediction: str = param(
+        "eps",
+        choices=("eps", "x0"),
+        doc="what the diffusion network outputs: the noise (eps) or the clean strokes (x0)",
     )
 
     def validate(self) -> None:
@@ -219,6 +229,49 @@ def mbr_select(completions: np.ndarray, size: int = 32) -> int:
     return int(np.argmin(((imgs - mean) ** 2).mean(axis=(1, 2, 3))))
 
 
+def consensus_fit(
+    completions: np.ndarray,
+    ctx_mask: np.ndarray,
+    size: int = 64,
+    iters: int = 60,
+    lr: float = 0.01,
+) -> np.ndarray:
+    """One painting (N, 8) whose render approaches the mean render of ``completions`` (K, N, 8).
+
+    Minimum Bayes risk for image MSE taken into stroke space: the expected
+    squared error to a painting drawn from the model is smallest for the
+    painting whose render is the mean render, so the generated strokes of the
+    :func:`mbr_select` choice are fitted to the mean of the K renders by Adam
+    through the differentiable renderer (context slots stay fixed). The
+    samples are the model's; no ground truth is involved.
+    """
+    from engines.painting.render import render_fast, render_sparse
+
+    completions = np.asarray(completions, np.float32)
+    if completions.ndim != 3 or completions.shape[-1] != 8:
+        raise ValueError(f"consensus_fit: completions must be (K, N, 8), got {completions.shape}")
+    free = ~np.asarray(ctx_mask, bool).reshape(completions.shape[1])
+    start = completions[mbr_select(completions)]
+    if len(completions) == 1 or not free.any():
+        return start.copy()
+    mean = np.stack([render_fast(c, size=size) for c in completions]).mean(0)
+    target = torch.from_numpy(np.ascontiguousarray(mean.transpose(2, 0, 1)[None], dtype=np.float32))
+    x = torch.from_numpy(start[None].copy()).requires_grad_(True)
+    keep = torch.from_numpy(free)[None, :, None].float()
+    opt = torch.optim.Adam([x], lr=lr)
+    for _ in range(iters):
+        opt.zero_grad(set_to_none=True)
+        loss = ((render_sparse(x, size=size) - target) ** 2).mean()
+        loss.backward()
+        x.grad.mul_(keep)
+        opt.step()
+        with torch.no_grad():
+            x.clamp_(0, 1)
+            x[..., 2:4].clamp_(min=MIN_SIZE)
+    out = x.detach()[0].numpy()
+    return np.where(free[:, None], out, completions[0]).astype(np.float32)
+
+
 class StrokeDenoiser(nn.Module):
     def __init__(self, cfg: ModelConfig):
         super().__init__()
@@ -319,7 +372,8 @@ def loss_on_batch(
         xt = ac.sqrt() * x0 + (1 - ac).sqrt() * noise
         x_in = torch.where(ctx[..., None], x0, xt)
         pred = model(x_in, ctx, lv, t, drop, patches)
-        err = ((pred - noise) ** 2).mean(-1)
+        target = x0 if cfg.prediction == "x0" else noise
+        err = ((pred - target) ** 2).mean(-1)
     return (err * target_slots).sum() / target_slots.sum().clamp_min(1)
 
 
@@ -504,7 +558,7 @@ def sample_job(
         tt = torch.full((bb,), int(t), dtype=torch.long)
         x_in = torch.where(ctx[..., None], x0c, x)
         if use_cfg:
-            eps2 = model(
+            out2 = model(
                 torch.cat([x_in, x_in]),
                 torch.cat([ctx, ctx]),
                 torch.cat([lv, lv]),
@@ -512,12 +566,15 @@ def sample_job(
                 torch.cat([no_drop, all_drop]),
                 None if patches is None else torch.cat([patches, patches]),
             )
-            eps_c, eps_u = eps2[:bb], eps2[bb:]
-            eps = eps_u + guidance * (eps_c - eps_u)
+            out_c, out_u = out2[:bb], out2[bb:]
+            out = out_u + guidance * (out_c - out_u)
         else:
-            eps = model(x_in, ctx, lv, tt, no_drop, patches)
+            out = model(x_in, ctx, lv, tt, no_drop, patches)
         a_t = ac_all[t]
-        x0 = ((x - (1 - a_t).sqrt() * eps) / a_t.sqrt()).clamp(-1, 1)
+        if cfg.prediction == "x0":
+            x0 = out.clamp(-1, 1)
+        else:
+            x0 = ((x - (1 - a_t).sqrt() * out) / a_t.sqrt()).clamp(-1, 1)
         if i + 1 < len(ts):
             a_prev = ac_all[ts[i + 1]]
             eps = (x - a_t.sqrt() * x0) / (1 - a_t).sqrt()

@@ -88,6 +88,7 @@ def _cmd_train(args) -> int:
         layers=args.layers,
         heads=args.heads,
         objective=args.objective,
+        prediction=args.prediction,
         image_grid=args.image_grid,
     )
     tp = TrainParams(
@@ -160,7 +161,7 @@ def _cmd_complete(args) -> int:
     import torch
 
     from engines.painting.decompose import level_sizes
-    from engines.painting.model import make_mask, sample, slots_for_context
+    from engines.painting.model import consensus_fit, make_mask, sample, slots_for_context
     from engines.painting.strokes import load_painting, save_painting
 
     torch.set_num_threads(max(1, args.threads))
@@ -177,7 +178,17 @@ def _cmd_complete(args) -> int:
     else:
         context, mask, levels = slots_for_context(params, sizes)
     t0 = time.perf_counter()
-    out = sample(model, context, mask, levels, steps=args.steps, guidance=args.guidance, seed=args.seed)[0]
+    out = sample(
+        model,
+        context,
+        mask,
+        levels,
+        steps=args.steps,
+        guidance=args.guidance,
+        seed=args.seed,
+        proposals=args.samples,
+    )
+    out = consensus_fit(out, mask) if args.samples > 1 else out[0]
     wall = time.perf_counter() - t0
     # the result: the kept context strokes as they were, then the proposals in level order
     result = painting.copy()
@@ -190,7 +201,8 @@ def _cmd_complete(args) -> int:
     save_painting(result, args.out)
     print(
         f"{args.out}: {int(mask.sum())} context strokes, {len(new)} proposed in {wall:.2f} s "
-        f"({args.steps} DDIM steps, guidance {args.guidance})"
+        f"({args.steps} DDIM steps, guidance {args.guidance}, "
+        f"{'fitted to the mean of ' + str(args.samples) + ' samples' if args.samples > 1 else 'one sample'})"
     )
     return 0
 
@@ -216,7 +228,12 @@ def _cmd_eval(args) -> int:
     levels = d["levels"]
     completers = {
         "diffusion": diffusion_completer(
-            _load_or_die(args.model), args.steps, args.guidance, args.candidates, args.temperature
+            _load_or_die(args.model),
+            args.steps,
+            args.guidance,
+            args.candidates,
+            args.temperature,
+            decoder=args.decoder,
         )
     }
     if not args.no_baselines:
@@ -265,6 +282,9 @@ def add_model_parsers(sub) -> None:
     tr.add_argument("--data", type=Path, default=DEFAULT_DATA)
     tr.add_argument("--out", type=Path, default=DEFAULT_MODEL)
     tr.add_argument("--objective", choices=("diffusion", "regression"), default="diffusion")
+    tr.add_argument(
+        "--prediction", choices=("eps", "x0"), default="eps", help="diffusion output: noise or clean strokes"
+    )
     tr.add_argument("--steps", type=int, default=3000)
     tr.add_argument("--batch", type=int, default=16)
     tr.add_argument("--lr", type=float, default=1e-3)
@@ -292,6 +312,12 @@ def add_model_parsers(sub) -> None:
     co.add_argument("--p", type=float, default=0.5, help="context ratio")
     co.add_argument("--steps", type=int, default=20, help="DDIM steps (10-50)")
     co.add_argument("--guidance", type=float, default=1.5, help="classifier-free guidance weight")
+    co.add_argument(
+        "--samples",
+        type=int,
+        default=1,
+        help="diffusion samples; above 1 the proposal is fitted to their mean render (a best guess)",
+    )
     co.add_argument("--seed", type=int, default=0)
     co.add_argument("--model", type=Path, default=DEFAULT_MODEL)
     co.add_argument("--threads", type=int, default=2)
@@ -306,7 +332,13 @@ def add_model_parsers(sub) -> None:
     ev.add_argument("--modes", default="", help="comma-separated masking modes (default: all)")
     ev.add_argument("--steps", type=int, default=20)
     ev.add_argument("--guidance", type=float, default=1.5)
-    ev.add_argument("--candidates", type=int, default=1, help="diffusion samples; the MBR choice is scored")
+    ev.add_argument("--candidates", type=int, default=1, help="diffusion samples per completion")
+    ev.add_argument(
+        "--decoder",
+        choices=("fit", "choice", "sample"),
+        default="fit",
+        help="with several candidates: fit strokes to their mean render, or choose the sample closest to it",
+    )
     ev.add_argument("--temperature", type=float, default=1.0, help="scale of the initial DDIM noise")
     ev.add_argument("--no-baselines", action="store_true", help="score the diffusion model only")
     ev.add_argument(

@@ -157,6 +157,14 @@ def test_complete_proposals_accept(panel, qtbot):
         panel.complete()
     props = panel.runner.call(lambda e: [p.copy() for p in e.proposals])
     assert props and all(np.all(p[:, :2] >= 0.49) for p in props)
+    assert panel.runner.call(lambda e: e.params.samples) == 1
+    # best guess: each proposal fitted to several samples
+    panel.best_guess_box.setChecked(True)
+    with qtbot.waitSignal(panel.runner.job_finished, timeout=60000) as sig:
+        panel.complete()
+    assert sig.args[1] is True
+    assert panel.runner.call(lambda e: e.params.samples) > 1
+    qtbot.waitUntil(lambda: len(panel._thumb_buttons) == 2, timeout=30000)
 
 
 def test_files_open_save_export_and_bad_json(panel, qtbot, tmp_path):

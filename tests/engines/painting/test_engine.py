@@ -79,6 +79,27 @@ def test_complete_job_proposes_accept_and_reject():
     assert not done and not e.proposals and e.busy == ""
 
 
+def test_best_guess_proposals_are_fitted_to_their_samples():
+    e = _engine(proposals=2, samples=3, complete_steps=4)
+    torch.manual_seed(0)
+    e.model = StrokeDenoiser(ModelConfig(n_strokes=20, d_model=16, layers=1, heads=2, timesteps=50))
+    for prm in e.model.out.parameters():
+        torch.nn.init.normal_(prm, std=0.2)
+    e.add_drag([(0.2, 0.2), (0.6, 0.6)], 0.1, (0, 0, 1))
+    msgs = []
+    props, done = drive_job(e.complete_job(), msgs.append)
+    assert done and len(props) == 2 and all(len(p) == 20 - len(e.doc) for p in props)
+    assert any("fitting proposal 2/2 to its 3 samples" in m.message for m in msgs)
+    assert not np.array_equal(props[0], props[1])
+    # stoppable while fitting too
+    e.reject_proposals()
+    calls = []
+    _, done = drive_job(
+        e.complete_job(), calls.append, should_stop=lambda: bool(calls) and "fitting" in calls[-1].message
+    )
+    assert not done and not e.proposals and e.busy == ""
+
+
 def test_complete_without_model_is_a_clear_error():
     e = _engine()
     e.model_path = None

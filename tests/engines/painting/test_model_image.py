@@ -5,12 +5,13 @@ import pytest
 import torch
 
 from engines.base import drive_job
-from engines.painting.evaluate import diffusion_completer
+from engines.painting.evaluate import diffusion_completer, diffusion_completers
 from engines.painting.model import (
     PATCH,
     ModelConfig,
     StrokeDenoiser,
     TrainParams,
+    consensus_fit,
     context_patches,
     load_model,
     make_mask,
@@ -108,14 +109,19 @@ def test_mbr_select_picks_the_medoid_like_completion():
     assert mbr_select(comps[:1]) == 0
 
 
-def test_diffusion_completer_with_candidates():
+def _untrained_and_context(mode: str):
+    """An untrained diffusion model with a random head, a painting, a context mask and the context."""
     torch.manual_seed(0)
     model = StrokeDenoiser(ModelConfig(n_strokes=20, d_model=16, layers=1, heads=2, timesteps=50))
     for prm in model.out.parameters():
         torch.nn.init.normal_(prm, std=0.1)
     p = _paintings(1)[0]
-    mask = make_mask("block", p, LEVELS, np.random.default_rng(0), 0.5)
-    ctx = np.where(mask[:, None], p, 0).astype(np.float32)
+    mask = make_mask(mode, p, LEVELS, np.random.default_rng(0), 0.5)
+    return model, p, mask, np.where(mask[:, None], p, 0).astype(np.float32)
+
+
+def test_diffusion_completer_with_candidates():
+    model, p, mask, ctx = _untrained_and_context("block")
     run = diffusion_completer(model, steps=5, guidance=1.0, candidates=4)
     out = run(ctx, mask, LEVELS, 3)
     allc = sample(model, ctx, mask, LEVELS, steps=5, guidance=1.0, seed=3, proposals=4)
@@ -219,3 +225,45 @@ def test_half_precision_dataset_keeps_held_out_paintings_exact(tmp_path):
     np.savez(tmp_path / "bad.npz", **bad)
     with pytest.raises(ValueError, match="bad.npz.*exact_rows"):
         load_dataset(tmp_path / "bad.npz")
+
+
+def test_consensus_fit_approaches_the_mean_render_and_keeps_the_context():
+    base = _paintings(1, seed=3)[0]
+    mask = np.zeros(20, bool)
+    mask[:8] = True
+    dark, light = base.copy(), base.copy()
+    dark[~mask, 5:8] = 0.1
+    light[~mask, 5:8] = 0.9
+    comps = np.stack([dark, light, dark.copy(), light.copy()])
+    mean = np.stack([render_fast(c, size=64) for c in comps]).mean(0)
+    chosen = comps[mbr_select(comps)]
+    fit = consensus_fit(comps, mask, size=64, iters=60)
+    assert fit.shape == (20, 8) and fit.dtype == np.float32
+    np.testing.assert_array_equal(fit[mask], base[mask])
+    err_choice = np.mean((render_fast(chosen, size=64) - mean) ** 2)
+    err_fit = np.mean((render_fast(fit, size=64) - mean) ** 2)
+    assert err_fit < 0.3 * err_choice, (err_fit, err_choice)
+    # the generated strokes moved towards the mid grey of the two colourings
+    assert np.all(np.abs(fit[~mask, 5:8].mean(0) - 0.5) < 0.2)
+    assert fit.min() >= 0 and fit.max() <= 1
+    # one completion or nothing to generate: returned as it is
+    np.testing.assert_array_equal(consensus_fit(comps[:1], mask), comps[0])
+    np.testing.assert_array_equal(consensus_fit(comps, np.ones(20, bool)), comps[mbr_select(comps)])
+    with pytest.raises(ValueError, match="K, N, 8"):
+        consensus_fit(base, mask)
+
+
+def test_diffusion_completers_decode_the_same_samples():
+    model, p, mask, ctx = _untrained_and_context("random")
+    runs = diffusion_completers(
+        model, steps=5, guidance=1.0, candidates=4, decoders=("fit", "choice", "sample")
+    )
+    assert list(runs) == ["diffusion", "diffusion-choice", "diffusion-sample"]
+    allc = sample(model, ctx, mask, LEVELS, steps=5, guidance=1.0, seed=3, proposals=4)
+    fit = runs["diffusion"](ctx, mask, LEVELS, 3)
+    np.testing.assert_array_equal(runs["diffusion-choice"](ctx, mask, LEVELS, 3), allc[mbr_select(allc)])
+    np.testing.assert_array_equal(runs["diffusion-sample"](ctx, mask, LEVELS, 3), allc[0])
+    np.testing.assert_array_equal(fit, consensus_fit(allc, mask))
+    np.testing.assert_array_equal(fit[mask], p[mask])
+    with pytest.raises(ValueError, match="decoder"):
+        diffusion_completers(model, decoders=("best",))
