@@ -112,8 +112,13 @@ def speed(
             lambda: sample(model, ctx, mask, levels, steps=20, guidance=guidance), repeat=3
         )
         if candidates > 1:
-            run = diffusion_completer(model, 20, guidance, candidates, decoder=decoder)
-            out["completion_decoder_100_context_s"] = _best_of(lambda: run(ctx, mask, levels, 0), repeat=3)
+            # a new completer per call: a completer reuses the samples of a repeated call
+            out["completion_decoder_100_context_s"] = _best_of(
+                lambda: diffusion_completer(model, 20, guidance, candidates, decoder=decoder)(
+                    ctx, mask, levels, 0
+                ),
+                repeat=3,
+            )
     return out
 
 
