@@ -36,7 +36,14 @@ def _solve(args) -> int:
     from engines.routing.solvers import solve_job
 
     p = load_problem(args.file)
-    job = solve_job(p, args.solver, args.time_limit, args.seed, min_vehicles=args.min_vehicles)
+    job = solve_job(
+        p,
+        args.solver,
+        args.time_limit,
+        args.seed,
+        max_iterations=args.max_iterations,
+        min_vehicles=args.min_vehicles,
+    )
     bar = tqdm(total=args.time_limit, unit="s", file=sys.stderr, disable=args.quiet, leave=False)
 
     def on(pr):
@@ -108,6 +115,12 @@ def add_parser(subparsers) -> None:
     s.add_argument("--solver", choices=SOLVERS, default="ls")
     s.add_argument("--time-limit", type=float, default=1.0, help="seconds")
     s.add_argument("--seed", type=int, default=0)
+    s.add_argument(
+        "--max-iterations",
+        type=int,
+        default=None,
+        help="cap the local search (ls, neural+ls): the same result on any machine within the time limit",
+    )
     s.add_argument("--json", action="store_true", help="print one JSON object")
     s.add_argument(
         "--min-vehicles", action="store_true", help="fewest routes first, then the distance (ls, pyvrp)"

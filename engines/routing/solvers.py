@@ -250,13 +250,14 @@ def solve_job(
             R, L = ls.construct(data)
         tr.offer(ls.to_routes(R, L))
         yield tr.progress(time_limit, f"{solver}: constructed")
-        if min_vehicles:  # route elimination for up to 60 % of the time, then the search keeps the count
+        if min_vehicles:  # route elimination (up to 60 % of the time), then the search keeps the count
             steps = ls.minimise_vehicles_steps(data, R, L, rng)
             try:
                 for R, L in steps:
                     tr.offer(ls.to_routes(R, L))
                     yield tr.progress(time_limit, f"{solver}: {len(L)} routes")
-                    if tr.elapsed() >= 0.6 * time_limit:
+                    # capped runs (max_iterations) do every round, whatever the machine's speed
+                    if max_iterations is None and tr.elapsed() >= 0.6 * time_limit:
                         break
             finally:
                 steps.close()
