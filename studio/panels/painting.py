@@ -6,6 +6,8 @@ on the canvas become strokes of the chosen brush size, colour and opacity
 The eraser removes the strokes under it. Ctrl+Z / Ctrl+Shift+Z undo and redo
 *my* strokes only. "Complete" asks the trained model for several proposals,
 shown side by side as thumbnails and over the canvas; accept or reject them.
+Each proposal is one diffusion sample, or with "Best guess" the strokes fitted
+to the mean render of 8 samples (closer on average, softer).
 "Paint reference…" fits strokes to an image, appearing live. Files: open and
 save JSON, export PNG and SVG. When zoomed in, the visible part of the canvas is
 rendered again at the screen's resolution on the engine's worker (never an
