@@ -26,7 +26,8 @@ a set of N stroke slots (CNP: 9 + 45 + 126, coarse to fine). Some slots hold
   token (a linear patch encoder with a learned position embedding). Stroke
   tokens attend to what the context looks like, not only to its parameters.
   The patches are hidden together with the context for classifier-free guidance.
-* Sampling: DDIM (eta = 0) in 10-50 steps, ``eps = eps_u + g (eps_c - eps_u)``.
+* Sampling: DDIM (eta = 0) in 10-50 steps, guided as ``out = out_u + g (out_c - out_u)``
+  (``out`` the predicted noise or clean strokes).
   :func:`mbr_select` picks, among several completions, the one whose render is
   closest to the mean render of all of them, and :func:`consensus_fit` goes
   further and fits the generated strokes to that mean render (minimum Bayes
