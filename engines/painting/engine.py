@@ -107,6 +107,8 @@ class PaintingEngine(Engine):
         self.busy = ""
         self.timelapse: int | None = None  # show only the first k strokes (replay)
         self.lock_mine = False  # when True, erasing, clearing and editing skip my strokes
+        #: others who locked their strokes (in a session): erasing, clearing and editing skip them here too
+        self.locked_authors: frozenset[str] = frozenset()
         self._completions = 0
         self.last_completion: dict[str, Any] = {}
         self._view_cache: tuple[tuple, np.ndarray] | None = None
@@ -238,17 +240,25 @@ class PaintingEngine(Engine):
         return gone
 
     def _locked(self, s: Stroke) -> bool:
-        return self.lock_mine and s.author == self.params.author
+        if s.author == self.params.author:
+            return self.lock_mine
+        return s.author in self.locked_authors
 
     def set_lock(self, on: bool) -> None:
         """Lock my strokes: the eraser, Clear and edits leave them alone."""
         self.lock_mine = bool(on)
 
+    def set_locked_authors(self, authors) -> None:
+        """The others who have locked their strokes (a session's presence says who)."""
+        self.locked_authors = frozenset(str(a) for a in authors)
+
     def edit_stroke(self, sid: str, **changes: float) -> Stroke:
         """Change a stroke's parameters (validated: the painting is kept on error)."""
         s = self.doc.strokes.get(sid)
         if s is not None and self._locked(s):
-            raise ValueError(f"stroke {sid!r} is locked (unlock my strokes to edit it)")
+            if s.author == self.params.author:
+                raise ValueError(f"stroke {sid!r} is locked (unlock my strokes to edit it)")
+            raise ValueError(f"stroke {sid!r} is locked by {s.author}")
         new = self.doc.update(sid, **changes)
         self._tell("update", [new])
         return new

@@ -397,7 +397,9 @@ class PaintingPanel(Panel):
             edit.addWidget(b)
         side.addLayout(edit)
         self.lock_box = QtWidgets.QCheckBox("Lock my strokes")
-        self.lock_box.setToolTip("the eraser, Clear and edits leave my strokes alone")
+        self.lock_box.setToolTip(
+            "the eraser, Clear and edits leave my strokes alone;\nin a session, everyone else's do too"
+        )
         side.addWidget(self.lock_box)
 
         # -- model -----------------------------------------------------------
@@ -517,7 +519,7 @@ class PaintingPanel(Panel):
         self.timelapse_slider.sliderMoved.connect(self.show_prefix)
         self.play_button.toggled.connect(self._toggle_play)
         self.table.itemChanged.connect(self._cell_edited)
-        self.lock_box.toggled.connect(lambda on: self._edit(lambda e: e.set_lock(on)))
+        self.lock_box.toggled.connect(self._set_lock)
         self.canvas.dragged.connect(self.paint_path)
         self.canvas.erased.connect(self.erase)
         self.tool_box.currentTextChanged.connect(self._set_tool)
@@ -788,6 +790,10 @@ class PaintingPanel(Panel):
 
     def undo(self) -> None:
         self._edit(lambda e: e.undo())
+
+    def _set_lock(self, on: bool) -> None:
+        self._edit(lambda e: e.set_lock(on))
+        self.session.set_locked(on)
 
     def redo(self) -> None:
         self._edit(lambda e: e.redo())

@@ -67,6 +67,7 @@ class SessionController(QtCore.QObject):
         self._cursor = 0
         self._resync: Any = None
         self._pending: dict[str, Any] = {}  # presence fields waiting for the next send
+        self._locked_authors: frozenset[str] = frozenset()  # the others who locked their strokes
         self._colour_settled = False
         self.timer = QtCore.QTimer(self)
         self.timer.setInterval(self.POLL_MS)
@@ -216,6 +217,8 @@ class SessionController(QtCore.QObject):
         if hasattr(win, "log"):
             self.runner.message.connect(win.log)
         self.runner.run_job(lambda eng: eng.job(initial))
+        if self.panel.lock_box.isChecked():
+            self.set_locked(True)
         self.timer.start()
         self.panel.runner.refresh()
         self.changed.emit()
@@ -249,6 +252,9 @@ class SessionController(QtCore.QObject):
     def _teardown(self) -> None:
         self.timer.stop()
         self.cursor_timer.stop()
+        if self._locked_authors:
+            self._locked_authors = frozenset()
+            self.panel.runner.call_async(lambda e: e.set_locked_authors(()))
         if self.runner is not None:
             self.runner.shutdown(10.0)
             self.runner.deleteLater()
@@ -306,7 +312,15 @@ class SessionController(QtCore.QObject):
             prev, self.status = self.status, st
             self._log_transition(prev, st)
             self._avoid_taken_colour(st)
+            self._sync_locks(st)
             self.changed.emit()
+
+    def _sync_locks(self, st: SessionStatus) -> None:
+        """Tell the painting engine whose strokes the others have locked (presence ``locked``)."""
+        names = frozenset(str(p.get("name"))[:40] for p in _states(st) if p.get("locked") is True)
+        if names != self._locked_authors:
+            self._locked_authors = names
+            self.panel.runner.call_async(lambda e: e.set_locked_authors(names))
 
     def _avoid_taken_colour(self, st: SessionStatus) -> None:
         """Once online, take a colour nobody in the room has (names hash to only 8 colours)."""
@@ -348,6 +362,10 @@ class SessionController(QtCore.QObject):
     def set_cursor(self, xy: tuple[float, float] | None) -> None:
         """My cursor on the canvas (None: off it); sent at most every CURSOR_MS."""
         self._presence("cursor", None if xy is None else [round(float(xy[0]), 4), round(float(xy[1]), 4)])
+
+    def set_locked(self, on: bool) -> None:
+        """Tell the room that my strokes are locked: the others' erasers, Clear and edits skip them."""
+        self._presence("locked", bool(on))
 
     def set_drag(self, points: list | None, colour: str = "#000000", size: float = 0.03) -> None:
         """My brush drag while the button is down (None when it ends): the others see it grow."""

@@ -344,3 +344,34 @@ def test_a_killed_server_restarted_from_its_store_gets_everyones_offline_strokes
             proc.wait(30)
         for stream in (proc.stdout, proc.stderr):
             stream.close()
+
+
+def test_locked_strokes_are_left_alone_by_the_others(two, qtbot):
+    a, b = two
+    _host_and_join(qtbot, a, b)
+    _drag(qtbot, a.canvas, [(0.4, 0.4), (0.5, 0.45)])
+    qtbot.waitUntil(lambda: a._snap.n_mine > 0, timeout=T)
+    adas = {i for i, au in zip(a._snap.ids, a._snap.authors) if au == "Ada"}
+    qtbot.waitUntil(lambda: adas <= _ids(b), timeout=T)
+    a.lock_box.setChecked(True)
+    qtbot.waitUntil(lambda: b.runner.call(lambda e: e.locked_authors) == {"Ada"}, timeout=T)
+    # Bob's Clear, eraser and stroke edits leave Ada's strokes alone
+    qtbot.mouseClick(b.clear_button, QtCore.Qt.MouseButton.LeftButton)
+    first = sorted(adas)[0]
+    s = b.runner.call(lambda e: e.doc.strokes[first])
+    assert b.runner.call(lambda e: e.erase_at(s.x, s.y, 0.05)) == []
+    with pytest.raises(ValueError, match="locked by Ada"):
+        b.runner.call(lambda e: e.edit_stroke(first, x=0.1))
+    b.runner.refresh()
+    qtbot.waitUntil(lambda: adas <= _ids(b) and adas <= _ids(a), timeout=T)
+    # unlocked: Bob's Clear takes them away, everywhere
+    a.lock_box.setChecked(False)
+    qtbot.waitUntil(lambda: b.runner.call(lambda e: e.locked_authors) == frozenset(), timeout=T)
+    qtbot.mouseClick(b.clear_button, QtCore.Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not (adas & _ids(a)) and not (adas & _ids(b)), timeout=T)
+    # leaving forgets the others' locks
+    a.lock_box.setChecked(True)
+    qtbot.waitUntil(lambda: b.runner.call(lambda e: e.locked_authors) == {"Ada"}, timeout=T)
+    b.leave_session()
+    qtbot.waitUntil(lambda: not b.session.active, timeout=T)
+    qtbot.waitUntil(lambda: b.runner.call(lambda e: e.locked_authors) == frozenset(), timeout=T)

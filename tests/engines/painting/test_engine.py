@@ -43,6 +43,22 @@ def test_eraser_and_its_undo():
     assert e.undo() and len(e.doc) == n
 
 
+def test_the_others_locked_strokes_are_skipped_but_mine_follow_my_own_lock():
+    e = _engine(author="ann")
+    e.doc.add(np.array([0.5, 0.5, 0.1, 0.1, 0, 0, 0, 1]), author="bob")
+    (mine,) = e.add_drag([(0.52, 0.5)], 0.1, (1, 0, 0))
+    e.set_locked_authors(["bob", "ann"])  # a peer with my name cannot lock my strokes for me
+    assert [s.author for s in e.erase_at(0.5, 0.5, 0.1)] == ["ann"]
+    bob = next(iter(e.doc.strokes))
+    with pytest.raises(ValueError, match="locked by bob"):
+        e.edit_stroke(bob, x=0.1)
+    e.clear()
+    assert [s.author for s in e.doc.ordered()] == ["bob"]
+    e.set_locked_authors([])
+    e.clear()
+    assert len(e.doc) == 0 and mine.author == "ann"
+
+
 def test_edit_with_bad_value_keeps_the_painting():
     e = _engine()
     (s,) = e.add_drag([(0.5, 0.5)], 0.1, (0, 1, 0))
