@@ -120,7 +120,8 @@ def test_paint_reference_live_then_cancel_keeps_painting(panel, qtbot, tmp_path)
     assert "bad.png" in panel.banner.label.text()
 
 
-def test_complete_proposals_accept(panel, qtbot):
+def use_tiny_model(panel, steps: int) -> None:
+    """Give the panel's engine an untrained 30-slot model sampling in ``steps`` DDIM steps."""
     from engines.painting.model import ModelConfig, StrokeDenoiser
 
     torch.manual_seed(0)
@@ -128,10 +129,14 @@ def test_complete_proposals_accept(panel, qtbot):
 
     def use_tiny(e):
         e.model = tiny
-        e.set_params(e.params.replace(complete_steps=4))
+        e.set_params(e.params.replace(complete_steps=steps))
 
     panel.runner.call(use_tiny)
     panel._has_model = True
+
+
+def test_complete_proposals_accept(panel, qtbot):
+    use_tiny_model(panel, 4)
     _drag(qtbot, panel.canvas, [(0.3, 0.3), (0.6, 0.6)])
     qtbot.waitUntil(lambda: panel._snap.n_strokes > 0, timeout=30000)
     n = panel._snap.n_strokes

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from studio.panels.painting import PaintingPanel
 from studio.widgets.collab import HostDialog, JoinDialog, parse_join_address
 from studio.window import MainWindow
 
-from .test_panel_painting import _drag, _grab
+from .test_panel_painting import _drag, _grab, use_tiny_model
 
 pytestmark = pytest.mark.gui
 
@@ -34,18 +33,9 @@ def win(qtbot, tmp_path):
 
 def test_mode_chooser_passes_mode_and_p_to_the_engine(win, qtbot):
     from engines.painting.decompose import level_sizes
-    from engines.painting.model import ModelConfig, StrokeDenoiser
 
     panel = win.panels["painting"]
-    torch.manual_seed(0)
-    tiny = StrokeDenoiser(ModelConfig(n_strokes=30, d_model=16, layers=1, heads=2, timesteps=50))
-
-    def use_tiny(e):
-        e.model = tiny
-        e.set_params(e.params.replace(complete_steps=2))
-
-    panel.runner.call(use_tiny)
-    panel._has_model = True
+    use_tiny_model(panel, 2)
     _drag(qtbot, panel.canvas, [(0.1, 0.5), (0.9, 0.5)])
     qtbot.waitUntil(lambda: panel._snap.n_strokes >= 5, timeout=T)
     n = panel._snap.n_strokes

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 from PySide6 import QtCore, QtGui
 
 from studio.panels.painting import PaintingPanel
 from studio.window import MainWindow
 
-from .test_panel_painting import _drag, _grab
+from .test_panel_painting import _drag, _grab, use_tiny_model
 
 pytestmark = pytest.mark.gui
 
@@ -181,19 +180,9 @@ def test_server_down_shows_reconnecting_and_offline_strokes_merge(two, qtbot, tm
 
 
 def test_accepted_proposals_are_authored_model_in_the_room(two, qtbot):
-    from engines.painting.model import ModelConfig, StrokeDenoiser
-
     a, b = two
     _host_and_join(qtbot, a, b)
-    torch.manual_seed(0)
-    tiny = StrokeDenoiser(ModelConfig(n_strokes=30, d_model=16, layers=1, heads=2, timesteps=50))
-
-    def use_tiny(e):
-        e.model = tiny
-        e.set_params(e.params.replace(complete_steps=3))
-
-    b.runner.call(use_tiny)
-    b._has_model = True
+    use_tiny_model(b, 3)
     _drag(qtbot, b.canvas, [(0.3, 0.3), (0.6, 0.6)])
     qtbot.waitUntil(lambda: b._snap.n_strokes > 0, timeout=T)
     b.proposals_box.setValue(1)
