@@ -104,6 +104,20 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _dispose(app, win) -> None:
+    """Destroy the window, and its OpenGL canvases, while the QApplication still exists.
+
+    Left to interpreter exit, the order in which Python drops the application
+    and the window is not fixed; a GL widget destroyed after the application
+    can crash the process after its work is done.
+    """
+    from PySide6 import QtCore
+
+    win.deleteLater()
+    app.sendPostedEvents(None, QtCore.QEvent.Type.DeferredDelete)
+    app.processEvents()
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["serve"]:  # the painting session server, without a window
@@ -143,6 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.screenshot:
         rc = app.exec()
         win.shutdown()
+        _dispose(app, win)
         return rc
 
     name = win.current_name()
@@ -165,6 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     ok = win.grab().save(str(out))
     win.close()
     win.shutdown()
+    _dispose(app, win)
     if not ok:
         print(f"studio: could not write {out}", file=sys.stderr)
         return 1
