@@ -4,7 +4,12 @@ Subcommands::
 
     python -m engines collab serve [--host 127.0.0.1] [--port 8765] [--store sessions.db] [--token T]
     python -m engines collab export STORE ROOM --out painting.json
-    python -m engines collab rooms STORE
+    python -m engines collab rooms STORE [--long]
+    python -m engines collab damaged STORE [ROOM]
+
+A store is opened for writing only by ``serve`` (which makes a new one where the
+path does not exist or is an empty file); the other commands only read and refuse
+a missing store. Every refusal is one line naming the file, with exit status 2.
 """
 
 from __future__ import annotations
@@ -12,12 +17,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
+import os
 import signal
 import sys
+import tempfile
+from pathlib import Path
 
 
 def _serve(args) -> int:
     from engines.collab.server import CollabServer, ServerLimits
+    from engines.collab.store import StoreError
 
     if not args.token and args.token is not None:
         print("collab serve: --token must not be empty", file=sys.stderr)
@@ -32,6 +42,9 @@ def _serve(args) -> int:
         server = CollabServer(args.store, host=args.host, port=args.port, token=args.token, limits=limits)
         try:
             await server.start()
+        except StoreError as e:
+            print(f"collab serve: {e}", file=sys.stderr)
+            return 2
         except OSError as e:
             print(f"collab serve: cannot listen on {args.host}:{args.port}: {e}", file=sys.stderr)
             return 1
@@ -59,41 +72,157 @@ def _serve(args) -> int:
         return 0
 
 
+_SHOW_SKIPPED = 5  # damaged rows named one by one by export; the rest are counted
+
+
+def _shown(text: str) -> str:
+    """A name or reason from the store as one printable token (a hostile store may hold control characters)."""
+    return text if text.isprintable() else repr(text)
+
+
+def _open_read_only(cmd: str, path: str):
+    """The store for a tool that only reads (never creates one); None after printing why it cannot be."""
+    from engines.collab.store import StoreError, UpdateStore
+
+    try:
+        return UpdateStore(path, create=False)
+    except StoreError as e:
+        print(f"collab {cmd}: {e}", file=sys.stderr)
+        return None
+
+
+def _apply_rows(doc, rows: list[tuple[int, bytes]]) -> list[tuple[int, str]]:
+    """Apply stored updates row by row; returns the rows that could not be used, with why."""
+    skipped = []
+    for row_id, data in rows:
+        try:
+            doc.apply_update(data)
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as e:  # noqa: BLE001 - pyo3 panics derive from BaseException
+            skipped.append((row_id, f"{type(e).__name__}: {e}"))
+    return skipped
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Write a text file through a temporary file beside it: the old file or the whole new one, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
 def _export(args) -> int:
     from pycrdt import Doc
 
     from engines.collab.schema import StrokeDoc
-    from engines.collab.store import UpdateStore
-    from engines.painting.strokes import save_painting
+    from engines.collab.store import StoreError
 
-    store = UpdateStore(args.store)
+    out = Path(args.out)
+    if out.is_dir():
+        print(
+            f"collab export: --out {out}: is a folder; give a file name, e.g. {out / args.room}.json",
+            file=sys.stderr,
+        )
+        return 2
+    store = _open_read_only("export", args.store)
+    if store is None:
+        return 2
     try:
-        rows = store.load_sync(args.room)
+        rows = store.load_rows_sync(args.room)
+        damaged = store.damaged_sync(args.room) if not rows else []
+    except StoreError as e:
+        print(f"collab export: {e}", file=sys.stderr)
+        return 2
     finally:
         store.close()
     if not rows:
-        print(f"collab export: {args.store}: no room named {args.room!r}", file=sys.stderr)
+        aside = f" (only {len(damaged)} damaged rows kept aside: collab damaged)" if damaged else ""
+        print(f"collab export: {args.store}: no room named {args.room!r}{aside}", file=sys.stderr)
         return 1
     doc = Doc()
-    for u in rows:
-        doc.apply_update(u)
+    skipped = _apply_rows(doc, rows)
+    if len(skipped) == len(rows):
+        print(
+            f"collab export: {args.store}: room {args.room!r} has no usable row ({len(rows)} damaged,"
+            f" the first: {skipped[0][1]})",
+            file=sys.stderr,
+        )
+        return 2
+    for row_id, why in skipped[:_SHOW_SKIPPED]:
+        print(f"collab export: skipped damaged row {row_id} of room {args.room!r}: {why}", file=sys.stderr)
+    if len(skipped) > _SHOW_SKIPPED:
+        print(f"collab export: skipped {len(skipped) - _SHOW_SKIPPED} more damaged rows", file=sys.stderr)
     sdoc = StrokeDoc(doc, author="export")
     for inv in sdoc.invalid:
         print(f"collab export: skipped {inv.reason}", file=sys.stderr)
-    save_painting(sdoc.to_painting(), args.out)
+    try:
+        _write_atomically(out, json.dumps(sdoc.to_painting().to_dict(), indent=1))
+    except OSError as e:
+        print(f"collab export: --out {out}: cannot write it ({e.strerror or e})", file=sys.stderr)
+        return 2
     print(f"{len(sdoc)} strokes -> {args.out}")
     return 0
 
 
 def _rooms(args) -> int:
-    from engines.collab.store import UpdateStore
+    from engines.collab.store import StoreError
 
-    store = UpdateStore(args.store)
+    store = _open_read_only("rooms", args.store)
+    if store is None:
+        return 2
     try:
-        for r in asyncio.run(store.rooms()):
-            print(r)
+        stats = store.room_stats_sync()
+    except StoreError as e:
+        print(f"collab rooms: {e}", file=sys.stderr)
+        return 2
     finally:
         store.close()
+    width = max((len(_shown(s.room)) for s in stats), default=0)
+    for s in stats:
+        if args.long:
+            print(f"{_shown(s.room):<{width}}  {s.rows:>7} rows  {s.bytes:>12} bytes  {s.damaged:>5} damaged")
+        else:
+            print(_shown(s.room))
+    n_damaged = sum(s.damaged for s in stats)
+    if n_damaged:
+        rooms = sum(1 for s in stats if s.damaged)
+        print(
+            f"collab rooms: {args.store}: {n_damaged} damaged rows kept aside in {rooms} rooms"
+            f" (list them: collab damaged {args.store})",
+            file=sys.stderr,
+        )
+    if not stats:
+        print(f"collab rooms: {args.store}: no rooms yet", file=sys.stderr)
+    return 0
+
+
+def _damaged(args) -> int:
+    from engines.collab.store import StoreError
+
+    store = _open_read_only("damaged", args.store)
+    if store is None:
+        return 2
+    try:
+        rows = store.damaged_sync(args.room)
+    except StoreError as e:
+        print(f"collab damaged: {e}", file=sys.stderr)
+        return 2
+    finally:
+        store.close()
+    for r in rows:
+        print(f"{_shown(r.room)}  row {r.id}  {r.bytes} bytes  {_shown(r.at)}  {_shown(r.reason)}")
+    if not rows:
+        where = f" in room {_shown(args.room)}" if args.room is not None else ""
+        print(f"collab damaged: {args.store}: no damaged rows{where}", file=sys.stderr)
     return 0
 
 
@@ -118,4 +247,9 @@ def add_parser(subparsers) -> None:
     e.set_defaults(func=_export)
     r = sub.add_parser("rooms", help="list the rooms of a store")
     r.add_argument("store")
+    r.add_argument("-l", "--long", action="store_true", help="with each room's rows, bytes and damaged rows")
     r.set_defaults(func=_rooms)
+    d = sub.add_parser("damaged", help="list the rows of a store kept aside as damaged (never deleted)")
+    d.add_argument("store")
+    d.add_argument("room", nargs="?", default=None, help="only this room")
+    d.set_defaults(func=_damaged)
