@@ -56,6 +56,8 @@ EMPTY_UPDATE = b"\x00\x00"
 #: largest awareness state accepted (bytes of JSON)
 MAX_AWARENESS_STATE = 16 * 1024
 MAX_AWARENESS_ENTRIES = 64
+#: deepest nesting of arrays and objects in an awareness state
+MAX_AWARENESS_DEPTH = 16
 
 
 class ProtocolError(ValueError):
@@ -177,15 +179,40 @@ def parse_awareness(update: bytes) -> list[AwarenessEntry]:
         raw = r.string()
         if len(raw) > MAX_AWARENESS_STATE:
             raise ProtocolError(f"awareness state of {len(raw)} bytes (at most {MAX_AWARENESS_STATE})")
+        if raw.count("[") + raw.count("{") > MAX_AWARENESS_DEPTH and json_depth(raw) > MAX_AWARENESS_DEPTH:
+            raise ProtocolError(f"awareness state nested deeper than {MAX_AWARENESS_DEPTH}")
         try:
             state = json.loads(raw) if raw else None
-        except ValueError:
+        except (ValueError, RecursionError):
             raise ProtocolError("awareness state is not JSON") from None
         if state is not None and not isinstance(state, dict):
             raise ProtocolError("awareness state must be a JSON object or null")
         out.append(AwarenessEntry(cid, clock, state))
     r.end()
     return out
+
+
+def json_depth(text: str) -> int:
+    """Deepest nesting of ``[`` and ``{`` in JSON text (outside strings), found without recursion."""
+    depth = deepest = 0
+    in_str = esc = False
+    for ch in text:
+        if in_str:
+            if esc:
+                esc = False
+            elif ch == "\\":
+                esc = True
+            elif ch == '"':
+                in_str = False
+        elif ch == '"':
+            in_str = True
+        elif ch in "[{":
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+        elif ch in "]}":
+            depth -= 1
+    return deepest
 
 
 def encode_awareness(entries: list[AwarenessEntry]) -> bytes:

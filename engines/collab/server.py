@@ -17,10 +17,16 @@ Guarantees:
   ``max_message_bytes`` close the connection (1009); a token bucket per
   connection limits messages and bytes per second (1008); a message that
   breaks the protocol (1002) or the document schema (1008) drops the client.
-  Malformed updates are rejected before they touch the document (yrs decodes
-  a whole update before integrating it); well-formed updates that break the
-  schema (see :mod:`engines.collab.schema`) are repaired at once by the
-  server (removed or reverted) and the client is dropped.
+  Every update is checked by :class:`~engines.collab.validate.UpdateValidator`
+  before pycrdt or the store sees it: sizes, counts, nesting and the painting
+  schema (see :mod:`engines.collab.validate`). A refused update is never
+  applied, stored or forwarded, and its sender is dropped (1008, with the
+  reason). State vectors and presence are bounded the same way. Should an
+  applied update still leave an entry the mirror cannot read (a gap in the
+  checks), the server repairs it at once, logs an error and drops the sender.
+* **Stores.** A room is loaded row by row through the same checks: a row that
+  fails them is moved aside in the store (``python -m engines collab damaged``
+  lists it), logged by room and row, and the rest of the room loads.
 * **Network.** Binds 127.0.0.1 unless told otherwise.
 """
 
@@ -37,7 +43,7 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 from pycrdt import Doc, merge_updates
 from websockets.asyncio.server import Server, ServerConnection, serve
@@ -46,12 +52,13 @@ from websockets.exceptions import ConnectionClosed
 from . import protocol as P
 from .schema import StrokeDoc
 from .store import StoreError, UpdateStore
+from .validate import Budget, MalformedUpdate, UpdateRejected, UpdateValidator, check_state_vector
 
 __all__ = ["CollabServer", "ServerLimits", "ROOM_RE"]
 
 log = logging.getLogger("engines.collab.server")
 
-ROOM_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._~-]{0,99}$")
+ROOM_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._~-]{0,99}")
 #: close codes
 CLOSE_PROTOCOL = 1002
 CLOSE_POLICY = 1008
@@ -83,6 +90,13 @@ class ServerLimits:
         for name in ("messages_per_s", "bytes_per_s"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"ServerLimits.{name} = {getattr(self, name)!r}: must be > 0")
+
+
+def _split_target(target: str) -> tuple[str | None, str]:
+    """(room, query) of a request target ``/ROOM?QUERY``; room None unless the path is exactly that."""
+    path, _, query = target.partition("?")
+    room = path[1:] if path.startswith("/") else ""
+    return (room if ROOM_RE.fullmatch(room) else None), query
 
 
 class _Bucket:
@@ -128,10 +142,13 @@ def _is_fatal(e: BaseException) -> bool:
 
 
 class _Room:
-    def __init__(self, server: CollabServer, name: str, sdoc: StrokeDoc) -> None:
+    def __init__(
+        self, server: CollabServer, name: str, sdoc: StrokeDoc, validator: UpdateValidator | None = None
+    ) -> None:
         self.server = server
         self.name = name
         self.sdoc = sdoc
+        self.validator = validator or UpdateValidator(server.budget)
         self.clients: set[_Conn] = set()
         #: client id -> (clock, state, owner)
         self.awareness: dict[int, tuple[int, dict | None, _Conn | None]] = {}
@@ -149,6 +166,12 @@ class _Room:
     # --- updates --------------------------------------------------------
     def _on_update(self, event) -> None:
         update = event.update
+        if self._origin is None:
+            # the server's own change (a repair): record where its items live
+            try:
+                self.validator.absorb(update)
+            except UpdateRejected as e:
+                log.error("room %s: the server's own update does not place: %s", self.name, e)
         self.seq += 1
         self._pending.append(update)
         self._wake.set()
@@ -160,19 +183,31 @@ class _Room:
     def apply(self, conn: _Conn, update: bytes) -> None:
         if update == P.EMPTY_UPDATE:
             return
+        try:
+            checked = self.validator.check(update, self.sdoc)
+        except UpdateRejected as e:
+            log.warning("room %s: refused an update from %s: %s", self.name, conn.peer, e)
+            code = CLOSE_PROTOCOL if isinstance(e, MalformedUpdate) else CLOSE_POLICY
+            raise _Drop(code, f"update refused: {e}") from None
+        if checked.empty:
+            return
         self._origin = conn
         try:
             self.sdoc.apply_remote(update)
         except BaseException as e:  # pyo3 panics derive from BaseException
             if _is_fatal(e):
                 raise
+            log.error("room %s: pycrdt failed on a checked update from %s: %r", self.name, conn.peer, e)
             raise _Drop(CLOSE_PROTOCOL, f"malformed update ({type(e).__name__})") from None
         finally:
             self._origin = None
+        self.validator.commit(checked)
         if self.sdoc.invalid:
             reasons = "; ".join(i.reason for i in self.sdoc.invalid[:3])
             n = self.sdoc.repair()
-            log.warning("room %s: repaired %d entries from %s: %s", self.name, n, conn.peer, reasons)
+            log.error(
+                "room %s: the checks let through (repaired %d) from %s: %s", self.name, n, conn.peer, reasons
+            )
             raise _Drop(CLOSE_POLICY, "update breaks the document schema")
 
     async def wait_durable(self, target: int) -> None:
@@ -299,7 +334,7 @@ class CollabServer:
         self.port = port
         self.room_tokens = dict(room_tokens or {})
         for room, tok in self.room_tokens.items():
-            if not ROOM_RE.match(room):
+            if not ROOM_RE.fullmatch(room):
                 raise ValueError(f"room_tokens: room name {room!r} must match {ROOM_RE.pattern}")
             if not tok:
                 raise ValueError(f"room_tokens[{room!r}]: empty token")
@@ -309,6 +344,7 @@ class CollabServer:
             raise ValueError("token: must not be empty")
         self.token = token
         self.limits = limits or ServerLimits()
+        self.budget = Budget(max_bytes=self.limits.max_message_bytes)
         self._store_arg = store
         self.store: UpdateStore | None = None
         self.rooms: dict[str, _Room] = {}
@@ -403,21 +439,41 @@ class CollabServer:
         self._loading[name] = fut
         try:
             assert self.store is not None
-            rows = await self.store.load(name)
+            rows = await self.store.load_rows(name)
+            bad: list[tuple[int, str]] = []
 
-            def build() -> StrokeDoc:
-                # row by row: measured faster and leaner than merging the rows first;
-                # on the loader thread, so the loop serves the other rooms between rows
+            def build() -> tuple[StrokeDoc, UpdateValidator]:
+                # row by row, each through the same checks as a client's update: a row
+                # that fails them is put aside, the rest loads; on the loader thread, so
+                # the loop serves the other rooms meanwhile
                 doc = Doc()
-                for u in rows:
-                    doc.apply_update(u)
-                return StrokeDoc(doc, author="server")
+                validator = UpdateValidator(self.budget)
+                for row_id, u in rows:
+                    try:
+                        checked = validator.check(u, trusted=True)
+                        doc.apply_update(u)
+                    except UpdateRejected as e:
+                        bad.append((row_id, str(e)))
+                        continue
+                    except BaseException as e:  # pyo3 panics derive from BaseException
+                        if _is_fatal(e):
+                            raise
+                        bad.append((row_id, f"pycrdt cannot apply it ({type(e).__name__}: {e})"))
+                        continue
+                    validator.commit(checked)
+                return StrokeDoc(doc, author="server"), validator
 
-            if self._loader is not None and (len(rows) > 1 or (rows and len(rows[0]) > 256 * 1024)):
-                sdoc = await asyncio.get_running_loop().run_in_executor(self._loader, build)
+            if self._loader is not None and (len(rows) > 1 or (rows and len(rows[0][1]) > 256 * 1024)):
+                sdoc, validator = await asyncio.get_running_loop().run_in_executor(self._loader, build)
             else:
-                sdoc = build()
-            room = _Room(self, name, sdoc)
+                sdoc, validator = build()
+            for row_id, why in bad:
+                log.error("room %s: stored row %d kept aside (not loaded): %s", name, row_id, why)
+                try:
+                    await self.store.quarantine(name, row_id, why)
+                except StoreError as e:
+                    log.error("room %s: row %d could not be put aside: %s", name, row_id, e)
+            room = _Room(self, name, sdoc, validator)
             if room.sdoc.invalid:
                 room.sdoc.repair()
             self.rooms[name] = room
@@ -453,13 +509,12 @@ class CollabServer:
 
     # --- connections ----------------------------------------------------
     def _check_request(self, connection: ServerConnection, request):
-        parts = urlsplit(request.path)
-        room = parts.path.lstrip("/")
-        if not ROOM_RE.match(room):
+        room, query = _split_target(request.path)
+        if room is None:
             self.stats["refused"] += 1
             return connection.respond(HTTPStatus.NOT_FOUND, "bad room name\n")
         expected = self.room_token(room)
-        given = parse_qs(parts.query).get("token", [""])[0]
+        given = parse_qs(query).get("token", [""])[0]
         if expected is None or not hmac.compare_digest(given.encode(), expected.encode()):
             self.stats["refused"] += 1
             return connection.respond(HTTPStatus.UNAUTHORIZED, "wrong or missing token\n")
@@ -494,7 +549,8 @@ class CollabServer:
             await conn.ws.send(msg)
 
     async def _handle(self, ws: ServerConnection) -> None:
-        name = urlsplit(ws.request.path).path.lstrip("/")
+        name, _ = _split_target(ws.request.path)
+        assert name is not None  # _check_request refused the others
         peer = f"{ws.remote_address}"
         self.stats["connections"] += 1
         try:
@@ -530,6 +586,10 @@ class CollabServer:
                         await asyncio.wait_for(room.wait_durable(target), 60.0)
                     except TimeoutError:
                         raise _Drop(1011, "the store is not writing: no acknowledgement") from None
+                    try:
+                        check_state_vector(msg.payload, self.budget)
+                    except UpdateRejected as e:
+                        raise _Drop(CLOSE_PROTOCOL, f"state vector refused: {e}") from None
                     try:
                         diff = room.sdoc.doc.get_update(msg.payload)
                     except BaseException as e:

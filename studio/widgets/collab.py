@@ -80,7 +80,7 @@ def parse_join_address(text: str) -> JoinTarget:
     room = parts.path.strip("/")
     if not room:
         raise ValueError(f"address {text!r}: no room (expected host:port/room)")
-    if not ROOM_RE.match(room):
+    if not ROOM_RE.fullmatch(room):
         raise ValueError(f"address {text!r}: room {room!r} must be 1-100 of A-Z a-z 0-9 . _ ~ -")
     token = parse_qs(parts.query).get("token", [None])[0]
     host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
@@ -175,7 +175,7 @@ class HostDialog(QtWidgets.QDialog):
         if not bind:
             raise ValueError("Listen on: an address is needed (127.0.0.1 for this machine only)")
         room = self.room_edit.text().strip()
-        if not ROOM_RE.match(room):
+        if not ROOM_RE.fullmatch(room):
             raise ValueError(f"Room {room!r}: 1-100 of A-Z a-z 0-9 . _ ~ -, starting with a letter or digit")
         name = self.name_edit.text().strip()
         if not NAME_RE.match(name):
