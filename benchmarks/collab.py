@@ -16,7 +16,12 @@ loop. Printed:
 * the time for a new client to load that room (connect -> synced, mirror built),
   with the room already in the server's memory and when the server first reads
   it from the store, and the client's own share (apply the update, build the
-  stroke mirror).
+  stroke mirror);
+* per attack of issue #13 (``--attacks only`` runs just these): the server's peak
+  memory above its idle size (VmHWM - VmRSS, each attack against a fresh server
+  holding a 40-stroke room) and the time from the attack's last byte to the
+  close frame that drops the sender, with the close code; then whether a
+  well-behaved client of the same room still has all its strokes.
 
 Figures from one run on this machine; nothing is asserted.
 """
@@ -42,11 +47,12 @@ from engines.collab.client import CollabClient  # noqa: E402
 TOKEN = "bench-token"
 
 
-def start_server(store: Path, port: int = 0):
+def start_server(store: Path, port: int = 0, quiet: bool = False):
     proc = subprocess.Popen(
         [sys.executable, "-m", "studio.serve", "--port", str(port), "--store", str(store), "--token", TOKEN],
         cwd=ROOT,
         stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL if quiet else None,
         text=True,
     )
     while True:
@@ -173,7 +179,15 @@ def main(argv=None) -> int:
     ap.add_argument("--latency-strokes", type=int, default=None)
     ap.add_argument("--json", default=None)
     ap.add_argument("--store", default=None, help="keep the store here (reused: the room is built once)")
+    ap.add_argument(
+        "--attacks", choices=("yes", "no", "only"), default="yes", help="the hostile-client section"
+    )
     args = ap.parse_args(argv)
+    if args.attacks == "only":
+        out = {"attacks": attacks()}
+        if args.json:
+            Path(args.json).write_text(json.dumps(out, indent=1))
+        return 0
     n_big = args.strokes or (10_000 if args.quick else 100_000)
     n_lat = args.latency_strokes or (100 if args.quick else 300)
     out: dict = {}
@@ -235,9 +249,81 @@ def main(argv=None) -> int:
             f"build the stroke mirror {cl['mirror_s']:.2f} s",
             flush=True,
         )
+    if args.attacks == "yes":
+        out["attacks"] = attacks()
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=1))
     return 0
+
+
+def peak_mib(pid: int) -> tuple[float, float]:
+    """(VmRSS, VmHWM) of a process in MiB."""
+    vals = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        k, _, v = line.partition(":")
+        if k in ("VmRSS", "VmHWM"):
+            vals[k] = int(v.split()[0]) / 1024
+    return vals["VmRSS"], vals["VmHWM"]
+
+
+def attacks() -> dict:
+    """Each attack of tests/engines/collab/test_hostile_server.py against a fresh server."""
+    from websockets.asyncio.client import connect
+    from websockets.exceptions import ConnectionClosed
+
+    from tests.engines.collab.test_hostile_server import ATTACKS
+
+    async def one(port: int, pid: int, payloads: list) -> dict:
+        good = CollabClient(f"ws://127.0.0.1:{port}", "class", TOKEN, author="good", reconnect=False)
+        await good.start()
+        await good.wait_online()
+        good.add_many(np.random.default_rng(0).uniform(0.05, 0.95, (40, 8)))
+        await good.flush(30)
+        await asyncio.sleep(0.3)
+        idle, _ = peak_mib(pid)
+        async with connect(
+            f"ws://127.0.0.1:{port}/class?token={TOKEN}", max_size=None, compression=None
+        ) as ws:
+            for p in payloads:
+                await ws.send(p)
+            t0 = time.perf_counter()
+            try:
+                async with asyncio.timeout(30):
+                    async for _ in ws:
+                        pass
+            except ConnectionClosed:
+                pass
+            dt = time.perf_counter() - t0
+            code = ws.close_code
+        _, peak = peak_mib(pid)
+        intact = good.state == "online" and len(good.sdoc) == 40
+        await good.close()
+        return {"close_code": code, "detect_drop_ms": dt * 1e3, "peak_above_idle_mib": peak - idle,
+                "idle_mib": idle, "good_client_intact": intact}  # fmt: skip
+
+    res = {}
+    print(
+        "attacks (fresh server each; peak memory above idle, time from the last byte to the drop):",
+        flush=True,
+    )
+    for name, (make, _) in ATTACKS.items():
+        payloads = make()
+        with tempfile.TemporaryDirectory() as tmp:
+            proc, port = start_server(Path(tmp) / "a.db", quiet=True)
+            try:
+                r = asyncio.run(asyncio.wait_for(one(port, proc.pid, payloads), 120))
+                r["alive"] = proc.poll() is None
+            finally:
+                stop_server(proc)
+        r["bytes"] = sum(len(p) for p in payloads)
+        res[name] = r
+        print(
+            f"  {name:34s} {r['bytes']:>8d} B  close {r['close_code']}  {r['detect_drop_ms']:7.1f} ms  "
+            f"peak +{r['peak_above_idle_mib']:5.1f} MiB (idle {r['idle_mib']:.0f})  "
+            f"server {'alive' if r['alive'] else 'DEAD'}, good client {'intact' if r['good_client_intact'] else 'HURT'}",
+            flush=True,
+        )
+    return res
 
 
 if __name__ == "__main__":

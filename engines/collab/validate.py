@@ -84,6 +84,7 @@ _T_META = 8  # + key index: a value of ``meta``
 _T_FIELD = 16  # + key index: a value in a stroke map (ref: the map)
 
 _MISSING = object()
+_KEYS: dict[bytes, str] = {}
 
 
 class UpdateRejected(ValueError):
@@ -189,6 +190,19 @@ class _Reader:
         except UnicodeDecodeError:
             raise MalformedUpdate("text is not UTF-8") from None
 
+    def key(self) -> str:
+        """A short text that repeats (map keys, top-level names): decoded once."""
+        b = self.bytes_()
+        k = _KEYS.get(b)
+        if k is None:
+            try:
+                k = b.decode("utf-8")
+            except UnicodeDecodeError:
+                raise MalformedUpdate("text is not UTF-8") from None
+            if len(_KEYS) < 4096:
+                _KEYS[b] = k
+        return k
+
     def any_(self, max_depth: int) -> Any:
         """One lib0 ``Any`` value, nested at most ``max_depth`` deep, read without recursion."""
         # stack of [container, remaining, pending key (objects)]
@@ -263,24 +277,25 @@ def check_state_vector(sv: bytes, budget: Budget = Budget()) -> dict[int, int]:
 
 
 # ------------------------------------------------------------ the structs
-@dataclass(eq=False)
 class _Struct:
-    """One struct of an update (GC or item), as read."""
+    """One struct of an update (GC or item), as read; ``tag`` and ``ref`` say where it lives."""
 
-    client: int
-    clock: int
-    length: int
-    content: int  # content reference; _GC for GC structs
-    origin: tuple[int, int] | None = None
-    right: tuple[int, int] | None = None
-    parent_key: str | None = None  # a top-level name
-    parent_id: tuple[int, int] | None = None
-    sub: str | None = None  # the map key (when written)
-    type_ref: int = -1
-    value: Any = _MISSING
-    # worked out
-    tag: int = -1
-    ref: int = 0
+    __slots__ = (
+        "client", "clock", "length", "content", "origin", "right", "parent_key", "parent_id", "sub",
+        "type_ref", "value", "tag", "ref",
+    )  # fmt: skip
+
+    def __init__(self, client: int, clock: int, length: int, content: int) -> None:
+        self.client, self.clock, self.length, self.content = client, clock, length, content
+        self.origin: tuple[int, int] | None = None
+        self.right: tuple[int, int] | None = None
+        self.parent_key: str | None = None  # a top-level name
+        self.parent_id: tuple[int, int] | None = None
+        self.sub: str | None = None  # the map key (when written)
+        self.type_ref = -1
+        self.value: Any = _MISSING
+        self.tag = -1
+        self.ref = 0
 
 
 @dataclass
@@ -468,11 +483,11 @@ class UpdateValidator:
                         s.right = (r.uint(), r.uint())
                     if not info & 0xC0:
                         if r.uint() == 1:
-                            s.parent_key = r.string()
+                            s.parent_key = r.key()
                         else:
                             s.parent_id = (r.uint(), r.uint())
                         if info & 0x20:
-                            s.sub = r.string()
+                            s.sub = r.key()
                     if ref == _DELETED:
                         s.length = r.uint()
                     elif ref == _ANY:
@@ -559,6 +574,13 @@ class UpdateValidator:
         for lst in news.values():
             for s0 in lst:
                 if s0.tag >= 0:
+                    continue
+                for d in deps(s0):
+                    t = new_at(d)
+                    if t is not None and t.tag < 0:
+                        break
+                else:  # everything it refers to is placed already (the usual order)
+                    self._tag(s0, known)
                     continue
                 stack = [s0]
                 onstack = {id(s0)}
