@@ -418,6 +418,11 @@ class StrokeDoc:
         finally:
             self._remote_depth -= 1
 
+    def resync(self) -> None:
+        """Rebuild the mirror from the document (after an observer failed mid-change); no callbacks."""
+        self._rebuild_all()
+        self._change = Change()
+
     @property
     def applying_remote(self) -> bool:
         """True while :meth:`apply_remote` runs (for document observers)."""

@@ -192,13 +192,19 @@ class _Room:
         if checked.empty:
             return
         self._origin = conn
+        sv = self.sdoc.doc.get_state()
         try:
             self.sdoc.apply_remote(update)
         except BaseException as e:  # pyo3 panics derive from BaseException
             if _is_fatal(e):
                 raise
-            log.error("room %s: pycrdt failed on a checked update from %s: %r", self.name, conn.peer, e)
-            raise _Drop(CLOSE_PROTOCOL, f"malformed update ({type(e).__name__})") from None
+            # the bytes were checked, so this came from integrating or observing the change:
+            # keep the tables in step with what the document now holds, then drop the sender
+            if self.sdoc.doc.get_state() != sv:
+                self.validator.commit(checked)
+                self.sdoc.resync()
+            log.exception("room %s: applying a checked update from %s failed", self.name, conn.peer)
+            raise _Drop(1011, f"the server could not apply the update ({type(e).__name__})") from None
         finally:
             self._origin = None
         self.validator.commit(checked)

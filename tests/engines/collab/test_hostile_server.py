@@ -257,3 +257,40 @@ def test_awareness_json_depth_is_bounded_without_recursion():
         P.parse_awareness(payload)
     ok = Y.vu(1) + Y.vu(5) + Y.vu(1) + Y.vstr(json.dumps({"name": "[{x", "cursor": [0.5, 0.5]}))
     assert P.parse_awareness(ok)[0].state["cursor"] == [0.5, 0.5]
+
+
+def test_an_observer_failing_mid_change_drops_the_sender_and_the_room_goes_on(tmp_path):
+    from engines.collab.server import CollabServer
+    from engines.collab.validate import UpdateRejected
+
+    async def main():
+        async with CollabServer(tmp_path / "s.db", port=0, token=TOKEN) as srv:
+            base = f"ws://127.0.0.1:{srv.port}"
+            good = CollabClient(base, "r", TOKEN, author="good", reconnect=False)
+            await good.start()
+            await good.wait_online()
+            good.add_many(np.full((3, 8), 0.4))
+            await good.flush(10)
+            room = srv.rooms["r"]
+            fail = {"n": 1}
+
+            def flaky(change):
+                if fail["n"]:
+                    fail["n"] -= 1
+                    raise RuntimeError("observer failed")
+
+            room.sdoc.on_change(flaky)
+            u = Y.update({C: (0, Y.stroke_structs("late:1", at=(C, 0)))})
+            assert await _close_code(f"{base}/r?token={TOKEN}", [P.sync_update(u)]) == 1011
+            assert "late:1" in room.sdoc and not room.sdoc.invalid  # the document and its mirror agree
+            # the tables kept step: the same update again changes nothing, a new one builds on it
+            with pytest.raises(UpdateRejected, match="in use"):
+                room.validator.check(
+                    Y.update({C + 1: (0, Y.stroke_structs("late:1", at=(C + 1, 0)))}), room.sdoc
+                )
+            good.add_many(np.full((1, 8), 0.6))
+            await good.flush(10)
+            assert len(room.sdoc) == 5 and good.state == "online"
+            await good.close()
+
+    asyncio.run(asyncio.wait_for(main(), 60))
