@@ -250,6 +250,8 @@ class UpdateStore:
                 self.readonly = True
             except sqlite3.Error as e2:
                 raise self._fail(f"cannot open it ({e2})") from e2
+        # text in a damaged file may be any bytes: read it with replacement characters, never fail decoding
+        db.text_factory = lambda b: b.decode("utf-8", "replace")
         try:
             db.execute("PRAGMA busy_timeout=5000")
             self._check(db)
