@@ -41,6 +41,9 @@ log = logging.getLogger("engines.collab.store")
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _HEADER_BYTES = 100  # an SQLite file is at least its 100-byte header (and one page)
 _MAX_REASON_CHARS = 1000
+# what SQLite raises on a damaged file: its errors, and a UnicodeDecodeError where the message it
+# returns quotes bytes of the file that are not UTF-8 (Python decodes the message to raise the error)
+_DB_ERRORS = (sqlite3.Error, UnicodeDecodeError)
 
 # the tables of a store and their columns, in order: anything else under these names is not ours
 _COLUMNS = {
@@ -91,6 +94,13 @@ class DamagedRow:
     bytes: int
     reason: str
     at: str
+
+
+def _said(e: BaseException) -> str:
+    """What an SQLite error says, in words."""
+    if isinstance(e, UnicodeDecodeError):
+        return "SQLite's error message quotes bytes of the file that are not text: the file is damaged"
+    return str(e)
 
 
 def _uri(path: Path, mode: str) -> str:
@@ -230,8 +240,10 @@ class UpdateStore:
                     pass
                 except OSError:
                     os.replace(tmp, p)  # file systems without hard links
-        except (OSError, sqlite3.Error) as e:
-            raise self._fail(f"cannot make a new store there ({getattr(e, 'strerror', None) or e})") from e
+        except (OSError, *_DB_ERRORS) as e:
+            raise self._fail(
+                f"cannot make a new store there ({getattr(e, 'strerror', None) or _said(e)})"
+            ) from e
         finally:
             for q in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
                 try:
@@ -242,14 +254,14 @@ class UpdateStore:
     def _connect_checked(self, p: Path) -> sqlite3.Connection:
         try:
             db = sqlite3.connect(_uri(p, "rw"), uri=True, isolation_level=None, check_same_thread=False)
-        except sqlite3.Error as e:
+        except _DB_ERRORS as e:
             if self.create:
-                raise self._fail(f"cannot open it ({e})") from e
+                raise self._fail(f"cannot open it ({_said(e)})") from e
             try:  # a store we may only read (read-only media, another user's file)
                 db = sqlite3.connect(_uri(p, "ro"), uri=True, isolation_level=None, check_same_thread=False)
                 self.readonly = True
-            except sqlite3.Error as e2:
-                raise self._fail(f"cannot open it ({e2})") from e2
+            except _DB_ERRORS as e2:
+                raise self._fail(f"cannot open it ({_said(e2)})") from e2
         # text in a damaged file may be any bytes: read it with replacement characters, never fail decoding
         db.text_factory = lambda b: b.decode("utf-8", "replace")
         try:
@@ -262,17 +274,17 @@ class UpdateStore:
         except StoreError:
             db.close()
             raise
-        except sqlite3.Error as e:
+        except _DB_ERRORS as e:
             db.close()
-            raise self._fail(f"not a usable store ({e})") from e
+            raise self._fail(f"not a usable store ({_said(e)})") from e
         return db
 
     def _check(self, db: sqlite3.Connection) -> None:
         """Refuse a damaged SQLite file or a database that is not a store of ours (reads only)."""
         try:
             problems = [r[0] for r in db.execute("PRAGMA quick_check(3)")]
-        except sqlite3.DatabaseError as e:
-            raise self._fail(f"a damaged SQLite database ({e})") from e
+        except (sqlite3.DatabaseError, UnicodeDecodeError) as e:
+            raise self._fail(f"a damaged SQLite database ({_said(e)})") from e
         if problems != ["ok"]:
             raise self._fail(f"a damaged SQLite database (quick_check: {'; '.join(map(str, problems))})")
         tables = [
@@ -387,20 +399,20 @@ class UpdateStore:
             self._db = None
 
     # --- calling in -----------------------------------------------------------
-    def _wrap(self, e: sqlite3.Error) -> StoreError:
-        return self._fail(str(e))
+    def _wrap(self, e: Exception) -> StoreError:
+        return self._fail(_said(e))
 
     async def _run(self, fn, *args):
         loop = asyncio.get_running_loop()
         try:
             return await loop.run_in_executor(self._pool, fn, *args)
-        except sqlite3.Error as e:
+        except _DB_ERRORS as e:
             raise self._wrap(e) from e
 
     def _run_sync(self, fn, *args):
         try:
             return self._pool.submit(fn, *args).result()
-        except sqlite3.Error as e:
+        except _DB_ERRORS as e:
             raise self._wrap(e) from e
 
     async def load(self, room: str) -> list[bytes]:
