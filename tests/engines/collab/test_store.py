@@ -259,7 +259,8 @@ def test_a_garbage_row_among_good_ones_is_put_aside_by_room_and_row_and_the_rest
     good = stroke_updates(6)
     garbage = b"\xff\x00garbage\x13" * 7
     path = tmp_path / "s.db"
-    make_store(path, {"lab": good[:3] + [garbage] + good[3:], "other": stroke_updates(2, "o")})
+    other = stroke_updates(2, "o")
+    make_store(path, {"lab": good[:3] + [garbage] + good[3:], "other": other})
 
     async def main():
         s = UpdateStore(path)
@@ -294,7 +295,7 @@ def test_a_garbage_row_among_good_ones_is_put_aside_by_room_and_row_and_the_rest
         assert [(r.room, r.id) for r in s.damaged_sync("lab")] == [("lab", bad_id)]
         assert s.room_stats_sync() == [
             RoomStats("lab", 6, sum(map(len, good)), 1),
-            RoomStats("other", 2, sum(map(len, stroke_updates(2, "o"))), 0),
+            RoomStats("other", 2, sum(map(len, other)), 0),
         ]
     finally:
         s.close()
