@@ -196,6 +196,10 @@ class UpdateStore:
             raise self._fail(f"cannot read it ({e.strerror or e})") from e
         if self.create and not os.access(p, os.W_OK):
             raise self._fail("cannot write it (no permission); the server needs a writable store")
+        if self.create and not os.access(p.parent, os.W_OK | os.X_OK):
+            raise self._fail(
+                "cannot write its folder (no permission), where SQLite keeps its -wal and -shm files"
+            )
         if not head:
             return 0
         if not head.startswith(_SQLITE_MAGIC):
@@ -252,16 +256,21 @@ class UpdateStore:
                     pass
 
     def _connect_checked(self, p: Path) -> sqlite3.Connection:
+        mode = "rw"
+        if not self.create and not (os.access(p, os.W_OK) and os.access(p.parent, os.W_OK | os.X_OK)):
+            # a store we may only read (read-only media, another user's file): SQLite would leave -shm
+            # and -wal files of ours beside it, which can keep its owner's server from writing. Without
+            # a write-ahead log to read (no server has it open), read the file alone: no side files.
+            try:
+                wal_bytes = os.stat(self.path + "-wal").st_size
+            except OSError:
+                wal_bytes = 0
+            mode = "ro" if wal_bytes > 0 else "ro&immutable=1"
+            self.readonly = True
         try:
-            db = sqlite3.connect(_uri(p, "rw"), uri=True, isolation_level=None, check_same_thread=False)
+            db = sqlite3.connect(_uri(p, mode), uri=True, isolation_level=None, check_same_thread=False)
         except _DB_ERRORS as e:
-            if self.create:
-                raise self._fail(f"cannot open it ({_said(e)})") from e
-            try:  # a store we may only read (read-only media, another user's file)
-                db = sqlite3.connect(_uri(p, "ro"), uri=True, isolation_level=None, check_same_thread=False)
-                self.readonly = True
-            except _DB_ERRORS as e2:
-                raise self._fail(f"cannot open it ({_said(e2)})") from e2
+            raise self._fail(f"cannot open it ({_said(e)})") from e
         # text in a damaged file may be any bytes: read it with replacement characters, never fail decoding
         db.text_factory = lambda b: b.decode("utf-8", "replace")
         try:

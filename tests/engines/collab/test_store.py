@@ -191,6 +191,19 @@ def test_a_store_without_permission_is_refused(tmp_path):
         UpdateStore(path, create=False)
 
 
+def test_a_store_we_may_not_write_is_read_without_leaving_files_beside_it(tmp_path, monkeypatch):
+    ups = stroke_updates(3)
+    path = make_store(tmp_path / "s.db", {"a": ups})
+    before = folder_state(tmp_path)
+    # as another user would see it (root may write anything, so the permission is simulated)
+    monkeypatch.setattr("engines.collab.store.os.access", lambda p, mode: not mode & os.W_OK)
+    with pytest.raises(StoreError, match="cannot write it"):
+        UpdateStore(path)
+    with UpdateStore(path, create=False) as s:
+        assert s.readonly and [d for _, d in s.load_rows_sync("a")] == ups
+        assert folder_state(tmp_path) == before  # no -shm / -wal of ours, even while open
+
+
 def test_a_missing_store_is_made_with_its_folders_only_when_serving(tmp_path):
     path = tmp_path / "sub" / "dir" / "s.db"
     with pytest.raises(StoreError, match=r"s\.db: no such store"):
