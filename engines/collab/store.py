@@ -27,6 +27,7 @@ import asyncio
 import datetime
 import logging
 import os
+import secrets
 import sqlite3
 import stat
 import urllib.parse
@@ -212,7 +213,12 @@ class UpdateStore:
         """Make a complete empty store beside the path, then move it into place (never half a store)."""
         for side in ("-wal", "-journal"):
             q = Path(self.path + side)
-            with_data = q.exists() and (q.is_dir() or q.stat().st_size > 0)
+            try:
+                with_data = q.is_dir() or q.stat().st_size > 0
+            except FileNotFoundError:
+                with_data = False
+            except OSError as e:
+                raise self._fail(f"cannot look at {q.name} beside it ({e.strerror or e})") from e
             if with_data:
                 raise self._fail(
                     f"{'is empty' if replace_empty else 'does not exist'} but {q.name} beside it holds data:"
@@ -222,7 +228,7 @@ class UpdateStore:
             p.parent.mkdir(parents=True, exist_ok=True)
         except OSError as e:
             raise self._fail(f"cannot make its folder ({e.strerror or e})") from e
-        tmp = p.with_name(f".{p.name}.{os.getpid()}.new")
+        tmp = p.with_name(f".{p.name}.{os.getpid()}.{secrets.token_hex(4)}.new")
         try:
             db = sqlite3.connect(_uri(tmp, "rwc"), uri=True, isolation_level=None)
             try:
