@@ -6,6 +6,7 @@ or left half-written; the tools that only read never make a store.
 
 import json
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -201,3 +202,15 @@ def test_serve_says_when_it_starts_a_new_store_in_an_empty_file(tmp_path):
         proc.stderr.close()
     with UpdateStore(store, create=False) as s:
         assert s.room_stats_sync() == []
+
+
+def test_serve_answers_a_bad_port_or_a_busy_one_in_one_line(tmp_path, capsys):
+    assert serve_main(["--store", str(tmp_path / "s.db"), "--port", "70000"]) == 2
+    assert one_line(capsys.readouterr().err) == "collab serve: port = 70000: must be in [0, 65535]"
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert serve_main(["--store", str(tmp_path / "s.db"), "--port", str(port), "--token", "t"]) == 2
+    line = one_line(capsys.readouterr().err)
+    assert line.startswith(f"collab serve: cannot listen on 127.0.0.1:{port}: ") and "--port 0" in line
