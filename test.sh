@@ -5,12 +5,15 @@ set -euo pipefail
 source "$(dirname "$0")/scripts/setup.sh"
 cd "$ROOT"
 
+# -rs: every skipped test says why (e.g. the JavaScript interop test where node is absent)
 if [ -n "${DISPLAY:-}" ] && [ -z "${CI:-}" ]; then
   ensure_system_packages
   ensure_venv
-  exec env QT_QPA_PLATFORM="${QT_QPA_PLATFORM:-xcb}" "$VENV/bin/python" -m pytest "$@"
+  ensure_node_modules
+  exec env QT_QPA_PLATFORM="${QT_QPA_PLATFORM:-xcb}" "$VENV/bin/python" -m pytest -rs "$@"
 fi
 ensure_system_packages headless
 ensure_venv
+ensure_node_modules
 say "running the tests under Xvfb"
-exec env QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1600x1000x24" "$VENV/bin/python" -m pytest "$@"
+exec env QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1600x1000x24" "$VENV/bin/python" -m pytest -rs "$@"

@@ -74,3 +74,48 @@ ensure_venv() {
     echo "$want" > "$stamp"
   fi
 }
+
+JS_DIR="$ROOT/tests/engines/collab/js"
+
+node_modules_dir() {
+  # the folder (outside the repo) holding the npm packages of the committed lock file; a new lock, a new folder
+  local lock_hash
+  lock_hash="$(sha256sum "$JS_DIR/package-lock.json" | cut -c1-16)"
+  echo "${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/neural-studio/node-$lock_hash"
+}
+
+ensure_node_modules() {
+  # yjs, y-websocket and ws for the JavaScript interop test, installed with `npm ci` from
+  # tests/engines/collab/js/package-lock.json when missing; exports COLLAB_NODE_MODULES.
+  # Never fails: without node or npm, or with the registry out of reach, the test is skipped and we say why.
+  local dir tmp log limit=()
+  if [ -n "${COLLAB_NODE_MODULES:-}" ]; then
+    return 0  # the caller's own
+  fi
+  if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    say "node/npm not found: the JavaScript y-websocket interop test will be skipped"
+    return 0
+  fi
+  dir="$(node_modules_dir)"
+  if [ ! -f "$dir/.complete" ]; then
+    say "installing yjs, y-websocket and ws for the JavaScript interop test into $dir"
+    tmp="$dir.tmp.$$"
+    log="$dir.install.log"
+    if ! { mkdir -p "$(dirname "$dir")" && rm -rf "$tmp" && mkdir "$tmp" \
+        && cp "$JS_DIR/package.json" "$JS_DIR/package-lock.json" "$tmp/"; }; then
+      say "cannot write $(dirname "$dir"): the JavaScript interop test will be skipped"
+      return 0
+    fi
+    command -v timeout >/dev/null 2>&1 && limit=(timeout 300)
+    # a whole install or none: into a temporary folder, moved into place once complete
+    if ${limit[@]+"${limit[@]}"} npm ci --prefix "$tmp" --no-audit --no-fund --loglevel=error --fetch-retries=1 \
+        --fetch-timeout=60000 > "$log" 2>&1 && touch "$tmp/.complete" && rm -rf "$dir" && mv "$tmp" "$dir"; then
+      rm -f "$log"
+    else
+      rm -rf "$tmp"
+      say "npm could not install them (registry out of reach? log: $log): the JavaScript interop test will be skipped"
+      return 0
+    fi
+  fi
+  export COLLAB_NODE_MODULES="$dir/node_modules"
+}

@@ -39,15 +39,23 @@ def _serve(args) -> int:
         return 2
 
     async def run() -> int:
-        server = CollabServer(args.store, host=args.host, port=args.port, token=args.token, limits=limits)
+        try:
+            server = CollabServer(args.store, host=args.host, port=args.port, token=args.token, limits=limits)
+        except ValueError as e:
+            print(f"collab serve: {e}", file=sys.stderr)
+            return 2
         try:
             await server.start()
         except StoreError as e:
             print(f"collab serve: {e}", file=sys.stderr)
             return 2
         except OSError as e:
-            print(f"collab serve: cannot listen on {args.host}:{args.port}: {e}", file=sys.stderr)
-            return 1
+            print(
+                f"collab serve: cannot listen on {args.host}:{args.port}: {e.strerror or e}"
+                " (choose another --host or --port; --port 0 picks a free one)",
+                file=sys.stderr,
+            )
+            return 2
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -27,6 +27,7 @@ import asyncio
 import datetime
 import logging
 import os
+import secrets
 import sqlite3
 import stat
 import urllib.parse
@@ -41,6 +42,9 @@ log = logging.getLogger("engines.collab.store")
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _HEADER_BYTES = 100  # an SQLite file is at least its 100-byte header (and one page)
 _MAX_REASON_CHARS = 1000
+# what SQLite raises on a damaged file: its errors, and a UnicodeDecodeError where the message it
+# returns quotes bytes of the file that are not UTF-8 (Python decodes the message to raise the error)
+_DB_ERRORS = (sqlite3.Error, UnicodeDecodeError)
 
 # the tables of a store and their columns, in order: anything else under these names is not ours
 _COLUMNS = {
@@ -91,6 +95,13 @@ class DamagedRow:
     bytes: int
     reason: str
     at: str
+
+
+def _said(e: BaseException) -> str:
+    """What an SQLite error says, in words."""
+    if isinstance(e, UnicodeDecodeError):
+        return "SQLite's error message quotes bytes of the file that are not text: the file is damaged"
+    return str(e)
 
 
 def _uri(path: Path, mode: str) -> str:
@@ -186,6 +197,10 @@ class UpdateStore:
             raise self._fail(f"cannot read it ({e.strerror or e})") from e
         if self.create and not os.access(p, os.W_OK):
             raise self._fail("cannot write it (no permission); the server needs a writable store")
+        if self.create and not os.access(p.parent, os.W_OK | os.X_OK):
+            raise self._fail(
+                "cannot write its folder (no permission), where SQLite keeps its -wal and -shm files"
+            )
         if not head:
             return 0
         if not head.startswith(_SQLITE_MAGIC):
@@ -198,7 +213,12 @@ class UpdateStore:
         """Make a complete empty store beside the path, then move it into place (never half a store)."""
         for side in ("-wal", "-journal"):
             q = Path(self.path + side)
-            with_data = q.exists() and (q.is_dir() or q.stat().st_size > 0)
+            try:
+                with_data = q.is_dir() or q.stat().st_size > 0
+            except FileNotFoundError:
+                with_data = False
+            except OSError as e:
+                raise self._fail(f"cannot look at {q.name} beside it ({e.strerror or e})") from e
             if with_data:
                 raise self._fail(
                     f"{'is empty' if replace_empty else 'does not exist'} but {q.name} beside it holds data:"
@@ -208,7 +228,7 @@ class UpdateStore:
             p.parent.mkdir(parents=True, exist_ok=True)
         except OSError as e:
             raise self._fail(f"cannot make its folder ({e.strerror or e})") from e
-        tmp = p.with_name(f".{p.name}.{os.getpid()}.new")
+        tmp = p.with_name(f".{p.name}.{os.getpid()}.{secrets.token_hex(4)}.new")
         try:
             db = sqlite3.connect(_uri(tmp, "rwc"), uri=True, isolation_level=None)
             try:
@@ -230,8 +250,10 @@ class UpdateStore:
                     pass
                 except OSError:
                     os.replace(tmp, p)  # file systems without hard links
-        except (OSError, sqlite3.Error) as e:
-            raise self._fail(f"cannot make a new store there ({getattr(e, 'strerror', None) or e})") from e
+        except (OSError, *_DB_ERRORS) as e:
+            raise self._fail(
+                f"cannot make a new store there ({getattr(e, 'strerror', None) or _said(e)})"
+            ) from e
         finally:
             for q in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
                 try:
@@ -240,16 +262,23 @@ class UpdateStore:
                     pass
 
     def _connect_checked(self, p: Path) -> sqlite3.Connection:
+        mode = "rw"
+        if not self.create and not (os.access(p, os.W_OK) and os.access(p.parent, os.W_OK | os.X_OK)):
+            # a store we may only read (read-only media, another user's file): SQLite would leave -shm
+            # and -wal files of ours beside it, which can keep its owner's server from writing. Without
+            # a write-ahead log to read (no server has it open), read the file alone: no side files.
+            try:
+                wal_bytes = os.stat(self.path + "-wal").st_size
+            except OSError:
+                wal_bytes = 0
+            mode = "ro" if wal_bytes > 0 else "ro&immutable=1"
+            self.readonly = True
         try:
-            db = sqlite3.connect(_uri(p, "rw"), uri=True, isolation_level=None, check_same_thread=False)
-        except sqlite3.Error as e:
-            if self.create:
-                raise self._fail(f"cannot open it ({e})") from e
-            try:  # a store we may only read (read-only media, another user's file)
-                db = sqlite3.connect(_uri(p, "ro"), uri=True, isolation_level=None, check_same_thread=False)
-                self.readonly = True
-            except sqlite3.Error as e2:
-                raise self._fail(f"cannot open it ({e2})") from e2
+            db = sqlite3.connect(_uri(p, mode), uri=True, isolation_level=None, check_same_thread=False)
+        except _DB_ERRORS as e:
+            raise self._fail(f"cannot open it ({_said(e)})") from e
+        # text in a damaged file may be any bytes: read it with replacement characters, never fail decoding
+        db.text_factory = lambda b: b.decode("utf-8", "replace")
         try:
             db.execute("PRAGMA busy_timeout=5000")
             self._check(db)
@@ -260,17 +289,17 @@ class UpdateStore:
         except StoreError:
             db.close()
             raise
-        except sqlite3.Error as e:
+        except _DB_ERRORS as e:
             db.close()
-            raise self._fail(f"not a usable store ({e})") from e
+            raise self._fail(f"not a usable store ({_said(e)})") from e
         return db
 
     def _check(self, db: sqlite3.Connection) -> None:
         """Refuse a damaged SQLite file or a database that is not a store of ours (reads only)."""
         try:
             problems = [r[0] for r in db.execute("PRAGMA quick_check(3)")]
-        except sqlite3.DatabaseError as e:
-            raise self._fail(f"a damaged SQLite database ({e})") from e
+        except (sqlite3.DatabaseError, UnicodeDecodeError) as e:
+            raise self._fail(f"a damaged SQLite database ({_said(e)})") from e
         if problems != ["ok"]:
             raise self._fail(f"a damaged SQLite database (quick_check: {'; '.join(map(str, problems))})")
         tables = [
@@ -385,20 +414,20 @@ class UpdateStore:
             self._db = None
 
     # --- calling in -----------------------------------------------------------
-    def _wrap(self, e: sqlite3.Error) -> StoreError:
-        return self._fail(str(e))
+    def _wrap(self, e: Exception) -> StoreError:
+        return self._fail(_said(e))
 
     async def _run(self, fn, *args):
         loop = asyncio.get_running_loop()
         try:
             return await loop.run_in_executor(self._pool, fn, *args)
-        except sqlite3.Error as e:
+        except _DB_ERRORS as e:
             raise self._wrap(e) from e
 
     def _run_sync(self, fn, *args):
         try:
             return self._pool.submit(fn, *args).result()
-        except sqlite3.Error as e:
+        except _DB_ERRORS as e:
             raise self._wrap(e) from e
 
     async def load(self, room: str) -> list[bytes]:

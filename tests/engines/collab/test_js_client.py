@@ -1,10 +1,14 @@
 """Interoperability: the JavaScript y-websocket provider joins a room, reads and writes strokes.
 
-Runs only where Node.js and the npm packages ``yjs y-websocket ws`` are installed:
-``npm install --prefix DIR yjs y-websocket ws`` then ``COLLAB_NODE_MODULES=DIR/node_modules``.
+Needs Node.js and the npm packages of ``tests/engines/collab/js/package-lock.json`` (yjs,
+y-websocket, ws). ``./test.sh`` installs them with ``npm ci`` into a cache folder outside the
+repo (``${XDG_CACHE_HOME:-~/.cache}/neural-studio/node-HASH``, HASH from the lock file) and sets
+``COLLAB_NODE_MODULES``; run directly, the test finds that folder by itself. It is skipped, saying
+why, only where node or the packages are missing.
 """
 
 import asyncio
+import hashlib
 import os
 import shutil
 import subprocess
@@ -16,17 +20,41 @@ import pytest
 from engines.collab.client import CollabClient
 from engines.collab.server import CollabServer
 
-MODULES = os.environ.get("COLLAB_NODE_MODULES", "")
-pytestmark = pytest.mark.skipif(
-    not (shutil.which("node") and MODULES and Path(MODULES, "y-websocket").is_dir()),
-    reason="needs node and COLLAB_NODE_MODULES with yjs, y-websocket and ws",
-)
+LOCK = Path(__file__).with_name("js") / "package-lock.json"
+
+
+def _node_modules() -> tuple[Path | None, str]:
+    """Where the npm packages are, or None and why not."""
+    if shutil.which("node") is None:
+        return None, "node is not installed (the JavaScript y-websocket interop test needs Node.js)"
+    given = os.environ.get("COLLAB_NODE_MODULES")
+    if given:
+        where = Path(given)
+    else:  # the folder scripts/setup.sh (./test.sh) installs into
+        cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+        where = (
+            cache
+            / "neural-studio"
+            / f"node-{hashlib.sha256(LOCK.read_bytes()).hexdigest()[:16]}"
+            / "node_modules"
+        )
+    missing = [m for m in ("yjs", "y-websocket", "ws") if not (where / m).is_dir()]
+    if missing:
+        return (
+            None,
+            f"{where} lacks {', '.join(missing)}: run ./test.sh (npm ci from {LOCK.parent}) or set COLLAB_NODE_MODULES",
+        )
+    return where, ""
+
+
+MODULES, WHY = _node_modules()
+pytestmark = pytest.mark.skipif(MODULES is None, reason=WHY)
 
 
 def test_y_websocket_provider_interoperates(tmp_path):
     script = tmp_path / "client.mjs"
     shutil.copy(Path(__file__).with_name("yjs_client.mjs"), script)
-    (tmp_path / "node_modules").symlink_to(Path(MODULES).resolve())
+    (tmp_path / "node_modules").symlink_to(MODULES.resolve())
     token = "a token/with+odd chars"
 
     async def main():
