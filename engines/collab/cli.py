@@ -100,15 +100,25 @@ def _open_read_only(cmd: str, path: str):
 
 
 def _apply_rows(doc, rows: list[tuple[int, bytes]]) -> list[tuple[int, str]]:
-    """Apply stored updates row by row; returns the rows that could not be used, with why."""
+    """Apply stored updates row by row through the server's checks (a hostile row never reaches
+    pycrdt); returns the rows that could not be used, with why."""
+    from engines.collab.validate import UpdateRejected, UpdateValidator
+
+    validator = UpdateValidator()
     skipped = []
     for row_id, data in rows:
         try:
+            checked = validator.check(data, trusted=True)
             doc.apply_update(data)
+        except UpdateRejected as e:
+            skipped.append((row_id, str(e)))
+            continue
         except (KeyboardInterrupt, SystemExit):
             raise
         except BaseException as e:  # noqa: BLE001 - pyo3 panics derive from BaseException
             skipped.append((row_id, f"{type(e).__name__}: {e}"))
+            continue
+        validator.commit(checked)
     return skipped
 
 
@@ -147,15 +157,20 @@ def _export(args) -> int:
     try:
         rows = store.load_rows_sync(args.room)
         damaged = store.damaged_sync(args.room) if not rows else []
+        rooms = store.rooms_sync() if not rows else []
     except StoreError as e:
         print(f"collab export: {e}", file=sys.stderr)
         return 2
     finally:
         store.close()
     if not rows:
-        aside = f" (only {len(damaged)} damaged rows kept aside: collab damaged)" if damaged else ""
-        print(f"collab export: {args.store}: no room named {args.room!r}{aside}", file=sys.stderr)
-        return 1
+        if damaged:
+            hint = f" (only {len(damaged)} damaged rows kept aside: collab damaged)"
+        else:
+            shown = ", ".join(rooms[:10]) + (", ..." if len(rooms) > 10 else "")
+            hint = f"; its rooms: {shown}" if rooms else "; it holds no room"
+        print(f"collab export: {args.store}: no room named {args.room!r}{hint}", file=sys.stderr)
+        return 2
     doc = Doc()
     skipped = _apply_rows(doc, rows)
     if len(skipped) == len(rows):

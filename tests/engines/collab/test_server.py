@@ -165,7 +165,7 @@ def test_sigkill_keeps_every_acknowledged_stroke(tmp_path):
         r = subprocess.run(
             [*cmd, "export", str(store), "nope", "--out", str(out)], cwd=ROOT, capture_output=True, text=True
         )
-        assert r.returncode == 1 and "no room named 'nope'" in r.stderr
+        assert r.returncode == 2 and "no room named 'nope'; its rooms: lab" in r.stderr
     finally:
         if proc.poll() is None:
             proc.kill()
