@@ -115,7 +115,10 @@ def test_export_skips_a_damaged_row_and_writes_the_rest(tmp_path, capsys):
     out = tmp_path / "lab.json"
     assert collab("export", path, "lab", "--out", out) == 0
     got = capsys.readouterr()
-    assert one_line(got.err) == "collab export: skipped damaged row 3 of room 'lab': claims 13695 clients in 3 remaining bytes"
+    assert (
+        one_line(got.err)
+        == "collab export: skipped damaged row 3 of room 'lab': claims 13695 clients in 3 remaining bytes"
+    )
     assert sorted(s["id"] for s in json.loads(out.read_text())["strokes"]) == stroke_ids(good)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["lab.json", "s.db"]
 
@@ -129,7 +132,10 @@ def test_export_refuses_without_touching_the_output(tmp_path, capsys):
     assert "room 'junk' has no usable row (2 damaged" in one_line(capsys.readouterr().err)
     # a room that is not there: a user's mistake, answered with the rooms there are
     assert collab("export", path, "nope", "--out", out) == 2
-    assert one_line(capsys.readouterr().err) == f"collab export: {path}: no room named 'nope'; its rooms: junk, lab"
+    assert (
+        one_line(capsys.readouterr().err)
+        == f"collab export: {path}: no room named 'nope'; its rooms: junk, lab"
+    )
     # an output that is a folder
     assert collab("export", path, "lab", "--out", tmp_path) == 2
     assert "is a folder; give a file name" in one_line(capsys.readouterr().err)

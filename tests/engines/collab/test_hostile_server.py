@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
@@ -79,6 +81,20 @@ async def _close_code(url: str, payloads: list) -> int | None:
         except ConnectionClosed:
             pass
         return ws.close_code
+
+
+async def _exchange(url: str, payloads: list, idle_s: float = 0.3) -> int | None:
+    """Send payloads; the server's close code, or 1000 when it kept the connection (we then close)."""
+    async with connect(url, max_size=None, compression=None) as ws:
+        try:
+            for p in payloads:
+                await ws.send(p)
+            while True:
+                await asyncio.wait_for(ws.recv(), idle_s)
+        except ConnectionClosed:
+            return ws.close_code
+        except TimeoutError:
+            return 1000
 
 
 def _nested(depth: int, client: int) -> bytes:
@@ -294,3 +310,80 @@ def test_an_observer_failing_mid_change_drops_the_sender_and_the_room_goes_on(tm
             await good.close()
 
     asyncio.run(asyncio.wait_for(main(), 60))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=300))
+def test_protocol_parsing_of_fuzzed_messages_raises_only_protocol_errors(data):
+    try:
+        msg = P.parse_message(data)
+    except P.ProtocolError:
+        return
+    if msg.kind == "awareness":
+        try:
+            P.parse_awareness(msg.payload)
+        except P.ProtocolError:
+            pass
+
+
+def _fuzz_messages() -> st.SearchStrategy:
+    """Messages near the real ones: a valid frame around random or mutated payloads."""
+    from engines.collab.schema import StrokeDoc
+
+    s = StrokeDoc(author="fz")
+    ups = []
+    s.doc.observe(lambda e: ups.append(e.update))
+    s.add_many(np.full((2, 8), 0.3))
+    s.set_background([0.2, 0.2, 0.2])
+
+    def mutate(b: bytes, edits) -> bytes:
+        b = bytearray(b)
+        for pos, val in edits:
+            if b:
+                b[pos % len(b)] = val
+        return bytes(b)
+
+    edits = st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 255)), max_size=4)
+    payload = st.one_of(st.binary(max_size=200), st.builds(mutate, st.sampled_from(ups), edits))
+    return st.one_of(
+        st.builds(P.sync_update, payload),
+        st.builds(P.sync_step2, payload),
+        st.builds(P.sync_step1, st.binary(max_size=40)),
+        st.builds(P.awareness_message, st.binary(max_size=120)),
+        st.binary(max_size=60),
+    )
+
+
+def test_fuzzed_messages_never_hurt_the_server_or_the_room(tmp_path):
+    """Hypothesis drives one raw connection after another against a live server: each message is either
+    taken (and the room stays valid) or answered by a close code that says why; the good client is never hurt."""
+    from hypothesis import HealthCheck
+    from hypothesis import settings as hsettings
+
+    from engines.collab.server import CollabServer
+
+    async def main():
+        async with CollabServer(tmp_path / "f.db", port=0, token=TOKEN) as srv:
+            base = f"ws://127.0.0.1:{srv.port}"
+            good = CollabClient(base, "fz", TOKEN, author="good", reconnect=False)
+            await good.start()
+            await good.wait_online()
+            good.add_many(np.full((3, 8), 0.5))
+            await good.flush(10)
+            room = srv.rooms["fz"]
+            codes: list[int | None] = []
+            loop = asyncio.get_running_loop()
+
+            @hsettings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+            @given(_fuzz_messages())
+            def one(msg):
+                fut = asyncio.run_coroutine_threadsafe(_exchange(f"{base}/fz?token={TOKEN}", [msg]), loop)
+                codes.append(fut.result(30))
+                assert not room.sdoc.invalid
+
+            await loop.run_in_executor(None, one)
+            assert set(codes) <= {1000, 1002, 1008, 1009, None}, codes
+            assert good.state == "online" and len(good.sdoc) >= 3
+            await good.close()
+
+    asyncio.run(asyncio.wait_for(main(), 300))
