@@ -364,3 +364,20 @@ def test_locked_strokes_are_left_alone_by_the_others(two, qtbot):
     b.leave_session()
     qtbot.waitUntil(lambda: not b.session.active, timeout=T)
     qtbot.waitUntil(lambda: b.runner.call(lambda e: e.locked_authors) == frozenset(), timeout=T)
+
+
+def test_hosting_on_a_file_that_is_not_a_store_says_so_and_changes_nothing(qtbot, tmp_path):
+    w, a = _window(qtbot, tmp_path, "ada", 0)
+    _drag(qtbot, a.canvas, [(0.2, 0.2), (0.3, 0.25)])
+    qtbot.waitUntil(lambda: a._snap.n_strokes > 0, timeout=T)
+    before = _ids(a)
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my notes, not a database\n" * 20)
+    a.host_session(name="Ada", room="lab", store=str(notes))
+    qtbot.waitUntil(lambda: a.banner.isVisible(), timeout=T)
+    assert str(notes) in a.banner.label.text()
+    qtbot.waitUntil(lambda: not a.session.active, timeout=T)
+    assert notes.read_text() == "my notes, not a database\n" * 20  # left as it was
+    assert _ids(a) == before  # the painting stays on the canvas
+    assert a.indicator.text_now == "Disconnected"
+    w.close()
