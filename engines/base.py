@@ -258,7 +258,10 @@ def _coerce(owner: str, name: str, value: Any, tp: type) -> Any:
         if isinstance(value, (bool, np.bool_)):
             raise ValueError(f"{where} = {value!r}: must be a number")
         if isinstance(value, (int, float, np.integer, np.floating)):
-            return float(value)
+            try:
+                return float(value)
+            except OverflowError:  # an integer beyond the float range
+                raise ValueError(f"{where} = {value}: must be a finite number") from None
         raise ValueError(f"{where} = {value!r}: must be a number")
     if tp is str:
         if isinstance(value, str):
