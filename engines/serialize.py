@@ -678,5 +678,17 @@ def check_finite(a: np.ndarray, where: str, *, error: ErrorType = FormatError) -
     a = np.asarray(a)
     if a.dtype.kind in "fc" and a.size and not np.all(np.isfinite(a)):
         bad = tuple(int(i) for i in np.argwhere(~np.isfinite(a))[0])
-        raise error(f"{where} holds a non-finite value ({a[bad]} at index {list(bad)})")
+        raise error(f"{where}: a non-finite value ({a[bad]} at index {list(bad)})")
     return a
+
+
+def numeric_arrays(raw: Any, where: str, *, error: ErrorType = FormatError) -> dict[str, np.ndarray]:
+    """``{name: array}`` of finite numeric arrays (model weights) from a loaded state tree."""
+    if not isinstance(raw, dict):
+        raise error(f"{where}: the weights are not an object of arrays")
+    out = {}
+    for k, v in raw.items():
+        if not isinstance(v, np.ndarray) or v.dtype.kind not in "biuf":
+            raise error(f"{where}: weight {k!r} is not an array of numbers")
+        out[k] = check_finite(v, f"{where}: weight {k!r}", error=error)
+    return out

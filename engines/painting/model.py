@@ -634,21 +634,14 @@ def save_model(model: StrokeDenoiser, path: str | Path, extra: dict | None = Non
 
 def load_model(path: str | Path) -> StrokeDenoiser:
     """Load weights written by :func:`save_model`; errors name the file."""
-    from engines.serialize import FormatError, check_finite
+    from engines.serialize import FormatError, numeric_arrays
 
     state = load_state(path, MODEL_KIND)
+    weights = numeric_arrays(state.get("weights"), str(path))
     try:
         cfg = ModelConfig.from_dict(state["config"])
         model = StrokeDenoiser(cfg)
-        raw = state["weights"]
-        if not isinstance(raw, dict):
-            raise ValueError("field 'weights' is not an object")
-        weights = {}
-        for k, v in raw.items():
-            if not isinstance(v, np.ndarray) or v.dtype.kind not in "fiub":
-                raise ValueError(f"weight {k!r} is not a numeric array")
-            weights[k] = torch.from_numpy(np.array(check_finite(v, f"weight {k!r}")))
-        model.load_state_dict(weights)
+        model.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in weights.items()})
     except Exception as e:  # a malformed tree: KeyError, TypeError, ValueError, torch's RuntimeError
         raise FormatError(f"{path}: weights do not fit the model ({type(e).__name__}: {e})") from None
     model.eval()
