@@ -640,6 +640,7 @@ def load_npz(
     where: str | None = None,
     *,
     keys: Callable[[str], bool] | None = None,
+    what: str = ".npz file",
     max_bytes: int = MAX_ARRAY_BYTES,
     max_total: int = MAX_ARCHIVE_BYTES,
     error: ErrorType = FormatError,
@@ -652,7 +653,7 @@ def load_npz(
     :class:`FileNotFoundError` passes through.
     """
     where = str(path) if where is None else where
-    zf = open_zip(path, where, what=".npz archive (a zip of .npy arrays)", error=error)
+    zf = open_zip(path, where, what=f"{what} (not a zip of .npy arrays)", error=error)
     with zf:
         out: dict[str, np.ndarray] = {}
         seen: set[str] = set()
