@@ -693,3 +693,14 @@ def numeric_arrays(raw: Any, where: str, *, error: ErrorType = FormatError) -> d
             raise error(f"{where}: weight {k!r} is not an array of numbers")
         out[k] = check_finite(v, f"{where}: weight {k!r}", error=error)
     return out
+
+
+def load_manifest(path: str | os.PathLike, default: dict | None = None) -> dict[str, Any]:
+    """A JSON object file such as an assets manifest (``default`` when the file does not exist)."""
+    path = Path(path)
+    if not path.exists():
+        return {} if default is None else default
+    d = load_json_bounded(path)
+    if not isinstance(d, dict):
+        raise FormatError(f"{path}: not a JSON object")
+    return d
