@@ -254,7 +254,8 @@ def open_regular(
     """
     where = str(path) if where is None else where
     try:
-        fh = open(path, "rb")  # noqa: SIM115 - handed to the caller
+        # non-blocking, so that opening a FIFO does not wait for a writer
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     except FileNotFoundError:
         raise
     except IsADirectoryError:
@@ -262,11 +263,16 @@ def open_regular(
     except OSError as e:
         raise error(f"{where}: cannot be read ({describe(e)})") from None
     try:
-        st = os.fstat(fh.fileno())
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise error(f"{where}: is a folder, not a file")
         if not stat.S_ISREG(st.st_mode):
             raise error(f"{where}: not a regular file")
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        fh = os.fdopen(fd, "rb")
     except BaseException:
-        fh.close()
+        os.close(fd)
         raise
     return fh, st.st_size
 

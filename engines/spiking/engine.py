@@ -850,6 +850,11 @@ class SpikingEngine(Engine):
         save_state(path, self.state_dict(), kind=STATE_KIND)
 
     def load(self, path: str | os.PathLike) -> None:
+        """Load a state file written by :meth:`save`; a refused one names the file and changes nothing."""
         from engines.serialize import load_state
 
-        self.load_state_dict(load_state(path, kind=STATE_KIND))
+        d = load_state(path, kind=STATE_KIND)
+        try:
+            self.load_state_dict(d)
+        except StateError as e:
+            raise StateError(f"{path}: {e}") from None
