@@ -233,6 +233,7 @@ def _read_part(path: Path) -> pa.Table:
     open_regular(path, error=SweepError)[0].close()  # a FIFO or device is refused here
     try:
         t = pq.read_table(path)
+        t.validate(full=True)  # e.g. text that is not UTF-8 (Parquet readers do not check it)
         i = t.schema.get_field_index("finished_at")
         if i >= 0 and not pa.types.is_timestamp(t.schema.field(i).type):
             raise ValueError("column 'finished_at' is not a time")
