@@ -14,6 +14,7 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
@@ -111,6 +112,38 @@ def mutated(draw, seed: bytes) -> bytes:
     return bytes(data)
 
 
+#: values put into arrays by :func:`mutated_values` (cast to the array's type where they fit)
+EXTREMES = (np.nan, np.inf, -np.inf, -1, 0, 1, 7, 255, 2**15, 2**31 - 1, -(2**31), 10**6, -1e308, 1e308)
+
+
+@st.composite
+def mutated_values(draw, seed: bytes) -> bytes:
+    """The ``.npy`` array ``seed`` with a few values set to extremes, or reversed, or reshaped:
+    a well-formed file whose content is hostile (it gets past the format checks)."""
+    a = np.load(io.BytesIO(seed), allow_pickle=False).copy()
+    op = draw(st.sampled_from(("set", "set", "reverse", "reshape", "empty")))
+    if op == "set" and a.size and a.dtype.kind in "biuf":
+        flat = a.reshape(-1)
+        for _ in range(draw(st.integers(1, 3))):
+            v = draw(st.sampled_from(EXTREMES))
+            i = draw(st.integers(0, flat.size - 1))
+            if a.dtype.kind in "iub":
+                if not np.isfinite(v):
+                    continue
+                info = np.iinfo(a.dtype) if a.dtype.kind != "b" else None
+                v = bool(v) if info is None else int(min(max(v, info.min), info.max))
+            flat[i] = v
+    elif op == "reverse" and a.ndim:
+        a = a[::-1].copy()
+    elif op == "reshape" and a.size:
+        a = a.reshape(-1)[: max(a.size - 1, 0)]
+    elif op == "empty":
+        a = a.reshape(-1)[:0]
+    buf = io.BytesIO()
+    np.save(buf, a, allow_pickle=False)
+    return buf.getvalue()
+
+
 def hostile_bytes(*seeds: bytes) -> st.SearchStrategy[bytes]:
     """Mutations of the valid ``seeds`` (mostly), or random bytes."""
     return st.one_of(
@@ -136,7 +169,10 @@ def mutated_zip(draw, members: dict[str, bytes]) -> bytes:
     out = dict(members)
     names = sorted(out)
     for name in draw(st.lists(st.sampled_from(names), min_size=1, max_size=3, unique=True)):
-        out[name] = draw(mutated(out[name]))
+        if name.endswith(".npy") and out[name].startswith(b"\x93NUMPY") and draw(st.booleans()):
+            out[name] = draw(mutated_values(out[name]))
+        else:
+            out[name] = draw(mutated(out[name]))
     extra = draw(st.integers(0, 9))
     if extra == 0 and len(names) > 1:
         out.pop(draw(st.sampled_from(names)))

@@ -299,6 +299,7 @@ def _grid_values(src: str, name: str, v: Any) -> tuple[Scalar, ...]:
             raise SweepError(f"{where}: start and stop must be numbers")
         if not all(abs(x) <= 1e300 for x in (start, stop)):  # NaN fails too
             raise SweepError(f"{where}: start and stop must be finite numbers")
+        start, stop = float(start), float(stop)
         if not isinstance(num, int) or isinstance(num, bool) or not 1 <= num <= _MAX_POINTS:
             raise SweepError(f"{where}: num = {num!r} must be an integer in [1, {_MAX_POINTS}]")
         log = v.get("log", False)
@@ -358,7 +359,7 @@ def _range(src: str, name: str, v: Any) -> Range:
     low, high = v["low"], v["high"]
     if not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in (low, high)):
         raise SweepError(f"{where}: low and high must be numbers")
-    if not (math.isfinite(low) and math.isfinite(high)) or not low < high:
+    if not all(abs(x) <= 1e300 for x in (low, high)) or not low < high:  # NaN and inf fail too
         raise SweepError(f"{where}: low = {low!r} must be below high = {high!r}")
     log, integer = v.get("log", False), v.get("int", False)
     if not isinstance(log, bool) or not isinstance(integer, bool):

@@ -234,6 +234,9 @@ def _read_part(path: Path) -> pa.Table:
     try:
         t = pq.read_table(path)
         t.validate(full=True)  # e.g. text that is not UTF-8 (Parquet readers do not check it)
+        for name in ("point_id", "status"):
+            if name in t.column_names and t.column(name).null_count:
+                raise ValueError(f"column {name!r} has empty values")
         i = t.schema.get_field_index("finished_at")
         if i >= 0 and not pa.types.is_timestamp(t.schema.field(i).type):
             raise ValueError("column 'finished_at' is not a time")
