@@ -56,6 +56,7 @@ MAX_ARCHIVE_BYTES = 4 << 30  #: all the arrays read from one zip archive
 MAX_MEMBERS = 65536  #: members of one zip archive
 MAX_NPY_HEADER = 65536  #: bytes of one .npy header (numpy writes about 128)
 MAX_NDIM = 32  #: dimensions of one array
+MAX_ZIP_RATIO = 1100  #: most a compressed zip member may expand (deflate reaches about 1032)
 #: dtype kinds an array file may hold: bool, integers, floats, complex, byte and unicode strings
 ARRAY_KINDS = "biufcSU"
 
@@ -342,6 +343,23 @@ def open_zip(
     return zf
 
 
+def check_member(info: zipfile.ZipInfo, where: str, max_bytes: int, error: ErrorType = FormatError) -> None:
+    """Refuse a zip member whose declared size exceeds ``max_bytes`` or what its compressed
+    bytes can hold (stored: the same size; compressed: at most :data:`MAX_ZIP_RATIO` times)."""
+    if info.file_size > max_bytes:
+        raise error(
+            f"{where}: member {info.filename} is {info.file_size} bytes, more than the {max_bytes} allowed"
+        )
+    limit = (
+        info.compress_size if info.compress_type == zipfile.ZIP_STORED else info.compress_size * MAX_ZIP_RATIO
+    )
+    if info.file_size > limit + 1024:
+        raise error(
+            f"{where}: member {info.filename} declares {info.file_size} bytes from {info.compress_size} "
+            "compressed bytes (damaged, or a decompression bomb)"
+        )
+
+
 def read_member(
     zf: zipfile.ZipFile,
     name: str,
@@ -355,8 +373,7 @@ def read_member(
     A missing member raises :class:`KeyError`; anything else wrong raises ``error``.
     """
     info = zf.getinfo(name)
-    if info.file_size > max_bytes:
-        raise error(f"{where}: member {name} is {info.file_size} bytes, more than the {max_bytes} allowed")
+    check_member(info, where, max_bytes, error)
     try:
         with zf.open(info) as fh:
             data = fh.read(max_bytes + 1)
@@ -630,8 +647,7 @@ def read_array(
         info = zf.getinfo(name)
     except KeyError:
         raise error(f"{label} is missing") from None
-    if info.file_size > max_bytes + MAX_NPY_HEADER + 16:
-        raise error(f"{label}: {info.file_size} bytes, more than an array may have ({max_bytes})")
+    check_member(info, where, max_bytes + MAX_NPY_HEADER + 16, error)
     try:
         with zf.open(info) as fh:
             return read_npy(fh, info.file_size, label, max_bytes=max_bytes, error=error)

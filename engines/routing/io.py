@@ -566,6 +566,20 @@ def haversine_km(latlon: np.ndarray) -> np.ndarray:
     return 2 * 6371.0088 * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
 
 
+def _csv_rows(path: Path, lines: list[str], offset: int):
+    """The rows of ``lines`` as CSV; the csv module's own errors (a field over its size
+    limit, an unterminated quote) become FormatError naming the file and the line."""
+    reader = csv.reader(lines)
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as e:
+            raise _err(path, offset + reader.line_num, f"not valid CSV ({e})") from None
+        yield row
+
+
 def read_csv(path: str | os.PathLike) -> Problem:
     """A CSV instance (see the module docstring for the columns)."""
     path = Path(path)
@@ -585,7 +599,7 @@ def read_csv(path: str | os.PathLike) -> Problem:
         break
     else:
         raise _err(path, None, "no header row")
-    reader = csv.reader(lines[first:])
+    reader = _csv_rows(path, lines[first:], first)
     header = [h.strip().lower() for h in next(reader)]
     cols = {h: i for i, h in enumerate(header)}
     if {"x", "y"} <= cols.keys():

@@ -134,6 +134,20 @@ def test_npz_member_declaring_more_than_the_budget_is_refused(tmp_path):
     assert load_npz(f)["a"].shape == (50 * 2**17,)
 
 
+def test_npz_member_whose_zip_entry_lies_about_its_size_is_refused_before_allocating(tmp_path):
+    big = npy_header({"descr": "<f8", "fortran_order": False, "shape": (2**23,)}) + bytes(2**26)
+    data = bytearray(zip_bytes({"a.npy": big}))
+    central = data.index(b"PK\x01\x02")
+    compressed = int.from_bytes(data[central + 20 : central + 24], "little")
+    assert compressed < 2**17
+    f = tmp_path / "lie.npz"
+    f.write_bytes(data)
+    assert load_npz(f)["a"].size == 2**23  # honest: 64 MiB from about 64 kB of deflate
+    data[central + 20 : central + 24] = (compressed // 2).to_bytes(4, "little")  # claims a higher ratio
+    f.write_bytes(data)
+    refused(load_npz, f, match="member a.npy declares 67108992 bytes from")
+
+
 def test_npz_member_header_lying_about_its_size_is_refused(tmp_path):
     f = tmp_path / "lie.npz"
     f.write_bytes(

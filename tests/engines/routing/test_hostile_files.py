@@ -252,6 +252,10 @@ def test_npz_arrays_of_the_wrong_kind_or_shape_are_refused(tmp_path, npz_file):
         refused(tmp_path / f"{key}.npz", zip_bytes({**m, f"{key}.npy": data}), f"{key}.npz: ")
 
 
+def test_csv_errors_of_the_csv_module_name_the_file_and_line(tmp_path):
+    refused(tmp_path / "big.csv", 'id,x,y\n0,0,0\n1,"' + "1" * 200_000 + '",1\n', r"big.csv:3: not valid CSV")
+
+
 def test_solution_files_with_nonfinite_costs_or_absurd_nodes_are_refused(tmp_path):
     f = tmp_path / "x.sol"
     for text, match in (
