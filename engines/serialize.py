@@ -31,6 +31,7 @@ import re
 import stat
 import struct
 import tempfile
+import warnings
 import zipfile
 import zlib
 from collections.abc import Callable, Mapping
@@ -575,7 +576,9 @@ def read_npy(
         buf = io.BytesIO(pre + more + header)
         npformat.read_magic(buf)
         read_header = npformat.read_array_header_1_0 if version == (1, 0) else npformat.read_array_header_2_0
-        shape, fortran, dtype = read_header(buf, max_header_size=MAX_NPY_HEADER + 1)
+        with warnings.catch_warnings():  # a hostile header's odd escapes are refused, not warned about
+            warnings.simplefilter("ignore")
+            shape, fortran, dtype = read_header(buf, max_header_size=MAX_NPY_HEADER + 1)
         dtype = np.dtype(dtype)
     except Exception as e:  # numpy: ValueError, SyntaxError, tokenize.TokenError, ...
         if isinstance(e, error):
@@ -587,8 +590,9 @@ def read_npy(
         not isinstance(shape, tuple)
         or len(shape) > MAX_NDIM
         or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape)
+        or math.prod(d for d in shape if d) * max(dtype.itemsize, 1) > 2**62  # numpy's limit, even when empty
     ):
-        raise error(f"{where}: the .npy header has an invalid shape {shape!r}")
+        raise error(f"{where}: the .npy header has an invalid shape {str(shape)[:80]}")
     count = math.prod(shape)
     if dtype.itemsize == 0 and count:
         raise error(f"{where}: the .npy header has a zero-size dtype {dtype.str!r}")
@@ -614,9 +618,10 @@ def read_npy(
         raise error(f"{where}: the array data cannot be read ({describe(e)})") from None
     if got != nbytes:
         raise error(f"{where}: the array data is truncated ({got} of {nbytes} bytes)")
-    if fortran:
-        return flat.reshape(shape[::-1]).transpose()
-    return flat.reshape(shape)
+    try:
+        return flat.reshape(shape[::-1]).transpose() if fortran else flat.reshape(shape)
+    except ValueError as e:  # pragma: no cover - the shape checks above come first
+        raise error(f"{where}: the .npy header has an invalid shape {shape!r} ({e})") from None
 
 
 def load_npy(

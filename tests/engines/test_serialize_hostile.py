@@ -66,6 +66,15 @@ def test_object_structured_and_other_dtypes_are_refused(tmp_path, descr):
     refused(load_npy, f, match=str(f))
 
 
+@pytest.mark.parametrize(
+    "shape", [(0, 10**18), (0, 2**64), (10**10, 0, 10**10), (1,) * 40, (-1,), (2.5,), (True,)], ids=str
+)
+def test_shapes_numpy_cannot_make_are_refused_even_when_empty(tmp_path, shape):
+    f = tmp_path / "shape.npy"
+    f.write_bytes(npy_header({"descr": "<f8", "fortran_order": False, "shape": shape}))
+    refused(load_npy, f, match=str(f))
+
+
 def test_truncated_and_padded_array_data_are_refused(tmp_path):
     good = npy_bytes(np.arange(10.0))
     for name, data in (("short.npy", good[:-1]), ("long.npy", good + b"\0")):
