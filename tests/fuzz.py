@@ -132,7 +132,8 @@ def mutated_values(draw, seed: bytes) -> bytes:
                     continue
                 info = np.iinfo(a.dtype) if a.dtype.kind != "b" else None
                 v = bool(v) if info is None else int(min(max(v, info.min), info.max))
-            flat[i] = v
+            with np.errstate(over="ignore"):  # 1e308 into float32 is inf: fine, that is hostile too
+                flat[i] = v
     elif op == "reverse" and a.ndim:
         a = a[::-1].copy()
     elif op == "reshape" and a.size:

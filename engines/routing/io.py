@@ -197,7 +197,8 @@ def read_vrplib(path: str | os.PathLike) -> Problem:
         return read_atsp(path)
     _scan_vrplib(path, lines)
     try:
-        inst = parse_vrplib(text)
+        with np.errstate(all="ignore"):  # hostile numbers: checked below, not warned about
+            inst = parse_vrplib(text)
     except Exception as e:  # vrplib raises many kinds; name the file
         raise _err(path, None, f"not a readable VRPLIB instance ({type(e).__name__}: {e})") from e
     try:
