@@ -258,7 +258,10 @@ def _coerce(owner: str, name: str, value: Any, tp: type) -> Any:
         if isinstance(value, (bool, np.bool_)):
             raise ValueError(f"{where} = {value!r}: must be a number")
         if isinstance(value, (int, float, np.integer, np.floating)):
-            return float(value)
+            try:
+                return float(value)
+            except OverflowError:  # an integer beyond the float range
+                raise ValueError(f"{where} = {value}: must be a finite number") from None
         raise ValueError(f"{where} = {value!r}: must be a number")
     if tp is str:
         if isinstance(value, str):
@@ -374,12 +377,18 @@ class RingBuffer:
             }
 
     def load_state_dict(self, d: Mapping[str, Any]) -> None:
-        data = np.asarray(d["data"], dtype=self.dtype)
+        raw = np.asarray(d["data"])
+        if raw.dtype.kind not in "biuf":
+            raise StateError(f"RingBuffer: saved buffer is not numeric ({raw.dtype})")
+        data = raw.astype(self.dtype)
         if data.shape != self._data.shape:
             raise StateError(f"RingBuffer: saved buffer has shape {data.shape}, this one {self._data.shape}")
+        total = d["total"]
+        if isinstance(total, bool) or not isinstance(total, (int, np.integer)) or not 0 <= total < 2**62:
+            raise StateError(f"RingBuffer: saved total {str(total)[:40]} is not a count")
         with self._lock:
             self._data[...] = data
-            self._total = int(d["total"])
+            self._total = int(total)
 
 
 # --------------------------------------------------------------------------

@@ -78,22 +78,18 @@ def save(path: str | os.PathLike, ws: Workspace, app_version: str = "") -> None:
     serialize.write_zip(path, members)
 
 
-def _array_keys(tree: Any) -> list[str]:
-    keys: list[str] = []
+class _Budget:
+    """The bytes of arrays one workspace may make us read (all panels together)."""
 
-    def go(o: Any) -> None:
-        if isinstance(o, dict):
-            if set(o) == {serialize.ARRAY_KEY}:
-                keys.append(str(o[serialize.ARRAY_KEY]))
-                return
-            for v in o.values():
-                go(v)
-        elif isinstance(o, list):
-            for v in o:
-                go(v)
+    def __init__(self, where: str, limit: int = serialize.MAX_ARCHIVE_BYTES) -> None:
+        self.where, self.left = where, limit
 
-    go(tree)
-    return keys
+    def take(self, zf: zipfile.ZipFile, member: str) -> None:
+        self.left -= zf.getinfo(member).file_size
+        if self.left < 0:
+            raise FormatError(
+                f"{self.where}: its arrays hold more than the {serialize.MAX_ARCHIVE_BYTES} bytes allowed"
+            )
 
 
 def load(path: str | os.PathLike, known_panels: set[str] | None = None) -> Workspace:
@@ -101,18 +97,15 @@ def load(path: str | os.PathLike, known_panels: set[str] | None = None) -> Works
     otherwise per-panel problems are listed in ``Workspace.problems``."""
     path = Path(path)
     try:
-        zf = zipfile.ZipFile(path)
+        zf = serialize.open_zip(path, what="Neural Studio workspace (not a zip archive)")
     except FileNotFoundError:
         raise FormatError(f"{path}: no such file") from None
-    except (zipfile.BadZipFile, OSError) as e:
-        raise FormatError(f"{path}: not a Neural Studio workspace (not a zip archive: {e})") from e
     with zf:
         try:
-            head = json.loads(zf.read("workspace.json").decode("utf-8"))
+            raw = serialize.read_member(zf, "workspace.json", str(path))
         except KeyError:
             raise FormatError(f"{path}: not a Neural Studio workspace (workspace.json is missing)") from None
-        except (ValueError, UnicodeDecodeError, zipfile.BadZipFile, OSError, EOFError) as e:
-            raise FormatError(f"{path}: workspace.json is corrupt ({e})") from e
+        head = serialize.parse_json_bounded(raw, f"{path}: workspace.json is corrupt")
         if not isinstance(head, dict) or head.get("format") != FORMAT:
             raise FormatError(
                 f"{path}: not a Neural Studio workspace (format field is {head.get('format')!r})"
@@ -120,10 +113,10 @@ def load(path: str | os.PathLike, known_panels: set[str] | None = None) -> Works
                 else f"{path}: workspace.json is not an object"
             )
         ws = Workspace()
-        try:
-            ws.version = int(head.get("version", 0))
-        except (TypeError, ValueError):
-            raise FormatError(f"{path}: field 'version' is not a number") from None
+        version = head.get("version", 0)
+        if not isinstance(version, int) or isinstance(version, bool):
+            raise FormatError(f"{path}: field 'version' is not a number (got {str(version)[:40]!r})")
+        ws.version = version
         if ws.version > VERSION:
             ws.problems.append(
                 f"{path.name} was written by a newer Neural Studio (workspace format {ws.version}, "
@@ -135,14 +128,21 @@ def load(path: str | os.PathLike, known_panels: set[str] | None = None) -> Works
         if not isinstance(panels, dict):
             raise FormatError(f"{path}: field 'panels' is not an object")
         names = set(zf.namelist())
+        budget = _Budget(str(path))
         for name, entry_json in panels.items():
             if known_panels is not None and name not in known_panels:
-                keys = _array_keys(entry_json)
+                keys = serialize.array_keys(entry_json)
                 raw = {}
                 for k in keys:
                     member = f"arrays/{k}.npy"
                     if member in names:
-                        raw[k] = zf.read(member)
+                        budget.take(zf, member)
+                        raw[k] = serialize.read_member(
+                            zf,
+                            member,
+                            str(path),
+                            max_bytes=serialize.MAX_ARRAY_BYTES + serialize.MAX_NPY_HEADER,
+                        )
                 ws.panels[name] = PanelEntry(name=name, raw_tree=entry_json, raw_arrays=raw)
                 ws.problems.append(f"{path.name}: panel {name!r} is not available in this studio; kept as is")
                 continue
@@ -157,11 +157,13 @@ def load(path: str | os.PathLike, known_panels: set[str] | None = None) -> Works
                     raise FormatError("field 'panel_state' is not an object")
                 tree = entry_json.get("state")
                 arrays: dict[str, np.ndarray] = {}
-                for k in _array_keys(tree):
+                for k in serialize.array_keys(tree):
                     member = f"arrays/{k}.npy"
                     if member not in names:
                         raise FormatError(f"array member {member} is missing")
-                    arrays[k] = serialize.read_array(zf, member, str(path))
+                    if k not in arrays:
+                        budget.take(zf, member)
+                        arrays[k] = serialize.read_array(zf, member, str(path))
                 state = serialize.unpack(tree, arrays)
             except FormatError as e:
                 ws.problems.append(f"{path.name}: panel {name!r}: {e}")

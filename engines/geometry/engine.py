@@ -220,10 +220,11 @@ class GeometryEngine(Engine):
             imported = [dict(r) for r in d.get("imported", ())]
             if any(not isinstance(r.get("model"), str) for r in imported):
                 raise ValueError("an imported row has no model name")
-        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            seed = int(d.get("seed", self.seed))
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as e:
             raise StateError(f"geometry state: {e}") from e
         self.params = params
-        self.seed = int(d.get("seed", self.seed))
+        self.seed = seed
         self._result = AnalysisResult(rows)
         self._imported = imported
         self._imported_emb = {}  # the 3-D views are not kept in the state; re-import to see them

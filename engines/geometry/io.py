@@ -2,18 +2,32 @@
 
 from __future__ import annotations
 
-import zipfile
+import math
 from pathlib import Path
 
 import numpy as np
 
 from engines.geometry.mftma import check_manifolds
-from engines.serialize import FormatError
+from engines.serialize import (
+    MAX_ARRAY_BYTES,
+    FormatError,
+    check_finite,
+    describe,
+    load_npy,
+    load_npz,
+    open_regular,
+)
 
 __all__ = ["load_activations", "split_by_labels"]
 
 FEATURE_KEYS = ("features", "activations", "X", "x", "data")
 LABEL_KEYS = ("labels", "y", "Y", "targets")
+#: dtype kinds accepted for features (bool, integers, floats) and for labels (also names)
+FEATURE_KINDS = "biuf"
+LABEL_KINDS = "biufSU"
+#: most datasets listed in one .h5 file, and the most a compressed dataset may expand
+H5_MAX_DATASETS = 10_000
+H5_MAX_RATIO = 4096
 
 
 def split_by_labels(features: np.ndarray, labels: np.ndarray, where: str = "") -> list[np.ndarray]:
@@ -37,16 +51,92 @@ def _from_mapping(get, keys, where, features, labels):
             features = keys[0]
     if features is None or features not in keys:
         raise FormatError(
-            f"{where}: no features found (tried {', '.join(FEATURE_KEYS)}; it holds {', '.join(keys)})"
+            f"{where}: no features found (tried {', '.join(FEATURE_KEYS)}; "
+            f"it holds {', '.join(keys[:20]) or 'no arrays'})"
         )
-    f = np.asarray(get(features))
+    f = _check_features(get(features), f"{where}: array {features!r}")
     if labels is None:
         labels = next((k for k in LABEL_KEYS if k in keys), None)
     if f.ndim == 3:
         return list(f)
     if labels is None or labels not in keys:
         raise FormatError(f"{where}: 2-D features {features!r} need labels (tried {', '.join(LABEL_KEYS)})")
-    return split_by_labels(f, np.asarray(get(labels)), where)
+    lab = np.asarray(get(labels))
+    if lab.dtype.kind not in LABEL_KINDS:
+        raise FormatError(
+            f"{where}: array {labels!r}: labels of dtype {lab.dtype} (integers or names expected)"
+        )
+    if lab.dtype.kind == "f":
+        check_finite(lab, f"{where}: array {labels!r}")
+    return split_by_labels(f, lab, where)
+
+
+def _check_features(a: np.ndarray, where: str) -> np.ndarray:
+    """Features must be a non-empty 2-D or 3-D array of numbers (finiteness: ``check_manifolds``)."""
+    a = np.asarray(a)
+    if a.dtype.kind not in FEATURE_KINDS:
+        raise FormatError(f"{where}: features of dtype {a.dtype} (numbers expected)")
+    if a.ndim not in (2, 3):
+        raise FormatError(f"{where}: features must be (samples, features) or P x M x N, got shape {a.shape}")
+    if a.size == 0:
+        raise FormatError(f"{where}: features are empty (shape {a.shape})")
+    return a
+
+
+def _h5_read(h5py, h, name: str, where: str, file_size: int) -> np.ndarray:
+    """One dataset of an open HDF5 file, checked before it is read.
+
+    External storage and virtual datasets are refused (they would read other
+    files of this machine); the declared size is checked against the bytes the
+    file holds (compressed data at most :data:`H5_MAX_RATIO` times its storage).
+    """
+    d = h[name]
+    label = f"{where}: dataset {name!r}"
+    if not isinstance(d, h5py.Dataset):
+        raise FormatError(f"{label} is not a dataset")
+    if d.is_virtual:
+        raise FormatError(f"{label} is a virtual dataset (it reads other files); not accepted")
+    if d.external:
+        raise FormatError(f"{label} keeps its data in external files; not accepted")
+    dt = d.dtype
+    if dt.hasobject or dt.kind not in "biufS" or dt.fields is not None or dt.subdtype is not None:
+        raise FormatError(f"{label}: data of type {dt} are not accepted (numbers or fixed-length names)")
+    shape = tuple(int(n) for n in (d.shape or ()))
+    nbytes = math.prod(shape) * dt.itemsize
+    if nbytes > MAX_ARRAY_BYTES:
+        raise FormatError(f"{label}: {nbytes} bytes, more than the {MAX_ARRAY_BYTES} allowed")
+    stored = int(d.id.get_storage_size())
+    filtered = bool(d.compression) or bool(getattr(d, "_filters", None))
+    limit = stored * (H5_MAX_RATIO if filtered else 1)
+    if nbytes and (stored == 0 or nbytes > limit or (not filtered and nbytes > file_size)):
+        raise FormatError(
+            f"{label}: declares shape {shape} ({nbytes} bytes) but stores {stored} bytes (damaged or empty)"
+        )
+    out = np.empty(shape, dtype=dt)
+    if nbytes:
+        d.read_direct(out)
+    return out
+
+
+def _load_h5(path: Path, where: str, features, labels) -> list[np.ndarray]:
+    try:
+        import h5py
+    except ImportError as e:  # pragma: no cover - h5py is a dependency
+        raise FormatError(f"{where}: reading .h5 needs h5py") from e
+    fh, size = open_regular(path, where)
+    fh.close()
+    with h5py.File(path, "r") as h:
+        keys: list[str] = []
+
+        def visit(name, obj):
+            if isinstance(obj, h5py.Dataset):
+                keys.append(name)
+            return None if len(keys) <= H5_MAX_DATASETS else True  # stop the walk
+
+        h.visititems(visit)  # hard links only: soft and external links are not followed
+        if len(keys) > H5_MAX_DATASETS:
+            raise FormatError(f"{where}: more than {H5_MAX_DATASETS} datasets")
+        return _from_mapping(lambda k: _h5_read(h5py, h, k, where, size), keys, where, features, labels)
 
 
 def load_activations(path, features: str | None = None, labels: str | None = None) -> list[np.ndarray]:
@@ -54,7 +144,9 @@ def load_activations(path, features: str | None = None, labels: str | None = Non
 
     ``.npy``: a P x M x N array. ``.npz`` / ``.h5``: a 3-D array, or a 2-D
     features array with a 1-D labels array (keys guessed or given). Errors
-    name the file and the problem.
+    name the file and the problem. Arrays are read by the bounded readers of
+    :mod:`engines.serialize` (sizes checked against the file before anything
+    is allocated); features must be finite numbers.
     """
     path = Path(path)
     if not path.exists():
@@ -63,29 +155,22 @@ def load_activations(path, features: str | None = None, labels: str | None = Non
     where = str(path)
     try:
         if suffix == ".npy":
-            a = np.load(path, allow_pickle=False)
+            a = _check_features(load_npy(path, where), where)
             if a.ndim != 3:
                 raise FormatError(f"{where}: a .npy file must hold a P x M x N array, got shape {a.shape}")
             mans = list(a)
         elif suffix == ".npz":
-            with np.load(path, allow_pickle=False) as z:
-                mans = _from_mapping(lambda k: z[k], list(z.keys()), where, features, labels)
+            z = load_npz(path, where)
+            mans = _from_mapping(lambda k: z[k], list(z), where, features, labels)
         elif suffix in (".h5", ".hdf5"):
-            try:
-                import h5py
-            except ImportError as e:  # pragma: no cover - h5py is a dependency
-                raise FormatError(f"{where}: reading .h5 needs h5py") from e
-            with h5py.File(path, "r") as h:
-                keys = []
-                h.visititems(lambda name, obj: keys.append(name) if isinstance(obj, h5py.Dataset) else None)
-                mans = _from_mapping(lambda k: h[k][()], keys, where, features, labels)
+            mans = _load_h5(path, where, features, labels)
         else:
             raise FormatError(f"{where}: unknown extension {suffix!r} (use .npz, .npy or .h5)")
-    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as e:
-        if isinstance(e, FormatError):
-            raise
-        raise FormatError(f"{where}: cannot read ({e})") from e
+    except FormatError:
+        raise
+    except Exception as e:  # h5py / HDF5 raise OSError, RuntimeError, KeyError, TypeError...
+        raise FormatError(f"{where}: cannot read ({describe(e)})") from None
     try:
         return check_manifolds(mans)
     except ValueError as e:
-        raise FormatError(f"{where}: {e}") from e
+        raise FormatError(f"{where}: {e}") from None

@@ -25,7 +25,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from engines.serialize import FormatError, load_state, save_state
+from engines.serialize import FormatError, load_state, numeric_arrays, save_state
 
 __all__ = [
     "KINDS",
@@ -191,11 +191,15 @@ def save_model(model: DigitNet, path: str | Path, meta: dict | None = None) -> N
 def load_model(path: str | Path) -> DigitNet:
     """Load a network written by :func:`save_model`; errors name the file."""
     d = load_state(path, STATE_KIND)
+    weights = numeric_arrays(d.get("weights"), str(path))
     try:
-        model = DigitNet(d["kind"], gain=d["gain"], level=d["level"], noise_scale=d["noise_scale"])
-        sd = {k: torch.from_numpy(np.asarray(v)) for k, v in d["weights"].items()}
-        model.load_state_dict(sd)
-    except (KeyError, RuntimeError, TypeError) as e:
-        raise FormatError(f"{path}: not a digit network ({e})") from e
+        scalars = {k: d[k] for k in ("gain", "level", "noise_scale")}
+        for k, v in scalars.items():
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+                raise ValueError(f"field {k!r} = {v!r} is not a finite number")
+        model = DigitNet(d["kind"], **scalars)
+        model.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in weights.items()})
+    except Exception as e:  # a malformed tree: KeyError, TypeError, ValueError, torch's RuntimeError
+        raise FormatError(f"{path}: not a digit network ({type(e).__name__}: {e})") from None
     model.eval()
     return model

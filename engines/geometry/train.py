@@ -14,6 +14,7 @@ from torch.nn import functional as F
 from engines.base import Job, Params, Progress, param
 from engines.geometry.attacks import pgd
 from engines.geometry.models import KINDS, DigitNet, load_digits_data, save_model
+from engines.serialize import load_manifest
 
 __all__ = ["ASSET_DIR", "TrainParams", "accuracy", "asset_path", "train_job", "train_and_save"]
 
@@ -121,7 +122,7 @@ def train_and_save(
     path = asset_path(p.kind, out)
     save_model(model, path, meta={"params": p.to_dict(), "metrics": metrics})
     man_path = out / "manifest.json"
-    manifest = json.loads(man_path.read_text()) if man_path.exists() else {"models": {}}
+    manifest = load_manifest(man_path, {"models": {}})
     manifest.setdefault("models", {})[p.kind] = {
         "file": path.name,
         "command": command or f"python -m engines geometry train --kind {p.kind}",

@@ -255,25 +255,52 @@ def save_dataset(d: dict, path: str | Path, half: bool = False) -> None:
 
 
 def load_dataset(path: str | Path) -> dict[str, np.ndarray]:
+    """Read a dataset written by :func:`save_dataset`; errors name the file and the field.
+
+    The arrays are read by :func:`engines.serialize.load_npz` (sizes checked
+    before anything is allocated, no pickles); shapes, dtypes and values are
+    checked here.
+    """
+    from engines.painting.strokes import PaintingFormatError
+    from engines.serialize import check_finite, load_npz
+
     path = Path(path)
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            d = {k: z[k] for k in z.files}
-    except FileNotFoundError:
-        raise
-    except (OSError, ValueError) as e:
-        raise ValueError(f"{path}: not a stroke dataset ({e})") from e
+    d = load_npz(path, str(path), error=PaintingFormatError)
+
+    def bad(msg: str) -> PaintingFormatError:
+        return PaintingFormatError(f"{path}: {msg}")
+
     for key in ("params", "levels", "split"):
         if key not in d:
-            raise ValueError(f"{path}: field {key!r} is missing")
-    if d["params"].dtype != np.float32:
-        d["params"] = d["params"].astype(np.float32)
+            raise bad(f"field {key!r} is missing")
+    params = d["params"]
+    if params.dtype.kind != "f" or params.ndim != 3 or params.shape[-1] != 8:
+        raise bad(f"field 'params' has shape {params.shape} of {params.dtype}, expected (M, N, 8) floats")
+    m, n = params.shape[:2]
+    for key, shape in (("levels", (n,)), ("split", (m,))):
+        if d[key].dtype.kind not in "iu" or d[key].shape != shape:
+            raise bad(f"field {key!r} has shape {d[key].shape} of {d[key].dtype}, expected {shape} integers")
+    if np.any((d["split"] < 0) | (d["split"] > 2)):
+        raise bad("field 'split' holds values other than 0 (train), 1 (held out), 2 (validation)")
+    if np.any(d["levels"] < 0):
+        raise bad("field 'levels' holds negative levels")
+    if "source" in d and (d["source"].dtype.kind not in "US" or d["source"].shape != (m,)):
+        raise bad(f"field 'source' has shape {d['source'].shape} of {d['source'].dtype}, expected {m} names")
+    d["params"] = params = params.astype(np.float32)
     if "exact_params" in d:
         rows = d.pop("exact_rows", None)
         exact = d.pop("exact_params")
-        if rows is None or len(rows) != len(exact) or (len(rows) and rows.max() >= len(d["params"])):
-            raise ValueError(f"{path}: fields 'exact_rows' and 'exact_params' do not fit 'params'")
-        d["params"][rows] = exact
-    if d["params"].ndim != 3 or d["params"].shape[-1] != 8:
-        raise ValueError(f"{path}: field 'params' has shape {d['params'].shape}, expected (M, N, 8)")
+        if (
+            rows is None
+            or rows.dtype.kind not in "iu"
+            or rows.ndim != 1
+            or exact.dtype.kind != "f"
+            or exact.shape != (len(rows), n, 8)
+            or (len(rows) and (rows.min() < 0 or rows.max() >= m))
+        ):
+            raise bad("fields 'exact_rows' and 'exact_params' do not fit 'params'")
+        params[rows] = exact
+    check_finite(params, f"{path}: field 'params'", error=PaintingFormatError)
+    if params.size and (params.min() < 0.0 or params.max() > 1.0):
+        raise bad("field 'params' holds values outside [0, 1]")
     return d

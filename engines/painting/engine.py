@@ -633,10 +633,11 @@ class PaintingEngine(Engine):
         try:
             doc = Painting.from_dict(d["document"], where="painting state")
             params = PaintingParams.from_dict(d["params"])
-        except (KeyError, TypeError, ValueError) as e:
+            seed = int(d.get("seed", 0))
+        except (KeyError, TypeError, ValueError, OverflowError) as e:
             raise StateError(f"painting state: {e}") from e
         self.params = params
-        self.seed = int(d.get("seed", 0))
+        self.seed = seed
         self.load_document(doc)
 
 

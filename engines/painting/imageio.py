@@ -12,6 +12,11 @@ from engines.painting.strokes import PaintingFormatError
 
 #: larger images are downscaled on reading (longest side, pixels)
 MAX_SIDE = 2048
+#: the most pixels an image may decode to (after the JPEG draft scaling); PIL's own
+#: decompression-bomb limit (Image.MAX_IMAGE_PIXELS) stays as it is and is reported the same way
+MAX_PIXELS = 64_000_000
+#: the formats :func:`load_image` opens (PIL plugins that only decode pixels)
+IMAGE_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "TIFF", "WEBP", "PPM", "TGA")
 
 
 def square_crop(img: np.ndarray) -> np.ndarray:
@@ -57,25 +62,38 @@ def as_rgb_float(img: np.ndarray) -> np.ndarray:
 def load_image(path: str | os.PathLike, size: int | None = None) -> np.ndarray:
     """Read an image file as (S, S, 3) float64: centre-cropped to a square, resized to ``size``.
 
-    Huge images are downscaled while reading so memory stays bounded.
+    Only the raster formats of :data:`IMAGE_FORMATS` are opened (never a
+    format that runs a helper program, like EPS). Huge images are downscaled
+    while reading (JPEG) so memory stays bounded; an image that would still
+    decode to more than :data:`MAX_PIXELS` pixels is refused. Every failure is
+    a :class:`PaintingFormatError` naming the file.
     """
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
+
+    from engines.serialize import open_regular
 
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such image file")
+    fh, _ = open_regular(path, str(path), error=PaintingFormatError)
     try:
-        with Image.open(path) as im:
-            Image.MAX_IMAGE_PIXELS = 200_000_000
+        with fh, Image.open(fh, formats=IMAGE_FORMATS) as im:
             if max(im.size) > MAX_SIDE:
-                im.draft("RGB", (MAX_SIDE, MAX_SIDE))
+                im.draft("RGB", (MAX_SIDE, MAX_SIDE))  # JPEG: decode at 1/2 .. 1/8 scale
+            w, h = im.size
+            if w < 1 or h < 1 or w * h > MAX_PIXELS:
+                raise PaintingFormatError(
+                    f"{path}: an image of {w} x {h} pixels; at most {MAX_PIXELS} pixels can be read"
+                )
+            if max(im.size) > MAX_SIDE:
                 scale = MAX_SIDE / max(im.size)
-                if scale < 1:
-                    im = im.resize((max(1, int(im.size[0] * scale)), max(1, int(im.size[1] * scale))))
+                im = im.resize((max(1, int(w * scale)), max(1, int(h * scale))))
             im = im.convert("RGBA")
             arr = np.asarray(im)
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as e:
-        raise PaintingFormatError(f"{path}: not a readable image ({e})") from e
+    except PaintingFormatError:
+        raise
+    except Exception as e:  # PIL raises OSError, SyntaxError, ValueError, struct.error, zlib.error...
+        raise PaintingFormatError(f"{path}: not a readable image ({type(e).__name__}: {e})") from None
     img = square_crop(as_rgb_float(arr))
     if size is not None:
         img = resize(img, int(size))

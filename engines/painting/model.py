@@ -634,15 +634,15 @@ def save_model(model: StrokeDenoiser, path: str | Path, extra: dict | None = Non
 
 def load_model(path: str | Path) -> StrokeDenoiser:
     """Load weights written by :func:`save_model`; errors name the file."""
-    from engines.serialize import FormatError
+    from engines.serialize import FormatError, numeric_arrays
 
     state = load_state(path, MODEL_KIND)
+    weights = numeric_arrays(state.get("weights"), str(path))
     try:
         cfg = ModelConfig.from_dict(state["config"])
         model = StrokeDenoiser(cfg)
-        weights = {k: torch.from_numpy(np.asarray(v)) for k, v in state["weights"].items()}
-        model.load_state_dict(weights)
-    except (KeyError, ValueError, RuntimeError) as e:
-        raise FormatError(f"{path}: weights do not fit the model ({e})") from e
+        model.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in weights.items()})
+    except Exception as e:  # a malformed tree: KeyError, TypeError, ValueError, torch's RuntimeError
+        raise FormatError(f"{path}: weights do not fit the model ({type(e).__name__}: {e})") from None
     model.eval()
     return model

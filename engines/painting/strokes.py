@@ -49,6 +49,8 @@ FORMAT_NAME = "neural-studio-painting"
 FORMAT_VERSION = 1
 #: smallest stroke length/thickness (fraction of the canvas side)
 MIN_SIZE = 1e-3
+#: largest Lamport clock (exact in a float64, as JavaScript peers hold it)
+MAX_CLOCK = 2**53
 
 
 class PaintingFormatError(ValueError):
@@ -89,8 +91,14 @@ class Stroke:
             raise PaintingFormatError(f"{where}.id = {self.id!r}: must be non-empty text")
         if not isinstance(self.author, str) or not self.author:
             raise PaintingFormatError(f"{where}.author = {self.author!r}: must be non-empty text")
-        if isinstance(self.clock, bool) or not isinstance(self.clock, (int, np.integer)) or self.clock < 0:
-            raise PaintingFormatError(f"{where}.clock = {self.clock!r}: must be an integer >= 0")
+        if (
+            isinstance(self.clock, bool)
+            or not isinstance(self.clock, (int, np.integer))
+            or not 0 <= self.clock <= MAX_CLOCK
+        ):
+            raise PaintingFormatError(
+                f"{where}.clock = {str(self.clock)[:40]}: must be an integer in [0, 2^53]"
+            )
         for name in PARAM_NAMES:
             lo = MIN_SIZE if name in ("w", "h") else 0.0
             object.__setattr__(self, name, _check_unit(getattr(self, name), f"{where}.{name}", lo))
@@ -410,20 +418,15 @@ def drag_to_strokes(
 
 
 def load_painting(path: str | os.PathLike) -> Painting:
-    """Read a painting JSON file; errors name the file and the field."""
+    """Read a painting JSON file; errors name the file and the field.
+
+    The file is read through :func:`engines.serialize.load_json_bounded`:
+    bounded in size and nesting depth, and ``NaN`` / ``Infinity`` refused.
+    """
+    from engines.serialize import load_json_bounded
+
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise
-    except (OSError, UnicodeDecodeError) as e:
-        raise PaintingFormatError(f"{path}: cannot be read ({e})") from e
-    try:
-        d = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise PaintingFormatError(
-            f"{path}: not valid JSON (line {e.lineno}, column {e.colno}: {e.msg})"
-        ) from e
+    d = load_json_bounded(path, str(path), allow_nonfinite=False, error=PaintingFormatError)
     return Painting.from_dict(d, where=str(path))
 
 
@@ -432,8 +435,12 @@ def save_painting(painting: Painting, path: str | os.PathLike) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(painting.to_dict(), indent=1), encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(json.dumps(painting.to_dict(), indent=1), encoding="utf-8")
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def strokes_from_iter(items: Iterable[Stroke]) -> Painting:

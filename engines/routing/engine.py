@@ -314,5 +314,5 @@ class RoutingEngine(Engine):
             else:
                 self.problem = None
                 self.reset()
-        except (KeyError, TypeError, ValueError) as e:
+        except (KeyError, TypeError, ValueError, OverflowError, AttributeError) as e:
             raise StateError(f"routing state: {e}") from e

@@ -23,7 +23,10 @@ are Euclidean for x/y (duration = distance) or great-circle kilometres for
 lat/lon (duration in minutes at ``speed_kmh``).
 
 Every error is a :class:`FormatError` naming the file and, where it can, the
-line.
+line. Numbers must be finite; distances, durations, demands, time windows and
+service times non-negative; integer fields (dimension, vehicles, customer
+numbers) integers in range. An instance has at most :data:`MAX_NODES` nodes
+(its matrices are ``n x n``), so a small file cannot ask for gigabytes.
 """
 
 from __future__ import annotations
@@ -37,8 +40,16 @@ from pathlib import Path
 
 import numpy as np
 
-from engines.routing.problem import Evaluation, Problem, RoadGeometry, evaluate, normalise_routes
-from engines.serialize import FormatError
+from engines.routing.problem import (
+    MAX_VALUE,
+    MAX_VEHICLES,
+    Evaluation,
+    Problem,
+    RoadGeometry,
+    evaluate,
+    normalise_routes,
+)
+from engines.serialize import FormatError, load_npz, read_text_bounded
 
 __all__ = [
     "FormatError",
@@ -61,9 +72,44 @@ __all__ = [
 KNOWN_OPTIMA = {"br17": 39, "ftv33": 1286, "ftv38": 1530, "ftv47": 1776, "ft53": 6905, "ftv55": 1608}
 
 
+#: most nodes (depot included) of an instance read from a file
+MAX_NODES = 5000
+
+
 def _err(path, line: int | None, msg: str) -> FormatError:
     where = f"{path}:{line}" if line is not None else f"{path}"
     return FormatError(f"{where}: {msg}")
+
+
+def _num(tok: str, path, line: int | None, field: str, lo: float = -MAX_VALUE) -> float:
+    """A finite number in [lo, MAX_VALUE] from a token (errors name file, line and field)."""
+    try:
+        v = float(tok)
+    except ValueError:
+        raise _err(path, line, f"{field}: not a number: {tok[:40]!r}") from None
+    if not math.isfinite(v) or not lo <= v <= MAX_VALUE:
+        raise _err(path, line, f"{field} = {tok[:40]}: must be a finite number in [{lo:g}, {MAX_VALUE:g}]")
+    return v
+
+
+def _int(v: float | str, path, line: int | None, field: str, lo: int, hi: int) -> int:
+    """An integer in [lo, hi] from a token or a parsed number."""
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        raise _err(path, line, f"{field}: not a number: {str(v)[:40]!r}") from None
+    if not math.isfinite(x) or not x.is_integer() or not lo <= x <= hi:
+        raise _err(path, line, f"{field} = {str(v)[:40]}: must be an integer in [{lo}, {hi}]")
+    return int(x)
+
+
+def _problem(path: Path, **kw) -> Problem:
+    """Build the Problem; its validation errors (which name the file) become FormatError."""
+    try:
+        return Problem(source=str(path), **kw)
+    except (ValueError, TypeError) as e:
+        msg = str(e)
+        raise FormatError(msg if msg.startswith(str(path)) else f"{path}: {msg}") from None
 
 
 def _bks_from_sibling(path: Path) -> float | None:
@@ -71,9 +117,9 @@ def _bks_from_sibling(path: Path) -> float | None:
     if sol.exists():
         try:
             _, cost = read_solution(sol)
-            return cost
-        except FormatError:
+        except (FormatError, OSError):
             return None
+        return cost if cost is not None and 0 <= cost <= MAX_VALUE else None
     return KNOWN_OPTIMA.get(path.stem)
 
 
@@ -84,10 +130,20 @@ def _bks_from_sibling(path: Path) -> float | None:
 _NUM = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
 
 
+#: VRPLIB sections whose numbers cannot be negative
+_NONNEG_SECTIONS = ("EDGE_WEIGHT_SECTION", "DEMAND_SECTION", "SERVICE_TIME_SECTION", "TIME_WINDOW_SECTION")
+
+
 def _scan_vrplib(path: Path, lines: list[str]) -> None:
-    """Find the first malformed line of a VRPLIB file (raises FormatError)."""
-    in_section = False
+    """Find the first malformed line of a VRPLIB file (raises FormatError).
+
+    Checks what the ``vrplib`` package does not: DIMENSION in [2, MAX_NODES],
+    finite numbers in the data sections, and no section longer than the
+    dimension allows (so nothing larger than the instance is built).
+    """
+    in_section = None
     dim = None
+    rows = count = 0
     for no, raw in enumerate(lines, 1):
         line = raw.strip()
         if not line:
@@ -96,20 +152,33 @@ def _scan_vrplib(path: Path, lines: list[str]) -> None:
             break
         head = line.split(":")[0].strip().upper()
         if line.upper().endswith("_SECTION") or head.endswith("_SECTION"):
-            in_section = True
+            if dim is None:
+                raise _err(path, no, "a data section before DIMENSION")
+            in_section, rows, count = (head.split() or [head])[0], 0, 0
             continue
         if ":" in line and not _NUM.match(line.split()[0]):
-            in_section = False
+            in_section = None
             if head == "DIMENSION":
                 val = line.split(":", 1)[1].strip()
                 if not val.isdigit():
-                    raise _err(path, no, f"DIMENSION must be a positive integer, got {val!r}")
-                dim = int(val)
+                    raise _err(path, no, f"DIMENSION must be a positive integer, got {val[:40]!r}")
+                dim = _int(val, path, no, "DIMENSION", 2, MAX_NODES)
             continue
-        if in_section:
-            bad = [t for t in line.split() if not _NUM.match(t)]
+        if in_section is not None:
+            toks = line.split()
+            bad = [t for t in toks if not _NUM.match(t)]
             if bad:
-                raise _err(path, no, f"expected numbers in a data section, found {bad[0]!r}")
+                raise _err(path, no, f"expected numbers in a data section, found {bad[0][:40]!r}")
+            lo = 0.0 if in_section in _NONNEG_SECTIONS else -MAX_VALUE
+            for t in toks:
+                _num(t, path, no, in_section, lo)
+            rows += 1
+            count += len(toks)
+            if in_section == "EDGE_WEIGHT_SECTION":
+                if count > dim * dim:
+                    raise _err(path, no, f"EDGE_WEIGHT_SECTION has more than {dim}x{dim} numbers")
+            elif rows > dim + 1:  # DEPOT_SECTION ends with -1
+                raise _err(path, no, f"{in_section} has more rows than DIMENSION = {dim}")
             continue
         raise _err(path, no, f"not a 'KEY : value' line nor section data: {line[:60]!r}")
     if dim is None:
@@ -118,7 +187,7 @@ def _scan_vrplib(path: Path, lines: list[str]) -> None:
 
 def read_vrplib(path: str | os.PathLike) -> Problem:
     """A CVRP(/ATSP) instance in VRPLIB format, read with the ``vrplib`` package."""
-    import vrplib
+    from vrplib.parse import parse_vrplib
 
     path = Path(path)
     text = _read_text(path)
@@ -128,10 +197,20 @@ def read_vrplib(path: str | os.PathLike) -> Problem:
         return read_atsp(path)
     _scan_vrplib(path, lines)
     try:
-        inst = vrplib.read_instance(str(path))
+        with np.errstate(all="ignore"):  # hostile numbers: checked below, not warned about
+            inst = parse_vrplib(text)
     except Exception as e:  # vrplib raises many kinds; name the file
         raise _err(path, None, f"not a readable VRPLIB instance ({type(e).__name__}: {e})") from e
-    n = int(inst.get("dimension", 0))
+    try:
+        return _vrplib_problem(path, inst)
+    except FormatError:
+        raise
+    except (ValueError, TypeError, KeyError, IndexError, OverflowError) as e:
+        raise _err(path, None, f"not a usable VRPLIB instance ({type(e).__name__}: {e})") from None
+
+
+def _vrplib_problem(path: Path, inst: dict) -> Problem:
+    n = _int(inst.get("dimension", 0), path, None, "DIMENSION", 2, MAX_NODES)
     coords = inst.get("node_coord")
     ewt = str(inst.get("edge_weight_type", "")).upper()
     precision = None
@@ -168,21 +247,21 @@ def read_vrplib(path: str | os.PathLike) -> Problem:
     vehicles = inst.get("vehicles")
     tw = inst.get("time_window")
     svc = inst.get("service_time")
-    return Problem(
+    return _problem(
+        path,
         name=str(inst.get("name", path.stem)),
         distance=D,
         duration=D,
         coords=None if coords is None else np.asarray(coords, dtype=np.float64)[order],
         demand=demand[order],
-        capacity=None if cap is None else float(cap),
-        num_vehicles=None if vehicles is None else int(vehicles),
+        capacity=None if cap is None else _num(str(cap), path, None, "CAPACITY", 0.0),
+        num_vehicles=None if vehicles is None else _int(vehicles, path, None, "VEHICLES", 1, MAX_VEHICLES),
         time_windows=None if tw is None else np.asarray(tw, dtype=np.float64)[order],
         service=None
         if svc is None
         else np.broadcast_to(np.asarray(svc, dtype=np.float64), (n,))[order].copy(),
         bks=_bks_from_sibling(path),
         precision=precision,
-        source=str(path),
     )
 
 
@@ -213,11 +292,11 @@ def read_atsp(path: str | os.PathLike) -> Problem:
     fmt = spec.get("EDGE_WEIGHT_FORMAT", "FULL_MATRIX").upper()
     if fmt != "FULL_MATRIX":
         raise _err(path, None, f"EDGE_WEIGHT_FORMAT {fmt} is not supported (FULL_MATRIX)")
-    try:
-        n = int(spec["DIMENSION"])
-    except (KeyError, ValueError) as e:
-        raise _err(path, None, "DIMENSION missing or not an integer") from e
-    vals: list[float] = []
+    if "DIMENSION" not in spec:
+        raise _err(path, None, "DIMENSION missing or not an integer")
+    n = _int(spec["DIMENSION"], path, None, "DIMENSION", 2, MAX_NODES)
+    vals = np.empty(n * n)
+    k = 0
     for no in range(start + 1, len(lines) + 1):
         line = lines[no - 1].strip()
         if not line:
@@ -227,25 +306,32 @@ def read_atsp(path: str | os.PathLike) -> Problem:
         if line[0].isalpha():
             break
         for tok in line.split():
-            try:
-                vals.append(float(tok))
-            except ValueError as e:
-                raise _err(path, no, f"not a number: {tok!r}") from e
-            if len(vals) > n * n:
+            if k >= n * n:
                 raise _err(path, no, f"more than {n}x{n} = {n * n} matrix entries")
-    if len(vals) != n * n:
-        raise _err(path, None, f"EDGE_WEIGHT_SECTION has {len(vals)} numbers, expected {n * n}")
-    D = np.asarray(vals, dtype=np.float64).reshape(n, n)
+            try:
+                v = float(tok)
+            except ValueError:
+                raise _err(path, no, f"not a number: {tok[:40]!r}") from None
+            i, j = divmod(k, n)
+            if not math.isfinite(v) or (i != j and not 0 <= v <= MAX_VALUE):  # diagonal: sentinels
+                raise _err(
+                    path, no, f"distance {i + 1} -> {j + 1} = {tok[:40]}: must be in [0, {MAX_VALUE:g}]"
+                )
+            vals[k] = v
+            k += 1
+    if k != n * n:
+        raise _err(path, None, f"EDGE_WEIGHT_SECTION has {k} numbers, expected {n * n}")
+    D = vals.reshape(n, n)
     np.fill_diagonal(D, 0.0)  # diagonal holds sentinels (9999, 100000000)
     name = spec.get("NAME", path.stem)
-    return Problem(
+    return _problem(
+        path,
         name=name,
         distance=D,
         duration=D,
         num_vehicles=1,
         bks=KNOWN_OPTIMA.get(name, KNOWN_OPTIMA.get(path.stem)),
         precision=0 if np.all(D == np.round(D)) else None,
-        source=str(path),
     )
 
 
@@ -260,6 +346,9 @@ def solomon_distance(coords: np.ndarray) -> np.ndarray:
     sq = ((c[:, None, :] - c[None, :, :]) ** 2).sum(-1)
     # floor(10 d) exactly: d^2 of integer coordinates is an integer
     return np.floor(np.sqrt(100.0 * sq) + 1e-9) / 10.0
+
+
+_SOLOMON_NONNEG = ("DEMAND", "READY TIME", "DUE DATE", "SERVICE TIME")
 
 
 def read_solomon(path: str | os.PathLike) -> Problem:
@@ -291,19 +380,26 @@ def read_solomon(path: str | os.PathLike) -> Problem:
             continue
         toks = line.split()
         try:
-            nums = [float(t) for t in toks]
+            [float(t) for t in toks]
         except ValueError as e:
             raise _err(path, no, f"expected numbers, got {line[:60]!r}") from e
         if state == "vehicle":
-            if len(nums) != 2:
+            if len(toks) != 2:
                 raise _err(path, no, "expected 'NUMBER CAPACITY' (two numbers)")
-            vehicles, capacity = int(nums[0]), nums[1]
+            vehicles = _int(toks[0], path, no, "vehicle NUMBER", 1, MAX_VEHICLES)
+            capacity = _num(toks[1], path, no, "vehicle CAPACITY", 0.0)
             state = "head"
         elif state == "customers":
-            if len(nums) != 7:
-                raise _err(path, no, f"a customer row has 7 numbers, this one has {len(nums)}")
-            if int(nums[0]) != len(rows):
-                raise _err(path, no, f"customer number {int(nums[0])} out of order (expected {len(rows)})")
+            if len(toks) != 7:
+                raise _err(path, no, f"a customer row has 7 numbers, this one has {len(toks)}")
+            cust = _int(toks[0], path, no, "customer number", 0, MAX_NODES - 1)
+            if cust != len(rows):
+                raise _err(path, no, f"customer number {cust} out of order (expected {len(rows)})")
+            nums = [float(cust)]
+            nums += [_num(t, path, no, f) for t, f in zip(toks[1:3], ("XCOORD", "YCOORD"))]
+            nums += [_num(t, path, no, f, 0.0) for t, f in zip(toks[3:], _SOLOMON_NONNEG)]
+            if nums[4] > nums[5]:
+                raise _err(path, no, f"READY TIME {toks[4]} is after DUE DATE {toks[5]}")
             rows.append(nums)
         else:
             raise _err(path, no, f"unexpected line {line[:60]!r}")
@@ -314,7 +410,8 @@ def read_solomon(path: str | os.PathLike) -> Problem:
     a = np.asarray(rows)
     coords = a[:, 1:3]
     D = solomon_distance(coords)
-    return Problem(
+    return _problem(
+        path,
         name=name or path.stem,
         distance=D,
         duration=D,
@@ -326,7 +423,6 @@ def read_solomon(path: str | os.PathLike) -> Problem:
         service=a[:, 6],
         bks=_bks_from_sibling(path),
         precision=1,
-        source=str(path),
     )
 
 
@@ -344,66 +440,86 @@ def read_npz(path: str | os.PathLike) -> Problem:
     Without demands the instance is an ATSP over the points (depot = point 0).
     """
     path = Path(path)
-    try:
-        z = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as e:
-        raise _err(path, None, f"not a readable .npz file ({e})") from e
-    with z:
-        keys = set(z.files)
-        for k in ("distance", "points"):
-            if k not in keys:
-                raise _err(path, None, f"array {k!r} is missing (have {', '.join(sorted(keys))})")
-        D = np.asarray(z["distance"], dtype=np.float64)
-        T = np.asarray(z["duration"], dtype=np.float64) if "duration" in keys else D
-        pts = np.asarray(z["points"], dtype=np.float64)
+    z = load_npz(path, str(path), what="routing .npz file")
+    keys = set(z)
+    for k in ("distance", "points"):
+        if k not in keys:
+            raise _err(path, None, f"array {k!r} is missing (have {', '.join(sorted(keys)[:20]) or 'none'})")
 
-        def opt(k):
-            return np.asarray(z[k]) if k in keys else None
+    def arr(k: str, ndim: int, kinds: str = "biuf") -> np.ndarray | None:
+        if k not in keys:
+            return None
+        a = z[k]
+        if a.dtype.kind not in kinds or a.ndim != ndim:
+            raise _err(path, None, f"array {k!r} has shape {a.shape} of {a.dtype}, expected {ndim}-D numbers")
+        return a
 
-        demand = opt("demand")
-        capacity = opt("capacity")
-        nv = opt("num_vehicles")
-        roads = None
-        if {"road_node_xy", "road_edges", "road_point_node", "road_pred"} <= keys:
-            roads = RoadGeometry(
-                np.asarray(z["road_node_xy"], dtype=np.float64),
-                np.asarray(z["road_edges"], dtype=np.int64),
-                np.asarray(z["road_point_node"], dtype=np.int64),
-                np.asarray(z["road_pred"], dtype=np.int64),
-            )
-        name = str(z["name"]) if "name" in keys else path.stem
-        bks = float(z["bks"]) if "bks" in keys else None
-        tw = opt("time_windows")
-        svc = opt("service")
-    if D.ndim != 2 or D.shape[0] != D.shape[1]:
-        raise _err(path, None, f"'distance' must be square, has shape {D.shape}")
-    if pts.shape != (D.shape[0], 2):
-        raise _err(path, None, f"'points' has shape {pts.shape}, expected ({D.shape[0]}, 2)")
-    D = D.copy()
-    T = T.copy()
+    def scalar(k: str) -> float | None:
+        if k not in keys:
+            return None
+        a = z[k]
+        if a.size != 1 or a.dtype.kind not in "biuf":
+            raise _err(path, None, f"array {k!r} must hold one number, has shape {a.shape} of {a.dtype}")
+        v = float(a.reshape(()))
+        if not math.isfinite(v):
+            raise _err(path, None, f"array {k!r} = {v}: must be a finite number")
+        return v
+
+    D = arr("distance", 2)
+    T = arr("duration", 2)
+    T = D if T is None else T
+    if D.shape[0] != D.shape[1] or not 2 <= D.shape[0] <= MAX_NODES:
+        raise _err(path, None, f"'distance' must be square with 2 to {MAX_NODES} nodes, has shape {D.shape}")
+    n = D.shape[0]
+    pts = arr("points", 2)
+    if pts.shape != (n, 2):
+        raise _err(path, None, f"'points' has shape {pts.shape}, expected ({n}, 2)")
+    if T.shape != (n, n):
+        raise _err(path, None, f"'duration' has shape {T.shape}, expected ({n}, {n})")
+    name = path.stem
+    if "name" in keys:
+        a = z["name"]
+        if a.size != 1 or a.dtype.kind not in "US":
+            raise _err(path, None, f"array 'name' must hold one text, has shape {a.shape} of {a.dtype}")
+        v = a.reshape(()).item()
+        name = v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
+    demand = arr("demand", 1)
+    tw = arr("time_windows", 2)
+    svc = arr("service", 1)
+    capacity = scalar("capacity")
+    nv = scalar("num_vehicles")
+    if nv is not None:
+        nv = _int(nv, path, None, "array 'num_vehicles'", 1, MAX_VEHICLES)
+    bks = scalar("bks")
+    roads = None
+    road_keys = ("road_node_xy", "road_edges", "road_point_node", "road_pred")
+    if set(road_keys) <= keys:
+        try:
+            roads = RoadGeometry(*(z[k] for k in road_keys))
+        except ValueError as e:
+            raise _err(path, None, str(e)) from None
+    D = D.astype(np.float64)
+    T = T.astype(np.float64)
     np.fill_diagonal(D, 0.0)
     np.fill_diagonal(T, 0.0)
-    try:
-        return Problem(
-            name=name,
-            distance=D,
-            duration=T,
-            coords=pts,
-            coord_kind="latlon",
-            demand=demand,
-            capacity=None if capacity is None else float(capacity),
-            num_vehicles=(1 if demand is None and tw is None else None) if nv is None else int(nv),
-            time_windows=tw,
-            service=svc,
-            bks=bks,
-            precision=None,
-            source=str(path),
-            distance_unit="km",
-            duration_unit="min",
-            roads=roads,
-        )
-    except ValueError as e:
-        raise FormatError(str(e)) from e
+    return _problem(
+        path,
+        name=name,
+        distance=D,
+        duration=T,
+        coords=pts,
+        coord_kind="latlon",
+        demand=demand,
+        capacity=capacity,
+        num_vehicles=(1 if demand is None and tw is None else None) if nv is None else nv,
+        time_windows=tw,
+        service=svc,
+        bks=bks,
+        precision=None,
+        distance_unit="km",
+        duration_unit="min",
+        roads=roads,
+    )
 
 
 def write_npz(path: str | os.PathLike, p: Problem) -> None:
@@ -451,6 +567,20 @@ def haversine_km(latlon: np.ndarray) -> np.ndarray:
     return 2 * 6371.0088 * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
 
 
+def _csv_rows(path: Path, lines: list[str], offset: int):
+    """The rows of ``lines`` as CSV; the csv module's own errors (a field over its size
+    limit, an unterminated quote) become FormatError naming the file and the line."""
+    reader = csv.reader(lines)
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as e:
+            raise _err(path, offset + reader.line_num, f"not valid CSV ({e})") from None
+        yield row
+
+
 def read_csv(path: str | os.PathLike) -> Problem:
     """A CSV instance (see the module docstring for the columns)."""
     path = Path(path)
@@ -470,7 +600,7 @@ def read_csv(path: str | os.PathLike) -> Problem:
         break
     else:
         raise _err(path, None, "no header row")
-    reader = csv.reader(lines[first:])
+    reader = _csv_rows(path, lines[first:], first)
     header = [h.strip().lower() for h in next(reader)]
     cols = {h: i for i, h in enumerate(header)}
     if {"x", "y"} <= cols.keys():
@@ -494,11 +624,13 @@ def read_csv(path: str | os.PathLike) -> Problem:
             raise _err(path, no, f"{len(row)} fields, the header has {len(header)}")
         vals = {}
         for h, i in cols.items():
-            try:
-                vals[h] = float(row[i])
-            except ValueError as e:
-                raise _err(path, no, f"column {h!r}: not a number: {row[i]!r}") from e
+            lo = 0.0 if h in ("demand", "ready", "due", "service") else -MAX_VALUE
+            vals[h] = _num(row[i].strip(), path, no, f"column {h!r}", lo)
+        if "ready" in vals and vals["ready"] > vals["due"]:
+            raise _err(path, no, f"ready {vals['ready']:g} is after due {vals['due']:g}")
         rows.append(vals)
+        if len(rows) > MAX_NODES:
+            raise _err(path, no, f"more than {MAX_NODES} nodes")
     if len(rows) < 2:
         raise _err(path, None, "needs a depot row and at least one customer")
     coords = np.array([[r[ckeys[0]], r[ckeys[1]]] for r in rows])
@@ -507,7 +639,9 @@ def read_csv(path: str | os.PathLike) -> Problem:
         T = D
         du, tu = "", ""
     else:
-        speed = float(meta.get("speed_kmh", 40))
+        speed = _num(meta.get("speed_kmh", "40"), path, None, "metadata 'speed_kmh'", 0.0)
+        if speed <= 0:
+            raise _err(path, None, "metadata 'speed_kmh' must be positive")
         D = haversine_km(coords)
         T = D / speed * 60.0
         du, tu = "km", "min"
@@ -518,10 +652,9 @@ def read_csv(path: str | os.PathLike) -> Problem:
     def meta_num(key, cast):
         if key not in meta:
             return None
-        try:
-            return cast(meta[key])
-        except ValueError as e:
-            raise _err(path, None, f"metadata {key!r}: not a number: {meta[key]!r}") from e
+        if cast is int:
+            return _int(meta[key], path, None, f"metadata {key!r}", 1, MAX_VEHICLES)
+        return _num(meta[key], path, None, f"metadata {key!r}", 0.0)
 
     demand = col("demand")
     tw = None
@@ -531,24 +664,21 @@ def read_csv(path: str | os.PathLike) -> Problem:
     nv = meta_num("vehicles", int)
     if cap is None and tw is None and nv is None:
         nv = 1
-    try:
-        return Problem(
-            name=meta.get("name", path.stem),
-            distance=D,
-            duration=T,
-            coords=coords,
-            coord_kind=kind,
-            demand=demand,
-            capacity=cap,
-            num_vehicles=nv,
-            time_windows=tw,
-            service=col("service"),
-            source=str(path),
-            distance_unit=du,
-            duration_unit=tu,
-        )
-    except ValueError as e:
-        raise FormatError(str(e)) from e
+    return _problem(
+        path,
+        name=meta.get("name", path.stem),
+        distance=D,
+        duration=T,
+        coords=coords,
+        coord_kind=kind,
+        demand=demand,
+        capacity=cap,
+        num_vehicles=nv,
+        time_windows=tw,
+        service=col("service"),
+        distance_unit=du,
+        duration_unit=tu,
+    )
 
 
 # --------------------------------------------------------------------------
@@ -557,14 +687,8 @@ def read_csv(path: str | os.PathLike) -> Problem:
 
 
 def _read_text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8", errors="strict")
-    except FileNotFoundError:
-        raise
-    except UnicodeDecodeError as e:
-        raise _err(path, None, f"not a text file ({e.reason} at byte {e.start})") from e
-    except OSError as e:
-        raise _err(path, None, f"cannot read ({e})") from e
+    """The UTF-8 text of a regular file of at most MAX_TEXT_BYTES (FileNotFoundError passes through)."""
+    return read_text_bounded(path, str(path))
 
 
 def load_problem(path: str | os.PathLike) -> Problem:
@@ -612,15 +736,20 @@ def read_solution(path: str | os.PathLike) -> tuple[list[list[int]], float | Non
                 raise _err(path, no, "a route line needs 'Route #k: customers...'")
             body = line.split(":", 1)[1].split()
             try:
-                routes.append([int(t) for t in body])
+                route = [int(t) for t in body]
             except ValueError as e:
-                raise _err(path, no, f"route holds a non-integer: {body}") from e
+                raise _err(path, no, f"route holds a non-integer: {body[:20]}") from e
+            if any(not 0 <= c < MAX_NODES for c in route):
+                raise _err(path, no, f"route holds a node outside [0, {MAX_NODES})")
+            routes.append(route)
         elif low.startswith("cost"):
             val = line[4:].lstrip(" :\t")
             try:
                 cost = float(val)
             except ValueError as e:
-                raise _err(path, no, f"cost is not a number: {val!r}") from e
+                raise _err(path, no, f"cost is not a number: {val[:40]!r}") from e
+            if not math.isfinite(cost):
+                raise _err(path, no, f"cost = {val[:40]}: must be a finite number")
     if not routes:
         raise _err(path, None, "no 'Route #k:' lines")
     return routes, cost

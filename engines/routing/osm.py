@@ -25,7 +25,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components, dijkstra
 
 from engines.routing.problem import Problem, RoadGeometry
-from engines.serialize import FormatError
+from engines.serialize import FormatError, open_regular
 
 __all__ = ["DEFAULT_SPEED_KMH", "RoadGraph", "osm_problem", "parse_maxspeed", "read_road_graph"]
 
@@ -43,6 +43,8 @@ DEFAULT_SPEED_KMH = {
     "road": 30.0,
 }
 _LINK_FACTOR = 0.7  # *_link ramps: this share of their class speed
+#: a maxspeed tag above this (km/h) is a mistake and ignored, like one that is not a number
+MAX_SPEED_KMH = 300.0
 
 
 def parse_maxspeed(value: str | None) -> float | None:
@@ -55,9 +57,9 @@ def parse_maxspeed(value: str | None) -> float | None:
         if not m:
             continue
         v = float(m.group(1)) * (1.609344 if m.group(2) == "mph" else 1.0)
-        if v > 0:
+        if 0 < v <= MAX_SPEED_KMH:
             best = v if best is None else min(best, v)
-    return best
+    return None if best is None else max(best, 1.0)
 
 
 def road_speed(highway: str, maxspeed: str | None) -> float | None:
@@ -111,6 +113,7 @@ def read_road_graph(path: str | os.PathLike) -> RoadGraph:
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file")
+    open_regular(path)[0].close()  # a folder, FIFO or device is refused here
     ids: dict[int, int] = {}
     lon: list[float] = []
     lat: list[float] = []
@@ -151,8 +154,8 @@ def read_road_graph(path: str | os.PathLike) -> RoadGraph:
                     src.append(b)
                     dst.append(a)
                     spd.append(v)
-    except RuntimeError as e:
-        raise FormatError(f"{path}: not a readable OSM file ({e})") from e
+    except Exception as e:  # osmium raises RuntimeError, ValueError, ... on a damaged file
+        raise FormatError(f"{path}: not a readable OSM file ({type(e).__name__}: {e})") from None
     if not src:
         raise FormatError(f"{path}: no drivable roads (highway=* ways for cars) in this extract")
     lonlat = np.stack([np.asarray(lon), np.asarray(lat)], axis=1)

@@ -30,6 +30,10 @@ __all__ = [
 
 #: absolute slack when comparing times and loads (matrices are floats)
 EPS = 1e-6
+#: largest magnitude of any distance, duration, demand, time, capacity or coordinate (sums stay finite)
+MAX_VALUE = 1e15
+#: most vehicles an instance may declare
+MAX_VEHICLES = 1_000_000
 
 VARIANTS = ("TSP", "ATSP", "CVRP", "ACVRP", "VRPTW", "ACVRPTW")
 
@@ -40,6 +44,40 @@ def _ro(a: np.ndarray | None, dtype=np.float64) -> np.ndarray | None:
     out = np.array(a, dtype=dtype, copy=True)
     out.setflags(write=False)
     return out
+
+
+def _numbers(a, where: str, field: str) -> np.ndarray:
+    """``a`` as a float64 array; text, objects or nested ragged lists are a ValueError."""
+    try:
+        arr = np.asarray(a)
+        if arr.dtype.kind not in "biuf":
+            raise TypeError(f"dtype {arr.dtype}")
+        return arr.astype(np.float64)
+    except (TypeError, ValueError, OverflowError) as e:
+        raise ValueError(f"{where}: {field} must be an array of numbers ({e})") from None
+
+
+def _scalar(v, where: str, field: str) -> float:
+    """One finite number (a Python or numpy number, or a one-element array)."""
+    a = np.asarray(v)
+    if a.size != 1 or a.dtype.kind not in "biuf" or isinstance(v, bool):
+        raise ValueError(f"{where}: {field} must be one number, got {str(v)[:60]!r}")
+    x = float(a.reshape(()))
+    if not math.isfinite(x):
+        raise ValueError(f"{where}: {field} must be a finite number, got {x}")
+    return x
+
+
+def _in_range(a: np.ndarray, where: str, field: str, lo: float, hi: float = None, what: str = "") -> None:
+    """Every value finite and in [lo, hi] (hi defaults to MAX_VALUE); errors name the first bad index."""
+    hi = MAX_VALUE if hi is None else hi
+    ok = np.isfinite(a) & (a >= lo) & (a <= hi)
+    if not np.all(ok):
+        idx = tuple(int(i) for i in np.argwhere(~ok)[0])
+        v = a[idx]
+        at = f"{what} {idx[0]}" if what else f"{field} at {list(idx)}"
+        kind = "non-finite" if not np.isfinite(v) else "out of range"
+        raise ValueError(f"{where}: {at} is {kind} ({v}; allowed [{lo:g}, {hi:g}])")
 
 
 @dataclass(frozen=True, eq=False)
@@ -57,6 +95,27 @@ class RoadGeometry:
     edges: np.ndarray
     point_node: np.ndarray
     pred: np.ndarray
+
+    def __post_init__(self) -> None:
+        xy = _numbers(self.node_xy, "road geometry", "node_xy")
+        if xy.ndim != 2 or xy.shape[1] != 2:
+            raise ValueError(f"road geometry: node_xy has shape {xy.shape}, expected (m, 2)")
+        _in_range(xy, "road geometry", "node_xy", -180.0, 180.0)
+        m = xy.shape[0]
+        arrays = {"node_xy": xy}
+        for name, ndim, lo in (("edges", 2, 0), ("point_node", 1, 0), ("pred", 2, -1)):
+            a = np.asarray(getattr(self, name))
+            if a.dtype.kind not in "iu" or a.ndim != ndim or (name == "edges" and a.shape[1:] != (2,)):
+                raise ValueError(
+                    f"road geometry: {name} must be a {ndim}-D integer array, got {a.shape} {a.dtype}"
+                )
+            if name == "pred" and a.shape[1] != m:
+                raise ValueError(f"road geometry: pred has {a.shape[1]} columns, node_xy {m} rows")
+            if a.size and (a.min() < lo or a.max() >= m):
+                raise ValueError(f"road geometry: {name} refers to road nodes outside [{lo}, {m})")
+            arrays[name] = a
+        for name, a in arrays.items():
+            object.__setattr__(self, name, a)
 
     def leg(self, i: int, j: int) -> np.ndarray:
         """(lon, lat) polyline of the street path from node i to node j."""
@@ -109,51 +168,81 @@ class Problem:
 
     def __post_init__(self) -> None:
         where = self.source or self.name or "problem"
-        d = np.asarray(self.distance, dtype=np.float64)
+        if not isinstance(self.name, str):
+            raise ValueError(f"{where}: name must be text, got {type(self.name).__name__}")
+        d = _numbers(self.distance, where, "distance")
         if d.ndim != 2 or d.shape[0] != d.shape[1] or d.shape[0] < 2:
             raise ValueError(f"{where}: distance must be a square matrix with >= 2 nodes, got {d.shape}")
         n = d.shape[0]
-        if not np.all(np.isfinite(d)):
-            raise ValueError(f"{where}: distance matrix holds non-finite values")
+        _in_range(d, where, "distance matrix", 0.0)
         object.__setattr__(self, "distance", _ro(d))
-        dur = d if self.duration is None else np.asarray(self.duration, dtype=np.float64)
+        dur = d if self.duration is None else _numbers(self.duration, where, "duration")
         if dur.shape != (n, n):
             raise ValueError(f"{where}: duration has shape {dur.shape}, expected {(n, n)}")
+        _in_range(dur, where, "duration matrix", 0.0)
         object.__setattr__(self, "duration", _ro(dur))
-        dem = np.zeros(n) if self.demand is None else np.asarray(self.demand, dtype=np.float64)
+        dem = np.zeros(n) if self.demand is None else _numbers(self.demand, where, "demand")
         if dem.shape != (n,):
             raise ValueError(f"{where}: demand has shape {dem.shape}, expected {(n,)}")
-        if np.any(dem < 0):
-            raise ValueError(f"{where}: demand of node {int(np.argmax(dem < 0))} is negative")
+        _in_range(dem, where, "demand", 0.0, what="demand of node")
         object.__setattr__(self, "demand", _ro(dem))
-        if self.coords is not None:
-            c = np.asarray(self.coords, dtype=np.float64)
-            if c.shape != (n, 2):
-                raise ValueError(f"{where}: coords have shape {c.shape}, expected {(n, 2)}")
-            object.__setattr__(self, "coords", _ro(c))
         if self.coord_kind not in ("xy", "latlon"):
             raise ValueError(f"{where}: coord_kind must be 'xy' or 'latlon'")
+        if self.coords is not None:
+            c = _numbers(self.coords, where, "coords")
+            if c.shape != (n, 2):
+                raise ValueError(f"{where}: coords have shape {c.shape}, expected {(n, 2)}")
+            if self.coord_kind == "latlon":
+                _in_range(c[:, 0], where, "latitude", -90.0, 90.0, what="latitude of node")
+                _in_range(c[:, 1], where, "longitude", -180.0, 180.0, what="longitude of node")
+            else:
+                _in_range(c, where, "coords", -MAX_VALUE)
+            object.__setattr__(self, "coords", _ro(c))
         if self.time_windows is not None:
-            tw = np.asarray(self.time_windows, dtype=np.float64)
+            tw = _numbers(self.time_windows, where, "time_windows")
             if tw.shape != (n, 2):
                 raise ValueError(f"{where}: time_windows have shape {tw.shape}, expected {(n, 2)}")
+            _in_range(tw, where, "time windows", 0.0, what="time window of node")
             bad = np.nonzero(tw[:, 0] > tw[:, 1])[0]
             if len(bad):
                 raise ValueError(f"{where}: time window of node {int(bad[0])} opens after it closes")
             object.__setattr__(self, "time_windows", _ro(tw))
         if self.service is not None:
-            s = np.asarray(self.service, dtype=np.float64)
+            s = _numbers(self.service, where, "service")
             if s.shape != (n,):
                 raise ValueError(f"{where}: service has shape {s.shape}, expected {(n,)}")
+            _in_range(s, where, "service times", 0.0, what="service time of node")
             object.__setattr__(self, "service", _ro(s))
         if self.capacity is not None:
-            if not (self.capacity > 0):
-                raise ValueError(f"{where}: capacity must be positive, got {self.capacity}")
-            object.__setattr__(self, "capacity", float(self.capacity))
+            cap = _scalar(self.capacity, where, "capacity")
+            if not 0 < cap <= MAX_VALUE:
+                raise ValueError(f"{where}: capacity must be positive and at most {MAX_VALUE:g}, got {cap}")
+            object.__setattr__(self, "capacity", cap)
         if self.num_vehicles is not None:
-            if int(self.num_vehicles) < 1:
-                raise ValueError(f"{where}: num_vehicles must be >= 1, got {self.num_vehicles}")
-            object.__setattr__(self, "num_vehicles", int(self.num_vehicles))
+            nv = _scalar(self.num_vehicles, where, "num_vehicles")
+            if not nv.is_integer() or not 1 <= nv <= MAX_VEHICLES:
+                raise ValueError(
+                    f"{where}: num_vehicles must be an integer in [1, {MAX_VEHICLES}], got {self.num_vehicles}"
+                )
+            object.__setattr__(self, "num_vehicles", int(nv))
+        if self.bks is not None:
+            bks = _scalar(self.bks, where, "bks")
+            if not 0 <= bks <= MAX_VALUE:
+                raise ValueError(f"{where}: bks (best known cost) must be in [0, {MAX_VALUE:g}], got {bks}")
+            object.__setattr__(self, "bks", bks)
+        if self.precision is not None:
+            if isinstance(self.precision, bool) or not isinstance(self.precision, (int, np.integer)):
+                raise ValueError(f"{where}: precision must be an integer, got {self.precision!r}")
+            if not 0 <= self.precision <= 12:
+                raise ValueError(f"{where}: precision must be in [0, 12] decimals, got {self.precision}")
+            object.__setattr__(self, "precision", int(self.precision))
+        if self.roads is not None:
+            if not isinstance(self.roads, RoadGeometry):
+                raise ValueError(f"{where}: roads must be a RoadGeometry")
+            if self.roads.point_node.shape != (n,) or self.roads.pred.shape[0] != n:
+                raise ValueError(
+                    f"{where}: road geometry is for {self.roads.point_node.shape[0]} nodes, the problem has {n}"
+                )
 
     # -- shape -------------------------------------------------------------
     @property

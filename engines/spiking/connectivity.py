@@ -116,13 +116,40 @@ class Connectivity:
 
     @classmethod
     def from_state(cls, d) -> Connectivity:
+        """Rebuild from :meth:`state_dict` output, checked (the kernels index with these arrays).
+
+        Raises ``ValueError`` when the arrays are not a valid CSR structure: wrong
+        shapes, targets out of range, non-finite weights, delays outside 0..32767.
+        """
+        n_src, n_tgt = d["n_sources"], d["n_targets"]
+        for name, v in (("n_sources", n_src), ("n_targets", n_tgt)):
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not 0 <= v < 2**31:
+                raise ValueError(f"connectivity: {name} = {v!r} is not a count")
+        n_src, n_tgt = int(n_src), int(n_tgt)
+        arrays = {k: np.asarray(d[k]) for k in ("indptr", "indices", "weights", "delays")}
+        for k, a in arrays.items():
+            kinds = "f" if k == "weights" else "iu"
+            if a.ndim != 1 or a.dtype.kind not in kinds and not (k == "weights" and a.dtype.kind in "iu"):
+                raise ValueError(f"connectivity: {k} must be a 1-D numeric array, got {a.shape} {a.dtype}")
+        indptr, indices, weights, delays = arrays.values()
+        n_syn = indices.shape[0]
+        if indptr.shape != (n_src + 1,) or weights.shape != (n_syn,) or delays.shape != (n_syn,):
+            raise ValueError("connectivity: indptr, indices, weights and delays do not fit together")
+        if indptr[0] != 0 or indptr[-1] != n_syn or np.any(np.diff(indptr) < 0):
+            raise ValueError("connectivity: indptr is not a non-decreasing 0..n_synapses sequence")
+        if n_syn and (indices.min() < 0 or indices.max() >= n_tgt):
+            raise ValueError(f"connectivity: a synapse target is outside [0, {n_tgt})")
+        if n_syn and (delays.min() < 0 or delays.max() > np.iinfo(np.int16).max):
+            raise ValueError("connectivity: synaptic delays must be between 0 and 32767 time steps")
+        if not np.all(np.isfinite(weights)):
+            raise ValueError("connectivity: synaptic weights must be finite numbers")
         return cls(
-            int(d["n_sources"]),
-            int(d["n_targets"]),
-            np.asarray(d["indptr"], np.int64).copy(),
-            np.asarray(d["indices"], np.int32).copy(),
-            np.asarray(d["weights"], np.float64).copy(),
-            np.asarray(d["delays"], np.int16).copy(),
+            n_src,
+            n_tgt,
+            indptr.astype(np.int64),
+            indices.astype(np.int32),
+            weights.astype(np.float64),
+            delays.astype(np.int16),
         )
 
 
@@ -289,6 +316,11 @@ def from_networkx(
     )
 
 
+#: longest synaptic delay an edge list may give (as SpikingParams.delay_max_ms), and in time steps
+MAX_EDGE_DELAY_MS = 3000.0
+MAX_DELAY_STEPS = 32767
+
+
 def load_edge_list(
     path: str | os.PathLike,
     n_neurons: int,
@@ -301,41 +333,49 @@ def load_edge_list(
     default weight of the presynaptic population is used. Errors name the
     file and the line.
     """
+    from engines.serialize import FormatError, read_text_bounded
+
     path = os.fspath(path)
     pre, post, w, d = [], [], [], []
     try:
-        fh = open(path, encoding="utf-8")
+        content = read_text_bounded(path, path)
     except FileNotFoundError as e:
         raise FileNotFoundError(f"edge list file {path!r} does not exist") from e
-    with fh:
-        for lineno, raw in enumerate(fh, start=1):
-            text = raw.split("#", 1)[0].replace(",", " ").strip()
-            if not text:
-                continue
-            parts = text.split()
-            where = f"{path} line {lineno}"
-            if not 2 <= len(parts) <= 4:
-                raise ValueError(f"{where}: expected 'pre post [weight [delay_ms]]', got {raw.strip()!r}")
-            try:
-                i, j = int(parts[0]), int(parts[1])
-            except ValueError:
-                raise ValueError(f"{where}: neuron indices must be integers, got {raw.strip()!r}") from None
-            for k in (i, j):
-                if not 0 <= k < n_neurons:
-                    raise ValueError(f"{where}: neuron index {k} is outside [0, {n_neurons})")
-            try:
-                weight = float(parts[2]) if len(parts) > 2 else float(weight_of_source[i])
-                delay = float(parts[3]) if len(parts) > 3 else 0.0
-            except ValueError:
-                raise ValueError(f"{where}: weight and delay must be numbers, got {raw.strip()!r}") from None
-            if not np.isfinite(weight):
-                raise ValueError(f"{where}: weight {parts[2]!r} is not a finite number")
-            if not (np.isfinite(delay) and delay >= 0):
-                raise ValueError(f"{where}: delay {parts[3]!r} must be a number >= 0 (ms)")
-            pre.append(i)
-            post.append(j)
-            w.append(weight)
-            d.append(int(round(delay / dt_ms)))
+    for lineno, raw in enumerate(content.splitlines(), start=1):
+        text = raw.split("#", 1)[0].replace(",", " ").strip()
+        if not text:
+            continue
+        parts = text.split()
+        where = f"{path} line {lineno}"
+        shown = raw.strip()[:80]
+        if not 2 <= len(parts) <= 4:
+            raise FormatError(f"{where}: expected 'pre post [weight [delay_ms]]', got {shown!r}")
+        try:
+            i, j = int(parts[0]), int(parts[1])
+        except ValueError:
+            raise FormatError(f"{where}: neuron indices must be integers, got {shown!r}") from None
+        for k in (i, j):
+            if not 0 <= k < n_neurons:
+                raise FormatError(f"{where}: neuron index {k} is outside [0, {n_neurons})")
+        try:
+            weight = float(parts[2]) if len(parts) > 2 else float(weight_of_source[i])
+            delay = float(parts[3]) if len(parts) > 3 else 0.0
+        except ValueError:
+            raise FormatError(f"{where}: weight and delay must be numbers, got {shown!r}") from None
+        if not np.isfinite(weight):
+            raise FormatError(f"{where}: weight {parts[2][:40]!r} is not a finite number")
+        if not (np.isfinite(delay) and 0 <= delay <= MAX_EDGE_DELAY_MS):
+            raise FormatError(
+                f"{where}: delay {parts[3][:40]!r} must be a number in [0, {MAX_EDGE_DELAY_MS:g}] ms"
+            )
+        if round(delay / dt_ms) > MAX_DELAY_STEPS:
+            raise FormatError(
+                f"{where}: delay {parts[3][:40]!r} ms is more than {MAX_DELAY_STEPS} time steps"
+            )
+        pre.append(i)
+        post.append(j)
+        w.append(weight)
+        d.append(int(round(delay / dt_ms)))
     return (
         np.asarray(pre, np.int64),
         np.asarray(post, np.int64),

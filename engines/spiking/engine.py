@@ -95,6 +95,13 @@ class SpikingSnapshot:
     v: np.ndarray | None  # membrane potentials (networks up to 100k neurons)
 
 
+def _count(v: Any, name: str, hi: int = 2**31) -> int:
+    """A stored integer field in [0, hi) (a StateError otherwise)."""
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) or not 0 <= v < hi:
+        raise StateError(f"state field {name!r} = {str(v)[:40]}: must be an integer in [0, {hi})")
+    return int(v)
+
+
 class SpikingEngine(Engine):
     """A network of LIF neurons simulated in chunks of time steps by numba kernels.
 
@@ -382,11 +389,15 @@ class SpikingEngine(Engine):
             raise ValueError(f"set_spike_times: input units must be in [0, {self.n_inputs})")
         if not np.all(np.isfinite(t)):
             raise ValueError("set_spike_times: times must be finite")
-        steps = np.round(t / (self.params.dt_ms * 1e-3)).astype(np.int64)
-        order = np.lexsort((u, steps))
+        steps = np.round(t / (self.params.dt_ms * 1e-3))
+        if steps.size and np.abs(steps).max() > 2**61 // max(self.n_inputs, 1):
+            raise ValueError("set_spike_times: times are too far from 0")
+        steps = steps.astype(np.int64)
+        # one spike per unit and step at most (the kernel's spike buffer holds one per unit)
+        pairs = np.unique(np.stack([steps, u], axis=1), axis=0) if u.size else np.zeros((0, 2), np.int64)
         with self._lock:
-            self.st_steps = np.ascontiguousarray(steps[order])
-            self.st_ids = np.ascontiguousarray(u[order].astype(np.int32))
+            self.st_steps = np.ascontiguousarray(pairs[:, 0])
+            self.st_ids = np.ascontiguousarray(pairs[:, 1].astype(np.int32))
             self.st_ptr[0] = int(np.searchsorted(self.st_steps, self.step_count))
 
     def add_current_step(self, t_s: float, value_mV: float, neurons: Any = None) -> None:
@@ -706,9 +717,26 @@ class SpikingEngine(Engine):
             }
 
     def load_state_dict(self, d: Mapping[str, Any]) -> None:
+        """Restore a :meth:`state_dict`; one that does not fit raises StateError and changes nothing.
+
+        Every array is checked before the kernels see it (shapes, finite values,
+        indices in range), since they index without bounds checks.
+        """
+        backup = self.state_dict()
+        try:
+            self._load_state(d)
+        except Exception as e:
+            self._load_state(backup)
+            if isinstance(e, StateError):
+                raise
+            if isinstance(e, (KeyError, TypeError, ValueError, OverflowError, IndexError, AttributeError)):
+                raise StateError(f"spiking state: {type(e).__name__}: {e}") from None
+            raise
+
+    def _load_state(self, d: Mapping[str, Any]) -> None:
         if not isinstance(d, Mapping) or d.get("kind") != STATE_KIND:
             raise StateError("not a spiking LIF engine state (kind is missing or different)")
-        n, n_in = int(d["n_neurons"]), int(d["n_inputs"])
+        n, n_in = _count(d["n_neurons"], "n_neurons"), _count(d["n_inputs"], "n_inputs")
         if (n, n_in) != (self.n, self.n_inputs):
             raise StateError(
                 f"the state is of a network of {n} neurons and {n_in} inputs; this engine has "
@@ -717,50 +745,61 @@ class SpikingEngine(Engine):
             )
         params = SpikingParams.from_dict(d["params"])
 
-        def arr(key, dtype, shape):
-            a = np.asarray(d[key], dtype)
-            if shape is not None and a.shape != shape:
-                raise StateError(f"state field {key!r} has shape {a.shape}, expected {shape}")
-            return a.copy()
+        def arr(key, dtype, shape, lo=None, hi=None):
+            raw = np.asarray(d[key])
+            if raw.dtype.kind not in "biuf":
+                raise StateError(f"state field {key!r} is not numeric ({raw.dtype})")
+            if shape is not None and raw.shape != shape:
+                raise StateError(f"state field {key!r} has shape {raw.shape}, expected {shape}")
+            if raw.size and not np.all(np.isfinite(raw)):
+                raise StateError(f"state field {key!r} holds non-finite values")
+            if np.dtype(dtype).kind in "iu":
+                info = np.iinfo(dtype)
+                lo = info.min if lo is None else lo
+                hi = info.max if hi is None else hi
+            if raw.size and ((lo is not None and raw.min() < lo) or (hi is not None and raw.max() > hi)):
+                raise StateError(f"state field {key!r} holds values outside [{lo}, {hi}]")
+            return raw.astype(dtype, copy=True)
 
         conn = Connectivity.from_state(d["conn"])
         if (conn.n_sources, conn.n_targets) != (n + n_in, n) or conn.indptr.shape != (n + n_in + 1,):
             raise StateError("state field 'conn' does not fit the network shape")
         with self._lock:
             self.params = params
-            self.seed = int(d["seed"])
-            self.step_count = int(d["step"])
+            self.seed = _count(d["seed"], "seed", 2**63)
+            self.step_count = _count(d["step"], "step", 2**62)
             fdt = np.float32 if params.precision == "float32" else np.float64
             self.v = arr("v", fdt, (n,))
             self.se = arr("se", fdt, (n,))
             self.si = arr("si", fdt, (n,))
-            self.refc = arr("refc", np.int32, (n,))
+            self.refc = arr("refc", np.int32, (n,), 0)
             self.vt = arr("vt", fdt, (n,))
             self.iext = arr("iext", fdt, (n,))
             self.conn = conn
             cm = d.get("custom_mask")
-            self._custom_mask = None if cm is None else np.asarray(cm, bool).copy()
+            self._custom_mask = None if cm is None else arr("custom_mask", bool, None)
             self._finish_connectivity()
-            self.plastic_mask = arr("plastic_mask", np.uint8, conn.weights.shape)
+            self.plastic_mask = arr("plastic_mask", np.uint8, conn.weights.shape, 0, 1)
             self.acc_e = arr("acc_e", fdt, self.acc_e.shape)
             self.acc_i = arr("acc_i", fdt, self.acc_i.shape)
             self.xpre = arr("xpre", np.float64, (n + n_in,))
             self.xpost = arr("xpost", np.float64, (n,))
-            self.in_rate_hz = arr("in_rate_hz", np.float64, (n_in,))
-            self.st_steps = arr("st_steps", np.int64, None)
-            self.st_ids = arr("st_ids", np.int32, self.st_steps.shape)
-            self.st_ptr = np.array([int(d["st_ptr"])], np.int64)
-            self.current_events = [
-                (
-                    int(e["step"]),
-                    float(e["value"]),
-                    None if e["neurons"] is None else np.asarray(e["neurons"], np.int64).copy(),
-                )
-                for e in d["current_events"]
-            ]
+            self.in_rate_hz = arr("in_rate_hz", np.float64, (n_in,), 0.0)
+            lim = 2**61 // max(n_in, 1)
+            self.st_steps = arr("st_steps", np.int64, None, -lim, lim)
+            if self.st_steps.ndim != 1:
+                raise StateError("state field 'st_steps' must be 1-D")
+            self.st_ids = arr("st_ids", np.int32, self.st_steps.shape, 0, max(n_in - 1, 0))
+            if self.st_steps.size and n_in == 0:
+                raise StateError("state field 'st_steps': scheduled input spikes but no inputs")
+            key = self.st_steps * max(n_in, 1) + self.st_ids
+            if np.any(np.diff(key) <= 0):  # sorted by step then unit, at most once per step
+                raise StateError("state fields 'st_steps' / 'st_ids' are not a sorted spike schedule")
+            self.st_ptr = np.array([_count(d["st_ptr"], "st_ptr", self.st_steps.size + 1)], np.int64)
+            self.current_events = [self._current_event(e, n) for e in d["current_events"]]
             mc = params.monitor_count
-            self.monitor_idx = arr("monitor_idx", np.int64, (mc,))
-            self.monitor_since_step = int(d["monitor_since_step"])
+            self.monitor_idx = arr("monitor_idx", np.int64, (mc,), -1, n - 1)
+            self.monitor_since_step = _count(d["monitor_since_step"], "monitor_since_step", 2**62)
             self._pending_monitor = None
             self.spikes = RingBuffer(params.spike_buffer, np.int64, (2,))
             self.spikes.load_state_dict(d["spikes"])
@@ -769,13 +808,34 @@ class SpikingEngine(Engine):
             self.monitor = RingBuffer(params.monitor_buffer, np.float64, (1 + 3 * mc,))
             self.monitor.load_state_dict(d["monitor"])
             tot = d["totals"]
-            self.total_spikes = int(tot["spikes"])
-            self.total_events = int(tot["events"])
-            self._guard = [int(tot["guard_spikes"]), int(tot["guard_steps"])]
+            self.total_spikes = _count(tot["spikes"], "totals.spikes", 2**62)
+            self.total_events = _count(tot["events"], "totals.events", 2**62)
+            self._guard = [
+                _count(tot["guard_spikes"], "totals.guard_spikes", 2**62),
+                _count(tot["guard_steps"], "totals.guard_steps", 2**62),
+            ]
             self.wall_s = 0.0
             self._failed = None
             self._alloc_scratch()
             self._compile_constants()
+
+    @staticmethod
+    def _current_event(e: Any, n: int) -> tuple[int, float, np.ndarray | None]:
+        """One stored current step, checked: (step, value mV, neurons or None)."""
+        if not isinstance(e, Mapping):
+            raise StateError("a current event is not an object")
+        value = e["value"]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise StateError(f"a current event's value {value!r} is not a finite number")
+        neurons = e["neurons"]
+        if neurons is not None:
+            neurons = np.asarray(neurons)
+            if neurons.dtype.kind not in "iu" or neurons.ndim != 1:
+                raise StateError("a current event's neurons are not a list of indices")
+            if neurons.size and (neurons.min() < 0 or neurons.max() >= n):
+                raise StateError(f"a current event names neurons outside [0, {n})")
+            neurons = neurons.astype(np.int64)
+        return _count(e["step"], "current event step", 2**62), float(value), neurons
 
     def export_nwb(self, path: str | os.PathLike, description: str = "") -> int:
         """Write the spikes held in the ring buffer to an NWB file (see :mod:`.nwb`)."""
@@ -790,6 +850,11 @@ class SpikingEngine(Engine):
         save_state(path, self.state_dict(), kind=STATE_KIND)
 
     def load(self, path: str | os.PathLike) -> None:
+        """Load a state file written by :meth:`save`; a refused one names the file and changes nothing."""
         from engines.serialize import load_state
 
-        self.load_state_dict(load_state(path, kind=STATE_KIND))
+        d = load_state(path, kind=STATE_KIND)
+        try:
+            self.load_state_dict(d)
+        except StateError as e:
+            raise StateError(f"{path}: {e}") from None

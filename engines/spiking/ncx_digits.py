@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from engines.base import Progress
+from engines.serialize import FormatError, load_json_bounded, load_manifest
 
 from .neurocorex import NeuroCoreXEngine, NeuroCoreXParams
 
@@ -106,10 +107,22 @@ def template_train_job(alpha: float = 8.0, seed: int = 1, n_test: int | None = N
 
 def load_asset() -> tuple[np.ndarray, NeuroCoreXParams, np.ndarray]:
     """The shipped STDP-trained weights (64, 10) int8, the inference params and per-neuron leaks."""
-    d = json.loads(ASSET.read_text())
-    params = NeuroCoreXParams.from_dict(d["params"])
-    leaks = np.asarray(d.get("leaks", [params.leak] * params.n_neurons), np.float64)
-    return np.asarray(d["w_ff"], np.int8), params, leaks
+    d = load_json_bounded(ASSET, allow_nonfinite=False)
+    try:
+        params = NeuroCoreXParams.from_dict(d["params"])
+        leaks = np.asarray(d.get("leaks", [params.leak] * params.n_neurons), np.float64)
+        w = np.asarray(d["w_ff"])
+        if w.dtype.kind not in "iu" or w.shape != (params.n_inputs, params.n_neurons) or w.size == 0:
+            raise ValueError(
+                f"w_ff has shape {w.shape} of {w.dtype}, expected ({params.n_inputs}, {params.n_neurons}) integers"
+            )
+        if w.min() < -128 or w.max() > 127:
+            raise ValueError("w_ff holds values outside the int8 range")
+        if leaks.shape != (params.n_neurons,) or not np.all(np.isfinite(leaks)):
+            raise ValueError(f"leaks must be {params.n_neurons} finite numbers")
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        raise FormatError(f"{ASSET}: not a NeuroCoreX weights file ({type(e).__name__}: {e})") from None
+    return w.astype(np.int8), params, leaks
 
 
 def demo_job(seed: int = 1, pause_s: float = 0.0, limit: int | None = None):
@@ -395,7 +408,7 @@ def save_asset(result: dict, params: NeuroCoreXParams, cfg: dict, seed: int) -> 
         json.dumps({"w_ff": result["w_ff"], "leaks": result["leaks"], "params": params.to_dict()})
     )
     manifest_path = ASSET_DIR / "manifest.json"
-    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+    manifest = load_manifest(manifest_path)
     manifest["neurocorex_digits.json"] = {
         "what": "int8 feed-forward weights (64 inputs x 10 neurons) and per-neuron leaks of the NeuroCoreX digits preset",
         "command": f"python -m engines spiking train --preset neurocorex-digits --seed {seed} --save",

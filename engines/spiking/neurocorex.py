@@ -326,6 +326,13 @@ class NeuroCoreXSnapshot:
 _CHUNK = 4096
 
 
+def _int_field(v: Any, name: str, lo: int = 0, hi: int = 2**62) -> int:
+    """A stored integer field in [lo, hi) (a StateError otherwise)."""
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) or not lo <= v < hi:
+        raise StateError(f"state field {name!r} = {str(v)[:40]}: must be an integer in [{lo}, {hi})")
+    return int(v)
+
+
 class NeuroCoreXEngine(Engine):
     """The NeuroCoreX integer datapath, stepped by a numba kernel.
 
@@ -644,6 +651,23 @@ class NeuroCoreXEngine(Engine):
     )
 
     def load_state_dict(self, d: Mapping[str, Any]) -> None:
+        """Restore a :meth:`state_dict`; one that does not fit raises StateError and changes nothing.
+
+        Arrays are checked before the kernel sees them (shapes, finite values
+        within their type's range, indices in range): it indexes without bounds checks.
+        """
+        backup = self.state_dict()
+        try:
+            self._load_state(d)
+        except Exception as e:
+            self._load_state(backup)
+            if isinstance(e, StateError):
+                raise
+            if isinstance(e, (KeyError, TypeError, ValueError, OverflowError, IndexError, AttributeError)):
+                raise StateError(f"NeuroCoreX state: {type(e).__name__}: {e}") from None
+            raise
+
+    def _load_state(self, d: Mapping[str, Any]) -> None:
         if not isinstance(d, Mapping) or d.get("kind") != STATE_KIND:
             raise StateError("not a NeuroCoreX engine state")
         params = NeuroCoreXParams.from_dict(d["params"])
@@ -654,19 +678,33 @@ class NeuroCoreXEngine(Engine):
             )
         with self._lock:
             self.params = params
-            self.seed = int(d["seed"])
+            self.seed = _int_field(d["seed"], "seed")
             for k in self._ARRAYS:
                 cur = getattr(self, k)
                 if k == "leak_n" and k not in d:  # states written before per-neuron leaks
                     cur[:] = params.quantized()["leak"]
                     continue
-                a = np.asarray(d[k]).astype(cur.dtype)
-                if k not in ("raster", "monitor_idx") and a.shape != cur.shape:
+                raw = np.asarray(d[k])
+                if raw.dtype.kind not in "biuf" or (raw.size and not np.all(np.isfinite(raw))):
+                    raise StateError(f"state field {k!r} is not an array of finite numbers")
+                if cur.dtype.kind in "iu" and raw.size:
+                    info = np.iinfo(cur.dtype)
+                    if raw.min() < info.min or raw.max() > info.max:
+                        raise StateError(f"state field {k!r} holds values outside the range of {cur.dtype}")
+                a = raw.astype(cur.dtype)
+                if k == "raster":
+                    if a.ndim != 2 or a.shape[1] != self.n_inputs:
+                        raise StateError(
+                            f"state field 'raster' has shape {a.shape}, expected (steps, {self.n_inputs})"
+                        )
+                elif a.shape != cur.shape:
                     raise StateError(f"state field {k!r} has shape {a.shape}, expected {cur.shape}")
+                if k == "monitor_idx" and a.size and (a.min() < 0 or a.max() >= self.n):
+                    raise StateError(f"state field 'monitor_idx' names neurons outside [0, {self.n})")
                 setattr(self, k, a.copy())
-            self.step_count = int(d["step"])
-            self.raster_start = int(d["raster_start"])
-            self.total_spikes = int(d["total_spikes"])
+            self.step_count = _int_field(d["step"], "step")
+            self.raster_start = _int_field(d["raster_start"], "raster_start", lo=-(2**62))
+            self.total_spikes = _int_field(d["total_spikes"], "total_spikes")
             self.spikes.load_state_dict(d["spikes"])
             self._compile()
 

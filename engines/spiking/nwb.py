@@ -76,8 +76,20 @@ def read_nwb_spikes(path: str | os.PathLike) -> dict[int, np.ndarray]:
     """{unit id: spike times in s} of an NWB file (any NWB reader would do)."""
     from pynwb import NWBHDF5IO
 
-    with NWBHDF5IO(os.fspath(path), "r") as io:
-        f = io.read()
-        units = f.units
-        ids = list(units.id[:])
-        return {int(i): np.asarray(units["spike_times"][k]) for k, i in enumerate(ids)}
+    from engines.serialize import FormatError, open_regular
+
+    open_regular(path)[0].close()  # FileNotFoundError passes; a folder or device is refused
+    try:
+        with NWBHDF5IO(os.fspath(path), "r") as io:
+            f = io.read()
+            units = f.units
+            ids = list(units.id[:])
+            out = {int(i): np.asarray(units["spike_times"][k], np.float64) for k, i in enumerate(ids)}
+    except Exception as e:  # h5py / hdmf / pynwb raise many kinds on a damaged or foreign file
+        raise FormatError(
+            f"{path}: not a readable NWB file with spike units ({type(e).__name__}: {e})"
+        ) from None
+    for i, t in out.items():
+        if t.ndim != 1 or not np.all(np.isfinite(t)):
+            raise FormatError(f"{path}: unit {i}: spike times are not a list of finite numbers")
+    return out

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from engines.base import Params, Progress, param
+from engines.serialize import FormatError, load_manifest, load_npz, numeric_arrays, parse_json_bounded
 
 from .ncx_digits import load_split
 
@@ -137,13 +138,19 @@ class TessNet:
     def load(self, d) -> None:
         for k in range(self.n_layers):
             w, b = np.asarray(d[f"w{k}"], np.float32), np.asarray(d[f"b{k}"], np.float32)
-            if w.shape != self.w[k].shape:
+            if w.shape != self.w[k].shape or b.shape != self.b[k].shape:
                 raise ValueError(
-                    f"TESS weights: layer {k} has shape {w.shape}, the network {self.w[k].shape}"
+                    f"TESS weights: layer {k} has shape {w.shape} / {b.shape}, "
+                    f"the network {self.w[k].shape} / {self.b[k].shape}"
                 )
             self.w[k], self.b[k] = w.copy(), b.copy()
         for k in range(len(self.proj)):
-            self.proj[k] = np.asarray(d[f"proj{k}"], np.float32).copy()
+            p = np.asarray(d[f"proj{k}"], np.float32)
+            if p.shape != self.proj[k].shape:
+                raise ValueError(
+                    f"TESS weights: projection {k} has shape {p.shape}, the network {self.proj[k].shape}"
+                )
+            self.proj[k] = p.copy()
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:
@@ -223,7 +230,7 @@ def save_asset(net: TessNet, result: dict, seed: int) -> None:
     ASSET_DIR.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(ASSET, **net.state(), params=json.dumps(net.p.to_dict()), seed=seed)
     manifest_path = ASSET_DIR / "manifest.json"
-    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+    manifest = load_manifest(manifest_path)
     manifest["tess_digits.npz"] = {
         "what": "TESS-trained feed-forward SNN (64 -> hidden LIF -> 10 leaky-integrator outputs), float32",
         "command": f"python -m engines spiking train --preset tess-digits --seed {seed} --save",
@@ -241,8 +248,13 @@ def save_asset(net: TessNet, result: dict, seed: int) -> None:
 
 
 def load_asset() -> TessNet:
-    with np.load(ASSET, allow_pickle=False) as d:
-        params = TessParams.from_dict(json.loads(str(d["params"])))
+    d = load_npz(ASSET)
+    try:
+        params = TessParams.from_dict(parse_json_bounded(str(d["params"]), f"{ASSET}: array 'params'"))
         net = TessNet(params, int(d["seed"]))
-        net.load(d)
+        net.load(numeric_arrays({k: v for k, v in d.items() if k not in ("params", "seed")}, str(ASSET)))
+    except FormatError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        raise FormatError(f"{ASSET}: not a TESS weights file ({type(e).__name__}: {e})") from None
     return net

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import time
-import tomllib
 from collections.abc import Generator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from engines.base import Engine, Params, Progress, frozen_array, param
-from engines.sweep.model import SweepError, SweepSpec, load_sweep, sweep_from_dict
+from engines.sweep.model import SweepError, SweepSpec, load_sweep, parse_sweep_toml, sweep_from_dict
 from engines.sweep.runner import SweepStatus, SweepSummary, sweep_job
 from engines.sweep.store import read_results
 
@@ -124,10 +123,7 @@ class SweepEngine(Engine):
         self, text: str, source: str = "<editor>", out: str | os.PathLike | None = None
     ) -> SweepSpec:
         """Parse and use a TOML definition (errors name ``source`` and the field)."""
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as e:
-            raise SweepError(f"{source}: invalid TOML: {e}") from None
+        data = parse_sweep_toml(text, source)
         stem = Path(source).stem if not source.startswith("<") else "sweep"
         spec = sweep_from_dict(data, source=source, default_name=stem)
         self.set_spec(spec, out)

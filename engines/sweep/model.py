@@ -38,7 +38,6 @@ import itertools
 import json
 import math
 import os
-import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,6 +76,8 @@ _SECTIONS = ("sweep", "fixed", "grid", "sample")
 _SWEEP_KEYS = ("name", "kind", "seeds", "metrics", "description")
 _SAMPLE_KEYS = ("method", "n", "seed", "ranges", "scramble")
 _MAX_POINTS = 5_000_000
+#: largest sweep definition (bytes of TOML) read from a file or an editor
+MAX_SWEEP_BYTES = 1 << 20
 
 
 class SweepError(ValueError):
@@ -296,8 +297,11 @@ def _grid_values(src: str, name: str, v: Any) -> tuple[Scalar, ...]:
         start, stop, num = v["start"], v["stop"], v["num"]
         if not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in (start, stop)):
             raise SweepError(f"{where}: start and stop must be numbers")
-        if not isinstance(num, int) or isinstance(num, bool) or num < 1:
-            raise SweepError(f"{where}: num = {num!r} must be a positive integer")
+        if not all(abs(x) <= 1e300 for x in (start, stop)):  # NaN fails too
+            raise SweepError(f"{where}: start and stop must be finite numbers")
+        start, stop = float(start), float(stop)
+        if not isinstance(num, int) or isinstance(num, bool) or not 1 <= num <= _MAX_POINTS:
+            raise SweepError(f"{where}: num = {num!r} must be an integer in [1, {_MAX_POINTS}]")
         log = v.get("log", False)
         if not isinstance(log, bool):
             raise SweepError(f"{where}: log must be true or false")
@@ -355,7 +359,7 @@ def _range(src: str, name: str, v: Any) -> Range:
     low, high = v["low"], v["high"]
     if not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in (low, high)):
         raise SweepError(f"{where}: low and high must be numbers")
-    if not (math.isfinite(low) and math.isfinite(high)) or not low < high:
+    if not all(abs(x) <= 1e300 for x in (low, high)) or not low < high:  # NaN and inf fail too
         raise SweepError(f"{where}: low = {low!r} must be below high = {high!r}")
     log, integer = v.get("log", False), v.get("int", False)
     if not isinstance(log, bool) or not isinstance(integer, bool):
@@ -405,8 +409,8 @@ def sweep_from_dict(
 
     seeds_v = head.get("seeds", [0])
     if isinstance(seeds_v, int) and not isinstance(seeds_v, bool):
-        if seeds_v < 1:
-            raise SweepError(f"{src}: [sweep] seeds = {seeds_v}: a count must be >= 1")
+        if not 1 <= seeds_v <= _MAX_POINTS:
+            raise SweepError(f"{src}: [sweep] seeds = {seeds_v}: a count must be in [1, {_MAX_POINTS}]")
         seeds = tuple(range(seeds_v))
     elif isinstance(seeds_v, list) and seeds_v:
         if not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds_v):
@@ -450,8 +454,8 @@ def sweep_from_dict(
                 f"{src}: [sample] method = {method!r}: allowed values are {', '.join(SAMPLE_METHODS)}"
             )
         n = sample.get("n")
-        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-            raise SweepError(f"{src}: [sample] n = {n!r}: must be a positive integer")
+        if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= _MAX_POINTS:
+            raise SweepError(f"{src}: [sample] n = {n!r}: must be an integer in [1, {_MAX_POINTS}]")
         sseed = sample.get("seed", 0)
         if not isinstance(sseed, int) or isinstance(sseed, bool) or sseed < 0:
             raise SweepError(f"{src}: [sample] seed = {sseed!r}: must be a non-negative integer")
@@ -514,18 +518,21 @@ def sweep_from_dict(
 
 def load_sweep(path: str | os.PathLike) -> SweepSpec:
     """Read and validate a sweep TOML file (errors name the file, line and field)."""
+    from engines.serialize import read_text_bounded
+
     p = Path(path)
     try:
-        raw = p.read_bytes()
+        text = read_text_bounded(p, str(p), max_bytes=MAX_SWEEP_BYTES, error=SweepError)
     except FileNotFoundError:
         raise FileNotFoundError(f"{p}: no such sweep file") from None
-    try:
-        data = tomllib.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError as e:
-        raise SweepError(f"{p}: not UTF-8 text ({e})") from None
-    except tomllib.TOMLDecodeError as e:
-        raise SweepError(f"{p}: invalid TOML: {e}") from None
-    return sweep_from_dict(data, source=str(p), default_name=p.stem)
+    return sweep_from_dict(parse_sweep_toml(text, str(p)), source=str(p), default_name=p.stem)
+
+
+def parse_sweep_toml(text: str, source: str) -> dict[str, Any]:
+    """Parse the TOML text of a sweep, bounded in size and nesting (errors name ``source``)."""
+    from engines.serialize import parse_toml_bounded
+
+    return parse_toml_bounded(text, source, max_bytes=MAX_SWEEP_BYTES, error=SweepError)
 
 
 # --------------------------------------------------------------------------

@@ -189,25 +189,27 @@ def read_results(path: str | os.PathLike, *, keep_all: bool = False) -> pa.Table
     """
     p = Path(path)
     if p.is_file():
-        tables = [pq.read_table(p)]
+        tables = [_read_part(p)]
     elif p.is_dir():
         tables = []
         for part in sorted(p.glob("part-*.parquet")):
             try:
-                tables.append(pq.read_table(part))
+                tables.append(_read_part(part))
             except FileNotFoundError:
                 continue
     else:
         raise FileNotFoundError(f"{p}: no such results folder")
     if not tables:
         return pa.table({"point_id": pa.array([], pa.string()), "status": pa.array([], pa.string())})
-    tables = [_naive_time(t) for t in tables]
     try:
         table = pa.concat_tables(tables, promote_options="permissive")
     except (pa.ArrowTypeError, pa.ArrowInvalid) as e:
         raise SweepError(
             f"{p}: part files disagree on a column's type ({e}); use another results folder"
         ) from None
+    missing = [c for c in ("point_id", "status") if c not in table.column_names]
+    if missing:
+        raise SweepError(f"{p}: not a results table (no column {missing[0]!r})")
     if keep_all or table.num_rows == 0:
         return table
     ids = np.asarray(table.column("point_id").to_pylist(), dtype=object)
@@ -222,6 +224,27 @@ def read_results(path: str | os.PathLike, *, keep_all: bool = False) -> pa.Table
     last[:-1] = sorted_ids[1:] != sorted_ids[:-1]
     keep = np.sort(order[last])
     return table.take(pa.array(keep))
+
+
+def _read_part(path: Path) -> pa.Table:
+    """One Parquet file of results; a damaged or foreign one is a SweepError naming it."""
+    from engines.serialize import open_regular
+
+    open_regular(path, error=SweepError)[0].close()  # a FIFO or device is refused here
+    try:
+        t = pq.read_table(path)
+        t.validate(full=True)  # e.g. text that is not UTF-8 (Parquet readers do not check it)
+        for name in ("point_id", "status"):
+            if name in t.column_names and t.column(name).null_count:
+                raise ValueError(f"column {name!r} has empty values")
+        i = t.schema.get_field_index("finished_at")
+        if i >= 0 and not pa.types.is_timestamp(t.schema.field(i).type):
+            raise ValueError("column 'finished_at' is not a time")
+        return _naive_time(t)
+    except FileNotFoundError:
+        raise
+    except Exception as e:  # pyarrow raises ArrowInvalid, OSError, ... on a damaged file
+        raise SweepError(f"{path}: not a readable results file ({type(e).__name__}: {e})") from None
 
 
 def _naive_time(t: pa.Table) -> pa.Table:

@@ -49,12 +49,14 @@ BEST_GUESS_SAMPLES = 8
 
 def demo_strokes() -> tuple[np.ndarray, str] | None:
     """A decomposed scikit-image sample (the astronaut) from the shipped training strokes."""
+    from engines.serialize import load_npz
+
     try:
-        with np.load(DEMO_STROKES, allow_pickle=False) as d:
-            names = [str(n) for n in d["source"]]
-            i = names.index(DEMO_SOURCE) if DEMO_SOURCE in names else 0
-            return np.asarray(d["params"][i], np.float64), names[i]
-    except (OSError, KeyError, ValueError):
+        d = load_npz(DEMO_STROKES, keys=lambda k: k in ("source", "params"))
+        names = [str(n) for n in d["source"]]
+        i = names.index(DEMO_SOURCE) if DEMO_SOURCE in names else 0
+        return np.asarray(d["params"][i], np.float64), names[i]
+    except (OSError, KeyError, IndexError, ValueError):
         return None
 
 

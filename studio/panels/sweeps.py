@@ -283,15 +283,11 @@ class SweepsPanel(Panel):
 
     def check_text(self) -> bool:
         """Validate the editor's text as it is typed: the number of points, or the error."""
-        import tomllib
-
-        from engines.sweep.model import sweep_from_dict
+        from engines.sweep.model import parse_sweep_toml, sweep_from_dict
 
         try:
-            spec = sweep_from_dict(tomllib.loads(self.editor.toPlainText()), source=self._source)
-        except tomllib.TOMLDecodeError as e:
-            self.check_label.setText(f'<span style="color:#c03030">invalid TOML: {e}</span>')
-            return False
+            data = parse_sweep_toml(self.editor.toPlainText(), self._source)
+            spec = sweep_from_dict(data, source=self._source)
         except (SweepError, ValueError) as e:
             import html
 
@@ -303,11 +299,14 @@ class SweepsPanel(Panel):
         return True
 
     def open_file(self, path: str | Path) -> bool:
+        from engines.serialize import read_text_bounded
+        from engines.sweep.model import MAX_SWEEP_BYTES
+
         p = Path(path)
         try:
-            text = p.read_text()
-        except OSError as e:
-            self.show_error(f"{p}: {e}")
+            text = read_text_bounded(p, str(p), max_bytes=MAX_SWEEP_BYTES, error=SweepError)
+        except (OSError, SweepError) as e:
+            self.show_error(f"{p}: {e}" if isinstance(e, OSError) else str(e))
             return False
         self.editor.setPlainText(text)
         self._source = str(p)

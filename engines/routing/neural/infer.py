@@ -11,7 +11,7 @@ import torch
 from engines.routing.neural.env import batch_from_problem, rollout_steps, routes_from_actions
 from engines.routing.neural.model import ModelConfig, RouteNet
 from engines.routing.problem import Problem, evaluate
-from engines.serialize import FormatError, load_state, save_state
+from engines.serialize import FormatError, load_state, numeric_arrays, save_state
 
 __all__ = [
     "DECODE_BUDGET",
@@ -35,13 +35,34 @@ def save_model(path, model: RouteNet, extra: dict | None = None) -> None:
     save_state(path, {"config": model.config.to_dict(), "weights": weights, "extra": extra or {}}, kind=KIND)
 
 
+#: sizes a stored model configuration may ask for (a file cannot make us build a huge network)
+MAX_CONFIG = {"dim": 1024, "heads": 64, "layers": 32, "ff": 8192, "bias_hidden": 1024}
+
+
+def _config(raw) -> ModelConfig:
+    """A ModelConfig from a stored dict, with every size bounded."""
+    if not isinstance(raw, dict):
+        raise ValueError("field 'config' is not an object")
+    c = ModelConfig(**raw)
+    for k, hi in MAX_CONFIG.items():
+        v = getattr(c, k)
+        if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= hi:
+            raise ValueError(f"config.{k} = {v!r}: must be an integer in [1, {hi}]")
+    if c.dim % c.heads:
+        raise ValueError(f"config.dim = {c.dim} is not a multiple of heads = {c.heads}")
+    if isinstance(c.clip, bool) or not isinstance(c.clip, (int, float)) or not 0 < c.clip < 1e6:
+        raise ValueError(f"config.clip = {c.clip!r}: must be a number in (0, 1e6)")
+    return c
+
+
 def load_model(path) -> RouteNet:
     d = load_state(path, kind=KIND)
+    weights = numeric_arrays(d.get("weights"), str(path))
     try:
-        model = RouteNet(ModelConfig(**d["config"]))
-        model.load_state_dict({k: torch.as_tensor(v) for k, v in d["weights"].items()})
-    except (KeyError, TypeError, RuntimeError) as e:
-        raise FormatError(f"{path}: weights do not fit the model ({e})") from e
+        model = RouteNet(_config(d["config"]))
+        model.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in weights.items()})
+    except Exception as e:  # a malformed tree: KeyError, TypeError, ValueError, torch's RuntimeError
+        raise FormatError(f"{path}: weights do not fit the model ({type(e).__name__}: {e})") from None
     model.eval()
     return model
 

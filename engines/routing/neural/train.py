@@ -24,6 +24,7 @@ from engines.paths import shared_data
 from engines.routing.neural.env import batch_from_arrays, rollout
 from engines.routing.neural.generate import KINDS, CityPool, generate
 from engines.routing.neural.model import ModelConfig, RouteNet
+from engines.serialize import load_manifest
 
 __all__ = ["TrainConfig", "CONFIGS", "train"]
 
@@ -166,7 +167,7 @@ def main(args) -> int:
         cfg = replace(cfg, model=init.config)
         old = Path(args.init).with_name("manifest.json")
         if old.exists():
-            prev = json.loads(old.read_text())
+            prev = load_manifest(old)
             stages = prev.get("stages") or [
                 {k: prev.get(k) for k in ("command", "training_steps", "wall_time_s", "metrics_greedy_pomo")}
             ]
