@@ -171,7 +171,9 @@ def rows_to_csv(rows, path: str | Path | None = None) -> str:
         w.writerow(r)
     text = buf.getvalue()
     if path is not None:
-        Path(path).write_text(text)
+        from engines.files import atomic_write_text
+
+        atomic_write_text(path, text)
     return text
 
 
