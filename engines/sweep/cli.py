@@ -157,9 +157,11 @@ def cmd_kinds(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from engines.sweep.store import export_results
+    from engines.sweep.store import EXPORT_SUFFIXES, export_results
 
     check_output(args.to, "--to")
+    if Path(args.to).suffix.lower() not in EXPORT_SUFFIXES:
+        raise ValueError(f"--to {args.to}: export to a {', '.join(EXPORT_SUFFIXES)} file")
     src = Path(args.results)
     if src.is_dir() and not any(src.glob("part-*.parquet")) and not (src / "_sweep.toml").exists():
         raise ValueError(

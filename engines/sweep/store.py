@@ -232,13 +232,17 @@ def _naive_time(t: pa.Table) -> pa.Table:
     return t
 
 
+#: the kinds of file :func:`export_results` writes
+EXPORT_SUFFIXES = (".parquet", ".csv", ".json", ".jsonl")
+
+
 def export_results(src: str | os.PathLike, dest: str | os.PathLike) -> int:
     """Write the results as one ``.parquet``, ``.csv`` or ``.json`` (lines) file; returns the rows."""
     from engines.files import atomic_output
 
     d = Path(dest)
     suffix = d.suffix.lower()
-    if suffix not in (".parquet", ".csv", ".json", ".jsonl"):
+    if suffix not in EXPORT_SUFFIXES:
         raise ValueError(f"{d}: export to .parquet, .csv or .jsonl")
     table = read_results(src)
     with atomic_output(d) as tmp:  # removed again if writing fails
