@@ -95,8 +95,16 @@ def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
     ``out.npz``) so that writers choosing a format by suffix, or appending
     one, write where expected. It is created empty (with the usual
     permissions) so the name is reserved; writers may truncate or replace it.
+    A symbolic link is followed (the file it points to is replaced, the link
+    kept); a target that exists and is not a regular file (``/dev/null``, a
+    FIFO) is written in place.
     """
     path = Path(os.fspath(path))
+    if path.is_symlink():  # write where the link points, and keep the link
+        path = Path(os.path.realpath(path))
+    if path.exists() and not path.is_file():  # /dev/null, a FIFO: write to it, never replace it
+        yield path
+        return
     parent = path.parent if str(path.parent) else Path(".")
     while True:
         tmp = parent / f".{path.stem}.{secrets.token_hex(4)}.tmp{path.suffix}"

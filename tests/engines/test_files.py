@@ -146,3 +146,18 @@ def test_parse_set_checks_names_and_types():
         parse_set(["epochs"], TessParams)
     assert parse_set(["threshold=3"], {"threshold": 16.0}) == {"threshold": 3.0}
     assert parse_set(["name=3"], {"name": "x"}) == {"name": "3"}  # text that looks like a number
+
+
+def test_atomic_output_writes_into_devices_and_through_links(tmp_path):
+    import os
+
+    with atomic_output(os.devnull) as tmp:  # never replaced by a regular file
+        assert str(tmp) == os.devnull
+        tmp.write_text("discarded")
+    assert not os.path.isfile(os.devnull)
+    real = tmp_path / "real.txt"
+    real.write_text("old")
+    link = tmp_path / "link.txt"
+    link.symlink_to(real)
+    atomic_write_text(link, "new")
+    assert link.is_symlink() and real.read_text() == "new"
