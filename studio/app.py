@@ -212,12 +212,21 @@ def main(argv: list[str] | None = None) -> int:
     app.setApplicationName(APP_NAME)
     app.setOrganizationName(ORG_NAME)
     app.setApplicationVersion(__version__)
-    win = MainWindow(restore_settings=args.screenshot is None)
+    win = None
     try:
+        win = MainWindow(restore_settings=args.screenshot is None)
         rc = _run(app, win, args)
     except BaseException as e:
-        _close(app, win)
+        if win is not None:
+            _close(app, win)
         if args.debug or isinstance(e, (SystemExit, KeyboardInterrupt)):
+            from studio.runner import live_threads
+
+            if live_threads():  # the traceback now: the process will not wait for them
+                import traceback
+
+                traceback.print_exc()
+                _exit_now_if_workers_are_stuck(1)
             raise
         print(
             f"studio: internal error: {type(e).__name__}: {' '.join(str(e).split())} "
