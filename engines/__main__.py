@@ -19,7 +19,7 @@ import sys
 
 from engines import ENGINE_PACKAGES, __version__
 from engines.cliargs import Parser
-from engines.files import describe_os_error
+from engines.files import describe_os_error, safe_message
 
 #: exit statuses (see the module docstring)
 EXIT_USER_ERROR = 2
@@ -69,7 +69,7 @@ def one_line(e: BaseException) -> str:
     """The message of ``e`` on one line (an OSError with its path)."""
     text = describe_os_error(e) if isinstance(e, OSError) else str(e)
     lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return "; ".join(lines) or type(e).__name__
+    return safe_message("; ".join(lines)) or type(e).__name__
 
 
 def report(e: BaseException, debug: bool = False) -> int:

@@ -32,6 +32,7 @@ __all__ = [
     "check_output",
     "describe_os_error",
     "reading",
+    "safe_message",
 ]
 
 
@@ -159,12 +160,24 @@ def describe_os_error(e: OSError) -> str:
     return reason
 
 
+def safe_message(text: str) -> str:
+    """``text`` without numpy's advice to load pickled data (unsafe to follow with a file from elsewhere)."""
+    low = text.lower()
+    if not any(w in low for w in ("allow_pickle", "pickle.load", "contains pickled", "containing pickled")):
+        return text
+    i = low.find("pickl")
+    cut = max(text.rfind(c, 0, i) for c in "(:;")
+    if cut < 0:
+        return "not a NumPy array file (it holds pickled objects, which are refused)"
+    head = text[: cut + 1]
+    if head.endswith("("):
+        return f"{head}it holds pickled objects, which are refused)"
+    return f"{head} it holds pickled objects, which are refused"
+
+
 def _plain(message: str) -> str:
     """A library's message on one line, without advice that would be unsafe to follow."""
-    text = " ".join(str(message).split())
-    if "allow_pickle" in text or "pickle" in text.lower():
-        return "not a NumPy array file (it holds pickled objects, which are refused)"
-    return text
+    return safe_message(" ".join(str(message).split()))
 
 
 @contextmanager
@@ -190,8 +203,10 @@ def reading(path: str | os.PathLike, what: str = "file") -> Iterator[None]:
         msg = str(e)
         name = Path(p).name
         named = p in msg or (len(name) > 3 and name in msg)
-        if isinstance(e, ValueError) and named and "pickle" not in msg.lower():
-            raise  # the project's errors (and others) that name the file already
+        if isinstance(e, ValueError) and named:  # the project's errors (and others) that name the file
+            if safe_message(msg) == msg:
+                raise
+            raise FormatError(safe_message(" ".join(msg.split()))) from e
         detail = _plain(msg)
         if not isinstance(e, ValueError) or not detail:
             detail = f"{type(e).__name__}: {detail}" if detail else type(e).__name__

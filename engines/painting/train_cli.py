@@ -54,8 +54,8 @@ def _cmd_dataset(args) -> int:
     from engines.painting.data import build_dataset_job, save_dataset
 
     check_output(args.out)
-    if args.held_out_from is not None:
-        check_input(args.held_out_from, "stroke dataset")
+    if args.held_out_from is not None:  # checked now, not after the first decompositions
+        _load_dataset(args.held_out_from)
     torch.set_num_threads(max(1, args.threads))
     t0 = time.perf_counter()
     job = build_dataset_job(

@@ -101,6 +101,7 @@ CARELESS = [
     ("painting eval --data {rand_npz}", ["{rand_npz}"]),
     ("painting eval --modes rnd", ["rnd", "did you mean 'random'"]),
     ("painting dataset --out {adir}", ["{adir}", "is a folder"]),
+    ("painting dataset --out {tmp}/d.npz --held-out-from {rand_npz}", ["{rand_npz}", "refused"]),
     # sweeps
     ("sweep run {empty_toml} --workers 0", ["{empty_toml}"]),
     ("sweep run {rand_npz} --workers 0", ["{rand_npz}"]),

@@ -161,3 +161,16 @@ def test_atomic_output_writes_into_devices_and_through_links(tmp_path):
     link.symlink_to(real)
     atomic_write_text(link, "new")
     assert link.is_symlink() and real.read_text() == "new"
+
+
+def test_numpys_advice_to_unpickle_is_never_repeated():
+    from engines.files import safe_message
+
+    advice = (
+        "x.npz: not a stroke dataset (This file contains pickled (object) data. If you trust the file you "
+        "can load it unsafely using the `allow_pickle=` keyword argument or `pickle.load()`.)"
+    )
+    once = safe_message(advice)
+    assert once == "x.npz: not a stroke dataset (it holds pickled objects, which are refused)"
+    assert safe_message(once) == once
+    assert "allow_pickle" not in safe_message("Object arrays cannot be loaded when allow_pickle=False")
