@@ -229,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
                 _exit_now_if_workers_are_stuck(1)
             raise
         print(
-            f"studio: internal error: {type(e).__name__}: {' '.join(str(e).split())} "
+            f"internal error: {type(e).__name__}: {' '.join(str(e).split())} "
             "(run with --debug for the traceback)",
             file=sys.stderr,
         )
