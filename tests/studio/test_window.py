@@ -434,3 +434,45 @@ def test_cli_screenshot_exits_0_at_once_when_a_worker_cannot_stop(tmp_path):
     assert out.exists() and "frames drawn" in proc.stdout
     assert "exiting without waiting for runner-stuck" in proc.stderr
     assert "QThread" not in proc.stderr and "Traceback" not in proc.stderr
+
+
+STUDIO_CARELESS = [
+    (["--size", "abc"], "--size"),
+    (["--size", "10x10"], "out of range"),
+    (["--size", "99999x99999"], "out of range"),
+    (["--after", "-1"], "--after"),
+    (["--after", "nan"], "--after"),
+    (["--workspace", "{missing}"], "no such workspace file"),
+    (["--workspace", "{folder}"], "is a folder"),
+    (["--workspace", "{noise}"], "not a Neural Studio workspace"),
+    (["--screenshot", "{folder}"], "is a folder"),
+    (["--screenshot", "{folder}/shot.txt"], ".png"),
+    (["--screenshot", "{folder}/no/shot.png"], "does not exist"),
+    (["--panel", "toy3"], "did you mean 'toy'"),
+]
+
+
+@pytest.mark.parametrize("args, words", STUDIO_CARELESS, ids=[" ".join(a) for a, _ in STUDIO_CARELESS])
+def test_cli_careless_arguments_get_one_line_and_exit_2(args, words, qtbot, tmp_path, monkeypatch, capsys):
+    import studio.window
+    from studio import app
+    from studio.runner import live_threads
+
+    monkeypatch.setattr(studio.window, "discover_panels", lambda: (PANELS, []))
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "noise.nsw").write_bytes(np.random.default_rng(0).bytes(3000))
+    names = {"missing": folder / "missing.nsw", "folder": folder, "noise": folder / "noise.nsw"}
+    argv = [a.format(**names) for a in args]
+    if "--screenshot" not in argv:
+        argv += ["--screenshot", str(folder / "shot.png")]
+    before = sorted(p.name for p in folder.rglob("*"))
+    try:
+        rc = app.main([*argv, "--after", "0"] if "--after" not in argv else argv)
+    except SystemExit as e:  # argparse
+        rc = e.code
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2
+    assert len(err) == 1 and err[0].startswith("error: ") and words in err[0], err
+    assert sorted(p.name for p in folder.rglob("*")) == before  # no screenshot, no temporary file
+    assert not live_threads()
