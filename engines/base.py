@@ -16,11 +16,16 @@ or directly from scripts and tests.
   with a cursor: ``read_since(cursor)``.
 * Long one-shot jobs are generators yielding :class:`Progress`; the caller may
   stop them between yields with ``gen.close()`` (see :func:`drive_job`).
+  Work that runs long between two yields (a numba kernel over many chunks, an
+  attack's gradient steps) calls :func:`check_cancelled` between chunks: inside
+  a :func:`cancel_scope` whose event is set it raises :class:`Cancelled`, so a
+  runner can stop a job within a fraction of a second.
 """
 
 from __future__ import annotations
 
 import abc
+import contextlib
 import dataclasses
 import math
 import threading
@@ -33,6 +38,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 __all__ = [
+    "Cancelled",
     "Engine",
     "EngineError",
     "Job",
@@ -40,6 +46,8 @@ __all__ = [
     "Progress",
     "RingBuffer",
     "StateError",
+    "cancel_scope",
+    "check_cancelled",
     "drive_job",
     "frozen_array",
     "param",
@@ -413,6 +421,39 @@ class Progress:
 
 
 Job = Generator[Progress, None, Any]
+
+
+class Cancelled(BaseException):
+    """Raised by :func:`check_cancelled` inside a job whose runner asked it to stop.
+
+    A ``BaseException`` (like ``GeneratorExit``), so that the ``except Exception``
+    blocks of engine code let it through; the job's ``finally`` blocks run.
+    """
+
+
+_cancel = threading.local()
+
+
+@contextlib.contextmanager
+def cancel_scope(*events: threading.Event) -> Iterator[None]:
+    """While the block runs in this thread, :func:`check_cancelled` raises once any of ``events`` is set."""
+    before = getattr(_cancel, "events", ())
+    _cancel.events = before + tuple(events)
+    try:
+        yield
+    finally:
+        _cancel.events = before
+
+
+def check_cancelled() -> None:
+    """A cancellation point for long work between two yields (cheap: call it between chunks).
+
+    Raises :class:`Cancelled` inside a :func:`cancel_scope` whose event is set;
+    does nothing elsewhere (scripts, tests, other threads).
+    """
+    for ev in getattr(_cancel, "events", ()):
+        if ev.is_set():
+            raise Cancelled()
 
 
 def drive_job(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import re
 import sys
 import time
 from importlib import metadata
@@ -86,11 +87,36 @@ def MainWindow(*args, **kwargs):  # noqa: N802 - reads as the class
 # ----------------------------------------------------------------------
 # command line
 # ----------------------------------------------------------------------
+#: window sizes ``--size`` accepts (pixels)
+MIN_SIZE = (320, 240)
+MAX_SIZE = (8192, 8192)
+#: what ``--screenshot`` can write, by suffix
+SCREENSHOT_FORMATS = {".png": "PNG", ".jpg": "JPG", ".jpeg": "JPG", ".bmp": "BMP"}
+#: the longest ``--after`` (seconds)
+MAX_AFTER_S = 3600.0
+
+
+def window_size(text: str) -> tuple[int, int]:
+    """``--size WxH``: two integers within :data:`MIN_SIZE` and :data:`MAX_SIZE` (an argparse type)."""
+    m = re.fullmatch(r"\s*(\d{1,6})\s*[xX]\s*(\d{1,6})\s*", str(text))
+    if m is None:
+        raise argparse.ArgumentTypeError(f"{text!r} is not WxH (for example 1400x900)")
+    w, h = int(m.group(1)), int(m.group(2))
+    if not (MIN_SIZE[0] <= w <= MAX_SIZE[0] and MIN_SIZE[1] <= h <= MAX_SIZE[1]):
+        raise argparse.ArgumentTypeError(
+            f"{w}x{h} is out of range: width {MIN_SIZE[0]} to {MAX_SIZE[0]}, height {MIN_SIZE[1]} to {MAX_SIZE[1]}"
+        )
+    return w, h
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    from engines.cliargs import Parser, float_range
+
+    p = Parser(
         prog="studio",
         description=f"{APP_NAME}: the desktop studio.",
-        epilog="studio serve --help: run a painting session server without a window.",
+        epilog="studio serve --help: run a painting session server without a window. "
+        "Exit status: 0 done, 1 an internal error, 2 a mistake in the command line or in a file it names.",
     )
     p.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}")
     p.add_argument("--list-panels", action="store_true", help="print the registered panels, one per line")
@@ -98,9 +124,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workspace", metavar="FILE", help="open this workspace file")
     p.add_argument("--screenshot", metavar="PNG", help="run the panel, save a PNG of the window, exit")
     p.add_argument(
-        "--after", type=float, default=3.0, metavar="SECONDS", help="seconds to run before the screenshot"
+        "--after",
+        type=float_range(0.0, MAX_AFTER_S),
+        default=3.0,
+        metavar="SECONDS",
+        help="seconds to run before the screenshot",
     )
-    p.add_argument("--size", default="1400x900", metavar="WxH", help="window size for screenshots")
+    p.add_argument(
+        "--size", type=window_size, default=(1400, 900), metavar="WxH", help="window size for screenshots"
+    )
+    p.add_argument("--debug", action="store_true", help="show the traceback of an error")
     return p
 
 
@@ -118,6 +151,43 @@ def _dispose(app, win) -> None:
     app.processEvents()
 
 
+def _error(text: str) -> int:
+    print(f"error: {' '.join(str(text).split())}", file=sys.stderr)
+    return 2
+
+
+def _check_arguments(args) -> None:
+    """Refuse, before any window or thread exists, the files the command line names but cannot use."""
+    from engines.files import check_input, check_output
+
+    if args.workspace:
+        check_input(args.workspace, "workspace file")
+    if args.screenshot:
+        out = check_output(args.screenshot, "--screenshot")
+        if out.suffix.lower() not in SCREENSHOT_FORMATS:
+            raise ValueError(f"--screenshot {out}: end the file name in {', '.join(SCREENSHOT_FORMATS)}")
+
+
+def _exit_now_if_workers_are_stuck(rc: int) -> None:
+    """The window is closed; a worker still inside a call that cannot stop must not hold the process.
+
+    Such a worker (see :mod:`studio.runner`) would keep Python from exiting, or
+    be destroyed while running at exit, which aborts the process. Everything
+    the user cares about is saved by now: leave at once with ``rc``.
+    """
+    from studio.runner import live_threads
+
+    stuck = live_threads()
+    if stuck:
+        names = ", ".join(t.objectName() for t in stuck)
+        print(
+            f"studio: exiting without waiting for {names} (busy in a call that cannot stop)", file=sys.stderr
+        )
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(rc)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["serve"]:  # the painting session server, without a window
@@ -129,46 +199,85 @@ def main(argv: list[str] | None = None) -> int:
         for ep in panel_entry_points():
             print(ep.name)
         return 0
+    try:
+        _check_arguments(args)
+    except (OSError, ValueError) as e:
+        from engines.__main__ import one_line
 
-    from PySide6 import QtCore, QtWidgets
+        return _error(one_line(e))
+
+    from PySide6 import QtWidgets
 
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
     app.setApplicationName(APP_NAME)
     app.setOrganizationName(ORG_NAME)
     app.setApplicationVersion(__version__)
-    win = MainWindow(restore_settings=args.screenshot is None)
+    win = None
+    try:
+        win = MainWindow(restore_settings=args.screenshot is None)
+        rc = _run(app, win, args)
+    except BaseException as e:
+        if win is not None:
+            _close(app, win)
+        if args.debug or isinstance(e, (SystemExit, KeyboardInterrupt)):
+            from studio.runner import live_threads
+
+            if live_threads():  # the traceback now: the process will not wait for them
+                import traceback
+
+                traceback.print_exc()
+                _exit_now_if_workers_are_stuck(1)
+            raise
+        print(
+            f"internal error: {type(e).__name__}: {' '.join(str(e).split())} "
+            "(run with --debug for the traceback)",
+            file=sys.stderr,
+        )
+        rc = 1
+    else:
+        _close(app, win)
+    _exit_now_if_workers_are_stuck(rc)
+    return rc
+
+
+def _close(app, win) -> None:
+    """Close the window (settings saved when it was shown), stop every worker, destroy the widgets."""
+    if win.isVisible():
+        win.close()
+    win.shutdown()
+    _dispose(app, win)
+
+
+def _run(app, win, args) -> int:
+    """Show the window (or take the screenshot); return the exit status. The caller closes the window."""
+    from PySide6 import QtCore
+
     if args.panel:
         if args.panel not in win.panels:
+            from engines.cliargs import suggest
+
             known = ", ".join(win.panels) or "none"
-            print(f"studio: no panel named {args.panel!r} (registered: {known})", file=sys.stderr)
-            win.shutdown()
-            return 2
+            return _error(
+                f"no panel named {args.panel!r}{suggest(args.panel, win.panels)} (registered: {known})"
+            )
         win.show_panel(args.panel)
     if args.workspace:
-        win.open_workspace(args.workspace)
+        ok = win.open_workspace(args.workspace)
+        if not ok and args.screenshot:
+            return _error("; ".join(win.workspace_problems) or f"{args.workspace}: could not be opened")
     if args.screenshot:
-        try:
-            w, h = (int(v) for v in args.size.lower().split("x"))
-        except ValueError:
-            print(f"studio: --size {args.size!r} is not WxH", file=sys.stderr)
-            return 2
-        win.resize(w, h)
+        win.resize(*args.size)
     win.show()
     if not args.screenshot:
-        rc = app.exec()
-        win.shutdown()
-        _dispose(app, win)
-        return rc
+        return app.exec()
 
     name = win.current_name()
     if name is None:
-        print("studio: no panel to screenshot", file=sys.stderr)
-        win.shutdown()
-        return 2
+        return _error("no panel to screenshot")
     panel = win.panels[name]
     win.runner_for(name)
     panel.start_demo()
-    deadline = time.monotonic() + max(0.0, args.after)
+    deadline = time.monotonic() + args.after
     while time.monotonic() < deadline or panel.drawn_frames == 0:
         app.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 50)
         if time.monotonic() > deadline + 60:
@@ -176,13 +285,17 @@ def main(argv: list[str] | None = None) -> int:
             break
     app.processEvents()
     out = Path(args.screenshot)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    ok = win.grab().save(str(out))
-    win.close()
-    win.shutdown()
-    _dispose(app, win)
-    if not ok:
-        print(f"studio: could not write {out}", file=sys.stderr)
+    image = win.grab()
+    from engines.files import atomic_output
+
+    try:
+        with atomic_output(out) as tmp:
+            if not image.save(str(tmp), SCREENSHOT_FORMATS[out.suffix.lower()]):
+                raise OSError(f"{out}: could not be written")
+    except OSError as e:
+        from engines.__main__ import one_line
+
+        print(f"studio: {one_line(e)}", file=sys.stderr)
         return 1
     print(f"saved {out} ({panel.drawn_frames} frames drawn by {name})")
     return 0

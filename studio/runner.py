@@ -16,12 +16,19 @@ One-shot jobs (training, solving, decomposing) are generators yielding
 :class:`engines.base.Progress`; they run on the same worker thread, report
 progress through ``job_progress`` (at most 30 a second; the last progress
 before the end is always sent) and end with ``job_finished``.
-``cancel_job`` stops them between yields.
+``cancel_job`` stops them between yields, and, through
+:func:`engines.base.cancel_scope`, at the next :func:`engines.base.check_cancelled`
+of work that runs long between two yields (a kernel over many chunks).
 
 An exception in the worker never kills the application: the runner enters the
 ``error`` state and emits ``error(message, traceback)``; ``reset`` clears it.
-:meth:`Runner.shutdown` stops and joins the worker; :func:`live_threads` lists
-workers still alive (tests fail on leaks).
+:meth:`Runner.shutdown` stops the worker and joins it with a *bounded* wait,
+so that closing the window never hangs: a worker still inside a call that
+cannot be interrupted (a JIT compilation, one long library call) is given up
+on. It is kept referenced (a running ``QThread`` that is destroyed aborts the
+process), its signals are blocked, and it ends by itself when the call
+returns; :func:`live_threads` lists workers still alive (tests fail on leaks),
+and the ``studio`` command exits without waiting for such a worker.
 """
 
 from __future__ import annotations
@@ -37,7 +44,7 @@ from typing import Any
 
 from PySide6 import QtCore
 
-from engines.base import Engine, Job, Params, Progress
+from engines.base import Cancelled, Engine, Job, Params, Progress, cancel_scope
 
 IDLE = "paused"
 RUNNING = "running"
@@ -46,11 +53,25 @@ ERROR = "error"
 STOPPED = "stopped"
 
 _LIVE: weakref.WeakSet = weakref.WeakSet()
+#: workers given up on by a bounded shutdown, referenced until they finish (see the module docstring)
+_ABANDONED: set = set()
+
+#: how long :meth:`Runner.shutdown` waits for its worker by default (seconds)
+SHUTDOWN_TIMEOUT_S = 2.0
 
 
 def live_threads() -> list[QtCore.QThread]:
     """Worker threads that were started and have not finished."""
+    _reap()
     return [t for t in list(_LIVE) if t.isRunning()]
+
+
+def _reap() -> None:
+    """Drop the workers given up on that have finished since (GUI thread)."""
+    for t in list(_ABANDONED):
+        if t.isFinished():
+            t.wait()
+            _ABANDONED.discard(t)
 
 
 class _Worker(QtCore.QThread):
@@ -83,6 +104,8 @@ class _Worker(QtCore.QThread):
                     r._run_chunk()
                 elif mode == JOB:
                     r._job_step()
+            except Cancelled:  # stopped inside a step by shutdown(); the loop ends below
+                pass
             except Exception as e:  # the app lives on
                 r._fail(e)
             r._pump_messages()
@@ -128,6 +151,9 @@ class Runner(QtCore.QObject):
         self._commands: collections.deque = collections.deque()
         self._mode = IDLE
         self._quit = False
+        self._stopping = threading.Event()  # set by shutdown: long steps and jobs stop at their next check
+        self._job_cancel = threading.Event()  # set by cancel_job: the running job stops at its next check
+        self._abandoned = False
         self._job: Job | None = None
         self._job_last_emit = 0.0
         self._job_last_value: Any = None
@@ -161,17 +187,47 @@ class Runner(QtCore.QObject):
             self._thread.start()
             self._submit(self._publish_now)
 
-    def shutdown(self, timeout_s: float = 10.0) -> bool:
-        """Stop the worker and wait for it; True when it has ended."""
+    def request_stop(self) -> None:
+        """Ask the worker to stop (running steps and jobs stop at their next check); do not wait."""
         with self._cond:
             self._quit = True
             self._mode = STOPPED
             self._cond.notify_all()
-        if self._thread.isRunning():
-            ok = self._thread.wait(int(timeout_s * 1000))
-        else:
-            ok = True
+        self._stopping.set()
+        self._job_cancel.set()
+
+    def wait(self, timeout_s: float) -> bool:
+        """Wait at most ``timeout_s`` for the worker to end; True when it has."""
+        if not self._thread.isRunning():
+            return True
+        return bool(self._thread.wait(max(1, int(timeout_s * 1000))))
+
+    def shutdown(self, timeout_s: float = SHUTDOWN_TIMEOUT_S) -> bool:
+        """Stop the worker and wait for it, at most ``timeout_s``; True when it has ended.
+
+        A worker that does not end in time (stuck in a call that cannot be
+        interrupted) is given up on: kept referenced until it finishes by
+        itself, its signals blocked, detached from its parent so that closing
+        the window does not destroy it while it runs.
+        """
+        if self._abandoned:
+            return not self._thread.isRunning()
+        self.request_stop()
+        ok = self.wait(timeout_s)
+        if not ok:
+            self._abandon()
         return ok
+
+    @property
+    def abandoned(self) -> bool:
+        """True when shutdown gave up waiting for the worker."""
+        return self._abandoned
+
+    def _abandon(self) -> None:
+        self._abandoned = True
+        _ABANDONED.add(self._thread)
+        self.blockSignals(True)
+        self.setParent(None)
 
     @property
     def state(self) -> str:
@@ -306,6 +362,7 @@ class Runner(QtCore.QObject):
         def go():
             if self._mode == RUNNING:
                 self._set_mode(IDLE)
+            self._job_cancel = threading.Event()
             self._job = factory(self.engine)
             self._job_last_value = None
             self._job_last_emit = 0.0
@@ -316,6 +373,9 @@ class Runner(QtCore.QObject):
         return True
 
     def cancel_job(self) -> None:
+        if self._mode == JOB:  # also stop work that runs long between two yields
+            self._job_cancel.set()
+
         def go():
             if self._job is not None:
                 job, self._job = self._job, None
@@ -380,7 +440,8 @@ class Runner(QtCore.QObject):
             self._pace_origin = (time.perf_counter(), float(eng.time))
         t_before = float(eng.time) if pacing else 0.0
         t0 = time.perf_counter()
-        done = eng.step(n)
+        with cancel_scope(self._stopping):
+            done = eng.step(n)
         elapsed = time.perf_counter() - t0
         done = n if done is None else int(done)
         self._count(done)
@@ -427,7 +488,16 @@ class Runner(QtCore.QObject):
             self._set_mode(IDLE)
             return
         try:
-            prog = next(job)
+            with cancel_scope(self._job_cancel, self._stopping):
+                prog = next(job)
+        except Cancelled:  # cancel_job or shutdown, inside the job: it has ended (its finally blocks ran)
+            self._job = None
+            self._job_unsent = None
+            if not self._quit:
+                self._set_mode(IDLE)
+            self._publish_now()
+            self.job_finished.emit(self._job_last_value, False)
+            return
         except StopIteration as stop:
             self._job = None
             if self._job_unsent is not None:  # the last word before the end is never lost

@@ -17,6 +17,9 @@ from studio import workspace as wsmod
 from studio.app import APP_NAME, MAX_RECENT, __version__, discover_panels, settings_path, versions
 from studio.runner import ERROR, JOB, RUNNING, Runner
 
+#: closing the window waits at most this long for the workers, whatever job runs (seconds)
+CLOSE_BUDGET_S = 1.5
+
 #: where the built-in workbenches stand among the tabs; others follow by name
 PANEL_ORDER = ("spiking", "geometry", "routing", "painting", "sweeps")
 
@@ -78,6 +81,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._fps_t0 = time.perf_counter()
         self.fps = 0.0
         self._closing = False
+        self.workspace_problems: list[str] = []  # what the last open_workspace could not read
 
         self.log_dock = LogDock(self)
         self.addDockWidget(QtCore.Qt.DockWidgetArea.BottomDockWidgetArea, self.log_dock)
@@ -448,10 +452,21 @@ class MainWindow(QtWidgets.QMainWindow):
     def open_workspace(self, path: str | os.PathLike) -> bool:
         """Load a workspace; True when every panel in it loaded."""
         path = Path(path)
+        self.workspace_problems = []
         try:
             ws = wsmod.load(path, known_panels=set(self.panels))
         except FormatError as e:
+            self.workspace_problems = [str(e)]
             self._warn("Cannot open workspace", str(e))
+            return False
+        except (OSError, ValueError, EOFError, RecursionError, MemoryError) as e:  # a loader's own error
+            text = f"{path}: not a readable workspace ({type(e).__name__}: {e})"
+            if isinstance(e, OSError) and e.filename:
+                from engines.files import describe_os_error
+
+                text = describe_os_error(e)
+            self.workspace_problems = [text]
+            self._warn("Cannot open workspace", text)
             return False
         problems = list(ws.problems)
         self._foreign = {n: e for n, e in ws.panels.items() if n not in self.panels}
@@ -468,6 +483,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._add_recent(path)
         self.setWindowTitle(f"{APP_NAME} — {path.name}")
         if problems:
+            self.workspace_problems = problems
             self._warn("Workspace opened with problems", "\n".join(problems))
             return False
         self.statusBar().showMessage(f"Opened {path}", 4000)
@@ -583,6 +599,7 @@ class MainWindow(QtWidgets.QMainWindow):
         if self._closing:
             return
         self._closing = True
+        deadline = time.monotonic() + CLOSE_BUDGET_S
         self.redraw_timer.stop()
         self.status_timer.stop()
         for name, panel in self.panels.items():
@@ -590,8 +607,19 @@ class MainWindow(QtWidgets.QMainWindow):
                 panel.shutdown()
             except Exception as e:  # a panel's failure must not keep the window from closing
                 self.log("error", f"{name}: shutdown failed: {type(e).__name__}: {e}")
-        for r in self.runners.values():
-            r.shutdown(timeout_s=10.0)
+        # every worker is told to stop at once, then joined within one shared, bounded wait:
+        # a job stops at its next yield or check_cancelled(); one stuck in a call that cannot be
+        # interrupted is given up on (see studio.runner) rather than keeping the window open
+        runners = list(self.runners.values())
+        for r in runners:
+            r.request_stop()
+        for r in runners:
+            r.shutdown(timeout_s=max(0.05, deadline - time.monotonic()))
+        stuck = [r.name for r in runners if r.abandoned]
+        if stuck:
+            self.log(
+                "warning", f"closed without waiting for {', '.join(stuck)} (busy in a call that cannot stop)"
+            )
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802 - Qt API
         self.save_settings()

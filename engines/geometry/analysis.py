@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from engines.base import Job, Params, Progress, param
+from engines.base import Job, Params, Progress, check_cancelled, param
 from engines.geometry.attacks import fgsm, pgd, random_perturbation
 from engines.geometry.measures import evd, participation_ratio, pca
 from engines.geometry.mftma import manifold_analysis
@@ -171,7 +171,9 @@ def rows_to_csv(rows, path: str | Path | None = None) -> str:
         w.writerow(r)
     text = buf.getvalue()
     if path is not None:
-        Path(path).write_text(text)
+        from engines.files import atomic_write_text
+
+        atomic_write_text(path, text)
     return text
 
 
@@ -275,6 +277,7 @@ def analysis_job(
                     if clean_reps is None and eps == 0:
                         clean_reps = {k: v.numpy().astype(np.float64) for k, v in acts.items()}
                     for layer in layers:
+                        check_cancelled()  # several seconds per unit: stop between layers too
                         a = acts[layer].numpy().astype(np.float64)
                         a = _project(a, p.max_features, seed)
                         mans = [a[owner == i] for i in range(p.P)]

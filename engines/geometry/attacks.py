@@ -17,6 +17,8 @@ from __future__ import annotations
 import torch
 from torch.nn import functional as F
 
+from engines.base import check_cancelled
+
 __all__ = ["fgsm", "norm_of", "pgd", "random_like", "random_perturbation"]
 
 NORMS = ("linf", "l2")
@@ -46,6 +48,7 @@ def _project(delta: torch.Tensor, eps: float, norm: str) -> torch.Tensor:
 def _grad(model, x, y, eot: int) -> torch.Tensor:
     g = torch.zeros_like(x)
     for _ in range(max(1, eot)):
+        check_cancelled()  # a long attack stops here when its job is cancelled
         xi = x.detach().requires_grad_(True)
         loss = F.cross_entropy(model(xi), y, reduction="sum")
         (gi,) = torch.autograd.grad(loss, xi)

@@ -15,6 +15,9 @@ import shlex
 import sys
 import time
 
+from engines.cliargs import count, int_range, nonnegative_float, nonnegative_int, positive_int, seed, suggest
+from engines.files import check_input, check_output, reading
+
 __all__ = ["add_parser"]
 
 
@@ -24,14 +27,17 @@ def add_parser(subparsers) -> None:
 
     a = sub.add_parser("analyze", help="MFTMA of activations from a .npz, .npy or .h5 file")
     a.add_argument("file", help="P x M x N array, or features with labels")
-    a.add_argument("--kappa", type=float, default=0.0, help="margin (default 0)")
-    a.add_argument("--n-t", type=int, default=200, help="Gaussian samples per manifold (default 200)")
-    a.add_argument("--seed", type=int, default=0)
+    a.add_argument("--kappa", type=nonnegative_float, default=0.0, help="margin (default 0)")
+    a.add_argument("--n-t", type=count, default=200, help="Gaussian samples per manifold (default 200)")
+    a.add_argument("--seed", type=seed, default=0)
     a.add_argument("--features", default=None, help="dataset/key of the features (default: guessed)")
     a.add_argument("--labels", default=None, help="dataset/key of the labels (default: guessed)")
     a.add_argument("--simcap", action="store_true", help="also measure the simulated capacity")
     a.add_argument(
-        "--threads", type=int, default=None, help="kernel threads (default: the free cores, see auto_threads)"
+        "--threads",
+        type=positive_int,
+        default=None,
+        help="kernel threads (default: the free cores, see auto_threads)",
     )
     a.add_argument(
         "--device",
@@ -43,17 +49,21 @@ def add_parser(subparsers) -> None:
 
     t = sub.add_parser("train", help="train the digit networks and write assets/geometry/")
     t.add_argument("--kind", default="all", help="standard, adversarial, stochastic or all")
-    t.add_argument("--epochs", type=int, default=25)
-    t.add_argument("--n-train", type=int, default=0, help="only the first n training images (0: all)")
-    t.add_argument("--at-eps", type=float, default=0.1, help="PGD radius for adversarial training")
-    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--epochs", type=count, default=25)
+    t.add_argument(
+        "--n-train", type=nonnegative_int, default=0, help="only the first n training images (0: all)"
+    )
+    t.add_argument(
+        "--at-eps", type=nonnegative_float, default=0.1, help="PGD radius for adversarial training"
+    )
+    t.add_argument("--seed", type=seed, default=0)
     t.add_argument("--out", default=None, help="output folder (default: assets/geometry)")
     t.set_defaults(func=_train)
 
     s = sub.add_parser("sweep", help="capacity/radius/dimension of the networks over eps, layers, seeds")
     s.add_argument("--models", default="all")
     s.add_argument("--eps", default="0,0.05,0.1")
-    s.add_argument("--seeds", type=int, default=1)
+    s.add_argument("--seeds", type=count, default=1)
     s.add_argument("--layers", default="front,conv2,conv3,fc1")
     s.add_argument("--manifold", default="exemplar", choices=("class", "exemplar"))
     s.add_argument("--attack", default="pgd", choices=("pgd", "fgsm", "random"))
@@ -61,12 +71,12 @@ def add_parser(subparsers) -> None:
     s.add_argument(
         "--noise-scale", default="1.0", help="noise scale(s) of the stochastic net, comma list (e.g. 0.5,1,2)"
     )
-    s.add_argument("--steps", type=int, default=8, help="PGD steps (step size eps / 4)")
-    s.add_argument("--eot", type=int, default=4, help="noise draws per gradient for the stochastic net")
-    s.add_argument("--P", type=int, default=10)
-    s.add_argument("--M", type=int, default=16)
-    s.add_argument("--n-t", type=int, default=100)
-    s.add_argument("--kappa", type=float, default=0.0)
+    s.add_argument("--steps", type=count, default=8, help="PGD steps (step size eps / 4)")
+    s.add_argument("--eot", type=count, default=4, help="noise draws per gradient for the stochastic net")
+    s.add_argument("--P", type=int_range(2, 10), default=10, help="manifolds (digits), 2 to 10")
+    s.add_argument("--M", type=count, default=16, help="points per manifold")
+    s.add_argument("--n-t", type=count, default=100)
+    s.add_argument("--kappa", type=nonnegative_float, default=0.0)
     s.add_argument("--assets", default=None, help="folder with the trained networks")
     s.add_argument("--out", default=None, help="CSV file (default: print to stdout)")
     s.set_defaults(func=_sweep)
@@ -79,7 +89,9 @@ def _analyze(args) -> int:
     from engines.geometry.measures import evd, participation_ratio
     from engines.geometry.mftma import manifold_analysis, simulated_capacity
 
-    manifolds = load_activations(args.file, features=args.features, labels=args.labels)
+    check_input(args.file, "activation file")
+    with reading(args.file, "activation file"):
+        manifolds = load_activations(args.file, features=args.features, labels=args.labels)
     t0 = time.perf_counter()
     res = manifold_analysis(
         manifolds, kappa=args.kappa, n_t=args.n_t, seed=args.seed, threads=args.threads, device=args.device
@@ -134,7 +146,9 @@ def _train(args) -> int:
     kinds = KINDS if args.kind == "all" else tuple(k.strip() for k in args.kind.split(","))
     for k in kinds:
         if k not in KINDS:
-            raise ValueError(f"--kind {k!r}: allowed values are all, {', '.join(KINDS)}")
+            raise ValueError(f"--kind {k!r}: allowed values are all, {', '.join(KINDS)}{suggest(k, KINDS)}")
+    if args.out is not None:
+        check_output(args.out, "--out", folder=True)
     command = "python -m engines " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     for k in kinds:
         p = TrainParams(kind=k, epochs=args.epochs, n_train=args.n_train, at_eps=args.at_eps, seed=args.seed)
@@ -154,6 +168,8 @@ def _sweep(args) -> int:
 
     from engines.geometry.analysis import AnalysisParams, analysis_job, load_models, parse_floats, rows_to_csv
 
+    if args.out is not None:
+        check_output(args.out, "--out")
     scales = parse_floats(args.noise_scale, "--noise-scale")
     base = AnalysisParams(
         models=args.models,
@@ -180,7 +196,7 @@ def _sweep(args) -> int:
         runs = [base.replace(models=",".join(others))] if others else []
         runs += [base.replace(models="stochastic", noise_scale=ns) for ns in scales]
     total = sum(len(p.model_list) * p.seeds * len(p.eps_list) for p in runs)
-    with tqdm(total=total, desc="sweep", file=sys.stderr) as bar:
+    with tqdm(total=total, desc="sweep", file=sys.stderr, disable=None) as bar:
         for p in runs:
             job = analysis_job(p, models)
             try:

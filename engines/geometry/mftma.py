@@ -42,6 +42,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from engines.base import check_cancelled
+
 __all__ = [
     "MFTMAResult",
     "SimCapResult",
@@ -355,6 +357,7 @@ def _grassmann_cg(X: np.ndarray, V0: np.ndarray, max_iter: int = 300, gtol: floa
         return cand, cc
 
     for _ in range(max_iter):
+        check_cancelled()  # a job running this stops here when cancelled
         gn = np.sqrt(np.sum(rg * rg, axis=(-2, -1)))
         active &= gn > gtol * cost0
         if not active.any():
@@ -666,6 +669,7 @@ def _manifold_analysis(manifolds, kappa, n_t, seed, n_reps, device=None) -> MFTM
         raise ValueError(f"n_t = {n_t}: need at least 2 Gaussian samples")
     rng = np.random.RandomState(int(seed))
     data, origin, fit = _center_stage(manifolds, rng, n_reps)
+    check_cancelled()
     P = len(data)
     dev = resolve_device(device, sum(d.size for d in data))
     if dev is not None:
@@ -696,6 +700,7 @@ def _manifold_analysis(manifolds, kappa, n_t, seed, n_reps, device=None) -> MFTM
     for i, s in enumerate(sd1):
         groups.setdefault(s.shape, []).append(i)
     for ids in groups.values():
+        check_cancelled()
         S = np.stack([sd1[i] for i in ids])  # (g, D1, m)
         T = np.stack([tvecs[i] for i in ids])  # (g, D1, n_t)
         a, r_, d_ = _anchor_geometry(S, T, kappa)
@@ -989,6 +994,7 @@ def _simulated_capacity(manifolds, n_dichotomies, seed, kappa, n_reps, preproces
     results: dict[int, np.ndarray] = {}
 
     def frac(n: int) -> float:
+        check_cancelled()
         if n not in results:
             r = np.random.RandomState((int(seed) * 1_000_003 + n) % 2**32)
             # an orthonormal random n-frame scaled by sqrt(N / n): isotropic points keep

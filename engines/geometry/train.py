@@ -12,9 +12,10 @@ import torch
 from torch.nn import functional as F
 
 from engines.base import Job, Params, Progress, param
+from engines.files import atomic_write_text
 from engines.geometry.attacks import pgd
 from engines.geometry.models import KINDS, DigitNet, load_digits_data, save_model
-from engines.serialize import load_manifest
+from engines.serialize import FormatError, load_manifest
 
 __all__ = ["ASSET_DIR", "TrainParams", "accuracy", "asset_path", "train_job", "train_and_save"]
 
@@ -114,15 +115,19 @@ def train_and_save(
     """Run :func:`train_job` to the end, save the weights and update manifest.json."""
     from engines.base import drive_job
 
+    out = Path(out_dir or ASSET_DIR)
+    man_path = out / "manifest.json"
+    manifest = {"models": {}}
+    if man_path.exists():  # read before training: a damaged manifest must not cost the training
+        manifest = load_manifest(man_path, {"models": {}})
+        if not isinstance(manifest.get("models", {}), dict):
+            raise FormatError(f"{man_path}: 'models' must be a JSON object")
     (model, metrics), done = drive_job(train_job(p), on_progress)
     if not done:  # pragma: no cover - drive_job without should_stop always completes
         raise RuntimeError("training was stopped")
-    out = Path(out_dir or ASSET_DIR)
     out.mkdir(parents=True, exist_ok=True)
     path = asset_path(p.kind, out)
     save_model(model, path, meta={"params": p.to_dict(), "metrics": metrics})
-    man_path = out / "manifest.json"
-    manifest = load_manifest(man_path, {"models": {}})
     manifest.setdefault("models", {})[p.kind] = {
         "file": path.name,
         "command": command or f"python -m engines geometry train --kind {p.kind}",
@@ -134,5 +139,5 @@ def train_and_save(
         "machine": platform.machine(),
         "threads": 1,
     }
-    man_path.write_text(json.dumps(manifest, indent=1, sort_keys=True))
+    atomic_write_text(man_path, json.dumps(manifest, indent=1, sort_keys=True))
     return metrics

@@ -13,10 +13,17 @@ Subcommands::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import time
 from pathlib import Path
+
+from engines.cliargs import float_range, int_range, positive_int, seed
+from engines.files import atomic_output, atomic_write_text, check_input, check_output, reading
+
+#: the largest render a command makes (pixels per side)
+MAX_RENDER_SIZE = 8192
 
 PACKAGE = "painting"
 
@@ -36,9 +43,14 @@ def _cmd_decompose(args) -> int:
     from engines.painting.render import render_fast
     from engines.painting.strokes import params_to_strokes, save_painting
 
+    check_output(args.out)
+    if args.png:
+        check_output(args.png, "--png")
+    check_input(args.image, "image")
     torch.set_num_threads(max(1, args.threads))
     p = DecomposeParams(strokes=args.strokes, size=args.size, iters=args.iters, lr=args.lr)
-    img = load_image(args.image, size=args.size)
+    with reading(args.image, "image"):
+        img = load_image(args.image, size=args.size)
     t0 = time.perf_counter()
     job = decompose_job(img, p, seed=args.seed)
     bar = _tqdm(p.iters * 3, "decompose")
@@ -56,7 +68,6 @@ def _cmd_decompose(args) -> int:
         bar.close()
     wall = time.perf_counter() - t0
     painting = params_to_strokes(result.params[0], author="decompose")
-    save_painting(painting, args.out)
     report = {
         "image": str(args.image),
         "strokes": int(result.params.shape[1]),
@@ -66,10 +77,12 @@ def _cmd_decompose(args) -> int:
             {"strokes": int(c), "psnr_db": round(float(v), 2)} for c, v in zip(result.counts, result.psnr[0])
         ],
     }
-    if args.png:
-        save_png(render_fast(result.params[0], size=args.size), args.png)
     final = render_fast(result.params[0], size=args.size)
     report["psnr_db"] = round(psnr(final, img), 2)
+    with contextlib.ExitStack() as outputs:  # both files, or neither
+        save_painting(painting, outputs.enter_context(atomic_output(args.out)))
+        if args.png:
+            save_png(final, outputs.enter_context(atomic_output(args.png)))
     print(json.dumps(report) if args.json else _report_text(report))
     return 0
 
@@ -88,12 +101,19 @@ def _cmd_render(args) -> int:
     from engines.painting.render import render_fast
     from engines.painting.strokes import load_painting
 
-    painting = load_painting(args.strokes_json)
+    check_output(args.out)
+    if args.svg:
+        check_output(args.svg, "--svg")
+    check_input(args.strokes_json, "painting")
+    with reading(args.strokes_json, "painting"):
+        painting = load_painting(args.strokes_json)
     params, opacity = painting.arrays()
     img = render_fast(params, opacity, size=args.size, background=painting.background)
-    save_png(img, args.out)
-    if args.svg:
-        Path(args.svg).write_text(strokes_svg(params, opacity, args.size, painting.background))
+    with contextlib.ExitStack() as outputs:  # both files, or neither
+        save_png(img, outputs.enter_context(atomic_output(args.out)))
+        if args.svg:
+            svg = strokes_svg(params, opacity, args.size, painting.background)
+            atomic_write_text(outputs.enter_context(atomic_output(args.svg)), svg)
     print(f"{args.out}: {len(params)} strokes at {args.size} x {args.size}")
     return 0
 
@@ -104,12 +124,14 @@ def add_parser(subparsers) -> None:
 
     d = sub.add_parser("decompose", help="turn an image into coarse-to-fine strokes")
     d.add_argument("image", type=Path)
-    d.add_argument("--strokes", type=int, default=180, help="number of strokes (default 180 = 9+45+126)")
-    d.add_argument("--size", type=int, default=128, help="optimisation resolution in pixels")
-    d.add_argument("--iters", type=int, default=120, help="Adam steps per level")
-    d.add_argument("--lr", type=float, default=0.01)
-    d.add_argument("--seed", type=int, default=0)
-    d.add_argument("--threads", type=int, default=2)
+    d.add_argument(
+        "--strokes", type=int_range(1, 4000), default=180, help="number of strokes (default 180 = 9+45+126)"
+    )
+    d.add_argument("--size", type=int_range(16, 512), default=128, help="optimisation resolution in pixels")
+    d.add_argument("--iters", type=int_range(1, 5000), default=120, help="Adam steps per level")
+    d.add_argument("--lr", type=float_range(1e-5, 1.0), default=0.01)
+    d.add_argument("--seed", type=seed, default=0)
+    d.add_argument("--threads", type=positive_int, default=2)
     d.add_argument("--out", type=Path, required=True, help="painting JSON to write")
     d.add_argument("--png", type=Path, default=None, help="also write the render")
     d.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -117,7 +139,7 @@ def add_parser(subparsers) -> None:
 
     r = sub.add_parser("render", help="render a painting JSON to PNG (and SVG)")
     r.add_argument("strokes_json", type=Path)
-    r.add_argument("--size", type=int, default=256)
+    r.add_argument("--size", type=int_range(1, MAX_RENDER_SIZE), default=256, help="pixels per side")
     r.add_argument("--out", type=Path, required=True)
     r.add_argument("--svg", type=Path, default=None)
     r.set_defaults(func=_cmd_render)

@@ -251,7 +251,10 @@ def save_dataset(d: dict, path: str | Path, half: bool = False) -> None:
         d["exact_rows"] = exact.astype(np.int64)
         d["exact_params"] = np.asarray(d["params"], np.float32)[exact]
         d["params"] = np.asarray(d["params"]).astype(np.float16)
-    np.savez_compressed(path, **d)
+    from engines.files import atomic_output
+
+    with atomic_output(path) as tmp, open(tmp, "wb") as fh:  # a file object: no ".npz" appended
+        np.savez_compressed(fh, **d)
 
 
 def load_dataset(path: str | Path) -> dict[str, np.ndarray]:

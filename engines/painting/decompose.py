@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from engines.base import Job, Params, Progress, drive_job, param
+from engines.base import Job, Params, Progress, check_cancelled, drive_job, param
 from engines.painting.render import render_sparse
 from engines.painting.strokes import MIN_SIZE
 
@@ -120,6 +120,7 @@ def decompose_job(
         x = _init_level(target, canvas, n, scale, gen).requires_grad_(True)
         opt = torch.optim.Adam([x], lr=p.lr)
         for it in range(p.iters):
+            check_cancelled()  # between two reports too: a step can take a tenth of a second
             opt.zero_grad(set_to_none=True)
             out = render_sparse(x, size=p.size, canvas=canvas)
             loss = ((out - target) ** 2).mean() * b

@@ -109,7 +109,10 @@ def save_png(img: np.ndarray, path: str | os.PathLike) -> None:
     a = np.asarray(img)
     if a.dtype != np.uint8:
         a = (np.clip(a, 0, 1) * 255 + 0.5).astype(np.uint8)
-    Image.fromarray(a).save(path, format="PNG")
+    from engines.files import atomic_output
+
+    with atomic_output(path) as tmp:
+        Image.fromarray(a).save(tmp, format="PNG")
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:

@@ -431,16 +431,12 @@ def load_painting(path: str | os.PathLike) -> Painting:
 
 
 def save_painting(painting: Painting, path: str | os.PathLike) -> None:
-    """Write a painting as JSON (atomically: temporary file then rename)."""
+    """Write a painting as JSON (atomically: a temporary file, removed on failure, then a rename)."""
+    from engines.files import atomic_write_text
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        tmp.write_text(json.dumps(painting.to_dict(), indent=1), encoding="utf-8")
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    atomic_write_text(path, json.dumps(painting.to_dict(), indent=1))
 
 
 def strokes_from_iter(items: Iterable[Stroke]) -> Painting:

@@ -9,6 +9,19 @@ from pathlib import Path
 
 import numpy as np
 
+from engines.cliargs import (
+    count,
+    float_range,
+    int_range,
+    nonnegative_float,
+    nonnegative_int,
+    positive_int,
+    probability,
+    seed,
+    suggest,
+)
+from engines.files import atomic_output, check_input, check_output, reading
+
 ASSETS = Path(__file__).resolve().parents[2] / "assets" / "painting"
 DEFAULT_MODEL = ASSETS / "model.zip"
 DEFAULT_BASELINE = ASSETS / "regression.zip"
@@ -40,6 +53,9 @@ def _cmd_dataset(args) -> int:
 
     from engines.painting.data import build_dataset_job, save_dataset
 
+    check_output(args.out)
+    if args.held_out_from is not None:  # checked now, not after the first decompositions
+        _load_dataset(args.held_out_from)
     torch.set_num_threads(max(1, args.threads))
     t0 = time.perf_counter()
     job = build_dataset_job(
@@ -72,12 +88,14 @@ def _cmd_dataset(args) -> int:
 def _cmd_train(args) -> int:
     import torch
 
-    from engines.painting.data import load_dataset
     from engines.painting.model import ModelConfig, TrainParams, save_model, train_job
 
+    check_output(args.out)
     torch.set_num_threads(max(1, args.threads))
-    d = load_dataset(args.data)
+    d = _load_dataset(args.data)
     train = d["params"][d["split"] == 0]
+    if len(train) == 0:
+        raise ValueError(f"{args.data}: no training paintings (split 0) to train on")
     # the validation split when the dataset has one, else the held-out paintings
     val = d["params"][d["split"] == 2] if (d["split"] == 2).any() else d["params"][d["split"] == 1]
     levels = d["levels"]
@@ -111,7 +129,7 @@ def _cmd_train(args) -> int:
             bar.refresh()
             if args.log:
                 print(pr.message, file=sys.stderr, flush=True)
-            if args.checkpoint:
+            if args.checkpoint and isinstance(pr.value, tuple):
                 m, h = pr.value
                 save_model(
                     m,
@@ -154,19 +172,40 @@ def _load_or_die(path: Path):
         raise FileNotFoundError(
             f"{path}: no trained model (train one with `python -m engines painting train`)"
         )
-    return load_model(path)
+    check_input(path, "model file")
+    with reading(path, "model file"):
+        return load_model(path)
+
+
+def _load_dataset(path: Path) -> dict:
+    from engines.painting.data import load_dataset
+
+    check_input(path, "stroke dataset")
+    with reading(path, "stroke dataset"):
+        d = load_dataset(path)
+        if len(d["levels"]) != d["params"].shape[1] or len(d["split"]) != len(d["params"]):
+            raise ValueError("fields 'levels' and 'split' do not fit 'params'")
+    return d
 
 
 def _cmd_complete(args) -> int:
     import torch
 
     from engines.painting.decompose import level_sizes
-    from engines.painting.model import consensus_fit, make_mask, sample, slots_for_context
+    from engines.painting.model import MASK_MODES, consensus_fit, make_mask, sample, slots_for_context
     from engines.painting.strokes import load_painting, save_painting
 
+    check_output(args.out)
+    if args.mode not in (*MASK_MODES, "all"):
+        raise ValueError(
+            f"--mode {args.mode!r}: allowed values are {', '.join((*MASK_MODES, 'all'))}"
+            + suggest(args.mode, (*MASK_MODES, "all"))
+        )
+    check_input(args.strokes_json, "painting")
     torch.set_num_threads(max(1, args.threads))
     model = _load_or_die(args.model)
-    painting = load_painting(args.strokes_json)
+    with reading(args.strokes_json, "painting"):
+        painting = load_painting(args.strokes_json)
     params, _ = painting.arrays()
     sizes = level_sizes(model.cfg.n_strokes)
     rng = np.random.default_rng(args.seed)
@@ -198,7 +237,8 @@ def _cmd_complete(args) -> int:
             result.remove(ids[i])
     new = out[~mask]
     result.add_many(new, author="model")
-    save_painting(result, args.out)
+    with atomic_output(args.out) as tmp:
+        save_painting(result, tmp)
     print(
         f"{args.out}: {int(mask.sum())} context strokes, {len(new)} proposed in {wall:.2f} s "
         f"({args.steps} DDIM steps, guidance {args.guidance}, "
@@ -210,7 +250,6 @@ def _cmd_complete(args) -> int:
 def _cmd_eval(args) -> int:
     import torch
 
-    from engines.painting.data import load_dataset
     from engines.painting.evaluate import (
         diffusion_completer,
         evaluate,
@@ -221,10 +260,18 @@ def _cmd_eval(args) -> int:
     )
     from engines.painting.model import MASK_MODES
 
+    modes = tuple(m.strip() for m in args.modes.split(",") if m.strip()) if args.modes else MASK_MODES
+    for m in modes:
+        if m not in MASK_MODES:
+            raise ValueError(
+                f"--modes: unknown masking mode {m!r} (allowed: {', '.join(MASK_MODES)}){suggest(m, MASK_MODES)}"
+            )
     torch.set_num_threads(max(1, args.threads))
-    d = load_dataset(args.data)
+    d = _load_dataset(args.data)
     train = d["params"][d["split"] == 0]
     test = d["params"][d["split"] == args.split][: args.n]
+    if len(test) == 0:
+        raise ValueError(f"{args.data}: no paintings in split {args.split} to evaluate")
     levels = d["levels"]
     completers = {
         "diffusion": diffusion_completer(
@@ -240,7 +287,6 @@ def _cmd_eval(args) -> int:
         if Path(args.baseline).exists():
             completers["regression"] = regression_completer(_load_or_die(args.baseline))
         completers["nearest"] = nearest_neighbour_completer(train)
-    modes = tuple(args.modes.split(",")) if args.modes else MASK_MODES
     t0 = time.perf_counter()
     rows = evaluate(completers, test, levels, modes=modes)
     out = {"rows": rows, "summary": summary(rows), "n_paintings": int(len(test)), "wall_s": 0.0}
@@ -257,17 +303,22 @@ def _cmd_eval(args) -> int:
 def add_model_parsers(sub) -> None:
     ds = sub.add_parser("dataset", help="decompose the shipped sample images into training strokes")
     ds.add_argument("--out", type=Path, default=DEFAULT_DATA)
-    ds.add_argument("--crops", type=int, default=6, help="random crops per sample image")
-    ds.add_argument("--faces", type=int, default=200, help="LFW faces to use (of 200)")
-    ds.add_argument("--size", type=int, default=48)
-    ds.add_argument("--iters", type=int, default=60)
-    ds.add_argument("--strokes", type=int, default=180)
-    ds.add_argument("--max-images", type=int, default=None, help="limit (for quick runs)")
-    ds.add_argument("--seed", type=int, default=0)
-    ds.add_argument("--batch", type=int, default=16, help="images decomposed at once")
-    ds.add_argument("--face-copies", type=int, default=1, help="variants of each training face")
-    ds.add_argument("--min-side", type=float, default=0.4, help="smallest crop side (fraction)")
-    ds.add_argument("--jitter", type=float, default=0.0, help="colour jitter of training crops")
+    ds.add_argument("--crops", type=count, default=6, help="random crops per sample image")
+    ds.add_argument("--faces", type=nonnegative_int, default=200, help="LFW faces to use (of 200)")
+    ds.add_argument("--size", type=int_range(16, 512), default=48)
+    ds.add_argument("--iters", type=int_range(1, 5000), default=60)
+    ds.add_argument("--strokes", type=int_range(1, 4000), default=180)
+    ds.add_argument("--max-images", type=count, default=None, help="limit (for quick runs)")
+    ds.add_argument("--seed", type=seed, default=0)
+    ds.add_argument("--batch", type=count, default=16, help="images decomposed at once")
+    ds.add_argument("--face-copies", type=count, default=1, help="variants of each training face")
+    ds.add_argument(
+        "--min-side",
+        type=float_range(0.0, 1.0, lo_open=True),
+        default=0.4,
+        help="smallest crop side (fraction)",
+    )
+    ds.add_argument("--jitter", type=nonnegative_float, default=0.0, help="colour jitter of training crops")
     ds.add_argument("--val-images", default="", help="comma-separated sources for a validation split")
     ds.add_argument(
         "--held-out-from", type=Path, default=None, help="copy the held-out paintings of this dataset"
@@ -275,7 +326,7 @@ def add_model_parsers(sub) -> None:
     ds.add_argument(
         "--half", action="store_true", help="store training paintings as float16 (held-out ones stay exact)"
     )
-    ds.add_argument("--threads", type=int, default=1)
+    ds.add_argument("--threads", type=positive_int, default=1)
     ds.set_defaults(func=_cmd_dataset)
 
     tr = sub.add_parser("train", help="train the completion model (or its regression baseline)")
@@ -285,21 +336,28 @@ def add_model_parsers(sub) -> None:
     tr.add_argument(
         "--prediction", choices=("eps", "x0"), default="eps", help="diffusion output: noise or clean strokes"
     )
-    tr.add_argument("--steps", type=int, default=3000)
-    tr.add_argument("--batch", type=int, default=16)
-    tr.add_argument("--lr", type=float, default=1e-3)
-    tr.add_argument("--d-model", type=int, default=64)
-    tr.add_argument("--layers", type=int, default=3)
-    tr.add_argument("--heads", type=int, default=4)
-    tr.add_argument("--image-grid", type=int, default=0, help="context image patches per side (0: off)")
-    tr.add_argument("--ema", type=float, default=0.0, help="weight average decay (0: off)")
+    tr.add_argument("--steps", type=count, default=3000)
+    tr.add_argument("--batch", type=count, default=16)
+    tr.add_argument("--lr", type=float_range(0.0, 1.0, lo_open=True), default=1e-3)
+    tr.add_argument("--d-model", type=count, default=64)
+    tr.add_argument("--layers", type=count, default=3)
+    tr.add_argument("--heads", type=count, default=4)
     tr.add_argument(
-        "--max-minutes", type=float, default=0.0, help="wall-time budget; the schedule ends with it (0: none)"
+        "--image-grid", type=nonnegative_int, default=0, help="context image patches per side (0: off)"
     )
-    tr.add_argument("--val-size", type=int, default=16)
-    tr.add_argument("--report-every", type=int, default=100)
-    tr.add_argument("--seed", type=int, default=0)
-    tr.add_argument("--threads", type=int, default=1)
+    tr.add_argument(
+        "--ema", type=float_range(0.0, 1.0, hi_open=True), default=0.0, help="weight average decay (0: off)"
+    )
+    tr.add_argument(
+        "--max-minutes",
+        type=nonnegative_float,
+        default=0.0,
+        help="wall-time budget; the schedule ends with it (0: none)",
+    )
+    tr.add_argument("--val-size", type=count, default=16)
+    tr.add_argument("--report-every", type=count, default=100)
+    tr.add_argument("--seed", type=seed, default=0)
+    tr.add_argument("--threads", type=positive_int, default=1)
     tr.add_argument("--log", action="store_true", help="print every report to stderr")
     tr.add_argument("--checkpoint", action="store_true", help="save the model at every report")
     tr.set_defaults(func=_cmd_train)
@@ -309,18 +367,18 @@ def add_model_parsers(sub) -> None:
     co.add_argument(
         "--mode", default="random", help="masking mode for a full painting, or 'all' to keep every stroke"
     )
-    co.add_argument("--p", type=float, default=0.5, help="context ratio")
-    co.add_argument("--steps", type=int, default=20, help="DDIM steps (10-50)")
-    co.add_argument("--guidance", type=float, default=1.5, help="classifier-free guidance weight")
+    co.add_argument("--p", type=probability, default=0.5, help="context ratio")
+    co.add_argument("--steps", type=count, default=20, help="DDIM steps (10-50)")
+    co.add_argument("--guidance", type=nonnegative_float, default=1.5, help="classifier-free guidance weight")
     co.add_argument(
         "--samples",
-        type=int,
+        type=count,
         default=1,
         help="diffusion samples; above 1 the proposal is fitted to their mean render (a best guess)",
     )
-    co.add_argument("--seed", type=int, default=0)
+    co.add_argument("--seed", type=seed, default=0)
     co.add_argument("--model", type=Path, default=DEFAULT_MODEL)
-    co.add_argument("--threads", type=int, default=2)
+    co.add_argument("--threads", type=positive_int, default=2)
     co.add_argument("--out", type=Path, required=True)
     co.set_defaults(func=_cmd_complete)
 
@@ -328,22 +386,28 @@ def add_model_parsers(sub) -> None:
     ev.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ev.add_argument("--model", type=Path, default=DEFAULT_MODEL)
     ev.add_argument("--baseline", type=Path, default=DEFAULT_BASELINE)
-    ev.add_argument("--n", type=int, default=20, help="held-out paintings to use")
+    ev.add_argument("--n", type=count, default=20, help="held-out paintings to use")
     ev.add_argument("--modes", default="", help="comma-separated masking modes (default: all)")
-    ev.add_argument("--steps", type=int, default=20)
-    ev.add_argument("--guidance", type=float, default=1.5)
-    ev.add_argument("--candidates", type=int, default=1, help="diffusion samples per completion")
+    ev.add_argument("--steps", type=count, default=20)
+    ev.add_argument("--guidance", type=nonnegative_float, default=1.5)
+    ev.add_argument("--candidates", type=count, default=1, help="diffusion samples per completion")
     ev.add_argument(
         "--decoder",
         choices=("fit", "choice", "sample"),
         default="fit",
         help="with several candidates: fit strokes to their mean render, or choose the sample closest to it",
     )
-    ev.add_argument("--temperature", type=float, default=1.0, help="scale of the initial DDIM noise")
+    ev.add_argument(
+        "--temperature", type=nonnegative_float, default=1.0, help="scale of the initial DDIM noise"
+    )
     ev.add_argument("--no-baselines", action="store_true", help="score the diffusion model only")
     ev.add_argument(
-        "--split", type=int, default=1, help="paintings to evaluate: 1 held out (default), 2 validation"
+        "--split",
+        type=int,
+        choices=(1, 2),
+        default=1,
+        help="paintings to evaluate: 1 held out (default), 2 validation",
     )
-    ev.add_argument("--threads", type=int, default=2)
+    ev.add_argument("--threads", type=positive_int, default=2)
     ev.add_argument("--json", action="store_true")
     ev.set_defaults(func=_cmd_eval)

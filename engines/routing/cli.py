@@ -13,13 +13,27 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
+
+from engines.cliargs import count, int_range, positive_float, seed
+from engines.files import check_input, check_output, reading
+
+#: what ``solve --out`` writes, by suffix
+SOLUTION_SUFFIXES = (".sol", ".csv", ".geojson", ".json")
+
+
+def _load(path):
+    from engines.routing.io import load_problem
+
+    check_input(path, "routing instance")
+    with reading(path, "routing instance"):
+        return load_problem(path)
 
 
 def _info(args) -> int:
-    from engines.routing.io import load_problem
     from engines.routing.problem import check_instance
 
-    p = load_problem(args.file)
+    p = _load(args.file)
     print(f"{p.name}: {p.variant}, {p.n - 1} customers, capacity {p.capacity}, vehicles {p.num_vehicles}")
     print(f"best known: {p.bks}")
     bad = check_instance(p)
@@ -32,10 +46,16 @@ def _solve(args) -> int:
     from tqdm import tqdm
 
     from engines.base import drive_job
-    from engines.routing.io import load_problem, write_geojson, write_solution, write_solution_csv
+    from engines.routing.io import write_geojson, write_solution, write_solution_csv
     from engines.routing.solvers import solve_job
 
-    p = load_problem(args.file)
+    if args.out:
+        check_output(args.out)
+        if Path(args.out).suffix.lower() not in SOLUTION_SUFFIXES:
+            raise ValueError(
+                f"--out {args.out}: unknown kind of solution file; end it in {', '.join(SOLUTION_SUFFIXES)}"
+            )
+    p = _load(args.file)
     job = solve_job(
         p,
         args.solver,
@@ -44,7 +64,9 @@ def _solve(args) -> int:
         max_iterations=args.max_iterations,
         min_vehicles=args.min_vehicles,
     )
-    bar = tqdm(total=args.time_limit, unit="s", file=sys.stderr, disable=args.quiet, leave=False)
+    bar = tqdm(
+        total=args.time_limit, unit="s", file=sys.stderr, disable=True if args.quiet else None, leave=False
+    )
 
     def on(pr):
         bar.n = round(pr.done, 2)
@@ -84,7 +106,10 @@ def _osm(args) -> int:
     from engines.routing.io import write_npz
     from engines.routing.osm import osm_problem
 
-    p = osm_problem(args.file, n_points=args.points, seed=args.seed, capacity=args.capacity)
+    check_output(args.out)
+    check_input(args.file, "OSM extract")
+    with reading(args.file, "OSM extract (.osm.pbf)"):
+        p = osm_problem(args.file, n_points=args.points, seed=args.seed, capacity=args.capacity)
     write_npz(args.out, p)
     asym = (abs(p.distance - p.distance.T) > 1e-9).mean()
     print(
@@ -97,6 +122,11 @@ def _osm(args) -> int:
 def _train(args) -> int:
     from engines.routing.neural.train import main as train_main
 
+    check_output(args.out, "--out", folder=True)
+    if args.checkpoints:
+        check_output(args.checkpoints, "--checkpoints", folder=True)
+    if args.init:
+        check_input(args.init, "weights file")
     return train_main(args)
 
 
@@ -113,11 +143,11 @@ def add_parser(subparsers) -> None:
     s = sub.add_parser("solve", help="solve an instance")
     s.add_argument("file")
     s.add_argument("--solver", choices=SOLVERS, default="ls")
-    s.add_argument("--time-limit", type=float, default=1.0, help="seconds")
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--time-limit", type=positive_float, default=1.0, help="seconds (> 0)")
+    s.add_argument("--seed", type=seed, default=0)
     s.add_argument(
         "--max-iterations",
-        type=int,
+        type=count,
         default=None,
         help="cap the local search (ls, neural+ls): the same result on any machine within the time limit",
     )
@@ -130,17 +160,19 @@ def add_parser(subparsers) -> None:
     s.set_defaults(func=_solve)
     s = sub.add_parser("osm", help="an asymmetric road-network instance from an OSM .pbf extract")
     s.add_argument("file")
-    s.add_argument("--points", type=int, default=100, help="number of points (depot included)")
-    s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--capacity", type=float, default=None, help="make an ACVRP: demands 1..9, this capacity")
+    s.add_argument("--points", type=int_range(2), default=100, help="number of points (depot included)")
+    s.add_argument("--seed", type=seed, default=0)
+    s.add_argument(
+        "--capacity", type=positive_float, default=None, help="make an ACVRP: demands 1..9, this capacity"
+    )
     s.add_argument("--out", required=True)
     s.set_defaults(func=_osm)
     s = sub.add_parser("train", help="train the neural constructive solver")
     s.add_argument("--config", default="default", help="tiny | default | finetune (with --init)")
     s.add_argument("--out", default="assets/routing")
-    s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--minutes", type=float, default=None, help="override the wall-time budget")
-    s.add_argument("--steps", type=int, default=None, help="override the number of training steps")
+    s.add_argument("--seed", type=seed, default=0)
+    s.add_argument("--minutes", type=positive_float, default=None, help="override the wall-time budget")
+    s.add_argument("--steps", type=count, default=None, help="override the number of training steps")
     s.add_argument("--checkpoints", default=None, help="also save the weights every 100 steps in this folder")
     s.add_argument("--init", default=None, help="continue training these weights (a routenet.state)")
     s.set_defaults(func=_train)

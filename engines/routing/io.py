@@ -40,6 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
+from engines.files import atomic_output, atomic_write_text
 from engines.routing.problem import (
     MAX_VALUE,
     MAX_VEHICLES,
@@ -549,7 +550,7 @@ def write_npz(path: str | os.PathLike, p: Problem) -> None:
         out["road_pred"] = p.roads.pred.astype(np.int32)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "wb") as fh:
+    with atomic_output(path) as tmp, open(tmp, "wb") as fh:
         np.savez_compressed(fh, **out)
 
 
@@ -763,7 +764,8 @@ def write_solution(path: str | os.PathLike, problem: Problem, routes) -> Evaluat
     ev = evaluate(problem, routes)
     cost = problem.round_cost(ev.cost)
     cost_s = f"{int(cost)}" if problem.precision == 0 else f"{cost:.{problem.precision or 6}f}"
-    vrplib.write_solution(str(path), routes, {"Cost": cost_s})
+    with atomic_output(path) as tmp:
+        vrplib.write_solution(str(tmp), routes, {"Cost": cost_s})
     return ev
 
 
@@ -774,7 +776,7 @@ def write_solution_csv(path: str | os.PathLike, problem: Problem, routes) -> Non
     c = problem.coords if problem.coords is not None else np.full((problem.n, 2), np.nan)
     tw = problem.windows
     names = ("lat", "lon") if problem.coord_kind == "latlon" else ("x", "y")
-    with open(path, "w", newline="") as fh:
+    with atomic_output(path) as tmp, open(tmp, "w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["route", "seq", "node", *names, "demand", "load", "arrival", "start", "wait", "due"])
         for k, rs in enumerate(ev.routes, 1):
@@ -840,5 +842,5 @@ def geojson(problem: Problem, routes) -> dict:
 
 
 def write_geojson(path: str | os.PathLike, problem: Problem, routes) -> None:
-    with open(path, "w") as fh:
-        json.dump(geojson(problem, routes), fh)
+    text = json.dumps(geojson(problem, routes))
+    atomic_write_text(path, text)

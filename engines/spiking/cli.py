@@ -7,36 +7,33 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import time
 
-
-def _parse_overrides(items: list[str]) -> dict:
-    out = {}
-    for item in items or []:
-        if "=" not in item:
-            raise ValueError(f"--set {item!r}: expected NAME=VALUE")
-        key, value = item.split("=", 1)
-        try:
-            out[key.strip()] = json.loads(value)
-        except json.JSONDecodeError:
-            out[key.strip()] = value
-    return out
+from engines.cliargs import count, parse_set, positive_float, seed
+from engines.files import atomic_output, check_input, check_output, reading
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from .engine import SpikingEngine
-    from .params import preset
+    from .params import SpikingParams, preset
 
-    params = preset(args.preset, **_parse_overrides(args.set))
+    for path, option in ((args.save, "--save"), (args.nwb, "--nwb")):
+        if path:
+            check_output(path, option)
+    if args.load:
+        check_input(args.load, "saved state")
+    params = preset(args.preset, **parse_set(args.set, SpikingParams, "the spiking parameters"))
     t0 = time.perf_counter()
     eng = SpikingEngine(params, seed=args.seed)
     build_s = time.perf_counter() - t0
     if args.load:
-        eng.load(args.load)
+        with reading(args.load, "spiking state file"):
+            eng.load(args.load)
     steps = int(round(args.duration / (params.dt_ms * 1e-3)))
     chunk = max(1, int(round(0.1 / (params.dt_ms * 1e-3))))
     show = not args.no_progress and sys.stderr.isatty()
@@ -48,12 +45,13 @@ def cmd_run(args: argparse.Namespace) -> int:
             bar.update(k)
     out = eng.stats()
     out.update({"preset": args.preset, "seed": args.seed, "build_s": build_s})
-    if args.save:
-        eng.save(args.save)
-        out["saved"] = args.save
-    if args.nwb:
-        out["nwb_units"] = eng.export_nwb(args.nwb)
-        out["nwb"] = args.nwb
+    with contextlib.ExitStack() as outputs:  # both files, or neither
+        if args.save:
+            eng.save(outputs.enter_context(atomic_output(args.save)))
+            out["saved"] = args.save
+        if args.nwb:
+            out["nwb_units"] = eng.export_nwb(outputs.enter_context(atomic_output(args.nwb)))
+            out["nwb"] = args.nwb
     if args.json:
         print(json.dumps({k: (round(v, 6) if isinstance(v, float) else v) for k, v in out.items()}))
     else:
@@ -71,7 +69,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         from . import ncx_digits
 
         if args.method == "stdp":
-            over = {"epochs": args.epochs, **_parse_overrides(args.set)}
+            over = {
+                "epochs": args.epochs,
+                **parse_set(args.set, ncx_digits.STDP_DEFAULTS, "the STDP settings"),
+            }
             job = ncx_digits.train_job(seed=0 if args.seed is None else args.seed, save=args.save, **over)
             total = int(over["epochs"]) + 1
         else:
@@ -84,7 +85,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     elif args.preset == "tess-digits":
         from . import tess
 
-        tp = tess.TessParams(**_parse_overrides(args.set))
+        tp = tess.TessParams(**parse_set(args.set, tess.TessParams, "the TESS parameters"))
         job = tess.train_job(tp, seed=0 if args.seed is None else args.seed, save=args.save)
         total = tp.epochs * -(-(tp.n_train or 1203) // tp.batch)
     else:
@@ -119,8 +120,8 @@ def add_parser(subparsers) -> None:
     sub = p.add_subparsers(dest="spiking_cmd", metavar="COMMAND")
     r = sub.add_parser("run", help="simulate a preset network and print its rates and speed")
     r.add_argument("--preset", default="coba", help="preset name (see 'presets')")
-    r.add_argument("--duration", type=float, default=1.0, help="biological time in seconds")
-    r.add_argument("--seed", type=int, default=42)
+    r.add_argument("--duration", type=positive_float, default=1.0, help="biological time in seconds (> 0)")
+    r.add_argument("--seed", type=seed, default=42)
     r.add_argument("--set", action="append", metavar="NAME=VALUE", help="override a parameter")
     r.add_argument("--save", metavar="FILE", help="save the final state to FILE")
     r.add_argument("--load", metavar="FILE", help="continue from a saved state")
@@ -136,15 +137,17 @@ def add_parser(subparsers) -> None:
         metavar="NAME=VALUE",
         help="override a TESS parameter (or a neurocorex-digits STDP setting)",
     )
-    t.add_argument("--alpha", type=float, default=8.0, help="template scale (neurocorex-digits templates)")
+    t.add_argument(
+        "--alpha", type=positive_float, default=8.0, help="template scale (neurocorex-digits templates)"
+    )
     t.add_argument(
         "--method",
         choices=("stdp", "templates"),
         default="stdp",
         help="neurocorex-digits: on-chip STDP with teacher frames (default) or offline int8 templates",
     )
-    t.add_argument("--epochs", type=int, default=3, help="STDP epochs (neurocorex-digits)")
-    t.add_argument("--seed", type=int, default=None, help="seed (default 1 for neurocorex, 0 for tess)")
+    t.add_argument("--epochs", type=count, default=3, help="STDP epochs (neurocorex-digits)")
+    t.add_argument("--seed", type=seed, default=None, help="seed (default 1 for neurocorex, 0 for tess)")
     t.add_argument("--save", action="store_true", help="write the weights and manifest to assets/spiking")
     t.add_argument("--json", action="store_true")
     t.add_argument("--no-progress", action="store_true")

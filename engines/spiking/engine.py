@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from engines.base import Engine, EngineError, RingBuffer, StateError, frozen_array
+from engines.base import Engine, EngineError, RingBuffer, StateError, check_cancelled, frozen_array
 
 from . import connectivity as conn_mod
 from . import kernels as K
@@ -482,6 +482,8 @@ class SpikingEngine(Engine):
                 self.monitor_since_step = self.step_count
             done = 0
             while done < n:
+                if done:
+                    check_cancelled()  # a long step(n) stops between kernel chunks when its job is cancelled
                 # apply due current steps, and stop the chunk at the next one
                 while self.current_events and self.current_events[0][0] <= self.step_count:
                     _, val, idx = self.current_events.pop(0)

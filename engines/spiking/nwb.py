@@ -65,7 +65,9 @@ def export_nwb(engine, path: str | os.PathLike, description: str = "", all_neuro
         columns=[spike_times, spike_index, population],
     )
     count = int(unit_ids.size)
-    with NWBHDF5IO(os.fspath(path), "w") as io:
+    from engines.files import atomic_output
+
+    with atomic_output(path) as tmp, NWBHDF5IO(os.fspath(tmp), "w") as io:
         io.write(nwb)
     if dropped:
         engine.log(f"NWB export: {dropped} older spikes had left the ring buffer", "warning")

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from engines.base import Params, Progress, param
+from engines.base import Params, Progress, check_cancelled, param
 from engines.serialize import FormatError, load_manifest, load_npz, numeric_arrays, parse_json_bounded
 
 from .ncx_digits import load_split
@@ -194,6 +194,7 @@ def train_job(params: TessParams | None = None, seed: int = 0, save: bool = Fals
     for epoch in range(p.epochs):
         order = rng.permutation(len(x_tr))
         for bi in range(n_batches):
+            check_cancelled()  # it yields every 10 batches; a cancelled job stops at the next one
             frac = done / max(total - 1, 1)
             lr = p.lr * (p.lr_final + (1 - p.lr_final) * 0.5 * (1 + math.cos(math.pi * frac)))
             idx = order[bi * p.batch : (bi + 1) * p.batch]

@@ -20,6 +20,17 @@ import json
 import sys
 from pathlib import Path
 
+from engines.cliargs import count, nonnegative_int, suggest
+from engines.files import check_input, check_output, reading
+
+
+def _load(path):
+    from engines.sweep.model import load_sweep
+
+    check_input(path, "sweep file")
+    with reading(path, "sweep file"):
+        return load_sweep(path)
+
 
 def _default_out(toml: str) -> Path:
     p = Path(toml)
@@ -30,11 +41,11 @@ def cmd_run(args) -> int:
     from tqdm import tqdm
 
     from engines.base import drive_job
-    from engines.sweep.model import load_sweep
     from engines.sweep.runner import sweep_job
 
-    spec = load_sweep(args.file)
+    spec = _load(args.file)
     out = Path(args.out) if args.out else _default_out(args.file)
+    check_output(out, "--out", folder=True)
     job = sweep_job(
         spec,
         out,
@@ -89,10 +100,9 @@ def cmd_run(args) -> int:
 
 
 def cmd_show(args) -> int:
-    from engines.sweep.model import load_sweep
     from engines.sweep.store import ResultStore
 
-    spec = load_sweep(args.file)
+    spec = _load(args.file)
     print(f"sweep {spec.name!r}: kind {spec.kind}, {spec.n_points()} points, seeds {list(spec.seeds)}")
     if spec.description:
         print(spec.description)
@@ -126,6 +136,11 @@ def cmd_kinds(args) -> int:
     from engines.sweep.kinds import get_kind, kind_names
 
     names = [args.kind] if args.kind else kind_names()
+    if args.kind and args.kind not in kind_names():
+        raise ValueError(
+            f"sweep kinds: no kind named {args.kind!r} (known: {', '.join(kind_names())})"
+            + suggest(args.kind, kind_names())
+        )
     for name in names:
         try:
             k = get_kind(name)
@@ -142,9 +157,18 @@ def cmd_kinds(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from engines.sweep.store import export_results
+    from engines.sweep.store import EXPORT_SUFFIXES, export_results
 
-    n = export_results(args.results, args.to)
+    check_output(args.to, "--to")
+    if Path(args.to).suffix.lower() not in EXPORT_SUFFIXES:
+        raise ValueError(f"--to {args.to}: export to a {', '.join(EXPORT_SUFFIXES)} file")
+    src = Path(args.results)
+    if src.is_dir() and not any(src.glob("part-*.parquet")) and not (src / "_sweep.toml").exists():
+        raise ValueError(
+            f"{src}: not a results folder (no part-*.parquet files); give the --out of a sweep run"
+        )
+    with reading(src, "results folder or Parquet file"):
+        n = export_results(src, args.to)
     print(f"{n} rows -> {args.to}")
     return 0
 
@@ -158,9 +182,12 @@ def add_parser(subparsers) -> None:
     r.add_argument("--out", help="results folder (default: SWEEP.parquet next to the file)")
     r.add_argument("--scheduler", help="address of a running Dask scheduler, e.g. tcp://HOST:8786")
     r.add_argument(
-        "--workers", type=int, default=None, help="local worker processes (default: CPUs; 0: inline)"
+        "--workers",
+        type=nonnegative_int,
+        default=None,
+        help="local worker processes (default: CPUs; 0: inline)",
     )
-    r.add_argument("--chunk", type=int, default=1, help="points per Dask task (for points of a few ms)")
+    r.add_argument("--chunk", type=count, default=1, help="points per Dask task (for points of a few ms)")
     r.add_argument("--keep-failed", action="store_true", help="do not run again the points that failed")
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
     r.add_argument("--json", action="store_true", help="print the summary as JSON")

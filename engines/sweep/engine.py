@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from engines.base import Engine, Params, Progress, frozen_array, param
+from engines.base import Cancelled, Engine, Params, Progress, frozen_array, param
 from engines.sweep.model import SweepError, SweepSpec, load_sweep, parse_sweep_toml, sweep_from_dict
 from engines.sweep.runner import SweepStatus, SweepSummary, sweep_job
 from engines.sweep.store import read_results
@@ -193,7 +193,7 @@ class SweepEngine(Engine):
             if summary is not None and summary.failed:
                 self.log(f"sweep {spec.name!r}: {summary.failed} point(s) failed (see the table)", "warning")
             return summary
-        except GeneratorExit:  # stopped between yields
+        except (GeneratorExit, Cancelled):  # stopped between yields, or inside a point (check_cancelled)
             self._state = "stopped"
             raise
         except Exception:

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from engines.base import check_cancelled
 from engines.paths import shared_data
 
 __all__ = ["Kind", "get_kind", "kind_names", "register_kind", "resolve_data_path"]
@@ -125,8 +126,11 @@ def get_kind(name: str) -> Kind:
 def run_demo(params: dict, seed: int) -> dict[str, float]:
     """f = sin(x) cos(y) + noise * N(0, 1); r = |(x, y)|; draw = U(0, 1) from the seed."""
     p = {**_DEMO_DEFAULTS, **params}
-    if p["sleep_s"] > 0:
-        time.sleep(p["sleep_s"])
+    if p["sleep_s"] > 0:  # in slices: a point run inside a studio job stops when the job is cancelled
+        end = time.monotonic() + p["sleep_s"]
+        while (left := end - time.monotonic()) > 0:
+            time.sleep(min(left, 0.05))
+            check_cancelled()
     if p["x"] > p["crash_above"]:  # tests of worker deaths: the process ends at once
         os._exit(3)
     if p["x"] > p["fail_above"]:

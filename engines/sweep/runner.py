@@ -34,6 +34,7 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+import threading
 import time
 import traceback
 from collections.abc import Generator, Mapping
@@ -374,16 +375,39 @@ def sweep_job(
             if futures and client is not None:
                 with contextlib.suppress(Exception):
                     client.cancel(list(futures))
+            if cluster is not None and not completed:
+                # stopped: the points still running are abandoned anyway; a graceful close would wait
+                # seconds for each busy worker to finish its task
+                _kill_workers(cluster)
             futures.clear()
-            if own_client and client is not None:
-                with contextlib.suppress(Exception):
-                    client.close(timeout=10)
-            if cluster is not None:
-                with contextlib.suppress(Exception):
-                    cluster.close(timeout=10)
+            if cluster is not None and not completed:
+                # stopped: close the emptied cluster in the background, the caller need not wait for it
+                threading.Thread(
+                    target=_close_quietly, args=(client if own_client else None, cluster), daemon=True
+                ).start()
+            else:
+                _close_quietly(client if own_client else None, cluster)
     if completed and compact:
         store.compact()
     return summary(completed)
+
+
+def _close_quietly(client: Any, cluster: Any) -> None:
+    if client is not None:
+        with contextlib.suppress(Exception):
+            client.close(timeout=10)
+    if cluster is not None:
+        with contextlib.suppress(Exception):
+            cluster.close(timeout=10)
+
+
+def _kill_workers(cluster: Any) -> None:
+    """End the worker processes of a local cluster at once (best effort)."""
+    import signal
+
+    for nanny in list(getattr(cluster, "workers", {}).values()):
+        with contextlib.suppress(Exception):
+            os.kill(nanny.process.process.pid, signal.SIGKILL)
 
 
 def run_sweep(spec: SweepSpec, out: str | os.PathLike, **kw) -> SweepSummary:

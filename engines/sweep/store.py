@@ -255,25 +255,30 @@ def _naive_time(t: pa.Table) -> pa.Table:
     return t
 
 
+#: the kinds of file :func:`export_results` writes
+EXPORT_SUFFIXES = (".parquet", ".csv", ".json", ".jsonl")
+
+
 def export_results(src: str | os.PathLike, dest: str | os.PathLike) -> int:
     """Write the results as one ``.parquet``, ``.csv`` or ``.json`` (lines) file; returns the rows."""
-    table = read_results(src)
+    from engines.files import atomic_output
+
     d = Path(dest)
-    tmp = d.with_name(f".{d.name}.tmp")
     suffix = d.suffix.lower()
-    if suffix == ".parquet":
-        pq.write_table(table, tmp)
-    elif suffix == ".csv":
-        import pyarrow.csv as pacsv
-
-        pacsv.write_csv(table, tmp)
-    elif suffix in (".json", ".jsonl"):
-        import json
-
-        with open(tmp, "w") as fh:
-            for row in table.to_pylist():
-                fh.write(json.dumps(row, default=str) + "\n")
-    else:
+    if suffix not in EXPORT_SUFFIXES:
         raise ValueError(f"{d}: export to .parquet, .csv or .jsonl")
-    os.replace(tmp, d)
+    table = read_results(src)
+    with atomic_output(d) as tmp:  # removed again if writing fails
+        if suffix == ".parquet":
+            pq.write_table(table, tmp)
+        elif suffix == ".csv":
+            import pyarrow.csv as pacsv
+
+            pacsv.write_csv(table, tmp)
+        else:
+            import json
+
+            with open(tmp, "w") as fh:
+                for row in table.to_pylist():
+                    fh.write(json.dumps(row, default=str) + "\n")
     return table.num_rows

@@ -719,7 +719,7 @@ class PaintingPanel(Panel):
             self.show_invite()
 
     def shutdown(self) -> None:
-        self.session.shutdown()  # the server (when hosting) stops with the window
+        self.session.shutdown(timeout_s=1.0)  # the server (when hosting) stops with the window
 
     # -- engine ----------------------------------------------------------------
     def on_attached(self) -> None:

@@ -186,3 +186,46 @@ def test_engine_messages_by_cursor():
     e.log("hello", "warning")
     msgs, cur2 = e.messages_since(cur)
     assert msgs == [("warning", "hello")] and cur2 == cur + 1
+
+
+def test_check_cancelled_raises_only_inside_a_scope_whose_event_is_set():
+    import threading
+
+    from engines.base import Cancelled, cancel_scope, check_cancelled
+
+    check_cancelled()  # outside any scope: nothing
+    ev = threading.Event()
+    with cancel_scope(ev):
+        check_cancelled()
+        ev.set()
+        with pytest.raises(Cancelled):
+            check_cancelled()
+    check_cancelled()  # the scope has ended
+    assert not issubclass(Cancelled, Exception)  # `except Exception` in engine code lets it through
+
+
+def test_a_cancel_scope_belongs_to_its_thread():
+    import threading
+
+    from engines.base import Cancelled, cancel_scope, check_cancelled
+
+    stop = threading.Event()
+    stop.set()
+    inside, entered, done = [], threading.Event(), threading.Event()
+
+    def worker():
+        with cancel_scope(stop):
+            entered.set()
+            done.wait(5)
+            try:
+                check_cancelled()
+            except Cancelled:
+                inside.append("cancelled")
+
+    t = threading.Thread(target=worker)
+    t.start()
+    entered.wait(5)
+    check_cancelled()  # the worker's scope does not reach this thread
+    done.set()
+    t.join(5)
+    assert inside == ["cancelled"]

@@ -186,3 +186,69 @@ def test_call_from_worker_thread_runs_inline(qtbot, runner):
     r = runner()
     got = r.call(lambda e: r.call(lambda e2: QtCore.QThread.currentThread().objectName()))
     assert got.startswith("runner-")
+
+
+def _long_step_job(engine, seconds: float, checks: bool):
+    """A job that works ``seconds`` before its first yield (checking for cancellation or not)."""
+    from engines.base import Progress, check_cancelled
+
+    try:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            time.sleep(0.01)
+            if checks:
+                check_cancelled()
+        yield Progress(1, 1, "done")
+    finally:
+        engine.job_cleanup = True
+    return "finished"
+
+
+def test_cancel_stops_a_job_inside_a_long_step_at_its_next_check(qtbot, runner):
+    r = runner()
+    r.run_job(lambda e: _long_step_job(e, 30.0, checks=True))
+    wait_state(qtbot, r, "job")
+    qtbot.wait(200)
+    t0 = time.perf_counter()
+    with qtbot.waitSignal(r.job_finished, timeout=5000) as sig:
+        r.cancel_job()
+    assert time.perf_counter() - t0 < 1.0
+    assert sig.args[1] is False
+    wait_state(qtbot, r, "paused")
+    assert r.engine.job_cleanup  # its finally block ran
+    # the next job runs to its end: the cancellation belonged to the last one
+    with qtbot.waitSignal(r.job_finished, timeout=5000) as sig:
+        r.run_job(lambda e: _long_step_job(e, 0.05, checks=True))
+    assert sig.args == ["finished", True]
+
+
+def test_shutdown_stops_a_job_inside_a_long_step(qtbot):
+    r = Runner(ToyEngine())
+    r.run_job(lambda e: _long_step_job(e, 30.0, checks=True))
+    wait_state(qtbot, r, "job")
+    t0 = time.perf_counter()
+    assert r.shutdown(2.0)
+    assert time.perf_counter() - t0 < 1.0
+    assert not r.abandoned and not live_threads()
+    assert r.engine.job_cleanup and r.engine.closed
+
+
+def test_shutdown_gives_up_on_a_worker_stuck_in_a_call_that_cannot_stop(qtbot):
+    """Bounded: the worker is left to finish by itself, never destroyed while it runs."""
+    r = Runner(ToyEngine())
+    seen = []
+    r.job_finished.connect(lambda *a: seen.append(a))
+    r.run_job(lambda e: _long_step_job(e, 2.0, checks=False))
+    wait_state(qtbot, r, "job")
+    t0 = time.perf_counter()
+    assert not r.shutdown(0.3)
+    assert time.perf_counter() - t0 < 1.0
+    assert r.abandoned and live_threads()
+    assert r.parent() is None  # closing a window does not destroy it
+    assert not r.shutdown(5.0)  # asked again: no second wait
+    del r
+    import gc
+
+    gc.collect()  # the runner is referenced until its worker ends
+    qtbot.waitUntil(lambda: not live_threads(), timeout=10000)
+    assert not seen  # its signals were blocked once given up on

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import zipfile
 from importlib import metadata
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -367,3 +368,111 @@ def test_cli_serve_prints_its_token_and_stops_on_sigterm(tmp_path):
         proc.send_signal(signal.SIGTERM)
         rc = proc.wait(30)
     assert rc == 0
+
+
+def _stuck_job(engine, seconds):
+    """A job inside a call that cannot be interrupted (no yield, no check_cancelled) for ``seconds``."""
+    import time
+
+    time.sleep(seconds)
+    yield
+
+
+def test_close_gives_up_on_a_worker_stuck_in_a_call_that_cannot_stop(window, qtbot):
+    import time
+
+    from studio.runner import live_threads
+    from studio.window import CLOSE_BUDGET_S
+
+    w = window()
+    r = w.runner_for("toy")
+    r.run_job(lambda e: _stuck_job(e, 3.0))
+    qtbot.waitUntil(lambda: r.state == "job", timeout=10000)
+    t0 = time.perf_counter()
+    w.close()
+    assert time.perf_counter() - t0 < CLOSE_BUDGET_S + 0.3
+    assert r.abandoned
+    assert any(lv == "warning" and "closed without waiting for toy" in t for lv, t in w.log_dock.lines)
+    qtbot.waitUntil(lambda: not live_threads(), timeout=10000)  # it ends by itself, nothing aborts
+
+
+def test_cli_screenshot_exits_0_at_once_when_a_worker_cannot_stop(tmp_path):
+    """The process neither waits for a stuck worker nor aborts ("QThread: Destroyed while thread is running")."""
+    import textwrap
+    import time
+
+    out = tmp_path / "shot.png"
+    code = textwrap.dedent(
+        f"""
+        import sys
+        import time
+
+        import studio.window
+        from studio import app
+        from tests.toy import make_toy_panel_class
+
+
+        def stuck_job(engine):
+            time.sleep(60)  # a call that cannot be interrupted
+            yield
+
+
+        class Stuck(make_toy_panel_class("stuck", "Stuck")):
+            def start_demo(self):
+                self.runner.run_job(stuck_job)
+
+
+        studio.window.discover_panels = lambda: ({{"stuck": Stuck}}, [])
+        sys.exit(app.main(["--screenshot", {str(out)!r}, "--after", "0.2", "--size", "800x600"]))
+        """
+    )
+    t0 = time.perf_counter()
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=root)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert time.perf_counter() - t0 < 25  # not the 60 s the worker would take
+    assert out.exists() and "frames drawn" in proc.stdout
+    assert "exiting without waiting for runner-stuck" in proc.stderr
+    assert "QThread" not in proc.stderr and "Traceback" not in proc.stderr
+
+
+STUDIO_CARELESS = [
+    (["--size", "abc"], "--size"),
+    (["--size", "10x10"], "out of range"),
+    (["--size", "99999x99999"], "out of range"),
+    (["--after", "-1"], "--after"),
+    (["--after", "nan"], "--after"),
+    (["--workspace", "{missing}"], "no such workspace file"),
+    (["--workspace", "{folder}"], "is a folder"),
+    (["--workspace", "{noise}"], "not a Neural Studio workspace"),
+    (["--screenshot", "{folder}"], "is a folder"),
+    (["--screenshot", "{folder}/shot.txt"], ".png"),
+    (["--screenshot", "{folder}/no/shot.png"], "does not exist"),
+    (["--panel", "toy3"], "did you mean 'toy'"),
+]
+
+
+@pytest.mark.parametrize("args, words", STUDIO_CARELESS, ids=[" ".join(a) for a, _ in STUDIO_CARELESS])
+def test_cli_careless_arguments_get_one_line_and_exit_2(args, words, qtbot, tmp_path, monkeypatch, capsys):
+    import studio.window
+    from studio import app
+    from studio.runner import live_threads
+
+    monkeypatch.setattr(studio.window, "discover_panels", lambda: (PANELS, []))
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "noise.nsw").write_bytes(np.random.default_rng(0).bytes(3000))
+    names = {"missing": folder / "missing.nsw", "folder": folder, "noise": folder / "noise.nsw"}
+    argv = [a.format(**names) for a in args]
+    if "--screenshot" not in argv:
+        argv += ["--screenshot", str(folder / "shot.png")]
+    before = sorted(p.name for p in folder.rglob("*"))
+    try:
+        rc = app.main([*argv, "--after", "0"] if "--after" not in argv else argv)
+    except SystemExit as e:  # argparse
+        rc = e.code
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2
+    assert len(err) == 1 and err[0].startswith("error: ") and words in err[0], err
+    assert sorted(p.name for p in folder.rglob("*")) == before  # no screenshot, no temporary file
+    assert not live_threads()

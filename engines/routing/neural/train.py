@@ -20,6 +20,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from engines.cliargs import suggest
+from engines.files import atomic_write_text
 from engines.paths import shared_data
 from engines.routing.neural.env import batch_from_arrays, rollout
 from engines.routing.neural.generate import KINDS, CityPool, generate
@@ -150,14 +152,15 @@ def main(args) -> int:
 
     cfg = CONFIGS.get(args.config)
     if cfg is None:
-        raise ValueError(f"--config {args.config!r}: allowed values are {', '.join(CONFIGS)}")
+        raise ValueError(
+            f"--config {args.config!r}: allowed values are {', '.join(CONFIGS)}{suggest(args.config, CONFIGS)}"
+        )
     if args.minutes is not None:
         cfg = replace(cfg, minutes=float(args.minutes))
     if getattr(args, "steps", None) is not None:
         cfg = replace(cfg, steps=int(args.steps))
     cfg = replace(cfg, seed=int(args.seed))
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     init = None
     stages = []
     if getattr(args, "init", None):
@@ -186,6 +189,7 @@ def main(args) -> int:
         bar.set_postfix_str(f"{kind} cost {c:.3f}")
     bar.close()
     wall = time.perf_counter() - t0
+    out.mkdir(parents=True, exist_ok=True)
     save_model(out / "routenet.state", model)
     data_dir = DEFAULT_PBF.parent.parent
     metrics = evaluate_model(model, data_dir) if args.config != "tiny" else {}
@@ -213,6 +217,6 @@ def main(args) -> int:
         manifest["wall_time_s_total"] = round(
             sum(float(st.get("wall_time_s") or 0) for st in manifest["stages"]), 1
         )
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=1))
+    atomic_write_text(out / "manifest.json", json.dumps(manifest, indent=1))
     print(json.dumps({"steps": len(curve), "wall_time_s": round(wall, 1), "metrics": metrics}, indent=1))
     return 0
