@@ -94,14 +94,14 @@ CARELESS = [
     ("painting train --data {empty_npz} --out {tmp}/m.zip", ["{empty_npz}"]),
     (
         "painting train --data {rand_npz} --out {tmp}/m.zip",
-        ["{rand_npz}", "pickled objects, which are refused"],
+        ["{rand_npz}", "not a .npz file"],
     ),
     ("painting train --data {missing} --out {tmp}/m.zip", ["{missing}", "no such"]),
     ("painting train --steps 0", ["--steps", ">= 1"]),
     ("painting eval --data {rand_npz}", ["{rand_npz}"]),
     ("painting eval --modes rnd", ["rnd", "did you mean 'random'"]),
     ("painting dataset --out {adir}", ["{adir}", "is a folder"]),
-    ("painting dataset --out {tmp}/d.npz --held-out-from {rand_npz}", ["{rand_npz}", "refused"]),
+    ("painting dataset --out {tmp}/d.npz --held-out-from {rand_npz}", ["{rand_npz}", "not a .npz file"]),
     # sweeps
     ("sweep run {empty_toml} --workers 0", ["{empty_toml}"]),
     ("sweep run {rand_npz} --workers 0", ["{rand_npz}"]),

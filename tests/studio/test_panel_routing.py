@@ -45,7 +45,7 @@ def test_solve_draws_routes_curve_and_tables(panel, qtbot, tmp_path):
         qtbot.mouseClick(panel.solve_button, QtCore.Qt.MouseButton.LeftButton)
     assert sig.args[1] is True  # completed
     qtbot.waitUntil(
-        lambda: panel._snap.routes and panel.drawn_routes() == len(panel._snap.routes), timeout=5000
+        lambda: bool(panel._snap.routes) and panel.drawn_routes() == len(panel._snap.routes), timeout=5000
     )
     s = panel._snap
     assert s.evaluation.feasible

@@ -51,15 +51,20 @@ def test_painting_clock_beyond_2_53_and_binary_files_are_refused(tmp_path):
         load_painting(tmp_path)
 
 
-def test_save_painting_leaves_no_temporary_file_when_it_fails(tmp_path):
+def test_save_painting_leaves_no_temporary_file_when_it_fails(tmp_path, monkeypatch):
     p = params_to_strokes(np.random.default_rng(0).random((2, 8)))
     target = tmp_path / "out.json"
     save_painting(p, target)
     good = target.read_bytes()
-    (tmp_path / "out.json.tmp").mkdir()  # the temporary file cannot be written
+
+    def full_disk(*_a, **_k):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("os.replace", full_disk)  # the last step of the atomic write fails
     with pytest.raises(OSError):
         save_painting(p, target)
     assert target.read_bytes() == good
+    assert sorted(f.name for f in tmp_path.iterdir()) == ["out.json"]  # no temporary file left
 
 
 def _png_header(width: int, height: int) -> bytes:
