@@ -146,6 +146,9 @@ class _Reader:
             pos += 1
             out |= (b & 0x7F) << shift
             if b < 0x80:
+                if out >> 64:
+                    # yrs keeps the low 64 bits: client 2^64 + 7 would be client 7 to the document
+                    raise MalformedUpdate("number too long")
                 self.pos = pos
                 return out
             shift += 7

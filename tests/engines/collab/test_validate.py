@@ -361,3 +361,15 @@ def test_random_bytes_are_refused_cleanly(data):
     room.sdoc.apply_remote(data)
     room.v.commit(checked)
     assert not room.sdoc.invalid
+
+
+def test_numbers_above_64_bits_are_malformed():
+    # yrs reads a client id as 64 bits and drops the rest: 2^64 + 7 is client 7 to the document, so
+    # the validator would keep tables for a client the document does not have
+    big = 2**64 + C
+    d = Doc()
+    d.apply_update(Y.update({big: (0, Y.stroke_structs("s", at=(big, 0)))}))
+    assert d.get_state() == Y.vu(1) + Y.vu(C) + Y.vu(13)
+    rejected(Y.update({big: (0, Y.stroke_structs("s", at=(big, 0)))}), match="too long")
+    top = 2**64 - 1  # the largest 64-bit id is a client like any other
+    Room().feed(Y.update({top: (0, Y.stroke_structs("s", at=(top, 0)))}))
