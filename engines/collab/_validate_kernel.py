@@ -896,9 +896,9 @@ def _new_at(S, U, uh_keys, uh_vals, client, clock, hint):
     if lo >= hi or S[lo, S_CLOCK] > clock:
         return -1
     # structs of length 1 (the usual): the row follows from the clock
-    k = lo + clock - S[lo, S_CLOCK]
-    if k < hi and S[k, S_CLOCK] == clock:
-        return k
+    d = clock - S[lo, S_CLOCK]
+    if d < hi - lo and S[lo + d, S_CLOCK] == clock:
+        return lo + d
     while hi - lo > 1:
         mid = (lo + hi) >> 1
         if S[mid, S_CLOCK] <= clock:
