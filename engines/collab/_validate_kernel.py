@@ -9,7 +9,8 @@ writes them) are plain numpy arrays:
   [base : base + n]`` (room for ``cap``), and ``end`` is its clock;
 * ``r_start``/``r_tag``/``r_ref``: runs of item tags, each client's in one
   segment of these flat arrays; a full segment moves to the end with twice the
-  room, and the arrays are compacted when half of them is left behind;
+  room, and full arrays are copied into new ones twice the size of what is
+  live, segment after segment (what moved segments left behind is dropped);
 * ``d_keys``: the set of removed stroke maps (packed ids, empty slot -1);
 * ``meta``: (clients, runs slots used, slots left behind, removed maps).
 
@@ -22,10 +23,13 @@ the map when ``(c - s) % 13 == 0``, else key ``(c - s) % 13 - 1`` of the map at
 
 :func:`check_update` does what ``UpdateValidator.check`` does (parse, keep
 what is new, place, schema) for a whole update and says accept (0) or "ask the
-Python path" (1): for anything it refuses or does not handle (rare content,
-unknown keys); the Python path then gives the exact error. It never writes the
+Python path" (1): for anything it refuses or does not handle (gaps; text,
+binary, JSON, embedded, formatting or sub-document content; named XML types),
+and the Python path then accepts it or says why not. It never writes the
 tables. Numbers are int64: a varint >= 2^63 is negative here, and every place
-that bounds a number treats a negative one as too large.
+that bounds a number treats a negative one as too large. Nothing is read
+outside the update's bytes: every length is checked against what remains
+before it is used (numba does not check indices).
 """
 
 from __future__ import annotations
