@@ -633,7 +633,7 @@ def _header(buf, pos, info):
             return _FAIL9
     if not info & 0xC0:
         flag, pos = _uint(buf, pos)
-        if pos < 0:
+        if pos < 0 or flag < 0 or flag > 1:
             return _FAIL9
         if flag == 1:
             a, pos = _span(buf, pos)

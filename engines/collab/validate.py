@@ -642,7 +642,12 @@ class UpdateValidator:
                     if info & 0x40:
                         s.right = (r.uint(), r.uint())
                     if not info & 0xC0:
-                        if r.uint() == 1:
+                        flag = r.uint()
+                        if flag > 1:
+                            # Yjs writes 1 (a top-level name) or 0 (an item id); yrs reads this
+                            # number as 32 bits, so 2^32 + 1 would be a name to it and an id here
+                            raise MalformedUpdate(f"parent flag {flag} (0 or 1)")
+                        if flag == 1:
                             s.parent_key = r.key()
                         else:
                             s.parent_id = (r.uint(), r.uint())

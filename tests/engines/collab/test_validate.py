@@ -375,3 +375,15 @@ def test_numbers_above_64_bits_are_malformed():
     rejected(Y.update({big: (0, Y.stroke_structs("s", at=(big, 0)))}), match="too long")
     top = 2**64 - 1  # the largest 64-bit id is a client like any other
     Room().feed(Y.update({top: (0, Y.stroke_structs("s", at=(top, 0)))}))
+
+
+def test_a_parent_flag_other_than_0_or_1_is_malformed():
+    # yrs reads the flag as 32 bits: 2^32 + 1 is "a top-level name follows" to it, while a reader
+    # comparing the whole number with 1 reads an item id from the name's bytes
+    body = bytes([7]) + Y.vu(2**32 + 1) + Y.vstr("strokes") + Y.vu(1)
+    d = Doc()
+    d.apply_update(Y.update({C: (0, [body])}))
+    assert d.get_state() == Y.vu(1) + Y.vu(C) + Y.vu(1)  # yrs took it as a map in "strokes"
+    for flag in (2, 2**32 + 1):
+        u = Y.update({C: (0, [bytes([7]) + Y.vu(flag) + Y.vstr("strokes") + Y.vu(1)])})
+        assert isinstance(rejected(u, match="parent flag"), MalformedUpdate)
