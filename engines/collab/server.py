@@ -52,7 +52,7 @@ from websockets.exceptions import ConnectionClosed
 from . import protocol as P
 from .schema import StrokeDoc
 from .store import StoreError, UpdateStore
-from .validate import Budget, MalformedUpdate, UpdateRejected, UpdateValidator, check_state_vector
+from .validate import Budget, MalformedUpdate, UpdateRejected, UpdateValidator, check_state_vector, warm_up
 
 __all__ = ["CollabServer", "ServerLimits", "ROOM_RE"]
 
@@ -390,6 +390,9 @@ class CollabServer:
             raise
         sock = next(iter(self._server.sockets))
         self.port = sock.getsockname()[1]
+        # load the compiled update check off the loop (compiled once per machine: seconds); until
+        # it is there, small updates take the Python path and big ones wait for it
+        self._loader.submit(warm_up)
 
     async def stop(self) -> None:
         """Close every connection, write what is pending, close the store."""

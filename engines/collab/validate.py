@@ -26,24 +26,35 @@ anything is sized by it, nesting of values is bounded (depth
 that come in the same update.
 
 To place items it has to remember, per client, which kind of item sits at each
-clock (a run-length table: about a dozen runs a stroke). A room builds it from
-its stored updates with the same checks (:meth:`UpdateValidator.check` then
+clock: run-length tables in numpy arrays, where the 13 items of a stroke written
+map first, keys after (as clients write them) need no run of their own (see
+:mod:`engines.collab._validate_kernel`). A room builds them from its stored
+updates with the same checks (:meth:`UpdateValidator.check` then
 :meth:`UpdateValidator.commit`), so a damaged or hostile row in a store is found
 at load time, by row. The schema's value rules are the ones
 :func:`engines.collab.schema.fields_to_stroke` applies.
+
+Two paths check an update against the same tables: a compiled one (numba, the
+whole update in one call, about 100 times faster), which accepts or hands the
+update to the Python one; and the Python one, the reference, which says why an
+update is refused. Updates of :data:`FAST_MIN_BYTES` or more go the compiled
+way, and all of them once it is loaded (:func:`warm_up`).
 """
 
 from __future__ import annotations
 
 import math
 import struct
-from array import array
 from bisect import bisect_right
 from collections.abc import Callable, Container
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from engines.painting.strokes import FORMAT_NAME, MIN_SIZE, PARAM_NAMES
+
+from . import _validate_kernel as _K
 
 __all__ = ["Budget", "UpdateRejected", "MalformedUpdate", "UpdateValidator", "Checked", "check_state_vector"]
 
@@ -76,12 +87,15 @@ _TYPE_NAMES = {
     6: "XML text",
 }
 
-# what the validator remembers of an item (its "tag")
-_T_OTHER = 0  # GC'd, or content that no item can live under
-_T_STROKE = 1  # a stroke map in ``strokes``
-_T_ENTRY = 2  # another (deleted) entry of ``strokes``
-_T_META = 8  # + key index: a value of ``meta``
-_T_FIELD = 16  # + key index: a value in a stroke map (ref: the map)
+# what the validator remembers of an item (its "tag"; see _validate_kernel)
+_T_OTHER = _K.T_OTHER  # GC'd, or content that no item can live under
+_T_STROKE = _K.T_STROKE  # a stroke map in ``strokes``
+_T_ENTRY = _K.T_ENTRY  # another (deleted) entry of ``strokes``
+_T_BLOCK = _K.T_BLOCK  # (tables only) whole strokes, map then keys
+_T_META = _K.T_META  # + key index: a value of ``meta``
+_T_FIELD = _K.T_FIELD  # + key index: a value in a stroke map (ref: the map)
+#: below this size an update goes the Python way until the compiled check is loaded
+FAST_MIN_BYTES = 2048
 
 _MISSING = object()
 _KEYS: dict[bytes, str] = {}
@@ -146,6 +160,9 @@ class _Reader:
             pos += 1
             out |= (b & 0x7F) << shift
             if b < 0x80:
+                if out >> 64:
+                    # yrs keeps the low 64 bits: client 2^64 + 7 would be client 7 to the document
+                    raise MalformedUpdate("number too long")
                 self.pos = pos
                 return out
             shift += 7
@@ -299,8 +316,8 @@ class _Struct:
 
 
 @dataclass
-class Checked:
-    """An update that passed :meth:`UpdateValidator.check`; :meth:`UpdateValidator.commit` records it."""
+class _Work:
+    """An update being checked by the Python path."""
 
     #: new structs per client (clock order), only their parts the room did not have
     news: dict[int, list[_Struct]] = field(default_factory=dict)
@@ -308,47 +325,134 @@ class Checked:
     deletes: list[tuple[int, int, int]] = field(default_factory=list)
     #: (client, clock, length) of values the room has already (a re-sent update)
     resent: list[tuple[int, int, int]] = field(default_factory=list)
-    #: ids of the strokes the update adds
+    #: packed ids of the stroke maps the update removes
+    dead: set[int] = field(default_factory=set)
+    new_ids: list[str] = field(default_factory=list)
+
+
+_NO_ROWS = np.zeros((0, 5), np.int64)
+_NO_INTS = np.zeros(0, np.int64)
+
+
+@dataclass
+class Checked:
+    """An update that passed :meth:`UpdateValidator.check`; :meth:`UpdateValidator.commit` records it."""
+
+    #: ids of the strokes the update adds (in update order)
     new_ids: list[str] = field(default_factory=list)
     #: True when the update changes nothing the room does not have
     empty: bool = True
+    #: clients with new structs (their ids as int64), in update order
+    clients: np.ndarray = field(default_factory=lambda: _NO_INTS)
+    #: one row per new struct, clock order per client: (position in ``clients``, clock, length, tag, ref)
+    records: np.ndarray = field(default_factory=lambda: _NO_ROWS)
+    #: packed ids of the stroke maps the update removes (sorted)
+    dead: np.ndarray = field(default_factory=lambda: _NO_INTS)
+    #: the validator's count of commits when it was checked (a commit must come next)
+    epoch: int = 0
 
 
-class _Runs:
-    """Run-length table of item tags for one client: run i covers [starts[i], starts[i+1])."""
+def _key(client: int) -> int:
+    """A client id's 64 bits as an int64 (the tables' key)."""
+    return client - (1 << 64) if client >= 1 << 63 else client
 
-    __slots__ = ("starts", "tags", "refs", "end")
+
+class _Tables:
+    """The room's tables in numpy arrays (layout: :mod:`engines.collab._validate_kernel`).
+
+    Only the compiled :func:`~engines.collab._validate_kernel.commit_records` writes them;
+    the Python path reads them here, the compiled check reads them itself.
+    """
+
+    __slots__ = ("meta", "h_keys", "h_vals", "cl", "r_start", "r_tag", "r_ref", "d_keys")
 
     def __init__(self) -> None:
-        self.starts = array("q")
-        self.tags = array("b")
-        self.refs = array("q")
-        self.end = 0
+        self.meta = np.zeros(4, np.int64)
+        self.h_keys = np.zeros(16, np.int64)
+        self.h_vals = np.full(16, -1, np.int64)
+        self.cl = np.zeros((8, 4), np.int64)
+        self.r_start = np.zeros(64, np.int64)
+        self.r_tag = np.zeros(64, np.int8)
+        self.r_ref = np.zeros(64, np.int64)
+        self.d_keys = np.full(16, -1, np.int64)
 
-    def add(self, clock: int, length: int, tag: int, ref: int) -> None:
-        assert clock == self.end
-        if not (self.tags and self.tags[-1] == tag and self.refs[-1] == ref):
-            self.starts.append(clock)
-            self.tags.append(tag)
-            self.refs.append(ref)
-        self.end = clock + length
+    @property
+    def n_clients(self) -> int:
+        return int(self.meta[_K.M_CLIENTS])
 
-    def at(self, clock: int) -> tuple[int, int]:
-        i = bisect_right(self.starts, clock) - 1
-        return self.tags[i], self.refs[i]
+    def index(self, client: int) -> int:
+        """The client's index in the tables, or -1."""
+        key = _key(client)
+        keys, vals = self.h_keys, self.h_vals
+        mask = len(keys) - 1
+        i = _K.hash_slot(key, mask)
+        while True:
+            v = int(vals[i])
+            if v < 0:
+                return -1
+            if keys[i] == key:
+                return v
+            i = (i + 1) & mask
 
-    def spans(self, clock: int, length: int):
-        """(tag, ref, start, end) of the runs meeting [clock, clock + length)."""
+    def end(self, c: int) -> int:
+        return int(self.cl[c, 3]) if c >= 0 else 0
+
+    def _decode(self, c: int, j: int, clock: int) -> tuple[int, int]:
+        tag = int(self.r_tag[j])
+        if tag == _T_BLOCK:
+            o = (clock - int(self.r_start[j])) % _K.BLOCK_LEN
+            return (_T_STROKE, 0) if o == 0 else (_T_FIELD + o - 1, (c << 32) | (clock - o))
+        return tag, int(self.r_ref[j])
+
+    def _first_run(self, c: int, clock: int) -> int:
+        base, n = int(self.cl[c, 0]), int(self.cl[c, 1])
+        i = int(np.searchsorted(self.r_start[base : base + n], clock, "right")) - 1
+        return base + max(i, 0)
+
+    def at(self, c: int, clock: int) -> tuple[int, int]:
+        """(tag, ref) of clock ``clock`` (below the client's end) of client index ``c``."""
+        return self._decode(c, self._first_run(c, clock), clock)
+
+    def spans(self, c: int, clock: int, length: int):
+        """(tag, ref, start, end) of the items [clock, clock + length) of client index ``c``."""
         end = clock + length
-        i = max(bisect_right(self.starts, clock) - 1, 0)
-        starts, n = self.starts, len(self.starts)
-        while i < n and starts[i] < end:
-            hi = starts[i + 1] if i + 1 < n else self.end
-            yield self.tags[i], self.refs[i], max(starts[i], clock), min(hi, end)
+        i = self._first_run(c, clock)
+        last = int(self.cl[c, 0] + self.cl[c, 1])
+        while i < last and self.r_start[i] < end:
+            s0 = int(self.r_start[i])
+            lo, hi = (
+                max(s0, clock),
+                min(int(self.r_start[i + 1]) if i + 1 < last else int(self.cl[c, 3]), end),
+            )
+            if self.r_tag[i] == _T_BLOCK:
+                for k in range(lo, hi):
+                    yield (*self._decode(c, i, k), k, k + 1)
+            else:
+                yield int(self.r_tag[i]), int(self.r_ref[i]), lo, hi
             i += 1
 
+    def is_dead(self, ref: int) -> bool:
+        keys = self.d_keys
+        mask = len(keys) - 1
+        i = _K.hash_slot(ref, mask)
+        while True:
+            k = int(keys[i])
+            if k == ref:
+                return True
+            if k < 0:
+                return False
+            i = (i + 1) & mask
+
+    def commit(self, clients: np.ndarray, records: np.ndarray, dead: np.ndarray) -> None:
+        (self.h_keys, self.h_vals, self.cl, self.r_start, self.r_tag, self.r_ref, self.d_keys) = (
+            _K.commit_records(
+                self.meta, self.h_keys, self.h_vals, self.cl, self.r_start, self.r_tag, self.r_ref,
+                self.d_keys, clients, records, dead,
+            )
+        )  # fmt: skip
+
     def nbytes(self) -> int:
-        return sum(a.itemsize * len(a) for a in (self.starts, self.tags, self.refs))
+        return sum(getattr(self, name).nbytes for name in self.__slots__)
 
 
 def _unit(v: Any) -> bool:
@@ -392,25 +496,31 @@ class UpdateValidator:
     applied. ``absorb(update)`` records an update of the server's own (trusted).
     """
 
-    def __init__(self, budget: Budget | None = None) -> None:
+    def __init__(self, budget: Budget | None = None, *, fast: bool | None = None) -> None:
         self.budget = budget or Budget()
-        self._runs: dict[int, _Runs] = {}
-        self._cidx: dict[int, int] = {}  # client -> small number (packs map ids)
-        self._dead_maps: set[int] = set()
+        #: None: the compiled check for updates of FAST_MIN_BYTES or more, and for all once it is
+        #: loaded; True: always; False: never (the Python path, the reference)
+        self.fast = fast
+        self._t = _Tables()
+        self._epoch = 0
+        # client -> the index commit will give it (clients new to the room, during a check)
+        self._prov: dict[int, int] = {}
+        b = self.budget
+        # packs (client index << 32 | clock) and the kernel's (pack << 4 | key) must fit in 63 bits
+        self._fast_ok = b.max_clock <= 2**32 and b.max_clients <= 2**26
 
     # ------------------------------------------------------------ queries
     def clock_of(self, client: int) -> int:
-        r = self._runs.get(client)
-        return r.end if r is not None else 0
+        return self._t.end(self._t.index(client))
 
     def nbytes(self) -> int:
-        """Memory held by the tables (approximate)."""
-        return sum(r.nbytes() for r in self._runs.values()) + 80 * len(self._dead_maps)
+        """Memory held by the tables (bytes allocated)."""
+        return self._t.nbytes()
 
     def _pack(self, client: int, clock: int) -> int:
-        i = self._cidx.get(client)
-        if i is None:
-            i = self._cidx[client] = len(self._cidx)
+        i = self._t.index(client)
+        if i < 0:
+            i = self._prov[client]
         return (i << 32) | clock
 
     # ------------------------------------------------------------- check
@@ -419,12 +529,46 @@ class UpdateValidator:
         b = self.budget
         if len(update) > b.max_bytes:
             raise UpdateRejected(f"update of {len(update)} bytes (at most {b.max_bytes})")
-        r = _Reader(bytes(update))
+        data = bytes(update)
+        if self._fast_ok and self.fast is not False:
+            if self.fast or len(data) >= FAST_MIN_BYTES or fast_path_ready():
+                out = self._check_fast(data, live_ids, trusted)
+                if out is not None:
+                    return out
+        return self._check_python(data, live_ids, trusted)
+
+    def _check_fast(self, data: bytes, live_ids: Container[str], trusted: bool) -> Checked | None:
+        """The compiled check; None where the Python path must say (a refusal, or rare content)."""
+        t, b = self._t, self.budget
+        status, clients, records, dead, spans, n_deletes = _K.check_update(
+            np.frombuffer(data, np.uint8), b.max_any_depth, b.max_clock, b.max_clients,
+            t.meta, t.h_keys, t.h_vals, t.cl, t.r_start, t.r_tag, t.r_ref, t.d_keys,
+        )  # fmt: skip
+        if status != _K.ACCEPT:
+            return None
+        new_ids = [data[a:z].decode() for a, z in spans.tolist()]
+        if len(set(new_ids)) != len(new_ids):
+            return None
+        if not trusted and any(sid in live_ids for sid in new_ids):
+            return None
+        return Checked(
+            new_ids=new_ids,
+            empty=not len(clients) and not n_deletes,
+            clients=clients,
+            records=records,
+            dead=dead,
+            epoch=self._epoch,
+        )
+
+    def _check_python(self, data: bytes, live_ids: Container[str], trusted: bool) -> Checked:
+        """The reference: every step in Python, with the error that says why."""
+        b = self.budget
+        r = _Reader(data)
         structs = self._read_structs(r)
         deletes = self._read_deletes(r)
         if r.left():
             raise MalformedUpdate(f"{r.left()} trailing byte(s)")
-        out = Checked(deletes=deletes)
+        out = _Work(deletes=deletes)
         # keep only what the room does not have yet
         for client, lst in structs.items():
             have = self.clock_of(client)
@@ -450,12 +594,28 @@ class UpdateValidator:
                 if news[-1].clock + news[-1].length > b.max_clock:
                     raise UpdateRejected(f"client {client}: clock above {b.max_clock}")
                 out.news[client] = news
-        if len(self._cidx) + len(out.news) > b.max_clients:
+        n_known = self._t.n_clients
+        if n_known + len(out.news) > b.max_clients:
             raise UpdateRejected(f"more than {b.max_clients} clients in one room")
-        self._place(out.news)
-        self._check_schema(out, live_ids, trusted)
-        out.empty = not out.news and not out.deletes
-        return out
+        # clients new to the room get their index at commit, in this order
+        self._prov = {}
+        for client in out.news:
+            if self._t.index(client) < 0:
+                self._prov[client] = n_known + len(self._prov)
+        try:
+            self._place(out.news)
+            self._check_schema(out, live_ids, trusted)
+        finally:
+            self._prov = {}
+        rows = [(j, s.clock, s.length, s.tag, s.ref) for j, lst in enumerate(out.news.values()) for s in lst]
+        return Checked(
+            new_ids=out.new_ids,
+            empty=not out.news and not out.deletes,
+            clients=np.array([_key(c) for c in out.news], np.int64),
+            records=np.array(rows, np.int64).reshape(-1, 5),
+            dead=np.array(sorted(out.dead), np.int64),
+            epoch=self._epoch,
+        )
 
     def _read_structs(self, r: _Reader) -> dict[int, list[_Struct]]:
         depth = self.budget.max_any_depth
@@ -482,7 +642,12 @@ class UpdateValidator:
                     if info & 0x40:
                         s.right = (r.uint(), r.uint())
                     if not info & 0xC0:
-                        if r.uint() == 1:
+                        flag = r.uint()
+                        if flag > 1:
+                            # Yjs writes 1 (a top-level name) or 0 (an item id); yrs reads this
+                            # number as 32 bits, so 2^32 + 1 would be a name to it and an id here
+                            raise MalformedUpdate(f"parent flag {flag} (0 or 1)")
+                        if flag == 1:
                             s.parent_key = r.key()
                         else:
                             s.parent_id = (r.uint(), r.uint())
@@ -566,10 +731,10 @@ class UpdateValidator:
             s = new_at(idt)
             if s is not None:
                 return s.tag, s.ref
-            runs = self._runs.get(idt[0])
-            if runs is None or idt[1] >= runs.end:
+            c = self._t.index(idt[0])
+            if c < 0 or idt[1] >= self._t.end(c):
                 raise UpdateRejected(f"refers to item {idt}, which the room does not have")
-            return runs.at(idt[1])
+            return self._t.at(c, idt[1])
 
         for lst in news.values():
             for s0 in lst:
@@ -675,7 +840,7 @@ class UpdateValidator:
         return (None, None, 0)
 
     # ------------------------------------------------------------ schema
-    def _check_schema(self, out: Checked, live_ids: Container[str], trusted: bool) -> None:
+    def _check_schema(self, out: _Work, live_ids: Container[str], trusted: bool) -> None:
         news = out.news
         dels: dict[int, list[tuple[int, int]]] = {}
         for client, clock, length in out.deletes:
@@ -707,13 +872,13 @@ class UpdateValidator:
 
         # new strokes: complete, valid as a whole, ids unused
         maps: dict[int, dict[str, Any]] = {}
-        seen_maps: set[int] = set()
+        seen_maps: dict[int, None] = {}  # (ordered: new_ids come in update order)
         changed: set[tuple[int, int]] = set()  # (map ref, key) set to a live value here
         metas: set[int] = set()
         for client, lst in news.items():
             for s in lst:
                 if s.tag == _T_STROKE:
-                    seen_maps.add(self._pack(client, s.clock))
+                    seen_maps[self._pack(client, s.clock)] = None
                 elif s.tag >= _T_FIELD:
                     if s.content == _ANY and not deleted_here(client, s.clock):
                         changed.add((s.ref, s.tag))
@@ -761,7 +926,7 @@ class UpdateValidator:
             for a, z in rs:
                 for tag, ref, _, _ in self._spans(client, a, z - a, news):
                     if tag >= _T_FIELD:
-                        if ref in dead_now or ref in self._dead_maps or (ref, tag) in changed:
+                        if ref in dead_now or self._t.is_dead(ref) or (ref, tag) in changed:
                             continue
                         raise UpdateRejected(
                             f"removes stroke key {STROKE_KEYS[tag - _T_FIELD]!r} without a new value"
@@ -770,14 +935,14 @@ class UpdateValidator:
                         raise UpdateRejected(
                             f"removes meta key {META_KEYS[tag - _T_META]!r} without a new value"
                         )
-        out._dead = dead_now  # type: ignore[attr-defined]
+        out.dead = dead_now
 
     def _spans(self, client: int, clock: int, length: int, news: dict[int, list[_Struct]]):
         """(tag, ref, start, end) of items [clock, clock+length) of a client, old and new."""
-        runs = self._runs.get(client)
-        have = runs.end if runs is not None else 0
-        if runs is not None and clock < have:
-            yield from runs.spans(clock, min(length, have - clock))
+        c = self._t.index(client)
+        have = self._t.end(c)
+        if c >= 0 and clock < have:
+            yield from self._t.spans(c, clock, min(length, have - clock))
         end = clock + length
         for s in news.get(client, ()):
             if s.clock < end and s.clock + s.length > clock:
@@ -785,16 +950,34 @@ class UpdateValidator:
 
     # ------------------------------------------------------------ record
     def commit(self, checked: Checked) -> None:
-        """Record an update that was checked and applied."""
-        for client, lst in checked.news.items():
-            runs = self._runs.get(client)
-            if runs is None:
-                runs = self._runs[client] = _Runs()
-                self._pack(client, 0)
-            for s in lst:
-                runs.add(s.clock, s.length, s.tag, s.ref)
-        self._dead_maps.update(getattr(checked, "_dead", ()))
+        """Record an update that was checked (the last check since the last commit) and applied."""
+        if checked.epoch != self._epoch:
+            raise ValueError("commit: the update was checked against tables that have changed since")
+        self._t.commit(checked.clients, checked.records, checked.dead)
+        self._epoch += 1
 
     def absorb(self, update: bytes) -> None:
         """Record an update the server made itself (repairs): placed, not judged by the schema."""
         self.commit(self.check(update, trusted=True))
+
+
+def fast_path_ready() -> bool:
+    """Whether the compiled check is loaded in this process (it then checks every update)."""
+    return bool(_K.check_update.signatures) and bool(_K.commit_records.signatures)
+
+
+def warm_up() -> None:
+    """Load the compiled check: about 0.5 s from numba's cache; compiling it (once per machine and
+    version of the code) takes 10 to 20 s."""
+    v = UpdateValidator(fast=True)
+    v.commit(v.check(_WARM_UP))
+
+
+# a stroke written by hand: client 1, clock 0 (see tests/engines/collab/yenc.py)
+_WARM_UP = bytes.fromhex(
+    "010d01000701077374726f6b65730128000100026964017701772800010006617574686f720177017428000100017801"
+    "7b3fe0000000000000280001000179017b3fe0000000000000280001000177017b3fb999999999999a28000100016801"
+    "7b3fb999999999999a28000100057468657461017b3fc999999999999a280001000172017b3ff0000000000000280001"
+    "000167017b0000000000000000280001000162017b000000000000000028000100076f706163697479017b3ff0000000"
+    "0000002800010005636c6f636b017d0000"
+)

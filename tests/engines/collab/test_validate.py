@@ -161,24 +161,25 @@ def test_nesting_written_in_reverse_order_is_refused_without_recursion():
     rejected(Y.update(clients), match="'k' is not part of the schema")
 
 
-@pytest.mark.parametrize(
-    "update, why",
-    [
-        (bytes([0x80, 0x80, 0x80, 0x80, 0x01, 0, 0, 0]), "clients"),  # 2^28 clients in eight bytes
-        (Y.vu(1) + Y.vu(2**30) + Y.vu(C) + Y.vu(0), "structs"),
-        (Y.update({}) + b"\x00", "trailing"),
-        (Y.update({})[:-1], "truncated"),
-        (Y.vu(0) + Y.vu(1) + Y.vu(C) + Y.vu(2**29), "delete ranges"),
-        (Y.update({C: (0, [Y.item(Y.vu(2**29), 8, parent_key="strokes")])}), "values"),
-        (
-            Y.update({C: (0, [Y.item(Y.vu(1) + bytes([117]) + Y.vu(2**40), 8, parent_key="strokes")])}),
-            "values",
-        ),
-        (Y.update({C: (0, [Y.item(Y.vu(1) + bytes([99]), 8, parent_key="strokes")])}), "unknown value"),
-        (Y.update({C: (0, [Y.item(Y.vu(42), 7, parent_key="strokes")])}), "unknown type"),
-        (Y.update({C: (0, [Y.item(b"", 11, parent_key="strokes")])}), "unknown content"),
-    ],
-)
+#: (update, what the refusal says): bytes that are not an update, or claim more than they hold
+MALFORMED = [
+    (bytes([0x80, 0x80, 0x80, 0x80, 0x01, 0, 0, 0]), "clients"),  # 2^28 clients in eight bytes
+    (Y.vu(1) + Y.vu(2**30) + Y.vu(C) + Y.vu(0), "structs"),
+    (Y.update({}) + b"\x00", "trailing"),
+    (Y.update({})[:-1], "truncated"),
+    (Y.vu(0) + Y.vu(1) + Y.vu(C) + Y.vu(2**29), "delete ranges"),
+    (Y.update({C: (0, [Y.item(Y.vu(2**29), 8, parent_key="strokes")])}), "values"),
+    (
+        Y.update({C: (0, [Y.item(Y.vu(1) + bytes([117]) + Y.vu(2**40), 8, parent_key="strokes")])}),
+        "values",
+    ),
+    (Y.update({C: (0, [Y.item(Y.vu(1) + bytes([99]), 8, parent_key="strokes")])}), "unknown value"),
+    (Y.update({C: (0, [Y.item(Y.vu(42), 7, parent_key="strokes")])}), "unknown type"),
+    (Y.update({C: (0, [Y.item(b"", 11, parent_key="strokes")])}), "unknown content"),
+]
+
+
+@pytest.mark.parametrize("update, why", MALFORMED)
 def test_bytes_that_claim_more_than_they_hold_are_malformed(update, why):
     e = rejected(update, match=why)
     assert isinstance(e, MalformedUpdate)
@@ -207,21 +208,22 @@ def test_a_valid_stroke_written_by_hand_passes():
     assert room.sdoc.get("hand:1").w == 0.1
 
 
-@pytest.mark.parametrize(
-    "over, why",
-    [
-        ({"x": float("nan")}, "in \\[0, 1\\]"),
-        ({"x": 1.5}, "in \\[0, 1\\]"),
-        ({"w": 0.0}, "at least"),
-        ({"r": "red"}, "number"),
-        ({"clock": -1}, "integer"),
-        ({"clock": 0.5}, "integer"),
-        ({"id": ""}, "text"),
-        ({"author": "x" * 500}, "text"),
-        ({"opacity": [1.0]}, "number"),
-        ({"extra": 1}, "not part of the schema"),
-    ],
-)
+#: (values of a new stroke, what the refusal says)
+BAD_VALUES = [
+    ({"x": float("nan")}, "in \\[0, 1\\]"),
+    ({"x": 1.5}, "in \\[0, 1\\]"),
+    ({"w": 0.0}, "at least"),
+    ({"r": "red"}, "number"),
+    ({"clock": -1}, "integer"),
+    ({"clock": 0.5}, "integer"),
+    ({"id": ""}, "text"),
+    ({"author": "x" * 500}, "text"),
+    ({"opacity": [1.0]}, "number"),
+    ({"extra": 1}, "not part of the schema"),
+]
+
+
+@pytest.mark.parametrize("over, why", BAD_VALUES)
 def test_bad_stroke_values_are_refused(over, why):
     rejected(Y.update({C: (0, Y.stroke_structs("s", at=(C, 0), **over))}), match=why)
 
@@ -361,3 +363,27 @@ def test_random_bytes_are_refused_cleanly(data):
     room.sdoc.apply_remote(data)
     room.v.commit(checked)
     assert not room.sdoc.invalid
+
+
+def test_numbers_above_64_bits_are_malformed():
+    # yrs reads a client id as 64 bits and drops the rest: 2^64 + 7 is client 7 to the document, so
+    # the validator would keep tables for a client the document does not have
+    big = 2**64 + C
+    d = Doc()
+    d.apply_update(Y.update({big: (0, Y.stroke_structs("s", at=(big, 0)))}))
+    assert d.get_state() == Y.vu(1) + Y.vu(C) + Y.vu(13)
+    rejected(Y.update({big: (0, Y.stroke_structs("s", at=(big, 0)))}), match="too long")
+    top = 2**64 - 1  # the largest 64-bit id is a client like any other
+    Room().feed(Y.update({top: (0, Y.stroke_structs("s", at=(top, 0)))}))
+
+
+def test_a_parent_flag_other_than_0_or_1_is_malformed():
+    # yrs reads the flag as 32 bits: 2^32 + 1 is "a top-level name follows" to it, while a reader
+    # comparing the whole number with 1 reads an item id from the name's bytes
+    body = bytes([7]) + Y.vu(2**32 + 1) + Y.vstr("strokes") + Y.vu(1)
+    d = Doc()
+    d.apply_update(Y.update({C: (0, [body])}))
+    assert d.get_state() == Y.vu(1) + Y.vu(C) + Y.vu(1)  # yrs took it as a map in "strokes"
+    for flag in (2, 2**32 + 1):
+        u = Y.update({C: (0, [bytes([7]) + Y.vu(flag) + Y.vstr("strokes") + Y.vu(1)])})
+        assert isinstance(rejected(u, match="parent flag"), MalformedUpdate)
