@@ -1225,15 +1225,13 @@ def _news_first(S, lo, hi, a):
 
 @njit(cache=True, nogil=True)
 def _delete_ok(tag, ref, chg_keys, d_keys, metas, dead_keys):
-    """Whether an item with this tag may be deleted: a value goes only when its stroke goes
-    (here or before) or a new value replaces it."""
+    """Whether an item with this tag may be deleted: a stroke's value goes only when its stroke goes
+    (here or before) or a new value replaces it; a meta value may go."""
     if tag >= T_FIELD:
         return (
             set_has(dead_keys, ref) or set_has(d_keys, ref) or set_has(chg_keys, (ref << 4) | (tag - T_FIELD))
         )
-    if T_META <= tag < T_FIELD:
-        return (metas >> (tag - T_META)) & 1 == 1
-    return True
+    return True  # meta values may go: each key is optional (no background: white)
 
 
 @njit(cache=True, nogil=True)

@@ -617,6 +617,11 @@ class StrokeDoc:
     def _on_meta_event(self, ev: MapEvent) -> None:
         if "background" in ev.keys:
             bg = self.meta.get("background")
+            if bg is None:  # removed (the undo of a first background): the canvas is white again
+                self._invalid.pop("\x00meta", None)
+                self._background = (1.0, 1.0, 1.0)
+                self._change.background = self._background
+                return
             try:
                 self._background = _check_background(bg)
                 self._change.background = self._background

@@ -931,10 +931,7 @@ class UpdateValidator:
                         raise UpdateRejected(
                             f"removes stroke key {STROKE_KEYS[tag - _T_FIELD]!r} without a new value"
                         )
-                    if _T_META <= tag < _T_FIELD and tag not in metas:
-                        raise UpdateRejected(
-                            f"removes meta key {META_KEYS[tag - _T_META]!r} without a new value"
-                        )
+                    # meta values may go: each key is optional (no background: white)
         out.dead = dead_now
 
     def _spans(self, client: int, clock: int, length: int, news: dict[int, list[_Struct]]):

@@ -70,6 +70,21 @@ def test_every_edit_of_the_studio_passes():
     assert len(fresh.sdoc) == len(a)
 
 
+def test_undoing_the_first_background_passes_and_leaves_white():
+    """Undo of a first set_background removes meta keys: allowed (found by the differential fuzzing)."""
+    a = StrokeDoc(author="alice", undo=True)
+    ups = recorder(a)
+    a.set_background([0.2, 0.3, 0.4])
+    assert a.undo()
+    room = Room()
+    seen = []
+    room.sdoc.on_change(lambda ch: seen.append(ch.background))
+    for u in ups:
+        room.feed(u)
+    assert room.sdoc.background == (1.0, 1.0, 1.0) == a.background
+    assert seen[-1] == (1.0, 1.0, 1.0)
+
+
 def test_appending_like_the_javascript_client_passes():
     room = Room()
     a = StrokeDoc(author="a")
