@@ -85,6 +85,21 @@ class Panel(QtWidgets.QWidget):
         """Make this panel's engine (the runner then owns it)."""
         return self.engine_type(params, seed=seed)
 
+    def make_runner(self, engine: Engine, name: str, *, show_errors: bool = True):
+        """A further runner for this panel, owned by the main window (which stops it on close);
+        its errors go to this panel's banner unless ``show_errors`` is False (the caller shows them)."""
+        win = self.window()
+        if not hasattr(win, "create_runner"):
+            raise RuntimeError(f"{self.name}: a panel makes runners only inside the main window")
+        return win.create_runner(engine, name, owner=self if show_errors else None)
+
+    def release_runner(self, runner, timeout_s: float = 2.0) -> bool:
+        """Stop a runner made by :meth:`make_runner` before the window closes."""
+        win = self.window()
+        if hasattr(win, "release_runner"):
+            return win.release_runner(runner, timeout_s)
+        return runner.shutdown(timeout_s)
+
     def attach(self, runner) -> None:
         self.runner = runner
         runner.error.connect(self._on_runner_error)
