@@ -511,10 +511,9 @@ class Engine(abc.ABC, Generic[P, S]):
     default_chunk: ClassVar[int] = 1
 
     def __init__(self, params: P | None = None, seed: int = 0):
-        if params is None:
-            params = self.params_type()  # type: ignore[assignment]
-        self._check_params_type(params)
-        self.params: P = params  # type: ignore[assignment]
+        p: Params = self.params_type() if params is None else params
+        self._check_params_type(p)
+        self.params: P = typing.cast(P, p)
         self.seed = int(seed)
         self._messages: list[tuple[int, str, str]] = []  # (index, level, text)
         self._message_total = 0

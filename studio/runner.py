@@ -524,10 +524,11 @@ class Runner(QtCore.QObject):
         if self._fixed_chunk is None and done > 0:
             # aim at target_chunk_s per call, changing by at most 2x at a time
             ideal = n * self.target_chunk_s / max(elapsed, 1e-6)
-            if pacing:  # in real time a chunk covers at most one frame of engine time
+            factor = self._realtime
+            if factor is not None:  # in real time a chunk covers at most one frame of engine time
                 per_step = (float(eng.time) - t_before) / done
                 if per_step > 0:
-                    ideal = min(ideal, self._realtime / self.max_fps / per_step)
+                    ideal = min(ideal, factor / self.max_fps / per_step)
             self._chunk = int(max(1, min(ideal, 2 * n, 10_000_000)))
         if self._steps_left is not None:
             self._steps_left -= done
@@ -550,7 +551,10 @@ class Runner(QtCore.QObject):
             self._pace_origin = (time.perf_counter(), t)
             return
         w0, t0 = self._pace_origin
-        due = w0 + (t - t0) / self._realtime
+        factor = self._realtime
+        if factor is None:
+            return
+        due = w0 + (t - t0) / factor
         while True:
             wait = due - time.perf_counter()
             if wait <= 0 or self._commands or self._quit:
@@ -617,10 +621,11 @@ class Runner(QtCore.QObject):
         tb = traceback.format_exc()
         msg = f"{type(e).__name__}: {e}"
         self.last_error = (msg, tb)
-        had_job = self._job is not None
-        if had_job:
+        job = self._job
+        had_job = job is not None
+        if job is not None:
             try:
-                self._job.close()
+                job.close()
             except Exception:
                 pass
             self._job = None
