@@ -33,7 +33,7 @@ import types
 import typing
 from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 import numpy as np
 
@@ -488,10 +488,15 @@ def drive_job(
 # --------------------------------------------------------------------------
 
 
-class Engine(abc.ABC):
-    """Base class of every engine.
+P = TypeVar("P", bound=Params)
+S = TypeVar("S")
 
-    Subclasses set ``params_type`` (a :class:`Params` subclass), ``name`` and
+
+class Engine(abc.ABC, Generic[P, S]):
+    """Base class of every engine, generic over its parameters ``P`` and snapshot ``S``.
+
+    Subclasses name both, ``class SpikingEngine(Engine[SpikingParams, SpikingSnapshot])``,
+    set ``params_type`` (the same :class:`Params` subclass), ``name`` and
     ``title``, and implement ``reset``, ``step``, ``snapshot``, ``state_dict``
     and ``load_state_dict``. ``step(n)`` advances by ``n`` units of
     ``step_unit`` and returns how many it did. Engines log through
@@ -505,11 +510,10 @@ class Engine(abc.ABC):
     #: a sensible number of steps per call so that one call takes a few ms
     default_chunk: ClassVar[int] = 1
 
-    def __init__(self, params: Params | None = None, seed: int = 0):
-        if params is None:
-            params = self.params_type()
-        self._check_params_type(params)
-        self.params = params
+    def __init__(self, params: P | None = None, seed: int = 0):
+        p: Params = self.params_type() if params is None else params
+        self._check_params_type(p)
+        self.params: P = typing.cast(P, p)
         self.seed = int(seed)
         self._messages: list[tuple[int, str, str]] = []  # (index, level, text)
         self._message_total = 0
@@ -523,7 +527,7 @@ class Engine(abc.ABC):
                 f"{type(self).__name__} takes {self.params_type.__name__}, got {type(params).__name__}"
             )
 
-    def set_params(self, params: Params) -> None:
+    def set_params(self, params: P) -> None:
         """Apply new parameters; the default keeps state and stores them.
 
         Engines whose structure depends on a parameter override this and
@@ -550,7 +554,7 @@ class Engine(abc.ABC):
         return 0.0
 
     @abc.abstractmethod
-    def snapshot(self) -> Any: ...
+    def snapshot(self) -> S: ...
 
     @abc.abstractmethod
     def state_dict(self) -> dict[str, Any]: ...

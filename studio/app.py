@@ -1,77 +1,21 @@
-"""The Neural Studio main window and the ``studio`` command.
-
-One tab per registered workbench panel (entry-point group ``studio.panels``), a
-toolbar bound to the current panel's engine, a status bar, a log dock, File /
-View / Help menus, workspaces, and settings that persist between launches.
+"""The ``studio`` command: parses the command line, then opens the main window
+(:mod:`studio.window`), runs ``studio serve`` (:mod:`studio.serve`) or takes a
+screenshot. Names and settings live in :mod:`studio.config`, the panel registry in
+:mod:`studio.registry`; Qt is imported only once a window is needed.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import platform
 import re
 import sys
 import time
-from importlib import metadata
 from pathlib import Path
 
 from engines import __version__
-
-APP_NAME = "Neural Studio"
-ORG_NAME = "NeuralStudio"
-MAX_RECENT = 8
-
-
-# ----------------------------------------------------------------------
-# panel registry (no Qt needed to list names)
-# ----------------------------------------------------------------------
-def panel_entry_points() -> list[metadata.EntryPoint]:
-    eps = metadata.entry_points(group="studio.panels")
-    return sorted(eps, key=lambda ep: ep.name)
-
-
-def discover_panels() -> tuple[dict[str, type], list[str]]:
-    """Load every registered panel class: ({name: class}, [problems])."""
-    found: dict[str, type] = {}
-    problems: list[str] = []
-    for ep in panel_entry_points():
-        try:
-            cls = ep.load()
-        except Exception as e:  # a broken plug-in must not stop the studio
-            problems.append(f"panel {ep.name!r} ({ep.value}) could not be loaded: {type(e).__name__}: {e}")
-            continue
-        found[ep.name] = cls
-    return found, problems
-
-
-def settings_path() -> Path:
-    """Where settings live: $NEURAL_STUDIO_CONFIG_DIR or the platform's config folder."""
-    env = os.environ.get("NEURAL_STUDIO_CONFIG_DIR")
-    if env:
-        return Path(env) / "settings.ini"
-    import platformdirs
-
-    return Path(platformdirs.user_config_dir("neural-studio", ORG_NAME)) / "settings.ini"
-
-
-def versions() -> dict[str, str]:
-    out = {"Neural Studio": __version__, "Python": platform.python_version()}
-    try:
-        from PySide6 import QtCore
-
-        out["Qt"] = QtCore.qVersion()
-        import PySide6
-
-        out["PySide6"] = PySide6.__version__
-    except ImportError:
-        pass
-    for mod in ("numpy", "torch", "pyqtgraph", "vispy"):
-        try:
-            out[mod] = __import__(mod).__version__
-        except Exception:
-            out[mod] = "not installed"
-    return out
+from studio.config import APP_NAME, ORG_NAME
+from studio.registry import panel_entry_points
 
 
 # ----------------------------------------------------------------------

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures
+import enum
 import threading
 import time
 import traceback
@@ -42,15 +43,27 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
+import shiboken6
 from PySide6 import QtCore
 
 from engines.base import Cancelled, Engine, Job, Params, Progress, cancel_scope
 
-IDLE = "paused"
-RUNNING = "running"
-JOB = "job"
-ERROR = "error"
-STOPPED = "stopped"
+
+class RunnerState(enum.StrEnum):
+    """What a runner's worker is doing (a ``str``: the values read well in logs and tests)."""
+
+    IDLE = "paused"  #: waiting for a command
+    RUNNING = "running"  #: stepping the engine
+    JOB = "job"  #: driving a one-shot job
+    ERROR = "error"  #: the last step or job failed; ``reset`` clears it
+    STOPPED = "stopped"  #: shut down
+
+
+IDLE = RunnerState.IDLE
+RUNNING = RunnerState.RUNNING
+JOB = RunnerState.JOB
+ERROR = RunnerState.ERROR
+STOPPED = RunnerState.STOPPED
 
 _LIVE: weakref.WeakSet = weakref.WeakSet()
 #: workers given up on by a bounded shutdown, referenced until they finish (see the module docstring)
@@ -72,6 +85,18 @@ def _reap() -> None:
         if t.isFinished():
             t.wait()
             _ABANDONED.discard(t)
+
+
+class _Guard:
+    """Whether the QObject a result is meant for still exists (None: always)."""
+
+    __slots__ = ("obj",)
+
+    def __init__(self, obj: QtCore.QObject | None) -> None:
+        self.obj = obj
+
+    def alive(self) -> bool:
+        return self.obj is None or shiboken6.isValid(self.obj)
 
 
 class _Worker(QtCore.QThread):
@@ -125,7 +150,9 @@ class _Worker(QtCore.QThread):
 class Runner(QtCore.QObject):
     """Owns an engine and the worker thread that drives it."""
 
-    state_changed = QtCore.Signal(str)
+    state_changed = QtCore.Signal(str)  # a RunnerState value
+    #: carries a finished :meth:`submit` back to the GUI thread (queued across threads)
+    _delivered = QtCore.Signal(object)
     error = QtCore.Signal(str, str)  # message, traceback
     message = QtCore.Signal(str, str)  # level, text
     job_progress = QtCore.Signal(object)  # engines.base.Progress
@@ -175,6 +202,7 @@ class Runner(QtCore.QObject):
         self.snapshots_published = 0
         self.last_error: tuple[str, str] | None = None
         self._thread = _Worker(self)
+        self._delivered.connect(self._deliver, QtCore.Qt.ConnectionType.QueuedConnection)
         if start_thread:
             self.start_thread()
 
@@ -230,7 +258,7 @@ class Runner(QtCore.QObject):
         self.setParent(None)
 
     @property
-    def state(self) -> str:
+    def state(self) -> RunnerState:
         return self._mode
 
     def is_running(self) -> bool:
@@ -249,8 +277,56 @@ class Runner(QtCore.QObject):
             self._cond.notify_all()
         return fut
 
+    def submit(
+        self,
+        fn: Callable[[Engine], Any],
+        done: Callable[[Any], None] | None = None,
+        failed: Callable[[BaseException], None] | None = None,
+        *,
+        context: QtCore.QObject | None = None,
+    ) -> concurrent.futures.Future:
+        """Run ``fn(engine)`` on the worker between steps without waiting for it.
+
+        ``done(result)`` or ``failed(exception)`` is then called on the GUI thread
+        (through the Qt event loop), unless ``context`` (a widget, say) has been
+        deleted meanwhile or the runner has shut down. Without ``failed`` an
+        exception is reported on the runner's ``message`` signal. This is how a
+        panel edits its engine: no slot ever waits for the worker.
+        """
+        fut = self._submit(lambda: fn(self.engine))
+        if done is None and failed is None:
+            return fut
+        guard = _Guard(context)
+
+        def finished(f: concurrent.futures.Future) -> None:
+            if not self._quit:
+                self._delivered.emit((f, done, failed, guard))
+
+        fut.add_done_callback(finished)
+        return fut
+
+    @QtCore.Slot(object)
+    def _deliver(self, item: tuple) -> None:
+        fut, done, failed, guard = item
+        if self._quit or not guard.alive():
+            return
+        if fut.cancelled():
+            return
+        exc = fut.exception()
+        if exc is None:
+            if done is not None:
+                done(fut.result())
+        elif failed is not None:
+            failed(exc)
+        else:
+            self.message.emit("error", f"{self.name}: {type(exc).__name__}: {exc}")
+
     def call(self, fn: Callable[[Engine], Any], timeout_s: float | None = 30.0) -> Any:
-        """Run ``fn(engine)`` on the worker between steps and return its result."""
+        """Run ``fn(engine)`` on the worker between steps and wait for its result.
+
+        For scripts, tests and shutdown paths: a panel's slots use :meth:`submit`,
+        which never makes the GUI thread wait.
+        """
         if QtCore.QThread.currentThread() is self._thread:
             return fn(self.engine)
         fut = self._submit(lambda: fn(self.engine))
@@ -417,7 +493,7 @@ class Runner(QtCore.QObject):
 
         return wrapped
 
-    def _set_mode(self, mode: str) -> None:
+    def _set_mode(self, mode: RunnerState) -> None:
         if mode != self._mode:
             self._mode = mode
             self.state_changed.emit(mode)
@@ -448,10 +524,11 @@ class Runner(QtCore.QObject):
         if self._fixed_chunk is None and done > 0:
             # aim at target_chunk_s per call, changing by at most 2x at a time
             ideal = n * self.target_chunk_s / max(elapsed, 1e-6)
-            if pacing:  # in real time a chunk covers at most one frame of engine time
+            factor = self._realtime
+            if factor is not None:  # in real time a chunk covers at most one frame of engine time
                 per_step = (float(eng.time) - t_before) / done
                 if per_step > 0:
-                    ideal = min(ideal, self._realtime / self.max_fps / per_step)
+                    ideal = min(ideal, factor / self.max_fps / per_step)
             self._chunk = int(max(1, min(ideal, 2 * n, 10_000_000)))
         if self._steps_left is not None:
             self._steps_left -= done
@@ -474,7 +551,10 @@ class Runner(QtCore.QObject):
             self._pace_origin = (time.perf_counter(), t)
             return
         w0, t0 = self._pace_origin
-        due = w0 + (t - t0) / self._realtime
+        factor = self._realtime
+        if factor is None:
+            return
+        due = w0 + (t - t0) / factor
         while True:
             wait = due - time.perf_counter()
             if wait <= 0 or self._commands or self._quit:
@@ -541,10 +621,11 @@ class Runner(QtCore.QObject):
         tb = traceback.format_exc()
         msg = f"{type(e).__name__}: {e}"
         self.last_error = (msg, tb)
-        had_job = self._job is not None
-        if had_job:
+        job = self._job
+        had_job = job is not None
+        if job is not None:
             try:
-                self._job.close()
+                job.close()
             except Exception:
                 pass
             self._job = None

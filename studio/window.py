@@ -14,7 +14,8 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from engines.base import Params
 from engines.serialize import FormatError
 from studio import workspace as wsmod
-from studio.app import APP_NAME, MAX_RECENT, __version__, discover_panels, settings_path, versions
+from studio.config import APP_NAME, MAX_RECENT, __version__, settings_path, versions
+from studio.registry import discover_panels
 from studio.runner import ERROR, JOB, RUNNING, Runner
 
 #: closing the window waits at most this long for the workers, whatever job runs (seconds)
@@ -75,6 +76,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.panel_classes = dict(sorted(panel_classes.items(), key=lambda kv: panel_order(kv[0], kv[1])))
         self.panels: dict[str, Any] = {}
         self.runners: dict[str, Runner] = {}
+        self._extra_runners: list[Runner] = []
         self.workspace_path: Path | None = None
         self._foreign: dict[str, wsmod.PanelEntry] = {}
         self._frames = 0
@@ -160,6 +162,28 @@ class MainWindow(QtWidgets.QMainWindow):
             self.runners[name] = runner
             panel.attach(runner)
         return self.runners[name]
+
+    def create_runner(self, engine, name: str, *, owner=None, chunk: int | None = None) -> Runner:
+        """A further runner for a panel (a session, say): the window owns it, logs its messages and
+        stops it on close. ``owner`` (a panel) sees its errors in its banner. Stop it early with
+        :meth:`release_runner`."""
+        runner = Runner(engine, name=name, chunk=chunk, parent=self)
+        runner.message.connect(self.log)
+        if owner is not None:
+            runner.error.connect(lambda msg, _tb, p=owner: p.show_error(msg))
+        self._extra_runners.append(runner)
+        return runner
+
+    def release_runner(self, runner: Runner, timeout_s: float = 2.0) -> bool:
+        """Stop and forget a runner made by :meth:`create_runner`; True when its worker has ended."""
+        ok = runner.shutdown(timeout_s)
+        if runner in self._extra_runners:
+            self._extra_runners.remove(runner)
+        return ok
+
+    def all_runners(self) -> list[Runner]:
+        """Every runner the window owns: one per panel, then the extra ones."""
+        return [*self.runners.values(), *self._extra_runners]
 
     def show_panel(self, name: str) -> None:
         panel = self.panels[name]
@@ -610,7 +634,7 @@ class MainWindow(QtWidgets.QMainWindow):
         # every worker is told to stop at once, then joined within one shared, bounded wait:
         # a job stops at its next yield or check_cancelled(); one stuck in a call that cannot be
         # interrupted is given up on (see studio.runner) rather than keeping the window open
-        runners = list(self.runners.values())
+        runners = self.all_runners()
         for r in runners:
             r.request_stop()
         for r in runners:

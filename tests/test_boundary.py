@@ -51,3 +51,12 @@ def test_no_gui_import_statements_in_engines():
                 if mod in ("PySide6", "pyqtgraph", "vispy", "studio", "PyQt5", "PyQt6"):
                     offenders.append(f"{path.relative_to(ROOT)}:{i}: {s}")
     assert not offenders, offenders
+
+
+def test_import_contracts_hold():
+    """The import-linter contracts of pyproject.toml: engines free of GUI code, the layers of studio/,
+    workbench panels independent of each other."""
+    lint = Path(sys.executable).with_name("lint-imports")
+    out = subprocess.run([str(lint), "--no-cache"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-2000:]
+    assert "0 broken" in out.stdout

@@ -14,11 +14,14 @@ Panels are registered through the ``studio.panels`` entry-point group::
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from engines.base import Engine, Params, Progress
+
+if TYPE_CHECKING:
+    from studio.runner import Runner
 
 
 class ErrorBanner(QtWidgets.QFrame):
@@ -61,7 +64,8 @@ class Panel(QtWidgets.QWidget):
 
     name: ClassVar[str] = "panel"
     title: ClassVar[str] = "Panel"
-    engine_type: ClassVar[type[Engine]] = Engine
+    #: the engine class this panel views (subclasses set it)
+    engine_type: ClassVar[type[Engine[Any, Any]]]
     #: steps per worker call; None lets the runner adapt (aim: a few ms a call)
     chunk: ClassVar[int | None] = None
     #: False for panels whose engine works only through one-shot jobs: then the
@@ -70,7 +74,7 @@ class Panel(QtWidgets.QWidget):
 
     def __init__(self, parent: QtWidgets.QWidget | None = None):
         super().__init__(parent)
-        self.runner = None  # set by attach()
+        self.runner: Runner | None = None  # set by attach()
         self.drawn_frames = 0
         outer = QtWidgets.QVBoxLayout(self)
         outer.setContentsMargins(4, 4, 4, 4)
@@ -85,7 +89,22 @@ class Panel(QtWidgets.QWidget):
         """Make this panel's engine (the runner then owns it)."""
         return self.engine_type(params, seed=seed)
 
-    def attach(self, runner) -> None:
+    def make_runner(self, engine: Engine, name: str, *, show_errors: bool = True) -> Runner:
+        """A further runner for this panel, owned by the main window (which stops it on close);
+        its errors go to this panel's banner unless ``show_errors`` is False (the caller shows them)."""
+        win = self.window()
+        if not hasattr(win, "create_runner"):
+            raise RuntimeError(f"{self.name}: a panel makes runners only inside the main window")
+        return win.create_runner(engine, name, owner=self if show_errors else None)
+
+    def release_runner(self, runner: Runner, timeout_s: float = 2.0) -> bool:
+        """Stop a runner made by :meth:`make_runner` before the window closes."""
+        win = self.window()
+        if hasattr(win, "release_runner"):
+            return win.release_runner(runner, timeout_s)
+        return runner.shutdown(timeout_s)
+
+    def attach(self, runner: Runner) -> None:
         self.runner = runner
         runner.error.connect(self._on_runner_error)
         runner.job_progress.connect(self.on_job_progress)
@@ -98,14 +117,16 @@ class Panel(QtWidgets.QWidget):
 
     def run_or_pause(self) -> None:
         """What the toolbar's Run/Pause (Space) does; job-driven panels override it."""
-        self.runner.toggle()
+        if self.runner is not None:
+            self.runner.toggle()
 
     def start_demo(self) -> None:
         """What ``studio --screenshot`` does to show real data: run the engine.
 
         Panels whose engine needs a job first (an analysis, a solve) override this.
         """
-        self.runner.start()
+        if self.runner is not None:
+            self.runner.start()
 
     # -- drawing ---------------------------------------------------------
     def update_view(self, snapshot: Any) -> None:

@@ -638,7 +638,7 @@ class PaintingPanel(Panel):
         s = getattr(self.window(), "settings", None)
         if isinstance(s, QtCore.QSettings):
             return s
-        from studio.app import settings_path
+        from studio.config import settings_path
 
         return QtCore.QSettings(str(settings_path()), QtCore.QSettings.Format.IniFormat)
 

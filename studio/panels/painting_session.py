@@ -211,11 +211,8 @@ class SessionController(QtCore.QObject):
         self.status = session.status()
         self._cursor = 0
         self.leaving = False
-        self.runner = Runner(SessionEngine(session), name="painting-session", parent=self)
+        self.runner = self.panel.make_runner(SessionEngine(session), "painting-session", show_errors=False)
         self.runner.error.connect(self._on_runner_error)
-        win = self.panel.window()
-        if hasattr(win, "log"):
-            self.runner.message.connect(win.log)
         self.runner.run_job(lambda eng: eng.job(initial))
         if self.panel.lock_box.isChecked():
             self.set_locked(True)
@@ -256,7 +253,7 @@ class SessionController(QtCore.QObject):
             self._locked_authors = frozenset()
             self.panel.runner.call_async(lambda e: e.set_locked_authors(()))
         if self.runner is not None:
-            self.runner.shutdown(10.0)
+            self.panel.release_runner(self.runner, 10.0)
             self.runner.deleteLater()
         self.runner = None
         self.session = None

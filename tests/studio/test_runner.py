@@ -252,3 +252,47 @@ def test_shutdown_gives_up_on_a_worker_stuck_in_a_call_that_cannot_stop(qtbot):
     gc.collect()  # the runner is referenced until its worker ends
     qtbot.waitUntil(lambda: not live_threads(), timeout=10000)
     assert not seen  # its signals were blocked once given up on
+
+
+def test_submit_delivers_results_on_the_gui_thread_without_waiting(qtbot, runner):
+    from studio.runner import RunnerState
+
+    r = runner()
+    assert r.state is RunnerState.IDLE and r.state == "paused"
+    gui = QtCore.QThread.currentThread()
+    got, threads = [], []
+
+    def slow(e):
+        time.sleep(0.3)
+        return e.t + 41
+
+    t0 = time.perf_counter()
+    r.submit(slow, done=lambda v: (got.append(v), threads.append(QtCore.QThread.currentThread())))
+    assert time.perf_counter() - t0 < 0.1  # the caller did not wait
+    assert got == []
+    qtbot.waitUntil(lambda: got == [41], timeout=10000)
+    assert threads == [gui]
+    # a failure goes to `failed`, on the GUI thread too
+    errs = []
+    r.submit(lambda e: 1 / 0, done=got.append, failed=errs.append)
+    qtbot.waitUntil(lambda: len(errs) == 1, timeout=10000)
+    assert isinstance(errs[0], ZeroDivisionError) and got == [41]
+    # without `failed`, the runner says so on its message signal
+    with qtbot.waitSignal(r.message, timeout=10000) as sig:
+        r.submit(lambda e: 1 / 0, done=got.append)
+    assert sig.args[0] == "error" and "ZeroDivisionError" in sig.args[1]
+
+
+def test_submit_skips_results_for_a_deleted_widget(qtbot, runner):
+    r = runner()
+    w = QtWidgets.QLabel()
+    got = []
+    gate = __import__("threading").Event()
+    r.submit(lambda e: gate.wait(5) and e.t, done=got.append, context=w)
+    w.deleteLater()
+    qtbot.waitUntil(lambda: not __import__("shiboken6").isValid(w), timeout=5000)
+    gate.set()
+    done = []
+    r.submit(lambda e: "after", done=done.append)
+    qtbot.waitUntil(lambda: done == ["after"], timeout=10000)
+    assert got == []  # never handed to a widget that is gone

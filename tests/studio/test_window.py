@@ -476,3 +476,28 @@ def test_cli_careless_arguments_get_one_line_and_exit_2(args, words, qtbot, tmp_
     assert len(err) == 1 and err[0].startswith("error: ") and words in err[0], err
     assert sorted(p.name for p in folder.rglob("*")) == before  # no screenshot, no temporary file
     assert not live_threads()
+
+
+def test_the_window_owns_every_runner_and_stops_them_on_close(window, qtbot):
+    from studio.runner import live_threads
+    from tests.toy import ToyEngine
+
+    w = window()
+    panel = next(iter(w.panels.values()))
+    extra = panel.make_runner(ToyEngine(), "extra")
+    assert extra in w.all_runners() and extra.parent() is w
+    extra.start()
+    qtbot.waitUntil(lambda: extra.state == "running", timeout=10000)
+    gone = panel.make_runner(ToyEngine(), "gone")
+    assert panel.release_runner(gone) and gone not in w.all_runners()
+
+    def failing(_engine):
+        raise RuntimeError("worker failed")
+        yield
+
+    with qtbot.waitSignal(extra.error, timeout=10000):
+        extra.run_job(failing)
+    qtbot.waitUntil(lambda: panel.banner.isVisible(), timeout=10000)
+    assert "worker failed" in panel.banner.label.text()
+    w.close()
+    assert extra.state == "stopped" and extra._thread not in live_threads()
