@@ -135,3 +135,25 @@ def test_fewest_vehicles_checkbox_reaches_the_solver(panel, qtbot):
         counts.append(len(panel._snap.routes))
     assert counts[1] < counts[0]  # measured: 4 routes against 9
     assert panel.panel_state()["min_vehicles"] is True
+
+
+def test_edits_do_not_wait_for_a_busy_engine(panel, qtbot):
+    """A click, a right-click and Delete return at once while the worker is busy; the edits then apply in order."""
+    import time
+
+    qtbot.waitUntil(lambda: panel.runner.state != "job", timeout=30000)
+    vp = panel.map.viewport()
+    panel.runner.submit(lambda e: time.sleep(2.0))  # the worker is busy for two seconds
+    t0 = time.perf_counter()
+    QtTest.QTest.mouseClick(vp, L, QtCore.Qt.KeyboardModifier.NoModifier, _px(panel, 2.5, 7.5))  # add
+    QtTest.QTest.mouseClick(vp, R, QtCore.Qt.KeyboardModifier.NoModifier, _px(panel, 0, 10))  # delete 2
+    elapsed = time.perf_counter() - t0
+    assert elapsed < 1.0  # measured: a few ms; the old blocking call took the whole two seconds
+    assert panel._snap.problem.n == 5  # nothing applied yet
+    qtbot.waitUntil(
+        lambda: panel._snap.problem.n == 5 and "(edited)" in panel._snap.problem.name, timeout=30000
+    )
+    _wait_resolved(panel, qtbot, 5)
+    coords = panel._snap.problem.coords
+    assert not any(np.allclose(c, [0, 10]) for c in coords)
+    assert len(coords) == 5

@@ -4,8 +4,10 @@ import numpy as np
 import pytest
 
 from engines.base import drive_job
-from engines.routing.engine import RoutingEngine, RoutingParams, edit_problem
+from engines.routing.edit import edit_problem
+from engines.routing.engine import RoutingEngine
 from engines.routing.io import load_problem
+from engines.routing.params import RoutingParams
 from engines.routing.problem import evaluate
 from engines.serialize import load_state, save_state
 
