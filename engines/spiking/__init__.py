@@ -10,10 +10,20 @@
   weights, rectangular STDP); :mod:`.ncx_digits` its digits preset;
 * :mod:`.tess`: TESS-style local learning of feed-forward SNN classifiers;
 * :mod:`.nwb`: spike export to NWB files;
+* :mod:`.display`: what the studio's views compute (raster and rate binning,
+  rolling record windows, the network layout), headless;
 * :mod:`.cli`: ``python -m engines spiking run|train|presets``.
 """
 
-from .engine import SpikingEngine, SpikingSnapshot
+from .engine import SpikingEngine, SpikingRecords, SpikingSnapshot, StreamCursors
 from .params import PRESETS, SpikingParams, preset
 
-__all__ = ["PRESETS", "SpikingEngine", "SpikingParams", "SpikingSnapshot", "preset"]
+__all__ = [
+    "PRESETS",
+    "SpikingEngine",
+    "SpikingParams",
+    "SpikingRecords",
+    "SpikingSnapshot",
+    "StreamCursors",
+    "preset",
+]
