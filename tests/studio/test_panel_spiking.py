@@ -66,8 +66,11 @@ def test_runs_coba_and_draws_the_raster(window, qtbot):
     qtbot.waitUntil(lambda: panel._last_snap.step == 3500, timeout=10_000)
     assert panel._last_snap.monitor_idx[:2].tolist() == panel._picked
     assert 17 in panel._picked
-    xs, ys = panel.activity.traces.items[0].getData()
+    xs, ys = panel.activity.traces.lines[0].getData()
     assert xs is not None and len(xs) > 10 and np.all((ys > -90) & (ys < -40))
+    # one curve per monitor slot, each with its own neuron's trace
+    assert len(panel.activity.traces.lines) == panel._last_snap.monitor_idx.size
+    assert not np.array_equal(panel.activity.traces.lines[1].getData()[1], ys)
 
 
 def test_preset_switch_and_blow_up_is_shown(window, qtbot):

@@ -14,18 +14,18 @@ class TracePlot(pg.PlotItem):
         self.setLabel("left", "v", units="mV")
         self.setLabel("bottom", "time", units="s")
         self.setMenuEnabled(False)
-        self.items: list[pg.PlotDataItem] = []
+        self.lines: list[pg.PlotDataItem] = []
 
     def ensure_traces(self, count: int) -> None:
         """At least ``count`` curves (their colours spread over ``count`` hues)."""
-        while len(self.items) < count:
-            colour = pg.intColor(len(self.items), hues=max(count, 1))
-            self.items.append(self.plot(pen=pg.mkPen(colour, width=1)))
+        while len(self.lines) < count:
+            colour = pg.intColor(len(self.lines), hues=max(count, 1))
+            self.lines.append(self.plot(pen=pg.mkPen(colour, width=1)))
 
     def draw(self, monitor: np.ndarray, monitor_idx: np.ndarray, dt_s: float) -> None:
         """``monitor`` rows ``(step, v[0], v[1]...)``; slot ``k`` is shown while ``monitor_idx[k] >= 0``."""
         m = monitor_idx.size
-        for k, item in enumerate(self.items):
+        for k, item in enumerate(self.lines):
             if k < m and monitor_idx[k] >= 0 and monitor.shape[0]:
                 item.setData(monitor[:, 0] * dt_s, monitor[:, 1 + k], skipFiniteCheck=True)
             elif item.xData is not None and len(item.xData):  # clear once, not every frame
