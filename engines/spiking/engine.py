@@ -18,11 +18,11 @@ from engines.base import Engine, EngineError, RingBuffer, StateError, check_canc
 from . import connectivity as conn_mod
 from . import kernels as K
 from .connectivity import Connectivity
+from .io import STATE_KIND, load_edge_list, load_state_file, save_state_file
 from .params import SpikingParams
 
 __all__ = ["SpikingEngine", "SpikingRecords", "SpikingSnapshot", "StreamCursors"]
 
-STATE_KIND = "spiking-lif"
 
 #: parameters that can change while running without rebuilding the network
 DYNAMIC_FIELDS = frozenset(
@@ -224,7 +224,7 @@ class SpikingEngine(Engine[SpikingParams, SpikingSnapshot]):
             pre, post, w, d = conn_mod.from_networkx(g, n, wsrc, p.dt_ms)
             parts.append((pre, post, w, conn_mod._draw_delays(rng, pre.size, self._delay_steps())))
         elif p.connectivity == "edge_list":
-            parts.append(conn_mod.load_edge_list(p.edge_list_path, n, wsrc, p.dt_ms))
+            parts.append(load_edge_list(p.edge_list_path, n, wsrc, p.dt_ms))
         if n_in > 0 and p.input_p > 0:
             pre, post, _, d = conn_mod.fixed_probability(rng, n_in, n, p.input_p, np.zeros(n_in))
             if p.input_weight_random:
@@ -903,22 +903,18 @@ class SpikingEngine(Engine[SpikingParams, SpikingSnapshot]):
         return _count(e["step"], "current event step", 2**62), float(value), neurons
 
     def export_nwb(self, path: str | os.PathLike, description: str = "") -> int:
-        """Write the spikes held in the ring buffer to an NWB file (see :mod:`.nwb`)."""
-        from .nwb import export_nwb
+        """Write the spikes held in the ring buffer to an NWB file (see :func:`.io.export_nwb`)."""
+        from .io import export_nwb
 
         with self._lock:
             return export_nwb(self, path, description)
 
     def save(self, path: str | os.PathLike) -> None:
-        from engines.serialize import save_state
-
-        save_state(path, self.state_dict(), kind=STATE_KIND)
+        save_state_file(path, self.state_dict())
 
     def load(self, path: str | os.PathLike) -> None:
         """Load a state file written by :meth:`save`; a refused one names the file and changes nothing."""
-        from engines.serialize import load_state
-
-        d = load_state(path, kind=STATE_KIND)
+        d = load_state_file(path)
         try:
             self.load_state_dict(d)
         except StateError as e:
