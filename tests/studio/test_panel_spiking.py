@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+import threading
+
 import numpy as np
 import pytest
 from PySide6 import QtCore, QtGui
@@ -181,3 +184,51 @@ def test_neurocorex_tab_streams_digits_and_can_be_stopped(window, qtbot):
     runner.cancel_job()
     qtbot.waitUntil(lambda: "stopped after" in panel.ncx.status.text(), timeout=30_000)
     assert runner.state == "paused"
+
+
+class _GuiThreadWatch:
+    """Stands in for the runner's engine and notes every attribute the spiking panel reads on the GUI thread."""
+
+    def __init__(self, engine):
+        object.__setattr__(self, "_engine", engine)
+        object.__setattr__(self, "hits", [])
+
+    def __getattr__(self, name):
+        if QtCore.QThread.currentThread() is QtCore.QCoreApplication.instance().thread():
+            code = sys._getframe(1).f_code
+            if "panels/spiking" in code.co_filename.replace("\\", "/"):
+                self.hits.append(f"{code.co_filename}:{code.co_name} reads engine.{name}")
+        return getattr(self._engine, name)
+
+    def __setattr__(self, name, value):
+        setattr(self._engine, name, value)
+
+
+def test_the_gui_thread_never_touches_the_engine_and_the_layout_runs_on_the_worker(
+    window, qtbot, monkeypatch
+):
+    import studio.panels.spiking.panel as panel_mod
+
+    layout_threads = []
+    real_layout = panel_mod.network_layout
+
+    def layout(*args, **kwargs):
+        layout_threads.append(threading.current_thread())
+        return real_layout(*args, **kwargs)
+
+    monkeypatch.setattr(panel_mod, "network_layout", layout)
+    panel = window.panels["spiking"]
+    runner = window.runner_for("spiking")
+    watch = _GuiThreadWatch(runner.engine)
+    runner.engine = watch
+    idx = panel.controls.preset_box.findText("small-world")
+    panel.controls.preset_box.setCurrentIndex(idx)
+    panel.controls.preset_box.activated.emit(idx)
+    panel.view_tabs.setCurrentIndex(2)
+    runner.run_for(1000)
+    qtbot.waitUntil(lambda: panel._last_snap is not None and panel._last_snap.step == 1000, timeout=60_000)
+    qtbot.waitUntil(lambda: panel.network.layout_shown is not None, timeout=30_000)
+    assert panel.activity.raster.points_drawn > 0
+    assert watch.hits == []
+    assert layout_threads and threading.main_thread() not in layout_threads
+    runner.engine = watch._engine
