@@ -3,7 +3,7 @@
 * :mod:`.engine` / :mod:`.kernels`: :class:`SpikingEngine`, whose numba
   kernels advance a whole chunk of time steps per call without the GIL;
 * :mod:`.params`: :class:`SpikingParams` and the presets (COBA, CUBA,
-  small-world, STDP with Poisson inputs);
+  small-world, STDP with Poisson inputs), :class:`NeuroCoreXParams`;
 * :mod:`.connectivity`: fixed probability, dense, networkx graphs, edge lists;
 * :mod:`.io`: the files it reads and writes: edge lists, NWB spike exports,
   saved states;
@@ -17,10 +17,14 @@
 """
 
 from .engine import SpikingEngine, SpikingRecords, SpikingSnapshot, StreamCursors
-from .params import PRESETS, SpikingParams, preset
+from .neurocorex import NeuroCoreXEngine, NeuroCoreXSnapshot
+from .params import PRESETS, NeuroCoreXParams, SpikingParams, preset
 
 __all__ = [
     "PRESETS",
+    "NeuroCoreXEngine",
+    "NeuroCoreXParams",
+    "NeuroCoreXSnapshot",
     "SpikingEngine",
     "SpikingParams",
     "SpikingRecords",
