@@ -3,17 +3,32 @@
 * :mod:`.engine` / :mod:`.kernels`: :class:`SpikingEngine`, whose numba
   kernels advance a whole chunk of time steps per call without the GIL;
 * :mod:`.params`: :class:`SpikingParams` and the presets (COBA, CUBA,
-  small-world, STDP with Poisson inputs);
+  small-world, STDP with Poisson inputs), :class:`NeuroCoreXParams`;
 * :mod:`.connectivity`: fixed probability, dense, networkx graphs, edge lists;
+* :mod:`.io`: the files it reads and writes: edge lists, NWB spike exports,
+  saved states;
 * :mod:`.inputs`: rate coding of images;
 * :mod:`.neurocorex`: the NeuroCoreX integer datapath (Q7.10 LIF, int8
   weights, rectangular STDP); :mod:`.ncx_digits` its digits preset;
 * :mod:`.tess`: TESS-style local learning of feed-forward SNN classifiers;
-* :mod:`.nwb`: spike export to NWB files;
+* :mod:`.display`: what the studio's views compute (raster and rate binning,
+  rolling record windows, the network layout), headless;
 * :mod:`.cli`: ``python -m engines spiking run|train|presets``.
 """
 
-from .engine import SpikingEngine, SpikingSnapshot
-from .params import PRESETS, SpikingParams, preset
+from .engine import SpikingEngine, SpikingRecords, SpikingSnapshot, StreamCursors
+from .neurocorex import NeuroCoreXEngine, NeuroCoreXSnapshot
+from .params import PRESETS, NeuroCoreXParams, SpikingParams, preset
 
-__all__ = ["PRESETS", "SpikingEngine", "SpikingParams", "SpikingSnapshot", "preset"]
+__all__ = [
+    "PRESETS",
+    "NeuroCoreXEngine",
+    "NeuroCoreXParams",
+    "NeuroCoreXSnapshot",
+    "SpikingEngine",
+    "SpikingParams",
+    "SpikingRecords",
+    "SpikingSnapshot",
+    "StreamCursors",
+    "preset",
+]

@@ -9,13 +9,12 @@ magnitude ``-w``. Delays are integer time steps (0 = the next update, as in
 Brian2 without delays).
 
 Builders: fixed probability (Bernoulli per pair, as Brian2's
-``connect(p=...)``), dense all-to-all, any networkx graph, an edge-list text
-file (``pre post [weight [delay_ms]]`` per line).
+``connect(p=...)``), dense all-to-all, any networkx graph, edges read from a
+text file by :func:`engines.spiking.io.load_edge_list`.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,7 +25,6 @@ __all__ = [
     "dense",
     "from_edges",
     "from_networkx",
-    "load_edge_list",
 ]
 
 
@@ -308,74 +306,6 @@ def from_networkx(
             else:
                 w.append(float(weight_of_source[i]))
             d.append(int(round(float(attrs.get("delay", 0.0)) / dt_ms)))
-    return (
-        np.asarray(pre, np.int64),
-        np.asarray(post, np.int64),
-        np.asarray(w, np.float64),
-        np.asarray(d, np.int64),
-    )
-
-
-#: longest synaptic delay an edge list may give (as SpikingParams.delay_max_ms), and in time steps
-MAX_EDGE_DELAY_MS = 3000.0
-MAX_DELAY_STEPS = 32767
-
-
-def load_edge_list(
-    path: str | os.PathLike,
-    n_neurons: int,
-    weight_of_source: np.ndarray,
-    dt_ms: float,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Read ``pre post [weight [delay_ms]]`` lines (whitespace or commas).
-
-    ``#`` starts a comment. Weights are signed as written; when absent the
-    default weight of the presynaptic population is used. Errors name the
-    file and the line.
-    """
-    from engines.serialize import FormatError, read_text_bounded
-
-    path = os.fspath(path)
-    pre, post, w, d = [], [], [], []
-    try:
-        content = read_text_bounded(path, path)
-    except FileNotFoundError as e:
-        raise FileNotFoundError(f"edge list file {path!r} does not exist") from e
-    for lineno, raw in enumerate(content.splitlines(), start=1):
-        text = raw.split("#", 1)[0].replace(",", " ").strip()
-        if not text:
-            continue
-        parts = text.split()
-        where = f"{path} line {lineno}"
-        shown = raw.strip()[:80]
-        if not 2 <= len(parts) <= 4:
-            raise FormatError(f"{where}: expected 'pre post [weight [delay_ms]]', got {shown!r}")
-        try:
-            i, j = int(parts[0]), int(parts[1])
-        except ValueError:
-            raise FormatError(f"{where}: neuron indices must be integers, got {shown!r}") from None
-        for k in (i, j):
-            if not 0 <= k < n_neurons:
-                raise FormatError(f"{where}: neuron index {k} is outside [0, {n_neurons})")
-        try:
-            weight = float(parts[2]) if len(parts) > 2 else float(weight_of_source[i])
-            delay = float(parts[3]) if len(parts) > 3 else 0.0
-        except ValueError:
-            raise FormatError(f"{where}: weight and delay must be numbers, got {shown!r}") from None
-        if not np.isfinite(weight):
-            raise FormatError(f"{where}: weight {parts[2][:40]!r} is not a finite number")
-        if not (np.isfinite(delay) and 0 <= delay <= MAX_EDGE_DELAY_MS):
-            raise FormatError(
-                f"{where}: delay {parts[3][:40]!r} must be a number in [0, {MAX_EDGE_DELAY_MS:g}] ms"
-            )
-        if round(delay / dt_ms) > MAX_DELAY_STEPS:
-            raise FormatError(
-                f"{where}: delay {parts[3][:40]!r} ms is more than {MAX_DELAY_STEPS} time steps"
-            )
-        pre.append(i)
-        post.append(j)
-        w.append(weight)
-        d.append(int(round(delay / dt_ms)))
     return (
         np.asarray(pre, np.int64),
         np.asarray(post, np.int64),

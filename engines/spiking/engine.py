@@ -18,11 +18,11 @@ from engines.base import Engine, EngineError, RingBuffer, StateError, check_canc
 from . import connectivity as conn_mod
 from . import kernels as K
 from .connectivity import Connectivity
+from .io import STATE_KIND, load_edge_list, load_state_file, save_state_file
 from .params import SpikingParams
 
-__all__ = ["SpikingEngine", "SpikingSnapshot"]
+__all__ = ["SpikingEngine", "SpikingRecords", "SpikingSnapshot", "StreamCursors"]
 
-STATE_KIND = "spiking-lif"
 
 #: parameters that can change while running without rebuilding the network
 DYNAMIC_FIELDS = frozenset(
@@ -95,6 +95,38 @@ class SpikingSnapshot:
     v: np.ndarray | None  # membrane potentials (networks up to 100k neurons)
 
 
+@dataclass(frozen=True)
+class StreamCursors:
+    """Where a reader of the engine's streams stands: what :meth:`SpikingEngine.read_streams` returned.
+
+    ``epoch`` names the streams read (a reset or a loaded state starts new
+    ones); the default, ``epoch = -1``, reads everything held.
+    """
+
+    epoch: int = -1
+    spikes: int = 0
+    rates: int = 0
+    monitor: int = 0
+
+
+@dataclass(frozen=True)
+class SpikingRecords:
+    """The stream records a reader has not seen yet (read-only copies).
+
+    ``restarted`` is True when the streams are not those the reader's cursors
+    came from (the engine was reset or loaded a state): what the reader kept
+    from before belongs to another run. ``monitor`` holds only the records
+    since ``monitor_since_step`` (when the monitored neurons last changed).
+    """
+
+    cursors: StreamCursors
+    restarted: bool
+    spikes: np.ndarray  # (k, 2): step, unit
+    rates: np.ndarray  # (k, 3): step, E spikes, I spikes
+    monitor: np.ndarray  # (k, 1 + 3 * monitor_count): step, v..., ge..., gi...
+    monitor_since_step: int
+
+
 def _count(v: Any, name: str, hi: int = 2**31) -> int:
     """A stored integer field in [0, hi) (a StateError otherwise)."""
     if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) or not 0 <= v < hi:
@@ -102,7 +134,7 @@ def _count(v: Any, name: str, hi: int = 2**31) -> int:
     return int(v)
 
 
-class SpikingEngine(Engine):
+class SpikingEngine(Engine[SpikingParams, SpikingSnapshot]):
     """A network of LIF neurons simulated in chunks of time steps by numba kernels.
 
     Streams read by cursor:
@@ -125,6 +157,7 @@ class SpikingEngine(Engine):
         self._graph = None
         self._pending_monitor: np.ndarray | None = None
         self._custom_mask: np.ndarray | None = None
+        self._stream_epoch = 0  # counts the ring buffers made (reset, load): see read_streams
         self.reset(seed)
 
     # ------------------------------------------------------------------
@@ -191,7 +224,7 @@ class SpikingEngine(Engine):
             pre, post, w, d = conn_mod.from_networkx(g, n, wsrc, p.dt_ms)
             parts.append((pre, post, w, conn_mod._draw_delays(rng, pre.size, self._delay_steps())))
         elif p.connectivity == "edge_list":
-            parts.append(conn_mod.load_edge_list(p.edge_list_path, n, wsrc, p.dt_ms))
+            parts.append(load_edge_list(p.edge_list_path, n, wsrc, p.dt_ms))
         if n_in > 0 and p.input_p > 0:
             pre, post, _, d = conn_mod.fixed_probability(rng, n_in, n, p.input_p, np.zeros(n_in))
             if p.input_weight_random:
@@ -271,6 +304,7 @@ class SpikingEngine(Engine):
             self.spikes = RingBuffer(p.spike_buffer, np.int64, (2,))
             self.rates = RingBuffer(p.rate_buffer, np.int64, (3,))
             self.monitor = RingBuffer(p.monitor_buffer, np.float64, (1 + 3 * mc,))
+            self._stream_epoch += 1
             self._alloc_scratch()
             self._compile_constants()
             self._run_kernel(0)  # compile (or load the compiled kernel) outside the timed runs
@@ -643,6 +677,34 @@ class SpikingEngine(Engine):
                 v=frozen_array(self.v) if self.n <= 100_000 else None,
             )
 
+    def read_streams(self, since: StreamCursors | None = None) -> SpikingRecords:
+        """The spikes, rates and monitor records added since ``since`` (everything held if None).
+
+        A reader keeps the returned ``cursors`` and passes them back next time;
+        when the streams were replaced meanwhile (reset, loaded state) it gets
+        everything held and ``restarted`` set.
+        """
+        with self._lock:
+            since = since or StreamCursors()
+            restarted = since.epoch != self._stream_epoch
+            if restarted:
+                since = StreamCursors(self._stream_epoch)
+            spikes, c_spikes, _ = self.spikes.read_since(since.spikes)
+            rates, c_rates, _ = self.rates.read_since(since.rates)
+            monitor, c_monitor, _ = self.monitor.read_since(since.monitor)
+            if monitor.shape[0]:
+                monitor = monitor[monitor[:, 0] >= self.monitor_since_step]
+            for a in (spikes, rates, monitor):  # fresh copies already: freeze, do not copy again
+                a.setflags(write=False)
+            return SpikingRecords(
+                cursors=StreamCursors(self._stream_epoch, c_spikes, c_rates, c_monitor),
+                restarted=restarted,
+                spikes=spikes,
+                rates=rates,
+                monitor=monitor,
+                monitor_since_step=self.monitor_since_step,
+            )
+
     def stats(self) -> dict[str, Any]:
         """Totals since reset: spikes, rates, synapses, wall time, events/s."""
         t = self.time
@@ -809,6 +871,7 @@ class SpikingEngine(Engine):
             self.rates.load_state_dict(d["rates"])
             self.monitor = RingBuffer(params.monitor_buffer, np.float64, (1 + 3 * mc,))
             self.monitor.load_state_dict(d["monitor"])
+            self._stream_epoch += 1
             tot = d["totals"]
             self.total_spikes = _count(tot["spikes"], "totals.spikes", 2**62)
             self.total_events = _count(tot["events"], "totals.events", 2**62)
@@ -840,22 +903,18 @@ class SpikingEngine(Engine):
         return _count(e["step"], "current event step", 2**62), float(value), neurons
 
     def export_nwb(self, path: str | os.PathLike, description: str = "") -> int:
-        """Write the spikes held in the ring buffer to an NWB file (see :mod:`.nwb`)."""
-        from .nwb import export_nwb
+        """Write the spikes held in the ring buffer to an NWB file (see :func:`.io.export_nwb`)."""
+        from .io import export_nwb
 
         with self._lock:
             return export_nwb(self, path, description)
 
     def save(self, path: str | os.PathLike) -> None:
-        from engines.serialize import save_state
-
-        save_state(path, self.state_dict(), kind=STATE_KIND)
+        save_state_file(path, self.state_dict())
 
     def load(self, path: str | os.PathLike) -> None:
         """Load a state file written by :meth:`save`; a refused one names the file and changes nothing."""
-        from engines.serialize import load_state
-
-        d = load_state(path, kind=STATE_KIND)
+        d = load_state_file(path)
         try:
             self.load_state_dict(d)
         except StateError as e:

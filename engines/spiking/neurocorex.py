@@ -50,59 +50,13 @@ from typing import Any
 import numpy as np
 from numba import njit
 
-from engines.base import Engine, Params, RingBuffer, StateError, frozen_array, param
+from engines.base import Engine, RingBuffer, StateError, frozen_array
 
-__all__ = ["NeuroCoreXEngine", "NeuroCoreXParams", "to_q", "from_q"]
+from .params import NeuroCoreXParams, from_q, to_q
+
+__all__ = ["NeuroCoreXEngine", "NeuroCoreXParams", "NeuroCoreXSnapshot", "to_q", "from_q"]
 
 STATE_KIND = "spiking-neurocorex"
-Q_ONE = 1024  # 1.0 in Q7.10
-Q_MIN, Q_MAX = -(1 << 17), (1 << 17) - 1
-
-
-def to_q(x: float, name: str = "value") -> int:
-    """A real number as raw Q7.10 (raises when it does not fit 18 bits)."""
-    raw = int(round(float(x) * Q_ONE))
-    if not Q_MIN <= raw <= Q_MAX:
-        raise ValueError(f"{name} = {x}: outside the Q7.10 range [-128, 127.999]")
-    return raw
-
-
-def from_q(raw) -> np.ndarray | float:
-    return np.asarray(raw) / Q_ONE
-
-
-@dataclass(frozen=True)
-class NeuroCoreXParams(Params):
-    """NeuroCoreX network: ``n_inputs`` -> ``n_neurons`` (all-to-all among neurons)."""
-
-    n_neurons: int = param(10, min=1, max=1024, doc="LIF neurons (the FPGA holds about 90)")
-    n_inputs: int = param(64, min=0, max=4096, doc="input channels (feed-forward)")
-    threshold: float = param(1.0, min=-128.0, max=127.99, doc="spike threshold (Q7.10)")
-    leak: float = param(0.0, min=-128.0, max=127.99, doc="constant subtractive leak per step (Q7.10)")
-    bias: float = param(0.0, min=-128.0, max=127.99, doc="bias current added every step (Q7.10)")
-    v_reset: float = param(0.0, min=-128.0, max=127.99, doc="reset potential (Q7.10)")
-    refractory: int = param(4, min=0, max=127, doc="refractory counter maximum (steps)")
-    amp_aa: int = param(1, min=0, max=1023, doc="lateral synaptic scale (integer)")
-    amp_ff: int = param(9, min=0, max=255, doc="feed-forward synaptic scale (integer)")
-    stdp: bool = param(False, doc="rectangular-window STDP on enabled synapses")
-    tpre_max: int = param(4, min=0, max=126, doc="pre window length (steps)")
-    tpost_max: int = param(4, min=0, max=126, doc="post window length (steps)")
-    dw_pos: int = param(1, min=0, max=127, doc="potentiation step (int8)")
-    dw_neg: int = param(1, min=0, max=127, doc="depression step (int8)")
-    input_rate_hz: float = param(0.0, unit="Hz", min=0.0, max=1000.0, doc="Bernoulli input rate")
-    step_ms: float = param(1.0, unit="ms", min=0.001, max=1000.0, doc="biological time per step (display)")
-    monitor_count: int = param(8, min=0, max=1024, doc="neurons whose v is recorded every step")
-    spike_buffer: int = param(200_000, min=1000, max=100_000_000, doc="spikes kept", advanced=True)
-
-    def quantized(self) -> dict[str, int]:
-        return {
-            "threshold": to_q(self.threshold, "NeuroCoreXParams.threshold"),
-            "leak": to_q(self.leak, "NeuroCoreXParams.leak"),
-            "bias": to_q(self.bias, "NeuroCoreXParams.bias"),
-            "v_reset": to_q(self.v_reset, "NeuroCoreXParams.v_reset"),
-        }
-
-
 # ---------------------------------------------------------------- kernel
 
 
@@ -333,7 +287,7 @@ def _int_field(v: Any, name: str, lo: int = 0, hi: int = 2**62) -> int:
     return int(v)
 
 
-class NeuroCoreXEngine(Engine):
+class NeuroCoreXEngine(Engine[NeuroCoreXParams, NeuroCoreXSnapshot]):
     """The NeuroCoreX integer datapath, stepped by a numba kernel.
 
     Streams as :class:`~engines.spiking.engine.SpikingEngine`: ``spikes``

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+import threading
+
 import numpy as np
 import pytest
 from PySide6 import QtCore, QtGui
@@ -36,28 +39,28 @@ def test_runs_coba_and_draws_the_raster(window, qtbot):
     runner = window.runner_for("spiking")
     assert panel.runner is runner
     assert runner.engine.params == preset("coba")
-    blank = panel.plots.grab().toImage()
+    blank = panel.activity.grab().toImage()
     assert count_rgb(blank, E_RGB) == 0
     runner.run_for(3000)  # 0.3 s of COBA
     qtbot.waitUntil(lambda: runner.state == "paused" and runner.engine.step_count == 3000, timeout=120_000)
     qtbot.waitUntil(lambda: panel._last_snap is not None and panel._last_snap.step == 3000, timeout=10_000)
     assert panel.drawn_frames >= 1
-    assert panel.raster_points_drawn > 10_000  # ~19 Hz x 4000 neurons x 0.3 s
-    img = panel.plots.grab().toImage()
+    assert panel.activity.raster.points_drawn > 10_000  # ~19 Hz x 4000 neurons x 0.3 s
+    img = panel.activity.grab().toImage()
     # excitatory (red) and inhibitory (blue) spikes are on screen
     assert count_rgb(img, E_RGB) > 2000
     assert count_rgb(img, I_RGB) > 500
-    assert "t = 0.300 s" in panel.readout.text()
+    assert "t = 0.300 s" in panel.controls.readout.text()
     # the rate curves hold 1 ms bins over the run
-    x, y = panel.rate_e.getData()
+    x, y = panel.activity.rates.rate_e.getData()
     assert x is not None and len(x) >= 250 and 5 < float(np.mean(y)) < 60
 
     # clicking the raster picks the neuron under the mouse and records its membrane potential
-    vb = panel.raster_plot.getViewBox()
+    vb = panel.activity.raster.getViewBox()
     (x0, x1), _ = vb.viewRange()
     scene_pt = vb.mapViewToScene(QtCore.QPointF(0.5 * (x0 + x1), 2000.0))
-    widget_pt = panel.plots.mapFromScene(scene_pt)
-    qtbot.mouseClick(panel.plots.viewport(), QtCore.Qt.MouseButton.LeftButton, pos=widget_pt)
+    widget_pt = panel.activity.mapFromScene(scene_pt)
+    qtbot.mouseClick(panel.activity.viewport(), QtCore.Qt.MouseButton.LeftButton, pos=widget_pt)
     qtbot.waitUntil(lambda: len(panel._picked) == 1, timeout=5_000)
     assert abs(panel._picked[0] - 2000) <= 20  # one screen pixel spans ~13 neurons here
     panel.pick_neuron(17)  # and programmatically
@@ -66,21 +69,24 @@ def test_runs_coba_and_draws_the_raster(window, qtbot):
     qtbot.waitUntil(lambda: panel._last_snap.step == 3500, timeout=10_000)
     assert panel._last_snap.monitor_idx[:2].tolist() == panel._picked
     assert 17 in panel._picked
-    xs, ys = panel.trace_items[0].getData()
+    xs, ys = panel.activity.traces.lines[0].getData()
     assert xs is not None and len(xs) > 10 and np.all((ys > -90) & (ys < -40))
+    # one curve per monitor slot, each with its own neuron's trace
+    assert len(panel.activity.traces.lines) == panel._last_snap.monitor_idx.size
+    assert not np.array_equal(panel.activity.traces.lines[1].getData()[1], ys)
 
 
 def test_preset_switch_and_blow_up_is_shown(window, qtbot):
     panel = window.panels["spiking"]
     runner = window.runner_for("spiking")
-    idx = panel.preset_box.findText("cuba")
-    panel.preset_box.setCurrentIndex(idx)
-    panel.preset_box.activated.emit(idx)
+    idx = panel.controls.preset_box.findText("cuba")
+    panel.controls.preset_box.setCurrentIndex(idx)
+    panel.controls.preset_box.activated.emit(idx)
     qtbot.waitUntil(lambda: runner.call(lambda e: e.params.model) == "cuba_exp", timeout=30_000)
-    assert panel.form.params().model == "cuba_exp"
+    assert panel.controls.form.params().model == "cuba_exp"
     bad = preset("coba", n_neurons=200, ge0_mean=-1000.0, ge0_std=0.0)
-    panel.form.set_params(bad)
-    panel._form_changed(bad)
+    panel.controls.form.set_params(bad)
+    panel.controls.form.params_changed.emit(bad)
     runner.run_for(1000)
     qtbot.waitUntil(lambda: runner.state == "error", timeout=30_000)
     qtbot.waitUntil(lambda: panel.banner.isVisible(), timeout=5_000)
@@ -90,17 +96,17 @@ def test_preset_switch_and_blow_up_is_shown(window, qtbot):
 def test_network_view_flashes_spikes(window, qtbot):
     panel = window.panels["spiking"]
     runner = window.runner_for("spiking")
-    idx = panel.preset_box.findText("small-world")
-    panel.preset_box.setCurrentIndex(idx)
-    panel.preset_box.activated.emit(idx)
+    idx = panel.controls.preset_box.findText("small-world")
+    panel.controls.preset_box.setCurrentIndex(idx)
+    panel.controls.preset_box.activated.emit(idx)
     qtbot.waitUntil(lambda: runner.call(lambda e: e.n) == 400, timeout=30_000)
     panel.view_tabs.setCurrentIndex(2)
     runner.start()
-    qtbot.waitUntil(lambda: panel.net_flashes > 0, timeout=60_000)
+    qtbot.waitUntil(lambda: panel.network.flashes > 0, timeout=60_000)
     runner.pause()
-    x, y = panel.net_nodes.getData()
+    x, y = panel.network.nodes.getData()
     assert len(x) == 400
-    img = panel.net_view.grab().toImage()
+    img = panel.network.grab().toImage()
     assert count_rgb(img, E_RGB) > 0 or count_rgb(img, I_RGB) > 0
 
 
@@ -113,32 +119,32 @@ def test_training_tab_shows_accuracy_and_confusion(window, qtbot):
     qtbot.waitUntil(lambda: panel.train_result is not None, timeout=120_000)
     assert panel.train_result["preset"] == "neurocorex-digits"
     assert panel.train_result["test_accuracy"] >= 0.66
-    assert "test accuracy" in panel.train_status.text()
-    assert panel.conf_img.image is not None and panel.conf_img.image.sum() == 594
+    assert "test accuracy" in panel.training.status.text()
+    assert panel.training.conf_img.image is not None and panel.training.conf_img.image.sum() == 594
     panel.train_result = None
     assert panel.start_training("tess-digits", TessParams(hidden=(16,), epochs=2, n_train=200))
     qtbot.waitUntil(lambda: panel.train_result is not None, timeout=120_000)
-    x, y = panel.acc_curve.getData()
+    x, y = panel.training.acc_curve.getData()
     assert list(x) == [1, 2] and 0.1 < y[-1] <= 1.0
 
 
 def test_weights_tab_follows_plasticity(window, qtbot):
     panel = window.panels["spiking"]
     runner = window.runner_for("spiking")
-    idx = panel.preset_box.findText("stdp-poisson")
-    panel.preset_box.setCurrentIndex(idx)
-    panel.preset_box.activated.emit(idx)
+    idx = panel.controls.preset_box.findText("stdp-poisson")
+    panel.controls.preset_box.setCurrentIndex(idx)
+    panel.controls.preset_box.activated.emit(idx)
     qtbot.waitUntil(lambda: runner.call(lambda e: e.params.stdp) == "additive", timeout=30_000)
     panel.view_tabs.setCurrentIndex(1)
     w0 = runner.call(lambda e: e.weights())
     runner.run_for(5000)  # 0.5 s
     qtbot.waitUntil(lambda: runner.state == "paused" and runner.engine.step_count == 5000, timeout=60_000)
     qtbot.waitUntil(lambda: panel._last_snap is not None and panel._last_snap.step == 5000, timeout=10_000)
-    panel._draw_weights(panel._last_snap)
+    panel.weights.draw(panel._last_snap)
     assert not np.array_equal(runner.call(lambda e: e.weights()), w0)
-    img = panel.w_img.image
+    img = panel.weights.w_img.image
     assert img is not None and img.shape == (1100, 100)
-    heights = panel.w_hist.opts["height"]
+    heights = panel.weights.w_hist.opts["height"]
     assert int(np.sum(heights)) == 100_000  # every input synapse is plastic
 
 
@@ -158,23 +164,71 @@ def test_workspace_round_trip_restores_the_network(window, qtbot, tmp_path):
     assert np.array_equal(runner.call(lambda e: e.v.copy()), v_saved)
     assert panel._picked == [42] and runner.call(lambda e: int(e.monitor_idx[0])) == 42
     qtbot.waitUntil(lambda: panel._last_snap is not None and panel._last_snap.step == 1000, timeout=10_000)
-    assert panel.raster_points_drawn > 0
+    assert panel.activity.raster.points_drawn > 0
 
 
 def test_neurocorex_tab_streams_digits_and_can_be_stopped(window, qtbot):
     panel = window.panels["spiking"]
     runner = window.runner_for("spiking")
     assert panel.start_ncx_demo(pause_s=0.0, limit=20)
-    qtbot.waitUntil(lambda: "test accuracy" in panel.ncx_status.text(), timeout=120_000)
-    assert "on 20 digits" in panel.ncx_status.text()
-    assert panel.ncx_samples >= 1  # progress is throttled to ~30 a second: not every digit is drawn
-    assert panel.ncx_img.image is not None and panel.ncx_img.image.shape == (8, 8)
-    assert float(np.sum(panel.ncx_bars.opts["height"])) > 0
-    x, y = panel.ncx_in.getData()
+    qtbot.waitUntil(lambda: "test accuracy" in panel.ncx.status.text(), timeout=120_000)
+    assert "on 20 digits" in panel.ncx.status.text()
+    assert panel.ncx.samples >= 1  # progress is throttled to ~30 a second: not every digit is drawn
+    assert panel.ncx.img.image is not None and panel.ncx.img.image.shape == (8, 8)
+    assert float(np.sum(panel.ncx.bars.opts["height"])) > 0
+    x, y = panel.ncx.inp.getData()
     assert len(x) > 50 and np.all(np.asarray(y) >= 10)
     # a slow, full run is stopped by Cancel between two digits
     assert panel.start_ncx_demo(pause_s=0.05)
-    qtbot.waitUntil(lambda: panel.ncx_samples >= 3, timeout=60_000)
+    qtbot.waitUntil(lambda: panel.ncx.samples >= 3, timeout=60_000)
     runner.cancel_job()
-    qtbot.waitUntil(lambda: "stopped after" in panel.ncx_status.text(), timeout=30_000)
+    qtbot.waitUntil(lambda: "stopped after" in panel.ncx.status.text(), timeout=30_000)
     assert runner.state == "paused"
+
+
+class _GuiThreadWatch:
+    """Stands in for the runner's engine and notes every attribute the spiking panel reads on the GUI thread."""
+
+    def __init__(self, engine):
+        object.__setattr__(self, "_engine", engine)
+        object.__setattr__(self, "hits", [])
+
+    def __getattr__(self, name):
+        if QtCore.QThread.currentThread() is QtCore.QCoreApplication.instance().thread():
+            code = sys._getframe(1).f_code
+            if "panels/spiking" in code.co_filename.replace("\\", "/"):
+                self.hits.append(f"{code.co_filename}:{code.co_name} reads engine.{name}")
+        return getattr(self._engine, name)
+
+    def __setattr__(self, name, value):
+        setattr(self._engine, name, value)
+
+
+def test_the_gui_thread_never_touches_the_engine_and_the_layout_runs_on_the_worker(
+    window, qtbot, monkeypatch
+):
+    import studio.panels.spiking.panel as panel_mod
+
+    layout_threads = []
+    real_layout = panel_mod.network_layout
+
+    def layout(*args, **kwargs):
+        layout_threads.append(threading.current_thread())
+        return real_layout(*args, **kwargs)
+
+    monkeypatch.setattr(panel_mod, "network_layout", layout)
+    panel = window.panels["spiking"]
+    runner = window.runner_for("spiking")
+    watch = _GuiThreadWatch(runner.engine)
+    runner.engine = watch
+    idx = panel.controls.preset_box.findText("small-world")
+    panel.controls.preset_box.setCurrentIndex(idx)
+    panel.controls.preset_box.activated.emit(idx)
+    panel.view_tabs.setCurrentIndex(2)
+    runner.run_for(1000)
+    qtbot.waitUntil(lambda: panel._last_snap is not None and panel._last_snap.step == 1000, timeout=60_000)
+    qtbot.waitUntil(lambda: panel.network.layout_shown is not None, timeout=30_000)
+    assert panel.activity.raster.points_drawn > 0
+    assert watch.hits == []
+    assert layout_threads and threading.main_thread() not in layout_threads
+    runner.engine = watch._engine

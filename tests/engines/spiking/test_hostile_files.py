@@ -12,8 +12,8 @@ from hypothesis import given, settings
 
 from engines.base import StateError
 from engines.serialize import FormatError, load_state, save_state
-from engines.spiking.connectivity import load_edge_list
 from engines.spiking.engine import SpikingEngine
+from engines.spiking.io import load_edge_list
 from engines.spiking.neurocorex import NeuroCoreXEngine, NeuroCoreXParams
 from engines.spiking.params import preset
 from tests.fuzz import FUZZ, check_loader, hostile_bytes, hostile_zips

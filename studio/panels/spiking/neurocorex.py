@@ -1,0 +1,74 @@
+"""The NeuroCoreX tab: watch the integer datapath classify the test digits."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtWidgets
+
+from .constants import E_RGB, IN_RGB
+
+_OTHER = (150, 150, 150)
+
+
+class NeuroCoreXView(QtWidgets.QWidget):
+    """A start button (:attr:`demo_requested`), status, and per digit: image, spikes, output counts."""
+
+    demo_requested = QtCore.Signal()
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        lay = QtWidgets.QVBoxLayout(self)
+        row = QtWidgets.QHBoxLayout()
+        self.start_btn = QtWidgets.QPushButton("Watch NeuroCoreX classify digits")
+        self.start_btn.setObjectName("spiking_ncx_demo")
+        self.start_btn.setToolTip(
+            "64 inputs -> 10 integer LIF neurons (Q7.10, int8 weights), 32 steps per digit"
+        )
+        self.start_btn.clicked.connect(lambda: self.demo_requested.emit())
+        row.addWidget(self.start_btn)
+        row.addStretch(1)
+        lay.addLayout(row)
+        self.status = QtWidgets.QLabel("")
+        self.status.setObjectName("spiking_ncx_status")
+        lay.addWidget(self.status)
+        lay.addWidget(self._plots(), 1)
+        self.samples = 0
+
+    def _plots(self) -> pg.GraphicsLayoutWidget:
+        view = pg.GraphicsLayoutWidget()
+        view.setBackground("w")
+        self.img_plot = view.addPlot(row=0, col=0, title="input digit")
+        self.img_plot.invertY(True)
+        self.img_plot.setAspectLocked(True)
+        self.img = pg.ImageItem(axisOrder="row-major")
+        self.img.setColorMap(pg.colormap.get("CET-L1"))
+        self.img_plot.addItem(self.img)
+        self.raster_plot = view.addPlot(row=0, col=1, title="spikes: 10 outputs (red), 64 inputs (grey)")
+        self.raster_plot.setLabel("bottom", "time step")
+        self.out = pg.ScatterPlotItem(size=6, pen=None, brush=pg.mkBrush(*E_RGB), symbol="s")
+        self.inp = pg.ScatterPlotItem(size=3, pen=None, brush=pg.mkBrush(*IN_RGB), symbol="s")
+        self.raster_plot.addItem(self.inp)
+        self.raster_plot.addItem(self.out)
+        self.count_plot = view.addPlot(row=0, col=2, title="output spike counts")
+        self.bars = pg.BarGraphItem(x=np.arange(10), height=np.zeros(10), width=0.8, brush=(120, 120, 120))
+        self.count_plot.addItem(self.bars)
+        view.ci.layout.setColumnStretchFactor(1, 3)
+        return view
+
+    def show_sample(self, v: dict) -> None:
+        """One classified digit: ``image``, ``spikes`` (step, unit; outputs < 10), ``counts``, ``predicted``..."""
+        self.samples = int(v["n"])
+        self.img.setImage(np.asarray(v["image"], float), autoLevels=False, levels=(0.0, 1.0))
+        sp = np.asarray(v["spikes"])
+        out = sp[sp[:, 1] < 10]
+        inp = sp[sp[:, 1] >= 10]
+        self.out.setData(out[:, 0], out[:, 1])
+        self.inp.setData(inp[:, 0], inp[:, 1])
+        brushes = [pg.mkBrush(*(E_RGB if k == v["predicted"] else _OTHER)) for k in range(10)]
+        self.bars.setOpts(height=np.asarray(v["counts"], float), brushes=brushes)
+        ok = "right" if v["predicted"] == v["label"] else "wrong"
+        self.status.setText(
+            f"digit {v['label']}: predicted {v['predicted']} ({ok}); accuracy {v['accuracy']:.3f} "
+            f"after {v['n']} test digits"
+        )

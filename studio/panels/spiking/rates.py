@@ -1,0 +1,36 @@
+"""Population rates of the excitatory and inhibitory neurons."""
+
+from __future__ import annotations
+
+import pyqtgraph as pg
+
+from engines.spiking.display import PopulationRates
+
+from .constants import E_RGB, I_RGB
+
+
+class RatePlot(pg.PlotItem):
+    """Two curves (E red, I blue) whose y range follows the rates, rescaled rarely."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hideAxis("bottom")
+        self.setLabel("left", "rate", units="Hz")
+        self.setMenuEnabled(False)
+        self.rate_e = self.plot(pen=pg.mkPen(E_RGB, width=1), name="E")
+        self.rate_i = self.plot(pen=pg.mkPen(I_RGB, width=1), name="I")
+        self.setYRange(0, 50, padding=0)
+        self.top = 50.0
+
+    def draw(self, rates: PopulationRates) -> None:
+        if rates.t_s.size == 0:
+            return
+        self.rate_e.setData(rates.t_s, rates.e_hz, skipFiniteCheck=True)
+        top = float(max(rates.e_hz.max(initial=0), rates.i_hz.max(initial=0)))
+        if top > self.top or top < 0.3 * self.top:  # rescale rarely
+            self.top = max(5.0, 1.25 * top)
+            self.setYRange(0, self.top, padding=0)
+        if rates.i_hz.size:
+            self.rate_i.setData(rates.t_s, rates.i_hz, skipFiniteCheck=True)
+        else:
+            self.rate_i.setData([], [])
