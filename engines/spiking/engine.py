@@ -9,7 +9,7 @@ import threading
 import time as _time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -67,6 +67,9 @@ _V_LIMIT = 1e5  # |v| in mV beyond which a run has blown up
 @dataclass(frozen=True)
 class SpikingSnapshot:
     """An immutable view of the network for a GUI (arrays are read-only copies)."""
+
+    #: fields that measure this machine's speed, not the model: they differ between runs of one seed
+    measured: ClassVar[tuple[str, ...]] = ("wall_s", "events_per_s", "realtime_factor")
 
     t_s: float
     step: int

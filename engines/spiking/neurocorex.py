@@ -45,7 +45,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from numba import njit
@@ -250,6 +250,8 @@ def _uniform(seed, step, unit):
 
 @dataclass(frozen=True)
 class NeuroCoreXSnapshot:
+    #: fields that measure this machine's speed, not the model: they differ between runs of one seed
+    measured: ClassVar[tuple[str, ...]] = ("wall_s", "events_per_s", "realtime_factor")
     t_s: float
     step: int
     dt_ms: float
@@ -582,6 +584,8 @@ class NeuroCoreXEngine(Engine[NeuroCoreXParams, NeuroCoreXSnapshot]):
             for k in self._ARRAYS:
                 d[k] = getattr(self, k).copy()
             d["spikes"] = self.spikes.state_dict()
+            d["rates"] = self.rates.state_dict()
+            d["monitor"] = self.monitor.state_dict()
             return d
 
     _ARRAYS = (
@@ -660,6 +664,12 @@ class NeuroCoreXEngine(Engine[NeuroCoreXParams, NeuroCoreXSnapshot]):
             self.raster_start = _int_field(d["raster_start"], "raster_start", lo=-(2**62))
             self.total_spikes = _int_field(d["total_spikes"], "total_spikes")
             self.spikes.load_state_dict(d["spikes"])
+            # the rate and monitor streams (states written before they were kept start them empty)
+            for k in ("rates", "monitor"):
+                if k in d:
+                    getattr(self, k).load_state_dict(d[k])
+                else:
+                    getattr(self, k).clear()
             self._compile()
 
     def close(self) -> None:
