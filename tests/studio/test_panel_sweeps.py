@@ -9,7 +9,8 @@ from PySide6 import QtCore
 
 from engines.sweep.engine import SweepParams
 from engines.sweep.store import read_results
-from studio.panels.sweeps import SweepsPanel, template_text
+from engines.sweep.templates import template_text
+from studio.panels.sweeps import SweepsPanel
 from studio.window import MainWindow
 
 pytestmark = pytest.mark.gui
