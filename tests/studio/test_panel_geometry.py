@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PySide6 import QtCore
 
-from engines.geometry.analysis import AnalysisParams
+from engines.geometry.params import AnalysisParams
 from studio.panels.geometry import GeometryPanel
 from studio.window import MainWindow
 
