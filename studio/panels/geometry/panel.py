@@ -73,19 +73,26 @@ class GeometryPanel(Panel):
 
     def _expose_children(self) -> None:
         """The areas' parts under the names scripts and tests use."""
-        c = self.controls
-        self.form, self.analyze_button, self.stop_button = c.form, c.analyze_button, c.stop_button
-        self.progress, self.status = c.progress, c.status
-        self.noise_slider, self.noise_label = c.noise_slider, c.noise_label
-        self.layer_box, self.eps_slider, self.eps_label = c.layer_box, c.eps_slider, c.eps_label
-        self.csv_button, self.png_button, self.import_button = c.csv_button, c.png_button, c.import_button
-        self.canvas, self.points_by_model = self.views.canvas, self.views.points_by_model
-        self.curves, self.errbars, self.plot_items = (
-            self.plots.curves,
-            self.plots.errbars,
-            self.plots.plot_items,
-        )
-        self.import_table, self.import_canvas = self.imported.table, self.imported.canvas
+        self.form = self.controls.form
+        self.analyze_button = self.controls.analyze_button
+        self.stop_button = self.controls.stop_button
+        self.progress = self.controls.progress
+        self.status = self.controls.status
+        self.noise_slider = self.controls.noise_slider
+        self.noise_label = self.controls.noise_label
+        self.layer_box = self.controls.layer_box
+        self.eps_slider = self.controls.eps_slider
+        self.eps_label = self.controls.eps_label
+        self.csv_button = self.controls.csv_button
+        self.png_button = self.controls.png_button
+        self.import_button = self.controls.import_button
+        self.canvas = self.views.canvas
+        self.points_by_model = self.views.points_by_model
+        self.curves = self.plots.curves
+        self.errbars = self.plots.errbars
+        self.plot_items = self.plots.plot_items
+        self.import_table = self.imported.table
+        self.import_canvas = self.imported.canvas
 
     def _connect(self) -> None:
         self.form.params_changed.connect(self._on_params)

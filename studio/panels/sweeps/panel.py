@@ -89,16 +89,30 @@ class SweepsPanel(Panel):
 
     def _expose_children(self) -> None:
         """The areas' controls under the names scripts and tests use."""
-        for area, names in (
-            (self.definition, "kind_box editor check_label out_edit template_button open_button save_button"),
-            (self.launch, "form run_button stop_button export_button progress status dashboard"),
-            (
-                self.results_plot,
-                "metric_box x_box y_box mode_box plot plot_item image colorbar scatter curves",
-            ),
-        ):
-            for name in names.split():
-                setattr(self, name, getattr(area, name))
+        self.kind_box = self.definition.kind_box
+        self.editor = self.definition.editor
+        self.check_label = self.definition.check_label
+        self.out_edit = self.definition.out_edit
+        self.template_button = self.definition.template_button
+        self.open_button = self.definition.open_button
+        self.save_button = self.definition.save_button
+        self.form = self.launch.form
+        self.run_button = self.launch.run_button
+        self.stop_button = self.launch.stop_button
+        self.export_button = self.launch.export_button
+        self.progress = self.launch.progress
+        self.status = self.launch.status
+        self.dashboard = self.launch.dashboard
+        self.metric_box = self.results_plot.metric_box
+        self.x_box = self.results_plot.x_box
+        self.y_box = self.results_plot.y_box
+        self.mode_box = self.results_plot.mode_box
+        self.plot = self.results_plot.plot
+        self.plot_item = self.results_plot.plot_item
+        self.image = self.results_plot.image
+        self.colorbar = self.results_plot.colorbar
+        self.scatter = self.results_plot.scatter
+        self.curves = self.results_plot.curves
 
     def _connect(self) -> None:
         self.definition.template_requested.connect(self.use_template)
