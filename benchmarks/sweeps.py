@@ -38,8 +38,8 @@ from pathlib import Path  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from engines.sweep.execute import run_sweep  # noqa: E402
 from engines.sweep.model import sweep_from_dict  # noqa: E402
-from engines.sweep.runner import run_sweep  # noqa: E402
 
 
 def demo_spec(n: int, work: int, name: str):

@@ -166,7 +166,9 @@ def _train(args) -> int:
 def _sweep(args) -> int:
     from tqdm import tqdm
 
-    from engines.geometry.analysis import AnalysisParams, analysis_job, load_models, parse_floats, rows_to_csv
+    from engines.geometry.analysis import analysis_job, load_models
+    from engines.geometry.io import rows_to_csv
+    from engines.geometry.params import AnalysisParams, parse_floats
 
     if args.out is not None:
         check_output(args.out, "--out")

@@ -10,18 +10,12 @@ from typing import Any, ClassVar
 import numpy as np
 
 from engines.base import Engine, Job, Progress, StateError, frozen_array
-from engines.geometry.analysis import (
-    AnalysisParams,
-    AnalysisResult,
-    Embedding,
-    _embed,
-    analysis_job,
-    load_models,
-    rows_to_csv,
-)
+from engines.geometry.analysis import AnalysisResult, Embedding, _embed, analysis_job, load_models
+from engines.geometry.io import rows_to_csv
 from engines.geometry.measures import evd, participation_ratio
 from engines.geometry.mftma import check_manifolds, manifold_analysis, simulated_capacity
 from engines.geometry.models import DigitNet
+from engines.geometry.params import AnalysisParams
 
 __all__ = ["GeometryEngine", "GeometrySnapshot"]
 
@@ -42,7 +36,7 @@ class GeometrySnapshot:
     imported_embeddings: Mapping[str, Embedding] = field(default_factory=dict)  # by row "model"
 
 
-class GeometryEngine(Engine):
+class GeometryEngine(Engine[AnalysisParams, GeometrySnapshot]):
     """Manifold capacity, radius and dimension of three digit networks.
 
     ``analyze_job()`` runs the analysis described by the parameters (a

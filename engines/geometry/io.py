@@ -1,7 +1,10 @@
-"""Import of user activations (.npz, .npy, .h5) as a list of manifolds."""
+"""The files of the geometry workbench: user activations (.npz, .npy, .h5) read as a list of
+manifolds, and the result rows written as CSV."""
 
 from __future__ import annotations
 
+import csv
+import io
 import math
 from pathlib import Path
 
@@ -18,7 +21,26 @@ from engines.serialize import (
     open_regular,
 )
 
-__all__ = ["load_activations", "split_by_labels"]
+__all__ = ["CSV_COLUMNS", "EXTRA_COLUMNS", "load_activations", "rows_to_csv", "split_by_labels"]
+
+CSV_COLUMNS = (
+    "model",
+    "layer",
+    "eps",
+    "seed",
+    "capacity",
+    "radius",
+    "dimension",
+    "center_correlation",
+    "K",
+    "PR",
+    "EVD90",
+    "P",
+    "M",
+    "N",
+    "kappa",
+)
+EXTRA_COLUMNS = ("manifold", "attack", "norm", "noise_scale", "accuracy", "overlap", "simcap")
 
 FEATURE_KEYS = ("features", "activations", "X", "x", "data")
 LABEL_KEYS = ("labels", "y", "Y", "targets")
@@ -174,3 +196,19 @@ def load_activations(path, features: str | None = None, labels: str | None = Non
         return check_manifolds(mans)
     except ValueError as e:
         raise FormatError(f"{where}: {e}") from None
+
+
+def rows_to_csv(rows, path: str | Path | None = None) -> str:
+    """CSV with the issue's columns first, then the extra ones."""
+    cols = list(CSV_COLUMNS) + [c for c in EXTRA_COLUMNS if any(c in r for r in rows)]
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=cols, extrasaction="ignore", lineterminator="\n")
+    w.writeheader()
+    for r in rows:
+        w.writerow(r)
+    text = buf.getvalue()
+    if path is not None:
+        from engines.files import atomic_write_text
+
+        atomic_write_text(path, text)
+    return text

@@ -25,7 +25,7 @@ from engines.files import check_input, check_output, reading
 
 
 def _load(path):
-    from engines.sweep.model import load_sweep
+    from engines.sweep.io import load_sweep
 
     check_input(path, "sweep file")
     with reading(path, "sweep file"):
@@ -41,7 +41,7 @@ def cmd_run(args) -> int:
     from tqdm import tqdm
 
     from engines.base import drive_job
-    from engines.sweep.runner import sweep_job
+    from engines.sweep.execute import sweep_job
 
     spec = _load(args.file)
     out = Path(args.out) if args.out else _default_out(args.file)
@@ -100,7 +100,7 @@ def cmd_run(args) -> int:
 
 
 def cmd_show(args) -> int:
-    from engines.sweep.store import ResultStore
+    from engines.sweep.io import ResultStore
 
     spec = _load(args.file)
     print(f"sweep {spec.name!r}: kind {spec.kind}, {spec.n_points()} points, seeds {list(spec.seeds)}")
@@ -157,7 +157,7 @@ def cmd_kinds(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from engines.sweep.store import EXPORT_SUFFIXES, export_results
+    from engines.sweep.io import EXPORT_SUFFIXES, export_results
 
     check_output(args.to, "--to")
     if Path(args.to).suffix.lower() not in EXPORT_SUFFIXES:

@@ -19,35 +19,15 @@ from typing import Any
 
 import numpy as np
 
-from engines.base import Cancelled, Engine, Params, Progress, frozen_array, param
-from engines.sweep.model import SweepError, SweepSpec, load_sweep, parse_sweep_toml, sweep_from_dict
-from engines.sweep.runner import SweepStatus, SweepSummary, sweep_job
+from engines.base import Cancelled, Engine, Progress, frozen_array
+from engines.sweep.execute import SweepStatus, SweepSummary, sweep_job
+from engines.sweep.model import SweepError, SweepSpec, load_sweep, sweep_from_text
+from engines.sweep.params import SweepParams
 from engines.sweep.store import read_results
 
 __all__ = ["SweepEngine", "SweepParams", "SweepRecord", "SweepSnapshot"]
 
 STATE_KIND = "neural-studio/sweep"
-
-
-@dataclass(frozen=True)
-class SweepParams(Params):
-    """Where and how the points of a sweep run."""
-
-    workers: int = param(
-        2, min=0, max=1024, doc="local worker processes (0: in this process, one point after the other)"
-    )
-    scheduler: str = param(
-        "", doc="address of a running Dask scheduler (tcp://HOST:8786); empty: a local cluster"
-    )
-    points_per_task: int = param(
-        1, min=1, max=100_000, doc="points per Dask task (more for points of a few ms)"
-    )
-    retry_failed: bool = param(True, doc="run again the points that failed before")
-
-    def validate(self) -> None:
-        s = self.scheduler.strip()
-        if s and "://" not in s:
-            raise ValueError(f"SweepParams.scheduler = {s!r}: expected an address like tcp://HOST:8786")
 
 
 @dataclass(frozen=True)
@@ -89,7 +69,7 @@ class SweepSnapshot:
     version: int  # changes whenever rows change
 
 
-class SweepEngine(Engine):
+class SweepEngine(Engine[SweepParams, SweepSnapshot]):
     params_type = SweepParams
     name = "sweeps"
     title = "Sweeps"
@@ -123,9 +103,7 @@ class SweepEngine(Engine):
         self, text: str, source: str = "<editor>", out: str | os.PathLike | None = None
     ) -> SweepSpec:
         """Parse and use a TOML definition (errors name ``source`` and the field)."""
-        data = parse_sweep_toml(text, source)
-        stem = Path(source).stem if not source.startswith("<") else "sweep"
-        spec = sweep_from_dict(data, source=source, default_name=stem)
+        spec = sweep_from_text(text, source)
         self.set_spec(spec, out)
         return spec
 

@@ -468,7 +468,7 @@ _GEOMETRY_DEFAULTS = {
 
 
 def _geometry_analysis_params(params: dict, seed: int):
-    from engines.geometry.analysis import AnalysisParams
+    from engines.geometry.params import AnalysisParams
 
     p = {**_GEOMETRY_DEFAULTS, **params}
     if p["model"] not in ("standard", "adversarial", "stochastic"):

@@ -55,6 +55,7 @@ __all__ = [
     "load_sweep",
     "point_id",
     "sweep_from_dict",
+    "sweep_from_text",
 ]
 
 SAMPLE_METHODS = ("random", "lhs", "sobol", "halton")
@@ -526,6 +527,15 @@ def load_sweep(path: str | os.PathLike) -> SweepSpec:
     except FileNotFoundError:
         raise FileNotFoundError(f"{p}: no such sweep file") from None
     return sweep_from_dict(parse_sweep_toml(text, str(p)), source=str(p), default_name=p.stem)
+
+
+def sweep_from_text(text: str, source: str = "<editor>") -> SweepSpec:
+    """Parse and validate the TOML text of a sweep (errors name ``source`` and the field).
+
+    The sweep's default name is the stem of ``source`` when it is a file, else ``sweep``.
+    """
+    stem = Path(source).stem if not source.startswith("<") else "sweep"
+    return sweep_from_dict(parse_sweep_toml(text, source), source=source, default_name=stem)
 
 
 def parse_sweep_toml(text: str, source: str) -> dict[str, Any]:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PySide6 import QtCore
 
-from engines.geometry.analysis import AnalysisParams
+from engines.geometry.params import AnalysisParams
 from studio.panels.geometry import GeometryPanel
 from studio.window import MainWindow
 
@@ -139,3 +139,19 @@ def test_import_activations_analyses_the_file_and_shows_it(panel, qtbot, tmp_pat
     assert not panel.import_activations(ragged)
     assert "labels do not match" in panel.banner.label.text()
     assert panel.import_table.rowCount() == 1
+
+
+def test_export_csv_does_not_wait_for_a_busy_worker(panel, qtbot, tmp_path):
+    """The CSV is written from the newest snapshot: no call waits on the worker."""
+    import time
+
+    panel.form.set_params(AnalysisParams(**{**TINY, "models": "standard", "layers": "fc1", "eps": "0"}))
+    with qtbot.waitSignal(panel.runner.job_finished, timeout=180000):
+        panel.analyze()
+    qtbot.waitUntil(lambda: panel.runner.latest() is not None and len(panel.runner.latest().rows) == 1)
+    panel.runner.submit(lambda e: time.sleep(1.5))
+    t0 = time.perf_counter()
+    panel.export_csv(tmp_path / "g.csv")
+    assert time.perf_counter() - t0 < 0.5
+    lines = (tmp_path / "g.csv").read_text().splitlines()
+    assert len(lines) == 2 and lines[1].startswith("standard,fc1,0.0,")

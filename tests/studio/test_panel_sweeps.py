@@ -9,7 +9,8 @@ from PySide6 import QtCore
 
 from engines.sweep.engine import SweepParams
 from engines.sweep.store import read_results
-from studio.panels.sweeps import SweepsPanel, template_text
+from engines.sweep.templates import template_text
+from studio.panels.sweeps import SweepsPanel
 from studio.window import MainWindow
 
 pytestmark = pytest.mark.gui
@@ -261,3 +262,25 @@ def test_toolbar_run_starts_the_sweep_and_stops_it(panel, qtbot, tmp_path):
         w.act_run.trigger()
     assert sig.args[1] is False  # stopped before its 30 points
     qtbot.waitUntil(lambda: w.act_run.text() == "&Run", timeout=10000)
+
+
+def test_run_and_export_do_not_wait_for_a_busy_worker(panel, qtbot, tmp_path):
+    """Run checks the definition at once and hands it to the worker: the click returns while the
+    worker is still busy, and the sweep starts after; Export reads the newest snapshot."""
+    import time
+
+    panel.editor.setPlainText(GRID.format(sleep=0.0))
+    panel.out_edit.setText(str(tmp_path / "busy.parquet"))
+    panel.form.set_params(SweepParams(workers=0))
+    panel.runner.submit(lambda e: time.sleep(1.5))
+    with qtbot.waitSignal(panel.runner.job_finished, timeout=60000) as sig:
+        t0 = time.perf_counter()
+        qtbot.mouseClick(panel.run_button, QtCore.Qt.MouseButton.LeftButton)
+        clicked_s = time.perf_counter() - t0
+    assert clicked_s < 0.5, f"the Run click waited {clicked_s:.2f} s for the worker"
+    assert sig.args[1] is True and sig.args[0].computed == 30
+    qtbot.waitUntil(lambda: panel.runner.latest() is not None and panel.runner.latest().finished == 30)
+    panel.runner.submit(lambda e: time.sleep(1.5))
+    t0 = time.perf_counter()
+    assert panel.export(tmp_path / "busy.csv") == 30
+    assert time.perf_counter() - t0 < 0.5

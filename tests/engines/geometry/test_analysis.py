@@ -13,10 +13,11 @@ import torch
 
 from engines.__main__ import main as engines_main
 from engines.base import drive_job
-from engines.geometry.analysis import CSV_COLUMNS, AnalysisParams, analysis_job, rows_to_csv
+from engines.geometry.analysis import analysis_job
 from engines.geometry.engine import GeometryEngine
-from engines.geometry.io import load_activations
+from engines.geometry.io import CSV_COLUMNS, load_activations, rows_to_csv
 from engines.geometry.models import DigitNet
+from engines.geometry.params import AnalysisParams
 from engines.serialize import FormatError, load_state, save_state
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from engines.base import drive_job
-from engines.geometry.analysis import AnalysisParams, analysis_job, load_models
+from engines.geometry.analysis import analysis_job, load_models
+from engines.geometry.params import AnalysisParams
 
 pytestmark = pytest.mark.slow
 

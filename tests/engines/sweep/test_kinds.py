@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from engines.sweep.execute import run_sweep
 from engines.sweep.kinds import get_kind, resolve_data_path
 from engines.sweep.model import SweepError, load_sweep, sweep_from_dict
-from engines.sweep.runner import run_sweep
 from engines.sweep.store import read_results
 
 EXAMPLES = sorted((Path(__file__).resolve().parents[3] / "examples" / "sweeps").glob("*.toml"))

@@ -11,8 +11,8 @@ import time
 import pytest
 
 from engines.base import drive_job
+from engines.sweep.execute import run_sweep, sweep_job
 from engines.sweep.model import sweep_from_dict
-from engines.sweep.runner import run_sweep, sweep_job
 from engines.sweep.store import ResultStore, read_results
 
 distributed = pytest.importorskip("distributed")

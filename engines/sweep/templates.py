@@ -1,0 +1,33 @@
+"""Starting definitions for a sweep of each kind: the shipped example, else one built from the defaults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from engines.sweep.kinds import get_kind
+
+__all__ = ["EXAMPLES", "TEMPLATES", "template_text"]
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "sweeps"
+TEMPLATES = {
+    "demo": "demo.toml",
+    "spiking": "coba_ei.toml",
+    "routing": "cvrp_solvers.toml",
+    "geometry": "geometry_eps.toml",
+}
+
+
+def template_text(kind: str) -> str:
+    """A starting definition for ``kind``: the shipped example, else one sweeping its first two
+    float parameters over half, once and one and a half times their default (2 seeds).
+    An unknown kind raises ``ValueError`` naming it."""
+    name = TEMPLATES.get(kind)
+    if name and (EXAMPLES / name).exists():
+        return (EXAMPLES / name).read_text()
+    k = get_kind(kind)
+    numeric = [p for p, v in k.defaults.items() if isinstance(v, float)][:2]
+    lines = ["[sweep]", f'name = "{kind}-sweep"', f'kind = "{kind}"', "seeds = 2", "", "[grid]"]
+    for p in numeric:
+        v = k.defaults[p] or 1.0
+        lines.append(f"{p} = [{v * 0.5!r}, {v!r}, {v * 1.5!r}]")
+    return "\n".join(lines) + "\n"
