@@ -74,3 +74,19 @@ def test_snapshot_says_whether_complete_can_run_and_who_paints():
     assert s.has_model is False and s.author == "ann"
     e.model = object()
     assert e.snapshot().has_model is True
+
+
+def test_the_demo_is_the_astronauts_strokes_or_waves_without_the_shipped_file(tmp_path):
+    from engines.painting.io import DEMO_STROKES, paint_demo
+
+    e = PaintingEngine(PaintingParams(canvas_px=64))
+    if DEMO_STROKES.exists():
+        assert paint_demo(e) == "astronaut#1"
+        assert len(e.doc) == 180 and {s.author for s in e.doc.ordered()} == {"reference"}
+    e = PaintingEngine(PaintingParams(canvas_px=64, author="me"))
+    assert paint_demo(e, tmp_path / "missing.npz") == "waves"
+    s = e.snapshot()
+    assert s.n_strokes >= 12 and s.n_mine == s.n_strokes
+    again = PaintingEngine(PaintingParams(canvas_px=64, author="me"))
+    paint_demo(again, tmp_path / "missing.npz")
+    assert np.array_equal(again.snapshot().params, s.params)  # seeded
