@@ -313,6 +313,23 @@ class PaintingEngine(Engine[PaintingParams, PaintingSnapshot]):
         self.redo_stack.clear()
         self.proposals = []
 
+    def enter_room(
+        self, share: Callable[[str, object], None], author: str, bring: bool = True
+    ) -> Painting | None:
+        """Become a replica of a shared room: paint as ``author`` and report every local edit to ``share``.
+
+        With ``bring`` the painting goes into the room (returned, a copy; None when empty);
+        without it the room's painting will replace it (the canvas starts empty).
+        """
+        self.share(None)
+        if not bring:
+            self.load_document(Painting())
+        if self.params.author != author:
+            self.set_params(self.params.replace(author=author))
+        initial = self.doc.copy() if len(self.doc) else None
+        self.share(share)
+        return initial
+
     def follow_room(self, room: Painting) -> int:
         """Become the room's painting (a session that fell behind its change feed re-reads the room):
         its strokes and background in, the strokes it lacks out, the undo history kept."""

@@ -92,6 +92,15 @@ class Canvas(QtWidgets.QWidget):
         self.view_rect = None if img is None else rect
         self.update()
 
+    def show_others(
+        self, cursors: list[tuple[str, str, float, float]], drags: list[tuple[str, float, list]]
+    ) -> None:
+        """The others' cursors (name, colour, x, y) and brush drags in progress (colour, size, points)."""
+        if cursors != self.cursors or drags != self.remote_drags:
+            self.cursors = cursors
+            self.remote_drags = drags
+            self.update()
+
     def resizeEvent(self, ev: QtGui.QResizeEvent) -> None:  # noqa: N802
         super().resizeEvent(ev)
         self.view_changed.emit()

@@ -23,10 +23,7 @@ names and colours, the participant list and the connection state are always
 visible, and undo only ever undoes my own edits. See
 :mod:`studio.panels.painting.session`.
 
-This module wires the areas, one widget each: :mod:`~studio.panels.painting.canvas`,
-:mod:`~.brush`, :mod:`~.edit_bar`, :mod:`~.proposals`, :mod:`~.files_box`,
-:mod:`~.replay`, :mod:`~.stroke_table`, :mod:`~.session_box` (and the sharp zoomed
-view, :mod:`~.sharp_view`).
+This module wires the areas of the folder, one widget class each.
 """
 
 from __future__ import annotations
@@ -78,7 +75,9 @@ class PaintingPanel(Panel):
         outer.addLayout(right)
         self._build_session(right)
         self._build_side(side)
-        self.sharp = SharpView(self.canvas, lambda: self.runner, self._image_px)
+        self.sharp = SharpView(
+            self.canvas, lambda: self.runner, lambda: self._snap.image.shape[0] if self._snap else 512
+        )
         self._connect_edits()
         self._connect_files()
         self._connect_canvas()
@@ -119,7 +118,6 @@ class PaintingPanel(Panel):
         self.session = SessionController(self)
         self.session_box = SessionBox(
             self.session,
-            settings=self._settings,
             author=lambda: self._snap.author if self._snap is not None else "",
             strokes_open=lambda: self._snap.n_strokes if self._snap is not None else 0,
         )
@@ -129,13 +127,12 @@ class PaintingPanel(Panel):
         self.indicator, self.participants = sb.indicator, sb.participants
         self.address_edit, self.token_edit = sb.address_edit, sb.token_edit
         self.session_menu, self.session_action = sb.menu, sb.action
-        self.act_host, self.act_join, self.act_invite, self.act_leave = (
-            sb.act_host,
-            sb.act_join,
-            sb.act_invite,
-            sb.act_leave,
+        self.act_host, self.act_join, self.act_leave = sb.act_host, sb.act_join, sb.act_leave
+        self.act_invite = sb.act_invite
+        # the others' cursors and drags in progress onto the canvas
+        self.session.changed.connect(
+            lambda: self.canvas.show_others(self.session.cursors(), self.session.drags())
         )
-        self.session.changed.connect(self._sync_remote)
 
     def _connect_edits(self) -> None:
         self.brush.tool_changed.connect(lambda tool: setattr(self.canvas, "tool", tool))
@@ -185,14 +182,6 @@ class PaintingPanel(Panel):
         self.session_menu.setTitle("Painting &session")
         return [self.session_menu]
 
-    def _settings(self) -> QtCore.QSettings:
-        s = getattr(self.window(), "settings", None)
-        if isinstance(s, QtCore.QSettings):
-            return s
-        from studio.config import settings_path
-
-        return QtCore.QSettings(str(settings_path()), QtCore.QSettings.Format.IniFormat)
-
     def host_session(self, show_invite: bool = False, **kw: Any) -> bool:
         """Host a room (see :meth:`SessionController.host`); the painting goes into it."""
         return self.session_box.host(show_invite=show_invite, **kw)
@@ -210,14 +199,6 @@ class PaintingPanel(Panel):
     @property
     def _invite_dialog(self):
         return self.session_box.invite_dialog
-
-    def _sync_remote(self) -> None:
-        """The others' cursors and drags in progress onto the canvas."""
-        cursors, drags = self.session.cursors(), self.session.drags()
-        if cursors != self.canvas.cursors or drags != self.canvas.remote_drags:
-            self.canvas.cursors = cursors
-            self.canvas.remote_drags = drags
-            self.canvas.update()
 
     def shutdown(self) -> None:
         self.session.shutdown(timeout_s=1.0)  # the server (when hosting) stops with the window
@@ -371,9 +352,6 @@ class PaintingPanel(Panel):
     @property
     def view_renders(self) -> int:
         return self.sharp.renders
-
-    def _image_px(self) -> int:
-        return self._snap.image.shape[0] if self._snap is not None else 512
 
     def _sync_buttons(self, job: bool | None = None) -> None:
         busy = (

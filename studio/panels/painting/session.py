@@ -33,17 +33,20 @@ from typing import Any
 from PySide6 import QtCore
 
 from engines.collab import CollabSession, SessionEngine, SessionStatus
+from engines.collab.presence import (
+    drag_message,
+    locked_names,
+    peer_cursors,
+    peer_drags,
+    peer_names,
+    peer_states,
+)
 from engines.collab.session import net_effect
 from engines.painting.strokes import Painting
 from studio.runner import Runner, RunnerState
 from studio.widgets.collab import PEER_COLOURS, colour_for, is_loopback
 
 __all__ = ["SessionController"]
-
-
-def _states(st: SessionStatus) -> list[dict]:
-    """The others' presence states that are JSON objects (any Yjs client may publish anything)."""
-    return [p for p in st.peers.values() if isinstance(p, dict)]
 
 
 class SessionController(QtCore.QObject):
@@ -56,8 +59,6 @@ class SessionController(QtCore.QObject):
 
     POLL_MS = 30
     CURSOR_MS = 50
-    #: most points of a drag in progress sent to the others
-    DRAG_POINTS = 120
 
     def __init__(self, panel, parent: QtCore.QObject | None = None):
         super().__init__(parent or panel)
@@ -133,27 +134,15 @@ class SessionController(QtCore.QObject):
         """(name, colour) of everyone in the room, me first."""
         if self.session is None:
             return []
-        out = [(f"{self.name} (you)", self.colour)]
-        st = self.status
-        if st is not None:
-            others = sorted(_states(st), key=lambda p: str(p.get("name", "")))
-            for p in others:
-                out.append((str(p.get("name", "?"))[:40], str(p.get("colour", "#888888"))))
-        return out
+        return [(f"{self.name} (you)", self.colour), *(peer_names(self.status) if self.status else [])]
 
     def cursors(self) -> list[tuple[str, str, float, float]]:
         """(name, colour, x, y) of the others' cursors on the canvas."""
-        st = self.status
-        if self.session is None or st is None:
-            return []
-        out = []
-        for p in _states(st):
-            c = p.get("cursor")
-            if isinstance(c, list) and len(c) == 2 and all(isinstance(v, (int, float)) for v in c):
-                out.append(
-                    (str(p.get("name", "?"))[:40], str(p.get("colour", "#888888")), float(c[0]), float(c[1]))
-                )
-        return out
+        return peer_cursors(self.status) if self.session is not None and self.status is not None else []
+
+    def drags(self) -> list[tuple[str, float, list[tuple[float, float]]]]:
+        """The others' brush drags in progress: (brush colour, size, points), checked."""
+        return peer_drags(self.status) if self.session is not None and self.status is not None else []
 
     # ---------------------------------------------------------------- start
     def host(
@@ -206,7 +195,7 @@ class SessionController(QtCore.QObject):
         self._cursor = 0
         self.leaving = False
         self.panel.runner.submit(
-            lambda e: _prepare(e, session, name, bring),
+            lambda e: e.enter_room(session.share_edit, name, bring),
             done=lambda initial: self._started(session, initial),
             failed=lambda exc: self._not_started(session, exc),
             context=self,
@@ -331,7 +320,7 @@ class SessionController(QtCore.QObject):
 
     def _sync_locks(self, st: SessionStatus) -> None:
         """Tell the painting engine whose strokes the others have locked (presence ``locked``)."""
-        names = frozenset(str(p.get("name"))[:40] for p in _states(st) if p.get("locked") is True)
+        names = locked_names(st)
         if names != self._locked_authors:
             self._locked_authors = names
             self.panel.runner.submit(lambda e: e.set_locked_authors(names))
@@ -341,7 +330,7 @@ class SessionController(QtCore.QObject):
         if self._colour_settled or st.state != "online":
             return
         self._colour_settled = True
-        taken = {str(p.get("colour", "")).lower() for p in _states(st)}
+        taken = {str(p.get("colour", "")).lower() for p in peer_states(st)}
         if self.colour.lower() in taken:
             free = [c for c in PEER_COLOURS if c.lower() not in taken]
             if free:
@@ -357,7 +346,7 @@ class SessionController(QtCore.QObject):
         before = prev.state if prev is not None else ""
         if st.state == before:
             if prev is not None and set(st.peers) != set(prev.peers):
-                names = ", ".join(sorted(str(p.get("name", "?")) for p in _states(st))) or "nobody"
+                names = ", ".join(sorted(str(p.get("name", "?")) for p in peer_states(st))) or "nobody"
                 self._log("info", f"in the room with {names}")
             return
         where = self.join_address()
@@ -386,18 +375,7 @@ class SessionController(QtCore.QObject):
         if points is None or len(points) == 0:
             self._presence("drag", None)
             return
-        pts = list(points)
-        if len(pts) > self.DRAG_POINTS:  # keep the message small: thin the path evenly
-            step = len(pts) / self.DRAG_POINTS
-            pts = [pts[int(i * step)] for i in range(self.DRAG_POINTS - 1)] + [pts[-1]]
-        self._presence(
-            "drag",
-            {
-                "points": [[round(float(x), 4), round(float(y), 4)] for x, y in pts],
-                "colour": str(colour),
-                "size": float(size),
-            },
-        )
+        self._presence("drag", drag_message(points, colour, size))
 
     def _presence(self, key: str, value: Any) -> None:
         if self.session is None:
@@ -412,42 +390,8 @@ class SessionController(QtCore.QObject):
         if fields and self.session is not None:
             self.session.set_presence(**fields)
 
-    def drags(self) -> list[tuple[str, float, list[tuple[float, float]]]]:
-        """The others' brush drags in progress: (brush colour, size, points), checked."""
-        st = self.status
-        if self.session is None or st is None:
-            return []
-        out = []
-        for p in _states(st):
-            d = p.get("drag")
-            if not isinstance(d, dict):
-                continue
-            pts, colour, size = d.get("points"), d.get("colour"), d.get("size")
-            if not isinstance(pts, list) or not isinstance(colour, str) or not isinstance(size, (int, float)):
-                continue
-            good = [
-                (float(q[0]), float(q[1]))
-                for q in pts[: 2 * self.DRAG_POINTS]
-                if isinstance(q, list) and len(q) == 2 and all(isinstance(v, (int, float)) for v in q)
-            ]
-            if good and 0.0 < float(size) <= 1.0:
-                out.append((colour[:16], float(size), good))
-        return out
-
     # ----------------------------------------------------------------- test aid
     def drop_connection(self) -> None:
         """Cut the network connection as a failure would (it reconnects by itself)."""
         if self.session is not None:
             self.session.drop()
-
-
-def _prepare(e, session: CollabSession, name: str, bring: bool) -> Painting | None:
-    """On the painting worker: make the engine the room's replica; returns the painting to bring in."""
-    e.share(None)
-    if not bring:
-        e.load_document(Painting())  # the room's painting replaces mine
-    if e.params.author != name:
-        e.set_params(e.params.replace(author=name))
-    initial = e.doc.copy() if len(e.doc) else None
-    e.share(session.share_edit)  # from now on every local edit goes to the room
-    return initial

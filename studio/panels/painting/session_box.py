@@ -14,14 +14,13 @@ from studio.widgets.collab import ConnectionIndicator, HostDialog, InviteDialog,
 class SessionBox(QtWidgets.QGroupBox):
     """A view of one :class:`SessionController` with its buttons, and the same commands as a menu.
 
-    ``settings()`` gives the QSettings the dialogs remember their fields in, ``author()`` the
-    name to offer when hosting, ``strokes_open()`` how many strokes joining would replace.
+    ``author()`` is the name to offer when hosting, ``strokes_open()`` how many strokes joining
+    would replace; the dialogs remember their fields in the window's settings.
     """
 
     def __init__(
         self,
         controller: SessionController,
-        settings: Callable[[], QtCore.QSettings],
         author: Callable[[], str],
         strokes_open: Callable[[], int],
         parent: QtWidgets.QWidget | None = None,
@@ -30,7 +29,7 @@ class SessionBox(QtWidgets.QGroupBox):
         self.setObjectName("SessionBox")
         self.setFixedWidth(250)
         self.controller = controller
-        self._settings, self._author, self._strokes_open = settings, author, strokes_open
+        self._author, self._strokes_open = author, strokes_open
         self.invite_pending = False
         self.invite_dialog: InviteDialog | None = None
         self._build_widgets()
@@ -96,6 +95,14 @@ class SessionBox(QtWidgets.QGroupBox):
         self.controller.changed.connect(self.sync)
 
     # -- commands ----------------------------------------------------------------
+    def _settings(self) -> QtCore.QSettings:
+        s = getattr(self.window(), "settings", None)
+        if isinstance(s, QtCore.QSettings):
+            return s
+        from studio.config import settings_path
+
+        return QtCore.QSettings(str(settings_path()), QtCore.QSettings.Format.IniFormat)
+
     def host(self, show_invite: bool = False, **kw: Any) -> bool:
         ok = self.controller.host(**kw)
         self.invite_pending = ok and show_invite

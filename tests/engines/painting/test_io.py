@@ -7,7 +7,6 @@ import pytest
 
 from engines.painting import COMPLETE_MODES, PaintingEngine, PaintingParams, PaintingSnapshot
 from engines.painting.io import export_png, export_svg, load_image, load_painting, save_json
-from engines.painting.strokes import Painting
 
 
 def _engine(**kw):
@@ -53,18 +52,6 @@ def test_svg_export_has_one_rect_per_stroke_over_the_background(tmp_path):
     text = (tmp_path / "p.svg").read_text()
     assert text == e.export_svg(100)
     assert text.count("<rect") == len(e.doc) + 1 and 'width="100"' in text
-
-
-def test_follow_room_takes_the_rooms_strokes_and_drops_the_others():
-    e = _engine(author="ann")
-    mine = [s.id for s in e.doc.ordered()]
-    room = Painting(background=(0.5, 0.5, 0.5))
-    room.add(np.array([0.5, 0.2, 0.1, 0.1, 0, 0, 0, 1]), author="bob")
-    room.add(np.array([0.3, 0.3, 0.1, 0.1, 0, 1, 0, 1]), author="bob")
-    assert e.follow_room(room) == len(mine) + 2 + 1
-    assert [s.id for s in e.doc.ordered()] == [s.id for s in room.ordered()]
-    assert e.doc.background == (0.5, 0.5, 0.5)
-    assert e.follow_room(room) == 0  # already there
 
 
 def test_snapshot_says_whether_complete_can_run_and_who_paints():
