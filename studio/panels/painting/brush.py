@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from studio.panels.painting.canvas import Tool
+
 PALETTE = ("#1d1d1d", "#ffffff", "#c0392b", "#e67e22", "#f1c40f", "#27ae60", "#2980b9", "#8e44ad", "#7f5539")
 
 
@@ -23,7 +25,7 @@ class BrushBox(QtWidgets.QGroupBox):
         self.color = QtGui.QColor(PALETTE[2])
         form = QtWidgets.QFormLayout(self)
         self.tool_box = QtWidgets.QComboBox()
-        self.tool_box.addItems(["brush", "eraser", "region"])
+        self.tool_box.addItems([t.value for t in Tool])
         self.tool_box.setToolTip("region: drag a rectangle; Complete then proposes strokes only inside it")
         form.addRow("Tool", self.tool_box)
         self.size_slider = self._slider(2, 200, 30)  # thousandths of the canvas side

@@ -8,8 +8,18 @@ of the visible square (``set_view_image``) is drawn over the enlarged canvas ima
 
 from __future__ import annotations
 
+import enum
+
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
+
+
+class Tool(enum.StrEnum):
+    """What a left-button drag on the canvas does."""
+
+    BRUSH = "brush"  #: paints strokes along the drag
+    ERASER = "eraser"  #: removes the strokes under the pointer
+    REGION = "region"  #: selects the rectangle Complete proposes strokes in
 
 
 def qimage(img: np.ndarray) -> QtGui.QImage:
@@ -39,7 +49,7 @@ class Canvas(QtWidgets.QWidget):
         self.setFocusPolicy(QtCore.Qt.FocusPolicy.StrongFocus)
         self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Expanding)
         self.image: QtGui.QImage | None = None
-        self.tool = "brush"
+        self.tool = Tool.BRUSH
         self.brush_size = 0.03
         self.color = QtGui.QColor("#c0392b")
         self.opacity = 1.0
@@ -152,14 +162,14 @@ class Canvas(QtWidgets.QWidget):
             b = self.to_widget(x0 + side, y0 + side)
             p.drawImage(QtCore.QRectF(a, b), self.view_image)  # one image pixel per screen pixel
             self.view_draws += 1
-        rect = self._drag_rect() if (self.tool == "region" and len(self._path) > 1) else self.region
+        rect = self._drag_rect() if (self.tool == Tool.REGION and len(self._path) > 1) else self.region
         if rect is not None:
             a = self.to_widget(rect[0], rect[1])
             b = self.to_widget(rect[2], rect[3])
             pen = QtGui.QPen(QtGui.QColor("#ff8800"), 2, QtCore.Qt.PenStyle.DashLine)
             p.setPen(pen)
             p.drawRect(QtCore.QRectF(a, b))
-        if len(self._path) and self.tool == "brush":
+        if len(self._path) and self.tool == Tool.BRUSH:
             c = QtGui.QColor(self.color)
             c.setAlphaF(self.opacity)
             pen = QtGui.QPen(c, max(1.0, self.brush_size * r.width()))
@@ -240,7 +250,7 @@ class Canvas(QtWidgets.QWidget):
         if ev.button() != QtCore.Qt.MouseButton.LeftButton:
             return
         x, y = self.to_canvas(ev.position())
-        if self.tool == "eraser":
+        if self.tool == Tool.ERASER:
             self.erased.emit(x, y)
             return
         self._path = [(x, y)]
@@ -258,12 +268,12 @@ class Canvas(QtWidgets.QWidget):
         if not ev.buttons() & QtCore.Qt.MouseButton.LeftButton:
             return
         x, y = self.to_canvas(ev.position())
-        if self.tool == "eraser":
+        if self.tool == Tool.ERASER:
             self.erased.emit(x, y)
             return
         if self._path:
             self._path.append((x, y))
-            if self.tool == "brush":
+            if self.tool == Tool.BRUSH:
                 self.drag_progress.emit(list(self._path))
             self.update()
 
@@ -275,10 +285,10 @@ class Canvas(QtWidgets.QWidget):
         if ev.button() in (QtCore.Qt.MouseButton.MiddleButton, QtCore.Qt.MouseButton.RightButton):
             self._pan_from = None
             return
-        if ev.button() != QtCore.Qt.MouseButton.LeftButton or self.tool == "eraser" or not self._path:
+        if ev.button() != QtCore.Qt.MouseButton.LeftButton or self.tool == Tool.ERASER or not self._path:
             return
         x, y = self.to_canvas(ev.position())
-        if self.tool == "region":
+        if self.tool == Tool.REGION:
             self._path.append((x, y))
             r = self._drag_rect()
             self._path = []
@@ -295,4 +305,4 @@ class Canvas(QtWidgets.QWidget):
         self.update()
 
 
-__all__ = ["Canvas", "qimage"]
+__all__ = ["Canvas", "Tool", "qimage"]

@@ -39,7 +39,7 @@ from engines.painting import COMPLETE_MODES, PaintingEngine, PaintingSnapshot
 from engines.painting.engine import DEFAULT_MODEL
 from studio.panels.base import Panel
 from studio.panels.painting.brush import PALETTE, BrushBox
-from studio.panels.painting.canvas import Canvas
+from studio.panels.painting.canvas import Canvas, Tool
 from studio.panels.painting.edit_bar import EditBar
 from studio.panels.painting.files_box import FilesBox
 from studio.panels.painting.proposals import CompletionBox
@@ -135,7 +135,7 @@ class PaintingPanel(Panel):
         )
 
     def _connect_edits(self) -> None:
-        self.brush.tool_changed.connect(lambda tool: setattr(self.canvas, "tool", tool))
+        self.brush.tool_changed.connect(lambda tool: setattr(self.canvas, "tool", Tool(tool)))
         self.brush.brush_changed.connect(self._sync_brush)
         self.brush.color_changed.connect(lambda c: setattr(self.canvas, "color", QtGui.QColor(c)))
         self.edits.undo_button.clicked.connect(self.undo)
