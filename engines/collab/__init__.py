@@ -1,10 +1,20 @@
 """Multi-user painting: the painting as a Yjs (pycrdt) document, its server and its client.
 
-Headless; no Qt. :mod:`engines.collab.schema` (the document and its mirror as
-painting strokes), :mod:`engines.collab.protocol` (the Yjs sync and awareness
-messages, parsed strictly), :mod:`engines.collab.store` (SQLite persistence),
-:mod:`engines.collab.server` (rooms over WebSocket),
-:mod:`engines.collab.client` (a reconnecting client) and
+Headless; no Qt. :mod:`engines.collab.params` and :mod:`engines.collab.engine` (the
+session as an engine a studio runner drives: :class:`SessionEngine`, its
+:class:`SessionParams` and its snapshot :class:`SessionStatus`),
 :mod:`engines.collab.session` (host/join for the studio, pumped from a runner
-job). The schema and the protocol are documented in docs/collab-schema.md.
+job), :mod:`engines.collab.cli` (``python -m engines collab ...``);
+:mod:`engines.collab.schema` (the document and its mirror as painting strokes),
+:mod:`engines.collab.protocol` (the Yjs sync and awareness messages, parsed
+strictly), :mod:`engines.collab.store` (SQLite persistence: the package's files),
+:mod:`engines.collab.server` (rooms over WebSocket) and
+:mod:`engines.collab.client` (a reconnecting client). The schema and the protocol
+are documented in docs/collab-schema.md.
 """
+
+from engines.collab.engine import SessionEngine, SessionStatus
+from engines.collab.params import SessionParams
+from engines.collab.session import CollabSession
+
+__all__ = ["CollabSession", "SessionEngine", "SessionParams", "SessionStatus"]

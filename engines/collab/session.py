@@ -22,19 +22,19 @@ import collections
 import concurrent.futures
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from engines.base import Engine, Progress
+from engines.base import Progress
 from engines.painting.strokes import PARAM_NAMES, Painting, Stroke
 
 from .client import CollabClient
+from .engine import SessionStatus
 from .schema import Change
 from .server import CollabServer, ServerLimits
 
-__all__ = ["CollabSession", "SessionEngine", "SessionStatus", "net_effect"]
+__all__ = ["CollabSession", "SessionStatus", "net_effect"]
 
 
 def net_effect(changes: list[Change]) -> dict[str, Any]:
@@ -59,28 +59,6 @@ def net_effect(changes: list[Change]) -> dict[str, Any]:
         "removed": [sid for sid, s in last.items() if s is None],
         "background": background,
     }
-
-
-@dataclass(frozen=True)
-class SessionStatus:
-    """What the panel shows: connection state, the others, how to join."""
-
-    state: str
-    error: str | None
-    peers: dict  # client id -> {"name", "colour", "cursor"}
-    url: str  # ws://host:port (without room and token)
-    room: str
-    token: str
-    hosting: bool
-    strokes: int
-    #: True once the session has been connected and synced (then a drop reads "reconnecting")
-    ever_online: bool = False
-    #: this replica's Yjs client id (its key among the others' peers)
-    client_id: int = 0
-    #: strokes of ``initial`` still waiting for the first sync to be put into the room
-    pending_initial: int = 0
-    #: connections opened so far (more than one: it has reconnected)
-    connects: int = 0
 
 
 class CollabSession:
@@ -351,38 +329,3 @@ class CollabSession:
         )
         with self._lock:
             self._status = st
-
-
-class SessionEngine(Engine):
-    """A :class:`CollabSession` as an engine, so a studio runner can pump it on its worker thread.
-
-    Its only work is the job ``engine.job(initial)`` (the session's own job);
-    ``snapshot()`` is the session status. Everything else the GUI does goes
-    through the session's thread-safe methods.
-    """
-
-    name = "collab"
-    title = "Painting session"
-    step_unit = "slices"
-
-    def __init__(self, session: CollabSession, params=None, seed: int = 0) -> None:
-        super().__init__(params, seed)
-        self.session = session
-
-    def job(self, initial: Painting | None = None, slice_s: float = 0.02) -> Iterator[Progress]:
-        return self.session.job(slice_s=slice_s, initial=initial)
-
-    def reset(self, seed: int | None = None) -> None:
-        pass
-
-    def step(self, n: int = 1) -> int:
-        return 0
-
-    def snapshot(self) -> SessionStatus:
-        return self.session.status()
-
-    def state_dict(self) -> dict[str, Any]:
-        return {}
-
-    def load_state_dict(self, d) -> None:
-        pass

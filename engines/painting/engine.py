@@ -25,40 +25,16 @@ from typing import Any
 
 import numpy as np
 
-from engines.base import Engine, Job, Params, Progress, StateError, frozen_array, param
+from engines.base import Engine, Job, Params, Progress, StateError, frozen_array
+from engines.painting.params import COMPLETE_MODES, PaintingParams
 from engines.painting.render import CanvasCache, composite_fast, render_fast
 from engines.painting.strokes import PARAM_NAMES, Painting, Stroke, drag_to_strokes
-
-#: masking modes of Complete: "all" keeps every stroke as context; the others are
-#: the completion model's masking schemes (engines.painting.model.MASK_MODES)
-COMPLETE_MODES = ("all", "random", "block", "level", "square", "unconditional")
 
 #: a local edit reported to a sharing callback: ("add", [Stroke]), ("remove", [Stroke]),
 #: ("update", [Stroke]) or ("background", (r, g, b))
 LocalEdit = tuple[str, object]
 
 DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "assets" / "painting" / "model.zip"
-
-
-@dataclass(frozen=True)
-class PaintingParams(Params):
-    canvas_px: int = param(512, unit="px", min=64, max=2048, doc="resolution of the canvas render")
-    author: str = param("me", doc="name written on the strokes painted here")
-    decompose_strokes: int = param(
-        180, unit="strokes", min=1, max=2000, doc="strokes for 'paint this reference'"
-    )
-    decompose_px: int = param(96, unit="px", min=16, max=512, doc="resolution the reference is fitted at")
-    decompose_iters: int = param(80, unit="steps", min=1, max=2000, doc="optimiser steps per level")
-    complete_steps: int = param(20, unit="steps", min=1, max=200, doc="DDIM steps of a proposal")
-    guidance: float = param(1.5, min=0.0, max=10.0, doc="classifier-free guidance weight")
-    proposals: int = param(3, min=1, max=8, doc="proposals shown side by side")
-    samples: int = param(
-        1,
-        min=1,
-        max=16,
-        doc="diffusion samples per proposal; above 1 each proposal is fitted to the mean render of "
-        "its samples (a best guess for the missing strokes: closer on average, less varied)",
-    )
 
 
 @dataclass(frozen=True)
@@ -77,9 +53,13 @@ class PaintingSnapshot:
     opacity: np.ndarray  # (N,)
     ids: tuple[str, ...]
     authors: tuple[str, ...]
+    #: whether Complete can run (a model is loaded, or its file is there)
+    has_model: bool = False
+    #: the name written on the strokes painted here (``params.author``)
+    author: str = ""
 
 
-class PaintingEngine(Engine):
+class PaintingEngine(Engine[PaintingParams, PaintingSnapshot]):
     params_type = PaintingParams
     name = "painting"
     title = "Collaborative painting"
@@ -332,6 +312,44 @@ class PaintingEngine(Engine):
         self.undo_stack.clear()
         self.redo_stack.clear()
         self.proposals = []
+
+    def enter_room(
+        self, share: Callable[[str, object], None], author: str, bring: bool = True
+    ) -> Painting | None:
+        """Become a replica of a shared room: paint as ``author`` and report every local edit to ``share``.
+
+        With ``bring`` the painting goes into the room (returned, a copy; None when empty);
+        without it the room's painting will replace it (the canvas starts empty).
+        """
+        self.share(None)
+        if not bring:
+            self.load_document(Painting())
+        if self.params.author != author:
+            self.set_params(self.params.replace(author=author))
+        initial = self.doc.copy() if len(self.doc) else None
+        self.share(share)
+        return initial
+
+    def follow_room(self, room: Painting) -> int:
+        """Become the room's painting (a session that fell behind its change feed re-reads the room):
+        its strokes and background in, the strokes it lacks out, the undo history kept."""
+        removed = [sid for sid in self.doc.strokes if sid not in room.strokes]
+        return self.apply_remote(added=room.ordered(), removed=removed, background=room.background)
+
+    # -- exports (what the files need, read on the worker) ---------------------
+    def document(self) -> Painting:
+        """A copy of the painting, to save."""
+        return self.doc.copy()
+
+    def export_image(self, size: int) -> np.ndarray:
+        """The painting rendered at ``size`` pixels, (size, size, 3) floats in [0, 1]."""
+        return render_fast(*self.doc.arrays(), size=int(size), background=self.doc.background)
+
+    def export_svg(self, size: int) -> str:
+        """The painting as an SVG document of ``size`` pixels (one rect per stroke, over the background)."""
+        from engines.painting.imageio import strokes_svg
+
+        return strokes_svg(*self.doc.arrays(), int(size), self.doc.background)
 
     # -- completion ------------------------------------------------------------
     def has_model(self) -> bool:
@@ -623,6 +641,8 @@ class PaintingEngine(Engine):
             opacity=frozen_array(opacity),
             ids=tuple(s.id for s in strokes),
             authors=tuple(s.author for s in strokes),
+            has_model=self.has_model(),
+            author=self.params.author,
         )
 
     # -- state -------------------------------------------------------------------
@@ -641,4 +661,4 @@ class PaintingEngine(Engine):
         self.load_document(doc)
 
 
-__all__ = ["PaintingEngine", "PaintingParams", "PaintingSnapshot", "PARAM_NAMES"]
+__all__ = ["COMPLETE_MODES", "PaintingEngine", "PaintingParams", "PaintingSnapshot", "PARAM_NAMES"]

@@ -1,6 +1,6 @@
 """Widgets of a multi-user painting session: host / join / invite dialogs, the connection
 indicator and the participant list. Plain Qt; the session itself lives in
-:mod:`engines.collab.session` and is driven by :mod:`studio.panels.painting_session`."""
+:mod:`engines.collab.session` and is driven by :mod:`studio.panels.painting.session`."""
 
 from __future__ import annotations
 

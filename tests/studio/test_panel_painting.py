@@ -176,9 +176,10 @@ def test_files_open_save_export_and_bad_json(panel, qtbot, tmp_path):
     _drag(qtbot, panel.canvas, [(0.1, 0.8), (0.9, 0.8)])
     qtbot.waitUntil(lambda: panel._snap.n_strokes > 0, timeout=30000)
     n = panel._snap.n_strokes
-    panel.save_json(tmp_path / "p.json")
-    panel.export_png(tmp_path / "p.png", size=128)
-    panel.export_svg(tmp_path / "p.svg", size=128)
+    # (written on the worker: the panel does not wait, the test does)
+    panel.save_json(tmp_path / "p.json").result(timeout=30)
+    panel.export_png(tmp_path / "p.png", size=128).result(timeout=30)
+    panel.export_svg(tmp_path / "p.svg", size=128).result(timeout=30)
     assert json.loads((tmp_path / "p.json").read_text())["format"] == "neural-studio-painting"
     assert (tmp_path / "p.png").stat().st_size > 100
     assert (tmp_path / "p.svg").read_text().count("<rect") == n + 1
@@ -216,7 +217,8 @@ def test_stroke_list_edits_and_refuses_bad_values(panel, qtbot):
     col = panel.COLUMNS.index("theta")
     before = panel.runner.call(lambda e: e.doc.strokes[sid].theta)
     panel.table.item(0, col).setText("7")
-    assert "theta = 7.0" in panel.banner.label.text()
+    # refused on the worker: the banner says so a moment later
+    qtbot.waitUntil(lambda: "theta = 7.0" in panel.banner.label.text(), timeout=30000)
     assert panel.runner.call(lambda e: e.doc.strokes[sid].theta) == before
     qtbot.waitUntil(lambda: panel.table.item(0, col).text() == f"{before:.4f}", timeout=30000)
 

@@ -18,6 +18,11 @@ engine's runner stays free for Complete and Paint reference).
   room even when edits cross.
 * Presence: the status (state, peers with name, colour and cursor) is read by
   the same timer; the cursor is sent at most 20 times a second.
+* Nothing here waits for a worker on the GUI thread: the painting engine is
+  prepared for the room (``_start``) and let go of it (``_unshare``) through
+  ``runner.submit``, whose results arrive on the GUI thread; a re-read of the
+  whole room arrives as a signal. Only :meth:`SessionController.shutdown`
+  (the window closing) waits, bounded.
 """
 
 from __future__ import annotations
@@ -27,17 +32,21 @@ from typing import Any
 
 from PySide6 import QtCore
 
-from engines.collab.session import CollabSession, SessionEngine, SessionStatus, net_effect
+from engines.collab import CollabSession, SessionEngine, SessionStatus
+from engines.collab.presence import (
+    drag_message,
+    locked_names,
+    peer_cursors,
+    peer_drags,
+    peer_names,
+    peer_states,
+)
+from engines.collab.session import net_effect
 from engines.painting.strokes import Painting
-from studio.runner import ERROR, JOB, Runner
+from studio.runner import Runner, RunnerState
 from studio.widgets.collab import PEER_COLOURS, colour_for, is_loopback
 
 __all__ = ["SessionController"]
-
-
-def _states(st: SessionStatus) -> list[dict]:
-    """The others' presence states that are JSON objects (any Yjs client may publish anything)."""
-    return [p for p in st.peers.values() if isinstance(p, dict)]
 
 
 class SessionController(QtCore.QObject):
@@ -45,11 +54,11 @@ class SessionController(QtCore.QObject):
 
     changed = QtCore.Signal()  # status, peers or state changed
     failed = QtCore.Signal(str)  # the session could not start or broke
+    #: the whole room, read after falling behind the change feed (sent from the session's thread)
+    _room_read = QtCore.Signal(object)
 
     POLL_MS = 30
     CURSOR_MS = 50
-    #: most points of a drag in progress sent to the others
-    DRAG_POINTS = 120
 
     def __init__(self, panel, parent: QtCore.QObject | None = None):
         super().__init__(parent or panel)
@@ -76,6 +85,7 @@ class SessionController(QtCore.QObject):
         self.cursor_timer.setSingleShot(True)
         self.cursor_timer.setInterval(self.CURSOR_MS)
         self.cursor_timer.timeout.connect(self._send_presence)
+        self._room_read.connect(self._apply_room, QtCore.Qt.ConnectionType.QueuedConnection)
 
     # ------------------------------------------------------------------ state
     @property
@@ -124,27 +134,15 @@ class SessionController(QtCore.QObject):
         """(name, colour) of everyone in the room, me first."""
         if self.session is None:
             return []
-        out = [(f"{self.name} (you)", self.colour)]
-        st = self.status
-        if st is not None:
-            others = sorted(_states(st), key=lambda p: str(p.get("name", "")))
-            for p in others:
-                out.append((str(p.get("name", "?"))[:40], str(p.get("colour", "#888888"))))
-        return out
+        return [(f"{self.name} (you)", self.colour), *(peer_names(self.status) if self.status else [])]
 
     def cursors(self) -> list[tuple[str, str, float, float]]:
         """(name, colour, x, y) of the others' cursors on the canvas."""
-        st = self.status
-        if self.session is None or st is None:
-            return []
-        out = []
-        for p in _states(st):
-            c = p.get("cursor")
-            if isinstance(c, list) and len(c) == 2 and all(isinstance(v, (int, float)) for v in c):
-                out.append(
-                    (str(p.get("name", "?"))[:40], str(p.get("colour", "#888888")), float(c[0]), float(c[1]))
-                )
-        return out
+        return peer_cursors(self.status) if self.session is not None and self.status is not None else []
+
+    def drags(self) -> list[tuple[str, float, list[tuple[float, float]]]]:
+        """The others' brush drags in progress: (brush colour, size, points), checked."""
+        return peer_drags(self.status) if self.session is not None and self.status is not None else []
 
     # ---------------------------------------------------------------- start
     def host(
@@ -188,29 +186,26 @@ class SessionController(QtCore.QObject):
         return self._start(session, name, bring=bring)
 
     def _start(self, session: CollabSession, name: str, bring: bool) -> bool:
+        """Prepare the painting engine for the room on its worker; the session starts when it is."""
         self.name, self.colour = name, colour_for(name)
         self._colour_settled = False
         self.error = None
-
-        def prepare(e):
-            e.share(None)
-            if not bring:
-                e.load_document(Painting())  # the room's painting replaces mine
-            if e.params.author != name:
-                e.set_params(e.params.replace(author=name))
-            initial = e.doc.copy() if len(e.doc) else None
-            e.share(session.share_edit)  # from now on every local edit goes to the room
-            return initial
-
-        try:
-            initial = self.panel.runner.call(prepare)
-        except ValueError as e:
-            self.panel.show_error(f"Cannot start the session: {e}")
-            return False
-        self.session = session
+        self.session = session  # from now on a second host or join is refused
         self.status = session.status()
         self._cursor = 0
         self.leaving = False
+        self.panel.runner.submit(
+            lambda e: e.enter_room(session.share_edit, name, bring),
+            done=lambda initial: self._started(session, initial),
+            failed=lambda exc: self._not_started(session, exc),
+            context=self,
+        )
+        self.changed.emit()
+        return True
+
+    def _started(self, session: CollabSession, initial: Painting | None) -> None:
+        if self.session is not session:  # left while the engine was being prepared
+            return
         self.runner = self.panel.make_runner(SessionEngine(session), "painting-session", show_errors=False)
         self.runner.error.connect(self._on_runner_error)
         self.runner.run_job(lambda eng: eng.job(initial))
@@ -219,7 +214,13 @@ class SessionController(QtCore.QObject):
         self.timer.start()
         self.panel.runner.refresh()
         self.changed.emit()
-        return True
+
+    def _not_started(self, session: CollabSession, exc: BaseException) -> None:
+        if self.session is not session:
+            return
+        self.panel.show_error(f"Cannot start the session: {exc}")
+        self._unshare()
+        self._teardown()
 
     # ---------------------------------------------------------------- leave
     def leave(self) -> None:
@@ -227,23 +228,30 @@ class SessionController(QtCore.QObject):
         if self.session is None or self.leaving:
             return
         self._unshare()
+        if self.runner is None:  # still preparing the engine: nothing runs yet
+            self._teardown()
+            return
         self.leaving = True
         self.runner.cancel_job()  # the job's finally closes the client and the server
         self._log("info", f"left {self.join_address()}" + (" (server stopped)" if self.hosting else ""))
         self.changed.emit()
 
     def _unshare(self) -> None:
-        try:
-            self.panel.runner.call(lambda e: e.share(None), timeout_s=10)
-        except Exception:  # noqa: BLE001 - the painting runner may be shutting down
-            pass
+        """Local edits stop going to the room (queued on the painting worker: the edits
+        asked for before still go, none after)."""
+        if self.panel.runner is not None:
+            self.panel.runner.submit(lambda e: e.share(None))
 
     def shutdown(self, timeout_s: float = 15.0) -> None:
-        """Leave at once, waiting for the session to close (window closing)."""
-        if self.runner is None:
+        """Leave at once, waiting for the session to close (window closing: bounded waits)."""
+        if self.session is None:
             return
-        self._unshare()
-        self.runner.shutdown(timeout_s)
+        try:
+            self.panel.runner.call(lambda e: e.share(None), timeout_s=min(timeout_s, 10.0))
+        except Exception:  # noqa: BLE001 - the painting runner may be shutting down
+            pass
+        if self.runner is not None:
+            self.runner.shutdown(timeout_s)
         self._teardown()
 
     def _teardown(self) -> None:
@@ -251,7 +259,7 @@ class SessionController(QtCore.QObject):
         self.cursor_timer.stop()
         if self._locked_authors:
             self._locked_authors = frozenset()
-            self.panel.runner.call_async(lambda e: e.set_locked_authors(()))
+            self.panel.runner.submit(lambda e: e.set_locked_authors(()))
         if self.runner is not None:
             self.panel.release_runner(self.runner, 10.0)
             self.runner.deleteLater()
@@ -274,34 +282,22 @@ class SessionController(QtCore.QObject):
     def poll(self) -> None:
         if self.session is None or self.runner is None:
             return
-        if self.leaving and self.runner.state != JOB:
+        if self.leaving and self.runner.state != RunnerState.JOB:
             self._teardown()
             return
-        if self.runner.state == ERROR:
+        if self.runner.state == RunnerState.ERROR:
             return
         session = self.session
-        if self._resync is not None:
-            if self._resync.done():
-                fut, self._resync = self._resync, None
-                if fut.exception() is None:
-                    p: Painting = fut.result()
-                    self.panel.runner.call_async(
-                        lambda e: e.apply_remote(
-                            added=p.ordered(),
-                            removed=[sid for sid in list(e.doc.strokes) if sid not in p.strokes],
-                            background=p.background,
-                        )
-                    )
-                    self.panel.runner.refresh()
-        else:
+        if self._resync is None:  # (while the room is being re-read, its feed waits)
             changes, self._cursor, dropped = session.changes_since(self._cursor)
             if dropped:
                 self._resync = session.painting()  # fell behind the feed: read the whole room
+                self._resync.add_done_callback(self._room_read.emit)
                 self.resyncs += 1
             elif changes:
                 net = net_effect(changes)
                 if net["added"] or net["removed"] or net["background"] is not None:
-                    self.panel.runner.call_async(lambda e: e.apply_remote(**net))
+                    self.panel.runner.submit(lambda e: e.apply_remote(**net))
                     self.panel.runner.refresh()
                     self.applied_batches += 1
         st = session.status()
@@ -312,19 +308,29 @@ class SessionController(QtCore.QObject):
             self._sync_locks(st)
             self.changed.emit()
 
+    def _apply_room(self, fut) -> None:
+        """The whole room, read after falling behind: the canvas becomes it."""
+        if fut is not self._resync:
+            return  # (a session left meanwhile)
+        self._resync = None
+        if fut.exception() is None:
+            room: Painting = fut.result()
+            self.panel.runner.submit(lambda e: e.follow_room(room))
+            self.panel.runner.refresh()
+
     def _sync_locks(self, st: SessionStatus) -> None:
         """Tell the painting engine whose strokes the others have locked (presence ``locked``)."""
-        names = frozenset(str(p.get("name"))[:40] for p in _states(st) if p.get("locked") is True)
+        names = locked_names(st)
         if names != self._locked_authors:
             self._locked_authors = names
-            self.panel.runner.call_async(lambda e: e.set_locked_authors(names))
+            self.panel.runner.submit(lambda e: e.set_locked_authors(names))
 
     def _avoid_taken_colour(self, st: SessionStatus) -> None:
         """Once online, take a colour nobody in the room has (names hash to only 8 colours)."""
         if self._colour_settled or st.state != "online":
             return
         self._colour_settled = True
-        taken = {str(p.get("colour", "")).lower() for p in _states(st)}
+        taken = {str(p.get("colour", "")).lower() for p in peer_states(st)}
         if self.colour.lower() in taken:
             free = [c for c in PEER_COLOURS if c.lower() not in taken]
             if free:
@@ -340,7 +346,7 @@ class SessionController(QtCore.QObject):
         before = prev.state if prev is not None else ""
         if st.state == before:
             if prev is not None and set(st.peers) != set(prev.peers):
-                names = ", ".join(sorted(str(p.get("name", "?")) for p in _states(st))) or "nobody"
+                names = ", ".join(sorted(str(p.get("name", "?")) for p in peer_states(st))) or "nobody"
                 self._log("info", f"in the room with {names}")
             return
         where = self.join_address()
@@ -369,18 +375,7 @@ class SessionController(QtCore.QObject):
         if points is None or len(points) == 0:
             self._presence("drag", None)
             return
-        pts = list(points)
-        if len(pts) > self.DRAG_POINTS:  # keep the message small: thin the path evenly
-            step = len(pts) / self.DRAG_POINTS
-            pts = [pts[int(i * step)] for i in range(self.DRAG_POINTS - 1)] + [pts[-1]]
-        self._presence(
-            "drag",
-            {
-                "points": [[round(float(x), 4), round(float(y), 4)] for x, y in pts],
-                "colour": str(colour),
-                "size": float(size),
-            },
-        )
+        self._presence("drag", drag_message(points, colour, size))
 
     def _presence(self, key: str, value: Any) -> None:
         if self.session is None:
@@ -394,28 +389,6 @@ class SessionController(QtCore.QObject):
         fields, self._pending = self._pending, {}
         if fields and self.session is not None:
             self.session.set_presence(**fields)
-
-    def drags(self) -> list[tuple[str, float, list[tuple[float, float]]]]:
-        """The others' brush drags in progress: (brush colour, size, points), checked."""
-        st = self.status
-        if self.session is None or st is None:
-            return []
-        out = []
-        for p in _states(st):
-            d = p.get("drag")
-            if not isinstance(d, dict):
-                continue
-            pts, colour, size = d.get("points"), d.get("colour"), d.get("size")
-            if not isinstance(pts, list) or not isinstance(colour, str) or not isinstance(size, (int, float)):
-                continue
-            good = [
-                (float(q[0]), float(q[1]))
-                for q in pts[: 2 * self.DRAG_POINTS]
-                if isinstance(q, list) and len(q) == 2 and all(isinstance(v, (int, float)) for v in q)
-            ]
-            if good and 0.0 < float(size) <= 1.0:
-                out.append((colour[:16], float(size), good))
-        return out
 
     # ----------------------------------------------------------------- test aid
     def drop_connection(self) -> None:

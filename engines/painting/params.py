@@ -1,0 +1,35 @@
+"""Parameters of the painting engine, and the choices of Complete."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from engines.base import Params, param
+
+#: masking modes of Complete: "all" keeps every stroke as context; the others are
+#: the completion model's masking schemes (engines.painting.model.MASK_MODES)
+COMPLETE_MODES = ("all", "random", "block", "level", "square", "unconditional")
+
+
+@dataclass(frozen=True)
+class PaintingParams(Params):
+    canvas_px: int = param(512, unit="px", min=64, max=2048, doc="resolution of the canvas render")
+    author: str = param("me", doc="name written on the strokes painted here")
+    decompose_strokes: int = param(
+        180, unit="strokes", min=1, max=2000, doc="strokes for 'paint this reference'"
+    )
+    decompose_px: int = param(96, unit="px", min=16, max=512, doc="resolution the reference is fitted at")
+    decompose_iters: int = param(80, unit="steps", min=1, max=2000, doc="optimiser steps per level")
+    complete_steps: int = param(20, unit="steps", min=1, max=200, doc="DDIM steps of a proposal")
+    guidance: float = param(1.5, min=0.0, max=10.0, doc="classifier-free guidance weight")
+    proposals: int = param(3, min=1, max=8, doc="proposals shown side by side")
+    samples: int = param(
+        1,
+        min=1,
+        max=16,
+        doc="diffusion samples per proposal; above 1 each proposal is fitted to the mean render of "
+        "its samples (a best guess for the missing strokes: closer on average, less varied)",
+    )
+
+
+__all__ = ["COMPLETE_MODES", "PaintingParams"]
