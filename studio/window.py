@@ -58,6 +58,10 @@ class LogDock(QtWidgets.QDockWidget):
 class MainWindow(QtWidgets.QMainWindow):
     """The studio's main window."""
 
+    #: a workspace save or open started from the window's menus has ended: (path, it worked)
+    workspace_saved = QtCore.Signal(str, bool)
+    workspace_opened = QtCore.Signal(str, bool)
+
     def __init__(
         self,
         panel_classes: dict[str, type] | None = None,
@@ -434,37 +438,91 @@ class MainWindow(QtWidgets.QMainWindow):
         if r is None:
             self.lbl_state.setText("no engine")
             return
-        eng = r.engine
         self.lbl_state.setText(f"{name}: {r.state}")
-        unit = getattr(eng, "step_unit", "steps")
+        unit = getattr(self.panels[name].engine_type, "step_unit", "steps")
         self.lbl_rate.setText(f"{r.steps_per_s:,.0f} {unit}/s" if r.state == RUNNING else "")
         self.lbl_fps.setText(f"{self.fps:.0f} fps" if r.state in (RUNNING, JOB) else "")
 
     # -- workspaces ---------------------------------------------------
-    def collect_workspace(self) -> wsmod.Workspace:
+    @staticmethod
+    def _engine_entry(engine) -> tuple[dict, dict, str]:
+        """(state, params, engine class) of an engine: runs on its worker."""
+        cls = type(engine)
+        return engine.state_dict(), engine.params.to_dict(), f"{cls.__module__}:{cls.__qualname__}"
+
+    def _workspace_from(self, entries: dict[str, tuple[dict, dict, str]]) -> wsmod.Workspace:
         ws = wsmod.Workspace(current_panel=self.current_name())
-        for name, panel in self.panels.items():
-            runner = self.runner_for(name)
-            state = runner.call(lambda e: e.state_dict(), timeout_s=60)
-            params = runner.call(lambda e: e.params.to_dict(), timeout_s=60)
-            eng_cls = type(runner.engine)
+        for name, (state, params, engine) in entries.items():
             ws.panels[name] = wsmod.PanelEntry(
                 name=name,
-                engine=f"{eng_cls.__module__}:{eng_cls.__qualname__}",
+                engine=engine,
                 params=params,
-                panel_state=panel.panel_state(),
+                panel_state=self.panels[name].panel_state(),
                 state=state,
             )
         ws.panels.update(self._foreign)
         return ws
 
+    def collect_workspace(self) -> wsmod.Workspace:
+        """Every panel's engine and view state, waiting for each worker (scripts and tests; the
+        window's own Save goes through :meth:`save_workspace_async`)."""
+        return self._workspace_from(
+            {name: self.runner_for(name).call(self._engine_entry, timeout_s=60) for name in self.panels}
+        )
+
     def save_workspace(self, path: str | os.PathLike) -> bool:
+        """Save now and say whether it worked (waits for the workers: for scripts and tests)."""
         path = Path(path)
         try:
             ws = self.collect_workspace()
+        except Exception as e:
+            self._save_failed(path, e)
+            return False
+        return self._write_workspace(path, ws)
+
+    def save_workspace_async(self, path: str | os.PathLike) -> None:
+        """Save without waiting: each worker hands its engine's state over between steps, and the
+        file is written once all have; ``workspace_saved(path, ok)`` says how it went."""
+        path = Path(path)
+        names = list(self.panels)
+        entries: dict[str, tuple[dict, dict, str]] = {}
+        failed: list[str] = []
+
+        def settle() -> None:
+            if len(entries) + len(failed) < len(names):
+                return
+            if failed:
+                self._save_failed(path, RuntimeError("; ".join(failed)))
+                self.workspace_saved.emit(str(path), False)
+                return
+            ok = self._write_workspace(path, self._workspace_from({n: entries[n] for n in names}))
+            self.workspace_saved.emit(str(path), ok)
+
+        def got(name: str, entry) -> None:
+            entries[name] = entry
+            settle()
+
+        def lost(name: str, exc: BaseException) -> None:
+            failed.append(f"{name}: {type(exc).__name__}: {exc}")
+            settle()
+
+        self.statusBar().showMessage(f"Saving {path}…")
+        for name in names:
+            self.runner_for(name).submit(
+                self._engine_entry,
+                done=lambda e, n=name: got(n, e),
+                failed=lambda x, n=name: lost(n, x),
+                context=self,
+            )
+
+    def _save_failed(self, path: Path, e: BaseException) -> None:
+        self._warn("Save failed", f"Could not save the workspace to {path}:\n{type(e).__name__}: {e}")
+
+    def _write_workspace(self, path: Path, ws: wsmod.Workspace) -> bool:
+        try:
             wsmod.save(path, ws, app_version=__version__)
         except Exception as e:
-            self._warn("Save failed", f"Could not save the workspace to {path}:\n{type(e).__name__}: {e}")
+            self._save_failed(path, e)
             return False
         self.workspace_path = path
         self._add_recent(path)
@@ -473,16 +531,15 @@ class MainWindow(QtWidgets.QMainWindow):
         self.log("info", f"workspace saved to {path}")
         return True
 
-    def open_workspace(self, path: str | os.PathLike) -> bool:
-        """Load a workspace; True when every panel in it loaded."""
-        path = Path(path)
+    def _read_workspace(self, path: Path) -> wsmod.Workspace | None:
+        """The workspace file read and checked (on this thread: no engine involved), or None (said)."""
         self.workspace_problems = []
         try:
-            ws = wsmod.load(path, known_panels=set(self.panels))
+            return wsmod.load(path, known_panels=set(self.panels))
         except FormatError as e:
             self.workspace_problems = [str(e)]
             self._warn("Cannot open workspace", str(e))
-            return False
+            return None
         except (OSError, ValueError, EOFError, RecursionError, MemoryError) as e:  # a loader's own error
             text = f"{path}: not a readable workspace ({type(e).__name__}: {e})"
             if isinstance(e, OSError) and e.filename:
@@ -491,16 +548,30 @@ class MainWindow(QtWidgets.QMainWindow):
                 text = describe_os_error(e)
             self.workspace_problems = [text]
             self._warn("Cannot open workspace", text)
-            return False
-        problems = list(ws.problems)
-        self._foreign = {n: e for n, e in ws.panels.items() if n not in self.panels}
-        for name, entry in ws.panels.items():
-            if name not in self.panels:
-                continue
-            try:
-                self._restore_panel(name, entry)
-            except Exception as e:
-                problems.append(f"{path.name}: panel {name!r} could not be restored: {e}")
+            return None
+
+    def _entry_params(self, name: str, entry: wsmod.PanelEntry) -> Params:
+        ptype: type[Params] = self.panels[name].engine_type.params_type
+        return ptype.from_dict(entry.params, strict=False)
+
+    @staticmethod
+    def _apply_entry(params: Params, entry: wsmod.PanelEntry):
+        def apply(engine) -> None:  # on the worker
+            engine.set_params(params)
+            if entry.state is not None:
+                engine.load_state_dict(entry.state)
+
+        return apply
+
+    def _panel_restored(self, name: str, entry: wsmod.PanelEntry, params: Params) -> None:
+        panel = self.panels[name]
+        self.runners[name].refresh()
+        if hasattr(panel, "on_params_restored"):
+            panel.on_params_restored(params)
+        panel.restore_panel_state(entry.panel_state)
+        panel.clear_error()
+
+    def _opened(self, path: Path, ws: wsmod.Workspace, problems: list[str]) -> bool:
         if ws.current_panel in self.panels:
             self.show_panel(ws.current_panel)
         self.workspace_path = path
@@ -514,24 +585,72 @@ class MainWindow(QtWidgets.QMainWindow):
         self.log("info", f"workspace opened from {path}")
         return True
 
-    def _restore_panel(self, name: str, entry: wsmod.PanelEntry) -> None:
-        panel = self.panels[name]
-        runner = self.runner_for(name)
-        runner.pause()
-        ptype: type[Params] = runner.engine.params_type
-        params = ptype.from_dict(entry.params, strict=False)
+    def open_workspace(self, path: str | os.PathLike) -> bool:
+        """Load a workspace now; True when every panel in it loaded (waits for the workers: for
+        scripts, tests and ``studio --workspace``; the window's own Open uses :meth:`open_workspace_async`)."""
+        path = Path(path)
+        ws = self._read_workspace(path)
+        if ws is None:
+            return False
+        problems = list(ws.problems)
+        self._foreign = {n: e for n, e in ws.panels.items() if n not in self.panels}
+        for name, entry in ws.panels.items():
+            if name not in self.panels:
+                continue
+            try:
+                params = self._entry_params(name, entry)
+                runner = self.runner_for(name)
+                runner.pause()
+                runner.call(self._apply_entry(params, entry), timeout_s=120)
+                self._panel_restored(name, entry, params)
+            except Exception as e:
+                problems.append(f"{path.name}: panel {name!r} could not be restored: {e}")
+        return self._opened(path, ws, problems)
 
-        def apply(engine):
-            engine.set_params(params)
-            if entry.state is not None:
-                engine.load_state_dict(entry.state)
+    def open_workspace_async(self, path: str | os.PathLike) -> None:
+        """Load a workspace without waiting: each engine takes its state between steps; then
+        ``workspace_opened(path, ok)`` says whether every panel loaded."""
+        path = Path(path)
+        ws = self._read_workspace(path)
+        if ws is None:
+            self.workspace_opened.emit(str(path), False)
+            return
+        problems = list(ws.problems)
+        self._foreign = {n: e for n, e in ws.panels.items() if n not in self.panels}
+        todo = {n: e for n, e in ws.panels.items() if n in self.panels}
+        left = set(todo)
 
-        runner.call(apply, timeout_s=120)
-        runner.refresh()
-        if hasattr(panel, "on_params_restored"):
-            panel.on_params_restored(params)
-        panel.restore_panel_state(entry.panel_state)
-        panel.clear_error()
+        def settle(name: str) -> None:
+            left.discard(name)
+            if not left:
+                self.workspace_opened.emit(str(path), self._opened(path, ws, problems))
+
+        def restored(name: str, params: Params) -> None:
+            self._panel_restored(name, todo[name], params)
+            settle(name)
+
+        def refused(name: str, e: BaseException) -> None:
+            problems.append(f"{path.name}: panel {name!r} could not be restored: {e}")
+            settle(name)
+
+        if not todo:
+            self.workspace_opened.emit(str(path), self._opened(path, ws, problems))
+            return
+        self.statusBar().showMessage(f"Opening {path}…")
+        for name, entry in todo.items():
+            try:
+                params = self._entry_params(name, entry)
+            except Exception as e:
+                refused(name, e)
+                continue
+            runner = self.runner_for(name)
+            runner.pause()
+            runner.submit(
+                self._apply_entry(params, entry),
+                done=lambda _r, n=name, p=params: restored(n, p),
+                failed=lambda e, n=name: refused(n, e),
+                context=self,
+            )
 
     def open_workspace_dialog(self) -> None:
         start = str(self.workspace_path.parent) if self.workspace_path else str(Path.home())
@@ -539,13 +658,13 @@ class MainWindow(QtWidgets.QMainWindow):
             self, "Open workspace", start, f"Neural Studio workspace (*{wsmod.SUFFIX});;All files (*)"
         )
         if path:
-            self.open_workspace(path)
+            self.open_workspace_async(path)
 
     def save_workspace_action(self) -> None:
         if self.workspace_path is None:
             self.save_workspace_dialog()
         else:
-            self.save_workspace(self.workspace_path)
+            self.save_workspace_async(self.workspace_path)
 
     def save_workspace_dialog(self) -> None:
         start = str(self.workspace_path or Path.home() / f"workspace{wsmod.SUFFIX}")
@@ -555,7 +674,7 @@ class MainWindow(QtWidgets.QMainWindow):
         if path:
             if not path.endswith(wsmod.SUFFIX):
                 path += wsmod.SUFFIX
-            self.save_workspace(path)
+            self.save_workspace_async(path)
 
     # -- recent files and settings ------------------------------------
     def recent_files(self) -> list[str]:
@@ -575,7 +694,7 @@ class MainWindow(QtWidgets.QMainWindow):
         items = self.recent_files()
         for p in items:
             act = self.recent_menu.addAction(p)
-            act.triggered.connect(lambda _c=False, q=p: self.open_workspace(q))
+            act.triggered.connect(lambda _c=False, q=p: self.open_workspace_async(q))
         self.recent_menu.setEnabled(bool(items))
 
     def _restore_settings(self) -> None:

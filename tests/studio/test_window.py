@@ -501,3 +501,34 @@ def test_the_window_owns_every_runner_and_stops_them_on_close(window, qtbot):
     assert "worker failed" in panel.banner.label.text()
     w.close()
     assert extra.state == "stopped" and extra._thread not in live_threads()
+
+
+def test_menu_save_and_open_never_wait_for_a_busy_engine(window, qtbot, tmp_path):
+    """Save and Open from the window's menus hand the work to the workers: the GUI thread returns at
+    once while an engine is busy, and the file is right once the workers have answered."""
+    import time
+
+    w = window()
+    r = w.runner_for("toy")
+    r.step_once(9)
+    qtbot.waitUntil(lambda: r.call(lambda e: e.t) == 9, timeout=10000)
+    w.runner_for("toy2")
+    path = tmp_path / "busy.nsw"
+    w.workspace_path = path
+    r.submit(lambda e: time.sleep(1.0))  # the toy's worker is busy for a second
+    t0 = time.perf_counter()
+    with qtbot.waitSignal(w.workspace_saved, timeout=20000) as sig:
+        w.act_save.trigger()
+        assert time.perf_counter() - t0 < 0.3  # Ctrl+S returned while the worker slept
+    assert sig.args == [str(path), True] and path.exists()
+    w.close()
+
+    w2 = window()
+    r2 = w2.runner_for("toy")
+    r2.submit(lambda e: time.sleep(1.0))
+    t0 = time.perf_counter()
+    with qtbot.waitSignal(w2.workspace_opened, timeout=20000) as sig:
+        w2.open_workspace_async(path)
+        assert time.perf_counter() - t0 < 0.3
+    assert sig.args == [str(path), True]
+    assert r2.call(lambda e: e.t) == 9
