@@ -535,8 +535,14 @@ class SpikingEngine(Engine[SpikingParams, SpikingSnapshot]):
                 done += s
                 if self._counters[K.C_STATUS] != 0:
                     j = int(self._counters[K.C_BAD_NEURON])
+                    # j < 0: the neuron passed the limit, fired and was reset within the step
+                    where = (
+                        f"neuron {j} has v = {float(self.v[j]):.4g} mV"
+                        if 0 <= j < self.v.size
+                        else f"a membrane potential passed +-{_V_LIMIT:g} mV"
+                    )
                     self._failed = (
-                        f"the network blew up: neuron {j} has v = {self.v[j]!r} mV at t = {self.time:.4f} s "
+                        f"the network blew up: {where} at t = {self.time:.4f} s "
                         f"(model {self.params.model}, dt {self.params.dt_ms} ms); lower the weights, the "
                         "drive or dt_ms, then reset"
                     )
