@@ -13,8 +13,29 @@ strictly), :mod:`engines.collab.store` (SQLite persistence: the package's files)
 are documented in docs/collab-schema.md.
 """
 
-from engines.collab.engine import SessionEngine, SessionStatus
-from engines.collab.params import SessionParams
-from engines.collab.session import CollabSession
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from engines.collab.engine import SessionEngine, SessionStatus
+    from engines.collab.params import SessionParams
+    from engines.collab.session import CollabSession
 
 __all__ = ["CollabSession", "SessionEngine", "SessionParams", "SessionStatus"]
+
+# imported on first use: the session side needs the painting engine (and torch); the room
+# server (``studio serve``) needs neither
+_LAZY = {
+    "CollabSession": "engines.collab.session",
+    "SessionEngine": "engines.collab.engine",
+    "SessionStatus": "engines.collab.engine",
+    "SessionParams": "engines.collab.params",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'engines.collab' has no attribute {name!r}")

@@ -8,7 +8,28 @@ Headless; no Qt. :mod:`engines.painting.params` (the engine's parameters),
 (image -> strokes) and :mod:`engines.painting.model` (completion by diffusion).
 """
 
-from engines.painting.engine import PaintingEngine, PaintingSnapshot
-from engines.painting.params import COMPLETE_MODES, PaintingParams
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from engines.painting.engine import PaintingEngine, PaintingSnapshot
+    from engines.painting.params import COMPLETE_MODES, PaintingParams
 
 __all__ = ["COMPLETE_MODES", "PaintingEngine", "PaintingParams", "PaintingSnapshot"]
+
+# imported on first use: the engine needs torch, and the strokes document (which the room
+# server uses) must not pull it in
+_LAZY = {
+    "PaintingEngine": "engines.painting.engine",
+    "PaintingSnapshot": "engines.painting.engine",
+    "PaintingParams": "engines.painting.params",
+    "COMPLETE_MODES": "engines.painting.params",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'engines.painting' has no attribute {name!r}")
