@@ -14,7 +14,7 @@ Panels are registered through the ``studio.panels`` entry-point group::
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
@@ -51,9 +51,13 @@ class ErrorBanner(QtWidgets.QFrame):
         self.show()
 
 
-class Panel(QtWidgets.QWidget):
+S = TypeVar("S")
+
+
+class Panel(QtWidgets.QWidget, Generic[S]):
     """Base class of the workbench panels.
 
+    Generic over the snapshot type it draws (``class RoutingPanel(Panel[RoutingSnapshot])``).
     Subclasses set ``name`` (registry key), ``title`` and ``engine_type``, build
     their widgets in ``__init__`` (inside ``self.body``), and implement
     :meth:`update_view`. Optional hooks: :meth:`panel_state` /
@@ -129,10 +133,10 @@ class Panel(QtWidgets.QWidget):
             self.runner.start()
 
     # -- drawing ---------------------------------------------------------
-    def update_view(self, snapshot: Any) -> None:
+    def update_view(self, snapshot: S) -> None:
         """Draw the newest snapshot (GUI thread). Keep it cheap."""
 
-    def redraw(self, snapshot: Any) -> None:
+    def redraw(self, snapshot: S) -> None:
         self.update_view(snapshot)
         self.drawn_frames += 1
 

@@ -44,7 +44,7 @@ from studio.runner import RunnerState
 NETWORKS_TAB, IMPORTED_TAB = 0, 1
 
 
-class GeometryPanel(Panel):
+class GeometryPanel(Panel[GeometrySnapshot]):
     name = "geometry"
     title = "Population geometry"
     engine_type = GeometryEngine

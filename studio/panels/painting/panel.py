@@ -53,7 +53,7 @@ from studio.runner import RunnerState
 _BUSY_TEXT = {"complete": "  — proposing…", "decompose": "  — painting the reference…"}
 
 
-class PaintingPanel(Panel):
+class PaintingPanel(Panel[PaintingSnapshot]):
     name = "painting"
     title = "Collaborative painting"
     engine_type = PaintingEngine

@@ -43,7 +43,7 @@ FILTER = "Routing instances (*.vrp *.txt *.atsp *.npz *.csv);;All files (*)"
 EXPORT_FILTER = "VRPLIB solution (*.sol);;CSV (*.csv);;GeoJSON (*.geojson)"
 
 
-class RoutingPanel(Panel):
+class RoutingPanel(Panel[RoutingSnapshot]):
     """The Route maps workbench: controls, map, tabs (routes, Gantt, matrix, compare), improvement curve."""
 
     name = "routing"

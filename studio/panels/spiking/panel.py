@@ -42,7 +42,7 @@ from .training import TrainingView
 from .weights import WeightsView
 
 
-class SpikingPanel(Panel):
+class SpikingPanel(Panel[SpikingSnapshot]):
     name = "spiking"
     title = "Spiking activity"
     engine_type = SpikingEngine

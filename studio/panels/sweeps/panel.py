@@ -41,7 +41,7 @@ from studio.runner import RunnerState
 PLOT_TAB, TABLE_TAB, RUNS_TAB = 0, 1, 2
 
 
-class SweepsPanel(Panel):
+class SweepsPanel(Panel[SweepSnapshot]):
     name = "sweeps"
     title = "Sweeps"
     engine_type = SweepEngine
