@@ -41,16 +41,29 @@ def wait_deep_in_job(qtbot, runner, settle_s: float = 0.7) -> None:
     assert runner.state == JOB, "the job ended before the window was closed: make it longer"
 
 
+#: a worker still inside one call that cannot be interrupted when the window closes (the first torch
+#: call of a process, a JIT compile on a loaded machine) is left to end by itself: it must, this soon
+ABANDONED_ENDS_WITHIN_S = 10.0
+
+
 def close_promptly(w: MainWindow) -> float:
-    """Close the window; assert it took less than 2 s and left no worker running; return the time."""
+    """Close the window; assert it took less than 2 s, and that every worker has ended (at once, or
+    for one left inside an uninterruptible call, at its next cancellation check); return the time."""
     runners = list(w.runners.values())
     t0 = time.perf_counter()
     w.close()
     took = time.perf_counter() - t0
     print(f"closed in {took:.3f} s")
     assert took < CLOSE_WITHIN_S, f"closing took {took:.2f} s"
-    assert not [r.name for r in runners if r.abandoned], "a worker was still busy when the window closed"
-    assert not live_threads()
+    left = [r for r in runners if r.abandoned]
+    deadline = time.perf_counter() + ABANDONED_ENDS_WITHIN_S
+    while live_threads() and time.perf_counter() < deadline:
+        time.sleep(0.05)
+    if left:
+        print(
+            f"{', '.join(r.name for r in left)} ended {time.perf_counter() - t0:.2f} s after the close began"
+        )
+    assert not live_threads(), "a worker never ended after the window closed"
     return took
 
 
@@ -113,6 +126,8 @@ def test_closing_during_a_painting_decomposition(qtbot, tmp_path):
     Image.fromarray((rng.random((256, 256, 3)) * 255).astype(np.uint8)).save(img)
     w = open_window(qtbot, tmp_path, "painting", PaintingPanel)
     panel = w.panels["painting"]
+    # a decomposition of minutes, whatever the machine: the close must land inside it
+    panel.runner.call(lambda e: e.set_params(e.params.replace(decompose_iters=2000, decompose_px=256)))
     assert panel.paint_reference(img)
     wait_deep_in_job(qtbot, panel.runner)
     close_promptly(w)
