@@ -36,6 +36,7 @@ from __future__ import annotations
 import collections
 import concurrent.futures
 import enum
+import gc
 import threading
 import time
 import traceback
@@ -71,6 +72,58 @@ _ABANDONED: set = set()
 
 #: how long :meth:`Runner.shutdown` waits for its worker by default (seconds)
 SHUTDOWN_TIMEOUT_S = 2.0
+
+
+class MainThreadGC(QtCore.QObject):
+    """Python's cyclic garbage collector runs only on the GUI thread while a window is open.
+
+    With automatic collection, a collection can start on a worker thread (any allocation may
+    trigger one) and destroy Qt objects there: a QObject destructor on a worker, waiting for
+    the GIL, against the GUI thread deleting widgets under Qt's locks, deadlocks the studio
+    (seen: a runner importing dask while the GUI thread deleted a closed window's menus).
+    While any window holds one of these, automatic collection is off and a timer on the GUI
+    thread collects the generations whose thresholds have passed, as Python would (the
+    technique of pyqtgraph's GarbageCollector); the last :meth:`release` turns it back on.
+    """
+
+    _holders = 0
+    _was_enabled = True
+
+    def __init__(self, parent: QtCore.QObject | None = None, interval_ms: int = 500) -> None:
+        super().__init__(parent)
+        if MainThreadGC._holders == 0:
+            MainThreadGC._was_enabled = gc.isenabled()
+            gc.disable()
+        MainThreadGC._holders += 1
+        self._held = True
+        self._threshold = gc.get_threshold()
+        self._timer = QtCore.QTimer(self)
+        self._timer.timeout.connect(self.collect_due)
+        self._timer.start(interval_ms)
+
+    def collect_due(self) -> None:
+        """Collect what automatic collection would have collected by now (GUI thread)."""
+        l0, l1, l2 = gc.get_count()
+        t0, t1, t2 = self._threshold
+        if l0 > t0:
+            gc.collect(0)
+            if l1 > t1:
+                gc.collect(1)
+                if l2 > t2:
+                    gc.collect(2)
+
+    def release(self) -> None:
+        """Stop the timer; the last holder turns automatic collection back on (no full collection
+        here: it would cost the closing window a fraction of a second)."""
+        if not self._held:
+            return
+        self._held = False
+        self._timer.stop()
+        MainThreadGC._holders -= 1
+        if MainThreadGC._holders == 0:
+            gc.collect(0)
+            if MainThreadGC._was_enabled:
+                gc.enable()
 
 
 def live_threads() -> list[QtCore.QThread]:

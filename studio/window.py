@@ -16,7 +16,7 @@ from engines.serialize import FormatError
 from studio import workspace as wsmod
 from studio.config import APP_NAME, MAX_RECENT, __version__, settings_path, versions
 from studio.registry import discover_panels
-from studio.runner import ERROR, JOB, RUNNING, Runner
+from studio.runner import ERROR, JOB, RUNNING, MainThreadGC, Runner
 
 #: closing the window waits at most this long for the workers, whatever job runs (seconds)
 CLOSE_BUDGET_S = 1.5
@@ -81,6 +81,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.panels: dict[str, Any] = {}
         self.runners: dict[str, Runner] = {}
         self._extra_runners: list[Runner] = []
+        self._gc = MainThreadGC(self)  # garbage is collected on this thread only (see MainThreadGC)
         self.workspace_path: Path | None = None
         self._foreign: dict[str, wsmod.PanelEntry] = {}
         self._frames = 0
@@ -758,6 +759,7 @@ class MainWindow(QtWidgets.QMainWindow):
             r.request_stop()
         for r in runners:
             r.shutdown(timeout_s=max(0.05, deadline - time.monotonic()))
+        self._gc.release()
         stuck = [r.name for r in runners if r.abandoned]
         if stuck:
             self.log(

@@ -45,3 +45,25 @@ def _no_leaked_threads():
             break
         time.sleep(0.05)
     assert not leaked, f"test left threads running: {leaked}"
+
+
+@pytest.fixture(autouse=True)
+def _garbage_collection_restored():
+    """Every window that turned automatic garbage collection off (studio.runner.MainThreadGC) has been
+    closed by the end of its test, so collection is automatic again for the tests that follow."""
+    import gc
+
+    enabled = gc.isenabled()
+    yield
+    import sys
+
+    runner = sys.modules.get("studio.runner")
+    if runner is not None and runner.MainThreadGC._holders and enabled:
+        held = runner.MainThreadGC._holders
+        from PySide6 import QtWidgets
+
+        for w in QtWidgets.QApplication.topLevelWidgets():  # a window the test did not close
+            if hasattr(w, "_gc"):
+                w.close()
+        assert runner.MainThreadGC._holders == 0, f"{held} window(s) left open kept garbage collection off"
+    assert gc.isenabled() == enabled
