@@ -15,8 +15,9 @@ are documented in docs/collab-schema.md.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from engines import lazy_exports
 
 if TYPE_CHECKING:
     from engines.collab.engine import SessionEngine, SessionStatus
@@ -35,7 +36,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'engines.collab' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _LAZY)

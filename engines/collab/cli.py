@@ -99,29 +99,6 @@ def _open_read_only(cmd: str, path: str):
         return None
 
 
-def _apply_rows(doc, rows: list[tuple[int, bytes]]) -> list[tuple[int, str]]:
-    """Apply stored updates row by row through the server's checks (a hostile row never reaches
-    pycrdt); returns the rows that could not be used, with why."""
-    from engines.collab.validate import UpdateRejected, UpdateValidator
-
-    validator = UpdateValidator()
-    skipped = []
-    for row_id, data in rows:
-        try:
-            checked = validator.check(data, trusted=True)
-            doc.apply_update(data)
-        except UpdateRejected as e:
-            skipped.append((row_id, str(e)))
-            continue
-        except (KeyboardInterrupt, SystemExit):
-            raise
-        except BaseException as e:  # noqa: BLE001 - pyo3 panics derive from BaseException
-            skipped.append((row_id, f"{type(e).__name__}: {e}"))
-            continue
-        validator.commit(checked)
-    return skipped
-
-
 def _write_atomically(path: Path, text: str) -> None:
     """Write a text file through a temporary file beside it: the old file or the whole new one, never half."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -172,7 +149,9 @@ def _export(args) -> int:
         print(f"collab export: {args.store}: no room named {args.room!r}{hint}", file=sys.stderr)
         return 2
     doc = Doc()
-    skipped = _apply_rows(doc, rows)
+    from engines.collab.validate import replay_rows
+
+    _, skipped = replay_rows(doc, rows)
     if len(skipped) == len(rows):
         print(
             f"collab export: {args.store}: room {args.room!r} has no usable row ({len(rows)} damaged,"

@@ -52,7 +52,15 @@ from websockets.exceptions import ConnectionClosed
 from . import protocol as P
 from .schema import StrokeDoc
 from .store import StoreError, UpdateStore
-from .validate import Budget, MalformedUpdate, UpdateRejected, UpdateValidator, check_state_vector, warm_up
+from .validate import (
+    Budget,
+    MalformedUpdate,
+    UpdateRejected,
+    UpdateValidator,
+    check_state_vector,
+    replay_rows,
+    warm_up,
+)
 
 __all__ = ["CollabServer", "ServerLimits", "ROOM_RE"]
 
@@ -456,20 +464,8 @@ class CollabServer:
                 # that fails them is put aside, the rest loads; on the loader thread, so
                 # the loop serves the other rooms meanwhile
                 doc = Doc()
-                validator = UpdateValidator(self.budget)
-                for row_id, u in rows:
-                    try:
-                        checked = validator.check(u, trusted=True)
-                        doc.apply_update(u)
-                    except UpdateRejected as e:
-                        bad.append((row_id, str(e)))
-                        continue
-                    except BaseException as e:  # pyo3 panics derive from BaseException
-                        if _is_fatal(e):
-                            raise
-                        bad.append((row_id, f"pycrdt cannot apply it ({type(e).__name__}: {e})"))
-                        continue
-                    validator.commit(checked)
+                validator, failed = replay_rows(doc, rows, self.budget)
+                bad.extend(failed)
                 return StrokeDoc(doc, author="server"), validator
 
             if self._loader is not None and (len(rows) > 1 or (rows and len(rows[0][1]) > 256 * 1024)):

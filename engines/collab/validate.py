@@ -46,7 +46,7 @@ from __future__ import annotations
 import math
 import struct
 from bisect import bisect_right
-from collections.abc import Callable, Container
+from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,7 +56,15 @@ from engines.painting.strokes import FORMAT_NAME, MIN_SIZE, PARAM_NAMES
 
 from . import _validate_kernel as _K
 
-__all__ = ["Budget", "UpdateRejected", "MalformedUpdate", "UpdateValidator", "Checked", "check_state_vector"]
+__all__ = [
+    "replay_rows",
+    "Budget",
+    "UpdateRejected",
+    "MalformedUpdate",
+    "UpdateValidator",
+    "Checked",
+    "check_state_vector",
+]
 
 STROKES = "strokes"
 META = "meta"
@@ -978,3 +986,27 @@ _WARM_UP = bytes.fromhex(
     "000167017b0000000000000000280001000162017b000000000000000028000100076f706163697479017b3ff0000000"
     "0000002800010005636c6f636b017d0000"
 )
+
+
+def replay_rows(
+    doc, rows: Iterable[tuple[int, bytes]], budget: Budget | None = None
+) -> tuple[UpdateValidator, list[tuple[int, str]]]:
+    """Apply stored updates to ``doc`` (a pycrdt Doc) row by row, each through the checks a client's
+    update goes through. Returns the validator holding the room's tables and the rows that could not be
+    used, ``(row id, why)``; a row that depends on one of those fails too."""
+    validator = UpdateValidator(budget)
+    bad: list[tuple[int, str]] = []
+    for row_id, data in rows:
+        try:
+            checked = validator.check(data, trusted=True)
+            doc.apply_update(data)
+        except UpdateRejected as e:
+            bad.append((row_id, str(e)))
+            continue
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as e:  # noqa: BLE001 - pyo3 panics derive from BaseException
+            bad.append((row_id, f"pycrdt cannot apply it ({type(e).__name__}: {e})"))
+            continue
+        validator.commit(checked)
+    return validator, bad

@@ -18,8 +18,9 @@ engines.geometry`` (and the command line's parser) stays light.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from engines import lazy_exports
 from engines.geometry.mftma import (
     MFTMAResult,
     SimCapResult,
@@ -50,9 +51,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'engines.geometry' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _LAZY)

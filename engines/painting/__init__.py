@@ -10,8 +10,9 @@ Headless; no Qt. :mod:`engines.painting.params` (the engine's parameters),
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from engines import lazy_exports
 
 if TYPE_CHECKING:
     from engines.painting.engine import PaintingEngine, PaintingSnapshot
@@ -29,7 +30,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'engines.painting' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _LAZY)
