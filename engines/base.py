@@ -64,6 +64,26 @@ class StateError(ValueError):
     """A state dict does not fit this engine (other shape, other kind...)."""
 
 
+#: what a state loader raises on a state that does not fit (wrapped as StateError)
+_STATE_MISFITS = (KeyError, TypeError, ValueError, OverflowError, IndexError, AttributeError)
+
+
+def load_all_or_nothing(
+    load: Callable[[Mapping[str, Any]], None], backup: Mapping[str, Any], d: Any, what: str
+) -> None:
+    """``load(d)``; if it fails, ``load(backup)`` puts the engine back as it was, and a state that does
+    not fit is reported as a :class:`StateError` naming ``what`` (other errors pass through)."""
+    try:
+        load(d)
+    except Exception as e:
+        load(backup)
+        if isinstance(e, StateError):
+            raise
+        if isinstance(e, _STATE_MISFITS):
+            raise StateError(f"{what}: {type(e).__name__}: {e}") from None
+        raise
+
+
 # --------------------------------------------------------------------------
 # Parameters
 # --------------------------------------------------------------------------

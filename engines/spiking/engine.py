@@ -13,7 +13,15 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from engines.base import Engine, EngineError, RingBuffer, StateError, check_cancelled, frozen_array
+from engines.base import (
+    Engine,
+    EngineError,
+    RingBuffer,
+    StateError,
+    check_cancelled,
+    frozen_array,
+    load_all_or_nothing,
+)
 
 from . import connectivity as conn_mod
 from . import kernels as K
@@ -795,16 +803,7 @@ class SpikingEngine(Engine[SpikingParams, SpikingSnapshot]):
         Every array is checked before the kernels see it (shapes, finite values,
         indices in range), since they index without bounds checks.
         """
-        backup = self.state_dict()
-        try:
-            self._load_state(d)
-        except Exception as e:
-            self._load_state(backup)
-            if isinstance(e, StateError):
-                raise
-            if isinstance(e, (KeyError, TypeError, ValueError, OverflowError, IndexError, AttributeError)):
-                raise StateError(f"spiking state: {type(e).__name__}: {e}") from None
-            raise
+        load_all_or_nothing(self._load_state, self.state_dict(), d, "spiking state")
 
     def _load_state(self, d: Mapping[str, Any]) -> None:
         if not isinstance(d, Mapping) or d.get("kind") != STATE_KIND:

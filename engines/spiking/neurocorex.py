@@ -50,7 +50,7 @@ from typing import Any, ClassVar
 import numpy as np
 from numba import njit
 
-from engines.base import Engine, RingBuffer, StateError, frozen_array
+from engines.base import Engine, RingBuffer, StateError, frozen_array, load_all_or_nothing
 
 from .params import NeuroCoreXParams, from_q, to_q
 
@@ -614,16 +614,7 @@ class NeuroCoreXEngine(Engine[NeuroCoreXParams, NeuroCoreXSnapshot]):
         Arrays are checked before the kernel sees them (shapes, finite values
         within their type's range, indices in range): it indexes without bounds checks.
         """
-        backup = self.state_dict()
-        try:
-            self._load_state(d)
-        except Exception as e:
-            self._load_state(backup)
-            if isinstance(e, StateError):
-                raise
-            if isinstance(e, (KeyError, TypeError, ValueError, OverflowError, IndexError, AttributeError)):
-                raise StateError(f"NeuroCoreX state: {type(e).__name__}: {e}") from None
-            raise
+        load_all_or_nothing(self._load_state, self.state_dict(), d, "NeuroCoreX state")
 
     def _load_state(self, d: Mapping[str, Any]) -> None:
         if not isinstance(d, Mapping) or d.get("kind") != STATE_KIND:
