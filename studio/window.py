@@ -13,6 +13,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from engines.base import Params
 from engines.serialize import FormatError
+from studio import theme
 from studio import workspace as wsmod
 from studio.config import APP_NAME, MAX_RECENT, __version__, settings_path, versions
 from studio.registry import discover_panels
@@ -69,6 +70,7 @@ class MainWindow(QtWidgets.QMainWindow):
         restore_settings: bool = True,
     ):
         super().__init__()
+        theme.apply()  # pyqtgraph's colours follow the system palette (before any panel builds a plot)
         self.setWindowTitle(APP_NAME)
         self.setObjectName("MainWindow")
         self.settings = QtCore.QSettings(
