@@ -68,11 +68,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workspace", metavar="FILE", help="open this workspace file")
     p.add_argument("--screenshot", metavar="PNG", help="run the panel, save a PNG of the window, exit")
     p.add_argument(
+        "--gallery",
+        metavar="DIR",
+        help="run every panel's demo (or only --panel's) and save a screenshot of each panel and sub-tab "
+        "at 1600x1000 and 1280x720 into DIR, then exit",
+    )
+    p.add_argument(
         "--after",
         type=float_range(0.0, MAX_AFTER_S),
-        default=3.0,
+        default=None,
         metavar="SECONDS",
-        help="seconds to run before the screenshot",
+        help="seconds to run before the screenshot (default 3; 8 per panel for --gallery)",
     )
     p.add_argument(
         "--size", type=window_size, default=(1400, 900), metavar="WxH", help="window size for screenshots"
@@ -106,6 +112,10 @@ def _check_arguments(args) -> None:
 
     if args.workspace:
         check_input(args.workspace, "workspace file")
+    if args.gallery:
+        if args.screenshot:
+            raise ValueError("--gallery and --screenshot: give one of them")
+        check_output(args.gallery, "--gallery", folder=True)
     if args.screenshot:
         out = check_output(args.screenshot, "--screenshot")
         if out.suffix.lower() not in SCREENSHOT_FORMATS:
@@ -158,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     app.setApplicationVersion(__version__)
     win = None
     try:
-        win = MainWindow(restore_settings=args.screenshot is None)
+        win = MainWindow(restore_settings=args.screenshot is None and args.gallery is None)
         rc = _run(app, win, args)
     except BaseException as e:
         if win is not None:
@@ -205,6 +215,20 @@ def _run(app, win, args) -> int:
                 f"no panel named {args.panel!r}{suggest(args.panel, win.panels)} (registered: {known})"
             )
         win.show_panel(args.panel)
+    if args.gallery:
+        from studio.gallery import run_gallery
+
+        win.show()
+        after = 8.0 if args.after is None else args.after
+        try:
+            files = run_gallery(app, win, Path(args.gallery), after, [args.panel] if args.panel else None)
+        except OSError as e:
+            from engines.__main__ import one_line
+
+            print(f"studio: {one_line(e)}", file=sys.stderr)
+            return 1
+        print(f"gallery: {len(files)} screenshots in {args.gallery} (index.md lists them)")
+        return 0
     if args.workspace:
         ok = win.open_workspace(args.workspace)
         if not ok and args.screenshot:
@@ -221,7 +245,7 @@ def _run(app, win, args) -> int:
     panel = win.panels[name]
     win.runner_for(name)
     panel.start_demo()
-    deadline = time.monotonic() + args.after
+    deadline = time.monotonic() + (3.0 if args.after is None else args.after)
     while time.monotonic() < deadline or panel.drawn_frames == 0:
         app.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 50)
         if time.monotonic() > deadline + 60:

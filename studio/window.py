@@ -33,6 +33,27 @@ def panel_order(name: str, cls: type) -> tuple[int, str]:
     return (int(order), name)
 
 
+#: the smallest window the studio allows: well inside a 1280x720 laptop screen with the desktop's
+#: own bars (a panel larger than its share scrolls instead of growing the window)
+MIN_WINDOW = (800, 540)
+
+
+class PanelHolder(QtWidgets.QScrollArea):
+    """The tab page of one panel: the panel fills it, and scrolls only when the window is smaller
+    than the panel's minimum size, so no panel can force the window past :data:`MIN_WINDOW`."""
+
+    def __init__(self, panel: QtWidgets.QWidget):
+        super().__init__()
+        self.setObjectName(f"holder_{panel.objectName()}")
+        self.setWidgetResizable(True)
+        self.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+        self.setWidget(panel)
+        self.panel = panel
+
+    def minimumSizeHint(self) -> QtCore.QSize:  # noqa: N802 - Qt API
+        return QtCore.QSize(160, 120)
+
+
 class LogDock(QtWidgets.QDockWidget):
     def __init__(self, parent=None):
         super().__init__("Log", parent)
@@ -41,6 +62,8 @@ class LogDock(QtWidgets.QDockWidget):
         self.view.setReadOnly(True)
         self.view.setMaximumBlockCount(5000)
         self.view.setObjectName("LogView")
+        # two lines at least; the dock can be dragged taller or closed (View > Log)
+        self.view.setMinimumHeight(self.view.fontMetrics().lineSpacing() * 2 + 8)
         self.setWidget(self.view)
         self.lines: list[tuple[str, str]] = []
 
@@ -107,7 +130,7 @@ class MainWindow(QtWidgets.QMainWindow):
                 continue
             panel.setObjectName(f"panel_{name}")
             self.panels[name] = panel
-            self.tabs.addTab(panel, getattr(cls, "title", name))
+            self.tabs.addTab(PanelHolder(panel), getattr(cls, "title", name))
         if not self.panels:
             empty = QtWidgets.QLabel(
                 "No workbench panels are installed.\n"
@@ -133,6 +156,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
         for p in problems:
             self.log("error", p)
+        self.setMinimumSize(*MIN_WINDOW)
         self.resize(1400, 900)
         self.resizeDocks([self.log_dock], [110], QtCore.Qt.Orientation.Vertical)
         if restore_settings:
@@ -147,9 +171,18 @@ class MainWindow(QtWidgets.QMainWindow):
     def current_name(self) -> str | None:
         w = self.tabs.currentWidget()
         for name, p in self.panels.items():
-            if p is w:
+            if p is w or (isinstance(w, PanelHolder) and w.panel is p):
                 return name
         return None
+
+    def holder(self, name: str) -> QtWidgets.QWidget:
+        """The tab page that holds panel ``name`` (a :class:`PanelHolder`)."""
+        panel = self.panels[name]
+        for i in range(self.tabs.count()):
+            w = self.tabs.widget(i)
+            if isinstance(w, PanelHolder) and w.panel is panel:
+                return w
+        raise KeyError(name)
 
     def current_panel(self):
         name = self.current_name()
@@ -193,8 +226,7 @@ class MainWindow(QtWidgets.QMainWindow):
         return [*self.runners.values(), *self._extra_runners]
 
     def show_panel(self, name: str) -> None:
-        panel = self.panels[name]
-        self.tabs.setCurrentWidget(panel)
+        self.tabs.setCurrentWidget(self.holder(name))
 
     def _warn(self, title: str, text: str) -> QtWidgets.QMessageBox:
         """A non-blocking warning box (window-modal)."""
@@ -709,7 +741,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.restoreState(state)
         last = self.settings.value("window/panel")
         if isinstance(last, str) and last in self.panels:
-            self.tabs.setCurrentWidget(self.panels[last])
+            self.tabs.setCurrentWidget(self.holder(last))
 
     def save_settings(self) -> None:
         self.settings.setValue("window/geometry", self.saveGeometry())

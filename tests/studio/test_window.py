@@ -532,3 +532,28 @@ def test_menu_save_and_open_never_wait_for_a_busy_engine(window, qtbot, tmp_path
         assert time.perf_counter() - t0 < 0.3
     assert sig.args == [str(path), True]
     assert r2.call(lambda e: e.t) == 9
+
+
+def test_the_studio_fits_a_laptop_screen(qtbot, tmp_path):
+    """Every real panel together: the window can be 1280x720 and shrinks to at most 1024x640; a panel
+    larger than its share scrolls instead of growing the window."""
+    from studio.window import PanelHolder
+
+    w = MainWindow(settings_file=tmp_path / "s.ini", restore_settings=False)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    try:
+        w.resize(1280, 720)
+        qtbot.waitUntil(lambda: (w.width(), w.height()) == (1280, 720), timeout=5000)
+        w.resize(1024, 640)
+        qtbot.waitUntil(lambda: (w.width(), w.height()) == (1024, 640), timeout=5000)
+        hint = w.minimumSizeHint().expandedTo(w.minimumSize())
+        assert hint.width() <= 1024 and hint.height() <= 640
+        for name in w.panels:
+            holder = w.holder(name)
+            assert isinstance(holder, PanelHolder) and holder.widget() is w.panels[name]
+            w.show_panel(name)
+            assert w.current_name() == name and w.current_panel() is w.panels[name]
+    finally:
+        w.close()
