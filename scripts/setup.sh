@@ -65,7 +65,7 @@ ensure_venv() {
   want="$(cat "$ROOT/pyproject.toml" | sha256sum | cut -d' ' -f1)"
   if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     say "installing neural-studio and its dependencies into $VENV (torch 2.13.0, CPU build)"
-    if ! "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e "$ROOT[test]" \
+    if ! "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e "$ROOT[test,lkh]" \
         > "$VENV/install.log" 2>&1; then
       tail -n 40 "$VENV/install.log" >&2
       say "installation failed; the whole log is in $VENV/install.log"

@@ -131,7 +131,7 @@ def _train(args) -> int:
 
 
 #: the solver names (kept here so that listing the CLI does not import numba; a test checks them)
-SOLVERS = ("ls", "pyvrp", "neural", "neural+ls", "neural+pyvrp")
+SOLVERS = ("ls", "pyvrp", "neural", "neural+ls", "neural+pyvrp", "lkh")
 
 
 def add_parser(subparsers) -> None:

@@ -15,7 +15,12 @@ Solvers:
 ``neural``      the attention model, POMO multi-start, greedy decoding;
 ``neural+ls``   the neural solution polished by the compiled local search
                 (descent, then iterated local search for the remaining time);
-``neural+pyvrp`` PyVRP warm-started from the neural + local-search solution.
+``neural+pyvrp`` PyVRP warm-started from the neural + local-search solution;
+``lkh``         LKH-3 (through elkai, :mod:`.lkh`) for single-vehicle instances (TSP, ATSP):
+                independent runs until the time limit, the best tour kept.
+
+On single-vehicle instances the improvement stage of ``neural+ls`` is LKH-3 when elkai is
+installed: the neural tour is the first solution, LKH's runs fill the remaining time.
 """
 
 from __future__ import annotations
@@ -28,12 +33,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from engines.base import Progress
-from engines.routing import ls
+from engines.routing import lkh, ls
 from engines.routing.problem import Problem, check_instance, evaluate
 
 __all__ = ["SOLVERS", "SolveResult", "solve", "solve_job", "warm_up"]
 
-SOLVERS = ("ls", "pyvrp", "neural", "neural+ls", "neural+pyvrp")
+SOLVERS = ("ls", "pyvrp", "neural", "neural+ls", "neural+pyvrp", "lkh")
 
 
 @dataclass(frozen=True)
@@ -96,6 +101,9 @@ def warm_up(solver: str = "ls", model=None) -> None:
         import pyvrp  # noqa: F401
 
         _WARM.add("pyvrp")
+    if solver in ("lkh", "neural+ls") and "lkh" not in _WARM and lkh.available():
+        lkh.warm_up()
+        _WARM.add("lkh")
 
 
 class _Tracker:
@@ -186,6 +194,21 @@ def _ils(tr: _Tracker, data: ls.LSData, R, L, rng, time_limit: float, max_iterat
             yield tr.progress(time_limit)
 
 
+def _lkh(tr: _Tracker, problem: Problem, time_limit: float, seed: int, max_runs: int | None):
+    """LKH-3 runs for the time left (or ``max_runs`` runs), each tour offered to the tracker."""
+    runs = lkh.lkh_runs(problem.distance, max(time_limit - tr.elapsed(), 0.0), seed, max_runs=max_runs)
+    try:
+        for route, done in runs:
+            if route is not None:
+                tr.iterations = done
+                tr.offer([route])
+                yield tr.progress(time_limit, f"lkh: {done} run(s), best {tr.result().cost:.6g}")
+            else:
+                yield tr.progress(time_limit)
+    finally:
+        runs.close()
+
+
 def solve_job(
     problem: Problem,
     solver: str = "ls",
@@ -202,7 +225,8 @@ def solve_job(
     :class:`engines.routing.neural.model.RouteNet` for the neural solvers
     (default: the shipped weights). ``max_iterations`` caps the iterated
     local search of ``ls`` / ``neural+ls`` so that a run is reproducible
-    (same seed, same result) whatever the machine's speed. ``min_vehicles``
+    (same seed, same result) whatever the machine's speed; for ``lkh`` it caps the number of LKH
+    runs. ``min_vehicles``
     makes the number of routes the first objective and the distance the
     second: ``ls`` / ``neural+ls`` then eliminate routes first
     (:func:`ls.minimise_vehicles`) and the search keeps that count;
@@ -215,6 +239,13 @@ def solve_job(
     reasons = check_instance(problem)
     if reasons:
         raise ValueError(f"{problem.name}: infeasible instance: " + "; ".join(reasons))
+    if solver == "lkh" and not problem.is_tsp:
+        raise ValueError(
+            f"{problem.name}: the lkh solver takes single-vehicle instances (TSP, ATSP), "
+            f"not {problem.variant}; use ls, pyvrp or neural+ls"
+        )
+    if solver == "lkh" and min_vehicles:
+        raise ValueError("the lkh solver has one vehicle: --min-vehicles does not apply")
     warm_up(solver, model)
     rng = np.random.default_rng(seed)
     tr = _Tracker(problem, solver, fewest_routes=min_vehicles)
@@ -240,6 +271,12 @@ def solve_job(
         if solver == "neural":
             return tr.result()
         start_routes = routes
+        if problem.is_tsp and lkh.available() and not min_vehicles:
+            yield from _lkh(tr, problem, time_limit, seed, max_iterations)
+            return tr.result()
+    if solver == "lkh":
+        yield from _lkh(tr, problem, time_limit, seed, max_iterations)
+        return tr.result()
     if solver in ("ls", "neural+ls"):
         if start_routes is not None:
             try:
