@@ -52,6 +52,8 @@ class Theme:
     grid: str
     muted: str  # secondary text: still at least 4.5:1 against the background
     hint_background: str
+    error: str  # text colours of errors and warnings, 4.5:1 against the background
+    warning: str
 
     @property
     def dark(self) -> bool:
@@ -61,8 +63,8 @@ class Theme:
         return QtGui.QColor(getattr(self, field))
 
 
-LIGHT = Theme("light", "#ffffff", "#202020", "#c8c8c8", "#555555", "#f2f2f2")
-DARK = Theme("dark", "#1e1f22", "#e6e6e6", "#4a4d52", "#b0b0b0", "#2b2d31")
+LIGHT = Theme("light", "#ffffff", "#202020", "#c8c8c8", "#555555", "#f2f2f2", "#b00020", "#8a5300")
+DARK = Theme("dark", "#1e1f22", "#e6e6e6", "#4a4d52", "#b0b0b0", "#2b2d31", "#ff7b7b", "#e8b45a")
 
 
 def _palette_is_dark() -> bool:

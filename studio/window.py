@@ -72,7 +72,8 @@ class LogDock(QtWidgets.QDockWidget):
         if len(self.lines) > 5000:
             del self.lines[:-5000]
         stamp = time.strftime("%H:%M:%S")
-        colour = {"error": "#e05050", "warning": "#d0a030"}.get(level, "")
+        t = theme.current()
+        colour = {"error": t.error, "warning": t.warning}.get(level, "")
         body = html.escape(text).replace("\n", "<br>")
         if colour:
             body = f'<span style="color:{colour}">{body}</span>'

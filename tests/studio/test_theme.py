@@ -41,6 +41,8 @@ def test_text_colours_meet_wcag_aa_contrast(t):
     assert _contrast(t.foreground, t.background) >= 7.0
     assert _contrast(t.muted, t.background) >= 4.5
     assert _contrast(t.muted, t.hint_background) >= 4.5
+    assert _contrast(t.error, t.background) >= 4.5
+    assert _contrast(t.warning, t.background) >= 4.5
 
 
 def test_category_colours_are_distinct():
