@@ -83,8 +83,19 @@ class TessNet:
             for k in range(self.n_layers - 1)
         ]
 
-    def run(self, spikes: np.ndarray, labels: np.ndarray | None = None, lr: float = 0.0) -> np.ndarray:
-        """Present (steps, batch, inputs) spikes; learn when ``labels`` is given; returns output sums."""
+    def run(
+        self,
+        spikes: np.ndarray,
+        labels: np.ndarray | None = None,
+        lr: float = 0.0,
+        record: list | None = None,
+    ) -> np.ndarray:
+        """Present (steps, batch, inputs) spikes; learn when ``labels`` is given; returns output sums.
+
+        ``record``, a list, receives per time step the list of every layer's
+        activity after that step: the spikes of the hidden layers and the
+        membrane of the (non-spiking) output layer, each (batch, n) float32.
+        """
         p = self.p
         steps, nb, _ = spikes.shape
         n_l = self.n_layers
@@ -120,6 +131,8 @@ class TessNet:
                         g = _softmax(u[li]) - onehot
                         dw[li] += g.T @ x[li]
                         db[li] += g.sum(0)
+            if record is not None:
+                record.append([*(a.copy() for a in s[:-1]), u[-1].copy()])
         if learn:
             scale = np.float32(lr / (nb * steps))
             for li in range(n_l):
