@@ -87,20 +87,35 @@ def cmd_train(args: argparse.Namespace) -> int:
         from . import tess
 
         tp = tess.TessParams(**parse_set(args.set, tess.TessParams, "the TESS parameters"))
-        job = tess.train_job(tp, seed=0 if args.seed is None else args.seed, save=args.save)
+        probe = None
+        if args.geometry_every:
+            from .geometry import GeometryProbe
+
+            probe = GeometryProbe(every=args.geometry_every)
+        job = tess.train_job(tp, seed=0 if args.seed is None else args.seed, save=args.save, geometry=probe)
         total = tp.epochs * -(-(tp.n_train or 1203) // tp.batch)
     else:
         raise ValueError(f"train: unknown preset {args.preset!r} (available: neurocorex-digits, tess-digits)")
+    if args.geometry_every and args.preset != "tess-digits":
+        raise ValueError("train --geometry-every: only the tess-digits preset measures its geometry live")
     show = not args.no_progress and sys.stderr.isatty()
     with tqdm(total=total, disable=not show, file=sys.stderr) as bar:
         result, _ = drive_job(
             job, on_progress=lambda p: (bar.update(p.done - bar.n), bar.set_description(p.message))
         )
-    out = {k: v for k, v in result.items() if k not in ("w_ff", "confusion", "leaks")}
+    out = {k: v for k, v in result.items() if k not in ("w_ff", "confusion", "leaks", "state")}
+    if not args.geometry_every:
+        out.pop("geometry_curve", None)
     if args.json:
         print(json.dumps(out))
-    else:
-        print(f"test accuracy {out['test_accuracy']:.4f} on {out['n_test']} images ({out['wall_s']:.1f} s)")
+        return 0
+    print(f"test accuracy {out['test_accuracy']:.4f} on {out['n_test']} images ({out['wall_s']:.1f} s)")
+    for g in out.get("geometry_curve", []):
+        print(
+            f"step {g['step']:5d}  {g['population']} capacity {g['capacity']:.4f}  radius {g['radius']:.3f}  "
+            f"dimension {g['dimension']:.2f}  center corr. {g['center_correlation']:.3f}  "
+            f"accuracy {g['probe_accuracy']:.3f} (probe images)"
+        )
     return 0
 
 
@@ -194,6 +209,13 @@ def add_parser(subparsers) -> None:
     t.add_argument("--epochs", type=count, default=3, help="STDP epochs (neurocorex-digits)")
     t.add_argument("--seed", type=seed, default=None, help="seed (default 1 for neurocorex, 0 for tess)")
     t.add_argument("--save", action="store_true", help="write the weights and manifest to assets/spiking")
+    t.add_argument(
+        "--geometry-every",
+        type=int_range(0),
+        default=0,
+        metavar="N",
+        help="tess-digits: measure the readout's manifold geometry every N training steps (0: never)",
+    )
     t.add_argument("--json", action="store_true")
     t.add_argument("--no-progress", action="store_true")
     t.set_defaults(func=cmd_train)

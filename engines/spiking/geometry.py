@@ -459,7 +459,7 @@ class GeometryProbe:
     every: int = 10
     classes: int = 10
     per_class: int = 10
-    population: str = ""  # "" : the population the readout reads (last hidden layer)
+    population: str = "output"  # the trained readout; or "hidden0"... ("": the last hidden layer)
     n_t: int = 60
     kappa: float = 0.0
     seed: int = 0
