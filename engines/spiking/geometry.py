@@ -44,6 +44,7 @@ __all__ = [
     "Responses",
     "geometry_rows",
     "measure",
+    "ncx_comparison",
     "ncx_float_counts",
     "ncx_responses",
     "noisy_probabilities",
@@ -350,6 +351,37 @@ def record(
 
     w, params, leaks = load_asset()
     return ncx_responses(w, params, leaks, x, y, windows, seed=seed, noise=noise, datapath=datapath)
+
+
+def ncx_comparison(
+    noises: Sequence[float] = (0.0, 0.25, 0.5),
+    seeds: Sequence[int] = (1, 2),
+    classes: int = 10,
+    per_class: int = 20,
+    n_t: int = 80,
+    windows=None,
+) -> list[dict[str, Any]]:
+    """The shipped NeuroCoreX digits network on its integer datapath and on its float twin, per input
+    noise level and rate-code seed: the neurons' geometry in each window, accuracy and spike count."""
+    from .ncx_digits import load_asset, load_split
+
+    w, params, leaks = load_asset()
+    _, x_te, _, y_te = load_split()
+    x, y = probe_set(x_te, y_te, classes, per_class, 0)
+    rows = []
+    for noise in noises:
+        for datapath in ("fixed", "float"):
+            for seed in seeds:
+                resp = ncx_responses(w, params, leaks, x, y, windows, seed, noise, datapath)
+                for row in geometry_rows(resp, ["neurons"], n_t=n_t, seed=0):
+                    row.update(
+                        datapath=datapath,
+                        seed=int(seed),
+                        accuracy=resp.accuracy,
+                        spikes=int(resp.counts["neurons"].sum()),
+                    )
+                    rows.append(row)
+    return rows
 
 
 # ---------------------------------------------------------------- files

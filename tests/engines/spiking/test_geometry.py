@@ -185,3 +185,22 @@ def test_train_command_prints_the_live_geometry_and_refuses_it_for_neurocorex(ca
     assert [g["step"] for g in out["geometry_curve"]] == [0, 2, 3] and "state" not in out
     assert _exit_status(["spiking", "train", "--preset", "neurocorex-digits", "--geometry-every", "2"]) == 2
     assert "only the tess-digits preset" in capsys.readouterr().err
+
+
+def test_neurocorex_fixed_point_and_float_twin_share_their_geometry_and_both_lose_it_to_noise():
+    """The shipped NeuroCoreX network, 10 digits x 10 images, two rate codes. Seen (10 x 20 images):
+    capacity 0.40-0.46 on both datapaths, 0.25 at noise 0.5; the chip's extra (wrapped) spikes come
+    from losing neurons and never change the class. Asserted: the same accuracy, mean capacities
+    within 0.1 of each other, and noise 0.5 costing both at least 0.1."""
+    rows = sg.ncx_comparison(noises=(0.0, 0.5), seeds=(1, 2), classes=10, per_class=10, n_t=60)
+    cap = {}
+    for r in rows:
+        cap.setdefault((r["datapath"], r["noise"]), []).append(r["capacity"])
+    mean = {k: float(np.mean(v)) for k, v in cap.items()}
+    assert abs(mean["fixed", 0.0] - mean["float", 0.0]) < 0.1, mean
+    for datapath in ("fixed", "float"):
+        assert mean[datapath, 0.0] - mean[datapath, 0.5] > 0.1, mean
+    acc = {(r["datapath"], r["noise"], r["seed"]): r["accuracy"] for r in rows}
+    assert all(acc["fixed", n, s] == acc["float", n, s] for n in (0.0, 0.5) for s in (1, 2))
+    spikes = {(r["datapath"], r["noise"], r["seed"]): r["spikes"] for r in rows}
+    assert all(spikes["fixed", n, s] > spikes["float", n, s] for n in (0.0, 0.5) for s in (1, 2))
