@@ -384,6 +384,134 @@ def ncx_comparison(
     return rows
 
 
+#: the parameters of one point of the ``spiking-geometry`` sweep kind, and their defaults
+SWEEP_DEFAULTS: dict[str, Any] = {
+    "network": "tess",
+    "lr": 0.3,
+    "beta": 0.9,
+    "init_gain": 2.0,
+    "hidden": 32,
+    "steps": 16,
+    "threshold": 16.0,
+    "k_hi": 10,
+    "leak_scale": 1.0,
+    "datapath": "fixed",
+    "epochs": 1,
+    "n_train": 300,
+    "noise": 0.0,
+    "population": "",
+    "classes": 10,
+    "per_class": 10,
+    "n_t": 80,
+    "kappa": 0.0,
+}
+
+SWEEP_DOCS = {
+    "network": "tess (feed-forward LIF, local TESS rule) or neurocorex (integer LIF, on-chip STDP)",
+    "lr": "tess: learning rate of the local rule",
+    "beta": "tess: membrane and eligibility decay per step",
+    "init_gain": "tess: initial weight scale (x 1/sqrt(fan-in))",
+    "hidden": "tess: neurons of the one hidden LIF layer",
+    "steps": "tess: time steps per image",
+    "threshold": "neurocorex: spike threshold (0-32)",
+    "k_hi": "neurocorex: STDP potentiates the target neuron while its count is below this",
+    "leak_scale": "neurocorex: E/I balance, each neuron's leak = leak_scale x its mean excitatory drive",
+    "datapath": "neurocorex: fixed (the integer chip) or float (its float twin)",
+    "epochs": "passes over the training images",
+    "n_train": "training images (the first n of the split)",
+    "noise": "std of the Gaussian pixel noise of the test stimuli (full scale 1)",
+    "population": "measured population ('': the readout: tess output, neurocorex neurons)",
+    "classes": "digits measured (2-10)",
+    "per_class": "test images per digit",
+    "n_t": "Gaussian samples per manifold (MFTMA)",
+    "kappa": "margin of the capacity",
+}
+
+
+def check_sweep_point(params: dict) -> dict[str, Any]:
+    """All the parameters of a point (defaults filled in); ``ValueError`` naming a bad one."""
+    p = {**SWEEP_DEFAULTS, **params}
+    if p["network"] not in ("tess", "neurocorex"):
+        raise ValueError(f"network = {p['network']!r}: allowed values are tess, neurocorex")
+    if p["datapath"] not in ("fixed", "float"):
+        raise ValueError(f"datapath = {p['datapath']!r}: allowed values are fixed, float")
+    for name, lo, hi in (("classes", 2, 10), ("per_class", 2, 50), ("epochs", 1, 50), ("n_train", 10, 1203)):
+        if not lo <= p[name] <= hi:
+            raise ValueError(f"{name} = {p[name]}: allowed range is [{lo}, {hi}]")
+    if not (0 <= p["noise"] < math.inf):
+        raise ValueError(f"noise = {p['noise']}: must be a finite number >= 0")
+    if not 0 < p["threshold"] < 32:
+        raise ValueError(f"threshold = {p['threshold']}: allowed range is (0, 32)")
+    if not 10 <= p["n_t"] <= 2000:
+        raise ValueError(f"n_t = {p['n_t']}: allowed range is [10, 2000]")
+    if p["network"] == "tess":
+        _tess_params(p)  # TessParams names a bad field
+    return p
+
+
+def _tess_params(p: dict):
+    from .tess import TessParams
+
+    return TessParams(
+        hidden=(int(p["hidden"]),),
+        steps=int(p["steps"]),
+        epochs=int(p["epochs"]),
+        batch=10,
+        lr=float(p["lr"]),
+        beta=float(p["beta"]),
+        init_gain=float(p["init_gain"]),
+        n_train=int(p["n_train"]),
+    )
+
+
+def sweep_point(params: dict, seed: int) -> dict[str, Any]:
+    """Train a small network with ``params`` and seed, then measure one population's geometry.
+
+    Returns capacity, radius, dimension, center_correlation, the accuracy on
+    the measured test images and N (neurons of the population).
+    """
+    from .ncx_digits import load_split
+
+    p = check_sweep_point(params)
+    x_tr, x_te, y_tr, y_te = load_split()
+    x, y = probe_set(x_te, y_te, p["classes"], p["per_class"], seed)
+    if p["network"] == "tess":
+        from engines.base import drive_job
+
+        from .tess import TessNet, train_job
+
+        result, _ = drive_job(train_job(_tess_params(p), seed=seed))
+        state = result["state"]
+        net = TessNet(_tess_params(p))
+        net.load(state["weights"])
+        resp = tess_responses(net, x, y, None, seed=seed + 1, noise=p["noise"])
+        pop = p["population"] or "output"
+    else:
+        from .ncx_digits import preset_params, stdp_train
+
+        n = int(p["n_train"])
+        gen = stdp_train(
+            x_tr[:n],
+            y_tr[:n],
+            epochs=int(p["epochs"]),
+            threshold=float(p["threshold"]),
+            k_hi=int(p["k_hi"]),
+            seed=seed,
+            leak_scale=float(p["leak_scale"]),
+        )
+        while True:
+            try:
+                next(gen)
+            except StopIteration as stop:
+                w, leaks = stop.value
+                break
+        params_ = preset_params(threshold=float(p["threshold"]))
+        resp = ncx_responses(w, params_, leaks, x, y, None, seed + 1, p["noise"], p["datapath"])
+        pop = p["population"] or "neurons"
+    geo = measure(resp.manifolds(pop), float(p["kappa"]), int(p["n_t"]), seed)
+    return {**geo, "accuracy": resp.accuracy, "N": int(resp.counts[pop].shape[2])}
+
+
 # ---------------------------------------------------------------- files
 
 
