@@ -155,6 +155,15 @@ class Responses:
         f, lab = self.features(population, window), self.labels
         return [f[lab == c] for c in np.unique(lab)]
 
+    def manifold_sets(self) -> dict[str, list[np.ndarray]]:
+        """Every population in every window as ``{"<network> <population> <window>": manifolds}``
+        (what the geometry workbench's ``analyse_activations`` takes)."""
+        return {
+            f"{self.network} {pop} {window_name(w)}": self.manifolds(pop, k)
+            for pop in self.populations
+            for k, w in enumerate(self.windows)
+        }
+
     def key(self, population: str, window: int) -> str:
         return f"{population}_{window_name(self.windows[window])}"
 

@@ -204,3 +204,19 @@ def test_neurocorex_fixed_point_and_float_twin_share_their_geometry_and_both_los
     assert all(acc["fixed", n, s] == acc["float", n, s] for n in (0.0, 0.5) for s in (1, 2))
     spikes = {(r["datapath"], r["noise"], r["seed"]): r["spikes"] for r in rows}
     assert all(spikes["fixed", n, s] > spikes["float", n, s] for n in (0.0, 0.5) for s in (1, 2))
+
+
+def test_manifold_sets_go_through_the_geometry_engine_as_imported_rows(digits):
+    from engines.geometry.engine import GeometryEngine
+    from engines.geometry.params import AnalysisParams
+
+    x, y = digits
+    resp = sg.tess_responses(tess.load_asset(), x, y, "0:16,16:32", seed=1)
+    sets = resp.manifold_sets()
+    assert list(sets)[:2] == ["tess input t0-16", "tess input t16-32"] and len(sets) == 8
+    eng = GeometryEngine(AnalysisParams(n_t=40), seed=2, models={})
+    rows, done = drive_job(eng.import_sets_job(sets))
+    assert done and [r["model"] for r in rows] == list(sets)
+    ours = sg.geometry_rows(resp, ["hidden1"], n_t=40, seed=2)
+    assert rows[5]["capacity"] == pytest.approx(ours[1]["capacity"], rel=1e-9)
+    assert [r["model"] for r in eng.snapshot().imported] == list(sets)
