@@ -113,6 +113,17 @@ class GeometryEngine(Engine[AnalysisParams, GeometrySnapshot]):
         self.log(f"analysis done: {len(self._result.rows)} rows")
         return self._result
 
+    def import_sets_job(self, sets: Mapping[str, Any]) -> Job:
+        """:meth:`import_job` for each named set of manifolds in turn (``{name: manifolds}``,
+        another workbench's responses); returns their rows."""
+        rows = []
+        for k, (name, manifolds) in enumerate(sets.items()):
+            for prog in self.import_job(name, manifolds):
+                yield Progress(k, len(sets), f"{k + 1}/{len(sets)} {prog.message}")
+        for name in sets:
+            rows.extend(r for r in self._imported if r["model"] == str(name))
+        return rows
+
     def import_job(self, name: str, manifolds) -> Job:
         """MFTMA of user activations (a list of (M_i, N) arrays), with the current kappa, n_t, seed.
 

@@ -11,9 +11,12 @@
 * :mod:`.neurocorex`: the NeuroCoreX integer datapath (Q7.10 LIF, int8
   weights, rectangular STDP); :mod:`.ncx_digits` its digits preset;
 * :mod:`.tess`: TESS-style local learning of feed-forward SNN classifiers;
+* :mod:`.geometry`: the population geometry (MFTMA capacity, radius,
+  dimension, center correlation) of these networks' responses to digits,
+  recorded per population and time window as geometry activations files;
 * :mod:`.display`: what the studio's views compute (raster and rate binning,
   rolling record windows, the network layout), headless;
-* :mod:`.cli`: ``python -m engines spiking run|train|presets``.
+* :mod:`.cli`: ``python -m engines spiking run|train|record|presets``.
 """
 
 from .engine import SpikingEngine, SpikingRecords, SpikingSnapshot, StreamCursors

@@ -83,8 +83,19 @@ class TessNet:
             for k in range(self.n_layers - 1)
         ]
 
-    def run(self, spikes: np.ndarray, labels: np.ndarray | None = None, lr: float = 0.0) -> np.ndarray:
-        """Present (steps, batch, inputs) spikes; learn when ``labels`` is given; returns output sums."""
+    def run(
+        self,
+        spikes: np.ndarray,
+        labels: np.ndarray | None = None,
+        lr: float = 0.0,
+        record: list | None = None,
+    ) -> np.ndarray:
+        """Present (steps, batch, inputs) spikes; learn when ``labels`` is given; returns output sums.
+
+        ``record``, a list, receives per time step the list of every layer's
+        activity after that step: the spikes of the hidden layers and the
+        membrane of the (non-spiking) output layer, each (batch, n) float32.
+        """
         p = self.p
         steps, nb, _ = spikes.shape
         n_l = self.n_layers
@@ -120,6 +131,8 @@ class TessNet:
                         g = _softmax(u[li]) - onehot
                         dw[li] += g.T @ x[li]
                         db[li] += g.sum(0)
+            if record is not None:
+                record.append([*(a.copy() for a in s[:-1]), u[-1].copy()])
         if learn:
             scale = np.float32(lr / (nb * steps))
             for li in range(n_l):
@@ -173,11 +186,19 @@ def evaluate(net: TessNet, x: np.ndarray, y: np.ndarray, seed: int = 1, batch: i
     return {"accuracy": float(np.trace(conf) / conf.sum()), "confusion": conf}
 
 
-def train_job(params: TessParams | None = None, seed: int = 0, save: bool = False):
+def train_job(params: TessParams | None = None, seed: int = 0, save: bool = False, geometry=None):
     """Generator: train online, evaluate after each epoch; returns the result dict.
 
     Each progress ``value`` holds the accuracy curve so far and the latest
-    confusion matrix (for a GUI).
+    confusion matrix (for a GUI). ``geometry``, a
+    :class:`engines.spiking.geometry.GeometryProbe`, measures the manifold
+    geometry of the readout population (``geometry.population``, by default the
+    output layer) on a fixed set of test images
+    before training, every ``geometry.every`` training steps (mini-batches)
+    and at the end: the points (step, capacity, radius, dimension, center
+    correlation, accuracy on those images) are the value's and the result's
+    ``geometry_curve``. The result's ``state`` holds the trained network
+    (``params`` and ``weights``) for :func:`engines.spiking.geometry.record`.
     """
     p = params or TessParams()
     t0 = time.perf_counter()
@@ -189,6 +210,10 @@ def train_job(params: TessParams | None = None, seed: int = 0, save: bool = Fals
     n_batches = math.ceil(len(x_tr) / p.batch)
     total = p.epochs * n_batches
     curve: list[float] = []
+    geo: list[dict[str, Any]] = []
+    if geometry is not None:
+        x_probe, y_probe = geometry.stimuli(x_te, y_te)
+        geo.append(geometry.point(net, x_probe, y_probe, 0))
     ev: dict[str, Any] = {"accuracy": 0.0, "confusion": np.zeros((10, 10), np.int64)}
     done = 0
     for epoch in range(p.epochs):
@@ -200,12 +225,18 @@ def train_job(params: TessParams | None = None, seed: int = 0, save: bool = Fals
             idx = order[bi * p.batch : (bi + 1) * p.batch]
             net.run(encode(x_tr[idx], rng, p.steps), y_tr[idx], lr=lr)
             done += 1
-            if bi % 10 == 0:
-                yield Progress(done, total, f"epoch {epoch + 1}/{p.epochs}", value=_value(curve, ev))
+            measured = geometry is not None and (done % geometry.every == 0 or done == total)
+            if measured:
+                geo.append(geometry.point(net, x_probe, y_probe, done))
+            if bi % 10 == 0 or measured:
+                yield Progress(done, total, f"epoch {epoch + 1}/{p.epochs}", value=_value(curve, ev, geo))
         ev = evaluate(net, x_te, y_te)
         curve.append(ev["accuracy"])
         yield Progress(
-            done, total, f"epoch {epoch + 1}: test accuracy {ev['accuracy']:.3f}", value=_value(curve, ev)
+            done,
+            total,
+            f"epoch {epoch + 1}: test accuracy {ev['accuracy']:.3f}",
+            value=_value(curve, ev, geo),
         )
     wall = time.perf_counter() - t0
     result = {
@@ -217,14 +248,20 @@ def train_job(params: TessParams | None = None, seed: int = 0, save: bool = Fals
         "n_test": int(len(y_te)),
         "wall_s": wall,
         "params": p.to_dict(),
+        "geometry_curve": list(geo),
+        "state": {"params": p.to_dict(), "weights": {k: v.copy() for k, v in net.state().items()}},
     }
     if save:
         save_asset(net, result, seed)
     return result
 
 
-def _value(curve: list[float], ev: dict[str, Any]) -> dict[str, Any]:
-    return {"accuracy_curve": list(curve), "confusion": np.array(ev["confusion"]).tolist()}
+def _value(curve: list[float], ev: dict[str, Any], geo: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "accuracy_curve": list(curve),
+        "confusion": np.array(ev["confusion"]).tolist(),
+        "geometry_curve": list(geo),
+    }
 
 
 def save_asset(net: TessNet, result: dict, seed: int) -> None:

@@ -12,7 +12,10 @@ validates a parameter set without running it.
                -> cost, gap to the best known solution, time;
 * ``geometry`` a digit network x perturbation size x noise x seed of
                :mod:`engines.geometry` -> manifold capacity, radius, dimension
-               and accuracy on the perturbed images.
+               and accuracy on the perturbed images;
+* ``spiking-geometry`` a spiking digit classifier (TESS or NeuroCoreX STDP)
+               trained with the point's parameters -> the manifold geometry of
+               its readout population's responses (:mod:`engines.spiking.geometry`).
 """
 
 from __future__ import annotations
@@ -577,3 +580,38 @@ def _geometry_kind() -> Kind:
 
 
 register_kind("geometry", _geometry_kind)
+
+
+# --------------------------------------------------------------------------
+# spiking-geometry
+# --------------------------------------------------------------------------
+
+
+def run_spiking_geometry(params: dict, seed: int) -> dict[str, float]:
+    """Train a small spiking digit classifier, then the geometry of its readout's responses."""
+    from engines.spiking.geometry import sweep_point
+
+    return sweep_point(params, seed)
+
+
+def _check_spiking_geometry(p: dict) -> None:
+    from engines.spiking.geometry import check_sweep_point
+
+    check_sweep_point(p)
+
+
+def _spiking_geometry_kind() -> Kind:
+    from engines.spiking.geometry import SWEEP_DEFAULTS, SWEEP_DOCS
+
+    return Kind(
+        name="spiking-geometry",
+        title="Population geometry of spiking digit classifiers",
+        func="engines.sweep.kinds:run_spiking_geometry",
+        metrics=("capacity", "radius", "dimension", "center_correlation", "accuracy", "N"),
+        defaults=SWEEP_DEFAULTS,
+        docs=SWEEP_DOCS,
+        checker=_check_spiking_geometry,
+    )
+
+
+register_kind("spiking-geometry", _spiking_geometry_kind)

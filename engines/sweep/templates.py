@@ -14,6 +14,7 @@ TEMPLATES = {
     "spiking": "coba_ei.toml",
     "routing": "cvrp_solvers.toml",
     "geometry": "geometry_eps.toml",
+    "spiking-geometry": "spiking_geometry_lr.toml",
 }
 
 

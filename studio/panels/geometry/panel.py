@@ -23,6 +23,7 @@ the engine is reached only through the runner's asynchronous commands.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from engines.geometry.curves import eps_values, nearest_level, noise_levels
 from engines.geometry.engine import GeometryEngine, GeometrySnapshot
 from engines.geometry.io import load_activations, rows_to_csv
+from engines.geometry.mftma import check_manifolds
 from engines.geometry.models import LAYERS
 from engines.geometry.params import AnalysisParams
 from studio.panels.base import Panel
@@ -197,13 +199,25 @@ class GeometryPanel(Panel[GeometrySnapshot]):
         except (OSError, ValueError) as e:  # FormatError is a ValueError
             self.show_error(f"Import activations: {e}")
             return False
+        return self.analyse_activations({Path(path).name: manifolds})
+
+    def analyse_activations(self, sets: Mapping[str, Sequence[np.ndarray]]) -> bool:
+        """Analyse named sets of manifolds (``{name: P arrays (M_i, N)}``, from a file or another
+        workbench) in the background: one row each in the Imported tab, as an imported file."""
+        if self.runner is None or not sets:
+            return False
+        try:
+            checked = {str(name): check_manifolds(m) for name, m in sets.items()}
+        except ValueError as e:
+            self.show_error(f"Analyse activations: {e}")
+            return False
         self.clear_error()
-        name = Path(path).name
         self.runner.set_params(self.form.params())
         self.progress.setValue(0)
-        self.status.setText(f"analysing {name}…")
+        first = next(iter(checked))
+        self.status.setText(f"analysing {first}…" if len(checked) == 1 else f"analysing {len(checked)} sets…")
         self.right_tabs.setCurrentIndex(IMPORTED_TAB)
-        return self.runner.run_job(lambda eng: eng.import_job(name, manifolds))
+        return self.runner.run_job(lambda eng: eng.import_sets_job(checked))
 
     # -- drawing -----------------------------------------------------------------
     def update_view(self, snap: GeometrySnapshot) -> None:

@@ -30,12 +30,14 @@ from engines.spiking import (
     preset,
 )
 from engines.spiking.display import RollingRecords, bin_rates, flashing, network_layout
+from engines.spiking.geometry import record
 from studio.panels.base import Panel
 from studio.runner import RunnerState
 
 from .activity import ActivityView
 from .constants import FLASH_S, KEEP_S, MAX_KEEP_SPIKES, NETWORK_VIEW_MAX, WEIGHTS_EVERY, Tab
 from .controls import ControlsPane
+from .geometry_link import GEOMETRY_WINDOWS, geometry_probe, geometry_workbench
 from .network import NetworkView
 from .neurocorex import NeuroCoreXView
 from .training import TrainingView
@@ -102,6 +104,7 @@ class SpikingPanel(Panel[SpikingSnapshot]):
         self.activity.raster.neuron_clicked.connect(self.pick_neuron)
         self.training.train_requested.connect(lambda which: self.start_training(which))
         self.ncx.demo_requested.connect(lambda: self.start_ncx_demo())
+        self.training.geometry_requested.connect(lambda: self.analyse_geometry())
 
     # ------------------------------------------------------------------ engine
     def create_engine(self, params: SpikingParams | None = None, seed: int = 0) -> SpikingEngine:
@@ -270,7 +273,8 @@ class SpikingPanel(Panel[SpikingSnapshot]):
             from engines.spiking import tess
 
             tp = tess_params or tess.TessParams()
-            factory = lambda _eng: tess.train_job(tp, seed=0)  # noqa: E731
+            probe = geometry_probe(tp)
+            factory = lambda _eng: tess.train_job(tp, seed=0, geometry=probe)  # noqa: E731
         elif which == "neurocorex-digits":
             from engines.spiking import ncx_digits
 
@@ -291,6 +295,38 @@ class SpikingPanel(Panel[SpikingSnapshot]):
         self.ncx.status.setText("NeuroCoreX: loading the digits...")
         self.view_tabs.setCurrentIndex(Tab.NEUROCOREX)
         return self.runner.run_job(lambda _eng: ncx_digits.demo_job(pause_s=pause_s, limit=limit))
+
+    def analyse_geometry(self, windows: str = GEOMETRY_WINDOWS) -> bool:
+        """Record the digits network's responses on the worker (the TESS network trained last here, else
+        the shipped one), then send every population and window to the geometry workbench."""
+        target = geometry_workbench(self)
+        if self.runner is None or target is None:
+            self.training.status.setText("Analyse geometry: open the Population geometry workbench first")
+            return False
+        state = (self.train_result or {}).get("state")
+        self.training.status.setText("recording the responses to test digits…")
+        self.runner.submit(
+            lambda _eng: record("tess-digits", windows, tess_state=state),
+            done=self._send_geometry,
+            failed=lambda e: self.training.status.setText(f"Analyse geometry: {e}"),
+            context=self,
+        )
+        return True
+
+    def _send_geometry(self, resp) -> None:
+        target = geometry_workbench(self)
+        if target is None:
+            return
+        sets = resp.manifold_sets()
+        self.window().show_panel(target.name)
+        if target.analyse_activations(sets):
+            self.training.status.setText(
+                f"sent {len(sets)} response sets ({len(resp.labels)} digits) to {target.title}"
+            )
+        else:
+            self.training.status.setText(
+                f"Analyse geometry: {target.title} is busy; try again when it is done"
+            )
 
     def on_job_progress(self, progress: Progress) -> None:
         v = progress.value

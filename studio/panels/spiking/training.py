@@ -8,11 +8,14 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
+from .geometry_curve import GeometryCurvePlot
+
 
 class TrainingView(QtWidgets.QWidget):
     """Buttons for the training presets (:attr:`train_requested` names one), status, accuracy, confusion."""
 
     train_requested = QtCore.Signal(str)
+    geometry_requested = QtCore.Signal()
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
@@ -22,6 +25,8 @@ class TrainingView(QtWidgets.QWidget):
         self.status.setObjectName("spiking_train_status")
         lay.addWidget(self.status)
         lay.addWidget(self._plots(), 1)
+        self.geometry = GeometryCurvePlot()
+        lay.addWidget(self.geometry, 1)
 
     def _buttons(self) -> QtWidgets.QHBoxLayout:
         row = QtWidgets.QHBoxLayout()
@@ -32,8 +37,16 @@ class TrainingView(QtWidgets.QWidget):
         self.ncx_btn = QtWidgets.QPushButton("NeuroCoreX digits")
         self.ncx_btn.setToolTip("int8 templates on the NeuroCoreX integer datapath")
         self.ncx_btn.clicked.connect(lambda: self.train_requested.emit("neurocorex-digits"))
+        self.geometry_btn = QtWidgets.QPushButton("Analyse geometry")
+        self.geometry_btn.setObjectName("spiking_analyse_geometry")
+        self.geometry_btn.setToolTip(
+            "Record the digits network's spike counts per population and time window and send them "
+            "to the Population geometry workbench (capacity, radius, dimension, center correlation)"
+        )
+        self.geometry_btn.clicked.connect(self.geometry_requested)
         row.addWidget(self.tess_btn)
         row.addWidget(self.ncx_btn)
+        row.addWidget(self.geometry_btn)
         row.addStretch(1)
         return row
 
@@ -52,6 +65,7 @@ class TrainingView(QtWidgets.QWidget):
 
     def starting(self, which: str) -> None:
         self.acc_curve.setData([], [])
+        self.geometry.clear_curve()
         self.status.setText(f"{which}: starting...")
 
     def show_result(self, value: Any) -> None:
@@ -63,6 +77,7 @@ class TrainingView(QtWidgets.QWidget):
             curve = [value["test_accuracy"]]
         if curve:
             self.acc_curve.setData(np.arange(1, len(curve) + 1), np.asarray(curve, float))
+        self.geometry.show_curve(value.get("geometry_curve"))
         conf = value.get("confusion")
         if conf is not None:
             c = np.asarray(conf, float)
