@@ -40,7 +40,16 @@ ASSET = ASSET_DIR / "neurocorex_digits.json"
 
 
 def preset_params(**over) -> NeuroCoreXParams:
-    d = dict(n_neurons=10, n_inputs=64, threshold=16.0, leak=0.0, amp_ff=1, refractory=0, step_ms=1.0)
+    d = dict(
+        profile="extended",
+        n_neurons=10,
+        n_inputs=64,
+        threshold=16.0,
+        leak=0.0,
+        amp_ff=1,
+        refractory=0,
+        step_ms=1.0,
+    )
     d.update(over)
     return NeuroCoreXParams(**d)
 
@@ -186,6 +195,7 @@ def stdp_params(threshold: float = 16.0) -> NeuroCoreXParams:
     teacher fired from firing again inside a frame.
     """
     return NeuroCoreXParams(
+        profile="extended",
         n_neurons=10,
         n_inputs=64 + N_TEACH,
         threshold=threshold,

@@ -52,7 +52,9 @@ from numba import njit
 
 from engines.base import Engine, RingBuffer, StateError, frozen_array, load_all_or_nothing
 
-from .params import NeuroCoreXParams, from_q, to_q
+from . import ncx_chip
+from .ncx_chip import N_SLOTS, _uniform
+from .params import Q_MAX, NeuroCoreXParams, from_q, to_q
 
 __all__ = ["NeuroCoreXEngine", "NeuroCoreXParams", "NeuroCoreXSnapshot", "to_q", "from_q"]
 
@@ -88,7 +90,9 @@ def ncx_run(
     n_steps,
     step0,
     ip,  # threshold, leak, bias, reset, ref_max, amp_aa, amp_ff, stdp, tpre_max, tpost_max, dw_pos, dw_neg, seed
-    leak_n,  # per-neuron leak (raw Q7.10); the hardware holds one per neuron
+    leak_n,  # per-neuron leak (raw Q7.10)
+    thr_n,  # per-neuron threshold (raw Q7.10)
+    tref_n,  # per-neuron refractory maximum
     v,
     ref,
     w_aa,
@@ -111,10 +115,8 @@ def ncx_run(
     spk_id,
     counts,
 ):
-    thr = ip[0]
     bias = ip[2]
     reset = ip[3]
-    ref_max = ip[4]
     amp_aa = ip[5]
     amp_ff = ip[6]
     stdp = ip[7]
@@ -154,16 +156,16 @@ def ncx_run(
             syn = _resize18(_wrap(s_aa, 15) * amp_aa * 1024) + _resize18(_wrap(s_ff, 15) * amp_ff * 1024)
             u = _wrap(np.int64(v[j]) + bias, 18)
             rj = ref[j]
-            f = u >= thr and rj == 0
+            f = u >= thr_n[j] and rj == 0
             fired[j] = f
             if f:
                 v[j] = reset
                 ref[j] = 1
             else:
                 v[j] = _wrap(u - leak_n[j] + syn, 18)
-                if rj >= 1 and rj < ref_max:
+                if rj >= 1 and rj < tref_n[j]:
                     ref[j] = rj + 1
-                elif rj >= ref_max:
+                elif rj >= tref_n[j]:
                     ref[j] = 0
         # STDP
         if stdp:
@@ -230,19 +232,6 @@ def ncx_run(
             j = mon_idx[m]
             mon_buf[s, 1 + m] = v[j] / 1024.0 if j >= 0 else np.nan
     return nspk
-
-
-@njit(nogil=True, cache=True)
-def _uniform(seed, step, unit):
-    z = np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(step) * np.uint64(0xD1B54A32D192ED03)
-    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    z = z ^ (z >> np.uint64(31))
-    z = z + np.uint64(unit) * np.uint64(0x8CB92BA72F3D8DD7) + np.uint64(1)
-    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    z = z ^ (z >> np.uint64(31))
-    return (z >> np.uint64(11)) * (1.0 / 9007199254740992.0)
 
 
 # ---------------------------------------------------------------- engine
@@ -331,6 +320,8 @@ class NeuroCoreXEngine(Engine[NeuroCoreXParams, NeuroCoreXSnapshot]):
             self.w_aa = np.zeros((n, n), np.int8)
             self.w_ff = np.zeros((n_in, n), np.int8)
             self.leak_n = np.full(n, p.quantized()["leak"], np.int64)
+            self.thr_n = np.full(n, p.quantized()["threshold"], np.int64)
+            self.tref_n = np.full(n, p.refractory, np.int64)
             self.en_aa = np.zeros((n, n), np.uint8)
             self.en_ff = np.ones((n_in, n), np.uint8)
             self.in_prob = np.full(n_in, min(1.0, p.input_rate_hz * p.step_ms * 1e-3))
@@ -355,8 +346,17 @@ class NeuroCoreXEngine(Engine[NeuroCoreXParams, NeuroCoreXSnapshot]):
     def _reset_dynamic(self) -> None:
         """Membranes, refractory counters, pending spikes and STDP windows (not weights)."""
         n, n_in = self.n, self.n_inputs
-        self.v = np.full(n, self.params.quantized()["v_reset"], np.int64)
+        chip = self.params.profile == "chip"
+        self.v = np.full(n, 0 if chip else self.params.quantized()["v_reset"], np.int64)
         self.ref = np.zeros(n, np.int64)
+        # the chip's 96 slots and the registers of its pipeline (unused by the extended profile)
+        self.chip_v = np.zeros(N_SLOTS, np.int64)
+        self.chip_ref = np.zeros(N_SLOTS, np.int64)
+        self.chip_st = np.zeros(ncx_chip.N_STATE, np.int64)
+        self.chip_isr = np.zeros(N_SLOTS, np.int64)
+        self.chip_wffp = np.zeros(N_SLOTS, np.int64)
+        self.chip_wlp = np.zeros(N_SLOTS, np.int64)
+        self.chip_slp = np.zeros(N_SLOTS, np.int64)
         self.prev_spk = np.zeros(n, np.bool_)
         self.tpre_in = np.full(n_in, -1, np.int64)
         self.apre_in = np.zeros(n_in, np.bool_)
@@ -391,6 +391,35 @@ class NeuroCoreXEngine(Engine[NeuroCoreXParams, NeuroCoreXSnapshot]):
             ],
             np.int64,
         )
+        self._compile_chip()
+
+    def _compile_chip(self) -> None:
+        """The chip's per-slot registers from the per-neuron ones (slots past ``n_neurons`` never fire)."""
+        p, n = self.params, self.n
+        if p.profile != "chip":
+            return
+        q = p.quantized()
+        self._thr96 = np.full(N_SLOTS, Q_MAX, np.int64)
+        self._thr96[:n] = self.thr_n
+        self._tref96 = np.zeros(N_SLOTS, np.int64)
+        self._tref96[:n] = self.tref_n
+        self._tref96[0] = p.amp_ff  # the host writes the feed-forward scale into slot 0's register
+        leak96 = np.full(N_SLOTS, q["leak"], np.int64)
+        leak96[:n] = self.leak_n
+        self._ip_chip = np.array(
+            [
+                q["bias"],
+                p.bias_neuron - 3,
+                int(p.stdp),
+                p.tpre_max,
+                p.tpost_max,
+                p.dw_pos,
+                p.dw_neg,
+                self.seed & 0x7FFFFFFFFFFFFFFF,
+                leak96[ncx_chip.LEAK_SLOT],
+            ],
+            np.int64,
+        )
 
     def set_params(self, params: NeuroCoreXParams) -> None:
         self._check_params_type(params)
@@ -405,8 +434,14 @@ class NeuroCoreXEngine(Engine[NeuroCoreXParams, NeuroCoreXSnapshot]):
             ):
                 self.reset(self.seed)
                 return
+            if params.profile != old.profile:
+                self._reset_dynamic()
             if params.leak != old.leak:
                 self.leak_n[:] = params.quantized()["leak"]
+            if params.threshold != old.threshold:
+                self.thr_n[:] = params.quantized()["threshold"]
+            if params.refractory != old.refractory:
+                self.tref_n[:] = params.refractory
             if params.input_rate_hz != old.input_rate_hz or params.step_ms != old.step_ms:
                 self.in_prob[:] = min(1.0, params.input_rate_hz * params.step_ms * 1e-3)
             self._compile()
@@ -428,6 +463,32 @@ class NeuroCoreXEngine(Engine[NeuroCoreXParams, NeuroCoreXSnapshot]):
         raw = np.array([to_q(x, f"leak[{i}]") for i, x in enumerate(a)], np.int64)
         with self._lock:
             self.leak_n = raw
+            self._compile_chip()
+
+    def set_thresholds(self, thresholds: Any) -> None:
+        """Per-neuron thresholds (Q7.10 values; ``params.threshold`` sets them all). The chip has one per slot."""
+        a = np.asarray(thresholds, np.float64)
+        if a.shape != (self.n,):
+            raise ValueError(f"set_thresholds: expected {self.n} thresholds, got shape {a.shape}")
+        raw = np.array([to_q(x, f"threshold[{i}]") for i, x in enumerate(a)], np.int64)
+        with self._lock:
+            self.thr_n = raw
+            self._compile_chip()
+
+    def set_refractory(self, steps: Any) -> None:
+        """Per-neuron refractory maxima (``params.refractory`` sets them all).
+
+        In the chip profile slot 0's register also holds the feed-forward scale: the engine writes
+        ``params.amp_ff`` there, whatever is given for neuron 0 (slot 0 cannot fire).
+        """
+        a = np.asarray(steps)
+        if a.shape != (self.n,) or (
+            a.size and (a.min() < 0 or a.max() > 127 or not np.all(a == np.round(a)))
+        ):
+            raise ValueError(f"set_refractory: expected {self.n} integers in [0, 127], got {a!r:.60}")
+        with self._lock:
+            self.tref_n = a.astype(np.int64)
+            self._compile_chip()
 
     def set_stdp_enable(self, en_ff: Any = None, en_aa: Any = None) -> None:
         """Per-synapse STDP enable masks (same shapes as the weights)."""
@@ -454,12 +515,18 @@ class NeuroCoreXEngine(Engine[NeuroCoreXParams, NeuroCoreXSnapshot]):
         return (a != 0).astype(np.uint8)
 
     def set_input_raster(self, raster: Any, start_step: int | None = None) -> None:
-        """Input spikes for the steps ``start_step ...`` (rows: steps, columns: inputs)."""
+        """Input spikes for the steps ``start_step ...`` (rows: steps, columns: inputs).
+
+        An entry is how many times the address is sent in that step (0-255; booleans are 0 or 1):
+        the chip profile adds an address's weights once per sending, the extended profile once.
+        """
         r = np.asarray(raster)
         if r.ndim != 2 or r.shape[1] != self.n_inputs:
             raise ValueError(f"set_input_raster: expected (steps, {self.n_inputs}), got {r.shape}")
+        if r.dtype != np.bool_ and r.size and (r.min() < 0 or not np.all(r == np.round(r))):
+            raise ValueError("set_input_raster: entries must be counts (non-negative integers)")
         with self._lock:
-            self.raster = np.ascontiguousarray(r != 0, dtype=np.uint8)
+            self.raster = np.ascontiguousarray(np.minimum(r, 255), dtype=np.uint8)
             self.raster_start = self.step_count if start_step is None else int(start_step)
 
     def set_monitor(self, neurons: Any) -> None:
@@ -481,32 +548,38 @@ class NeuroCoreXEngine(Engine[NeuroCoreXParams, NeuroCoreXSnapshot]):
             while done < n:
                 m = min(n - done, self._chunk)
                 t0 = _t.perf_counter()
-                k = ncx_run(
-                    m,
-                    self.step_count,
-                    self._ip,
-                    self.leak_n,
-                    self.v,
-                    self.ref,
-                    self.w_aa,
-                    self.w_ff,
-                    self.en_aa,
-                    self.en_ff,
-                    self.prev_spk,
-                    self.tpre_in,
-                    self.apre_in,
-                    self.tpre_n,
-                    self.apre_n,
-                    self.tpost,
-                    self.apost,
-                    self.raster,
-                    self.raster_start,
-                    self.in_prob,
-                    self.monitor_idx,
-                    self._mon_buf,
-                    self._spk_step,
-                    self._spk_id,
-                    self._counts,
+                k = (
+                    self._run_chip(m)
+                    if self.params.profile == "chip"
+                    else ncx_run(
+                        m,
+                        self.step_count,
+                        self._ip,
+                        self.leak_n,
+                        self.thr_n,
+                        self.tref_n,
+                        self.v,
+                        self.ref,
+                        self.w_aa,
+                        self.w_ff,
+                        self.en_aa,
+                        self.en_ff,
+                        self.prev_spk,
+                        self.tpre_in,
+                        self.apre_in,
+                        self.tpre_n,
+                        self.apre_n,
+                        self.tpost,
+                        self.apost,
+                        self.raster,
+                        self.raster_start,
+                        self.in_prob,
+                        self.monitor_idx,
+                        self._mon_buf,
+                        self._spk_step,
+                        self._spk_id,
+                        self._counts,
+                    )
                 )
                 self.wall_s += _t.perf_counter() - t0
                 if k:
@@ -519,6 +592,43 @@ class NeuroCoreXEngine(Engine[NeuroCoreXParams, NeuroCoreXSnapshot]):
                 self.step_count += m
                 done += m
         return done
+
+    def _run_chip(self, m: int) -> int:
+        k = ncx_chip.chip_run(
+            m,
+            self.step_count,
+            self._ip_chip,
+            self._thr96,
+            self._tref96,
+            self.chip_v,
+            self.chip_ref,
+            self.chip_st,
+            self.chip_isr,
+            self.chip_wffp,
+            self.chip_wlp,
+            self.chip_slp,
+            self.w_aa,
+            self.w_ff,
+            self.en_aa,
+            self.en_ff,
+            self.tpre_in,
+            self.apre_in,
+            self.tpre_n,
+            self.apre_n,
+            self.tpost,
+            self.apost,
+            self.raster,
+            self.raster_start,
+            self.in_prob,
+            self.monitor_idx,
+            self._mon_buf,
+            self._spk_step,
+            self._spk_id,
+            self._counts,
+        )
+        self.v[:] = self.chip_v[: self.n]
+        self.ref[:] = self.chip_ref[: self.n]
+        return k
 
     def run_sample(self, raster: Any) -> np.ndarray:
         """Present one input raster from a clean state; spike counts per neuron.
@@ -604,8 +714,29 @@ class NeuroCoreXEngine(Engine[NeuroCoreXParams, NeuroCoreXSnapshot]):
         "apost",
         "in_prob",
         "leak_n",
+        "thr_n",
+        "tref_n",
+        "chip_v",
+        "chip_ref",
+        "chip_st",
+        "chip_isr",
+        "chip_wffp",
+        "chip_wlp",
+        "chip_slp",
         "raster",
         "monitor_idx",
+    )
+    #: arrays that states written before the chip profile lack (they start from the parameters / zero)
+    _NEWER = (
+        "thr_n",
+        "tref_n",
+        "chip_v",
+        "chip_ref",
+        "chip_st",
+        "chip_isr",
+        "chip_wffp",
+        "chip_wlp",
+        "chip_slp",
     )
 
     def load_state_dict(self, d: Mapping[str, Any]) -> None:
@@ -632,6 +763,9 @@ class NeuroCoreXEngine(Engine[NeuroCoreXParams, NeuroCoreXSnapshot]):
                 cur = getattr(self, k)
                 if k == "leak_n" and k not in d:  # states written before per-neuron leaks
                     cur[:] = params.quantized()["leak"]
+                    continue
+                if k in self._NEWER and k not in d:
+                    cur[:] = {"thr_n": params.quantized()["threshold"], "tref_n": params.refractory}.get(k, 0)
                     continue
                 raw = np.asarray(d[k])
                 if raw.dtype.kind not in "biuf" or (raw.size and not np.all(np.isfinite(raw))):
