@@ -1,43 +1,63 @@
-"""NeuroCoreX mode: the FPGA's discrete-time integer LIF with rectangular STDP.
+"""NeuroCoreX mode: the FPGA's discrete-time integer LIF with rectangular STDP, in two profiles.
 
-A model of the neuron and learning datapath of ORNL's NeuroCoreX (an FPGA
-emulator of up to ~100 all-to-all LIF neurons), written from its public VHDL
-design. All arithmetic is integer:
+A model of the neuron and learning datapath of ORNL's NeuroCoreX (an FPGA emulator of up to 90
+all-to-all LIF neurons), written from its public VHDL design. Membrane potential, threshold, leak,
+bias and reset are 18-bit two's complement Q7.10 (raw / 1024 gives the value) and wrap as the
+hardware adder does; weights are int8: ``W_ff[input, neuron]`` and ``W_aa[pre, post]``.
 
-* membrane potential, threshold, leak, bias and reset are 18-bit two's
-  complement fixed point Q7.10 (1 sign, 7 integer, 10 fraction bits; raw
-  value / 1024 gives the value); the membrane update wraps modulo 2**18 as the
-  hardware adder does;
-* weights are int8: ``W_ff[input, neuron]`` (feed-forward) and
-  ``W_aa[pre, post]`` (all-to-all lateral, no self-connections);
-* one time step, for every neuron ``j``::
+``profile="chip"`` (the default, :mod:`engines.spiking.ncx_chip`) does what the VHDL does: one step
+is one trigger round of the chip's 96-slot pipeline, checked bit for bit against a GHDL simulation of
+the VHDL. ``profile="extended"`` is the project's generalised model (below), one update per neuron per
+step. Every difference between them (chip first, extended second):
 
-      u      = wrap18(v + bias)
-      fires  = u >= threshold and ref == 0
-      syn    = resize18(wrap15(sum_aa) * amp_aa << 10) + resize18(wrap15(sum_ff) * amp_ff << 10)
-      v      = reset                      if fires
-               wrap18(u - leak_j + syn)   otherwise   (one leak register per neuron)
-      ref    = 1 if fires; ref + 1 if 1 <= ref < ref_max; 0 if ref >= ref_max
+1. leak: one register for every neuron, the leak of slot 8 (``tau_mem(8)``) / one leak per neuron
+   (:meth:`NeuroCoreXEngine.set_leaks`);
+2. reset: always to 0 and starting at 0 (``vreset`` is never assigned) / to ``v_reset``, starting there;
+3. bias: only the debug neuron ``bias_neuron`` gets it / every neuron;
+4. feed-forward scale: the low 8 bits of neuron 0's refractory register (the engine writes ``amp_ff``
+   there; slot 0 cannot fire) / ``amp_ff``;
+5. lateral scale: fixed at 1 / ``amp_aa``;
+6. lateral current: one register, accumulating without decay, updated only at slots whose lateral
+   spike count is positive, its weight sum read one slot off (a neuron's weight onto the neuron
+   before it is ignored, its weight onto itself counts) / the previous step's lateral spikes,
+   instantaneous, no self-connections;
+7. feed-forward current: one register handed from slot to slot: the value a neuron gets was made at
+   the slot before it, is zeroed in a step where that previous slot fires (``Core_engine.vhd`` near
+   lines 1381 and 1394, confirmed in simulation), and is held rather than cleared when no input
+   arrived but a neuron fired the round before / each neuron's own sum, every step;
+8. input timing: inputs sent in one step act in the next, and only if an input was on the bus at
+   slot 1 (the host sends each step's addresses from the start of the round, lowest first) /
+   inputs act in the step they are sent;
+9. repeated input addresses in a step count once per sending / once;
+10. firing: only slots 4-93 can fire (neurons 0-3 and 94-95 never do), at most 96 neurons and 96
+    inputs; weights onto neurons 94 and 95 do not exist on the chip / any neuron, any size;
+11. potentiation: ``w + dw_pos`` in an 8-bit adder that wraps (127 + 1 = -128), so the clamp at 127
+    never fires / saturating at 127;
+12. depression: ``w - dw_neg`` in 8 bits (it wraps too) then floored at -1 / floored at -1;
+13. STDP input events: only the input on the bus at slot 1 (the lowest address of the step) opens a
+    pre window or depresses / every input spike.
 
-  where ``sum_aa`` sums the lateral weights of the neurons that fired in the
-  previous step and ``sum_ff`` the feed-forward weights of the inputs that
-  spike in this step; ``resize18`` is VHDL ``numeric_std.resize`` to 18 bits
-  (keeps the sign bit and the low 17 bits). Synaptic input is instantaneous
-  (the hardware's "April 28" feed-forward path; the lateral path is modelled
-  the same way). Refractoriness only blocks spiking: ``v`` keeps integrating.
-* rectangular-window STDP with 8-bit counters, per presynaptic source and per
-  postsynaptic neuron. A spike sets its counter to 0 and its window flag; each
-  step without a spike the counter counts up to ``t_max`` and then closes the
-  window (counter -1, flag 0). In a step, after the neurons: every firing
-  neuron potentiates its enabled synapses from sources whose pre window is open
-  (``w = min(w + dw_pos, 127)``); then every presynaptic spike of this step
-  (inputs and neurons) depresses its enabled synapses onto neurons whose post
-  window is open (``w = w - dw_neg``, or -1 if that is below -1, as the
-  hardware does); then the counters advance.
+Both profiles share: per-neuron thresholds (:meth:`~NeuroCoreXEngine.set_thresholds`) and
+refractory maxima, refractoriness that only blocks spiking (``v`` keeps integrating), 15-bit
+wrapped synaptic sums, ``resize18`` (VHDL ``numeric_std.resize``: sign bit plus low 17 bits) of
+``sum * scale << 10``, and rectangular-window STDP with 8-bit counters per presynaptic source and per
+postsynaptic neuron under a per-synapse enable mask: a spike sets its counter to 0 and opens its
+window; each step without a spike the counter counts up to ``t_max`` and then closes the window
+(counter -1). After the neurons of a step, every firing neuron potentiates its enabled synapses from
+sources whose pre window is open; then every presynaptic spike depresses its enabled synapses onto
+neurons whose post window is open; then the counters advance.
 
-Deliberate differences from the VHDL (see the module tests): the 8-bit adder
-before the potentiation clamp wraps in the hardware, so its clamp at 127 can
-never trigger there; here potentiation saturates at 127 as the design intends.
+The extended step, for every neuron ``j``::
+
+    u      = wrap18(v + bias)
+    fires  = u >= threshold_j and ref == 0
+    syn    = resize18(wrap15(sum_aa) * amp_aa << 10) + resize18(wrap15(sum_ff) * amp_ff << 10)
+    v      = v_reset                    if fires
+             wrap18(u - leak_j + syn)   otherwise
+    ref    = 1 if fires; ref + 1 if 1 <= ref < ref_max_j; 0 if ref >= ref_max_j
+
+where ``sum_aa`` sums the lateral weights of the neurons that fired in the previous step and
+``sum_ff`` the feed-forward weights of the inputs that spike in this step.
 """
 
 from __future__ import annotations

@@ -290,7 +290,10 @@ class SpikingPanel(Panel[SpikingSnapshot]):
         self.ncx.samples = 0
         self.ncx.status.setText("NeuroCoreX: loading the digits...")
         self.view_tabs.setCurrentIndex(Tab.NEUROCOREX)
-        return self.runner.run_job(lambda _eng: ncx_digits.demo_job(pause_s=pause_s, limit=limit))
+        profile = self.ncx.profile()
+        return self.runner.run_job(
+            lambda _eng: ncx_digits.demo_job(pause_s=pause_s, limit=limit, profile=profile)
+        )
 
     def on_job_progress(self, progress: Progress) -> None:
         v = progress.value
