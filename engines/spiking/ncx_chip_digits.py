@@ -113,7 +113,7 @@ def fit_and_evaluate(
             for j in range(10):
                 for f in (0.75, 1.33):
                     t = thr.copy()
-                    t[j] = float(np.clip(t[j] * f, floor, 127.0))
+                    t[j] = float(np.round(np.clip(t[j] * f, floor, 127.0) * 1024) / 1024)
                     a = evaluate_chip(w_ff, t, x_fit, y_fit, seed=seed + 1)["accuracy"]
                     if a > acc:
                         acc, thr = a, t
