@@ -196,6 +196,7 @@ def demo_job(seed: int = 1, pause_s: float = 0.0, limit: int | None = None, prof
         )
     return {
         "preset": "neurocorex-digits-demo",
+        "profile": profile,
         "test_accuracy": correct / max(len(y_te), 1),
         "n_test": len(y_te),
     }

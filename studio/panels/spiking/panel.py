@@ -309,7 +309,8 @@ class SpikingPanel(Panel[SpikingSnapshot]):
             return
         if isinstance(result, dict) and result.get("preset") == "neurocorex-digits-demo":
             self.ncx.status.setText(
-                f"NeuroCoreX: test accuracy {result['test_accuracy']:.3f} on {result['n_test']} digits"
+                f"NeuroCoreX ({result.get('profile', 'extended')} profile): test accuracy "
+                f"{result['test_accuracy']:.3f} on {result['n_test']} digits"
             )
             return
         if isinstance(result, dict):

@@ -274,3 +274,28 @@ def test_rounds_match_the_ghdl_simulation_of_the_vhdl_bit_for_bit(case):
     for t in range(n_rounds):
         assert np.array_equal(fired[t], z["spikes"][t]), f"round {t}: spikes"
         assert np.array_equal(v[t], z["vout"][t]), f"round {t}: membranes"
+
+
+def test_the_shipped_chip_thresholds_give_the_recorded_digits_accuracy():
+    """``python -m engines spiking train --preset neurocorex-digits --profile chip --seed 1 --save``."""
+    import json
+
+    from engines.spiking import ncx_chip_digits as chip
+    from engines.spiking import ncx_digits
+
+    _, x_te, _, y_te = ncx_digits.load_split()
+    w = ncx_digits.load_asset()[0]
+    acc = chip.evaluate_chip(w, chip.load_thresholds(), x_te, y_te, seed=1)["accuracy"]
+    manifest = json.loads((chip.ASSET_DIR / "manifest.json").read_text())
+    assert round(acc, 4) == manifest[chip.ASSET.name]["metrics"]["test_accuracy"]
+    assert acc > 0.6  # beside the chip's own demo (66-68 %)
+
+
+def test_the_chip_demo_numbers_outputs_0_to_9_and_inputs_from_10():
+    from engines.spiking import ncx_digits
+
+    values = [p.value for p in ncx_digits.demo_job(limit=5, profile="chip")]
+    assert values[-1]["n"] == 5 and len(values[-1]["counts"]) == 10
+    sp = np.concatenate([v["spikes"] for v in values])
+    assert sp[:, 1].min() >= 0 and sp[:, 1].max() < 10 + 64
+    assert np.any(sp[:, 1] < 10) and np.any(sp[:, 1] >= 10)
