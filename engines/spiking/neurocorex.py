@@ -37,6 +37,13 @@ step. Every difference between them (chip first, extended second):
 13. STDP input events: only the input on the bus at slot 1 (the lowest address of the step) opens a
     pre window or depresses / every input spike.
 
+Items 1-10 are checked against a GHDL simulation of the VHDL (``tests/engines/spiking/
+test_ncx_chip.py``); items 11-13 are read from the VHDL, not simulated. A GHDL run with STDP on
+showed the chip's fast-clock STDP scans writing the weight RAMs at cells other than the ones the
+neuron datapath reads for the firing neuron (the feed-forward potentiation writes land in the RAM
+column of the firing slot + 1); the chip profile's STDP applies the rule to the synapses of the
+firing neuron instead, and does not reproduce those writes.
+
 Both profiles share: per-neuron thresholds (:meth:`~NeuroCoreXEngine.set_thresholds`) and
 refractory maxima, refractoriness that only blocks spiking (``v`` keeps integrating), 15-bit
 wrapped synaptic sums, ``resize18`` (VHDL ``numeric_std.resize``: sign bit plus low 17 bits) of
