@@ -299,3 +299,16 @@ def test_the_chip_demo_numbers_outputs_0_to_9_and_inputs_from_10():
     sp = np.concatenate([v["spikes"] for v in values])
     assert sp[:, 1].min() >= 0 and sp[:, 1].max() < 10 + 64
     assert np.any(sp[:, 1] < 10) and np.any(sp[:, 1] >= 10)
+
+
+@pytest.mark.parametrize("profile", ["chip", "extended"])
+def test_the_cli_trains_or_fits_the_digits_on_either_profile(profile, capsys):
+    import json
+
+    from engines.__main__ import main
+
+    extra = ["--set", "tune=0", "--set", "n_fit=100"] if profile == "chip" else ["--method", "templates"]
+    rc = main(["spiking", "train", "--preset", "neurocorex-digits", "--profile", profile, "--json", *extra])
+    out = json.loads(capsys.readouterr().out)
+    assert rc == 0 and out["n_test"] == 594 and out["test_accuracy"] > 0.5
+    assert out.get("profile", "extended") == profile
