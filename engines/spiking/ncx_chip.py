@@ -42,7 +42,10 @@ bus when slot 1 is sampled (the GHDL bench does the same).
 STDP (``stdp_step``) is the rule as read from the fast-clock scans of ``Core_engine.vhd``, applied to
 the synapses of the firing neuron; it is NOT checked against the simulation, which shows the scans
 writing the RAMs at other cells (the feed-forward potentiation writes land in the RAM column of the
-firing slot + 1, i.e. on other synapses than the datapath reads for that neuron). On a neuron's spike every synapse onto it whose pre-window is open and whose enable
+firing slot + 1, i.e. on other synapses than the datapath reads for that neuron; the lateral scans do
+address the lateral RAM as the datapath reads it, row post + 2 and column pre + 1, with their own
+window flags). Whoever makes this exact: ``scripts/ncx_ghdl_reference.py`` builds the bench; record
+``weight_FF_we``/``_write_addr``/``_data_in`` (and the AA ones) with the fast clock. On a neuron's spike every synapse onto it whose pre-window is open and whose enable
 bit is 1 gains ``dw_pos`` in an 8-bit adder that wraps (``127 + 1 = -128``: the clamp at 127 never
 fires); lateral synapses from a spiking neuron onto neurons whose post-window is open lose ``dw_neg``
 (8-bit, then clamped at -1); an input spike seen by STDP (only the one on the bus at slot 1) depresses
