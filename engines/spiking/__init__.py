@@ -9,7 +9,9 @@
   saved states;
 * :mod:`.inputs`: rate coding of images;
 * :mod:`.neurocorex`: the NeuroCoreX integer datapath (Q7.10 LIF, int8
-  weights, rectangular STDP); :mod:`.ncx_digits` its digits preset;
+  weights, rectangular STDP) in two profiles: ``chip`` (:mod:`.ncx_chip`, as
+  the public VHDL does, the default) and ``extended``; :mod:`.ncx_digits` its
+  digits preset, :mod:`.ncx_chip_digits` the digits on the chip profile;
 * :mod:`.tess`: TESS-style local learning of feed-forward SNN classifiers;
 * :mod:`.geometry`: the population geometry (MFTMA capacity, radius,
   dimension, center correlation) of these networks' responses to digits,

@@ -66,7 +66,15 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     from engines.base import drive_job
 
-    if args.preset == "neurocorex-digits":
+    if args.preset == "neurocorex-digits" and args.profile == "chip":
+        from . import ncx_chip_digits
+
+        over = parse_set(args.set, ncx_chip_digits.CHIP_DEFAULTS, "the chip-profile settings")
+        job = ncx_chip_digits.chip_job(
+            method=args.method, seed=1 if args.seed is None else args.seed, save=args.save, **over
+        )
+        total = 2
+    elif args.preset == "neurocorex-digits":
         from . import ncx_digits
 
         if args.method == "stdp":
@@ -103,7 +111,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         result, _ = drive_job(
             job, on_progress=lambda p: (bar.update(p.done - bar.n), bar.set_description(p.message))
         )
-    out = {k: v for k, v in result.items() if k not in ("w_ff", "confusion", "leaks", "state")}
+    out = {k: v for k, v in result.items() if k not in ("w_ff", "confusion", "leaks", "state", "thresholds")}
     if not args.geometry_every:
         out.pop("geometry_curve", None)
     if args.json:
@@ -206,7 +214,14 @@ def add_parser(subparsers) -> None:
         default="stdp",
         help="neurocorex-digits: on-chip STDP with teacher frames (default) or offline int8 templates",
     )
-    t.add_argument("--epochs", type=count, default=3, help="STDP epochs (neurocorex-digits)")
+    t.add_argument(
+        "--profile",
+        choices=("chip", "extended"),
+        default="chip",
+        help="neurocorex-digits: chip (as the VHDL does: off-chip weights, host-fitted per-neuron thresholds) "
+        "or extended (the generalised model: STDP training with per-neuron leaks)",
+    )
+    t.add_argument("--epochs", type=count, default=3, help="STDP epochs (neurocorex-digits, extended)")
     t.add_argument("--seed", type=seed, default=None, help="seed (default 1 for neurocorex, 0 for tess)")
     t.add_argument("--save", action="store_true", help="write the weights and manifest to assets/spiking")
     t.add_argument(

@@ -40,7 +40,16 @@ ASSET = ASSET_DIR / "neurocorex_digits.json"
 
 
 def preset_params(**over) -> NeuroCoreXParams:
-    d = dict(n_neurons=10, n_inputs=64, threshold=16.0, leak=0.0, amp_ff=1, refractory=0, step_ms=1.0)
+    d = dict(
+        profile="extended",
+        n_neurons=10,
+        n_inputs=64,
+        threshold=16.0,
+        leak=0.0,
+        amp_ff=1,
+        refractory=0,
+        step_ms=1.0,
+    )
     d.update(over)
     return NeuroCoreXParams(**d)
 
@@ -125,29 +134,48 @@ def load_asset() -> tuple[np.ndarray, NeuroCoreXParams, np.ndarray]:
     return w.astype(np.int8), params, leaks
 
 
-def demo_job(seed: int = 1, pause_s: float = 0.0, limit: int | None = None):
+def demo_job(seed: int = 1, pause_s: float = 0.0, limit: int | None = None, profile: str = "chip"):
     """Generator: classify the test digits one by one on the NeuroCoreX datapath.
 
     Each progress ``value`` holds the sample (``image`` 8x8, ``spikes`` as
     (step within the sample, unit) with inputs after the 10 neurons,
     ``counts``, ``label``, ``predicted``) and the running ``accuracy``.
-    ``pause_s`` paces the presentation for a viewer.
+    ``pause_s`` paces the presentation for a viewer. ``profile`` ``chip``: the
+    shipped weights on the chip profile, outputs in slots 4-13 with the shipped
+    host-fitted thresholds (:mod:`.ncx_chip_digits`); ``extended``: with the
+    shipped per-neuron leaks.
     """
     w, params, leaks = load_asset()
     _, x_te, _, y_te = load_split()
     if limit is not None:
         x_te, y_te = x_te[:limit], y_te[:limit]
-    eng = NeuroCoreXEngine(params)
-    eng.set_weights(w_ff=w)
-    eng.set_leaks(leaks)
+    first = 0
+    if profile == "chip":
+        from . import ncx_chip_digits as chip
+
+        eng = NeuroCoreXEngine(chip.chip_params())
+        eng.set_weights(w_ff=chip.to_slots(w))
+        thr = np.full(chip.N_SLOTS_USED, 100.0)
+        thr[chip.FIRST_SLOT :] = chip.load_thresholds()
+        eng.set_thresholds(thr)
+        first = chip.FIRST_SLOT
+    elif profile == "extended":
+        eng = NeuroCoreXEngine(params)
+        eng.set_weights(w_ff=w)
+        eng.set_leaks(leaks)
+    else:
+        raise ValueError(f"profile = {profile!r}: chip or extended")
     rasters = encode(x_te, seed)
     correct = 0
     for i, (r, label) in enumerate(zip(rasters, y_te)):
         c0 = eng.spikes.cursor
         start = eng.step_count
-        counts = eng.run_sample(r)
+        counts = eng.run_sample(r)[first : first + 10]
         data = eng.spikes.read_since(c0)[0].copy()
         data[:, 0] -= start
+        if first:  # outputs 0-9 and inputs from 10, as the extended profile numbers them
+            data = data[data[:, 1] >= first]
+            data[:, 1] -= np.where(data[:, 1] < eng.n, first, eng.n - 10)
         pred = int(np.argmax(counts))
         correct += int(pred == int(label))
         if pause_s > 0:
@@ -168,6 +196,7 @@ def demo_job(seed: int = 1, pause_s: float = 0.0, limit: int | None = None):
         )
     return {
         "preset": "neurocorex-digits-demo",
+        "profile": profile,
         "test_accuracy": correct / max(len(y_te), 1),
         "n_test": len(y_te),
     }
@@ -186,6 +215,7 @@ def stdp_params(threshold: float = 16.0) -> NeuroCoreXParams:
     teacher fired from firing again inside a frame.
     """
     return NeuroCoreXParams(
+        profile="extended",
         n_neurons=10,
         n_inputs=64 + N_TEACH,
         threshold=threshold,

@@ -1,43 +1,70 @@
-"""NeuroCoreX mode: the FPGA's discrete-time integer LIF with rectangular STDP.
+"""NeuroCoreX mode: the FPGA's discrete-time integer LIF with rectangular STDP, in two profiles.
 
-A model of the neuron and learning datapath of ORNL's NeuroCoreX (an FPGA
-emulator of up to ~100 all-to-all LIF neurons), written from its public VHDL
-design. All arithmetic is integer:
+A model of the neuron and learning datapath of ORNL's NeuroCoreX (an FPGA emulator of up to 90
+all-to-all LIF neurons), written from its public VHDL design. Membrane potential, threshold, leak,
+bias and reset are 18-bit two's complement Q7.10 (raw / 1024 gives the value) and wrap as the
+hardware adder does; weights are int8: ``W_ff[input, neuron]`` and ``W_aa[pre, post]``.
 
-* membrane potential, threshold, leak, bias and reset are 18-bit two's
-  complement fixed point Q7.10 (1 sign, 7 integer, 10 fraction bits; raw
-  value / 1024 gives the value); the membrane update wraps modulo 2**18 as the
-  hardware adder does;
-* weights are int8: ``W_ff[input, neuron]`` (feed-forward) and
-  ``W_aa[pre, post]`` (all-to-all lateral, no self-connections);
-* one time step, for every neuron ``j``::
+``profile="chip"`` (the default, :mod:`engines.spiking.ncx_chip`) does what the VHDL does: one step
+is one trigger round of the chip's 96-slot pipeline, checked bit for bit against a GHDL simulation of
+the VHDL. ``profile="extended"`` is the project's generalised model (below), one update per neuron per
+step. Every difference between them (chip first, extended second):
 
-      u      = wrap18(v + bias)
-      fires  = u >= threshold and ref == 0
-      syn    = resize18(wrap15(sum_aa) * amp_aa << 10) + resize18(wrap15(sum_ff) * amp_ff << 10)
-      v      = reset                      if fires
-               wrap18(u - leak_j + syn)   otherwise   (one leak register per neuron)
-      ref    = 1 if fires; ref + 1 if 1 <= ref < ref_max; 0 if ref >= ref_max
+1. leak: one register for every neuron, the leak of slot 8 (``tau_mem(8)``) / one leak per neuron
+   (:meth:`NeuroCoreXEngine.set_leaks`);
+2. reset: always to 0 and starting at 0 (``vreset`` is never assigned) / to ``v_reset``, starting there;
+3. bias: only the debug neuron ``bias_neuron`` gets it / every neuron;
+4. feed-forward scale: the low 8 bits of neuron 0's refractory register (the engine writes ``amp_ff``
+   there; slot 0 cannot fire) / ``amp_ff``;
+5. lateral scale: fixed at 1 / ``amp_aa``;
+6. lateral current: one register, accumulating without decay, updated only at slots whose lateral
+   spike count is positive, its weight sum read one slot off (a neuron's weight onto the neuron
+   before it is ignored, its weight onto itself counts) / the previous step's lateral spikes,
+   instantaneous, no self-connections;
+7. feed-forward current: one register handed from slot to slot: the value a neuron gets was made at
+   the slot before it, is zeroed in a step where that previous slot fires (``Core_engine.vhd`` near
+   lines 1381 and 1394, confirmed in simulation), and is held rather than cleared when no input
+   arrived but a neuron fired the round before / each neuron's own sum, every step;
+8. input timing: inputs sent in one step act in the next, and only if an input was on the bus at
+   slot 1 (the host sends each step's addresses from the start of the round, lowest first) /
+   inputs act in the step they are sent;
+9. repeated input addresses in a step count once per sending / once;
+10. firing: only slots 4-93 can fire (neurons 0-3 and 94-95 never do), at most 96 neurons and 96
+    inputs; weights onto neurons 94 and 95 do not exist on the chip / any neuron, any size;
+11. potentiation: ``w + dw_pos`` in an 8-bit adder that wraps (127 + 1 = -128), so the clamp at 127
+    never fires / saturating at 127;
+12. depression: ``w - dw_neg`` in 8 bits (it wraps too) then floored at -1 / floored at -1;
+13. STDP input events: only the input on the bus at slot 1 (the lowest address of the step) opens a
+    pre window or depresses / every input spike.
 
-  where ``sum_aa`` sums the lateral weights of the neurons that fired in the
-  previous step and ``sum_ff`` the feed-forward weights of the inputs that
-  spike in this step; ``resize18`` is VHDL ``numeric_std.resize`` to 18 bits
-  (keeps the sign bit and the low 17 bits). Synaptic input is instantaneous
-  (the hardware's "April 28" feed-forward path; the lateral path is modelled
-  the same way). Refractoriness only blocks spiking: ``v`` keeps integrating.
-* rectangular-window STDP with 8-bit counters, per presynaptic source and per
-  postsynaptic neuron. A spike sets its counter to 0 and its window flag; each
-  step without a spike the counter counts up to ``t_max`` and then closes the
-  window (counter -1, flag 0). In a step, after the neurons: every firing
-  neuron potentiates its enabled synapses from sources whose pre window is open
-  (``w = min(w + dw_pos, 127)``); then every presynaptic spike of this step
-  (inputs and neurons) depresses its enabled synapses onto neurons whose post
-  window is open (``w = w - dw_neg``, or -1 if that is below -1, as the
-  hardware does); then the counters advance.
+Items 1-10 are checked against a GHDL simulation of the VHDL (``tests/engines/spiking/
+test_ncx_chip.py``); items 11-13 are read from the VHDL, not simulated. A GHDL run with STDP on
+showed the chip's fast-clock STDP scans writing the weight RAMs at cells other than the ones the
+neuron datapath reads for the firing neuron (the feed-forward potentiation writes land in the RAM
+column of the firing slot + 1); the chip profile's STDP applies the rule to the synapses of the
+firing neuron instead, and does not reproduce those writes.
 
-Deliberate differences from the VHDL (see the module tests): the 8-bit adder
-before the potentiation clamp wraps in the hardware, so its clamp at 127 can
-never trigger there; here potentiation saturates at 127 as the design intends.
+Both profiles share: per-neuron thresholds (:meth:`~NeuroCoreXEngine.set_thresholds`) and
+refractory maxima, refractoriness that only blocks spiking (``v`` keeps integrating), 15-bit
+wrapped synaptic sums, ``resize18`` (VHDL ``numeric_std.resize``: sign bit plus low 17 bits) of
+``sum * scale << 10``, and rectangular-window STDP with 8-bit counters per presynaptic source and per
+postsynaptic neuron under a per-synapse enable mask: a spike sets its counter to 0 and opens its
+window; each step without a spike the counter counts up to ``t_max`` and then closes the window
+(counter -1). After the neurons of a step, every firing neuron potentiates its enabled synapses from
+sources whose pre window is open; then every presynaptic spike depresses its enabled synapses onto
+neurons whose post window is open; then the counters advance.
+
+The extended step, for every neuron ``j``::
+
+    u      = wrap18(v + bias)
+    fires  = u >= threshold_j and ref == 0
+    syn    = resize18(wrap15(sum_aa) * amp_aa << 10) + resize18(wrap15(sum_ff) * amp_ff << 10)
+    v      = v_reset                    if fires
+             wrap18(u - leak_j + syn)   otherwise
+    ref    = 1 if fires; ref + 1 if 1 <= ref < ref_max_j; 0 if ref >= ref_max_j
+
+where ``sum_aa`` sums the lateral weights of the neurons that fired in the previous step and
+``sum_ff`` the feed-forward weights of the inputs that spike in this step.
 """
 
 from __future__ import annotations
@@ -52,7 +79,9 @@ from numba import njit
 
 from engines.base import Engine, RingBuffer, StateError, frozen_array, load_all_or_nothing
 
-from .params import NeuroCoreXParams, from_q, to_q
+from . import ncx_chip
+from .ncx_chip import N_SLOTS, _uniform
+from .params import Q_MAX, NeuroCoreXParams, from_q, to_q
 
 __all__ = ["NeuroCoreXEngine", "NeuroCoreXParams", "NeuroCoreXSnapshot", "to_q", "from_q"]
 
@@ -88,7 +117,9 @@ def ncx_run(
     n_steps,
     step0,
     ip,  # threshold, leak, bias, reset, ref_max, amp_aa, amp_ff, stdp, tpre_max, tpost_max, dw_pos, dw_neg, seed
-    leak_n,  # per-neuron leak (raw Q7.10); the hardware holds one per neuron
+    leak_n,  # per-neuron leak (raw Q7.10)
+    thr_n,  # per-neuron threshold (raw Q7.10)
+    tref_n,  # per-neuron refractory maximum
     v,
     ref,
     w_aa,
@@ -111,10 +142,8 @@ def ncx_run(
     spk_id,
     counts,
 ):
-    thr = ip[0]
     bias = ip[2]
     reset = ip[3]
-    ref_max = ip[4]
     amp_aa = ip[5]
     amp_ff = ip[6]
     stdp = ip[7]
@@ -154,16 +183,16 @@ def ncx_run(
             syn = _resize18(_wrap(s_aa, 15) * amp_aa * 1024) + _resize18(_wrap(s_ff, 15) * amp_ff * 1024)
             u = _wrap(np.int64(v[j]) + bias, 18)
             rj = ref[j]
-            f = u >= thr and rj == 0
+            f = u >= thr_n[j] and rj == 0
             fired[j] = f
             if f:
                 v[j] = reset
                 ref[j] = 1
             else:
                 v[j] = _wrap(u - leak_n[j] + syn, 18)
-                if rj >= 1 and rj < ref_max:
+                if rj >= 1 and rj < tref_n[j]:
                     ref[j] = rj + 1
-                elif rj >= ref_max:
+                elif rj >= tref_n[j]:
                     ref[j] = 0
         # STDP
         if stdp:
@@ -230,19 +259,6 @@ def ncx_run(
             j = mon_idx[m]
             mon_buf[s, 1 + m] = v[j] / 1024.0 if j >= 0 else np.nan
     return nspk
-
-
-@njit(nogil=True, cache=True)
-def _uniform(seed, step, unit):
-    z = np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(step) * np.uint64(0xD1B54A32D192ED03)
-    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    z = z ^ (z >> np.uint64(31))
-    z = z + np.uint64(unit) * np.uint64(0x8CB92BA72F3D8DD7) + np.uint64(1)
-    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    z = z ^ (z >> np.uint64(31))
-    return (z >> np.uint64(11)) * (1.0 / 9007199254740992.0)
 
 
 # ---------------------------------------------------------------- engine
@@ -331,6 +347,8 @@ class NeuroCoreXEngine(Engine[NeuroCoreXParams, NeuroCoreXSnapshot]):
             self.w_aa = np.zeros((n, n), np.int8)
             self.w_ff = np.zeros((n_in, n), np.int8)
             self.leak_n = np.full(n, p.quantized()["leak"], np.int64)
+            self.thr_n = np.full(n, p.quantized()["threshold"], np.int64)
+            self.tref_n = np.full(n, p.refractory, np.int64)
             self.en_aa = np.zeros((n, n), np.uint8)
             self.en_ff = np.ones((n_in, n), np.uint8)
             self.in_prob = np.full(n_in, min(1.0, p.input_rate_hz * p.step_ms * 1e-3))
@@ -355,8 +373,17 @@ class NeuroCoreXEngine(Engine[NeuroCoreXParams, NeuroCoreXSnapshot]):
     def _reset_dynamic(self) -> None:
         """Membranes, refractory counters, pending spikes and STDP windows (not weights)."""
         n, n_in = self.n, self.n_inputs
-        self.v = np.full(n, self.params.quantized()["v_reset"], np.int64)
+        chip = self.params.profile == "chip"
+        self.v = np.full(n, 0 if chip else self.params.quantized()["v_reset"], np.int64)
         self.ref = np.zeros(n, np.int64)
+        # the chip's 96 slots and the registers of its pipeline (unused by the extended profile)
+        self.chip_v = np.zeros(N_SLOTS, np.int64)
+        self.chip_ref = np.zeros(N_SLOTS, np.int64)
+        self.chip_st = np.zeros(ncx_chip.N_STATE, np.int64)
+        self.chip_isr = np.zeros(N_SLOTS, np.int64)
+        self.chip_wffp = np.zeros(N_SLOTS, np.int64)
+        self.chip_wlp = np.zeros(N_SLOTS, np.int64)
+        self.chip_slp = np.zeros(N_SLOTS, np.int64)
         self.prev_spk = np.zeros(n, np.bool_)
         self.tpre_in = np.full(n_in, -1, np.int64)
         self.apre_in = np.zeros(n_in, np.bool_)
@@ -391,6 +418,35 @@ class NeuroCoreXEngine(Engine[NeuroCoreXParams, NeuroCoreXSnapshot]):
             ],
             np.int64,
         )
+        self._compile_chip()
+
+    def _compile_chip(self) -> None:
+        """The chip's per-slot registers from the per-neuron ones (slots past ``n_neurons`` never fire)."""
+        p, n = self.params, self.n
+        if p.profile != "chip":
+            return
+        q = p.quantized()
+        self._thr96 = np.full(N_SLOTS, Q_MAX, np.int64)
+        self._thr96[:n] = self.thr_n
+        self._tref96 = np.zeros(N_SLOTS, np.int64)
+        self._tref96[:n] = self.tref_n
+        self._tref96[0] = p.amp_ff  # the host writes the feed-forward scale into slot 0's register
+        leak96 = np.full(N_SLOTS, q["leak"], np.int64)
+        leak96[:n] = self.leak_n
+        self._ip_chip = np.array(
+            [
+                q["bias"],
+                p.bias_neuron - 3,
+                int(p.stdp),
+                p.tpre_max,
+                p.tpost_max,
+                p.dw_pos,
+                p.dw_neg,
+                self.seed & 0x7FFFFFFFFFFFFFFF,
+                leak96[ncx_chip.LEAK_SLOT],
+            ],
+            np.int64,
+        )
 
     def set_params(self, params: NeuroCoreXParams) -> None:
         self._check_params_type(params)
@@ -405,8 +461,14 @@ class NeuroCoreXEngine(Engine[NeuroCoreXParams, NeuroCoreXSnapshot]):
             ):
                 self.reset(self.seed)
                 return
+            if params.profile != old.profile:
+                self._reset_dynamic()
             if params.leak != old.leak:
                 self.leak_n[:] = params.quantized()["leak"]
+            if params.threshold != old.threshold:
+                self.thr_n[:] = params.quantized()["threshold"]
+            if params.refractory != old.refractory:
+                self.tref_n[:] = params.refractory
             if params.input_rate_hz != old.input_rate_hz or params.step_ms != old.step_ms:
                 self.in_prob[:] = min(1.0, params.input_rate_hz * params.step_ms * 1e-3)
             self._compile()
@@ -428,6 +490,32 @@ class NeuroCoreXEngine(Engine[NeuroCoreXParams, NeuroCoreXSnapshot]):
         raw = np.array([to_q(x, f"leak[{i}]") for i, x in enumerate(a)], np.int64)
         with self._lock:
             self.leak_n = raw
+            self._compile_chip()
+
+    def set_thresholds(self, thresholds: Any) -> None:
+        """Per-neuron thresholds (Q7.10 values; ``params.threshold`` sets them all). The chip has one per slot."""
+        a = np.asarray(thresholds, np.float64)
+        if a.shape != (self.n,):
+            raise ValueError(f"set_thresholds: expected {self.n} thresholds, got shape {a.shape}")
+        raw = np.array([to_q(x, f"threshold[{i}]") for i, x in enumerate(a)], np.int64)
+        with self._lock:
+            self.thr_n = raw
+            self._compile_chip()
+
+    def set_refractory(self, steps: Any) -> None:
+        """Per-neuron refractory maxima (``params.refractory`` sets them all).
+
+        In the chip profile slot 0's register also holds the feed-forward scale: the engine writes
+        ``params.amp_ff`` there, whatever is given for neuron 0 (slot 0 cannot fire).
+        """
+        a = np.asarray(steps)
+        if a.shape != (self.n,) or (
+            a.size and (a.min() < 0 or a.max() > 127 or not np.all(a == np.round(a)))
+        ):
+            raise ValueError(f"set_refractory: expected {self.n} integers in [0, 127], got {a!r:.60}")
+        with self._lock:
+            self.tref_n = a.astype(np.int64)
+            self._compile_chip()
 
     def set_stdp_enable(self, en_ff: Any = None, en_aa: Any = None) -> None:
         """Per-synapse STDP enable masks (same shapes as the weights)."""
@@ -454,12 +542,18 @@ class NeuroCoreXEngine(Engine[NeuroCoreXParams, NeuroCoreXSnapshot]):
         return (a != 0).astype(np.uint8)
 
     def set_input_raster(self, raster: Any, start_step: int | None = None) -> None:
-        """Input spikes for the steps ``start_step ...`` (rows: steps, columns: inputs)."""
+        """Input spikes for the steps ``start_step ...`` (rows: steps, columns: inputs).
+
+        An entry is how many times the address is sent in that step (0-255; booleans are 0 or 1):
+        the chip profile adds an address's weights once per sending, the extended profile once.
+        """
         r = np.asarray(raster)
         if r.ndim != 2 or r.shape[1] != self.n_inputs:
             raise ValueError(f"set_input_raster: expected (steps, {self.n_inputs}), got {r.shape}")
+        if r.dtype != np.bool_ and r.size and (r.min() < 0 or not np.all(r == np.round(r))):
+            raise ValueError("set_input_raster: entries must be counts (non-negative integers)")
         with self._lock:
-            self.raster = np.ascontiguousarray(r != 0, dtype=np.uint8)
+            self.raster = np.ascontiguousarray(np.minimum(r, 255), dtype=np.uint8)
             self.raster_start = self.step_count if start_step is None else int(start_step)
 
     def set_monitor(self, neurons: Any) -> None:
@@ -481,32 +575,38 @@ class NeuroCoreXEngine(Engine[NeuroCoreXParams, NeuroCoreXSnapshot]):
             while done < n:
                 m = min(n - done, self._chunk)
                 t0 = _t.perf_counter()
-                k = ncx_run(
-                    m,
-                    self.step_count,
-                    self._ip,
-                    self.leak_n,
-                    self.v,
-                    self.ref,
-                    self.w_aa,
-                    self.w_ff,
-                    self.en_aa,
-                    self.en_ff,
-                    self.prev_spk,
-                    self.tpre_in,
-                    self.apre_in,
-                    self.tpre_n,
-                    self.apre_n,
-                    self.tpost,
-                    self.apost,
-                    self.raster,
-                    self.raster_start,
-                    self.in_prob,
-                    self.monitor_idx,
-                    self._mon_buf,
-                    self._spk_step,
-                    self._spk_id,
-                    self._counts,
+                k = (
+                    self._run_chip(m)
+                    if self.params.profile == "chip"
+                    else ncx_run(
+                        m,
+                        self.step_count,
+                        self._ip,
+                        self.leak_n,
+                        self.thr_n,
+                        self.tref_n,
+                        self.v,
+                        self.ref,
+                        self.w_aa,
+                        self.w_ff,
+                        self.en_aa,
+                        self.en_ff,
+                        self.prev_spk,
+                        self.tpre_in,
+                        self.apre_in,
+                        self.tpre_n,
+                        self.apre_n,
+                        self.tpost,
+                        self.apost,
+                        self.raster,
+                        self.raster_start,
+                        self.in_prob,
+                        self.monitor_idx,
+                        self._mon_buf,
+                        self._spk_step,
+                        self._spk_id,
+                        self._counts,
+                    )
                 )
                 self.wall_s += _t.perf_counter() - t0
                 if k:
@@ -519,6 +619,43 @@ class NeuroCoreXEngine(Engine[NeuroCoreXParams, NeuroCoreXSnapshot]):
                 self.step_count += m
                 done += m
         return done
+
+    def _run_chip(self, m: int) -> int:
+        k = ncx_chip.chip_run(
+            m,
+            self.step_count,
+            self._ip_chip,
+            self._thr96,
+            self._tref96,
+            self.chip_v,
+            self.chip_ref,
+            self.chip_st,
+            self.chip_isr,
+            self.chip_wffp,
+            self.chip_wlp,
+            self.chip_slp,
+            self.w_aa,
+            self.w_ff,
+            self.en_aa,
+            self.en_ff,
+            self.tpre_in,
+            self.apre_in,
+            self.tpre_n,
+            self.apre_n,
+            self.tpost,
+            self.apost,
+            self.raster,
+            self.raster_start,
+            self.in_prob,
+            self.monitor_idx,
+            self._mon_buf,
+            self._spk_step,
+            self._spk_id,
+            self._counts,
+        )
+        self.v[:] = self.chip_v[: self.n]
+        self.ref[:] = self.chip_ref[: self.n]
+        return k
 
     def run_sample(self, raster: Any) -> np.ndarray:
         """Present one input raster from a clean state; spike counts per neuron.
@@ -604,8 +741,29 @@ class NeuroCoreXEngine(Engine[NeuroCoreXParams, NeuroCoreXSnapshot]):
         "apost",
         "in_prob",
         "leak_n",
+        "thr_n",
+        "tref_n",
+        "chip_v",
+        "chip_ref",
+        "chip_st",
+        "chip_isr",
+        "chip_wffp",
+        "chip_wlp",
+        "chip_slp",
         "raster",
         "monitor_idx",
+    )
+    #: arrays that states written before the chip profile lack (they start from the parameters / zero)
+    _NEWER = (
+        "thr_n",
+        "tref_n",
+        "chip_v",
+        "chip_ref",
+        "chip_st",
+        "chip_isr",
+        "chip_wffp",
+        "chip_wlp",
+        "chip_slp",
     )
 
     def load_state_dict(self, d: Mapping[str, Any]) -> None:
@@ -632,6 +790,9 @@ class NeuroCoreXEngine(Engine[NeuroCoreXParams, NeuroCoreXSnapshot]):
                 cur = getattr(self, k)
                 if k == "leak_n" and k not in d:  # states written before per-neuron leaks
                     cur[:] = params.quantized()["leak"]
+                    continue
+                if k in self._NEWER and k not in d:
+                    cur[:] = {"thr_n": params.quantized()["threshold"], "tref_n": params.refractory}.get(k, 0)
                     continue
                 raw = np.asarray(d[k])
                 if raw.dtype.kind not in "biuf" or (raw.size and not np.all(np.isfinite(raw))):

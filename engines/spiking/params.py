@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -230,19 +231,40 @@ def from_q(raw) -> np.ndarray | float:
     return np.asarray(raw) / Q_ONE
 
 
+NCX_PROFILES = ("chip", "extended")
+
+
 @dataclass(frozen=True)
 class NeuroCoreXParams(Params):
-    """NeuroCoreX network: ``n_inputs`` -> ``n_neurons`` (all-to-all among neurons)."""
+    """NeuroCoreX network: ``n_inputs`` -> ``n_neurons`` (all-to-all among neurons).
 
-    n_neurons: int = param(10, min=1, max=1024, doc="LIF neurons (the FPGA holds about 90)")
-    n_inputs: int = param(64, min=0, max=4096, doc="input channels (feed-forward)")
+    ``profile`` ``chip`` (the default) does what the public VHDL does (one round of the chip's
+    96-slot pipeline per step, :mod:`engines.spiking.ncx_chip`); ``extended`` keeps the
+    project's generalisations (per-neuron leak, bias on every neuron, reset to ``v_reset``,
+    free ``amp_ff``/``amp_aa``, saturating potentiation, instantaneous input): see
+    :mod:`engines.spiking.neurocorex` for the full list of differences. Parameters saved
+    before profiles existed load as ``extended``, the behaviour they were saved with.
+    """
+
+    profile: str = param("chip", choices=NCX_PROFILES, doc="chip: as the VHDL does; extended: generalised")
+    n_neurons: int = param(
+        10, min=1, max=1024, doc="LIF neurons (chip: at most 96 slots, only slots 4-93 can fire)"
+    )
+    n_inputs: int = param(64, min=0, max=4096, doc="input channels (feed-forward; chip: at most 96)")
     threshold: float = param(1.0, min=-128.0, max=127.99, doc="spike threshold (Q7.10)")
     leak: float = param(0.0, min=-128.0, max=127.99, doc="constant subtractive leak per step (Q7.10)")
-    bias: float = param(0.0, min=-128.0, max=127.99, doc="bias current added every step (Q7.10)")
-    v_reset: float = param(0.0, min=-128.0, max=127.99, doc="reset potential (Q7.10)")
+    bias: float = param(
+        0.0, min=-128.0, max=127.99, doc="bias current per step (Q7.10; chip: only the bias neuron)"
+    )
+    bias_neuron: int = param(
+        4, min=3, max=95, doc="chip: the debug slot, the one neuron the bias reaches (N_debug + 3)"
+    )
+    v_reset: float = param(0.0, min=-128.0, max=127.99, doc="reset potential (Q7.10; chip: always 0)")
     refractory: int = param(4, min=0, max=127, doc="refractory counter maximum (steps)")
-    amp_aa: int = param(1, min=0, max=1023, doc="lateral synaptic scale (integer)")
-    amp_ff: int = param(9, min=0, max=255, doc="feed-forward synaptic scale (integer)")
+    amp_aa: int = param(1, min=0, max=1023, doc="lateral synaptic scale (integer; chip: fixed at 1)")
+    amp_ff: int = param(
+        9, min=0, max=255, doc="feed-forward scale (chip: written to neuron 0's refractory register)"
+    )
     stdp: bool = param(False, doc="rectangular-window STDP on enabled synapses")
     tpre_max: int = param(4, min=0, max=126, doc="pre window length (steps)")
     tpost_max: int = param(4, min=0, max=126, doc="post window length (steps)")
@@ -252,6 +274,20 @@ class NeuroCoreXParams(Params):
     step_ms: float = param(1.0, unit="ms", min=0.001, max=1000.0, doc="biological time per step (display)")
     monitor_count: int = param(8, min=0, max=1024, doc="neurons whose v is recorded every step")
     spike_buffer: int = param(200_000, min=1000, max=100_000_000, doc="spikes kept", advanced=True)
+
+    def validate(self) -> None:
+        if self.profile == "chip" and (self.n_neurons > 96 or self.n_inputs > 96):
+            raise ValueError(
+                f"NeuroCoreXParams: the chip profile has 96 neuron slots and 96 input addresses; "
+                f"n_neurons = {self.n_neurons}, n_inputs = {self.n_inputs} (use profile 'extended')"
+            )
+
+    @classmethod
+    def from_dict(cls, d, *, strict: bool = True):
+        """As :meth:`Params.from_dict`; a mapping without ``profile`` (saved before profiles) is ``extended``."""
+        if isinstance(d, Mapping) and "profile" not in d:
+            d = {**d, "profile": "extended"}
+        return super().from_dict(d, strict=strict)
 
     def quantized(self) -> dict[str, int]:
         return {

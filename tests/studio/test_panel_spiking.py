@@ -186,6 +186,23 @@ def test_neurocorex_tab_streams_digits_and_can_be_stopped(window, qtbot):
     assert runner.state == "paused"
 
 
+def test_neurocorex_profile_combo_picks_the_model_the_demo_runs(window, qtbot):
+    panel = window.panels["spiking"]
+    combo = panel.ncx.profile_combo
+    assert [combo.itemText(i) for i in range(combo.count())] == ["chip", "extended"]
+    assert combo.currentText() == "chip" and "one leak for all neurons" in combo.toolTip().lower()
+    seen = {}
+    for profile in ("extended", "chip"):
+        combo.setCurrentIndex(combo.findText(profile))
+        assert panel.start_ncx_demo(pause_s=0.0, limit=30)
+        qtbot.waitUntil(lambda: "test accuracy" in panel.ncx.status.text(), timeout=120_000)
+        seen[profile] = panel.ncx.status.text()
+        x, y = panel.ncx.out.getData()
+        assert len(x) > 0 and np.all((np.asarray(y) >= 0) & (np.asarray(y) < 10))
+    assert seen["extended"].startswith("NeuroCoreX (extended profile)")
+    assert seen["chip"].startswith("NeuroCoreX (chip profile)")
+
+
 class _GuiThreadWatch:
     """Stands in for the runner's engine and notes every attribute the spiking panel reads on the GUI thread."""
 

@@ -9,6 +9,16 @@ from PySide6 import QtCore, QtWidgets
 from .constants import E_RGB, IN_RGB
 
 _OTHER = (150, 150, 150)
+_CHIP_TIP = (
+    "chip: as the public VHDL does. One leak for all neurons (neuron 8's register), reset to 0, bias on "
+    "the debug neuron only, feed-forward scale in neuron 0's refractory register, lateral scale 1 and one "
+    "undecaying lateral register, 8-bit wrapping potentiation, inputs acting one step later, only slots "
+    "4-93 fire. Digits: the STDP weights with host-fitted per-neuron thresholds, outputs in slots 4-13."
+)
+_EXTENDED_TIP = (
+    "extended: the project's generalisations. Per-neuron leak and bias, reset to v_reset, free amp_ff and "
+    "amp_aa, saturating potentiation, instantaneous inputs. Digits: the STDP weights with per-neuron leaks."
+)
 
 
 class NeuroCoreXView(QtWidgets.QWidget):
@@ -27,6 +37,15 @@ class NeuroCoreXView(QtWidgets.QWidget):
         )
         self.start_btn.clicked.connect(lambda: self.demo_requested.emit())
         row.addWidget(self.start_btn)
+        row.addWidget(QtWidgets.QLabel("profile"))
+        self.profile_combo = QtWidgets.QComboBox()
+        self.profile_combo.setObjectName("spiking_ncx_profile")
+        self.profile_combo.addItem("chip", "chip")
+        self.profile_combo.addItem("extended", "extended")
+        self.profile_combo.setItemData(0, _CHIP_TIP, QtCore.Qt.ItemDataRole.ToolTipRole)
+        self.profile_combo.setItemData(1, _EXTENDED_TIP, QtCore.Qt.ItemDataRole.ToolTipRole)
+        self.profile_combo.setToolTip(_CHIP_TIP + "\n\n" + _EXTENDED_TIP)
+        row.addWidget(self.profile_combo)
         row.addStretch(1)
         lay.addLayout(row)
         self.status = QtWidgets.QLabel("")
@@ -55,6 +74,10 @@ class NeuroCoreXView(QtWidgets.QWidget):
         self.count_plot.addItem(self.bars)
         view.ci.layout.setColumnStretchFactor(1, 3)
         return view
+
+    def profile(self) -> str:
+        """The NeuroCoreX profile chosen in the combo: ``chip`` or ``extended``."""
+        return str(self.profile_combo.currentData())
 
     def show_sample(self, v: dict) -> None:
         """One classified digit: ``image``, ``spikes`` (step, unit; outputs < 10), ``counts``, ``predicted``..."""

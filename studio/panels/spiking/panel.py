@@ -294,7 +294,10 @@ class SpikingPanel(Panel[SpikingSnapshot]):
         self.ncx.samples = 0
         self.ncx.status.setText("NeuroCoreX: loading the digits...")
         self.view_tabs.setCurrentIndex(Tab.NEUROCOREX)
-        return self.runner.run_job(lambda _eng: ncx_digits.demo_job(pause_s=pause_s, limit=limit))
+        profile = self.ncx.profile()
+        return self.runner.run_job(
+            lambda _eng: ncx_digits.demo_job(pause_s=pause_s, limit=limit, profile=profile)
+        )
 
     def analyse_geometry(self, windows: str = GEOMETRY_WINDOWS) -> bool:
         """Record the digits network's responses on the worker (the TESS network trained last here, else
@@ -342,7 +345,8 @@ class SpikingPanel(Panel[SpikingSnapshot]):
             return
         if isinstance(result, dict) and result.get("preset") == "neurocorex-digits-demo":
             self.ncx.status.setText(
-                f"NeuroCoreX: test accuracy {result['test_accuracy']:.3f} on {result['n_test']} digits"
+                f"NeuroCoreX ({result.get('profile', 'extended')} profile): test accuracy "
+                f"{result['test_accuracy']:.3f} on {result['n_test']} digits"
             )
             return
         if isinstance(result, dict):

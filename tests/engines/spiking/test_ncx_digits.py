@@ -95,7 +95,9 @@ def test_full_stdp_training_reproduces_the_shipped_weights():
 
 
 def test_per_neuron_leaks_match_the_scalar_leak_and_act_per_neuron():
-    p = NeuroCoreXParams(n_neurons=4, n_inputs=6, threshold=3.0, leak=0.25, refractory=0, amp_ff=1)
+    p = NeuroCoreXParams(
+        profile="extended", n_neurons=4, n_inputs=6, threshold=3.0, leak=0.25, refractory=0, amp_ff=1
+    )
     rng = np.random.default_rng(0)
     w = rng.integers(-2, 4, (6, 4))
     raster = rng.random((40, 6)) < 0.5

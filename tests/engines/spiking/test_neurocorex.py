@@ -1,4 +1,7 @@
-"""NeuroCoreX mode, bit for bit against an independent plain-Python integer model."""
+"""NeuroCoreX mode, extended profile, bit for bit against an independent plain-Python integer model.
+
+The chip profile has its own tests (``test_ncx_chip.py``: case by case from the VHDL, and against GHDL).
+"""
 
 from __future__ import annotations
 
@@ -114,6 +117,7 @@ class Reference:
 def _random_case(seed: int, **over):
     rng = np.random.default_rng(seed)
     kw = dict(
+        profile="extended",
         n_neurons=9,
         n_inputs=14,
         threshold=3.0,
@@ -198,8 +202,9 @@ def test_quantization_and_errors():
         other.load_state_dict(eng.state_dict())
 
 
-def test_state_restore_continues_bit_identically():
-    p, w_ff, w_aa, en_ff, en_aa, raster = _random_case(5)
+@pytest.mark.parametrize("profile", ["extended", "chip"])
+def test_state_restore_continues_bit_identically(profile):
+    p, w_ff, w_aa, en_ff, en_aa, raster = _random_case(5, profile=profile)
     a = NeuroCoreXEngine(p)
     a.set_weights(w_ff=w_ff, w_aa=w_aa)
     a.set_stdp_enable(en_ff=en_ff, en_aa=en_aa)
