@@ -7,7 +7,7 @@ from PySide6 import QtWidgets
 from engines.routing.report import COMPARISON_COLUMNS, comparison_rows
 from studio import theme
 
-HINT = "Each solver run on this instance gets a row here (cost, gap, time). Press Compare all solvers."
+HINT = "A row per solver run on this instance (cost, gap, time) appears here. Press Compare all solvers."
 
 
 class CompareTable(QtWidgets.QTableWidget):
@@ -16,8 +16,11 @@ class CompareTable(QtWidgets.QTableWidget):
     def __init__(self, parent: QtWidgets.QWidget | None = None):
         super().__init__(0, len(COMPARISON_COLUMNS), parent)
         self.setHorizontalHeaderLabels(list(COMPARISON_COLUMNS))
-        self.horizontalHeader().setStretchLastSection(True)
+        head = self.horizontalHeader()
+        head.setSectionResizeMode(QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
+        head.setStretchLastSection(True)
         self.verticalHeader().setVisible(False)
+        self.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
         self.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
         self.hint = theme.EmptyHint(self, HINT)
 

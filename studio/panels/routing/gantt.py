@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from engines.routing.report import gantt_bars
 from studio import theme
@@ -29,23 +29,27 @@ class GanttChart(pg.PlotWidget):
         th = theme.current()
         self._unit = None
         theme.style_plot(self, x=("time", None), y=("route", None), si_prefix=False)
-        theme.legend_above(self, columns=5)
+        self.legend = theme.legend_above(self, columns=5)
         self.getPlotItem().invertY(True)
         self.window_bars = self._bars(0.8, th.grid, "time window")
         self.travel_bars = self._bars(0.3, th.muted, "travel")
-        self.wait_bars = self._bars(0.5, theme.category_colour(1), "wait")
+        hatch = QtGui.QBrush(th.qcolor("foreground"), QtCore.Qt.BrushStyle.BDiagPattern)
+        self.wait_bars = self._bars(0.5, hatch, "wait")
         self.service_bars = self._bars(0.6, th.foreground, "service")
         self.stops = pg.ScatterPlotItem(
-            size=7, pen=pg.mkPen(th.background), hoverable=True, hoverSize=11, tip=lambda x, y, data: data
-        )
+            size=7, pen=pg.mkPen(th.background), brush=pg.mkBrush(th.muted), hoverable=True, hoverSize=11,
+            tip=lambda x, y, data: data,
+        )  # fmt: skip
         self.stops.setZValue(10)
-        self.addItem(self.stops, name="stop")
+        self.addItem(self.stops)
+        self.legend.addItem(self.stops, "stop (hover for details)")
         self.labels: list[pg.TextItem] = []
         self.hint = theme.EmptyHint(self, HINT)
 
-    def _bars(self, height: float, colour: str, name: str) -> pg.BarGraphItem:
-        item = pg.BarGraphItem(x0=[], y=[], width=[], height=height, brush=pg.mkBrush(colour), pen=None)
-        self.addItem(item, name=name)
+    def _bars(self, height: float, brush, name: str) -> pg.BarGraphItem:
+        item = pg.BarGraphItem(x0=[], y=[], width=[], height=height, brush=pg.mkBrush(brush), pen=None)
+        self.addItem(item)
+        self.legend.addItem(item, name)  # bars are no plot-data items: the legend takes them by hand
         return item
 
     def show_solution(self, problem, evaluation) -> None:

@@ -29,8 +29,7 @@ class MatrixView(QtWidgets.QWidget):
         layout.addWidget(self.kind)
         self.plot = pg.PlotWidget()
         theme.style_plot(self.plot, x=("to stop", None), y=("from stop", None), grid=False)
-        self.plot.invertY(True)
-        self.plot.setAspectLocked(True)
+        self.plot.invertY(True)  # row 0 (the depot) at the top, as in a printed matrix
         self.image = pg.ImageItem()
         self.plot.addItem(self.image)
         self.bar = theme.colorbar(self.plot, self.image, "distance", None, limits=(0.0, 1.0))

@@ -43,6 +43,7 @@ from .route_table import RouteTable
 FILTER = "Routing instances (*.vrp *.txt *.atsp *.npz *.csv);;All files (*)"
 EXPORT_FILTER = "VRPLIB solution (*.sol);;CSV (*.csv);;GeoJSON (*.geojson)"
 WARMING = "Loading the solvers (a few seconds). Then press Solve: the best cost appears here step by step."
+WARMING_PENDING = "Loading the solvers (a few seconds); the solve then starts and its best cost appears here."
 
 
 class RoutingPanel(Panel[RoutingSnapshot]):
@@ -239,6 +240,7 @@ class RoutingPanel(Panel[RoutingSnapshot]):
         self.clear_error()
         if self.warming:  # runs as soon as the warm-up ends
             self._pending = (solver, limit)
+            self.curve_plot.hint.set_empty(True, WARMING_PENDING)
             return True
         return self._run_solve(solver, limit)
 

@@ -19,8 +19,11 @@ class RouteTable(QtWidgets.QTableWidget):
     def __init__(self, parent: QtWidgets.QWidget | None = None):
         super().__init__(0, len(ROUTE_COLUMNS), parent)
         self.setHorizontalHeaderLabels(list(ROUTE_COLUMNS))
-        self.horizontalHeader().setStretchLastSection(True)
+        head = self.horizontalHeader()
+        head.setSectionResizeMode(QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
+        head.setStretchLastSection(True)
         self.verticalHeader().setVisible(False)
+        self.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
         self.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
         self.hint = theme.EmptyHint(self, HINT)
 
@@ -39,5 +42,4 @@ class RouteTable(QtWidgets.QTableWidget):
                 if 0 < j < len(row) - 1:
                     item.setTextAlignment(RIGHT)
                 self.setItem(k, j, item)
-        self.resizeColumnsToContents()
         self.hint.set_empty(not rows)
