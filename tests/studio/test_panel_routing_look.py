@@ -90,9 +90,10 @@ def test_demo_solve_steps_down_live_then_fills_gantt_and_matrix(panel, qtbot):
     qtbot.waitUntil(p.gantt.isVisible, timeout=2000)
     assert p.gantt.bar_count() == s.problem.n - 1 and p.gantt.hint.isHidden()
     assert len(p.gantt.travel_bars.opts["x0"]) == s.problem.n - 1 + n  # every leg, the returns too
-    ticks = p.gantt.getAxis("left")._tickLevels[0]
-    assert [t[1].split(" · ")[0] for t in ticks] == [str(k) for k in range(1, n + 1)]
-    assert ticks[0][1].endswith(f"{len(s.routes[0])} stops")
+    names = [f"{k + 1} · {len(r)} stops" for k, r in enumerate(s.routes)]
+    ticks = p.gantt.getAxis("left")._tickLevels[0]  # every row named, or every other when rows are thin
+    every = int(ticks[1][0] - ticks[0][0]) if len(ticks) > 1 else 1
+    assert ticks[0] == (1, names[0]) and [t[1] for t in ticks] == names[::every] and every <= 2
     assert p.gantt.getAxis("bottom").labelUnits == "min"
     # one colour per route, the same on the map, in the table and on the Gantt
     cols = route_colours(n)

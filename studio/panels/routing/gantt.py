@@ -37,13 +37,16 @@ class GanttChart(pg.PlotWidget):
         self.wait_bars = self._bars(0.5, hatch, "wait")
         self.service_bars = self._bars(0.6, th.foreground, "service")
         self.stops = pg.ScatterPlotItem(
-            size=7, pen=pg.mkPen(th.background), brush=pg.mkBrush(th.muted), hoverable=True, hoverSize=11,
+            size=7, pen=pg.mkPen(th.muted, width=0.5), brush=pg.mkBrush(th.muted), hoverable=True, hoverSize=11,
             tip=lambda x, y, data: data,
         )  # fmt: skip
         self.stops.setZValue(10)
         self.addItem(self.stops)
         self.legend.addItem(self.stops, "stop (hover for details)")
         self.labels: list[pg.TextItem] = []
+        self._row_names: list[str] = []
+        self.setMinimumHeight(170)  # room for seven routes and the legend on a 1280x720 screen
+        self.getViewBox().sigResized.connect(self._name_rows)
         self.hint = theme.EmptyHint(self, HINT)
 
     def _bars(self, height: float, brush, name: str) -> pg.BarGraphItem:
@@ -58,6 +61,8 @@ class GanttChart(pg.PlotWidget):
             for item in (self.window_bars, self.travel_bars, self.wait_bars, self.service_bars):
                 item.setOpts(x0=[], y=[], width=[], brushes=None)
             self.stops.setData([], [])
+            self._row_names = []
+            self._name_rows()
             self._label_stops(np.zeros(0), np.zeros(0), np.zeros(0, dtype=np.intp), [])
             self.hint.set_empty(True)
             return
@@ -81,10 +86,24 @@ class GanttChart(pg.PlotWidget):
         self.stops.setData(sx, sy, brush=[pg.mkBrush(cols[int(k) - 1]) for k in sy], data=tips)
         self._label_stops(sx, sy, bars.stops, cols)
         counts = np.bincount(sy.astype(np.intp), minlength=n + 1)
-        self.getAxis("left").setTicks([[(k, f"{k} · {counts[k]} stops") for k in range(1, n + 1)], []])
+        self._row_names = [f"{k} · {counts[k]} stops" for k in range(1, n + 1)]
+        self._name_rows()
         self.setYRange(0.4, n + 0.6, padding=0)
         self.setXRange(0.0, max(bars.end, 1e-9), padding=0.02)
         self.hint.set_empty(False)
+
+    def _name_rows(self, *_args) -> None:
+        """Name each route's row on the y axis; when rows are too thin for a line of text each,
+        name every second (third, ...) one so that the names never overlap."""
+        n = len(self._row_names)
+        if not n:
+            self.getAxis("left").setTicks(None)
+            return
+        row_px = self.getViewBox().height() / n
+        every = max(1, int(np.ceil((self.fontMetrics().height() + 1) / max(row_px, 1e-3))))
+        major = [(k + 1, self._row_names[k]) for k in range(0, n, every)]
+        minor = [(k + 1, "") for k in range(n) if k % every]
+        self.getAxis("left").setTicks([major, minor])
 
     def _set_unit(self, unit: str) -> None:
         if unit != self._unit:

@@ -63,6 +63,7 @@ class RouteMap(pg.PlotWidget):
         theme.style_plot(self, grid=False)
         self.setAspectLocked(True)
         self.legend = theme.legend_above(self, columns=LEGEND_COLUMNS)
+        self._legend_routes = -1  # routes named in the legend
         self._build_items()
         self.scale = MapScaleBar()
         self.scale.attach(box)
@@ -131,9 +132,12 @@ class RouteMap(pg.PlotWidget):
             arrows.setData([], [])
             line.hide()
             arrows.hide()
-        rows = fill_legend(self.legend, self.depot, self.customers, [li for li, _ in self.route_items[: len(routes)]],
-                           LEGEND_COLUMNS)  # fmt: skip
-        self.getPlotItem().layout.setRowFixedHeight(0, 22 * rows)
+        if len(routes) != self._legend_routes:  # the samples follow their lines' pens by themselves
+            self._legend_routes = len(routes)
+            lines = [li for li, _ in self.route_items[: len(routes)]]
+            rows = fill_legend(self.legend, self.depot, self.customers, lines, LEGEND_COLUMNS)
+            self.getPlotItem().layout.setRowFixedHeight(0, 22 * rows)
+        self.legend.update()
         self.scale.update_bar()
 
     def _route_item(self, k: int) -> tuple[pg.PlotDataItem, pg.PlotDataItem]:

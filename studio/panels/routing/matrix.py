@@ -33,6 +33,7 @@ class MatrixView(QtWidgets.QWidget):
         self.image = pg.ImageItem()
         self.plot.addItem(self.image)
         self.bar = theme.colorbar(self.plot, self.image, "distance", None, limits=(0.0, 1.0))
+        self.plot.setMinimumHeight(140)  # the colour bar's title stays readable
         layout.addWidget(self.plot)
         self.hint = theme.EmptyHint(self.plot, HINT)
 

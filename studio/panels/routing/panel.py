@@ -107,9 +107,9 @@ class RoutingPanel(Panel[RoutingSnapshot]):
         middle = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
         middle.addWidget(self.map)
         middle.addWidget(self.tabs)
-        middle.setStretchFactor(0, 3)
-        middle.setStretchFactor(1, 2)
-        middle.setSizes([600, 300])
+        middle.setStretchFactor(0, 1)
+        middle.setStretchFactor(1, 1)
+        middle.setSizes([560, 400])
         split = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
         for k, (widget, stretch) in enumerate(((scroll, 0), (middle, 3), (self.curve_plot, 1))):
             split.addWidget(widget)
