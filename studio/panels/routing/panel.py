@@ -4,10 +4,13 @@ The wiring of the Route maps panel, a thin view over
 :class:`engines.routing.engine.RoutingEngine`. The map (:class:`.RouteMap`)
 shows routes coloured per vehicle with direction arrows, the depot as a
 square, and, for road-network instances, routes along the streets over the
-road graph. Below the map: a per-route table, a Gantt chart per vehicle (time
-windows), a matrix view (distances or their asymmetry |d_ij - d_ji|) and a
-comparison of the solvers run on the instance. On the right, the improvement
-curve (best cost against time).
+road graph, with a legend, a scale bar and the OpenStreetMap credit. Below the
+map: a per-route table, a Gantt chart per route (legs, waits, stops, time
+windows), a matrix view (distances, durations or their asymmetry |d_ij - d_ji|,
+with a labelled colour bar) and a comparison of the solvers run on the instance.
+On the right, the improvement curve: the best cost held as steps until the next
+improvement, with the solve's time limit marked. Every view says what will
+appear in it while it has nothing to show.
 
 Map editing (coordinate instances): click on empty map adds a customer
 there, a left drag of a customer (or of the depot) moves it, right-click on
