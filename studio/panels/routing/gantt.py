@@ -31,6 +31,8 @@ class GanttChart(pg.PlotWidget):
         theme.style_plot(self, x=("time", None), y=("route", None), si_prefix=False)
         self.legend = theme.legend_above(self, columns=5)
         self.getPlotItem().invertY(True)
+        # _name_rows spaces the route names itself: the axis must not drop any of them
+        self.getAxis("left").setStyle(textFillLimits=[(0, 1.0)])
         self.window_bars = self._bars(0.8, th.grid, "time window")
         self.travel_bars = self._bars(0.3, th.muted, "travel")
         hatch = QtGui.QBrush(th.qcolor("foreground"), QtCore.Qt.BrushStyle.BDiagPattern)
@@ -88,7 +90,6 @@ class GanttChart(pg.PlotWidget):
         counts = np.bincount(sy.astype(np.intp), minlength=n + 1)
         self._row_names = [f"{k} · {counts[k]} stops" for k in range(1, n + 1)]
         self._name_rows()
-        self.setYRange(0.4, n + 0.6, padding=0)
         self.setXRange(0.0, max(bars.end, 1e-9), padding=0.02)
         self.hint.set_empty(False)
 
@@ -99,11 +100,17 @@ class GanttChart(pg.PlotWidget):
         if not n:
             self.getAxis("left").setTicks(None)
             return
-        row_px = self.getViewBox().height() / n
-        every = max(1, int(np.ceil((self.fontMetrics().height() + 1) / max(row_px, 1e-3))))
+        text_px = self.fontMetrics().height() + 1
+        height = max(self.getViewBox().height(), 1.0)
+        pad = 0.6  # rows above the first and below the last: room for the first and last names
+        for _ in range(2):
+            row_px = height / (n - 1 + 2 * pad)
+            pad = max(0.6, 0.5 * text_px / row_px + 0.05)
+        every = max(1, int(np.ceil(text_px / row_px)))
         major = [(k + 1, self._row_names[k]) for k in range(0, n, every)]
         minor = [(k + 1, "") for k in range(n) if k % every]
         self.getAxis("left").setTicks([major, minor])
+        self.setYRange(1 - pad, n + pad, padding=0)
 
     def _set_unit(self, unit: str) -> None:
         if unit != self._unit:
