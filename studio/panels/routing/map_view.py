@@ -77,6 +77,13 @@ class RouteMap(pg.PlotWidget):
         th = theme.current()
         self.streets = pg.PlotDataItem(connect="pairs", pen=pg.mkPen(th.grid, width=1))
         self.addItem(self.streets)
+        # a thin dark casing under every route line, as on printed maps: pale colours (the
+        # Okabe-Ito yellow) stay visible on a light background and over the streets
+        casing = th.qcolor("foreground")
+        casing.setAlpha(110)
+        self.casing = pg.PlotDataItem(connect="finite", pen=pg.mkPen(casing, width=4.5))
+        self.casing.setZValue(4)
+        self.addItem(self.casing)
         self.customers = pg.ScatterPlotItem(
             size=7, pen=pg.mkPen(th.foreground), brush=pg.mkBrush(th.background), hoverable=True,
             hoverSize=11, tip=lambda x, y, data: data,
@@ -118,11 +125,13 @@ class RouteMap(pg.PlotWidget):
     def show_routes(self, problem, routes) -> None:
         size = arrow_size(self.xy)
         colours = route_colours(len(routes))
+        cased = []
         for k, route in enumerate(routes):
             line, arrows = self._route_item(k)
             pen = pg.mkPen(colours[k], width=2.5)
             path, at = route_path(problem, route, self.xy, self.kx)
             line.setData(path[:, 0], path[:, 1], pen=pen)
+            cased += [path, np.full((1, 2), np.nan)]
             bar = arrow_segments(path, at, size)
             arrows.setData(bar[:, 0], bar[:, 1], pen=pen)
             line.show()
@@ -132,6 +141,8 @@ class RouteMap(pg.PlotWidget):
             arrows.setData([], [])
             line.hide()
             arrows.hide()
+        casing = np.concatenate(cased) if cased else np.zeros((0, 2))
+        self.casing.setData(casing[:, 0], casing[:, 1])
         if len(routes) != self._legend_routes:  # the samples follow their lines' pens by themselves
             self._legend_routes = len(routes)
             lines = [li for li, _ in self.route_items[: len(routes)]]
