@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -39,6 +39,11 @@ class RoutingSnapshot:
     comparison: tuple[tuple[str, float, float | None, float, bool], ...]  # solver, cost, gap %, s, feasible
     solving: bool
     version: int  # bumps whenever problem or solution change
+    time_limit_s: float = 0.0  # of the running or last solve (0: none yet)
+    elapsed_s: float = 0.0  # time into that solve, s (the curve's last cost holds until then)
+
+    #: fields that measure this machine rather than the model
+    measured: ClassVar[tuple[str, ...]] = ("elapsed_s",)
 
 
 class RoutingEngine(Engine[RoutingParams, RoutingSnapshot]):
@@ -59,6 +64,8 @@ class RoutingEngine(Engine[RoutingParams, RoutingSnapshot]):
         self._curve: list[tuple[float, float]] = []
         self._comparison: dict[str, tuple[str, float, float | None, float, bool]] = {}
         self._solving = False
+        self._time_limit = 0.0
+        self._elapsed = 0.0
         self._version = 0
         self._rng = np.random.default_rng(seed)
         self._lsdata: ls.LSData | None = None
@@ -81,6 +88,7 @@ class RoutingEngine(Engine[RoutingParams, RoutingSnapshot]):
         self._routes = ()
         self._eval = None
         self._curve = []
+        self._time_limit = self._elapsed = 0.0
         self._solver = ""
         self._lsdata = None
         if not keep_comparison:
@@ -127,10 +135,12 @@ class RoutingEngine(Engine[RoutingParams, RoutingSnapshot]):
         job = solve_job(self.problem, solver, limit, self.seed, min_vehicles=mv)
         self._solving = True
         self._curve = []
+        self._time_limit, self._elapsed = limit, 0.0
         self._version += 1
         last: SolveResult | None = None
         try:
             for prog in job:
+                self._elapsed = float(prog.done)
                 r = prog.value
                 if (
                     r is not None
@@ -198,6 +208,8 @@ class RoutingEngine(Engine[RoutingParams, RoutingSnapshot]):
             comparison=tuple(self._comparison.values()),
             solving=self._solving,
             version=self._version,
+            time_limit_s=self._time_limit,
+            elapsed_s=self._elapsed,
         )
 
     def state_dict(self) -> dict[str, Any]:

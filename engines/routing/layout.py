@@ -23,6 +23,7 @@ __all__ = [
     "mds_layout",
     "pick",
     "route_path",
+    "scale_bar",
     "street_segments",
     "to_problem_xy",
 ]
@@ -42,6 +43,25 @@ def mds_layout(distance: np.ndarray) -> np.ndarray:
     w, v = np.linalg.eigh(gram)
     xy = v[:, -2:] * np.sqrt(np.maximum(w[-2:], 0))
     return xy[:, ::-1]
+
+
+#: kilometres per degree of latitude (mean Earth radius 6371.0088 km): one map unit of a lat/lon map
+KM_PER_DEGREE = 6371.0088 * math.pi / 180.0
+
+
+def scale_bar(map_units_per_px: float, target_px: float = 100.0) -> tuple[float, str]:
+    """A scale bar of a lat/lon map about ``target_px`` long: its length in map units and its label.
+
+    The length is a round distance (1, 2 or 5 times a power of ten metres); map units are degrees
+    of latitude, and east-west distances match since :func:`map_xy` scales longitudes by ``kx``.
+    """
+    if not (map_units_per_px > 0 and math.isfinite(map_units_per_px)):
+        raise ValueError(f"map_units_per_px = {map_units_per_px!r}: must be positive and finite")
+    want_m = target_px * map_units_per_px * KM_PER_DEGREE * 1000.0
+    power = 10.0 ** math.floor(math.log10(want_m))
+    metres = max(m * power for m in (1, 2, 5) if m * power <= want_m)
+    label = f"{metres / 1000:g} km" if metres >= 1000 else f"{metres:g} m"
+    return metres / 1000.0 / KM_PER_DEGREE, label
 
 
 def map_xy(problem: Problem) -> tuple[np.ndarray, float]:

@@ -7,10 +7,16 @@ from pathlib import Path
 from PySide6 import QtCore, QtWidgets
 
 from engines.paths import REPO_ROOT, shared_data
+from engines.routing.report import format_cost
 from engines.routing.solvers import SOLVERS
 
 ASSETS = REPO_ROOT / "assets" / "routing"
-DEMO = ASSETS / "helsinki-40.npz"
+DEMO = ASSETS / "helsinki-200.npz"
+SMALL_DEMO = ASSETS / "helsinki-40.npz"
+#: the demo's solve: long enough to watch the improvement curve step down (``studio --screenshot``);
+#: PyVRP's search keeps finding improvements on the 199-customer city through such a budget
+DEMO_TIME_LIMIT_S = 12.0
+DEMO_SOLVER = "pyvrp"
 SHARED = shared_data("routing")
 
 HINT = (
@@ -24,8 +30,10 @@ HINT = (
 def sample_files() -> list[tuple[str, Path]]:
     """The shipped demo instance, then the instances of the shared data folder (label, path)."""
     out = []
-    if DEMO.exists():
-        out.append(("Helsinki streets, 39 customers (ACVRP)", DEMO))
+    for path, label in ((DEMO, "Helsinki streets, 199 customers (ACVRP)"),
+                        (SMALL_DEMO, "Helsinki streets, 39 customers (ACVRP)")):  # fmt: skip
+        if path.exists():
+            out.append((label, path))
     for sub, pattern in (
         ("cvrplib", "*.vrp"),
         ("solomon", "*.txt"),
@@ -59,6 +67,11 @@ class SolverForm(QtWidgets.QWidget):
         layout.addWidget(self.open_button)
         self.samples = QtWidgets.QComboBox()
         self.samples.setObjectName("RoutingSamples")
+        self.samples.setSizeAdjustPolicy(
+            QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.samples.setMinimumContentsLength(12)
+        self.samples.setMinimumWidth(120)  # long file names must not widen the controls
         self.samples.addItem("Samples…", None)
         for label, path in sample_files():
             self.samples.addItem(label, str(path))
@@ -115,7 +128,7 @@ class SolverForm(QtWidgets.QWidget):
             self.result.setText("not solved yet")
             return
         gap = problem.gap(ev.cost)
-        text = f"<b>{solver or 'solution'}</b>: cost {problem.round_cost(ev.cost):g}"
+        text = f"<b>{solver or 'solution'}</b>: cost {format_cost(problem, ev.cost, unit=True)}"
         if gap is not None and ev.feasible:
             text += f", gap {gap:+.2f} %"
         text += f", {ev.num_routes} routes, " + ("feasible" if ev.feasible else "<b>INFEASIBLE</b>")

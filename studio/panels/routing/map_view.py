@@ -2,6 +2,8 @@
 
 Road-network instances draw their routes along the streets over the road graph
 (no online tiles); hovering a stop shows its arrival, wait, load and time window.
+A legend above the map names the depot, the stops and the routes; lat/lon maps get a
+scale bar and, when they draw OpenStreetMap data, its attribution.
 The map also turns the mouse into edit requests (signals); the panel applies them.
 """
 
@@ -21,9 +23,14 @@ from engines.routing.layout import (
     to_problem_xy,
 )
 from engines.routing.report import stop_tips
+from studio import theme
 
-from .colours import route_colour
+from .colours import route_colours
 from .editing import MapEditBox
+from .map_overlays import Attribution, MapScaleBar, fill_legend
+
+HINT = "The instance's stops and the routes found appear here. Pick a sample or open an instance on the left."
+LEGEND_COLUMNS = 6
 
 B = QtCore.Qt.MouseButton
 CTRL = QtCore.Qt.KeyboardModifier.ControlModifier
@@ -53,21 +60,39 @@ class RouteMap(pg.PlotWidget):
         self.route_items: list[tuple[pg.PlotDataItem, pg.PlotDataItem]] = []
         self.setObjectName("RoutingMap")
         self.setFocusPolicy(QtCore.Qt.FocusPolicy.StrongFocus)
-        self.setBackground("w")
+        theme.style_plot(self, grid=False)
         self.setAspectLocked(True)
-        self.showGrid(x=False, y=False)
+        self.legend = theme.legend_above(self, columns=LEGEND_COLUMNS)
+        self._legend_routes = -1  # routes named in the legend
         self._build_items()
+        self.scale = MapScaleBar()
+        self.scale.attach(box)
+        self.scale.hide()
+        self.attribution = Attribution()
+        self.attribution.attach(box)
+        self.attribution.hide()
+        self.hint = theme.EmptyHint(self, HINT)
 
     def _build_items(self) -> None:
-        self.streets = pg.PlotDataItem(connect="pairs", pen=pg.mkPen((200, 200, 200), width=1))
+        th = theme.current()
+        self.streets = pg.PlotDataItem(connect="pairs", pen=pg.mkPen(th.grid, width=1))
         self.addItem(self.streets)
+        # a thin dark casing under every route line, as on printed maps: pale colours (the
+        # Okabe-Ito yellow) stay visible on a light background and over the streets
+        casing = th.qcolor("foreground")
+        casing.setAlpha(110)
+        self.casing = pg.PlotDataItem(connect="finite", pen=pg.mkPen(casing, width=4.5))
+        self.casing.setZValue(4)
+        self.addItem(self.casing)
         self.customers = pg.ScatterPlotItem(
-            size=7, pen=pg.mkPen(60, 60, 60), brush=pg.mkBrush(255, 255, 255), hoverable=True,
+            size=7, pen=pg.mkPen(th.foreground), brush=pg.mkBrush(th.background), hoverable=True,
             hoverSize=11, tip=lambda x, y, data: data,
         )  # fmt: skip
-        self.depot = pg.ScatterPlotItem(size=15, symbol="s", pen=pg.mkPen("k"), brush=pg.mkBrush(20, 20, 20))
+        self.depot = pg.ScatterPlotItem(
+            size=15, symbol="s", pen=pg.mkPen(th.background), brush=pg.mkBrush(th.foreground)
+        )
         self.selection = pg.ScatterPlotItem(
-            size=17, pen=pg.mkPen((220, 30, 30), width=2), brush=pg.mkBrush(None)
+            size=17, pen=pg.mkPen(theme.category_colour(5), width=2), brush=pg.mkBrush(None)
         )
         for item, z in ((self.customers, 10), (self.depot, 11), (self.selection, 12)):
             item.setZValue(z)
@@ -88,6 +113,9 @@ class RouteMap(pg.PlotWidget):
         geo = p.coords is not None and p.coord_kind == "latlon"
         for ax in ("bottom", "left"):
             self.getPlotItem().showAxis(ax, not geo and p.coords is not None)
+        self.scale.setVisible(geo)
+        self.attribution.setVisible(geo and (p.roads is not None or "osm" in p.source.lower()))
+        self.hint.set_empty(False)
         if fit:
             self.getPlotItem().vb.autoRange()
             self.select(None)
@@ -96,11 +124,14 @@ class RouteMap(pg.PlotWidget):
 
     def show_routes(self, problem, routes) -> None:
         size = arrow_size(self.xy)
+        colours = route_colours(len(routes))
+        cased = []
         for k, route in enumerate(routes):
             line, arrows = self._route_item(k)
-            pen = pg.mkPen(route_colour(k), width=2)
+            pen = pg.mkPen(colours[k], width=2.5)
             path, at = route_path(problem, route, self.xy, self.kx)
             line.setData(path[:, 0], path[:, 1], pen=pen)
+            cased += [path, np.full((1, 2), np.nan)]
             bar = arrow_segments(path, at, size)
             arrows.setData(bar[:, 0], bar[:, 1], pen=pen)
             line.show()
@@ -110,6 +141,15 @@ class RouteMap(pg.PlotWidget):
             arrows.setData([], [])
             line.hide()
             arrows.hide()
+        casing = np.concatenate(cased) if cased else np.zeros((0, 2))
+        self.casing.setData(casing[:, 0], casing[:, 1])
+        if len(routes) != self._legend_routes:  # the samples follow their lines' pens by themselves
+            self._legend_routes = len(routes)
+            lines = [li for li, _ in self.route_items[: len(routes)]]
+            rows = fill_legend(self.legend, self.depot, self.customers, lines, LEGEND_COLUMNS)
+            self.getPlotItem().layout.setRowFixedHeight(0, 22 * rows)
+        self.legend.update()
+        self.scale.update_bar()
 
     def _route_item(self, k: int) -> tuple[pg.PlotDataItem, pg.PlotDataItem]:
         while len(self.route_items) <= k:

@@ -4,10 +4,13 @@ The wiring of the Route maps panel, a thin view over
 :class:`engines.routing.engine.RoutingEngine`. The map (:class:`.RouteMap`)
 shows routes coloured per vehicle with direction arrows, the depot as a
 square, and, for road-network instances, routes along the streets over the
-road graph. Below the map: a per-route table, a Gantt chart per vehicle (time
-windows), a matrix view (distances or their asymmetry |d_ij - d_ji|) and a
-comparison of the solvers run on the instance. On the right, the improvement
-curve (best cost against time).
+road graph, with a legend, a scale bar and the OpenStreetMap credit. Below the
+map: a per-route table, a Gantt chart per route (legs, waits, stops, time
+windows), a matrix view (distances, durations or their asymmetry |d_ij - d_ji|,
+with a labelled colour bar) and a comparison of the solvers run on the instance.
+On the right, the improvement curve: the best cost held as steps until the next
+improvement, with the solve's time limit marked. Every view says what will
+appear in it while it has nothing to show.
 
 Map editing (coordinate instances): click on empty map adds a customer
 there, a left drag of a customer (or of the depot) moves it, right-click on
@@ -32,7 +35,8 @@ from studio.panels.base import Panel
 from studio.runner import RunnerState
 
 from .compare_table import CompareTable
-from .controls import DEMO, SHARED, SolverForm
+from .controls import DEMO, DEMO_SOLVER, DEMO_TIME_LIMIT_S, SHARED, SolverForm
+from .curve import HINT as CURVE_HINT
 from .curve import ImprovementCurve
 from .gantt import GanttChart
 from .map_view import RouteMap
@@ -41,6 +45,8 @@ from .route_table import RouteTable
 
 FILTER = "Routing instances (*.vrp *.txt *.atsp *.npz *.csv);;All files (*)"
 EXPORT_FILTER = "VRPLIB solution (*.sol);;CSV (*.csv);;GeoJSON (*.geojson)"
+WARMING = "Loading the solvers (a few seconds). Then press Solve: the best cost appears here step by step."
+WARMING_PENDING = "Loading the solvers (a few seconds); the solve then starts and its best cost appears here."
 
 
 class RoutingPanel(Panel[RoutingSnapshot]):
@@ -90,15 +96,30 @@ class RoutingPanel(Panel[RoutingSnapshot]):
         return tabs
 
     def _lay_out(self) -> None:
+        """Controls (scrolling when the window is short) | map over the tabs | improvement curve,
+        in splitters, so that the panel works from a 1280x720 screen up."""
         outer = QtWidgets.QHBoxLayout(self.body)
         outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(self.form)
-        split = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
-        split.addWidget(self.map)
-        split.addWidget(self.tabs)
-        split.setSizes([600, 250])
-        outer.addWidget(split, 3)
-        outer.addWidget(self.curve_plot, 1)
+        scroll = QtWidgets.QScrollArea()
+        scroll.setWidget(self.form)
+        scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+        scroll.setMinimumWidth(210)
+        scroll.setMaximumWidth(300)
+        middle = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
+        middle.addWidget(self.map)
+        middle.addWidget(self.tabs)
+        middle.setStretchFactor(0, 1)
+        middle.setStretchFactor(1, 1)
+        middle.setSizes([560, 400])
+        split = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
+        for k, (widget, stretch) in enumerate(((scroll, 0), (middle, 3), (self.curve_plot, 1))):
+            split.addWidget(widget)
+            split.setStretchFactor(k, stretch)
+            split.setCollapsible(k, False)
+        split.setSizes([250, 800, 320])
+        outer.addWidget(split)
 
     def _alias_controls(self) -> None:
         """The form's controls as the panel's attributes (tests and the workspace use these names)."""
@@ -146,6 +167,8 @@ class RoutingPanel(Panel[RoutingSnapshot]):
             self.load(DEMO)
         if self.runner is not None:  # load kernels and weights now, not on the first Solve
             self.warming = self.runner.run_job(lambda e: e.warm_up_job())
+            if self.warming:
+                self.curve_plot.hint.set_empty(True, WARMING)
 
     def load(self, path) -> bool:
         """Read an instance (errors go to the banner at once) and hand it to the engine's thread.
@@ -220,6 +243,7 @@ class RoutingPanel(Panel[RoutingSnapshot]):
         self.clear_error()
         if self.warming:  # runs as soon as the warm-up ends
             self._pending = (solver, limit)
+            self.curve_plot.hint.set_empty(True, WARMING_PENDING)
             return True
         return self._run_solve(solver, limit)
 
@@ -238,12 +262,17 @@ class RoutingPanel(Panel[RoutingSnapshot]):
         self.solve()
 
     def start_demo(self) -> None:
-        self.time_box.setValue(1.5)
+        """Solve the demo city with :data:`DEMO_SOLVER` for :data:`DEMO_TIME_LIMIT_S` seconds: long
+        enough to watch the curve step down and the routes change (the instance opened at start is
+        the demo)."""
+        self.solver_box.setCurrentText(DEMO_SOLVER)
+        self.time_box.setValue(DEMO_TIME_LIMIT_S)
         self.solve()
 
     def on_job_finished(self, result: Any, completed: bool) -> None:
         if self.warming:
             self.warming = False
+            self.curve_plot.hint.set_empty(not self.curve_plot.has_data(), CURVE_HINT)
             if self._pending is not None:
                 solver, limit = self._pending
                 self._pending = None
@@ -298,7 +327,7 @@ class RoutingPanel(Panel[RoutingSnapshot]):
         if snapshot.version != self._version:
             self._version = snapshot.version
             self._draw_all(snapshot)
-        self.curve_plot.show_curve(snapshot.curve)
+        self.curve_plot.show_curve(snapshot.curve, snapshot.time_limit_s, snapshot.elapsed_s)
 
     def _draw_all(self, s: RoutingSnapshot) -> None:
         p = s.problem
@@ -312,6 +341,7 @@ class RoutingPanel(Panel[RoutingSnapshot]):
         self.compare_table.show_comparison(p, s.comparison)
         self.gantt.show_solution(p, s.evaluation)
         self.matrix.show_problem(p)
+        self.curve_plot.set_cost_unit(p.distance_unit)
         self.curve_plot.show_best_known(p.bks)
 
     # ------------------------------------------------------------------

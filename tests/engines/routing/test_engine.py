@@ -82,3 +82,19 @@ def test_warm_up_job():
     seen = []
     _, done = drive_job(e.warm_up_job(), seen.append)
     assert done and [p.done for p in seen] == [0, 1, 2] and seen[-1].message == "solvers ready"
+
+
+def test_snapshot_says_the_time_limit_and_how_far_the_solve_got():
+    """The panel draws the time limit and holds the last best cost until the time reached."""
+    from pathlib import Path
+
+    e = RoutingEngine(RoutingParams(solver="ls"), seed=0)
+    e.load(Path(__file__).resolve().parents[3] / "assets" / "routing" / "helsinki-40.npz")
+    assert e.snapshot().time_limit_s == 0.0
+    seen = []
+    drive_job(e.solve_job("ls", 0.3), lambda p: seen.append(e.snapshot()))
+    assert all(s.time_limit_s == 0.3 for s in seen)
+    elapsed = [s.elapsed_s for s in seen]
+    assert elapsed == sorted(elapsed) and 0.0 <= elapsed[-1] <= 0.3
+    s = e.snapshot()
+    assert len(s.curve) and s.elapsed_s > 0 and "elapsed_s" in type(s).measured

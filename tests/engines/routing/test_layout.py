@@ -6,12 +6,14 @@ import numpy as np
 import pytest
 
 from engines.routing.layout import (
+    KM_PER_DEGREE,
     arrow_segments,
     arrow_size,
     map_xy,
     mds_layout,
     pick,
     route_path,
+    scale_bar,
     street_segments,
     to_problem_xy,
 )
@@ -109,3 +111,14 @@ def test_pick_finds_the_nearest_node_within_the_radius():
     assert pick(xy, (9.0, 0.5), (0.5, 0.5), 9.0) == 1  # 2.2 px away
     assert pick(xy, (5.0, 5.0), (0.5, 0.5), 9.0) is None
     assert pick(np.zeros((0, 2)), (0.0, 0.0), (1.0, 1.0), 9.0) is None
+
+
+def test_scale_bar_is_a_round_distance_near_the_target_length():
+    """Map units of lat/lon maps are degrees of latitude: 1 km is 1 / 111.19 of one."""
+    length, label = scale_bar(1e-5, target_px=100)  # 100 px = 111 m
+    assert label == "100 m" and length * KM_PER_DEGREE == pytest.approx(0.1)
+    length, label = scale_bar(2e-4, target_px=100)  # 100 px = 2.2 km
+    assert label == "2 km" and length / 2e-4 == pytest.approx(89.9, abs=0.1)  # drawn 90 px long
+    assert scale_bar(4.5e-4, 100)[1] == "5 km" and scale_bar(5e-2, 100)[1] == "500 km"
+    with pytest.raises(ValueError, match="map_units_per_px"):
+        scale_bar(0.0)

@@ -9,9 +9,12 @@ from engines.routing.report import (
     MATRIX_KINDS,
     ROUTE_COLUMNS,
     comparison_rows,
+    format_cost,
     gantt_bars,
     matrix_image,
+    matrix_label,
     problem_summary,
+    route_columns,
     route_rows,
     stop_tips,
 )
@@ -87,3 +90,30 @@ def test_matrix_image_kinds(tw_problem):
     assert hi == 1.0 and not m.any()  # a symmetric instance: all zero, the scale stays usable
     with pytest.raises(ValueError, match="matrix kind"):
         matrix_image(p, "speed")
+
+
+def test_gantt_bars_without_time_windows_show_legs_and_stops(tw_problem):
+    """An instance without time windows (a CVRP) still gets one bar per stop and one per leg."""
+    p = Problem("cvrp", tw_problem.distance, demand=tw_problem.demand, capacity=10.0)
+    bars = gantt_bars(p, evaluate(p, [[1, 2], [3]]))
+    assert len(bars.windows[0]) == 0
+    np.testing.assert_array_equal(bars.stops, [1, 2, 3])
+    lx0, ly, lw = bars.travel
+    np.testing.assert_array_equal(ly, [1, 1, 1, 2, 2])  # depot -> 1 -> 2 -> depot, depot -> 3 -> depot
+    np.testing.assert_allclose(lx0, [0, 1, 2, 0, 3])
+    np.testing.assert_allclose(lw, [1, 1, 2, 3, 3])
+    assert bars.end == 6.0
+
+
+def test_route_columns_and_rows_carry_units_and_rounding(tw_problem):
+    p = Problem("km", tw_problem.distance * 1.23456, demand=tw_problem.demand, capacity=10.0,
+                distance_unit="km", duration_unit="min")  # fmt: skip
+    assert (
+        route_columns(p)[2:4] == ("distance (km)", "duration (min)") and route_columns(p)[5] == "wait (min)"
+    )
+    assert route_columns(tw_problem)[2] == "distance"  # no unit known: no brackets
+    row = route_rows(p, evaluate(p, [[1, 2, 3]]))[0]
+    assert row[2] == "7.41" and row[3] == "7.4"  # 10 m and 0.1 min
+    assert format_cost(p, 7.40736, unit=True) == "7.41 km"
+    assert matrix_label(p, MATRIX_KINDS[1]) == ("duration", "min")
+    assert matrix_label(tw_problem, MATRIX_KINDS[0]) == ("distance", "")
