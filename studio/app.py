@@ -237,6 +237,8 @@ def _run(app, win, args) -> int:
         win.resize(*args.size)
     win.show()
     if not args.screenshot:
+        if not args.workspace:
+            win.enable_demos()
         return app.exec()
 
     name = win.current_name()

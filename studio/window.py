@@ -115,6 +115,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self.fps = 0.0
         self._closing = False
         self.workspace_problems: list[str] = []  # what the last open_workspace could not read
+        #: start a panel's demo when it is first shown (the ``studio`` command turns this on; see
+        #: :meth:`enable_demos`); panels restored from a workspace keep what they were given
+        self.demos_on_first_show = False
+        self._demo_done: set[str] = set()
 
         self.log_dock = LogDock(self)
         self.addDockWidget(QtCore.Qt.DockWidgetArea.BottomDockWidgetArea, self.log_dock)
@@ -301,6 +305,15 @@ class MainWindow(QtWidgets.QMainWindow):
             self.engine_menu.addAction(a)
         self.view_menu = mb.addMenu("&View")
         self.view_menu.addAction(self.log_dock.toggleViewAction())
+        self.act_demos = QtGui.QAction("Run each workbench's &demo when it first opens", self)
+        self.act_demos.setObjectName("act_demos")
+        self.act_demos.setCheckable(True)
+        self.act_demos.setToolTip(
+            "At launch every workbench shows its model at work: a spiking network runs, a city is routed, "
+            "a sweep fills its heat map. Untick to open them idle."
+        )
+        self.act_demos.toggled.connect(lambda on: self.settings.setValue("view/demos", bool(on)))
+        self.view_menu.addAction(self.act_demos)
         self.panels_menu = self.view_menu.addMenu("&Panels")
         for i, name in enumerate(self.panels):
             act = self.panels_menu.addAction(self.panels[name].title)
@@ -435,6 +448,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._panel_actions = []
         if name is not None:
             self.runner_for(name)
+            self._maybe_start_demo(name)
             self._panel_actions = list(self.panels[name].extra_actions())
             for a in self._panel_actions:
                 self.toolbar.addAction(a)
@@ -443,6 +457,24 @@ class MainWindow(QtWidgets.QMainWindow):
             self.job_bar.hide()
             self.job_cancel.hide()
         self._sync_actions()
+
+    def enable_demos(self) -> None:
+        """Start each panel's demo when it is first shown, unless the user turned that off
+        (View menu; remembered); the panel in front starts now."""
+        on = str(self.settings.value("view/demos", True)).lower() not in ("false", "0")
+        self.act_demos.setChecked(on)
+        self.demos_on_first_show = on
+        name = self.current_name()
+        if name is not None:
+            self._maybe_start_demo(name)
+
+    def _maybe_start_demo(self, name: str) -> None:
+        if not self.demos_on_first_show or name in self._demo_done:
+            return
+        self._demo_done.add(name)
+        panel = self.panels[name]
+        # after the window has drawn once, so the demo is seen starting
+        QtCore.QTimer.singleShot(50, panel, panel.start_demo)
 
     # -- drawing --------------------------------------------------------
     def _redraw(self) -> None:
@@ -600,6 +632,7 @@ class MainWindow(QtWidgets.QMainWindow):
         return apply
 
     def _panel_restored(self, name: str, entry: wsmod.PanelEntry, params: Params) -> None:
+        self._demo_done.add(name)  # a restored panel shows the workspace, not the demo
         panel = self.panels[name]
         self.runners[name].refresh()
         if hasattr(panel, "on_params_restored"):

@@ -557,3 +557,25 @@ def test_the_studio_fits_a_laptop_screen(qtbot, tmp_path):
             assert w.current_name() == name and w.current_panel() is w.panels[name]
     finally:
         w.close()
+
+
+def test_each_demo_starts_when_its_panel_first_opens_unless_turned_off(window, qtbot):
+    w = window()
+    assert not w.runners["toy"].is_running()  # a window made by code starts idle
+    w.enable_demos()
+    assert w.act_demos.isChecked()
+    qtbot.waitUntil(lambda: w.runners["toy"].is_running(), timeout=5000)
+    w.tabs.setCurrentIndex(1)
+    qtbot.waitUntil(lambda: w.runners["toy2"].is_running(), timeout=5000)
+    w.runners["toy2"].pause()
+    w.tabs.setCurrentIndex(0)
+    w.tabs.setCurrentIndex(1)
+    qtbot.wait(200)
+    assert not w.runners["toy2"].is_running()  # once per panel: paused stays paused
+    w.act_demos.setChecked(False)  # remembered for the next launch
+    w.close()
+    w2 = window()
+    w2.enable_demos()
+    assert not w2.act_demos.isChecked()
+    qtbot.wait(200)
+    assert not w2.runners[w2.current_name()].is_running()
