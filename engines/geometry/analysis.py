@@ -101,8 +101,14 @@ def analysis_job(
     p: AnalysisParams,
     models: Mapping[str, DigitNet] | None = None,
     data: DigitsData | None = None,
+    *,
+    per_layer: bool = False,
 ) -> Job:
-    """Run the analysis; yields Progress per (model, seed, eps) and returns an AnalysisResult."""
+    """Run the analysis; yields Progress per (model, seed, eps) and returns an AnalysisResult.
+
+    With ``per_layer`` it also yields after each layer but the last of a unit (``done`` then counts the
+    unit's finished share of layers), so that a viewer shows each layer as soon as it is measured.
+    """
     kinds = p.model_list
     layers = p.layer_list
     eps_list = p.eps_list
@@ -153,7 +159,7 @@ def analysis_job(
                         accuracy[(kind, float(eps), float(level))] = acc
                     if clean_reps is None and eps == 0:
                         clean_reps = {k: v.numpy().astype(np.float64) for k, v in acts.items()}
-                    for layer in layers:
+                    for li, layer in enumerate(layers):
                         check_cancelled()  # several seconds per unit: stop between layers too
                         a = acts[layer].numpy().astype(np.float64)
                         a = _project(a, p.max_features, seed)
@@ -202,6 +208,10 @@ def analysis_job(
                                 embeddings[(kind, layer, float(eps))] = emb
                             if level is not None:
                                 embeddings[(kind, layer, float(eps), float(level))] = emb
+                        if per_layer and li < len(layers) - 1:
+                            partial = AnalysisResult(tuple(rows), dict(embeddings), dict(accuracy))
+                            msg = f"{kind}{tag}: seed {seed}, eps {eps:g}, layer {layer}"
+                            yield Progress(done + (li + 1) / len(layers), total, msg, partial)
                     done += 1
                     partial = AnalysisResult(tuple(rows), dict(embeddings), dict(accuracy))
                     yield Progress(done, total, f"{kind}{tag}: seed {seed}, eps {eps:g}", partial)

@@ -93,7 +93,7 @@ class GeometryEngine(Engine[AnalysisParams, GeometrySnapshot]):
         models = self.models()
         self._progress = 0.0
         self._message = "starting"
-        job = analysis_job(p, models)
+        job = analysis_job(p, models, per_layer=True)  # each layer shows as soon as it is measured
         try:
             while True:
                 try:

@@ -44,6 +44,9 @@ from studio.panels.geometry.views3d import ModelViews
 from studio.runner import RunnerState
 
 NETWORKS_TAB, IMPORTED_TAB = 0, 1
+#: the demo's layers: enough for the layer plots to draw lines, few enough to finish in seconds
+#: (fc1, the layer the 3-D views show, first: it appears in seconds)
+DEMO_LAYERS = "fc1,conv3,conv2"
 
 
 class GeometryPanel(Panel[GeometrySnapshot]):
@@ -63,9 +66,13 @@ class GeometryPanel(Panel[GeometrySnapshot]):
         self.right_tabs.addTab(self.plots, "Networks")
         self.right_tabs.addTab(self.imported, "Imported")
         split = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
-        split.addWidget(self.views.widget)
+        split.setChildrenCollapsible(False)
+        split.addWidget(self.views)
         split.addWidget(self.right_tabs)
-        split.setSizes([520, 640])
+        split.setStretchFactor(0, 4)
+        split.setStretchFactor(1, 5)
+        split.setSizes([400, 500])
+        self.splitter = split
         outer = QtWidgets.QHBoxLayout(self.body)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(self.controls)
@@ -140,7 +147,7 @@ class GeometryPanel(Panel[GeometrySnapshot]):
     def start_demo(self) -> None:
         """For ``studio --screenshot``: a small analysis of the three shipped networks."""
         self.form.set_params(
-            AnalysisParams(**{**PANEL_DEFAULTS, "P": 6, "M": 6, "eps": "0,0.2", "layers": "fc1"})
+            AnalysisParams(**{**PANEL_DEFAULTS, "P": 6, "M": 6, "eps": "0,0.2", "layers": DEMO_LAYERS})
         )
         self.analyze()
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-import pyqtgraph as pg
+
+from studio import theme
 
 _VISPY_READY = False
 
@@ -19,11 +20,10 @@ def use_pyside6_for_vispy() -> None:
 
 
 def palette(n: int) -> np.ndarray:
-    """``n`` distinct RGBA colours (float32), one per manifold."""
-    cols = np.array([pg.intColor(i, hues=max(n, 1), values=1, maxValue=230).getRgbF() for i in range(n)])
-    return cols.astype(np.float32)
+    """``n`` distinct RGBA colours (float32), one per manifold: the theme's colour-blind-safe categories."""
+    return theme.category_colours(max(n, 1))
 
 
 def hide_markers(markers) -> None:
     """Show nothing in ``markers`` (vispy wants at least one point)."""
-    markers.set_data(np.zeros((1, 3), np.float32), face_color=(0, 0, 0, 0), size=1)
+    markers.set_data(np.zeros((1, 3), np.float32), face_color=(0, 0, 0, 0), edge_color=(0, 0, 0, 0), size=1)
