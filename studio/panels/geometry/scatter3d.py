@@ -12,7 +12,7 @@ from studio.panels.geometry.vispy_setup import hide_markers, use_pyside6_for_vis
 #: the turntable camera's angles after "Reset camera" (degrees) and its field of view
 ELEVATION, AZIMUTH, FOV = 25.0, 35.0, 30.0
 MARGIN = 0.02  # of the data's extent, around the fitted box
-ZOOM = 0.8  # of vispy's fit, which leaves room for the box's corners under any rotation
+FILL = 0.9  # how far from the view's centre to its nearest edge the fitted cloud reaches
 AXIS_NAMES = ("PC1", "PC2", "PC3")
 
 
@@ -23,9 +23,18 @@ def data_box(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return lo - pad, hi + pad
 
 
+def axis_ends(box: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """The axis lines through the box's centre, each across the box: (start, end) of PC1, PC2, PC3 (6 x 3)."""
+    lo, hi = (np.asarray(b, np.float32) for b in box)
+    ends = np.repeat(((lo + hi) / 2)[None, :], 6, axis=0)
+    for i in range(3):
+        ends[2 * i, i], ends[2 * i + 1, i] = lo[i], hi[i]
+    return ends
+
+
 class Scatter3D(QtWidgets.QWidget):
     """A title above a vispy canvas (``canvas``, turntable camera ``view.camera``): clean points as discs,
-    perturbed points as crosses, three labelled axis lines along the edges of the data's box.
+    perturbed points as crosses, three labelled axis lines through the data's centre.
 
     :meth:`fit` points the camera at the data so that the cloud fills the view; :meth:`reset_camera`
     also restores the default angles. ``hint`` (an :class:`~studio.theme.EmptyHint`) covers the view
@@ -61,6 +70,7 @@ class Scatter3D(QtWidgets.QWidget):
         self.box: tuple[np.ndarray, np.ndarray] | None = None
         self._fitted_state: dict | None = None
         self._fit_box: tuple[np.ndarray, np.ndarray] | None = None
+        self._fit_points: np.ndarray | None = None
         self.canvas.events.resize.connect(self._on_resize)
         hide_markers(self.clean)
         hide_markers(self.perturbed)
@@ -127,47 +137,58 @@ class Scatter3D(QtWidgets.QWidget):
 
     def _place_axes(self, explained: np.ndarray | None) -> None:
         lo, hi = self.box
-        segs = np.zeros((6, 3), np.float32)
-        segs[:] = lo
-        for i in range(3):
-            segs[2 * i + 1, i] = hi[i]
-        self.axis_lines.set_data(pos=segs)
+        ends = axis_ends(self.box)
+        self.axis_lines.set_data(pos=ends)
         for i, label in enumerate(self.axis_labels):
-            end = lo.copy()
-            end[i] = hi[i] + 0.04 * (hi - lo).max()
+            end = ends[2 * i + 1].copy()
+            end[i] += 0.03 * (hi - lo).max()
             label.pos = end[None, :]
             share = "" if explained is None or i >= len(explained) else f" {100 * float(explained[i]):.0f}%"
             label.text = AXIS_NAMES[i] + share
         self._show_axes(True)
 
     # -- camera --------------------------------------------------------------
-    def fit(self, box: tuple[np.ndarray, np.ndarray] | None = None) -> None:
-        """Point the camera at ``box`` (default: the data's box) so that the cloud fills the view; the
-        angles stay."""
+    def fit(self, box: tuple[np.ndarray, np.ndarray] | None = None, points: np.ndarray | None = None) -> None:
+        """Point the camera at the centre of ``box`` (default: the data's box) and zoom so that ``points``
+        (default: the drawn ones) fill :data:`FILL` of the view; the angles stay."""
         box = box if box is not None else self.box
         if box is None:
             return
-        self._fit_box = box
+        points = self.positions if points is None else points
+        self._fit_box, self._fit_points = box, points
         lo, hi = box
         cam = self.view.camera
-        before = cam.scale_factor
         cam.set_range(x=(lo[0], hi[0]), y=(lo[1], hi[1]), z=(lo[2], hi[2]), margin=MARGIN)
         cam.center = tuple((lo + hi) / 2)  # set_range keeps an old centre after the first fit
-        if cam.scale_factor != before:  # (unchanged: the view has no size yet, a resize fits again)
-            # set_range leaves room for any rotation of the box; the cloud seldom fills its corners
-            cam.scale_factor *= ZOOM
+        seen = np.concatenate([points, axis_ends(box)]) if len(points) else points  # the axes in view too
+        for _ in range(3):  # vispy's fit leaves room for every corner of the box under any rotation
+            fill = self._fill(seen)
+            if not np.isfinite(fill) or fill <= 0:
+                break
+            cam.scale_factor *= fill / FILL
         self._fitted_state = cam.get_state()
 
-    def reset_camera(self, box: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+    def _fill(self, points: np.ndarray) -> float:
+        """How much of the view ``points`` reach, from its centre out (1: to the nearest edge)."""
+        w, h = self.canvas.size
+        if not len(points) or w <= 1 or h <= 1:
+            return float("nan")
+        p = self.clean.get_transform("visual", "canvas").map(points)
+        xy = p[:, :2] / p[:, 3:4]
+        return float(max(np.abs(xy[:, 0] - w / 2).max() / (w / 2), np.abs(xy[:, 1] - h / 2).max() / (h / 2)))
+
+    def reset_camera(
+        self, box: tuple[np.ndarray, np.ndarray] | None = None, points: np.ndarray | None = None
+    ) -> None:
         """The default angles, then :meth:`fit`."""
         cam = self.view.camera
         cam.elevation, cam.azimuth, cam.roll, cam.fov = ELEVATION, AZIMUTH, 0.0, FOV
-        self.fit(box)
+        self.fit(box, points)
 
     def _on_resize(self, _event=None) -> None:
         # the fit depends on the view's shape: fit again, unless the user has moved the camera since
         if self._fitted_state is not None and self.view.camera.get_state() == self._fitted_state:
-            QtCore.QTimer.singleShot(0, self, lambda: self.fit(self._fit_box))
+            QtCore.QTimer.singleShot(0, self, lambda: self.fit(self._fit_box, self._fit_points))
 
     def render(self) -> np.ndarray:
         """The canvas as an RGBA image."""

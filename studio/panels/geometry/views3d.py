@@ -176,11 +176,15 @@ class ModelViews(QtWidgets.QWidget):
         """The box around every model's drawn points (the linked cameras show them all)."""
         return union_box(s.box for s in self.scatters.values() if s.points_drawn)
 
+    def points(self) -> np.ndarray:
+        """Every model's drawn points (the linked cameras fit them all)."""
+        return np.concatenate([s.positions for s in self.scatters.values()])
+
     def fit(self) -> None:
-        self.scatters[KINDS[0]].fit(self.box())
+        self.scatters[KINDS[0]].fit(self.box(), self.points())
 
     def reset_camera(self) -> None:
-        self.scatters[KINDS[0]].reset_camera(self.box())
+        self.scatters[KINDS[0]].reset_camera(self.box(), self.points())
 
     def render(self) -> np.ndarray:
         """The three canvases side by side, as one RGBA image."""
