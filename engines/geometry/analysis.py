@@ -21,7 +21,7 @@ from engines.base import Job, Progress, check_cancelled
 from engines.geometry.attacks import fgsm, pgd, random_perturbation
 from engines.geometry.measures import evd, participation_ratio, pca
 from engines.geometry.mftma import manifold_analysis
-from engines.geometry.models import DigitNet, DigitsData, load_digits_data, load_model
+from engines.geometry.models import LAYERS, DigitNet, DigitsData, load_digits_data, load_model
 from engines.geometry.params import AnalysisParams
 from engines.geometry.train import asset_path
 
@@ -29,6 +29,7 @@ __all__ = [
     "AnalysisResult",
     "Embedding",
     "analysis_job",
+    "layer_activations",
     "load_models",
     "manifold_overlap",
 ]
@@ -218,6 +219,26 @@ def analysis_job(
     finally:
         torch.set_num_threads(threads)
     return AnalysisResult(tuple(rows), embeddings, accuracy)
+
+
+def layer_activations(
+    model: DigitNet, layer: str, P: int = 10, M: int = 20, seed: int = 0, data: DigitsData | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """What a network's ``layer`` does with ``M`` test images of each digit 0 .. P-1 (class manifolds).
+
+    Returns ``features`` (P*M x N, float32) and ``labels`` (P*M, the digits): the file that "Import
+    activations…" and ``python -m engines geometry analyze`` read. A stochastic net draws its noise
+    from ``seed``.
+    """
+    if layer not in LAYERS:
+        raise ValueError(f"layer = {layer!r}: allowed values are {', '.join(LAYERS)}")
+    data = data or load_digits_data()
+    x, y = _select_images(data, P, M, "class", np.random.default_rng(seed))
+    model.eval()
+    model.set_noise(on=model.kind == "stochastic", seed=seed)
+    with torch.no_grad():
+        _, acts = model(x, return_layers=True)
+    return acts[layer].reshape(len(x), -1).numpy().astype(np.float32), y.numpy().astype(np.int64)
 
 
 def manifold_overlap(clean: np.ndarray, perturbed: np.ndarray, owner: np.ndarray) -> float:

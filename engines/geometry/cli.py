@@ -60,6 +60,16 @@ def add_parser(subparsers) -> None:
     t.add_argument("--out", default=None, help="output folder (default: assets/geometry)")
     t.set_defaults(func=_train)
 
+    v = sub.add_parser("activations", help="write a layer's activations of a digit network as .npz to import")
+    v.add_argument("--kind", default="standard", choices=("standard", "adversarial", "stochastic"))
+    v.add_argument("--layer", default="fc1", help="pixels, front, conv2, conv3, fc1 or logits (default fc1)")
+    v.add_argument("--P", type=int_range(2, 10), default=10, help="digits (manifolds), 2 to 10")
+    v.add_argument("--M", type=count, default=20, help="test images per digit")
+    v.add_argument("--seed", type=seed, default=0)
+    v.add_argument("--assets", default=None, help="folder with the trained networks")
+    v.add_argument("--out", required=True, help="the .npz file to write")
+    v.set_defaults(func=_activations)
+
     s = sub.add_parser("sweep", help="capacity/radius/dimension of the networks over eps, layers, seeds")
     s.add_argument("--models", default="all")
     s.add_argument("--eps", default="0,0.05,0.1")
@@ -160,6 +170,28 @@ def _train(args) -> int:
 
             metrics = train_and_save(p, args.out, command=command, on_progress=tick)
         print(json.dumps({"kind": k, **metrics}))
+    return 0
+
+
+def _activations(args) -> int:
+    from engines.geometry.analysis import layer_activations, load_models
+    from engines.geometry.io import save_activations
+    from engines.geometry.models import LAYERS
+
+    if args.layer not in LAYERS:
+        raise ValueError(
+            f"--layer {args.layer!r}: allowed values are {', '.join(LAYERS)}{suggest(args.layer, LAYERS)}"
+        )
+    check_output(args.out, "--out")
+    model = load_models([args.kind], args.assets)[args.kind]
+    features, labels = layer_activations(model, args.layer, args.P, args.M, args.seed)
+    save_activations(args.out, features, labels)
+    print(
+        f"wrote {args.out}: {args.kind} network, layer {args.layer}, {len(features)} images of {args.P} digits, "
+        f"{features.shape[1]} features; import it in the studio or run "
+        f"python -m engines geometry analyze {shlex.quote(str(args.out))}",
+        file=sys.stderr,
+    )
     return 0
 
 

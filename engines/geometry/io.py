@@ -21,7 +21,14 @@ from engines.serialize import (
     open_regular,
 )
 
-__all__ = ["CSV_COLUMNS", "EXTRA_COLUMNS", "load_activations", "rows_to_csv", "split_by_labels"]
+__all__ = [
+    "CSV_COLUMNS",
+    "EXTRA_COLUMNS",
+    "load_activations",
+    "rows_to_csv",
+    "save_activations",
+    "split_by_labels",
+]
 
 CSV_COLUMNS = (
     "model",
@@ -212,3 +219,19 @@ def rows_to_csv(rows, path: str | Path | None = None) -> str:
 
         atomic_write_text(path, text)
     return text
+
+
+def save_activations(path, features: np.ndarray, labels: np.ndarray) -> Path:
+    """Write ``features`` (n x N) and ``labels`` (n) as an ``.npz`` that :func:`load_activations` reads."""
+    from engines.files import atomic_output
+
+    path = Path(path)
+    if path.suffix.lower() != ".npz":
+        raise ValueError(f"{path}: activations are written as .npz")
+    features, labels = np.asarray(features), np.asarray(labels)
+    if features.ndim != 2 or labels.shape != (len(features),):
+        raise ValueError(f"features {features.shape} and labels {labels.shape}: want (n, N) and (n,)")
+    with atomic_output(path) as tmp:
+        with open(tmp, "wb") as f:
+            np.savez(f, features=features, labels=labels)
+    return path

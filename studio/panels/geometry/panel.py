@@ -188,6 +188,7 @@ class GeometryPanel(Panel[GeometrySnapshot]):
     def on_job_finished(self, result: Any, completed: bool) -> None:
         self.progress.setValue(1000 if completed else self.progress.value())
         self.status.setText("done" if completed else "stopped")
+        self._view_changed()  # a view still missing now says how to get it, not that it is coming
 
     # -- import --------------------------------------------------------------------
     def import_dialog(self) -> None:
@@ -254,7 +255,8 @@ class GeometryPanel(Panel[GeometrySnapshot]):
 
     def _draw_scatter(self, snap: GeometrySnapshot, eps_vals: list[float]) -> None:
         layer, eps = self.layer_box.currentText(), self.current_eps(eps_vals)
-        self.views.draw(snap.embeddings, layer, eps, self.shown_noise(snap))
+        measuring = self.runner is not None and self.runner.state == RunnerState.JOB
+        self.views.draw(snap.embeddings, layer, eps, self.shown_noise(snap), measuring)
 
     # -- export ------------------------------------------------------------------
     def export_csv(self, path: str | Path) -> None:

@@ -12,7 +12,7 @@ from studio.panels.geometry.vispy_setup import hide_markers, use_pyside6_for_vis
 #: the turntable camera's angles after "Reset camera" (degrees) and its field of view
 ELEVATION, AZIMUTH, FOV = 25.0, 35.0, 30.0
 MARGIN = 0.02  # of the data's extent, around the fitted box
-FILL = 0.9  # how far from the view's centre to its nearest edge the fitted cloud reaches
+FILL = 0.8  # how far from the view's centre to its nearest edge the fitted cloud reaches
 AXIS_NAMES = ("PC1", "PC2", "PC3")
 
 
@@ -82,7 +82,7 @@ class Scatter3D(QtWidgets.QWidget):
         self.axis_lines.parent = self.view.scene
         self.axis_labels = [
             scene.visuals.Text(
-                name, color=self._colours["text"], font_size=9, anchor_x="left", parent=self.view.scene
+                name, color=self._colours["text"], font_size=9, anchor_x="center", parent=self.view.scene
             )
             for name in AXIS_NAMES
         ]
@@ -141,7 +141,7 @@ class Scatter3D(QtWidgets.QWidget):
         self.axis_lines.set_data(pos=ends)
         for i, label in enumerate(self.axis_labels):
             end = ends[2 * i + 1].copy()
-            end[i] += 0.03 * (hi - lo).max()
+            end[i] += 0.06 * (hi - lo).max()
             label.pos = end[None, :]
             share = "" if explained is None or i >= len(explained) else f" {100 * float(explained[i]):.0f}%"
             label.text = AXIS_NAMES[i] + share

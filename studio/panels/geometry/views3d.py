@@ -24,9 +24,11 @@ from studio.panels.geometry.vispy_setup import palette
 MAX_POINTS = 8192
 HINT = "The {kind} network's manifolds appear here in 3-D once its layer is measured (a few seconds)."
 
+#: a model without a view of the chosen layer and eps: while an analysis runs, and after it
+MEASURING = "Layer {layer} at ε {eps:g} of the {kind} network appears here as soon as it is measured."
 MISSING = (
-    "Layer {layer} at ε {eps:g} of the {kind} network appears here once measured "
-    "(not in this analysis? add it and press Analyze)."
+    "Layer {layer} at ε {eps:g} of the {kind} network was not measured: add them to the parameters "
+    "(layers, eps, models) and press Analyze."
 )
 
 
@@ -138,10 +140,13 @@ class ModelViews(QtWidgets.QWidget):
         """Draw again at the next :meth:`draw`, even if the layer, eps and noise are the same."""
         self._drawn_key = None
 
-    def draw(self, embeddings: dict, layer: str, eps: float | None, level: float | None) -> None:
-        """Show each model's embedding at ``layer``, ``eps`` (and noise ``level`` for the stochastic net)."""
+    def draw(
+        self, embeddings: dict, layer: str, eps: float | None, level: float | None, measuring: bool = False
+    ) -> None:
+        """Show each model's embedding at ``layer``, ``eps`` (and noise ``level`` for the stochastic net);
+        ``measuring``: an analysis is running (a missing view may still come)."""
         embs = {k: embedding_for(embeddings, k, layer, eps, level) for k in KINDS}
-        key = (layer, eps, level, tuple(k for k in KINDS if embs[k] is not None))
+        key = (layer, eps, level, tuple(k for k in KINDS if embs[k] is not None), measuring)
         if key == self._drawn_key:
             return
         if not key[3]:  # nothing yet (or the layer not analysed): the hints stay, the last clouds too
@@ -150,7 +155,8 @@ class ModelViews(QtWidgets.QWidget):
             if embs[kind] is not None:
                 self._draw_model(kind, embs[kind])
             else:
-                self.scatters[kind].clear(MISSING.format(kind=kind, layer=layer, eps=eps or 0))
+                text = MEASURING if measuring else MISSING
+                self.scatters[kind].clear(text.format(kind=kind, layer=layer, eps=eps or 0))
                 self.points_by_model[kind] = 0
         eps_text = f", perturbed at ε {eps:g}" if eps else ""
         self.caption.setText(f"3-D PCA of layer {layer}{eps_text}: drag to rotate, wheel to zoom, R to reset")
