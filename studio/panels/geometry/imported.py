@@ -41,9 +41,9 @@ TOOLTIPS = {
 #: significant digits shown in the table (the full value is in each cell's tooltip)
 DIGITS = 4
 IMPORT_HINT = (
-    "Your own activations appear here: press “Import activations…” (left column, or File menu) and pick a "
-    ".npz with a features array (n x N) and a labels array (n), or a P x M x N array in .npz, .npy or .h5. "
-    "One is made by: python -m engines geometry activations --layer fc1 --out acts.npz"
+    "Your own activations appear here. Press “Import activations…” and pick a .npz with a features array "
+    "(n x N) and a labels array (n), or a P x M x N array in .npz, .npy or .h5. To make one from a shipped "
+    "network: python -m engines geometry activations --layer fc1 --out acts.npz"
 )
 VIEW_HINT = "The selected file's manifolds appear here in 3-D (a PCA of its activations) once it is analysed."
 
@@ -59,13 +59,24 @@ def cell_text(value) -> str:
     return str(value)
 
 
-class ImportedTab(QtWidgets.QSplitter):
-    """The table of imported results above a vispy view of the selected file's manifolds and their legend."""
+class ImportedTab(QtWidgets.QWidget):
+    """The table of imported results above a vispy view of the selected file's manifolds and their legend
+    (in a splitter), and a hint over both while nothing is imported."""
 
     def __init__(self, parent: QtWidgets.QWidget | None = None):
-        super().__init__(QtCore.Qt.Orientation.Vertical, parent)
+        super().__init__(parent)
+        self.splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
+        outer = QtWidgets.QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self.splitter)
         self.table = self._build_table()
-        self.addWidget(self.table)
+        self.import_button = QtWidgets.QPushButton("Import activations…")
+        top = QtWidgets.QWidget()
+        top_lay = QtWidgets.QVBoxLayout(top)
+        top_lay.setContentsMargins(0, 0, 0, 0)
+        top_lay.addWidget(self.table, 1)
+        top_lay.addWidget(self.import_button, 0, QtCore.Qt.AlignmentFlag.AlignLeft)
+        self.splitter.addWidget(top)
         self.scatter = Scatter3D("", VIEW_HINT)
         self.legend = ClassLegend()
         view = QtWidgets.QWidget()
@@ -82,12 +93,15 @@ class ImportedTab(QtWidgets.QSplitter):
         shortcut = QtGui.QShortcut(QtGui.QKeySequence("R"), view)
         shortcut.setContext(QtCore.Qt.ShortcutContext.WidgetWithChildrenShortcut)
         shortcut.activated.connect(self.scatter.reset_camera)
-        self.addWidget(view)
-        self.setStretchFactor(0, 1)
-        self.setStretchFactor(1, 3)
+        self.splitter.addWidget(view)
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setStretchFactor(1, 3)
         self.canvas = self.scatter.canvas
         self.view = self.scatter.view
-        self.hint = theme.EmptyHint(self.table, IMPORT_HINT)
+        self.hint = theme.EmptyHint(
+            self, IMPORT_HINT
+        )  # over the whole tab while nothing is imported (not a splitter's child: that would be a pane)
+        self.scatter.hint.set_empty(False)
         self._rows: tuple[dict, ...] = ()
         self._embeddings: dict[str, Embedding] = {}
         self._drawn: tuple = ()
@@ -116,6 +130,8 @@ class ImportedTab(QtWidgets.QSplitter):
             return
         self._drawn = key
         self.hint.set_empty(not rows)
+        if rows and not self.scatter.points_drawn:
+            self.scatter.hint.set_empty(True)
         self.table.setRowCount(len(rows))
         for i, r in enumerate(rows):
             for j, c in enumerate(IMPORT_COLUMNS):

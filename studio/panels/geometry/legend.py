@@ -12,7 +12,8 @@ from studio import theme
 #: more manifolds than this are summarised in one last entry
 MAX_ENTRIES = 24
 SWATCH_PX = 12
-PLACEHOLDER = "colours: one per digit manifold, listed here once measured"
+PLACEHOLDER = "colours: one per manifold"
+ITEM_W, ITEM_H = 112, 20  # about one entry's size, for the height the legend asks for
 
 
 def swatch(rgba: Sequence[float], symbol: str = "disc") -> QtGui.QIcon:
@@ -57,28 +58,37 @@ class ClassLegend(QtWidgets.QListWidget):
         self.setStyleSheet(
             f"QListWidget#GeometryLegend {{ background: {t.background}; color: {t.foreground}; }}"
         )
-        self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Preferred)
+        self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Fixed)
         self.addItem(PLACEHOLDER)
 
     def show_classes(self, names: Sequence[str], colours: np.ndarray, perturbed: str | None = None) -> None:
-        """List ``names`` with their ``colours`` (n x 4 floats), then the marker shapes (crosses only when
-        ``perturbed`` names what the crosses are)."""
+        """List ``names`` with their ``colours`` (n x 4 floats), then the marker shapes when ``perturbed``
+        names what the crosses are (discs: clean points)."""
         self.clear()
         shown = list(names)[:MAX_ENTRIES]
         for name, col in zip(shown, colours):
             self.addItem(QtWidgets.QListWidgetItem(swatch(col), str(name)))
         if len(names) > len(shown):
             self.addItem(QtWidgets.QListWidgetItem(f"… {len(names) - len(shown)} more"))
-        grey = theme.current().qcolor("muted").getRgbF()
-        self.addItem(QtWidgets.QListWidgetItem(swatch(grey), "clean"))
-        if perturbed:
+        if perturbed:  # the marker shapes, when there are two kinds of points
+            grey = theme.current().qcolor("muted").getRgbF()
+            self.addItem(QtWidgets.QListWidgetItem(swatch(grey), "clean"))
             self.addItem(QtWidgets.QListWidgetItem(swatch(grey, "x"), perturbed))
+        self.updateGeometry()
 
     def labels(self) -> list[str]:
         return [self.item(i).text() for i in range(self.count())]
 
     def sizeHint(self) -> QtCore.QSize:  # noqa: N802 - Qt API
-        return QtCore.QSize(200, 44)
+        """Tall enough for every entry at the present width (they wrap into rows)."""
+        per_row = max(1, self.width() // ITEM_W)
+        rows = max(1, -(-self.count() // per_row))
+        return QtCore.QSize(4 * ITEM_W, min(rows, 6) * ITEM_H + 8)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().resizeEvent(event)
+        if event.size().width() != event.oldSize().width():
+            self.updateGeometry()
 
     def minimumSizeHint(self) -> QtCore.QSize:  # noqa: N802 - Qt API
         return QtCore.QSize(80, 24)

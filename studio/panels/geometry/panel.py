@@ -36,6 +36,7 @@ from engines.geometry.io import load_activations, rows_to_csv
 from engines.geometry.mftma import check_manifolds
 from engines.geometry.models import LAYERS
 from engines.geometry.params import AnalysisParams
+from studio import theme
 from studio.panels.base import Panel
 from studio.panels.geometry.controls import NOISE_STEPS, PANEL_DEFAULTS, Controls
 from studio.panels.geometry.imported import ImportedTab
@@ -117,6 +118,8 @@ class GeometryPanel(Panel[GeometrySnapshot]):
         self.csv_button.clicked.connect(self.export_csv_dialog)
         self.png_button.clicked.connect(self.export_png_dialog)
         self.import_button.clicked.connect(self.import_dialog)
+        self.imported.import_button.clicked.connect(self.import_dialog)
+        self.imported.import_button.setToolTip(self.import_button.toolTip())
 
     @property
     def points_drawn(self) -> int:
@@ -276,7 +279,7 @@ class GeometryPanel(Panel[GeometrySnapshot]):
         out = QtGui.QImage(
             view.width() + plots.width(), max(view.height(), plots.height()), QtGui.QImage.Format.Format_RGB32
         )
-        out.fill(QtGui.QColor("white"))
+        out.fill(theme.current().qcolor("background"))
         painter = QtGui.QPainter(out)
         painter.drawImage(0, 0, view)
         painter.drawImage(view.width(), 0, plots)

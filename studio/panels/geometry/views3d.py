@@ -22,6 +22,7 @@ from studio.panels.geometry.scatter3d import Scatter3D
 from studio.panels.geometry.vispy_setup import palette
 
 MAX_POINTS = 8192
+TOP = QtCore.Qt.AlignmentFlag.AlignTop
 HINT = "The {kind} network's manifolds appear here in 3-D once its layer is measured (a few seconds)."
 
 #: a model without a view of the chosen layer and eps: while an analysis runs, and after it
@@ -77,9 +78,9 @@ class ViewGrid(QtWidgets.QWidget):
             self.grid.addWidget(s, i // columns, i % columns)
         if rows * columns > len(self.scatters):  # a free cell: the legend there
             n = len(self.scatters)
-            self.grid.addWidget(self.legend, n // columns, n % columns)
+            self.grid.addWidget(self.legend, n // columns, n % columns, TOP)
         else:
-            self.grid.addWidget(self.legend, rows, 0, 1, columns)
+            self.grid.addWidget(self.legend, rows, 0, 1, columns, TOP)
         for r in range(rows):
             self.grid.setRowStretch(r, 1)
         for c in range(columns):
