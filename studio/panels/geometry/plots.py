@@ -87,6 +87,9 @@ class CurvePlots(pg.GraphicsLayoutWidget):
             pen = self._pen(k)
             colour = theme.category_colour(k)
             cur = pl.plot([], [], pen=pen, symbol="o", symbolSize=5, symbolBrush=colour, symbolPen=colour)
+            cur.scatter.setBrush(colour)  # the legend's sample reads these before any data arrives
+            cur.scatter.setPen(colour)
+            cur.scatter.setSize(5)
             eb = pg.ErrorBarItem(x=np.zeros(0), y=np.zeros(0), height=np.zeros(0), pen=pen)
             pl.addItem(eb)
             self.curves[(axis, metric, kind)] = cur
@@ -130,7 +133,7 @@ class CurvePlots(pg.GraphicsLayoutWidget):
         for metric in METRICS:
             pl = self.plot_items[("layer", metric)]
             pl.getAxis("bottom").setTicks([[(i, LAYERS[i]) for i in shown]])
-            pl.setXRange(shown[0] - 0.4, shown[-1] + 0.4, padding=0)
+            pl.setXRange(shown[0] - 0.5, shown[-1] + 0.5, padding=0)
 
     def draw(
         self,

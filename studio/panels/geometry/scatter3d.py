@@ -12,7 +12,8 @@ from studio.panels.geometry.vispy_setup import hide_markers, use_pyside6_for_vis
 #: the turntable camera's angles after "Reset camera" (degrees) and its field of view
 ELEVATION, AZIMUTH, FOV = 25.0, 35.0, 30.0
 MARGIN = 0.02  # of the data's extent, around the fitted box
-FILL = 0.8  # how far from the view's centre to its nearest edge the fitted cloud reaches
+LABEL_OFFSET = 0.08  # of the box's largest side, beyond an axis line's end
+FILL = 0.75  # how far from the view's centre to its nearest edge the fitted cloud reaches
 AXIS_NAMES = ("PC1", "PC2", "PC3")
 
 
@@ -29,6 +30,14 @@ def axis_ends(box: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
     ends = np.repeat(((lo + hi) / 2)[None, :], 6, axis=0)
     for i in range(3):
         ends[2 * i, i], ends[2 * i + 1, i] = lo[i], hi[i]
+    return ends
+
+
+def label_points(box: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """Where the axis labels sit: a little beyond each axis line's end (3 x 3)."""
+    lo, hi = (np.asarray(b, np.float32) for b in box)
+    ends = axis_ends(box)[1::2].copy()
+    ends[np.arange(3), np.arange(3)] += LABEL_OFFSET * (hi - lo).max()
     return ends
 
 
@@ -136,13 +145,9 @@ class Scatter3D(QtWidgets.QWidget):
         self.canvas.update()
 
     def _place_axes(self, explained: np.ndarray | None) -> None:
-        lo, hi = self.box
-        ends = axis_ends(self.box)
-        self.axis_lines.set_data(pos=ends)
-        for i, label in enumerate(self.axis_labels):
-            end = ends[2 * i + 1].copy()
-            end[i] += 0.06 * (hi - lo).max()
-            label.pos = end[None, :]
+        self.axis_lines.set_data(pos=axis_ends(self.box))
+        for i, (label, at) in enumerate(zip(self.axis_labels, label_points(self.box))):
+            label.pos = at[None, :]
             share = "" if explained is None or i >= len(explained) else f" {100 * float(explained[i]):.0f}%"
             label.text = AXIS_NAMES[i] + share
         self._show_axes(True)
@@ -160,7 +165,7 @@ class Scatter3D(QtWidgets.QWidget):
         cam = self.view.camera
         cam.set_range(x=(lo[0], hi[0]), y=(lo[1], hi[1]), z=(lo[2], hi[2]), margin=MARGIN)
         cam.center = tuple((lo + hi) / 2)  # set_range keeps an old centre after the first fit
-        seen = np.concatenate([points, axis_ends(box)]) if len(points) else points  # the axes in view too
+        seen = np.concatenate([points, axis_ends(box), label_points(box)]) if len(points) else points
         for _ in range(3):  # vispy's fit leaves room for every corner of the box under any rotation
             fill = self._fill(seen)
             if not np.isfinite(fill) or fill <= 0:
