@@ -137,7 +137,11 @@ def test_the_camera_fits_the_cloud_and_reset_brings_it_back(analysed, qtbot):
         assert _covers(scatter, 0.5)
     cam.scale_factor /= 8  # zoomed in: points leave the view
     assert not _covers(views.scatters["standard"], 0.5)
-    views.reset_camera()  # what the R key does
+    window = analysed.window()
+    window.activateWindow()  # shortcuts reach the active window only
+    qtbot.waitUntil(window.isActiveWindow, timeout=5000)
+    views.canvas.native.setFocus()
+    qtbot.keyClick(views.canvas.native, QtCore.Qt.Key.Key_R)  # the key does what the button does
     assert _covers(views.scatters["standard"], 0.5)
 
 

@@ -190,9 +190,13 @@ class Scatter3D(QtWidgets.QWidget):
         cam.elevation, cam.azimuth, cam.roll, cam.fov = ELEVATION, AZIMUTH, 0.0, FOV
         self.fit(box, points)
 
+    def camera_untouched(self) -> bool:
+        """Whether the camera is as the last :meth:`fit` left it (the user has not moved it since)."""
+        return self._fitted_state is not None and self.view.camera.get_state() == self._fitted_state
+
     def _on_resize(self, _event=None) -> None:
         # the fit depends on the view's shape: fit again, unless the user has moved the camera since
-        if self._fitted_state is not None and self.view.camera.get_state() == self._fitted_state:
+        if self.camera_untouched():
             QtCore.QTimer.singleShot(0, self, lambda: self.fit(self._fit_box, self._fit_points))
 
     def render(self) -> np.ndarray:

@@ -161,8 +161,14 @@ class ModelViews(QtWidgets.QWidget):
                 self.points_by_model[kind] = 0
         eps_text = f", perturbed at ε {eps:g}" if eps else ""
         self.caption.setText(f"3-D PCA of layer {layer}{eps_text}: drag to rotate, wheel to zoom, R to reset")
-        if self._drawn_key is None or self._drawn_key[0] != layer or self._drawn_key[3] != key[3]:
-            self.fit()
+        last = self._drawn_key
+        if (
+            last is None
+            or last[0] != layer
+            or last[3] != key[3]
+            or self.scatters[KINDS[0]].camera_untouched()
+        ):
+            self.fit()  # a new layer or model, or a camera the user has not moved: fit the new clouds
         self._drawn_key = key
 
     def _draw_model(self, kind: str, emb: Embedding) -> None:
