@@ -5,9 +5,10 @@ analysis parameters (models, manifold kind, layers, eps list, attack, noise),
 Analyze / Stop, a noise-scale slider that shows an analysed noise level at
 once (the noise levels field analyses several in one run) or recomputes in
 the background, and the view selectors (layer, eps). Centre: one vispy canvas
-with the three models side by side (linked turntable cameras), each a 3-D
-scatter of the chosen layer (PCA to 3-D): one colour per manifold, clean
-points as discs and perturbed points as crosses, freely rotatable. Right:
+per model, laid out near-square (linked turntable cameras, fitted to the data,
+"Reset camera" or R), each a 3-D scatter of the chosen layer (PCA to 3-D) with
+labelled PC axes: one colour per manifold (legend beside them), clean points
+as discs and perturbed points as crosses, freely rotatable. Right:
 capacity, radius and dimension against eps (one line per model, error bars
 over seeds), the same against layer at the chosen eps, and accuracy against
 eps. CSV and PNG export. "Import activations…" reads the user's own
@@ -15,7 +16,11 @@ activations (.npz, .npy, .h5: a P x M x N array, or features with labels),
 analyses them in the background with the same kappa and n_t, and lists them
 in the "Imported" tab (a table of capacity, radius, dimension, center
 correlation, K, PR, EVD90, P, M, N, and a 3-D PCA view of the file's
-manifolds); they go into the CSV export too.
+manifolds); they go into the CSV export too. ``python -m engines geometry
+activations`` writes such a file from a shipped network.
+
+Results appear as each layer is measured; until then every view says what will
+appear there (an :class:`~studio.theme.EmptyHint`).
 
 What is drawn comes from snapshots (the curves from :mod:`engines.geometry.curves`);
 the engine is reached only through the runner's asynchronous commands.
