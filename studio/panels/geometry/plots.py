@@ -55,8 +55,8 @@ class CurvePlots(pg.GraphicsLayoutWidget):
         for r, axis in enumerate(("eps", "layer")):
             for c, metric in enumerate(METRICS):
                 self._add_metric_plot(r + 1, c, axis, metric)
-        for metric in METRICS:
-            self.plot_items[("layer", metric)].getAxis("bottom").setTicks([list(enumerate(LAYERS))])
+        for metric in METRICS:  # no layer ticks until layers are measured (see set_layers)
+            self.plot_items[("layer", metric)].getAxis("bottom").setTicks([[]])
         self._add_accuracy_plot()
         self._norm: str | None = None
         self._layers: tuple[int, ...] = ()
