@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6 import QtCore
+from PySide6 import QtCore, QtWidgets
 
 from engines.geometry.params import AnalysisParams
 from studio import theme
@@ -95,6 +95,13 @@ def test_every_view_says_what_will_appear_before_results(panel):
 def test_the_panel_fits_a_laptop_screen(panel):
     size = panel.minimumSizeHint()
     assert size.width() <= 1000 and size.height() <= 500
+    # the window's scroll area around the panel (if any) has nothing to scroll at 1280 x 720
+    holder = panel.parentWidget()
+    while holder is not None and not isinstance(holder, QtWidgets.QScrollArea):
+        holder = holder.parentWidget()
+    if holder is not None:
+        viewport = holder.viewport().size()
+        assert panel.height() <= viewport.height() and panel.width() <= viewport.width()
     # at 1280 x 720 the 3-D views share their area as near-square cells, none a narrow strip
     for scatter in panel.views.scatters.values():
         w, h = scatter.canvas.native.width(), scatter.canvas.native.height()

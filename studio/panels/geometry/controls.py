@@ -89,6 +89,11 @@ class Controls(QtWidgets.QWidget):
         row.addWidget(self.png_button)
         return row
 
+    def hasHeightForWidth(self) -> bool:  # noqa: N802 - Qt API
+        # the wrapped status line must not make the whole panel height-for-width: a scroll area around the
+        # panel would then size it by its preferred height instead of its minimum, and scroll
+        return False
+
     # -- read-outs -------------------------------------------------------
     def noise(self) -> float:
         """The noise scale the slider asks for."""

@@ -129,6 +129,11 @@ class ModelViews(QtWidgets.QWidget):
         self._drawn_key: tuple | None = None
         self._legend_key: tuple | None = None
 
+    def hasHeightForWidth(self) -> bool:  # noqa: N802 - Qt API
+        # the wrapped caption must not make the whole panel height-for-width: a scroll area around the
+        # panel would then size it by its preferred height instead of its minimum, and scroll
+        return False
+
     @property
     def widget(self) -> QtWidgets.QWidget:
         return self
