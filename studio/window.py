@@ -38,6 +38,21 @@ def panel_order(name: str, cls: type) -> tuple[int, str]:
 MIN_WINDOW = (800, 540)
 
 
+class _Fill(QtWidgets.QWidget):
+    """The page inside a :class:`PanelHolder`: it holds the panel and says it has no
+    height-for-width, so a word-wrapped label anywhere in a panel cannot make the scroll area
+    size the panel by its preferred height (taller than the view) instead of its minimum."""
+
+    def __init__(self, panel: QtWidgets.QWidget):
+        super().__init__()
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(panel)
+
+    def hasHeightForWidth(self) -> bool:  # noqa: N802 - Qt API
+        return False
+
+
 class PanelHolder(QtWidgets.QScrollArea):
     """The tab page of one panel: the panel fills it, and scrolls only when the window is smaller
     than the panel's minimum size, so no panel can force the window past :data:`MIN_WINDOW`."""
@@ -47,7 +62,7 @@ class PanelHolder(QtWidgets.QScrollArea):
         self.setObjectName(f"holder_{panel.objectName()}")
         self.setWidgetResizable(True)
         self.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
-        self.setWidget(panel)
+        self.setWidget(_Fill(panel))
         self.panel = panel
 
     def minimumSizeHint(self) -> QtCore.QSize:  # noqa: N802 - Qt API

@@ -36,7 +36,7 @@ def test_analyse_geometry_sends_every_population_and_window_to_the_geometry_work
     with qtbot.waitSignal(geometry.runner.job_finished, timeout=180_000) as sig:
         qtbot.mouseClick(spiking.training.geometry_btn, QtCore.Qt.MouseButton.LeftButton)
     assert sig.args[1] is True
-    assert window.tabs.currentWidget() is geometry
+    assert window.current_panel() is geometry
     table = geometry.import_table
     qtbot.waitUntil(lambda: table.rowCount() == 8, timeout=10_000)  # 4 populations x 2 windows
     names = [table.item(i, 0).text() for i in range(8)]

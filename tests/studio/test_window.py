@@ -552,7 +552,11 @@ def test_the_studio_fits_a_laptop_screen(qtbot, tmp_path):
         assert hint.width() <= 1024 and hint.height() <= 640
         for name in w.panels:
             holder = w.holder(name)
-            assert isinstance(holder, PanelHolder) and holder.widget() is w.panels[name]
+            assert isinstance(holder, PanelHolder) and holder.panel is w.panels[name]
+            # the panel fills the view, and scrolls only below its minimum size
+            panel = w.panels[name]
+            min_h = panel.minimumSizeHint().height()
+            assert holder.verticalScrollBar().maximum() == 0 or min_h > holder.viewport().height()
             w.show_panel(name)
             assert w.current_name() == name and w.current_panel() is w.panels[name]
     finally:
