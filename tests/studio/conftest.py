@@ -1,0 +1,19 @@
+"""Shared by the studio's GUI tests."""
+
+from __future__ import annotations
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Delete the windows the last test closed before the interpreter ends.
+
+    pytest-qt closes a test's widgets with ``deleteLater``, which only the event loop carries out:
+    after the last test nothing runs it, so the last window outlived the ``QApplication`` and Python
+    tore its pyqtgraph items (legends, infinite lines) down in no safe order, a segmentation fault
+    after every test had passed.
+    """
+    import sys
+
+    qtcore = sys.modules.get("PySide6.QtCore")
+    if qtcore is None or qtcore.QCoreApplication.instance() is None:
+        return
+    qtcore.QCoreApplication.sendPostedEvents(None, qtcore.QEvent.Type.DeferredDelete)
