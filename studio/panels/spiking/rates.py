@@ -17,11 +17,13 @@ class RatePlot(pg.PlotItem):
     def __init__(self) -> None:
         super().__init__()
         self.hideAxis("bottom")  # the time axis is the traces' below
-        theme.style_plot(self, y=("rate", "Hz"), si_prefix=False)
+        # no grid: translucent grid lines across a plot that scrolls every frame halve the frame rate
+        theme.style_plot(self, y=("rate", "Hz"), grid=False, si_prefix=False)
         self.setMenuEnabled(False)
         self.legend = theme.legend_above(self)
-        self.rate_e = self.plot(pen=pg.mkPen(E_RGB, width=1.5), name="E (excitatory)")
-        self.rate_i = self.plot(pen=pg.mkPen(I_RGB, width=1.5), name="I (inhibitory)")
+        # 1-px pens: pyqtgraph draws them as line segments, many times faster than wider paths
+        self.rate_e = self.plot(pen=pg.mkPen(E_RGB, width=1), name="E (excitatory)")
+        self.rate_i = self.plot(pen=pg.mkPen(I_RGB, width=1), name="I (inhibitory)")
         self.setYRange(0, 50, padding=0)
         self.top = 50.0
 

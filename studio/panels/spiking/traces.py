@@ -18,18 +18,21 @@ class TracePlot(pg.PlotItem):
 
     def __init__(self) -> None:
         super().__init__()
-        theme.style_plot(self, x=("time", "s"), y=("membrane potential", "mV"), si_prefix=False)
+        # no grid: translucent grid lines across a plot that scrolls every frame halve the frame rate
+        theme.style_plot(self, x=("time", "s"), y=("membrane potential", "mV"), grid=False, si_prefix=False)
         self.setMenuEnabled(False)
         self.legend = theme.legend_above(self, columns=8)
         self.lines: list[pg.PlotDataItem] = []
         self._labelled: tuple[int, ...] = ()
-        pen = pg.mkPen(theme.current().muted, width=1, style=QtCore.Qt.PenStyle.DashLine)
+        t = theme.current()
+        fill = t.qcolor("background")
+        fill.setAlpha(200)
         self.threshold = pg.InfiniteLine(
             angle=0,
-            pen=pen,
+            pen=pg.mkPen(t.foreground, width=1, style=QtCore.Qt.PenStyle.DashLine),
             movable=False,
-            label="threshold",
-            labelOpts={"position": 0.02, "color": theme.current().muted, "anchors": [(0, 1), (0, 1)]},
+            label="threshold",  # under the line at its left end, where the plot never clips it
+            labelOpts={"position": 0.0, "color": t.foreground, "fill": fill, "anchors": [(0, 0), (0, 0)]},
         )
         self.addItem(self.threshold, ignoreBounds=True)
 
@@ -39,7 +42,8 @@ class TracePlot(pg.PlotItem):
     def ensure_traces(self, count: int) -> None:
         """At least ``count`` curves, each in its slot's series colour."""
         while len(self.lines) < count:
-            line = pg.PlotDataItem(pen=theme.category_pen(len(self.lines), width=1.2))
+            # a 1-px pen: drawn as line segments, many times faster than a wider path
+            line = pg.PlotDataItem(pen=theme.category_pen(len(self.lines), width=1.0))
             self.addItem(line)  # no name: the legend lists the slots in use (see _label)
             self.lines.append(line)
 
