@@ -147,7 +147,9 @@ class ResultsPlot(QtWidgets.QWidget):
         m = cols[metric][ok].astype(float)
         use_y = yname != NONE and yname != xname and yname in cols
         self._title_axis("bottom", xname)
-        if use_y and mode == "heat map":
+        heat = use_y and mode == "heat map"
+        self.plot_item.showGrid(x=not heat, y=not heat, alpha=0.25)  # grid lines would cut the cells
+        if heat:
             xv, yv = codes(cols[xname][ok])[0], codes(cols[yname][ok])[0]
             if len(xv) <= MAX_CELLS and len(yv) <= MAX_CELLS:
                 self._draw_heat_map(cols, ok, m, metric, xname, yname)
