@@ -73,6 +73,8 @@ class TrainingView(QtWidgets.QWidget):
             self.conf_plot, x=("predicted digit", None), y=("true digit", None), title="confusion", grid=False
         )
         self.conf_plot.invertY(True)
+        for side in ("bottom", "left"):  # every digit named, at its cell's centre
+            self.conf_plot.getAxis(side).setTicks([[(k, str(k)) for k in range(10)]])
         self.conf_img = pg.ImageItem(axisOrder="row-major")
         self.conf_plot.addItem(self.conf_img)
         self.conf_bar = theme.colorbar(self.conf_plot, self.conf_img, "test digits", limits=(0.0, 1.0))
@@ -100,6 +102,7 @@ class TrainingView(QtWidgets.QWidget):
             c = np.asarray(conf, float)
             levels = (0.0, max(1.0, float(c.max())))
             self.conf_img.setImage(c, autoLevels=False, levels=levels)
+            self.conf_img.setRect(QtCore.QRectF(-0.5, -0.5, c.shape[1], c.shape[0]))  # digit k centred on k
             self.conf_bar.setLevels(levels)
         if curve or conf is not None:
             self.hint.set_empty(False)

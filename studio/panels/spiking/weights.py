@@ -22,14 +22,18 @@ class WeightsView(pg.GraphicsLayoutWidget):
         super().__init__()
         self.setObjectName("spiking_weights")
         self.w_plot = self.addPlot(row=0, col=0)
-        theme.style_plot(self.w_plot, x=("target neuron", None), y=("source (neuron or input)", None))
+        theme.style_plot(
+            self.w_plot, x=("target neuron", None), y=("source (neuron or input)", None), si_prefix=False
+        )
         self.w_plot.setTitle("weights (source x target)", color=theme.current().foreground)
         self.w_img = pg.ImageItem(axisOrder="row-major")
         self.w_plot.addItem(self.w_img)
         self.w_plot.invertY(True)
-        self.w_bar = theme.colorbar(self.w_plot, self.w_img, "weight", limits=(0.0, 1.0))
+        # SI prefix on the bar: weights of 0.001-0.01 read as 1-10 with "(x0.001)", not as "0.008"
+        # labels wider than the bar's axis
+        self.w_bar = theme.colorbar(self.w_plot, self.w_img, "weight", limits=(0.0, 1.0), si_prefix=True)
         self.h_plot = self.addPlot(row=1, col=0)
-        theme.style_plot(self.h_plot, x=("plastic weight", None), y=("synapses", None))
+        theme.style_plot(self.h_plot, x=("plastic weight", None), y=("synapses", None), si_prefix=False)
         self.w_hist = pg.BarGraphItem(x=[0.0], height=[0.0], width=1.0, brush=theme.category_colour(0))
         self.h_plot.addItem(self.w_hist)
         self.hint = theme.EmptyHint(self, EMPTY_TEXT)
