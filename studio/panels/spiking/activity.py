@@ -25,7 +25,7 @@ class ActivityView(pg.GraphicsLayoutWidget):
         self.raster = RasterPlot()
         self.rates = RatePlot()
         self.traces = TracePlot()
-        for row, (plot, stretch) in enumerate(((self.raster, 5), (self.rates, 2), (self.traces, 2))):
+        for row, (plot, stretch) in enumerate(((self.raster, 5), (self.rates, 2), (self.traces, 3))):
             self.addItem(plot, row=row, col=0)
             self.ci.layout.setRowStretchFactor(row, stretch)
         self._align()

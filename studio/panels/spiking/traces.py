@@ -34,6 +34,7 @@ class TracePlot(pg.PlotItem):
             label="threshold",  # under the line at its left end, where the plot never clips it
             labelOpts={"position": 0.0, "color": t.foreground, "fill": fill, "anchors": [(0, 0), (0, 0)]},
         )
+        self.threshold.setZValue(10)  # line and label above the traces
         self.addItem(self.threshold, ignoreBounds=True)
 
     def set_threshold(self, v_mV: float) -> None:
