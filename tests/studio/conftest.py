@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _isolated_sweeps_folder(tmp_path, monkeypatch):
+    """Sweeps write into the test's folder, never the user's (the demo defaults to the user's
+    sweeps folder; ``studio`` subprocesses inherit the variable)."""
+    monkeypatch.setenv("NEURAL_STUDIO_SWEEPS_DIR", str(tmp_path / "sweeps"))
+
 
 def pytest_sessionfinish(session, exitstatus):
     """Delete the windows the last test closed before the interpreter ends.
