@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from engines.spiking import PRESETS, SpikingParams, SpikingSnapshot
 from studio import theme
@@ -62,6 +62,9 @@ class ControlsPane(QtWidgets.QWidget):
         font = self.readout.font()
         font.setBold(True)
         self.readout.setFont(font)
+        # a fixed size: a new text every frame then never asks the side pane to lay itself out again
+        widest = QtGui.QFontMetrics(font).horizontalAdvance("t = 000000.000 s biological (not started)")
+        self.readout.setFixedSize(widest + 4, QtGui.QFontMetrics(font).height() + 2)
         self.stats = QtWidgets.QLabel("")
         self.stats.setObjectName("spiking_stats")
         self.stats.setWordWrap(True)
