@@ -64,7 +64,12 @@ class NeuroCoreXView(QtWidgets.QWidget):
         view = pg.GraphicsLayoutWidget()
         self.img_plot = view.addPlot(row=0, col=0)
         theme.style_plot(
-            self.img_plot, x=("pixel column", None), y=("pixel row", None), title="input digit", grid=False
+            self.img_plot,
+            x=("pixel column", None),
+            y=("pixel row", None),
+            title="input digit",
+            grid=False,
+            si_prefix=False,
         )
         self.img_plot.invertY(True)
         self.img_plot.setAspectLocked(True)
@@ -77,6 +82,7 @@ class NeuroCoreXView(QtWidgets.QWidget):
             x=("time step", None),
             y=("unit (0-9 outputs, 10-73 inputs)", None),
             title="spikes: 10 outputs (vermillion), 64 inputs (grey)",
+            si_prefix=False,
         )
         self.out = pg.ScatterPlotItem(size=6, pen=None, brush=pg.mkBrush(*E_RGB), symbol="s")
         self.inp = pg.ScatterPlotItem(size=3, pen=None, brush=pg.mkBrush(*IN_RGB), symbol="s")
@@ -84,7 +90,11 @@ class NeuroCoreXView(QtWidgets.QWidget):
         self.raster_plot.addItem(self.out)
         self.count_plot = view.addPlot(row=0, col=2)
         theme.style_plot(
-            self.count_plot, x=("output digit", None), y=("spikes", None), title="output spike counts"
+            self.count_plot,
+            x=("output digit", None),
+            y=("spikes", None),
+            title="output spike counts",
+            si_prefix=False,
         )
         self.bars = pg.BarGraphItem(x=np.arange(10), height=np.zeros(10), width=0.8, brush=(120, 120, 120))
         self.count_plot.addItem(self.bars)

@@ -61,7 +61,11 @@ class TrainingView(QtWidgets.QWidget):
         view = pg.GraphicsLayoutWidget()
         self.acc_plot = view.addPlot(row=0, col=0)
         theme.style_plot(
-            self.acc_plot, x=("epoch", None), y=("test accuracy", None), title="accuracy per epoch"
+            self.acc_plot,
+            x=("epoch", None),
+            y=("test accuracy", None),
+            title="accuracy per epoch",
+            si_prefix=False,
         )
         self.acc_plot.setYRange(0, 1)
         colour = theme.category_colour(2)
@@ -70,11 +74,20 @@ class TrainingView(QtWidgets.QWidget):
         )
         self.conf_plot = view.addPlot(row=0, col=1)
         theme.style_plot(
-            self.conf_plot, x=("predicted digit", None), y=("true digit", None), title="confusion", grid=False
+            self.conf_plot,
+            x=("predicted digit", None),
+            y=("true digit", None),
+            title="confusion",
+            grid=False,
+            si_prefix=False,
         )
         self.conf_plot.invertY(True)
-        for side in ("bottom", "left"):  # every digit named, at its cell's centre
-            self.conf_plot.getAxis(side).setTicks([[(k, str(k)) for k in range(10)]])
+        # ten digits, even before the first result
+        self.conf_plot.setRange(xRange=(-0.5, 9.5), yRange=(-0.5, 9.5), padding=0.02)
+        # digits at their cells' centres: even ones always named, odd ones where there is room
+        ticks = [[(k, str(k)) for k in range(0, 10, 2)], [(k, str(k)) for k in range(1, 10, 2)]]
+        for side in ("bottom", "left"):
+            self.conf_plot.getAxis(side).setTicks(ticks)
         self.conf_img = pg.ImageItem(axisOrder="row-major")
         self.conf_plot.addItem(self.conf_img)
         self.conf_bar = theme.colorbar(self.conf_plot, self.conf_img, "test digits", limits=(0.0, 1.0))
