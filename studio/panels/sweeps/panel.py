@@ -245,7 +245,9 @@ class SweepsPanel(Panel[SweepSnapshot]):
         """The demo sweep in this process, into ``studio-demo.parquet`` in the user's sweeps folder.
 
         Its earlier results there are deleted first (on the worker), so every launch computes the
-        whole grid and the heat map fills in point by point."""
+        whole grid and the heat map fills in point by point. Nothing happens while a sweep runs."""
+        if self.runner is None or self.runner.state == RunnerState.JOB:
+            return
         self.show_demo_definition()
         out = sweeps_dir() / "studio-demo.parquet"
         self.out_edit.setText(str(out))
