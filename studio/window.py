@@ -521,7 +521,7 @@ class MainWindow(QtWidgets.QMainWindow):
         if r is None:
             self.lbl_state.setText("no engine")
             return
-        self.lbl_state.setText(f"{name}: {r.state}")
+        self.lbl_state.setText(f"{name}: {self.panels[name].state_text(r.state)}")
         unit = getattr(self.panels[name].engine_type, "step_unit", "steps")
         self.lbl_rate.setText(f"{r.steps_per_s:,.0f} {unit}/s" if r.state == RUNNING else "")
         self.lbl_fps.setText(f"{self.fps:.0f} fps" if r.state in (RUNNING, JOB) else "")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["cell_means", "codes", "colour_levels", "curve_means", "unit_scale"]
+__all__ = ["cell_means", "codes", "codes_on", "colour_levels", "curve_means", "unit_scale"]
 
 
 def codes(values: np.ndarray) -> tuple[np.ndarray, list[str], np.ndarray]:
@@ -21,6 +21,22 @@ def codes(values: np.ndarray) -> tuple[np.ndarray, list[str], np.ndarray]:
         return uniq, [str(u) for u in uniq], idx
     uniq, idx = np.unique(values, return_inverse=True)
     return uniq, [f"{u:.4g}" for u in uniq], idx
+
+
+def codes_on(values: np.ndarray, axis: tuple = ()) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """:func:`codes` over the union of ``values`` and ``axis`` (a grid parameter's every value), so a
+    heat map has its whole grid from the first point on and fills in as results arrive."""
+    if not axis:
+        return codes(values)
+    if values.dtype == object:
+        extra = np.array([str(a) for a in axis], dtype=object)
+    else:
+        try:
+            extra = np.array([float(a) for a in axis], dtype=values.dtype)
+        except (TypeError, ValueError):  # text values in a numeric column: leave the grid out
+            return codes(values)
+    uniq, labels, idx = codes(np.concatenate([values, extra]))
+    return uniq, labels, idx[: len(values)]
 
 
 def cell_means(xi: np.ndarray, yi: np.ndarray, m: np.ndarray, nx: int, ny: int) -> np.ndarray:

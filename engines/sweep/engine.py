@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Generator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ import numpy as np
 
 from engines.base import Cancelled, Engine, Progress, frozen_array
 from engines.sweep.execute import SweepStatus, SweepSummary, sweep_job
+from engines.sweep.io import sweeps_dir
 from engines.sweep.model import SweepError, SweepSpec, load_sweep, sweep_from_text
 from engines.sweep.params import SweepParams
 from engines.sweep.store import read_results
@@ -67,6 +68,7 @@ class SweepSnapshot:
     errors: tuple[tuple[str, str], ...]  # (point id, traceback) of the last failed points
     history: tuple[SweepRecord, ...]
     version: int  # changes whenever rows change
+    grid: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)  # every value of each grid parameter
 
 
 class SweepEngine(Engine[SweepParams, SweepSnapshot]):
@@ -248,6 +250,7 @@ class SweepEngine(Engine[SweepParams, SweepSnapshot]):
             errors=errs,
             history=tuple(self._history),
             version=self._version,
+            grid=dict(spec.grid) if spec else {},
         )
 
     def state_dict(self) -> dict[str, Any]:
@@ -274,15 +277,9 @@ class SweepEngine(Engine[SweepParams, SweepSnapshot]):
 
 
 def default_out(spec: SweepSpec) -> Path:
-    """``SWEEP.parquet`` next to the sweep file, else in the user's sweeps folder."""
+    """``SWEEP.parquet`` next to the sweep file, else in the user's sweeps folder
+    (:func:`engines.sweep.io.sweeps_dir`)."""
     src = Path(spec.source)
     if not spec.source.startswith("<") and src.parent.is_dir():
         return src.with_name(src.stem + ".parquet")
-    base = os.environ.get("NEURAL_STUDIO_SWEEPS_DIR")
-    if base:
-        return Path(base) / f"{spec.name}.parquet"
-    import platformdirs
-
-    return (
-        Path(platformdirs.user_data_dir("neural-studio", "NeuralStudio")) / "sweeps" / f"{spec.name}.parquet"
-    )
+    return sweeps_dir() / f"{spec.name}.parquet"

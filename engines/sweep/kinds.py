@@ -34,7 +34,7 @@ import numpy as np
 from engines.base import check_cancelled
 from engines.paths import shared_data
 
-__all__ = ["Kind", "get_kind", "kind_names", "register_kind", "resolve_data_path"]
+__all__ = ["Kind", "get_kind", "kind_names", "register_kind", "resolve_data_path", "unit_of"]
 
 
 @dataclass(frozen=True)
@@ -119,6 +119,29 @@ def get_kind(name: str) -> Kind:
         raise ValueError(f"kind {name!r} is not available here: {e}") from None
     _BUILT[name] = kind
     return kind
+
+
+#: units read from the end of a parameter's or metric's name
+_SUFFIX_UNITS = {"_hz": "Hz", "_ms": "ms", "_s": "s", "_mv": "mV", "_percent": "%", "_km": "km"}
+
+
+def unit_of(kind: str, name: str) -> str | None:
+    """The unit of parameter or metric ``name`` of ``kind``: the ``[unit]`` that ends its doc, else
+    its name's suffix (``rate_hz``: Hz, ``duration_s``: s, ``gap_percent``: %); None when it has none."""
+    try:
+        doc = get_kind(kind).docs.get(name, "")
+    except ValueError:
+        doc = ""
+    doc = doc.rstrip()
+    if doc.endswith("]") and "[" in doc:
+        unit = doc[doc.rindex("[") + 1 : -1].strip()
+        if unit:
+            return unit
+    low = name.lower()
+    for suffix, unit in _SUFFIX_UNITS.items():
+        if low.endswith(suffix) and len(low) > len(suffix):
+            return unit
+    return None
 
 
 # --------------------------------------------------------------------------

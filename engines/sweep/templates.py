@@ -6,7 +6,7 @@ from pathlib import Path
 
 from engines.sweep.kinds import get_kind
 
-__all__ = ["EXAMPLES", "TEMPLATES", "template_text"]
+__all__ = ["EXAMPLES", "STUDIO_DEMO", "TEMPLATES", "demo_text", "template_text"]
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "sweeps"
 TEMPLATES = {
@@ -16,6 +16,14 @@ TEMPLATES = {
     "geometry": "geometry_eps.toml",
     "spiking-geometry": "spiking_geometry_lr.toml",
 }
+
+#: the studio's first-launch demo: long enough (10-20 s) to watch the heat map fill in
+STUDIO_DEMO = "demo_live.toml"
+
+
+def demo_text() -> str:
+    """The definition of the studio's first-launch demo sweep."""
+    return (EXAMPLES / STUDIO_DEMO).read_text()
 
 
 def template_text(kind: str) -> str:

@@ -21,7 +21,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from engines.base import Engine, Params, Progress
 
 if TYPE_CHECKING:
-    from studio.runner import Runner
+    from studio.runner import Runner, RunnerState
 
 
 class ErrorBanner(QtWidgets.QFrame):
@@ -123,6 +123,11 @@ class Panel(QtWidgets.QWidget, Generic[S]):
         """What the toolbar's Run/Pause (Space) does; job-driven panels override it."""
         if self.runner is not None:
             self.runner.toggle()
+
+    def state_text(self, state: RunnerState) -> str:
+        """What the status bar says of this panel's engine in ``state`` (default: the state's
+        name); a panel whose words differ (a sweep is done, not paused) overrides it."""
+        return str(state)
 
     def start_demo(self) -> None:
         """What ``studio --screenshot`` does to show real data: run the engine.

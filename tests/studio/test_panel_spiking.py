@@ -23,6 +23,12 @@ def count_rgb(img: QtGui.QImage, rgb: tuple[int, int, int]) -> int:
     return int(np.sum(arr == value))
 
 
+def data_area(view, plot) -> QtGui.QImage:
+    """The pixels of ``plot``'s data area in ``view`` (legends and axes left out: they use the series colours)."""
+    rect = view.mapFromScene(plot.getViewBox().sceneBoundingRect()).boundingRect()
+    return view.grab(rect).toImage()
+
+
 @pytest.fixture
 def window(qtbot, tmp_path):
     w = MainWindow(panel_classes={"spiking": SpikingPanel}, settings_file=tmp_path / "settings.ini")
@@ -39,15 +45,15 @@ def test_runs_coba_and_draws_the_raster(window, qtbot):
     runner = window.runner_for("spiking")
     assert panel.runner is runner
     assert runner.engine.params == preset("coba")
-    blank = panel.activity.grab().toImage()
+    blank = data_area(panel.activity, panel.activity.raster)
     assert count_rgb(blank, E_RGB) == 0
     runner.run_for(3000)  # 0.3 s of COBA
     qtbot.waitUntil(lambda: runner.state == "paused" and runner.engine.step_count == 3000, timeout=120_000)
     qtbot.waitUntil(lambda: panel._last_snap is not None and panel._last_snap.step == 3000, timeout=10_000)
     assert panel.drawn_frames >= 1
     assert panel.activity.raster.points_drawn > 10_000  # ~19 Hz x 4000 neurons x 0.3 s
-    img = panel.activity.grab().toImage()
-    # excitatory (red) and inhibitory (blue) spikes are on screen
+    img = data_area(panel.activity, panel.activity.raster)
+    # excitatory (vermillion) and inhibitory (blue) spikes are on screen
     assert count_rgb(img, E_RGB) > 2000
     assert count_rgb(img, I_RGB) > 500
     assert "t = 0.300 s" in panel.controls.readout.text()
@@ -106,7 +112,7 @@ def test_network_view_flashes_spikes(window, qtbot):
     runner.pause()
     x, y = panel.network.nodes.getData()
     assert len(x) == 400
-    img = panel.network.grab().toImage()
+    img = data_area(panel.network, panel.network.getPlotItem())
     assert count_rgb(img, E_RGB) > 0 or count_rgb(img, I_RGB) > 0
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import enum
 
-E_RGB = (228, 87, 46)  # excitatory neurons
-I_RGB = (59, 139, 212)  # inhibitory neurons
-IN_RGB = (150, 150, 150)  # inputs
+# Okabe-Ito colours (studio.theme.OKABE_ITO): they stay apart for colour-blind readers
+E_RGB = (213, 94, 0)  # excitatory neurons: vermillion
+I_RGB = (0, 114, 178)  # inhibitory neurons: blue
+IN_RGB = (153, 153, 153)  # inputs: grey
 KEEP_S = 10.0  # seconds of spikes, rates and traces kept for the views
 MAX_KEEP_SPIKES = 3_000_000
 NETWORK_VIEW_MAX = 500  # neurons drawn in the network view

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import time
 
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from engines.spiking import PRESETS, SpikingParams, SpikingSnapshot
+from studio import theme
 from studio.widgets.paramform import ParamForm
 
 from .constants import KEEP_S
@@ -35,14 +36,10 @@ class ControlsPane(QtWidgets.QWidget):
         lay.addLayout(self._run_for_row())
         lay.addLayout(self._speed_row())
         lay.addLayout(self._follow_row())
-        self.readout = QtWidgets.QLabel("not started")
-        self.readout.setObjectName("spiking_readout")
-        self.readout.setWordWrap(True)
-        self.readout.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
-        lay.addWidget(self.readout)
+        lay.addWidget(self._readouts())
         hint = QtWidgets.QLabel("Click the raster to record a neuron's membrane potential.")
         hint.setWordWrap(True)
-        hint.setStyleSheet("color: gray")
+        hint.setStyleSheet(f"color: {theme.current().muted}")
         lay.addWidget(hint)
         self.form = ParamForm(params)
         self.form.setObjectName("spiking_form")
@@ -52,6 +49,29 @@ class ControlsPane(QtWidgets.QWidget):
         lay.addWidget(scroll, 1)
         self.setMinimumWidth(320)
         self._readout_at = 0.0
+
+    def _readouts(self) -> QtWidgets.QWidget:
+        """The time (every frame: it is the time axis's right edge) and the slower statistics."""
+        box = QtWidgets.QWidget()
+        lay = QtWidgets.QVBoxLayout(box)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        self.readout = QtWidgets.QLabel("t = 0.000 s biological (not started)")
+        self.readout.setObjectName("spiking_readout")
+        self.readout.setTextFormat(QtCore.Qt.TextFormat.PlainText)  # cheap to set every frame
+        font = self.readout.font()
+        font.setBold(True)
+        self.readout.setFont(font)
+        # a fixed size: a new text every frame then never asks the side pane to lay itself out again
+        widest = QtGui.QFontMetrics(font).horizontalAdvance("t = 000000.000 s biological (not started)")
+        self.readout.setFixedSize(widest + 4, QtGui.QFontMetrics(font).height() + 2)
+        self.stats = QtWidgets.QLabel("")
+        self.stats.setObjectName("spiking_stats")
+        self.stats.setWordWrap(True)
+        for label in (self.readout, self.stats):
+            label.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+            lay.addWidget(label)
+        return box
 
     def _preset_row(self) -> QtWidgets.QHBoxLayout:
         row = QtWidgets.QHBoxLayout()
@@ -105,13 +125,14 @@ class ControlsPane(QtWidgets.QWidget):
         return row
 
     def show_readout(self, snap: SpikingSnapshot, running: bool) -> None:
-        """Biological time, speed, events and rates; at most 5 times a second while running."""
+        """Biological time at every frame (the same ``snap.t_s`` that ends the time axis while
+        following); speed, events and rates at most 5 times a second while running."""
+        self.readout.setText(f"t = {snap.t_s:.3f} s biological")
         now = time.monotonic()
         if running and now - self._readout_at < READOUT_EVERY_S:
             return
         self._readout_at = now
-        self.readout.setText(
-            f"<b>t = {snap.t_s:.3f} s</b> biological<br>"
+        self.stats.setText(
             f"{snap.realtime_factor:.2f}x real time (engine)<br>"
             f"{snap.events_per_s / 1e6:.1f} M synaptic events/s<br>"
             f"E {snap.rate_e_hz:.1f} Hz, I {snap.rate_i_hz:.1f} Hz (last 100 ms)<br>"

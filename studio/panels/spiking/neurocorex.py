@@ -6,6 +6,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
+from studio import theme
+
 from .constants import E_RGB, IN_RGB
 
 _OTHER = (150, 150, 150)
@@ -18,6 +20,10 @@ _CHIP_TIP = (
 _EXTENDED_TIP = (
     "extended: the project's generalisations. Per-neuron leak and bias, reset to v_reset, free amp_ff and "
     "amp_aa, saturating potentiation, instantaneous inputs. Digits: the STDP weights with per-neuron leaks."
+)
+EMPTY_TEXT = (
+    "Each test digit, the spikes of its 64 inputs and 10 outputs and the output spike counts appear "
+    "here. Press Watch NeuroCoreX classify digits above."
 )
 
 
@@ -56,23 +62,44 @@ class NeuroCoreXView(QtWidgets.QWidget):
 
     def _plots(self) -> pg.GraphicsLayoutWidget:
         view = pg.GraphicsLayoutWidget()
-        view.setBackground("w")
-        self.img_plot = view.addPlot(row=0, col=0, title="input digit")
+        self.img_plot = view.addPlot(row=0, col=0)
+        theme.style_plot(
+            self.img_plot,
+            x=("pixel column", None),
+            y=("pixel row", None),
+            title="input digit",
+            grid=False,
+            si_prefix=False,
+        )
         self.img_plot.invertY(True)
         self.img_plot.setAspectLocked(True)
         self.img = pg.ImageItem(axisOrder="row-major")
         self.img.setColorMap(pg.colormap.get("CET-L1"))
         self.img_plot.addItem(self.img)
-        self.raster_plot = view.addPlot(row=0, col=1, title="spikes: 10 outputs (red), 64 inputs (grey)")
-        self.raster_plot.setLabel("bottom", "time step")
+        self.raster_plot = view.addPlot(row=0, col=1)
+        theme.style_plot(
+            self.raster_plot,
+            x=("time step", None),
+            y=("unit (0-9 outputs, 10-73 inputs)", None),
+            title="spikes: 10 outputs (vermillion), 64 inputs (grey)",
+            si_prefix=False,
+        )
         self.out = pg.ScatterPlotItem(size=6, pen=None, brush=pg.mkBrush(*E_RGB), symbol="s")
         self.inp = pg.ScatterPlotItem(size=3, pen=None, brush=pg.mkBrush(*IN_RGB), symbol="s")
         self.raster_plot.addItem(self.inp)
         self.raster_plot.addItem(self.out)
-        self.count_plot = view.addPlot(row=0, col=2, title="output spike counts")
+        self.count_plot = view.addPlot(row=0, col=2)
+        theme.style_plot(
+            self.count_plot,
+            x=("output digit", None),
+            y=("spikes", None),
+            title="output spike counts",
+            si_prefix=False,
+        )
         self.bars = pg.BarGraphItem(x=np.arange(10), height=np.zeros(10), width=0.8, brush=(120, 120, 120))
         self.count_plot.addItem(self.bars)
         view.ci.layout.setColumnStretchFactor(1, 3)
+        self.hint = theme.EmptyHint(view, EMPTY_TEXT)
         return view
 
     def profile(self) -> str:
@@ -82,6 +109,7 @@ class NeuroCoreXView(QtWidgets.QWidget):
     def show_sample(self, v: dict) -> None:
         """One classified digit: ``image``, ``spikes`` (step, unit; outputs < 10), ``counts``, ``predicted``..."""
         self.samples = int(v["n"])
+        self.hint.set_empty(False)
         self.img.setImage(np.asarray(v["image"], float), autoLevels=False, levels=(0.0, 1.0))
         sp = np.asarray(v["spikes"])
         out = sp[sp[:, 1] < 10]

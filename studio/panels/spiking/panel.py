@@ -105,6 +105,12 @@ class SpikingPanel(Panel[SpikingSnapshot]):
         self.training.train_requested.connect(lambda which: self.start_training(which))
         self.ncx.demo_requested.connect(lambda: self.start_ncx_demo())
         self.training.geometry_requested.connect(lambda: self.analyse_geometry())
+        self.view_tabs.currentChanged.connect(self._tab_shown)
+
+    def _tab_shown(self, index: int) -> None:
+        """A tab drawn only while visible shows the newest snapshot at once, not a frame later."""
+        if index == Tab.WEIGHTS and self._last_snap is not None:
+            self.weights.draw(self._last_snap)
 
     # ------------------------------------------------------------------ engine
     def create_engine(self, params: SpikingParams | None = None, seed: int = 0) -> SpikingEngine:
@@ -227,8 +233,8 @@ class SpikingPanel(Panel[SpikingSnapshot]):
         self.activity.traces.draw(self._mon.window(*visible, 1), snap.monitor_idx, dt)
         self._frames += 1
         tab = self.view_tabs.currentIndex()
-        if tab == Tab.WEIGHTS and self._frames % WEIGHTS_EVERY == 0:
-            self.weights.draw(snap)
+        if tab == Tab.WEIGHTS and (self._frames % WEIGHTS_EVERY == 0 or self.weights.hint.empty):
+            self.weights.draw(snap)  # every few frames, and at once while the tab has nothing yet
         if tab == Tab.NETWORK:
             self._draw_network(snap, p)
         self.controls.show_readout(snap, running=self.runner.state == RunnerState.RUNNING)

@@ -7,12 +7,14 @@ import pyqtgraph as pg
 from PySide6 import QtCore
 
 from engines.spiking.display import RollingRecords, bin_raster
+from studio import theme
 
 from .constants import E_RGB, I_RGB, IN_RGB
 
 
 class RasterPlot(pg.PlotItem):
-    """Spikes of the excitatory (red), inhibitory (blue) neurons and inputs (grey) as one image.
+    """Spikes of the excitatory (vermillion), inhibitory (blue) neurons and inputs (grey) as one image
+    on the theme's background (opaque: an opaque image is the cheapest to paint).
 
     Zoom and pan re-bin at full resolution; a click on a neuron's row emits
     :attr:`neuron_clicked` with its index.
@@ -22,13 +24,15 @@ class RasterPlot(pg.PlotItem):
 
     def __init__(self) -> None:
         super().__init__()
-        self.setLabel("left", "neuron")
+        theme.style_plot(self, y=("neuron index", None), grid=False, si_prefix=False)
         self.setMenuEnabled(False)
-        self.showGrid(x=False, y=False)
-        self.hideAxis("bottom")
+        self.hideAxis("bottom")  # the time axis is the traces' below
         self.image = pg.ImageItem(axisOrder="row-major")
         self.addItem(self.image)
-        lut = np.array([(255, 255, 255, 255), (*E_RGB, 255), (*I_RGB, 255), (*IN_RGB, 255)], np.uint8)
+        bg = theme.current().qcolor("background")
+        lut = np.array(
+            [(bg.red(), bg.green(), bg.blue(), 255), (*E_RGB, 255), (*I_RGB, 255), (*IN_RGB, 255)], np.uint8
+        )
         self.lut32 = lut.view(np.uint32).ravel().copy()  # RGBA bytes as one word per colour
         self.points_drawn = 0
 

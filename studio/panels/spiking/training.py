@@ -8,7 +8,14 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
+from studio import theme
+
 from .geometry_curve import GeometryCurvePlot
+
+EMPTY_TEXT = (
+    "Run a training preset (Train TESS digits or NeuroCoreX digits above) to see the test accuracy "
+    "per epoch and the confusion matrix here."
+)
 
 
 class TrainingView(QtWidgets.QWidget):
@@ -52,21 +59,46 @@ class TrainingView(QtWidgets.QWidget):
 
     def _plots(self) -> pg.GraphicsLayoutWidget:
         view = pg.GraphicsLayoutWidget()
-        view.setBackground("w")
-        self.acc_plot = view.addPlot(row=0, col=0, title="test accuracy per epoch")
+        self.acc_plot = view.addPlot(row=0, col=0)
+        theme.style_plot(
+            self.acc_plot,
+            x=("epoch", None),
+            y=("test accuracy", None),
+            title="accuracy per epoch",
+            si_prefix=False,
+        )
         self.acc_plot.setYRange(0, 1)
-        self.acc_curve = self.acc_plot.plot(pen=pg.mkPen((40, 120, 40), width=2), symbol="o", symbolSize=6)
-        self.conf_plot = view.addPlot(row=0, col=1, title="confusion (true x predicted)")
+        colour = theme.category_colour(2)
+        self.acc_curve = self.acc_plot.plot(
+            pen=pg.mkPen(colour, width=2), symbol="o", symbolSize=6, symbolBrush=colour
+        )
+        self.conf_plot = view.addPlot(row=0, col=1)
+        theme.style_plot(
+            self.conf_plot,
+            x=("predicted digit", None),
+            y=("true digit", None),
+            title="confusion",
+            grid=False,
+            si_prefix=False,
+        )
         self.conf_plot.invertY(True)
+        # ten digits, even before the first result
+        self.conf_plot.setRange(xRange=(-0.5, 9.5), yRange=(-0.5, 9.5), padding=0.02)
+        # digits at their cells' centres: even ones always named, odd ones where there is room
+        ticks = [[(k, str(k)) for k in range(0, 10, 2)], [(k, str(k)) for k in range(1, 10, 2)]]
+        for side in ("bottom", "left"):
+            self.conf_plot.getAxis(side).setTicks(ticks)
         self.conf_img = pg.ImageItem(axisOrder="row-major")
-        self.conf_img.setColorMap(pg.colormap.get("viridis"))
         self.conf_plot.addItem(self.conf_img)
+        self.conf_bar = theme.colorbar(self.conf_plot, self.conf_img, "test digits", limits=(0.0, 1.0))
+        self.hint = theme.EmptyHint(view, EMPTY_TEXT)
         return view
 
     def starting(self, which: str) -> None:
         self.acc_curve.setData([], [])
         self.geometry.clear_curve()
         self.status.setText(f"{which}: starting...")
+        self.hint.set_empty(True, f"{which}: training; the accuracy of each epoch appears here as it ends.")
 
     def show_result(self, value: Any) -> None:
         """Draw the accuracy curve and confusion matrix of a progress value or result (a dict)."""
@@ -81,4 +113,9 @@ class TrainingView(QtWidgets.QWidget):
         conf = value.get("confusion")
         if conf is not None:
             c = np.asarray(conf, float)
-            self.conf_img.setImage(c, autoLevels=False, levels=(0, max(1.0, c.max())))
+            levels = (0.0, max(1.0, float(c.max())))
+            self.conf_img.setImage(c, autoLevels=False, levels=levels)
+            self.conf_img.setRect(QtCore.QRectF(-0.5, -0.5, c.shape[1], c.shape[0]))  # digit k centred on k
+            self.conf_bar.setLevels(levels)
+        if curve or conf is not None:
+            self.hint.set_empty(False)

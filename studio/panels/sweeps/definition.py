@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import html
+import os
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from engines.sweep.io import sweeps_dir
 from engines.sweep.kinds import kind_names
 from engines.sweep.model import SweepSpec
+from studio import theme
+
+from .toml_highlight import TomlHighlighter
 
 EDITOR_TIP = (
     "The sweep in TOML: [sweep] kind, seeds, metrics; [fixed] values; [grid] lists or "
@@ -70,6 +75,9 @@ class DefinitionEditor(QtWidgets.QWidget):
         self.editor.setFont(QtGui.QFontDatabase.systemFont(QtGui.QFontDatabase.SystemFont.FixedFont))
         self.editor.setLineWrapMode(QtWidgets.QPlainTextEdit.LineWrapMode.NoWrap)
         self.editor.setToolTip(EDITOR_TIP)
+        # a margin all round: the first line sits clear of the frame instead of against it
+        self.editor.document().setDocumentMargin(6)
+        self.highlighter = TomlHighlighter(self.editor.document())
         return self.editor
 
     def _build_out_row(self) -> QtWidgets.QHBoxLayout:
@@ -77,10 +85,16 @@ class DefinitionEditor(QtWidgets.QWidget):
         row.addWidget(QtWidgets.QLabel("Results"))
         self.out_edit = QtWidgets.QLineEdit()
         self.out_edit.setObjectName("SweepOut")
-        self.out_edit.setPlaceholderText("folder (default: next to the sweep file, or the sweeps folder)")
+        self.out_edit.setPlaceholderText(f"{sweeps_dir()}{os.sep}NAME.parquet")
+        self.out_edit.setToolTip(
+            "The results folder of this sweep (a Parquet dataset). Empty: NAME.parquet next to the "
+            f"opened sweep file, else in your sweeps folder {sweeps_dir()} "
+            "(set NEURAL_STUDIO_SWEEPS_DIR to move it)."
+        )
         row.addWidget(self.out_edit, 1)
         browse = QtWidgets.QToolButton()
         browse.setText("…")
+        browse.setToolTip("Choose the results folder")
         browse.clicked.connect(self._browse_out)
         row.addWidget(browse)
         return row
@@ -99,13 +113,16 @@ class DefinitionEditor(QtWidgets.QWidget):
     def show_check(self, spec: SweepSpec | None, error: str = "") -> None:
         """The check line: the number of points of ``spec``, or ``error`` in red."""
         if spec is None:
-            self.check_label.setText(f'<span style="color:#c03030">{html.escape(error)}</span>')
+            colour = theme.OKABE_ITO[5]  # vermillion
+            self.check_label.setText(f'<span style="color:{colour}">✗ {html.escape(error)}</span>')
         else:
+            colour = theme.OKABE_ITO[2]  # bluish green
             self.check_label.setText(
-                f'<span style="color:#2a8a2a">✓ {spec.n_points()} points of kind {spec.kind}</span>'
+                f'<span style="color:{colour}">✓ {spec.n_points()} points of kind {spec.kind}</span>'
             )
 
     def _browse_out(self) -> None:
-        path = QtWidgets.QFileDialog.getExistingDirectory(self, "Results folder")
+        start = self.out() or str(sweeps_dir())
+        path = QtWidgets.QFileDialog.getExistingDirectory(self, "Results folder", start)
         if path:
             self.out_edit.setText(path)

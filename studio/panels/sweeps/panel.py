@@ -17,7 +17,6 @@ the engine receives it through ``runner.submit`` and the job through
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -25,10 +24,10 @@ from typing import Any
 from PySide6 import QtCore, QtWidgets
 
 from engines.sweep.engine import SweepEngine, SweepSnapshot
-from engines.sweep.io import export_results, read_sweep_text, write_sweep_text
+from engines.sweep.io import export_results, read_sweep_text, remove_results, sweeps_dir, write_sweep_text
 from engines.sweep.model import SweepError, SweepSpec, sweep_from_text
 from engines.sweep.params import SweepParams
-from engines.sweep.templates import EXAMPLES, template_text
+from engines.sweep.templates import EXAMPLES, demo_text, template_text
 from studio.panels.base import Panel
 from studio.panels.sweeps.definition import DefinitionEditor
 from studio.panels.sweeps.kind_help import KindHelp
@@ -139,6 +138,13 @@ class SweepsPanel(Panel[SweepSnapshot]):
         if self.kind_box.currentText() != kind:
             self.kind_box.setCurrentText(kind)
 
+    def show_demo_definition(self) -> None:
+        """The studio's demo sweep in the editor (192 points, 10-20 s: the heat map fills in live)."""
+        self.definition.set_text(demo_text())
+        self._source = "<editor>"
+        if self.kind_box.currentText() != "demo":
+            self.kind_box.setCurrentText("demo")
+
     def _checked_spec(self) -> SweepSpec:
         """The editor's definition, validated (a pure function of the text: no engine involved)."""
         return sweep_from_text(self.definition.text(), self._source)
@@ -236,11 +242,22 @@ class SweepsPanel(Panel[SweepSnapshot]):
             self.run()
 
     def start_demo(self) -> None:
-        """The demo sweep (20 points) in this process, into a temporary folder."""
-        self.use_template("demo")
-        self.out_edit.setText(str(Path(tempfile.mkdtemp(prefix="sweep-demo-")) / "demo.parquet"))
+        """The demo sweep in this process, into ``studio-demo.parquet`` in the user's sweeps folder.
+
+        Its earlier results there are deleted first (on the worker), so every launch computes the
+        whole grid and the heat map fills in point by point. Nothing happens while a sweep runs."""
+        if self.runner is None or self.runner.state == RunnerState.JOB:
+            return
+        self.show_demo_definition()
+        out = sweeps_dir() / "studio-demo.parquet"
+        self.out_edit.setText(str(out))
         self.form.set_params(SweepParams(workers=0))
-        self.run()
+        self.runner.submit(
+            lambda _e: remove_results(out),
+            done=lambda _n: self.run(),
+            failed=lambda exc: self.show_error(f"the demo's earlier results in {out}: {exc}"),
+            context=self,
+        )
 
     def export(self, path: str | Path) -> int:
         """Write the results of the sweep shown to ``path`` (CSV, Parquet, JSON lines); rows written."""
@@ -267,6 +284,16 @@ class SweepsPanel(Panel[SweepSnapshot]):
             self.show_error(
                 f"{result.failed} point(s) failed: see the Table tab (red rows, traceback as tooltip)"
             )
+
+    def state_text(self, state: RunnerState) -> str:
+        """One word for the status bar: running while the sweep job runs, else how the last sweep
+        ended (done, stopped, failed) or ready; never the runner's "paused" (a sweep does not pause)."""
+        if state == RunnerState.JOB:
+            return "running sweep"
+        if state == RunnerState.ERROR:
+            return "error"
+        ended = self._snap.state if self._snap is not None else "idle"
+        return {"done": "sweep done", "stopped": "sweep stopped", "error": "sweep failed"}.get(ended, "ready")
 
     # ------------------------------------------------------------------
     # drawing

@@ -1,7 +1,9 @@
 """The Plot tab: a metric against one or two swept parameters, as a heat map, a scatter or lines.
 
-The means over seeds, the axes of distinct values and the colour levels come from
-:mod:`engines.sweep.aggregate`; this widget only draws them.
+The means over seeds, the axes of distinct values (a grid parameter's every value from the
+start, so a heat map fills in cell by cell) and the colour levels come from
+:mod:`engines.sweep.aggregate`, the units of the axes from :func:`engines.sweep.kinds.unit_of`;
+this widget only draws them.
 """
 
 from __future__ import annotations
@@ -12,10 +14,13 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
-from engines.sweep.aggregate import cell_means, codes, colour_levels, curve_means, unit_scale
+from engines.sweep.aggregate import cell_means, codes, codes_on, colour_levels, curve_means, unit_scale
 from engines.sweep.engine import SweepSnapshot
+from engines.sweep.kinds import unit_of
+from studio import theme
 
 NONE = "(none)"
+EMPTY_TEXT = "The results appear here point by point while the sweep runs: press Run (Space)."
 MAX_CELLS = 40  # heat-map cells per axis; beyond, a scatter coloured by the metric
 MAX_CURVES = 9
 
@@ -54,18 +59,16 @@ class ResultsPlot(QtWidgets.QWidget):
     def _build_plot(self) -> pg.PlotWidget:
         self.plot = pg.PlotWidget()
         self.plot.setObjectName("SweepPlot")
-        self.plot.setBackground("w")
-        self.plot.showGrid(x=True, y=True, alpha=0.2)
-        self.plot_item = self.plot.getPlotItem()
+        self.plot_item = theme.style_plot(self.plot, si_prefix=False)
+        self.legend = theme.legend_above(self.plot_item, columns=5)
         self.image = pg.ImageItem(axisOrder="row-major")
         self.plot_item.addItem(self.image)
-        self.cmap = pg.colormap.get("viridis")
-        self.colorbar = pg.ColorBarItem(values=(0, 1), colorMap=self.cmap, interactive=False, pen="k")
-        self.colorbar.setImageItem(self.image, insert_in=self.plot_item)
+        self.cmap = pg.colormap.get(theme.SEQUENTIAL)
+        self.colorbar = theme.colorbar(self.plot_item, self.image, "metric", limits=(0.0, 1.0))
         self.scatter = pg.ScatterPlotItem(size=7, pen=None)
         self.plot_item.addItem(self.scatter)
         self.curves: list[pg.PlotDataItem] = []
-        self.legend = self.plot_item.addLegend(offset=(10, 10))
+        self.hint = theme.EmptyHint(self.plot, EMPTY_TEXT)
         return self.plot
 
     # -- axes ------------------------------------------------------------
@@ -113,8 +116,9 @@ class ResultsPlot(QtWidgets.QWidget):
 
     def _curve(self, k: int) -> pg.PlotDataItem:
         while len(self.curves) <= k:
-            colour = pg.intColor(len(self.curves), hues=9, values=1, maxValue=200)
-            c = pg.PlotDataItem(pen=pg.mkPen(colour, width=2), symbol="o", symbolSize=6, symbolBrush=colour)
+            n = len(self.curves)
+            colour = theme.category_colour(n)
+            c = pg.PlotDataItem(pen=theme.category_pen(n), symbol="o", symbolSize=6, symbolBrush=colour)
             self.plot_item.addItem(c)
             self.curves.append(c)
         return self.curves[k]
@@ -137,12 +141,15 @@ class ResultsPlot(QtWidgets.QWidget):
         if not metric or not xname or metric not in cols or xname not in cols:
             return
         ok = cols["status"] == "ok"
+        self.hint.set_empty(not ok.any())
         if not ok.any():
             return
         m = cols[metric][ok].astype(float)
         use_y = yname != NONE and yname != xname and yname in cols
-        self.plot_item.getAxis("bottom").setLabel(xname)
-        if use_y and mode == "heat map":
+        self._title_axis("bottom", xname)
+        heat = use_y and mode == "heat map"
+        self.plot_item.showGrid(x=not heat, y=not heat, alpha=0.25)  # grid lines would cut the cells
+        if heat:
             xv, yv = codes(cols[xname][ok])[0], codes(cols[yname][ok])[0]
             if len(xv) <= MAX_CELLS and len(yv) <= MAX_CELLS:
                 self._draw_heat_map(cols, ok, m, metric, xname, yname)
@@ -152,22 +159,41 @@ class ResultsPlot(QtWidgets.QWidget):
             self._draw_lines(cols, ok, m, metric, xname, yname if use_y else None)
         self.plot_item.autoRange()
 
+    def _unit(self, name: str) -> str | None:
+        return unit_of(self._snap.kind, name) if self._snap is not None else None
+
+    def _title_axis(self, side: str, name: str) -> None:
+        """An axis titled with a parameter's or metric's name and unit."""
+        self.plot_item.getAxis(side).setLabel(name, units=self._unit(name), color=theme.current().foreground)
+
+    def _show_colorbar(self, metric: str, lo: float, hi: float, note: str = "") -> None:
+        """The colour bar, labelled with the metric, its unit and ``note`` (no plot title: the row
+        above the data holds the legend)."""
+        label = f"{metric}{note}"
+        self.colorbar.axis.setLabel(label, units=self._unit(metric), color=theme.current().foreground)
+        self.colorbar.setLevels((lo, hi))
+        self.colorbar.show()
+
+    def filled_cells(self) -> int:
+        """The heat-map cells that hold a value (0 when the heat map is not shown)."""
+        img = self.image.image
+        return int(np.isfinite(img).sum()) if img is not None and self.image.isVisible() else 0
+
     def _draw_heat_map(self, cols, ok, m, metric: str, xname: str, yname: str) -> None:
-        xv, xl, xi = codes(cols[xname][ok])
-        yv, yl, yi = codes(cols[yname][ok])
+        grid_values = self._snap.grid if self._snap is not None else {}
+        xv, xl, xi = codes_on(cols[xname][ok], tuple(grid_values.get(xname, ())))
+        yv, yl, yi = codes_on(cols[yname][ok], tuple(grid_values.get(yname, ())))
         grid = cell_means(xi, yi, m, len(xv), len(yv))
         lo, hi = colour_levels(grid)
         self.image.setImage(grid.T, autoLevels=False, levels=(lo, hi))
         self.image.setColorMap(self.cmap)
         self.image.setRect(QtCore.QRectF(0, 0, len(xv), len(yv)))
         self.image.show()
-        self.colorbar.setLevels((lo, hi))
-        self.colorbar.show()
+        self._show_colorbar(metric, lo, hi, ", mean over seeds")
         self.plot_item.getAxis("bottom").setTicks([[(i + 0.5, t) for i, t in enumerate(xl)]])
         ax_l = self.plot_item.getAxis("left")
         ax_l.setTicks([[(j + 0.5, t) for j, t in enumerate(yl)]])
-        ax_l.setLabel(yname)
-        self.plot_item.setTitle(f"{metric} (mean over seeds)")
+        self._title_axis("left", yname)
 
     def _draw_scatter(self, cols, ok, m, metric: str, xname: str, yname: str) -> None:
         _, xl, xi = codes(cols[xname][ok])
@@ -182,10 +208,8 @@ class ResultsPlot(QtWidgets.QWidget):
         self.plot_item.getAxis("bottom").setTicks(None if numeric_x else [list(enumerate(xl))])
         ax_l = self.plot_item.getAxis("left")
         ax_l.setTicks(None if numeric_y else [list(enumerate(yl))])
-        ax_l.setLabel(yname)
-        self.colorbar.setLevels((lo, hi))
-        self.colorbar.show()
-        self.plot_item.setTitle(f"{metric}")
+        self._title_axis("left", yname)
+        self._show_colorbar(metric, lo, hi)
 
     def _draw_lines(self, cols, ok, m, metric: str, xname: str, yname: str | None) -> None:
         """Mean over seeds against X, one curve per Y value (at most 9); without Y, every seed as a dot."""
@@ -193,7 +217,7 @@ class ResultsPlot(QtWidgets.QWidget):
         numeric_x = cols[xname].dtype != object
         ax_l = self.plot_item.getAxis("left")
         ax_l.setTicks(None)
-        ax_l.setLabel(metric)
+        self._title_axis("left", metric)
         self.plot_item.getAxis("bottom").setTicks(None if numeric_x else [list(enumerate(xl))])
         xpos = xv.astype(float) if numeric_x else np.arange(len(xv), dtype=float)
         groups: list[tuple[str | None, np.ndarray]] = [(None, np.ones(len(m), bool))]
@@ -209,5 +233,6 @@ class ResultsPlot(QtWidgets.QWidget):
             if label is not None:
                 self.legend.addItem(c, f"{yname} = {label}")
         if yname is None:
-            self.scatter.setData(x=xpos[xi], y=m, brush=pg.mkBrush(80, 80, 200, 90))
-        self.plot_item.setTitle(f"{metric} (mean over seeds)")
+            dots = theme.category_colour(0)
+            dots.setAlpha(90)
+            self.scatter.setData(x=xpos[xi], y=m, brush=pg.mkBrush(dots))
