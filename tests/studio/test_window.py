@@ -550,15 +550,17 @@ def test_the_studio_fits_a_laptop_screen(qtbot, tmp_path):
         qtbot.waitUntil(lambda: (w.width(), w.height()) == (1024, 640), timeout=5000)
         hint = w.minimumSizeHint().expandedTo(w.minimumSize())
         assert hint.width() <= 1024 and hint.height() <= 640
-        for name in w.panels:
+        w.resize(1280, 720)
+        qtbot.waitUntil(lambda: (w.width(), w.height()) == (1280, 720), timeout=5000)
+        qtbot.wait(100)
+        for name in w.panels:  # every page is laid out, shown or not (no engine is started here)
             holder = w.holder(name)
             assert isinstance(holder, PanelHolder) and holder.panel is w.panels[name]
             # the panel fills the view, and scrolls only below its minimum size
-            panel = w.panels[name]
-            min_h = panel.minimumSizeHint().height()
-            assert holder.verticalScrollBar().maximum() == 0 or min_h > holder.viewport().height()
-            w.show_panel(name)
-            assert w.current_name() == name and w.current_panel() is w.panels[name]
+            min_h = w.panels[name].minimumSizeHint().height()
+            assert holder.verticalScrollBar().maximum() == 0 or min_h > holder.viewport().height(), name
+        name = w.current_name()
+        assert w.current_panel() is w.panels[name] and w.tabs.currentWidget() is w.holder(name)
     finally:
         w.close()
 
