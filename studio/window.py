@@ -16,8 +16,9 @@ from engines.serialize import FormatError
 from studio import theme
 from studio import workspace as wsmod
 from studio.config import APP_NAME, MAX_RECENT, __version__, settings_path, versions
+from studio.panels.base import Panel
 from studio.registry import discover_panels
-from studio.runner import ERROR, JOB, RUNNING, MainThreadGC, Runner
+from studio.runner import ERROR, IDLE, JOB, RUNNING, MainThreadGC, Runner
 
 #: closing the window waits at most this long for the workers, whatever job runs (seconds)
 CLOSE_BUDGET_S = 1.5
@@ -134,6 +135,7 @@ class MainWindow(QtWidgets.QMainWindow):
         #: :meth:`enable_demos`); panels restored from a workspace keep what they were given
         self.demos_on_first_show = False
         self._demo_done: set[str] = set()
+        self._job_outcome: dict[str, str] = {}  # how each panel's last job ended, until it runs again
 
         self.log_dock = LogDock(self)
         self.addDockWidget(QtCore.Qt.DockWidgetArea.BottomDockWidgetArea, self.log_dock)
@@ -362,7 +364,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.lbl_fps.setObjectName("StatusFps")
         self.job_bar = QtWidgets.QProgressBar()
         self.job_bar.setObjectName("JobProgress")
-        self.job_bar.setMaximumWidth(260)
+        self.job_bar.setMinimumWidth(240)
+        self.job_bar.setMaximumWidth(340)
         self.job_bar.setTextVisible(True)
         self.job_bar.hide()
         self.job_cancel = QtWidgets.QToolButton()
@@ -418,7 +421,11 @@ class MainWindow(QtWidgets.QMainWindow):
             self.job_bar.setRange(0, 1000)
             self.job_bar.setValue(int(frac * 1000))
         label = prog.message or (f"{frac:.0%}" if frac is not None else "working")
-        self.job_bar.setFormat(label[:60])
+        # one line, cut with an ellipsis where it is wider than the bar (the tooltip has it whole)
+        room = max(self.job_bar.width(), self.job_bar.minimumWidth()) - 12
+        self.job_bar.setFormat(
+            self.job_bar.fontMetrics().elidedText(label, QtCore.Qt.TextElideMode.ElideRight, room)
+        )
         self.job_bar.setToolTip(prog.message)
         self.job_bar.show()
         self.job_cancel.show()
@@ -426,7 +433,8 @@ class MainWindow(QtWidgets.QMainWindow):
     def _on_job_finished(self, name: str, completed: bool) -> None:
         self.job_bar.hide()
         self.job_cancel.hide()
-        self.statusBar().showMessage(f"{name}: job {'finished' if completed else 'stopped'}", 4000)
+        # the state label says it until the engine runs again: one true thing, not "paused" beside it
+        self._job_outcome[name] = "job done" if completed else "job stopped"
 
     def _on_error(self, name: str, message: str, tb: str) -> None:
         panel = self.panels.get(name)
@@ -521,7 +529,13 @@ class MainWindow(QtWidgets.QMainWindow):
         if r is None:
             self.lbl_state.setText("no engine")
             return
-        self.lbl_state.setText(f"{name}: {self.panels[name].state_text(r.state)}")
+        if r.state in (RUNNING, JOB):
+            self._job_outcome.pop(name, None)
+        panel = self.panels[name]
+        outcome = self._job_outcome.get(name)
+        own_words = type(panel).state_text is not Panel.state_text  # the panel says it itself
+        text = outcome if outcome and r.state == IDLE and not own_words else panel.state_text(r.state)
+        self.lbl_state.setText(f"{name}: {text}")
         unit = getattr(self.panels[name].engine_type, "step_unit", "steps")
         self.lbl_rate.setText(f"{r.steps_per_s:,.0f} {unit}/s" if r.state == RUNNING else "")
         self.lbl_fps.setText(f"{self.fps:.0f} fps" if r.state in (RUNNING, JOB) else "")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 import zipfile
 from importlib import metadata
 from pathlib import Path
@@ -235,6 +236,34 @@ def test_job_progress_in_status_bar_and_escape_cancels(window, qtbot):
     assert blocker.args[1] is False
     qtbot.waitUntil(lambda: not w.job_bar.isVisible(), timeout=10000)
     assert w.act_run.isEnabled()
+    # the status bar says how the job ended, once, and not "paused" beside it
+    qtbot.waitUntil(lambda: w.lbl_state.text() == "toy: job stopped", timeout=2000)
+    assert "paused" not in w.statusBar().currentMessage()
+    r.start()
+    qtbot.waitUntil(lambda: w.lbl_state.text() == "toy: running", timeout=5000)
+    r.pause()
+    qtbot.waitUntil(lambda: w.lbl_state.text() == "toy: paused", timeout=5000)
+
+
+def test_a_long_job_message_stays_on_one_line_in_the_status_bar(window, qtbot):
+    w = window()
+    r = w.runner_for("toy")
+    long = "studio-demo: 63/192 done, 0 failed, 1 running, 128 queued, 16.1 s so far on 2 local workers"
+
+    def wordy(engine):
+        from engines.base import Progress
+
+        for i in range(100_000):
+            time.sleep(0.001)
+            yield Progress(i + 1, 100_000, long)
+
+    r.run_job(wordy)
+    qtbot.waitUntil(lambda: w.job_bar.isVisible() and w.job_bar.value() > 0, timeout=10000)
+    fm = w.job_bar.fontMetrics()
+    assert w.job_bar.format().endswith("…") and w.job_bar.toolTip() == long
+    assert fm.horizontalAdvance(w.job_bar.format()) <= w.job_bar.width()
+    with qtbot.waitSignal(r.job_finished, timeout=10000):
+        w.cancel_job()
 
 
 def test_param_form_edits_reach_the_engine(window, qtbot):
