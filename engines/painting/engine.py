@@ -27,7 +27,7 @@ import numpy as np
 
 from engines.base import Engine, Job, Params, Progress, StateError, frozen_array
 from engines.painting.params import COMPLETE_MODES, PaintingParams
-from engines.painting.render import CanvasCache, composite_fast, render_fast
+from engines.painting.render import CanvasCache, composite_fast, render_fast, to_uint8
 from engines.painting.strokes import PARAM_NAMES, Painting, Stroke, drag_to_strokes
 
 #: a local edit reported to a sharing callback: ("add", [Stroke]), ("remove", [Stroke]),
@@ -78,7 +78,7 @@ class PaintingEngine(Engine[PaintingParams, PaintingSnapshot]):
         if getattr(self, "_share", None) is None:
             # (in a shared session the painting belongs to the room: Reset keeps it)
             self.doc = Painting()
-            self.cache = CanvasCache(self.params.canvas_px, self.doc.background)
+            self.cache = CanvasCache(self.params.canvas_px, self.doc.background, footprint=True)
         self.undo_stack: list[tuple[str, list[Stroke]]] = []
         self.redo_stack: list[tuple[str, list[Stroke]]] = []
         self.proposals: list[np.ndarray] = []
@@ -105,7 +105,7 @@ class PaintingEngine(Engine[PaintingParams, PaintingSnapshot]):
         old = self.params
         super().set_params(params)
         if params.canvas_px != old.canvas_px:
-            self.cache = CanvasCache(params.canvas_px, self.doc.background)
+            self.cache = CanvasCache(params.canvas_px, self.doc.background, footprint=True)
 
     # -- editing -------------------------------------------------------------
     def _did(self, op: str, strokes: list[Stroke]) -> None:
@@ -185,7 +185,7 @@ class PaintingEngine(Engine[PaintingParams, PaintingSnapshot]):
                 n += 1
         if background is not None and tuple(background) != tuple(doc.background):
             doc.background = tuple(float(c) for c in background)
-            self.cache = CanvasCache(self.params.canvas_px, doc.background)
+            self.cache = CanvasCache(self.params.canvas_px, doc.background, footprint=True)
             n += 1
         if n:
             doc.version += 1  # (a replay running here goes on: only my own edits end it)
@@ -308,7 +308,7 @@ class PaintingEngine(Engine[PaintingParams, PaintingSnapshot]):
             self._tell("add", made)
             doc = fresh
         self.doc = doc
-        self.cache = CanvasCache(self.params.canvas_px, doc.background)
+        self.cache = CanvasCache(self.params.canvas_px, doc.background, footprint=True)
         self.undo_stack.clear()
         self.redo_stack.clear()
         self.proposals = []
@@ -343,7 +343,7 @@ class PaintingEngine(Engine[PaintingParams, PaintingSnapshot]):
 
     def export_image(self, size: int) -> np.ndarray:
         """The painting rendered at ``size`` pixels, (size, size, 3) floats in [0, 1]."""
-        return render_fast(*self.doc.arrays(), size=int(size), background=self.doc.background)
+        return render_fast(*self.doc.arrays(), size=int(size), background=self.doc.background, footprint=True)
 
     def export_svg(self, size: int) -> str:
         """The painting as an SVG document of ``size`` pixels (one rect per stroke, over the background)."""
@@ -533,7 +533,11 @@ class PaintingEngine(Engine[PaintingParams, PaintingSnapshot]):
             params, opacity = self._arrays(strokes)
             k = self.timelapse
             return render_fast(
-                params[:k], opacity[:k], size=self.params.canvas_px, background=self.doc.background
+                params[:k],
+                opacity[:k],
+                size=self.params.canvas_px,
+                background=self.doc.background,
+                footprint=True,
             )
         params, opacity = self._arrays(strokes)
         return self.cache.update([s.id for s in strokes], params, opacity)
@@ -575,7 +579,7 @@ class PaintingEngine(Engine[PaintingParams, PaintingSnapshot]):
             return self._view_cache
         frame = (round(x0, 6), round(y0, 6), round(side, 6), px, tuple(self.doc.background))
         if self._view_canvas is None or self._view_canvas[0] != frame:
-            self._view_canvas = (frame, CanvasCache(px, self.doc.background))
+            self._view_canvas = (frame, CanvasCache(px, self.doc.background, footprint=True))
         cache = self._view_canvas[1]
 
         def to_view(params: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -600,7 +604,7 @@ class PaintingEngine(Engine[PaintingParams, PaintingSnapshot]):
         img = cache.update([strokes[i].id for i in idx], q[idx], np.asarray(opacity)[idx])
         if extra is not None and len(extra):
             e, k = to_view(np.asarray(extra, np.float32))
-            img = composite_fast(img.copy(), e[k])
+            img = composite_fast(img.copy(), e[k], footprint=True)
         out = (np.clip(img, 0, 1) * 255 + 0.5).astype(np.uint8)
         out.setflags(write=False)
         self._view_cache = (key, out)
@@ -613,16 +617,14 @@ class PaintingEngine(Engine[PaintingParams, PaintingSnapshot]):
             img = img.copy()
             from engines.painting.render import composite_fast
 
-            composite_fast(img, extra)
+            composite_fast(img, extra, footprint=True)
         thumbs = []
         if self.proposals:
-            base = render_fast(*self.doc.arrays(), size=96, background=self.doc.background)
+            base = render_fast(*self.doc.arrays(), size=96, background=self.doc.background, footprint=True)
             from engines.painting.render import composite_fast
 
             for p in self.proposals:
-                thumbs.append(
-                    frozen_array((np.clip(composite_fast(base.copy(), p), 0, 1) * 255 + 0.5).astype(np.uint8))
-                )
+                thumbs.append(frozen_array(to_uint8(composite_fast(base.copy(), p, footprint=True))))
         strokes = self.doc.ordered()
         params, opacity = self._arrays(strokes)
         mine = sum(1 for s in strokes if s.author == self.params.author)
