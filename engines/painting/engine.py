@@ -40,7 +40,7 @@ DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "assets" / "painting" / "m
 @dataclass(frozen=True)
 class PaintingSnapshot:
     version: int
-    image: np.ndarray  # (S, S, 3) uint8: the canvas (with the selected proposal or live preview)
+    image: np.ndarray  # (S, S, 3) uint8: the canvas (with the live reference preview; proposals apart)
     n_strokes: int
     n_mine: int
     can_undo: bool
@@ -382,7 +382,7 @@ class PaintingEngine(Engine[PaintingParams, PaintingSnapshot]):
         "unconditional" (none). Every slot that is not context is proposed.
         """
         from engines.painting.decompose import level_sizes
-        from engines.painting.model import consensus_fit, make_mask, sample_job, slots_for_context
+        from engines.painting.model import consensus_fit, make_mask, slots_for_context
 
         if mode not in COMPLETE_MODES:
             raise ValueError(f"complete mode = {mode!r}: allowed values are {', '.join(COMPLETE_MODES)}")
@@ -412,49 +412,59 @@ class PaintingEngine(Engine[PaintingParams, PaintingSnapshot]):
                 "painted": int(len(params)),
                 "proposed_slots": int((~mask).sum()),
             }
+            self.proposals = []  # (a new completion replaces the proposals on show)
             steps = self.params.complete_steps
             n_prop, k = self.params.proposals, self.params.samples
-            total = steps + 2 + (n_prop if k > 1 else 0)
-            yield Progress(1, total, f"sampling {n_prop} proposals ({mode})")
-            job = sample_job(
-                model,
-                context,
-                mask,
-                levels,
-                steps=steps,
-                guidance=self.params.guidance,
-                seed=self.seed + self._completions,
-                proposals=n_prop * k,
-            )
-            try:
-                while True:  # stoppable between DDIM steps
-                    pr = next(job)
-                    yield Progress(1 + pr.done, total, pr.message)
-            except StopIteration as stop:
-                out = stop.value
-            if k > 1:
-                fitted = []
-                for i in range(n_prop):  # stoppable between proposals
+            per = steps + (1 if k > 1 else 0) + 1  # DDIM steps, the fit, "ready"
+            total = 1 + n_prop * per
+            # each proposal joins them when it is ready: the first is seen while the others are computed
+            self.selected = 0
+            base = self.seed + self._completions
+            for i in range(n_prop):  # stoppable between DDIM steps and between proposals
+                done = 1 + i * per
+                yield Progress(done, total, f"sampling proposal {i + 1}/{n_prop} ({mode})")
+                out = yield from self._sample_one(
+                    model, context, mask, levels, base + 1_000_003 * i, k, done, total
+                )
+                if k > 1:
                     yield Progress(
-                        steps + 1 + i, total, f"fitting proposal {i + 1}/{n_prop} to its {k} samples"
+                        done + steps, total, f"fitting proposal {i + 1}/{n_prop} to its {k} samples"
                     )
-                    fitted.append(consensus_fit(out[i * k : (i + 1) * k], mask))
-                out = np.stack(fitted)
-            self._completions += 1
-            props = []
-            for o in out:
-                new = o[~mask]
+                    new = consensus_fit(out, mask)[~mask]
+                else:
+                    new = out[0][~mask]
                 if region is not None:
                     x0, y0, x1, y1 = region
                     inside = (new[:, 0] >= x0) & (new[:, 0] <= x1) & (new[:, 1] >= y0) & (new[:, 1] <= y1)
                     new = new[inside]
-                props.append(new.astype(np.float32))
-            self.proposals = props
-            self.selected = 0
-            yield Progress(total, total, f"{len(props)} proposals ready")
-            return [p.copy() for p in props]
+                self.proposals.append(new.astype(np.float32))
+                yield Progress(done + per, total, f"proposal {i + 1}/{n_prop} ready")
+            self._completions += 1
+            yield Progress(total, total, f"{len(self.proposals)} proposals ready")
+            return [p.copy() for p in self.proposals]
         finally:
             self.busy = ""
+
+    def _sample_one(self, model, context, mask, levels, seed: int, k: int, done: int, total: int):
+        """One proposal's ``k`` diffusion samples as a sub-job (Progress after each DDIM step)."""
+        from engines.painting.model import sample_job
+
+        job = sample_job(
+            model,
+            context,
+            mask,
+            levels,
+            steps=self.params.complete_steps,
+            guidance=self.params.guidance,
+            seed=seed,
+            proposals=k,
+        )
+        try:
+            while True:
+                pr = next(job)
+                yield Progress(done + pr.done, total, pr.message)
+        except StopIteration as stop:
+            return stop.value
 
     def select_proposal(self, i: int) -> None:
         if not 0 <= i < len(self.proposals):
@@ -543,18 +553,17 @@ class PaintingEngine(Engine[PaintingParams, PaintingSnapshot]):
         return self.cache.update([s.id for s in strokes], params, opacity)
 
     def _overlay(self) -> np.ndarray | None:
-        """Strokes shown over the painting: the live reference preview or the selected proposal."""
+        """Strokes rendered over the painting: the live reference preview. (Proposals are not: the
+        studio draws them over the canvas as ghost strokes from ``snapshot().proposals``.)"""
         if self.preview is not None and len(self.preview):
             return self.preview
-        if self.proposals:
-            return self.proposals[self.selected]
         return None
 
     def render_view(self, rect: tuple[float, float, float], px: int) -> tuple[tuple, np.ndarray]:
         """The square ``rect`` = (x0, y0, side) of the canvas rendered at ``px`` pixels (zoomed-in views).
 
-        Shows what :meth:`snapshot` shows (painting, time-lapse prefix, proposal
-        or live preview), drawn from the strokes at that resolution rather than
+        Shows what :meth:`snapshot` shows (painting, time-lapse prefix, live reference
+        preview), drawn from the strokes at that resolution rather than
         upscaled. Strokes wholly outside the view are skipped, and the view is
         cached incrementally like the canvas (strokes added on top cost only
         themselves). Returns (key, (px, px, 3) uint8).
