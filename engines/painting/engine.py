@@ -94,6 +94,8 @@ class PaintingEngine(Engine[PaintingParams, PaintingSnapshot]):
         self._view_cache: tuple[tuple, np.ndarray] | None = None
         self._view_canvas: tuple[tuple, CanvasCache] | None = None
         self._arrays_cache: tuple[list[Stroke], np.ndarray, np.ndarray] | None = None
+        self._snapshot_cache: tuple[tuple, tuple, dict[str, Any]] | None = None
+        self._proposals_cache: tuple[tuple, tuple, tuple] | None = None
         if not hasattr(self, "_share"):
             self._share: Callable[[str, object], None] | None = None
             self.id_tag = ""
@@ -619,39 +621,60 @@ class PaintingEngine(Engine[PaintingParams, PaintingSnapshot]):
         self._view_cache = (key, out)
         return self._view_cache
 
-    def snapshot(self) -> PaintingSnapshot:
+    def _painting_view(self) -> dict[str, Any]:
+        """The snapshot's canvas image and stroke lists, computed again only when what they show
+        changed: while a job runs (Complete samples for seconds, publishing snapshots all along) the
+        painting stays as it is, and the snapshots reuse these read-only arrays at no cost."""
+        # (the objects themselves are kept in the key, so their ids cannot be reused meanwhile)
+        objs = (self.doc, self.cache, self.preview)
+        key = (*map(id, objs), self.doc.version, self.timelapse, self.params.author)
+        c = self._snapshot_cache
+        if c is not None and c[1] == key:
+            return c[2]
         img = self.render_image()
         extra = self._overlay()
         if extra is not None and len(extra):
-            img = img.copy()
-            from engines.painting.render import composite_fast
+            img = composite_fast(img.copy(), extra, footprint=True)
+        strokes = self.doc.ordered()
+        params, opacity = self._arrays(strokes)
+        view = {
+            "version": self.doc.version,
+            "image": frozen_array(to_uint8(img)),
+            "n_strokes": len(strokes),
+            "n_mine": sum(1 for s in strokes if s.author == self.params.author),
+            "params": frozen_array(params),
+            "opacity": frozen_array(opacity),
+            "ids": tuple(s.id for s in strokes),
+            "authors": tuple(s.author for s in strokes),
+        }
+        self._snapshot_cache = (objs, key, view)
+        return view
 
-            composite_fast(img, extra, footprint=True)
+    def _proposal_views(self) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
+        """The proposals (read-only copies) and their thumbnails, made again only when they changed."""
+        key = (id(self.doc), self.doc.version, tuple(map(id, self.proposals)))
+        c = self._proposals_cache
+        if c is not None and c[1] == key:
+            return c[2]
         thumbs = []
         if self.proposals:
             base = render_fast(*self.doc.arrays(), size=96, background=self.doc.background, footprint=True)
-            from engines.painting.render import composite_fast
-
             for p in self.proposals:
                 thumbs.append(frozen_array(to_uint8(composite_fast(base.copy(), p, footprint=True))))
-        strokes = self.doc.ordered()
-        params, opacity = self._arrays(strokes)
-        mine = sum(1 for s in strokes if s.author == self.params.author)
+        out = (tuple(frozen_array(p) for p in self.proposals), tuple(thumbs))
+        self._proposals_cache = ((self.doc, list(self.proposals)), key, out)
+        return out
+
+    def snapshot(self) -> PaintingSnapshot:
+        proposals, thumbs = self._proposal_views()
         return PaintingSnapshot(
-            version=self.doc.version,
-            image=frozen_array((np.clip(img, 0, 1) * 255 + 0.5).astype(np.uint8)),
-            n_strokes=len(strokes),
-            n_mine=mine,
+            **self._painting_view(),
             can_undo=bool(self.undo_stack),
             can_redo=bool(self.redo_stack),
-            proposals=tuple(frozen_array(p) for p in self.proposals),
-            proposal_images=tuple(thumbs),
+            proposals=proposals,
+            proposal_images=thumbs,
             selected=self.selected,
             busy=self.busy,
-            params=frozen_array(params),
-            opacity=frozen_array(opacity),
-            ids=tuple(s.id for s in strokes),
-            authors=tuple(s.author for s in strokes),
             has_model=self.has_model(),
             author=self.params.author,
         )

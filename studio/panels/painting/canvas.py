@@ -65,6 +65,7 @@ class Canvas(QtWidgets.QWidget):
         self.setFocusPolicy(QtCore.Qt.FocusPolicy.StrongFocus)
         self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Expanding)
         self.image: QtGui.QImage | None = None
+        self._source: np.ndarray | None = None
         self.tool = Tool.BRUSH
         self.brush_size = 0.03
         self.color = QtGui.QColor("#c0392b")
@@ -161,6 +162,9 @@ class Canvas(QtWidgets.QWidget):
 
     # -- drawing ---------------------------------------------------------
     def set_image(self, img: np.ndarray) -> None:
+        if img is self._source:  # (snapshots of an unchanged painting share its image)
+            return
+        self._source = img
         self.image = qimage(img)
         self.update()
 
