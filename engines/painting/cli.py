@@ -108,7 +108,7 @@ def _cmd_render(args) -> int:
     with reading(args.strokes_json, "painting"):
         painting = load_painting(args.strokes_json)
     params, opacity = painting.arrays()
-    img = render_fast(params, opacity, size=args.size, background=painting.background)
+    img = render_fast(params, opacity, size=args.size, background=painting.background, footprint=True)
     with contextlib.ExitStack() as outputs:  # both files, or neither
         save_png(img, outputs.enter_context(atomic_output(args.out)))
         if args.svg:

@@ -27,7 +27,7 @@ import numpy as np
 
 from engines.base import Engine, Job, Params, Progress, StateError, frozen_array
 from engines.painting.params import COMPLETE_MODES, PaintingParams
-from engines.painting.render import CanvasCache, composite_fast, render_fast
+from engines.painting.render import CanvasCache, composite_fast, render_fast, to_uint8
 from engines.painting.strokes import PARAM_NAMES, Painting, Stroke, drag_to_strokes
 
 #: a local edit reported to a sharing callback: ("add", [Stroke]), ("remove", [Stroke]),
@@ -40,7 +40,7 @@ DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "assets" / "painting" / "m
 @dataclass(frozen=True)
 class PaintingSnapshot:
     version: int
-    image: np.ndarray  # (S, S, 3) uint8: the canvas (with the selected proposal or live preview)
+    image: np.ndarray  # (S, S, 3) uint8: the canvas (with the live reference preview; proposals apart)
     n_strokes: int
     n_mine: int
     can_undo: bool
@@ -78,7 +78,7 @@ class PaintingEngine(Engine[PaintingParams, PaintingSnapshot]):
         if getattr(self, "_share", None) is None:
             # (in a shared session the painting belongs to the room: Reset keeps it)
             self.doc = Painting()
-            self.cache = CanvasCache(self.params.canvas_px, self.doc.background)
+            self.cache = CanvasCache(self.params.canvas_px, self.doc.background, footprint=True)
         self.undo_stack: list[tuple[str, list[Stroke]]] = []
         self.redo_stack: list[tuple[str, list[Stroke]]] = []
         self.proposals: list[np.ndarray] = []
@@ -94,6 +94,8 @@ class PaintingEngine(Engine[PaintingParams, PaintingSnapshot]):
         self._view_cache: tuple[tuple, np.ndarray] | None = None
         self._view_canvas: tuple[tuple, CanvasCache] | None = None
         self._arrays_cache: tuple[list[Stroke], np.ndarray, np.ndarray] | None = None
+        self._snapshot_cache: tuple[tuple, tuple, dict[str, Any]] | None = None
+        self._proposals_cache: tuple[tuple, tuple, tuple] | None = None
         if not hasattr(self, "_share"):
             self._share: Callable[[str, object], None] | None = None
             self.id_tag = ""
@@ -105,7 +107,7 @@ class PaintingEngine(Engine[PaintingParams, PaintingSnapshot]):
         old = self.params
         super().set_params(params)
         if params.canvas_px != old.canvas_px:
-            self.cache = CanvasCache(params.canvas_px, self.doc.background)
+            self.cache = CanvasCache(params.canvas_px, self.doc.background, footprint=True)
 
     # -- editing -------------------------------------------------------------
     def _did(self, op: str, strokes: list[Stroke]) -> None:
@@ -185,7 +187,7 @@ class PaintingEngine(Engine[PaintingParams, PaintingSnapshot]):
                 n += 1
         if background is not None and tuple(background) != tuple(doc.background):
             doc.background = tuple(float(c) for c in background)
-            self.cache = CanvasCache(self.params.canvas_px, doc.background)
+            self.cache = CanvasCache(self.params.canvas_px, doc.background, footprint=True)
             n += 1
         if n:
             doc.version += 1  # (a replay running here goes on: only my own edits end it)
@@ -308,7 +310,7 @@ class PaintingEngine(Engine[PaintingParams, PaintingSnapshot]):
             self._tell("add", made)
             doc = fresh
         self.doc = doc
-        self.cache = CanvasCache(self.params.canvas_px, doc.background)
+        self.cache = CanvasCache(self.params.canvas_px, doc.background, footprint=True)
         self.undo_stack.clear()
         self.redo_stack.clear()
         self.proposals = []
@@ -343,7 +345,7 @@ class PaintingEngine(Engine[PaintingParams, PaintingSnapshot]):
 
     def export_image(self, size: int) -> np.ndarray:
         """The painting rendered at ``size`` pixels, (size, size, 3) floats in [0, 1]."""
-        return render_fast(*self.doc.arrays(), size=int(size), background=self.doc.background)
+        return render_fast(*self.doc.arrays(), size=int(size), background=self.doc.background, footprint=True)
 
     def export_svg(self, size: int) -> str:
         """The painting as an SVG document of ``size`` pixels (one rect per stroke, over the background)."""
@@ -382,7 +384,7 @@ class PaintingEngine(Engine[PaintingParams, PaintingSnapshot]):
         "unconditional" (none). Every slot that is not context is proposed.
         """
         from engines.painting.decompose import level_sizes
-        from engines.painting.model import consensus_fit, make_mask, sample_job, slots_for_context
+        from engines.painting.model import consensus_fit, make_mask, slots_for_context
 
         if mode not in COMPLETE_MODES:
             raise ValueError(f"complete mode = {mode!r}: allowed values are {', '.join(COMPLETE_MODES)}")
@@ -412,49 +414,59 @@ class PaintingEngine(Engine[PaintingParams, PaintingSnapshot]):
                 "painted": int(len(params)),
                 "proposed_slots": int((~mask).sum()),
             }
+            self.proposals = []  # (a new completion replaces the proposals on show)
             steps = self.params.complete_steps
             n_prop, k = self.params.proposals, self.params.samples
-            total = steps + 2 + (n_prop if k > 1 else 0)
-            yield Progress(1, total, f"sampling {n_prop} proposals ({mode})")
-            job = sample_job(
-                model,
-                context,
-                mask,
-                levels,
-                steps=steps,
-                guidance=self.params.guidance,
-                seed=self.seed + self._completions,
-                proposals=n_prop * k,
-            )
-            try:
-                while True:  # stoppable between DDIM steps
-                    pr = next(job)
-                    yield Progress(1 + pr.done, total, pr.message)
-            except StopIteration as stop:
-                out = stop.value
-            if k > 1:
-                fitted = []
-                for i in range(n_prop):  # stoppable between proposals
+            per = steps + (1 if k > 1 else 0) + 1  # DDIM steps, the fit, "ready"
+            total = 1 + n_prop * per
+            # each proposal joins them when it is ready: the first is seen while the others are computed
+            self.selected = 0
+            base = self.seed + self._completions
+            for i in range(n_prop):  # stoppable between DDIM steps and between proposals
+                done = 1 + i * per
+                yield Progress(done, total, f"sampling proposal {i + 1}/{n_prop} ({mode})")
+                out = yield from self._sample_one(
+                    model, context, mask, levels, base + 1_000_003 * i, k, done, total
+                )
+                if k > 1:
                     yield Progress(
-                        steps + 1 + i, total, f"fitting proposal {i + 1}/{n_prop} to its {k} samples"
+                        done + steps, total, f"fitting proposal {i + 1}/{n_prop} to its {k} samples"
                     )
-                    fitted.append(consensus_fit(out[i * k : (i + 1) * k], mask))
-                out = np.stack(fitted)
-            self._completions += 1
-            props = []
-            for o in out:
-                new = o[~mask]
+                    new = consensus_fit(out, mask)[~mask]
+                else:
+                    new = out[0][~mask]
                 if region is not None:
                     x0, y0, x1, y1 = region
                     inside = (new[:, 0] >= x0) & (new[:, 0] <= x1) & (new[:, 1] >= y0) & (new[:, 1] <= y1)
                     new = new[inside]
-                props.append(new.astype(np.float32))
-            self.proposals = props
-            self.selected = 0
-            yield Progress(total, total, f"{len(props)} proposals ready")
-            return [p.copy() for p in props]
+                self.proposals.append(new.astype(np.float32))
+                yield Progress(done + per, total, f"proposal {i + 1}/{n_prop} ready")
+            self._completions += 1
+            yield Progress(total, total, f"{len(self.proposals)} proposals ready")
+            return [p.copy() for p in self.proposals]
         finally:
             self.busy = ""
+
+    def _sample_one(self, model, context, mask, levels, seed: int, k: int, done: int, total: int):
+        """One proposal's ``k`` diffusion samples as a sub-job (Progress after each DDIM step)."""
+        from engines.painting.model import sample_job
+
+        job = sample_job(
+            model,
+            context,
+            mask,
+            levels,
+            steps=self.params.complete_steps,
+            guidance=self.params.guidance,
+            seed=seed,
+            proposals=k,
+        )
+        try:
+            while True:
+                pr = next(job)
+                yield Progress(done + pr.done, total, pr.message)
+        except StopIteration as stop:
+            return stop.value
 
     def select_proposal(self, i: int) -> None:
         if not 0 <= i < len(self.proposals):
@@ -533,24 +545,27 @@ class PaintingEngine(Engine[PaintingParams, PaintingSnapshot]):
             params, opacity = self._arrays(strokes)
             k = self.timelapse
             return render_fast(
-                params[:k], opacity[:k], size=self.params.canvas_px, background=self.doc.background
+                params[:k],
+                opacity[:k],
+                size=self.params.canvas_px,
+                background=self.doc.background,
+                footprint=True,
             )
         params, opacity = self._arrays(strokes)
         return self.cache.update([s.id for s in strokes], params, opacity)
 
     def _overlay(self) -> np.ndarray | None:
-        """Strokes shown over the painting: the live reference preview or the selected proposal."""
+        """Strokes rendered over the painting: the live reference preview. (Proposals are not: the
+        studio draws them over the canvas as ghost strokes from ``snapshot().proposals``.)"""
         if self.preview is not None and len(self.preview):
             return self.preview
-        if self.proposals:
-            return self.proposals[self.selected]
         return None
 
     def render_view(self, rect: tuple[float, float, float], px: int) -> tuple[tuple, np.ndarray]:
         """The square ``rect`` = (x0, y0, side) of the canvas rendered at ``px`` pixels (zoomed-in views).
 
-        Shows what :meth:`snapshot` shows (painting, time-lapse prefix, proposal
-        or live preview), drawn from the strokes at that resolution rather than
+        Shows what :meth:`snapshot` shows (painting, time-lapse prefix, live reference
+        preview), drawn from the strokes at that resolution rather than
         upscaled. Strokes wholly outside the view are skipped, and the view is
         cached incrementally like the canvas (strokes added on top cost only
         themselves). Returns (key, (px, px, 3) uint8).
@@ -575,7 +590,7 @@ class PaintingEngine(Engine[PaintingParams, PaintingSnapshot]):
             return self._view_cache
         frame = (round(x0, 6), round(y0, 6), round(side, 6), px, tuple(self.doc.background))
         if self._view_canvas is None or self._view_canvas[0] != frame:
-            self._view_canvas = (frame, CanvasCache(px, self.doc.background))
+            self._view_canvas = (frame, CanvasCache(px, self.doc.background, footprint=True))
         cache = self._view_canvas[1]
 
         def to_view(params: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -600,47 +615,66 @@ class PaintingEngine(Engine[PaintingParams, PaintingSnapshot]):
         img = cache.update([strokes[i].id for i in idx], q[idx], np.asarray(opacity)[idx])
         if extra is not None and len(extra):
             e, k = to_view(np.asarray(extra, np.float32))
-            img = composite_fast(img.copy(), e[k])
+            img = composite_fast(img.copy(), e[k], footprint=True)
         out = (np.clip(img, 0, 1) * 255 + 0.5).astype(np.uint8)
         out.setflags(write=False)
         self._view_cache = (key, out)
         return self._view_cache
 
-    def snapshot(self) -> PaintingSnapshot:
+    def _painting_view(self) -> dict[str, Any]:
+        """The snapshot's canvas image and stroke lists, computed again only when what they show
+        changed: while a job runs (Complete samples for seconds, publishing snapshots all along) the
+        painting stays as it is, and the snapshots reuse these read-only arrays at no cost."""
+        # (the objects themselves are kept in the key, so their ids cannot be reused meanwhile)
+        objs = (self.doc, self.cache, self.preview)
+        key = (*map(id, objs), self.doc.version, self.timelapse, self.params.author)
+        c = self._snapshot_cache
+        if c is not None and c[1] == key:
+            return c[2]
         img = self.render_image()
         extra = self._overlay()
         if extra is not None and len(extra):
-            img = img.copy()
-            from engines.painting.render import composite_fast
-
-            composite_fast(img, extra)
-        thumbs = []
-        if self.proposals:
-            base = render_fast(*self.doc.arrays(), size=96, background=self.doc.background)
-            from engines.painting.render import composite_fast
-
-            for p in self.proposals:
-                thumbs.append(
-                    frozen_array((np.clip(composite_fast(base.copy(), p), 0, 1) * 255 + 0.5).astype(np.uint8))
-                )
+            img = composite_fast(img.copy(), extra, footprint=True)
         strokes = self.doc.ordered()
         params, opacity = self._arrays(strokes)
-        mine = sum(1 for s in strokes if s.author == self.params.author)
+        view = {
+            "version": self.doc.version,
+            "image": frozen_array(to_uint8(img)),
+            "n_strokes": len(strokes),
+            "n_mine": sum(1 for s in strokes if s.author == self.params.author),
+            "params": frozen_array(params),
+            "opacity": frozen_array(opacity),
+            "ids": tuple(s.id for s in strokes),
+            "authors": tuple(s.author for s in strokes),
+        }
+        self._snapshot_cache = (objs, key, view)
+        return view
+
+    def _proposal_views(self) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
+        """The proposals (read-only copies) and their thumbnails, made again only when they changed."""
+        key = (id(self.doc), self.doc.version, tuple(map(id, self.proposals)))
+        c = self._proposals_cache
+        if c is not None and c[1] == key:
+            return c[2]
+        thumbs = []
+        if self.proposals:
+            base = render_fast(*self.doc.arrays(), size=96, background=self.doc.background, footprint=True)
+            for p in self.proposals:
+                thumbs.append(frozen_array(to_uint8(composite_fast(base.copy(), p, footprint=True))))
+        out = (tuple(frozen_array(p) for p in self.proposals), tuple(thumbs))
+        self._proposals_cache = ((self.doc, list(self.proposals)), key, out)
+        return out
+
+    def snapshot(self) -> PaintingSnapshot:
+        proposals, thumbs = self._proposal_views()
         return PaintingSnapshot(
-            version=self.doc.version,
-            image=frozen_array((np.clip(img, 0, 1) * 255 + 0.5).astype(np.uint8)),
-            n_strokes=len(strokes),
-            n_mine=mine,
+            **self._painting_view(),
             can_undo=bool(self.undo_stack),
             can_redo=bool(self.redo_stack),
-            proposals=tuple(frozen_array(p) for p in self.proposals),
-            proposal_images=tuple(thumbs),
+            proposals=proposals,
+            proposal_images=thumbs,
             selected=self.selected,
             busy=self.busy,
-            params=frozen_array(params),
-            opacity=frozen_array(opacity),
-            ids=tuple(s.id for s in strokes),
-            authors=tuple(s.author for s in strokes),
             has_model=self.has_model(),
             author=self.params.author,
         )

@@ -9,10 +9,12 @@ engine lives (on its runner's worker in the studio).
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import numpy as np
 
+from engines.base import Job, Progress
 from engines.painting.engine import PaintingEngine
 from engines.painting.imageio import load_image, save_png, strokes_svg
 from engines.painting.strokes import PaintingFormatError, load_painting, save_painting
@@ -55,6 +57,35 @@ def paint_demo(engine: PaintingEngine, path: str | os.PathLike = DEMO_STROKES) -
     return "waves"
 
 
+def demo_job(engine: PaintingEngine, seconds: float = 4.0, path: str | os.PathLike = DEMO_STROKES) -> Job:
+    """Paint the demo (:func:`paint_demo`) as a job the studio can show progress of.
+
+    First the renderer is made ready (its compiled kernels are loaded, or compiled on a first
+    launch: seconds), then the strokes are added a few at a time over about ``seconds``, so the
+    painting builds up on screen; each yield says how far it is ("Painting the demo: 40 / 180
+    strokes"). Returns the demo's name.
+    """
+    from engines.painting.render import render_fast
+
+    demo = demo_strokes(path)
+    n = 0 if demo is None else len(demo[0])
+    yield Progress(0, max(n, 1), "Painting the demo: preparing the renderer")
+    render_fast(np.array([[0.5, 0.5, 0.2, 0.001, 0.1, 0.0, 0.0, 0.0]]), size=16, footprint=True)
+    if demo is None:
+        return paint_demo(engine, path)
+    params, source = demo
+    steps = max(1, min(n, int(seconds * 30)))
+    edges = np.linspace(0, n, steps + 1).round().astype(int)
+    t0 = time.perf_counter()
+    for i in range(steps):
+        engine.add_strokes(params[edges[i] : edges[i + 1]], author="reference")
+        yield Progress(int(edges[i + 1]), n, f"Painting the demo: {edges[i + 1]} / {n} strokes")
+        wait = t0 + seconds * (i + 1) / steps - time.perf_counter()
+        if wait > 0:
+            time.sleep(min(wait, 0.1))  # (the worker takes edits between two yields)
+    return source
+
+
 def save_json(engine: PaintingEngine, path: str | os.PathLike) -> None:
     """Save the engine's painting as JSON (:func:`engines.painting.strokes.save_painting`)."""
     save_painting(engine.document(), path)
@@ -73,6 +104,7 @@ def export_svg(engine: PaintingEngine, path: str | os.PathLike, size: int = 1024
 __all__ = [
     "DEMO_STROKES",
     "PaintingFormatError",
+    "demo_job",
     "demo_strokes",
     "export_png",
     "export_svg",

@@ -273,20 +273,42 @@ def _tiled_kernel(img, geo, boxes, offs, idx, tile, ntx):  # pragma: no cover - 
                 img[i, j, 2] = img[i, j, 2] * tt + acc[i - ya, j - xa, 2]
 
 
-def _geometry(params: np.ndarray, opacity: np.ndarray) -> np.ndarray:
+def _shape(params: np.ndarray, opacity: np.ndarray, size: int, footprint: bool) -> tuple[np.ndarray, ...]:
+    """Half length, half thickness, corner radius, soft edge and opacity of each stroke.
+
+    With ``footprint``, a stroke thinner than one pixel of the ``size``-pixel image is drawn one
+    pixel thick with its opacity scaled by the part of the pixel it covers, and its soft edge is at
+    least half a pixel. Sampled only at pixel centres, such a stroke would otherwise hit a centre
+    here and there along its length and show as a dotted line; this way it shows as the faint
+    continuous line it is. Strokes a pixel thick or more are unchanged.
+    """
     hw = 0.5 * np.maximum(params[:, 2], _EPS)
     hh = 0.5 * np.maximum(params[:, 3], _EPS)
+    op = np.asarray(opacity, dtype=np.float64)
+    e = EDGE * np.minimum(hw, hh)
+    if footprint:
+        half_px = 0.5 / size
+        thin = (hw < half_px) | (hh < half_px)
+        if thin.any():
+            op = op * np.minimum(hw / half_px, 1.0) * np.minimum(hh / half_px, 1.0)
+            hw = np.maximum(hw, half_px)
+            hh = np.maximum(hh, half_px)
+            e = np.where(thin, np.maximum(EDGE * np.minimum(hw, hh), half_px), e)
+    return hw, hh, np.minimum(hw, hh), e, op
+
+
+def _geometry(params: np.ndarray, opacity: np.ndarray, size: int = 0, footprint: bool = False) -> np.ndarray:
+    hw, hh, r, e, op = _shape(params, opacity, size, footprint)
     ang = params[:, 4] * np.pi
-    r = np.minimum(hw, hh)
-    cols = [params[:, 0], params[:, 1], hw, hh, np.cos(ang), np.sin(ang), r, EDGE * r, opacity]
+    cols = [params[:, 0], params[:, 1], hw, hh, np.cos(ang), np.sin(ang), r, e, op]
     return np.ascontiguousarray(np.column_stack(cols + [params[:, 5], params[:, 6], params[:, 7]]))
 
 
-def _boxes(params: np.ndarray, size: int) -> np.ndarray:
-    """Pixel bounding boxes [x0, x1, y0, y1) of each stroke's support."""
-    hw = 0.5 * np.maximum(params[:, 2], _EPS)
-    hh = 0.5 * np.maximum(params[:, 3], _EPS)
-    e = EDGE * np.minimum(hw, hh)
+def _boxes(params: np.ndarray, size: int, geo: np.ndarray | None = None) -> np.ndarray:
+    """Pixel bounding boxes [x0, x1, y0, y1) of each stroke's support (from ``geo`` when given)."""
+    if geo is None:
+        geo = _geometry(params, np.ones(len(params)), size)
+    hw, hh, e = geo[:, 2], geo[:, 3], geo[:, 7]
     ang = params[:, 4] * np.pi
     c, s = np.abs(np.cos(ang)), np.abs(np.sin(ang))
     ex = c * (hw + e) + s * (hh + e)
@@ -299,8 +321,14 @@ def _boxes(params: np.ndarray, size: int) -> np.ndarray:
     return np.clip(out, 0, size).astype(np.int64)
 
 
-def composite_fast(img: np.ndarray, params: np.ndarray, opacity: np.ndarray | None = None) -> np.ndarray:
-    """Composite strokes onto ``img`` (H, W, 3) float64 in place; returns it."""
+def composite_fast(
+    img: np.ndarray, params: np.ndarray, opacity: np.ndarray | None = None, *, footprint: bool = False
+) -> np.ndarray:
+    """Composite strokes onto ``img`` (H, W, 3) float64 in place; returns it.
+
+    ``footprint``: strokes thinner than a pixel are drawn as faint one-pixel lines rather than
+    sampled into dotted ones (see :func:`_shape`); for the images shown to people, not for the
+    renders the model and the decomposition were fitted with."""
     if img.ndim != 3 or img.shape[2] != 3 or img.shape[0] != img.shape[1]:
         raise ValueError(f"composite_fast: image must be (S, S, 3), got {img.shape}")
     if img.dtype != np.float64 or not img.flags.c_contiguous:
@@ -311,10 +339,11 @@ def composite_fast(img: np.ndarray, params: np.ndarray, opacity: np.ndarray | No
     o = np.ones(len(p)) if opacity is None else np.ascontiguousarray(opacity, dtype=np.float64).reshape(-1)
     if o.shape[0] != p.shape[0]:
         raise ValueError(f"composite_fast: {p.shape[0]} strokes but {o.shape[0]} opacities")
-    boxes = _boxes(p, img.shape[0])
+    geo = _geometry(p, o, img.shape[0], footprint)
+    boxes = _boxes(p, img.shape[0], geo)
     nt = -(-img.shape[0] // TILE)
     offs, idx = _bin_tiles(boxes, nt, nt, TILE)
-    _tiled_kernel(img, _geometry(p, o), boxes, offs, idx, TILE, nt)
+    _tiled_kernel(img, geo, boxes, offs, idx, TILE, nt)
     return img
 
 
@@ -323,14 +352,17 @@ def render_fast(
     opacity: np.ndarray | None = None,
     size: int = 256,
     background: Sequence[float] = (1.0, 1.0, 1.0),
+    *,
+    footprint: bool = False,
 ) -> np.ndarray:
-    """Render strokes (N, 8) to an (size, size, 3) float64 image in [0, 1]."""
+    """Render strokes (N, 8) to an (size, size, 3) float64 image in [0, 1] (``footprint``: see
+    :func:`composite_fast`)."""
     size = int(size)
     if not 8 <= size <= 8192:
         raise ValueError(f"render: size = {size}: allowed range is [8, 8192]")
     img = np.empty((size, size, 3), dtype=np.float64)
     img[...] = np.asarray(background, dtype=np.float64).reshape(1, 1, 3)
-    return composite_fast(img, params, opacity)
+    return composite_fast(img, params, opacity, footprint=footprint)
 
 
 def to_uint8(img: np.ndarray | torch.Tensor) -> np.ndarray:
@@ -350,13 +382,20 @@ class CanvasCache:
     added on top) only the new strokes are composited. Otherwise rendering
     restarts from the last keyframe (a copy kept every ``keyframe_every``
     strokes) below the first difference, so an undo or an edit near the top
-    of 10,000 strokes costs at most ``keyframe_every`` strokes.
+    of 10,000 strokes costs at most ``keyframe_every`` strokes. ``footprint``: see
+    :func:`composite_fast` (on for the canvas people look at).
     """
 
     def __init__(
-        self, size: int, background: Sequence[float] = (1.0, 1.0, 1.0), keyframe_every: int = 256
+        self,
+        size: int,
+        background: Sequence[float] = (1.0, 1.0, 1.0),
+        keyframe_every: int = 256,
+        *,
+        footprint: bool = False,
     ) -> None:
         self.size = int(size)
+        self.footprint = bool(footprint)
         self.background = tuple(float(c) for c in background)
         self.keyframe_every = int(keyframe_every)
         self.ids: list[str] = []
@@ -391,7 +430,7 @@ class CanvasCache:
         pos = start
         while pos < n:
             nxt = min(n, (pos // self.keyframe_every + 1) * self.keyframe_every)
-            composite_fast(self.image, params[pos:nxt], opacity[pos:nxt])
+            composite_fast(self.image, params[pos:nxt], opacity[pos:nxt], footprint=self.footprint)
             pos = nxt
             if pos % self.keyframe_every == 0 and pos not in self._keyframes:
                 self._keyframes[pos] = self.image.copy()
@@ -400,7 +439,7 @@ class CanvasCache:
         return self.image
 
     def resize(self, size: int) -> None:
-        self.__init__(size, self.background, self.keyframe_every)  # type: ignore[misc]
+        self.__init__(size, self.background, self.keyframe_every, footprint=self.footprint)  # type: ignore[misc]
 
 
 # --------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from studio import theme
 from studio.panels.painting.canvas import Tool
 
 PALETTE = ("#1d1d1d", "#ffffff", "#c0392b", "#e67e22", "#f1c40f", "#27ae60", "#2980b9", "#8e44ad", "#7f5539")
@@ -52,7 +53,7 @@ class BrushBox(QtWidgets.QGroupBox):
         for hexcol in PALETTE:
             b = QtWidgets.QToolButton()
             b.setFixedSize(18, 18)
-            b.setStyleSheet(f"background: {hexcol}; border: 1px solid #888;")
+            b.setStyleSheet(f"background: {hexcol}; border: 1px solid {theme.current().muted};")
             b.clicked.connect(lambda _c=False, h=hexcol: self.set_color(QtGui.QColor(h)))
             row.addWidget(b)
         return row

@@ -4,6 +4,10 @@ The canvas knows nothing of the engine: a finished brush drag is emitted as
 ``dragged`` (points in canvas fractions), an eraser press or move as
 ``erased``; the panel sends them to the engine. While zoomed in, a sharp render
 of the visible square (``set_view_image``) is drawn over the enlarged canvas image.
+The proposal on show is drawn over the painting as ghost strokes (``set_ghosts``);
+with the canvas focused, Enter or A accepts it, Esc or X rejects the proposals, and
+Tab / Shift+Tab or the arrow keys go through them (``accept_requested``,
+``reject_requested``, ``cycle_requested(step)``).
 """
 
 from __future__ import annotations
@@ -12,6 +16,9 @@ import enum
 
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
+
+from studio import theme
+from studio.panels.painting.ghosts import GhostStrokes
 
 
 class Tool(enum.StrEnum):
@@ -41,14 +48,24 @@ class Canvas(QtWidgets.QWidget):
     hovered = QtCore.Signal(object)  # (x, y) in [0, 1] under the mouse, or None off the canvas
     view_changed = QtCore.Signal()  # zoom, pan or size changed
     drag_progress = QtCore.Signal(object)  # the brush path so far (list of (x, y)), None when it ends
+    accept_requested = QtCore.Signal()  # Enter or A while ghost strokes are on show
+    reject_requested = QtCore.Signal()  # Esc or X while ghost strokes are on show
+    cycle_requested = QtCore.Signal(int)  # +1 / -1: the next or previous proposal (Tab, arrows)
+
+    #: keys that act on the proposals on show
+    ACCEPT_KEYS = (QtCore.Qt.Key.Key_Return, QtCore.Qt.Key.Key_Enter, QtCore.Qt.Key.Key_A)
+    REJECT_KEYS = (QtCore.Qt.Key.Key_Escape, QtCore.Qt.Key.Key_X)
+    NEXT_KEYS = (QtCore.Qt.Key.Key_Right, QtCore.Qt.Key.Key_Down)
+    PREV_KEYS = (QtCore.Qt.Key.Key_Left, QtCore.Qt.Key.Key_Up)
 
     def __init__(self, parent: QtWidgets.QWidget | None = None):
         super().__init__(parent)
-        self.setMinimumSize(320, 320)
+        self.setMinimumSize(240, 240)
         self.setMouseTracking(True)  # the cursor is shown to the others in a session
         self.setFocusPolicy(QtCore.Qt.FocusPolicy.StrongFocus)
         self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Expanding)
         self.image: QtGui.QImage | None = None
+        self._source: np.ndarray | None = None
         self.tool = Tool.BRUSH
         self.brush_size = 0.03
         self.color = QtGui.QColor("#c0392b")
@@ -66,6 +83,7 @@ class Canvas(QtWidgets.QWidget):
         self.view_image: QtGui.QImage | None = None
         self.view_rect: tuple[float, float, float] | None = None
         self.view_draws = 0
+        self.ghosts = GhostStrokes(self)
 
     # -- geometry --------------------------------------------------------
     def square(self) -> QtCore.QRectF:
@@ -144,18 +162,28 @@ class Canvas(QtWidgets.QWidget):
 
     # -- drawing ---------------------------------------------------------
     def set_image(self, img: np.ndarray) -> None:
+        if img is self._source:  # (snapshots of an unchanged painting share its image)
+            return
+        self._source = img
         self.image = qimage(img)
         self.update()
 
+    def set_ghosts(self, params: np.ndarray | None) -> None:
+        """Draw the strokes ``params`` (M, 8) over the painting as ghosts (None: none)."""
+        self.ghosts.set_strokes(params)
+
     def paintEvent(self, _event) -> None:  # noqa: N802 - Qt API
         p = QtGui.QPainter(self)
-        p.fillRect(self.rect(), QtGui.QColor("#3a3a3a"))
+        t = theme.current()
+        p.fillRect(self.rect(), t.qcolor("hint_background"))
         r = self.square()
+        p.setPen(QtGui.QPen(t.qcolor("grid"), 1))
+        p.drawRect(r.adjusted(-1, -1, 0, 0))  # the edge of the paper
         if self.image is not None:
             p.setRenderHint(QtGui.QPainter.RenderHint.SmoothPixmapTransform, True)
             p.drawImage(r, self.image)
         else:
-            p.fillRect(r, QtGui.QColor("white"))
+            p.fillRect(r, QtGui.QColor("white"))  # the paper (the painting's background)
         if self.view_image is not None and self.view_rect is not None and self.zoom > 1.001:
             x0, y0, side = self.view_rect
             a = self.to_widget(x0, y0)
@@ -166,7 +194,7 @@ class Canvas(QtWidgets.QWidget):
         if rect is not None:
             a = self.to_widget(rect[0], rect[1])
             b = self.to_widget(rect[2], rect[3])
-            pen = QtGui.QPen(QtGui.QColor("#ff8800"), 2, QtCore.Qt.PenStyle.DashLine)
+            pen = QtGui.QPen(theme.category_colour(1), 2, QtCore.Qt.PenStyle.DashLine)
             p.setPen(pen)
             p.drawRect(QtCore.QRectF(a, b))
         if len(self._path) and self.tool == Tool.BRUSH:
@@ -195,6 +223,7 @@ class Canvas(QtWidgets.QWidget):
                 p.drawPoint(pts[0])
             else:
                 p.drawPolyline(QtGui.QPolygonF(pts))
+        self.ghosts.paint(p, r)
         if self.cursors:
             self._draw_cursors(p)
         p.end()
@@ -210,7 +239,7 @@ class Canvas(QtWidgets.QWidget):
         for name, colour, x, y in self.cursors:
             c = QtGui.QColor(colour)
             if not c.isValid():
-                c = QtGui.QColor("#888888")
+                c = theme.current().qcolor("muted")
             tip = self.to_widget(x, y)
             arrow = QtGui.QPolygonF(
                 [
@@ -231,9 +260,46 @@ class Canvas(QtWidgets.QWidget):
             p.drawText(box, QtCore.Qt.AlignmentFlag.AlignCenter, name)
 
     # -- keys ------------------------------------------------------------
+    def focusNextPrevChild(self, next: bool) -> bool:  # noqa: N802, A002 - Qt API
+        if self.ghosts.count:  # Tab / Shift+Tab go through the proposals while they are on show
+            self.cycle_requested.emit(1 if next else -1)
+            return True
+        return super().focusNextPrevChild(next)
+
+    def event(self, ev: QtCore.QEvent) -> bool:
+        # while proposals are on show their keys come here before the window's shortcuts (Esc there
+        # stops a job: here it rejects the proposals, and stops a Complete still running too)
+        if (
+            ev.type() == QtCore.QEvent.Type.ShortcutOverride
+            and self.ghosts.count
+            and not ev.modifiers() & ~QtCore.Qt.KeyboardModifier.KeypadModifier
+            and ev.key() in (*self.ACCEPT_KEYS, *self.REJECT_KEYS, *self.NEXT_KEYS, *self.PREV_KEYS)
+        ):
+            ev.accept()
+            return True
+        return super().event(ev)
+
+    def _proposal_key(self, key: int) -> bool:
+        """Act on a key meant for the proposals on show; False when it is not one."""
+        if not self.ghosts.count:
+            return False
+        if key in self.ACCEPT_KEYS:
+            self.accept_requested.emit()
+        elif key in self.REJECT_KEYS:
+            self.reject_requested.emit()
+        elif key in self.NEXT_KEYS or key in self.PREV_KEYS:
+            self.cycle_requested.emit(1 if key in self.NEXT_KEYS else -1)
+        else:
+            return False
+        return True
+
     def keyPressEvent(self, ev: QtGui.QKeyEvent) -> None:  # noqa: N802
         # reached when the panel's shortcuts did not take the key (e.g. no active window)
         mods = ev.modifiers()
+        plain = not mods & ~QtCore.Qt.KeyboardModifier.KeypadModifier
+        if plain and self._proposal_key(ev.key()):
+            ev.accept()
+            return
         ctrl = bool(mods & QtCore.Qt.KeyboardModifier.ControlModifier)
         shift = bool(mods & QtCore.Qt.KeyboardModifier.ShiftModifier)
         if ctrl and ev.key() == QtCore.Qt.Key.Key_Z:

@@ -4,8 +4,10 @@ A thin view over :class:`engines.painting.PaintingEngine`. Mouse drags on the
 canvas become strokes of the chosen brush size, colour and opacity (the drag is
 previewed while the button is down, then sent to the engine). The eraser removes
 the strokes under it. Ctrl+Z / Ctrl+Shift+Z undo and redo *my* strokes only.
-"Complete" asks the trained model for several proposals, shown side by side as
-thumbnails and over the canvas; accept or reject them. Each proposal is one
+"Complete" asks the trained model for several proposals; each is drawn over the
+canvas as ghost strokes as soon as it is ready (the others are still computed),
+with thumbnails beside; accept (Enter, A) or reject (Esc, X) them, Tab or the
+arrows go through them; an accepted proposal is one undoable edit. Each proposal is one
 diffusion sample, or with "Best guess" the strokes fitted to the mean render of 8
 samples (closer on average, softer). "Paint reference…" fits strokes to an image,
 appearing live. Files: open and save JSON, export PNG and SVG. When zoomed in, the
@@ -30,22 +32,25 @@ from __future__ import annotations
 
 import concurrent.futures
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from engines.painting import COMPLETE_MODES, PaintingEngine, PaintingSnapshot
 from engines.painting.engine import DEFAULT_MODEL
+from studio import theme
 from studio.panels.base import Panel
 from studio.panels.painting.brush import PALETTE, BrushBox
 from studio.panels.painting.canvas import Canvas, Tool
+from studio.panels.painting.canvas_bars import ProgressOverlay, ProposalBar
 from studio.panels.painting.edit_bar import EditBar
+from studio.panels.painting.file_actions import FileActions
 from studio.panels.painting.files_box import FilesBox
+from studio.panels.painting.layout import workbench_splitter
 from studio.panels.painting.proposals import CompletionBox
 from studio.panels.painting.replay import ReplayBar
 from studio.panels.painting.session import SessionController
-from studio.panels.painting.session_box import SessionBox
+from studio.panels.painting.session_box import SessionActions, SessionBox
 from studio.panels.painting.sharp_view import SharpView
 from studio.panels.painting.stroke_table import StrokeTable
 from studio.runner import RunnerState
@@ -53,7 +58,7 @@ from studio.runner import RunnerState
 _BUSY_TEXT = {"complete": "  — proposing…", "decompose": "  — painting the reference…"}
 
 
-class PaintingPanel(Panel[PaintingSnapshot]):
+class PaintingPanel(FileActions, SessionActions, Panel[PaintingSnapshot]):
     name = "painting"
     title = "Collaborative painting"
     engine_type = PaintingEngine
@@ -64,21 +69,17 @@ class PaintingPanel(Panel[PaintingSnapshot]):
         super().__init__(parent)
         self._snap: PaintingSnapshot | None = None
         self._has_model = False
+        self._job_kind = ""  # "demo", "complete" or "reference" while a job of this panel runs
         self.strokes_drawn = 0
-        outer = QtWidgets.QHBoxLayout(self.body)
-        outer.setContentsMargins(0, 0, 0, 0)
-        side = QtWidgets.QVBoxLayout()
-        outer.addLayout(side)
         self.canvas = Canvas(self)
-        outer.addWidget(self.canvas, 1)
-        right = QtWidgets.QVBoxLayout()
-        outer.addLayout(right)
-        self._build_session(right)
-        self._build_side(side)
+        self._build_side()
+        self._build_session()
+        self._build_layout()
         self.sharp = SharpView(
             self.canvas, lambda: self.runner, lambda: self._snap.image.shape[0] if self._snap else 512
         )
         self._connect_edits()
+        self._connect_proposals()
         self._connect_files()
         self._connect_canvas()
         self._sync_brush(self.brush.size, self.brush.opacity)
@@ -86,7 +87,16 @@ class PaintingPanel(Panel[PaintingSnapshot]):
         self._sync_buttons()
 
     # -- assembly ----------------------------------------------------------------
-    def _build_side(self, side: QtWidgets.QVBoxLayout) -> None:
+    def _build_layout(self) -> None:
+        controls = (self.brush, self.edits, self.completion, self.files, self.replay)
+        self.splitter = workbench_splitter(
+            controls, self.canvas, self.proposal_bar, self.session_box, self.info, self.table
+        )
+        outer = QtWidgets.QHBoxLayout(self.body)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self.splitter)
+
+    def _build_side(self) -> None:
         self.brush = BrushBox()
         self.edits = EditBar()
         self.completion = CompletionBox()
@@ -95,9 +105,16 @@ class PaintingPanel(Panel[PaintingSnapshot]):
         self.info = QtWidgets.QLabel("")
         self.info.setWordWrap(True)
         self.table = StrokeTable()
-        for w in (self.brush, self.edits, self.completion, self.files, self.replay, self.info):
-            side.addWidget(w)
-        side.addWidget(self.table, 1)
+        self.proposal_bar = ProposalBar()
+        self.overlay = ProgressOverlay(self.canvas)
+        self.canvas_hint = theme.EmptyHint(
+            self.canvas,
+            "An empty canvas: drag with the left button to paint (wheel: zoom, right button: pan), "
+            "or Paint reference… to have an image painted in strokes.",
+        )
+        self.table_hint = theme.EmptyHint(
+            self.table, "The strokes of the painting are listed here, newest first."
+        )
         # the widgets tests, scripts and workspaces reach by name
         b, c, f = self.brush, self.completion, self.files
         self.tool_box, self.size_slider, self.opacity_slider = b.tool_box, b.size_slider, b.opacity_slider
@@ -114,15 +131,13 @@ class PaintingPanel(Panel[PaintingSnapshot]):
         )
         self.play_button, self.timelapse_slider = self.replay.play_button, self.replay.slider
 
-    def _build_session(self, column: QtWidgets.QVBoxLayout) -> None:
+    def _build_session(self) -> None:
         self.session = SessionController(self)
         self.session_box = SessionBox(
             self.session,
             author=lambda: self._snap.author if self._snap is not None else "",
             strokes_open=lambda: self._snap.n_strokes if self._snap is not None else 0,
         )
-        column.addWidget(self.session_box)
-        column.addStretch(1)
         sb = self.session_box
         self.indicator, self.participants = sb.indicator, sb.participants
         self.address_edit, self.token_edit = sb.address_edit, sb.token_edit
@@ -142,10 +157,6 @@ class PaintingPanel(Panel[PaintingSnapshot]):
         self.edits.redo_button.clicked.connect(self.redo)
         self.edits.clear_button.clicked.connect(lambda: self._edit(lambda e: e.clear()))
         self.edits.lock_box.toggled.connect(self._set_lock)
-        self.completion.complete_button.clicked.connect(self.complete)
-        self.completion.accept_button.clicked.connect(lambda: self._edit(lambda e: e.accept_proposal()))
-        self.completion.reject_button.clicked.connect(lambda: self._edit(lambda e: e.reject_proposals()))
-        self.completion.proposal_selected.connect(lambda k: self._edit(lambda e: e.select_proposal(k)))
         self.replay.prefix_requested.connect(lambda k: self._edit(lambda e: e.set_timelapse(k)))
         self.table.edited.connect(self._cell_edited)
         ctx = QtCore.Qt.ShortcutContext.WidgetWithChildrenShortcut
@@ -154,6 +165,18 @@ class PaintingPanel(Panel[PaintingSnapshot]):
         for sc, slot in ((self.undo_shortcut, self.undo), (self.redo_shortcut, self.redo)):
             sc.setContext(ctx)
             sc.activated.connect(slot)
+
+    def _connect_proposals(self) -> None:
+        c, bar, canvas = self.completion, self.proposal_bar, self.canvas
+        c.complete_button.clicked.connect(self.complete)
+        c.proposal_selected.connect(lambda k: self._edit(lambda e: e.select_proposal(k)))
+        for accept, reject in ((c.accept_button.clicked, c.reject_button.clicked), (bar.accept, bar.reject)):
+            accept.connect(self.accept_proposal)
+            reject.connect(self.reject_proposals)
+        canvas.accept_requested.connect(self.accept_proposal)
+        canvas.reject_requested.connect(self.reject_proposals)
+        canvas.cycle_requested.connect(self.cycle_proposal)
+        bar.cycle.connect(self.cycle_proposal)
 
     def _connect_files(self) -> None:
         self.files.reference_chosen.connect(self.paint_reference)
@@ -173,36 +196,6 @@ class PaintingPanel(Panel[PaintingSnapshot]):
             lambda pts: self.session.set_drag(pts, self.canvas.color.name(), self.canvas.brush_size)
         )
 
-    # -- session -------------------------------------------------------------------
-    def extra_actions(self) -> list[QtGui.QAction]:
-        return [self.session_action]
-
-    def file_menu_entries(self) -> list:
-        """File -> Painting session (Host / Join / Invite / Leave), above Quit."""
-        self.session_menu.setTitle("Painting &session")
-        return [self.session_menu]
-
-    def host_session(self, show_invite: bool = False, **kw: Any) -> bool:
-        """Host a room (see :meth:`SessionController.host`); the painting goes into it."""
-        return self.session_box.host(show_invite=show_invite, **kw)
-
-    def join_session(self, **kw: Any) -> bool:
-        """Join a room (see :meth:`SessionController.join`)."""
-        return self.session.join(**kw)
-
-    def leave_session(self) -> None:
-        self.session.leave()
-
-    def show_invite(self):
-        return self.session_box.show_invite()
-
-    @property
-    def _invite_dialog(self):
-        return self.session_box.invite_dialog
-
-    def shutdown(self) -> None:
-        self.session.shutdown(timeout_s=1.0)  # the server (when hosting) stops with the window
-
     # -- engine ----------------------------------------------------------------------
     def on_attached(self) -> None:
         self._has_model = DEFAULT_MODEL.exists()  # until the first snapshot says
@@ -211,9 +204,11 @@ class PaintingPanel(Panel[PaintingSnapshot]):
 
     def start_demo(self) -> None:
         """The screenshot's painting: the astronaut of scikit-image as 180 decomposed strokes."""
-        from engines.painting.io import paint_demo
+        from engines.painting.io import demo_job
 
-        self._edit(paint_demo)
+        self._start_job("demo", demo_job)
+        self.overlay.show_progress(None, "Painting the demo: starting")
+        self.canvas_hint.set_empty(False)
 
     def _edit(
         self,
@@ -291,56 +286,48 @@ class PaintingPanel(Panel[PaintingSnapshot]):
         region = self.canvas.region
         # (queued before the job: the worker applies them in order)
         self._edit(lambda e: e.set_params(e.params.replace(proposals=n, samples=k)))
-        return self.runner.run_job(lambda e: e.complete_job(region, mode=mode, p=p))
+        self.canvas.setFocus()  # the keys that accept, reject and go through the proposals
+        return self._start_job("complete", lambda e: e.complete_job(region, mode=mode, p=p))
 
-    def paint_reference(self, path: str | Path) -> bool:
-        from engines.painting.io import load_image
+    def accept_proposal(self) -> None:
+        """Add the proposal on show to the painting (one undoable edit); stops a Complete still running."""
+        self._stop_completing()
+        self._edit(lambda e: e.accept_proposal())
 
-        try:
-            img = load_image(path, size=256)
-        except (ValueError, OSError) as e:
-            self.show_error(str(e))
+    def reject_proposals(self) -> None:
+        self._stop_completing()
+        self._edit(lambda e: e.reject_proposals())
+
+    def cycle_proposal(self, step: int) -> None:
+        """Show the next (``step`` 1) or previous (-1) proposal."""
+        s = self._snap
+        if s is not None and s.proposals:
+            k = (s.selected + step) % len(s.proposals)
+            self._edit(lambda e: e.select_proposal(k) if k < len(e.proposals) else None)
+
+    def _stop_completing(self) -> None:
+        if self._job_kind == "complete" and self.runner is not None and self.runner.state == RunnerState.JOB:
+            self.runner.cancel_job()  # (the proposals ready so far stay)
+
+    def _start_job(self, kind: str, factory: Callable[[PaintingEngine], Any]) -> bool:
+        if self.runner is None or not self.runner.run_job(factory):
             return False
-        return self.runner.run_job(lambda e: e.decompose_job(img))
-
-    def cancel(self) -> None:
-        if self.runner is not None and self.runner.state == RunnerState.JOB:
-            self.runner.cancel_job()
-
-    # -- files (read here, written on the worker; the futures let scripts wait) --------------
-    def open_json(self, path: str | Path) -> bool:
-        from engines.painting.io import load_painting
-
-        try:
-            doc = load_painting(path)
-        except (ValueError, OSError) as e:
-            self.show_error(str(e))  # the current painting is kept
-            return False
-        self._edit(lambda e: e.load_document(doc))
+        self._job_kind = kind
         return True
-
-    def save_json(self, path: str | Path) -> concurrent.futures.Future | None:
-        from engines.painting.io import save_json
-
-        return self._edit(lambda e: save_json(e, path))
-
-    def export_png(self, path: str | Path, size: int = 1024) -> concurrent.futures.Future | None:
-        from engines.painting.io import export_png
-
-        return self._edit(lambda e: export_png(e, path, size))
-
-    def export_svg(self, path: str | Path, size: int = 1024) -> concurrent.futures.Future | None:
-        from engines.painting.io import export_svg
-
-        return self._edit(lambda e: export_svg(e, path, size))
 
     # -- jobs --------------------------------------------------------------------------
     def on_job_progress(self, progress) -> None:
-        self.files.show_progress(progress.fraction, progress.message)
+        if self._job_kind in ("demo", "complete"):  # over the canvas, where the result will appear
+            prefix = "Complete: " if self._job_kind == "complete" else ""
+            self.overlay.show_progress(progress.fraction, prefix + progress.message)
+        else:
+            self.files.show_progress(progress.fraction, progress.message)
         self._sync_buttons(job=True)
 
     def on_job_finished(self, result: Any, completed: bool) -> None:
+        self._job_kind = ""
         self.progress.hide()
+        self.overlay.hide()
         self._sync_buttons(job=False)
         self.runner.refresh()
 
@@ -359,7 +346,8 @@ class PaintingPanel(Panel[PaintingSnapshot]):
         )
         s = self._snap
         self.edits.set_state(bool(s and s.can_undo) and not busy, bool(s and s.can_redo) and not busy)
-        self.completion.set_state(self._has_model, bool(s and s.proposals), busy)
+        proposing = busy and self._job_kind == "complete"  # (the proposals ready so far can be taken)
+        self.completion.set_state(self._has_model, bool(s and s.proposals), busy, proposing)
         self.files.set_busy(busy)
 
     def update_view(self, snapshot: Any) -> None:
@@ -370,6 +358,17 @@ class PaintingPanel(Panel[PaintingSnapshot]):
         self.canvas.set_image(snapshot.image)
         if self.canvas.zoom > 1.001:
             self.sharp.soon()
+        shown = snapshot.proposals[snapshot.selected] if snapshot.proposals else None
+        self.canvas.set_ghosts(shown)
+        self.proposal_bar.show_proposals(
+            len(snapshot.proposals),
+            snapshot.selected,
+            0 if shown is None else len(shown),
+            snapshot.busy == "complete",
+        )
+        empty = snapshot.n_strokes == 0
+        self.canvas_hint.set_empty(empty and not self._job_kind and shown is None)
+        self.table_hint.set_empty(empty)
         self.completion.show_snapshot(snapshot)
         self.strokes_drawn = snapshot.n_strokes
         self.table.show_snapshot(snapshot)

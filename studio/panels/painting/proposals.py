@@ -117,11 +117,12 @@ class CompletionBox(QtWidgets.QGroupBox):
             self.thumbs.addWidget(b)
             self.thumb_buttons.append(b)
 
-    def set_state(self, has_model: bool, has_proposals: bool, busy: bool) -> None:
+    def set_state(self, has_model: bool, has_proposals: bool, busy: bool, proposing: bool = False) -> None:
+        """``proposing``: the job running is Complete, whose proposals ready so far can be taken."""
         self.complete_button.setEnabled(has_model and not busy)
         self.complete_button.setToolTip("" if has_model else "no trained model in assets/painting/")
-        self.accept_button.setEnabled(has_proposals and not busy)
-        self.reject_button.setEnabled(has_proposals and not busy)
+        self.accept_button.setEnabled(has_proposals and (proposing or not busy))
+        self.reject_button.setEnabled(has_proposals and (proposing or not busy))
 
 
 __all__ = ["BEST_GUESS_SAMPLES", "CompletionBox"]

@@ -161,4 +161,38 @@ class SessionBox(QtWidgets.QGroupBox):
             self.show_invite()
 
 
-__all__ = ["SessionBox"]
+class SessionActions:
+    """The painting panel's session commands (a mixin): the toolbar's and File menu's Session menu,
+    host, join, invite, leave. Needs ``session`` (a :class:`SessionController`) and ``session_box``."""
+
+    def extra_actions(self) -> list[QtGui.QAction]:
+        return [self.session_action]
+
+    def file_menu_entries(self) -> list:
+        """File -> Painting session (Host / Join / Invite / Leave), above Quit."""
+        self.session_menu.setTitle("Painting &session")
+        return [self.session_menu]
+
+    def host_session(self, show_invite: bool = False, **kw: Any) -> bool:
+        """Host a room (see :meth:`SessionController.host`); the painting goes into it."""
+        return self.session_box.host(show_invite=show_invite, **kw)
+
+    def join_session(self, **kw: Any) -> bool:
+        """Join a room (see :meth:`SessionController.join`)."""
+        return self.session.join(**kw)
+
+    def leave_session(self) -> None:
+        self.session.leave()
+
+    def show_invite(self):
+        return self.session_box.show_invite()
+
+    @property
+    def _invite_dialog(self):
+        return self.session_box.invite_dialog
+
+    def shutdown(self) -> None:
+        self.session.shutdown(timeout_s=1.0)  # the server (when hosting) stops with the window
+
+
+__all__ = ["SessionActions", "SessionBox"]

@@ -182,3 +182,32 @@ def test_lock_my_strokes():
     e.set_lock(False)
     e.clear()
     assert len(e.doc) == 0
+
+
+def test_proposals_stream_one_by_one_and_the_first_is_the_headless_sample():
+    from engines.painting.decompose import level_sizes
+    from engines.painting.model import sample, slots_for_context
+
+    e = _engine(proposals=3, complete_steps=4)
+    torch.manual_seed(0)
+    e.model = StrokeDenoiser(ModelConfig(n_strokes=20, d_model=16, layers=1, heads=2, timesteps=50))
+    e.add_drag([(0.2, 0.2), (0.6, 0.6)], 0.1, (0, 0, 1))
+    e.add_drag([(0.7, 0.2), (0.8, 0.9)], 0.05, (1, 0, 0))  # two drags: the canvas holds strokes of both
+    seen = []  # proposals on show after every yield
+    props, done = drive_job(e.complete_job(), lambda _p: seen.append(len(e.snapshot().proposals)))
+    assert done and len(props) == 3
+    # each proposal is on show as soon as it is ready, before the next one is sampled
+    firsts = [seen.index(k) for k in (1, 2, 3)]
+    assert firsts == sorted(firsts) and firsts[1] - firsts[0] >= 4 and firsts[2] - firsts[1] >= 4
+    assert not np.array_equal(props[0], props[1])
+    # the canvas image is the painting alone: proposals are drawn over it by the studio
+    img = e.snapshot().image.copy()
+    e.reject_proposals()
+    np.testing.assert_array_equal(e.snapshot().image, img)
+    # the first proposal is what the headless sampler gives for this painting and seed
+    params, _ = e.doc.arrays()
+    context, mask, levels = slots_for_context(params, level_sizes(20))
+    out = sample(
+        e.model, context, mask, levels, steps=4, guidance=e.params.guidance, seed=e.seed, proposals=1
+    )
+    np.testing.assert_allclose(props[0], out[0][~mask], atol=1e-6)

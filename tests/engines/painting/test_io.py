@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from engines.painting import COMPLETE_MODES, PaintingEngine, PaintingParams, PaintingSnapshot
-from engines.painting.io import export_png, export_svg, load_image, load_painting, save_json
+from engines.painting.io import export_png, export_svg, load_image, load_painting, paint_demo, save_json
 
 
 def _engine(**kw):
@@ -77,3 +77,26 @@ def test_the_demo_is_the_astronauts_strokes_or_waves_without_the_shipped_file(tm
     again = PaintingEngine(PaintingParams(canvas_px=64, author="me"))
     paint_demo(again, tmp_path / "missing.npz")
     assert np.array_equal(again.snapshot().params, s.params)  # seeded
+
+
+def test_the_demo_job_paints_the_demo_a_few_strokes_at_a_time_and_says_how_far_it_is():
+    from engines.base import drive_job
+    from engines.painting.io import DEMO_STROKES, demo_job
+
+    if not DEMO_STROKES.exists():
+        pytest.skip("no shipped demo strokes")
+    e = PaintingEngine(PaintingParams(canvas_px=64))
+    seen = []
+    name, done = drive_job(
+        demo_job(e, seconds=0.2), lambda p: seen.append((p.done, p.total, p.message, len(e.doc)))
+    )
+    assert done and name == "astronaut#1" and len(e.doc) == 180
+    assert seen[0][2] == "Painting the demo: preparing the renderer" and seen[0][3] == 0
+    assert ("Painting the demo: 180 / 180 strokes") == seen[-1][2]
+    counts = [s[3] for s in seen]
+    assert counts == sorted(counts) and len(set(counts)) > 3  # it grows in steps
+    assert all(d == n for d, _t, _m, n in seen[1:])  # the progress is the strokes painted
+    # the same painting as paint_demo
+    ref = PaintingEngine(PaintingParams(canvas_px=64))
+    paint_demo(ref)
+    np.testing.assert_array_equal(ref.snapshot().params, e.snapshot().params)

@@ -155,3 +155,22 @@ def test_bad_inputs():
     with pytest.raises(ValueError, match="size = 4"):
         render(np.zeros((3, 8)), size=4)
     assert to_uint8(render(np.zeros((0, 8)), size=16)).min() == 255
+
+
+def test_strokes_thinner_than_a_pixel_draw_a_faint_continuous_line_not_dots():
+    # a black diagonal stroke 0.2 pixels thick: sampled at pixel centres alone it hits a centre
+    # here and there (the dotted lines seen on the canvas); drawn with its footprint every row
+    # along it gets about the same ink, and the ink it leaves is its area
+    size = 256
+    p = np.array([[0.5, 0.5, 0.6, 0.2 / size, 0.13, 0.0, 0.0, 0.0]])
+    rows = slice(int(0.42 * size), int(0.58 * size))  # the line spans rows 0.39-0.61
+    dotted = (1 - render_fast(p, size=size)).sum(-1)[rows].sum(1)
+    assert dotted.min() < 0.2 * dotted.mean()  # the artefact: rows with (almost) no ink
+    ink = (1 - render_fast(p, size=size, footprint=True)).mean(-1)
+    per_row = ink[rows].sum(1)
+    assert per_row.min() > 0.6 * per_row.mean(), (per_row.min(), per_row.mean())
+    area = 0.6 * 0.2 / size * size * size  # in pixels
+    assert abs(ink.sum() - area) < 0.2 * area, (ink.sum(), area)
+    # strokes a pixel thick or more are drawn exactly as before
+    q, o = _strokes(40, seed=3)
+    np.testing.assert_array_equal(render_fast(q, o, size=96, footprint=True), render_fast(q, o, size=96))
