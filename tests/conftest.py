@@ -67,3 +67,15 @@ def _garbage_collection_restored():
                 w.close()
         assert runner.MainThreadGC._holders == 0, f"{held} window(s) left open kept garbage collection off"
     assert gc.isenabled() == enabled
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _lkh_child_stopped():
+    """LKH-3's child process (engines.routing.lkh) lives as long as the process that used it;
+    each test module that started it stops it, so no later test finds a process it did not make."""
+    yield
+    import sys
+
+    lkh = sys.modules.get("engines.routing.lkh")
+    if lkh is not None:
+        lkh.shutdown()

@@ -234,10 +234,15 @@ def test_closing_the_window_mid_sweep_stops_the_cluster(qtbot, tmp_path):
     w.show()
     w.runner_for("sweeps")
     panel = w.panels["sweeps"]
+    before = {c.pid for c in psutil.Process().children(recursive=True)}  # not this sweep's
     start(panel, qtbot, GRID.format(sleep=0.5), tmp_path, workers=2)
     qtbot.waitUntil(lambda: panel._snap is not None and panel._snap.finished >= 2, timeout=120000)
     # the local cluster's nannies and workers (not multiprocessing's resource tracker, which stays)
-    children = [c for c in psutil.Process().children(recursive=True) if "spawn_main" in " ".join(c.cmdline())]
+    children = [
+        c
+        for c in psutil.Process().children(recursive=True)
+        if "spawn_main" in " ".join(c.cmdline()) and c.pid not in before
+    ]
     assert len(children) >= 2
     w.close()
     gone, alive = psutil.wait_procs(children, timeout=30)
