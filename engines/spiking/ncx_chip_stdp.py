@@ -26,6 +26,10 @@ and the host's inputs as the GHDL bench sends them (``scripts/ncx_ghdl_reference
 addresses, lowest first, on the address bus from slot period 1; the input spike (``S_in``) and its
 address (``NEURON_ADDR``) during period 2; ``en_input`` at fast clock ``1 + 152 i`` of period 2 for the
 ``i``-th address, which stays on the bus 152 clocks (later addresses spill into the next periods).
+
+:func:`engines.spiking.ncx_chip.chip_run` compiles this kernel into itself and numba caches it with
+``ncx_chip.py``'s stamp: after editing this file, touch ``ncx_chip.py`` (or clear ``__pycache__``) so
+that the cache is rebuilt.
 """
 
 from __future__ import annotations
