@@ -10,10 +10,12 @@ How the fixture ``tests/engines/spiking/data/ncx_chip_ghdl.npz`` was made (GHDL 
 What it does:
 
 * copies ``LIF_unit.vhd``, ``Core_engine.vhd``, ``Trig_LIF.vhd`` and the five RAM files to a work
-  folder and changes two things that only a simulator minds: the 3-bit ``bit_count`` of the STDP
+  folder and changes three things that only a simulator minds: the 3-bit ``bit_count`` of the STDP
   enable loader gets the range ``0 to 8`` (on the chip the counter wraps; the simulator stops on the
-  overflow), and the RAMs get 16384 words addressed by the low 14 address bits (the STDP scans read
-  one row past the 96 x 96 matrix, which the simulator refuses and a 16K block RAM tolerates);
+  overflow), the RAMs get 16384 words addressed by the low 14 address bits (the STDP scans read
+  one row past the 96 x 96 matrix, which the simulator refuses and a 16K block RAM tolerates), and
+  the feed-forward potentiation write address is converted with ``to_signed`` (its first write of a
+  scan can be negative, ``-96 + slot``, which ``to_unsigned`` refuses and the hardware wraps);
 * adds behavioural stand-ins for the two Xilinx FIFO cores (standard FIFO, read latency 1, as the
   project's ``.xci`` files configure them) and a test bench written here that loads thresholds,
   refractory maxima, leaks, STDP parameters, the debug bias, both weight RAMs and the STDP enable
@@ -25,6 +27,15 @@ What it does:
 Each case keeps its random settings (unequal thresholds, refractory maxima, leak registers, a debug
 bias, random weights with repeated input addresses), the state the first recorded round starts from,
 and the expected rounds. The test replays them on :class:`~engines.spiking.neurocorex.NeuroCoreXEngine`.
+
+The STDP cases (``stdp_*``) also load the STDP registers (``stdp_params`` 0-2: the window lengths and
+``dw_pos``/``dw_neg``) and random enable bits for both matrices, start with a quiet round (no input,
+the bias below every threshold), and record the write ports of both weight RAMs with the scans'
+``toggle_write`` flags; replaying the writes gives every word of both RAMs after each round
+(``ram_ff_after``/``ram_aa_after``, rows 0-96) and the number of writes of each kind (``n_writes``:
+feed-forward potentiation, depression, lateral potentiation, depression). ``--cases`` reruns some
+cases and keeps the others of ``--out``; ``--debug`` records more of the fast clock (the window RAMs'
+write ports, the input bus) in the VCDs of ``--work``.
 """
 
 from __future__ import annotations
@@ -154,6 +165,17 @@ architecture b of fifo_generator_2 is begin dout <= (others => '0'); full <= '0'
 RAMS = ("weight_matrix", "weight_matrix_FF", "tpre_matrix", "apre_matrix", "stdp_enable_matrix")
 SIGNALS = ("clks", "triger", "dut/sout", "dut/Core_0/PORT_vout", "dut/Core_0/current_neuron_index_int",
            "dut/Core_0/vin_2nd")  # fmt: skip
+#: the weight RAMs' write ports (fast clock), recorded for the STDP cases
+WRITES = tuple(f"dut/Core_0/weight_{k}_{s}" for k in ("FF", "AA") for s in ("we", "write_addr", "data_in"))
+WRITES += ("dut/Core_0/toggle_write_FF", "dut/Core_0/toggle_write")  # 0: potentiation scan, 1: depression
+#: more of the fast domain, recorded with ``--debug`` (not kept in the fixture)
+DEBUG = ("dut/S_in", "dut/NEURON_ADDR", "en_input", "na") + tuple(
+    f"dut/Core_0/{x}"
+    for x in ("tpre_we", "tpre_write_addr", "tpre_write_data", "apre_write_data", "tpre_we_FF", "apre_we_FF",
+              "tpre_write_addr_FF", "tpre_write_data_FF", "apre_write_data_FF")
+)  # fmt: skip
+#: the bench's RAM depth (see build); words past the loaded 96 x 96 keep the VHDL's initial value
+RAM_WORDS = 16384
 GHDL = ["--std=08", "-fsynopsys", "-frelaxed"]
 
 
@@ -173,6 +195,15 @@ def build(vhdl: Path, work: Path) -> None:
             if old not in text:
                 sys.exit("Core_engine.vhd: the bit_count declaration has changed; check the patch")
             text = text.replace(old, "signal bit_count       : integer range 0 to 8 := 0;")
+            # a potentiation scan's first write can have a negative address (index 1, stale flags):
+            # the simulator stops in to_unsigned, the chip keeps the low bits; convert via to_signed
+            neg = (
+                "to_unsigned((FF_update_index - 2) * (N1+1) + current_neuron_index_int, "
+                "weight_FF_write_addr'length)"
+            )
+            if neg not in text:
+                sys.exit("Core_engine.vhd: the FF potentiation write address has changed; check the patch")
+            text = text.replace(neg, "unsigned(to_signed" + neg[len("to_unsigned") :] + ")")
         (src / f"{name}.vhd").write_text(text)
     (src / "fifos.vhd").write_text(FIFOS)
     (src / "tb.vhd").write_text(TB)
@@ -204,13 +235,125 @@ def make_case(seed: int, n_steps: int, amp: int, lateral: bool) -> dict:
     )
 
 
+def make_stdp_case(
+    seed: int,
+    n_steps: int,
+    amp: int,
+    tpre: int,
+    tpost: int,
+    dw_pos: int,
+    dw_neg: int,
+    max_in: int,
+    thr_hi: int,
+    aa_hi: int,
+    p_en_aa: float,
+) -> dict:
+    """STDP on: unequal neurons, random inputs and enable bits. The start-up round gets no input and the
+    bias stays below every threshold, so that it is quiet and the first recorded round starts from the
+    loaded RAMs with every STDP window closed."""
+    rng = np.random.default_rng(seed)
+    tref = rng.integers(0, 4, 96)
+    tref[0] = amp
+    steps = [[]] + [
+        sorted(rng.choice(96, rng.integers(0, max_in + 1), replace=True).tolist()) for _ in range(n_steps - 1)
+    ]
+    regs = np.zeros(96, np.int64)
+    regs[:3] = [tpre | tpost << 8, tpre | tpost << 8, dw_pos | dw_neg << 8]
+    return dict(
+        vthr=rng.integers(200, thr_hi, 96),
+        tref=tref,
+        tau=rng.integers(0, 200, 96),
+        ibias=int(rng.integers(50, 200)),
+        ndebug=int(rng.integers(1, 80)),
+        ram_ff=rng.integers(-12, 40, (96, 96)),
+        ram_aa=rng.integers(-10, aa_hi, (96, 96)),
+        en_ff=(rng.random((96, 96)) < 0.7).astype(np.int64),
+        en_aa=(rng.random((96, 96)) < p_en_aa).astype(np.int64),
+        stdp_regs=regs,
+        stdp=np.array([tpre, tpost, dw_pos, dw_neg]),
+        steps=steps,
+    )
+
+
+def ram_rounds(
+    path: Path, ram_ff: np.ndarray, ram_aa: np.ndarray
+) -> list[tuple[np.ndarray, np.ndarray, dict]]:
+    """Both weight RAMs (all 16384 words) at each start of a round but the first, replaying the writes,
+    and the writes so far by kind (``ff+``: feed-forward potentiation scans, ``ff-`` depression, ...).
+
+    The write ports are registers of the fast clock: a state seen in the VCD (``we`` = 1, address, data)
+    is written at the next fast edge, which comes before (or with) the next recorded change.
+    """
+    rams = {}
+    for k, m in (("ff", ram_ff), ("aa", ram_aa)):
+        r = np.full(RAM_WORDS, 6, np.int64)  # weight_matrix*.vhd initialise every word to 6
+        r[: 96 * 96] = np.asarray(m, np.int64).ravel()
+        rams[k] = r
+    ids: dict[str, list[str]] = {}
+    scope: list[str] = []
+    cur: dict[str, str] = {}
+    out = []
+    cni_prev = 0
+    last: dict = {}
+    counts = dict.fromkeys(("ff+", "ff-", "aa+", "aa-"), 0)
+
+    def commit():
+        for k, tog in (("ff", "toggle_write_ff"), ("aa", "toggle_write")):
+            if cur.get(f"dut/core_0/weight_{k}_we") == "1":
+                a = _val(cur[f"dut/core_0/weight_{k}_write_addr"], False) % RAM_WORDS
+                d = _val(cur[f"dut/core_0/weight_{k}_data_in"])
+                key = (k, cur.get(f"dut/core_0/{tog}"), a, d)
+                if key != last.get(k):  # a write held over several fast edges is one write
+                    counts[k + ("-" if key[1] == "1" else "+")] += 1
+                    last[k] = key
+                rams[k][a] = d
+            else:
+                last[k] = None
+
+    def at_time():
+        nonlocal cni_prev
+        c = cur.get("dut/core_0/current_neuron_index_int")
+        c = _val(c, False) if c else 0
+        if c == 0 and cni_prev == 95:
+            out.append((rams["ff"].copy(), rams["aa"].copy(), dict(counts)))
+        cni_prev = c
+
+    with open(path) as f:
+        started = False
+        for line in f:
+            if line.startswith("$scope"):
+                scope.append(line.split()[2])
+            elif line.startswith("$upscope"):
+                scope.pop()
+            elif line.startswith("$var"):
+                p = line.split()
+                ids.setdefault(p[3], []).append("/".join(scope[1:] + [p[4].split("[")[0]]).lower())
+            elif line.startswith("#"):
+                if started:
+                    at_time()
+                commit()
+                started = True
+            elif line.strip() and not line.startswith("$"):
+                v, i = line[1:].split() if line[0] in "bB" else (line[0], line[1:].strip())
+                for name in ids.get(i, []):
+                    cur[name] = v
+        at_time()
+    return out
+
+
 def write_stim(path: Path, c: dict) -> None:
     with open(path, "w") as f:
         f.write(f"{len(c['steps'])}\n")
-        for a in (c["vthr"], c["tref"], c["tau"], np.zeros(96, np.int64)):
+        for a in (c["vthr"], c["tref"], c["tau"], c.get("stdp_regs", np.zeros(96, np.int64))):
             f.write(" ".join(str(int(x)) for x in a) + "\n")
         f.write(f"{c['ibias']} {c['ndebug']}\n")
-        for a in (c["ram_aa"], c["ram_ff"], np.zeros((96, 96)), np.zeros((96, 96))):  # STDP enable bits 0
+        zero = np.zeros((96, 96))
+        for a in (
+            c["ram_aa"],
+            c["ram_ff"],
+            c.get("en_aa", zero),
+            c.get("en_ff", zero),
+        ):  # then the enable bits
             for row in np.asarray(a, np.int64):
                 f.write(" ".join(str(int(x)) for x in row) + "\n")
         for s in c["steps"]:
@@ -265,9 +408,26 @@ def rounds(rows: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return vin, vout, spk
 
 
-def run_case(work: Path, name: str, c: dict) -> dict:
+def ram_deltas(kind: str, snaps: list[np.ndarray]) -> dict[str, np.ndarray]:
+    """The words of rows 0-96 that each round changed: ``{kind}_n`` per round, then ``{kind}_idx``
+    (``row * 96 + column``) and ``{kind}_val`` in round order (the first snapshot is the start)."""
+    idx, val, n = [], [], []
+    for a, b in zip(snaps, snaps[1:], strict=False):
+        d = np.flatnonzero(a[: 97 * 96] != b[: 97 * 96])
+        idx.append(d)
+        val.append(b[d])
+        n.append(d.size)
+    return {
+        f"{kind}_n": np.array(n, np.int32),
+        f"{kind}_idx": np.concatenate(idx).astype(np.uint16),
+        f"{kind}_val": np.concatenate(val).astype(np.int8),
+    }
+
+
+def run_case(work: Path, name: str, c: dict, debug: bool = False) -> dict:
     write_stim(work / f"{name}.stim", c)
-    (work / "wave.opt").write_text("".join(f"/tb/{s}\n" for s in SIGNALS))
+    sig = SIGNALS + (WRITES if "stdp" in c else ()) + (DEBUG if debug else ())
+    (work / "wave.opt").write_text("".join(f"/tb/{s}\n" for s in sig))
     subprocess.run(
         ["ghdl", "-r", *GHDL, f"--workdir={work}", "tb", f"-gstim={work / name}.stim",
          f"--read-wave-opt={work / 'wave.opt'}", f"--vcd={work / name}.vcd", "--ieee-asserts=disable"],
@@ -275,7 +435,26 @@ def run_case(work: Path, name: str, c: dict) -> dict:
     )  # fmt: skip
     vin, vout, spk = rounds(read_vcd(work / f"{name}.vcd"))
     width = max(len(s) for s in c["steps"]) + 1
+    extra = {}
+    if "stdp" in c:
+        snaps = ram_rounds(work / f"{name}.vcd", c["ram_ff"], c["ram_aa"])
+        n = min(len(vout), len(snaps) - 1)
+        vout, spk = vout[:n], spk[:n]
+        if not np.array_equal(snaps[0][0][: 96 * 96], np.ravel(c["ram_ff"])):
+            sys.exit(f"{name}: the start-up round wrote the RAMs; it must stay quiet")
+        # the RAMs after each recorded round, rows 0-96 (the scans reach row 96), as the words each round
+        # changed (see ram_deltas)
+        extra = {
+            "en_ff": c["en_ff"].astype(bool),
+            "en_aa": c["en_aa"].astype(bool),
+            "stdp": c["stdp"],
+            **ram_deltas("ff", [f for f, _, _ in snaps[: n + 1]]),
+            **ram_deltas("aa", [a for _, a, _ in snaps[: n + 1]]),
+            # writes in the recorded rounds by kind: ff+, ff-, aa+, aa-
+            "n_writes": np.array([snaps[n][2][k] - snaps[0][2][k] for k in ("ff+", "ff-", "aa+", "aa-")]),
+        }
     return {
+        **extra,
         "vthr": c["vthr"],
         "tref": c["tref"],
         "tau": c["tau"],
@@ -291,6 +470,15 @@ def run_case(work: Path, name: str, c: dict) -> dict:
 
 
 CASES = {"lateral": (5, 25, 3, True), "feedforward": (11, 20, 2, False)}
+#: STDP cases: seed, rounds, feed-forward scale, tpre_max, tpost_max, dw_pos, dw_neg, max_in, thr_hi,
+#: lateral weights in [-10, aa_hi), lateral enable bits set with probability p_en_aa
+#: (dense: most neurons fire every other round; sparse: longer, so that the re-trigger counters drift),
+#: at most max_in input addresses a step (8 spill past slot 2), thresholds in [200, thr_hi)
+STDP_CASES = {
+    "stdp_a": (21, 14, 1, 3, 2, 3, 2, 8, 3000, 12, 0.1),
+    "stdp_b": (22, 14, 2, 5, 4, 1, 4, 8, 3000, 12, 0.1),
+    "stdp_sparse": (23, 24, 1, 6, 3, 2, 1, 3, 40000, 6, 0.08),
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -298,14 +486,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--vhdl", type=Path, required=True, help="the vhdl_src folder of ORNL/NeuroCoreX")
     ap.add_argument("--out", type=Path, required=True, help="the .npz to write")
     ap.add_argument("--work", type=Path, default=None, help="work folder (default: a temporary one)")
+    ap.add_argument("--cases", nargs="*", default=None, help="run only these cases (others kept from --out)")
+    ap.add_argument("--debug", action="store_true", help="record more of the fast domain in the VCDs")
     a = ap.parse_args(argv)
     if shutil.which("ghdl") is None:
         sys.exit("ghdl is not installed (apt-get install ghdl)")
     work = a.work or Path(tempfile.mkdtemp(prefix="ncx_ghdl_"))
     build(a.vhdl, work)
-    out = {}
-    for name, (seed, n_steps, amp, lateral) in CASES.items():
-        for k, v in run_case(work, name, make_case(seed, n_steps, amp, lateral)).items():
+    out = dict(np.load(a.out)) if a.cases is not None and a.out.exists() else {}
+    todo = {**CASES, **STDP_CASES}
+    for name, spec in todo.items():
+        if a.cases is not None and name not in a.cases:
+            continue
+        c = make_stdp_case(*spec) if name in STDP_CASES else make_case(*spec)
+        for k in [k for k in out if k.startswith(name + "/")]:
+            del out[k]
+        for k, v in run_case(work, name, c, a.debug).items():
             out[f"{name}/{k}"] = np.asarray(v)
         print(name, "rounds", len(out[f"{name}/vout"]), "spikes", int(out[f"{name}/spikes"].sum()))
     a.out.parent.mkdir(parents=True, exist_ok=True)

@@ -10,7 +10,8 @@
 * :mod:`.inputs`: rate coding of images;
 * :mod:`.neurocorex`: the NeuroCoreX integer datapath (Q7.10 LIF, int8
   weights, rectangular STDP) in two profiles: ``chip`` (:mod:`.ncx_chip`, as
-  the public VHDL does, the default) and ``extended``; :mod:`.ncx_digits` its
+  the public VHDL does, the default; its STDP clock by clock in
+  :mod:`.ncx_chip_stdp`) and ``extended``; :mod:`.ncx_digits` its
   digits preset, :mod:`.ncx_chip_digits` the digits on the chip profile;
 * :mod:`.tess`: TESS-style local learning of feed-forward SNN classifiers;
 * :mod:`.geometry`: the population geometry (MFTMA capacity, radius,

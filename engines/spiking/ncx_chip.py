@@ -1,8 +1,8 @@
 """The ``chip`` profile of NeuroCoreX mode: one time step is one round of the FPGA's neuron pipeline.
 
 Written from ORNL's public VHDL (``vhdl_src/Core_engine.vhd``, ``LIF_unit.vhd`` and the RAM files) and
-checked bit for bit against a GHDL simulation of it (``scripts/ncx_ghdl_reference.py`` says how; its
-traces are the test fixture ``tests/engines/spiking/data/ncx_chip_ghdl.npz``).
+checked bit for bit, STDP included, against a GHDL simulation of it (``scripts/ncx_ghdl_reference.py``
+says how; its traces are the test fixture ``tests/engines/spiking/data/ncx_chip_ghdl.npz``).
 
 The chip has 96 neuron *slots* (``0..95``), visited one per slow clock in a round started by the trigger
 (96 clocks). A neuron's membrane, its feed-forward and its lateral current pass through a three-stage
@@ -39,24 +39,53 @@ feed-forward and lateral weights onto slots 94 and 95 are dropped. The host is a
 step's input addresses at the start of the round, lowest address first, so that the first one is on the
 bus when slot 1 is sampled (the GHDL bench does the same).
 
-STDP (``stdp_step``) is the rule as read from the fast-clock scans of ``Core_engine.vhd``, applied to
-the synapses of the firing neuron; it is NOT checked against the simulation, which shows the scans
-writing the RAMs at other cells (the feed-forward potentiation writes land in the RAM column of the
-firing slot + 1, i.e. on other synapses than the datapath reads for that neuron; the lateral scans do
-address the lateral RAM as the datapath reads it, row post + 2 and column pre + 1, with their own
-window flags). Whoever makes this exact: ``scripts/ncx_ghdl_reference.py`` builds the bench; record
-``weight_FF_we``/``_write_addr``/``_data_in`` (and the AA ones) with the fast clock. On a neuron's spike every synapse onto it whose pre-window is open and whose enable
-bit is 1 gains ``dw_pos`` in an 8-bit adder that wraps (``127 + 1 = -128``: the clamp at 127 never
-fires); lateral synapses from a spiking neuron onto neurons whose post-window is open lose ``dw_neg``
-(8-bit, then clamped at -1); an input spike seen by STDP (only the one on the bus at slot 1) depresses
-its enabled synapses onto neurons whose post-window is open. Windows are 8-bit counters: set to 0 on a
-spike, counting up while below the window length, then -1 (closed).
+STDP is simulated too, clock by clock on the fast clock (:mod:`engines.spiking.ncx_chip_stdp`), and
+checked against GHDL word for word (both weight RAMs after every round, with the spikes and membranes,
+in cases with several neurons of unequal settings, random inputs and enable bits, where potentiation
+and depression of feed-forward and lateral weights all occur). What the chip does, in short:
+
+* the feed-forward sums and the lateral sums are the fast clock's too (96 RAM reads per input address
+  or spike) and see the STDP writes made before them in the round;
+* a spike of slot ``c`` starts its scans while the slot counter already shows ``c + 1``: the feed-forward
+  potentiation scan reads the pre flags of FF RAM column ``c + 1`` and adds ``dw_pos`` to the words of
+  that column (input ``c + 1`` onto every neuron ``j`` whose flag, row ``j + 2``, is set), not to the
+  synapses of the firing neuron; the lateral potentiation scan writes row ``c + 2`` (the synapses onto
+  the firing neuron, from sources whose pre flag is set), and its depression scan (``toggle_write``)
+  column ``c + 1`` (the synapses from it), where row ``L + 1`` (neuron ``L - 1``) is gated by the post
+  flag of slot ``L``, one neuron off;
+* an input spike (only the first address of a step, on the bus during slot 2 as ``S_in``/``NEURON_ADDR``)
+  sets the pre flags of FF RAM row ``a`` (its address) and its depression scan reads row ``a`` but
+  writes row ``c + 1`` of the slot counter at that time (slot 2: row 3);
+* the write of a potentiation is ``w + dw_pos`` in an 8-bit adder (``127 + 1 = -128``: the clamp at 127
+  never fires); a depression writes ``max(wrap8(w - dw_neg), -1)``; every write needs its enable bit, read
+  at the word the scan reads;
+* the window counters (``tpre``/``apre`` RAMs, 96 x 96 per matrix, and ``tpost``/``apost`` per slot) are
+  8-bit, counted up by scans that a falling spike level starts and that counters of 1000 fast clocks
+  re-start while the level stays: their phase drifts against the slot boundaries (a scan can straddle
+  two slots), and ``tpre_skip_flag_FF_tracker`` skips the counting while the slot counter equals the
+  address on the bus;
+* the scans read one row past the 96 x 96 matrix, and a potentiation scan's first write (index 1,
+  flags read at the address the scan before left) can go to ``slot - 96``: the RAMs are 16384 words,
+  addressed modulo 16384 as in the GHDL bench (words past the loaded 9216 keep the VHDL's initial 6
+  for the weights).
+
+The engine's matrices are the RAM words the datapath reads (``w_ff`` / ``w_aa`` as above, the enable
+masks likewise); the other words (FF rows 0-1, lateral column 0, row 96, ...) are kept in
+``chip_rams`` and written by the scans as on the chip. The host's timing is the bench's: the step's
+addresses, lowest first, the first on the bus from slot 1 with the input-spike line, then each for 152
+fast clocks from slot 2 (``en_input`` one clock after it appears); more than about 600 sendings in
+one step do not fit a round. The fast clock is taken as
+1000 times the slow one (the board's ``Clock_Divider`` counts to 500 twice).
+With ``stdp`` off (on the chip: every enable bit 0, so the scans write nothing) the round's sums are
+computed directly (:func:`chip_sums`), which gives the same sums without running the fast clock.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from numba import njit
+
+from .ncx_chip_stdp import fast_round
 
 N_SLOTS = 96
 FIRST_FIRING, LAST_FIRING = 4, 93
@@ -187,79 +216,6 @@ def chip_sums(inp_cnt, w_ff, fired, w_aa, wffp, wlp):
         wlp[r] = _wrap(t, 15)
 
 
-@njit(nogil=True, cache=True, inline="always")
-def _advance(cnt, flag, tmax):
-    if flag:
-        if cnt < tmax:
-            return cnt + 1, True
-        return -1, False
-    return cnt, False
-
-
-@njit(nogil=True, cache=True)
-def stdp_step(
-    fired,
-    seen,
-    tpre_max,
-    tpost_max,
-    dw_pos,
-    dw_neg,
-    w_aa,
-    w_ff,
-    en_aa,
-    en_ff,
-    tpre_in,
-    apre_in,
-    tpre_n,
-    apre_n,
-    tpost,
-    apost,
-):
-    """The chip's rectangular STDP after one round; ``seen`` is the input address STDP saw (-1: none)."""
-    n = fired.shape[0]
-    n_in = w_ff.shape[0]
-    for j in range(n):  # potentiation on a post spike, 8-bit adder (wraps past 127)
-        if fired[j]:
-            for k in range(n_in):
-                if apre_in[k] and en_ff[k, j]:
-                    w_ff[k, j] = _wrap(np.int64(w_ff[k, j]) + dw_pos, 8)
-            for i in range(n):
-                if i != j and apre_n[i] and en_aa[i, j]:
-                    w_aa[i, j] = _wrap(np.int64(w_aa[i, j]) + dw_pos, 8)
-    if seen >= 0:  # depression on the input spike STDP saw
-        for j in range(n):
-            if apost[j] and en_ff[seen, j]:
-                w = _wrap(np.int64(w_ff[seen, j]) - dw_neg, 8)
-                w_ff[seen, j] = -1 if w < -1 else w
-    for i in range(n):  # depression on a neuron spike
-        if fired[i]:
-            for j in range(n):
-                if j != i and apost[j] and en_aa[i, j]:
-                    w = _wrap(np.int64(w_aa[i, j]) - dw_neg, 8)
-                    w_aa[i, j] = -1 if w < -1 else w
-    for k in range(n_in):
-        if k == seen:
-            tpre_in[k] = 0
-            apre_in[k] = True
-        else:
-            c, a = _advance(tpre_in[k], apre_in[k], tpre_max)
-            tpre_in[k] = c
-            apre_in[k] = a
-    for i in range(n):
-        if fired[i]:
-            tpre_n[i] = 0
-            apre_n[i] = True
-            tpost[i] = 0
-            apost[i] = True
-        else:
-            c, a = _advance(tpre_n[i], apre_n[i], tpre_max)
-            tpre_n[i] = c
-            apre_n[i] = a
-            c, a = _advance(tpost[i], apost[i], tpost_max)
-            tpost[i] = c
-            apost[i] = a
-
-
 @njit(nogil=True, cache=True)
 def chip_run(
     n_steps,
@@ -276,14 +232,10 @@ def chip_run(
     slp,
     w_aa,
     w_ff,
-    en_aa,
-    en_ff,
-    tpre_in,
-    apre_in,
-    tpre_n,
-    apre_n,
-    tpost,
-    apost,
+    rams,  # (8, 16384) the RAMs of the fast clock (ncx_chip_stdp), used when STDP is on
+    fs,  # the fast registers
+    tpost,  # (2, 96) tpost / apost of every slot
+    wacc,  # (2, 96) the feed-forward / lateral sums being accumulated
     in_raster,
     raster_start,
     in_prob,
@@ -304,6 +256,8 @@ def chip_run(
     cnt = np.zeros(n_in, np.int64)
     fired = np.zeros(N_SLOTS, np.bool_)
     sl = np.zeros(N_SLOTS, np.int64)
+    addrs = np.zeros(max(1, 255 * n_in), np.int64)
+    sp = np.array([ip[3], ip[3], ip[4], ip[5], ip[6]], np.int64)
     nspk = 0
     for s in range(n_steps):
         step = step0 + s
@@ -320,28 +274,18 @@ def chip_run(
                 seen = k
         # the round: currents summed from the previous round's inputs and spikes
         chip_round(thr, tref, leak, bias, n_debug, n, v, ref, st, is_ring, wffp, wlp, slp, fired, sl)
-        # what the fast clock sums during this round, for the next one
-        chip_sums(cnt, w_ff, fired, w_aa, wffp, wlp)
         st[R_GATE] = 1 if seen >= 0 else 0
         if stdp:
-            stdp_step(
-                fired[:n],
-                seen,
-                ip[3],
-                ip[4],
-                ip[5],
-                ip[6],
-                w_aa,
-                w_ff,
-                en_aa,
-                en_ff,
-                tpre_in,
-                apre_in,
-                tpre_n,
-                apre_n,
-                tpost,
-                apost,
-            )
+            # the fast clock clock by clock: the sums for the next round and the STDP scans
+            na = 0
+            for k in range(n_in):
+                for _ in range(cnt[k]):
+                    addrs[na] = k
+                    na += 1
+            fast_round(fs, tpost, rams, wacc[0], wacc[1], wffp, wlp, fired, 0, addrs, na, sp)
+        else:
+            # what the fast clock sums during this round, for the next one (no RAM writes without STDP)
+            chip_sums(cnt, w_ff, fired, w_aa, wffp, wlp)
         ne = 0
         for j in range(n):
             if fired[j]:

@@ -31,28 +31,29 @@ step. Every difference between them (chip first, extended second):
 9. repeated input addresses in a step count once per sending / once;
 10. firing: only slots 4-93 can fire (neurons 0-3 and 94-95 never do), at most 96 neurons and 96
     inputs; weights onto neurons 94 and 95 do not exist on the chip / any neuron, any size;
-11. potentiation: ``w + dw_pos`` in an 8-bit adder that wraps (127 + 1 = -128), so the clamp at 127
+11. STDP: the fast clock's scans as the VHDL has them (:mod:`engines.spiking.ncx_chip_stdp`): the
+    words they write are not all the firing neuron's synapses (a spike of neuron ``c`` potentiates the
+    feed-forward words of input ``c + 1``; an input's depression scan writes row 3 of the FF RAM), the
+    8-bit window counters drift against the slots, and words outside the engine's matrices take part /
+    the rule below on the synapses of each spike;
+12. potentiation: ``w + dw_pos`` in an 8-bit adder that wraps (127 + 1 = -128), so the clamp at 127
     never fires / saturating at 127;
-12. depression: ``w - dw_neg`` in 8 bits (it wraps too) then floored at -1 / floored at -1;
-13. STDP input events: only the input on the bus at slot 1 (the lowest address of the step) opens a
-    pre window or depresses / every input spike.
+13. depression: ``w - dw_neg`` in 8 bits (it wraps too) then floored at -1 / floored at -1; STDP input
+    events: only the first address of a step / every input spike.
 
-Items 1-10 are checked against a GHDL simulation of the VHDL (``tests/engines/spiking/
-test_ncx_chip.py``); items 11-13 are read from the VHDL, not simulated. A GHDL run with STDP on
-showed the chip's fast-clock STDP scans writing the weight RAMs at cells other than the ones the
-neuron datapath reads for the firing neuron (the feed-forward potentiation writes land in the RAM
-column of the firing slot + 1); the chip profile's STDP applies the rule to the synapses of the
-firing neuron instead, and does not reproduce those writes.
+Items 1-13 are checked against a GHDL simulation of the VHDL (``tests/engines/spiking/
+test_ncx_chip.py``): the datapath round by round, and with STDP on both weight RAMs word for word
+after every round (the STDP enable masks of the chip profile gate the RAM words as the weights map).
 
 Both profiles share: per-neuron thresholds (:meth:`~NeuroCoreXEngine.set_thresholds`) and
 refractory maxima, refractoriness that only blocks spiking (``v`` keeps integrating), 15-bit
-wrapped synaptic sums, ``resize18`` (VHDL ``numeric_std.resize``: sign bit plus low 17 bits) of
-``sum * scale << 10``, and rectangular-window STDP with 8-bit counters per presynaptic source and per
-postsynaptic neuron under a per-synapse enable mask: a spike sets its counter to 0 and opens its
-window; each step without a spike the counter counts up to ``t_max`` and then closes the window
-(counter -1). After the neurons of a step, every firing neuron potentiates its enabled synapses from
-sources whose pre window is open; then every presynaptic spike depresses its enabled synapses onto
-neurons whose post window is open; then the counters advance.
+wrapped synaptic sums and ``resize18`` (VHDL ``numeric_std.resize``: sign bit plus low 17 bits) of
+``sum * scale << 10``. The extended profile's STDP is rectangular-window STDP with 8-bit counters per
+presynaptic source and per postsynaptic neuron under a per-synapse enable mask: a spike sets its
+counter to 0 and opens its window; each step without a spike the counter counts up to ``t_max`` and
+then closes the window (counter -1). After the neurons of a step, every firing neuron potentiates its
+enabled synapses from sources whose pre window is open; then every presynaptic spike depresses its
+enabled synapses onto neurons whose post window is open; then the counters advance.
 
 The extended step, for every neuron ``j``::
 
@@ -79,7 +80,7 @@ from numba import njit
 
 from engines.base import Engine, RingBuffer, StateError, frozen_array, load_all_or_nothing
 
-from . import ncx_chip
+from . import ncx_chip, ncx_chip_stdp
 from .ncx_chip import N_SLOTS, _uniform
 from .params import Q_MAX, NeuroCoreXParams, from_q, to_q
 
@@ -357,6 +358,7 @@ class NeuroCoreXEngine(Engine[NeuroCoreXParams, NeuroCoreXSnapshot]):
             self.step_count = 0
             self.total_spikes = 0
             self.wall_s = 0.0
+            self.chip_rams = None
             self._reset_dynamic()
             mc = min(p.monitor_count, n)
             self.monitor_idx = np.arange(mc, dtype=np.int64)
@@ -384,6 +386,14 @@ class NeuroCoreXEngine(Engine[NeuroCoreXParams, NeuroCoreXSnapshot]):
         self.chip_wffp = np.zeros(N_SLOTS, np.int64)
         self.chip_wlp = np.zeros(N_SLOTS, np.int64)
         self.chip_slp = np.zeros(N_SLOTS, np.int64)
+        # the fast clock's registers, window RAMs and sums (the chip's STDP, ncx_chip_stdp)
+        self.chip_fs, self.chip_tpost = ncx_chip_stdp.fresh_state()
+        self.chip_wacc = np.zeros((2, N_SLOTS), np.int64)
+        fresh = ncx_chip_stdp.fresh_rams()
+        if getattr(self, "chip_rams", None) is None:
+            self.chip_rams = fresh
+        else:
+            self.chip_rams[2:6] = fresh[2:6]  # the windows; the weight and enable words stay
         self.prev_spk = np.zeros(n, np.bool_)
         self.tpre_in = np.full(n_in, -1, np.int64)
         self.apre_in = np.zeros(n_in, np.bool_)
@@ -621,6 +631,9 @@ class NeuroCoreXEngine(Engine[NeuroCoreXParams, NeuroCoreXSnapshot]):
         return done
 
     def _run_chip(self, m: int) -> int:
+        stdp = bool(self.params.stdp)
+        if stdp:
+            ncx_chip_stdp.load_matrices(self.chip_rams, self.w_ff, self.w_aa, self.en_ff, self.en_aa)
         k = ncx_chip.chip_run(
             m,
             self.step_count,
@@ -636,14 +649,10 @@ class NeuroCoreXEngine(Engine[NeuroCoreXParams, NeuroCoreXSnapshot]):
             self.chip_slp,
             self.w_aa,
             self.w_ff,
-            self.en_aa,
-            self.en_ff,
-            self.tpre_in,
-            self.apre_in,
-            self.tpre_n,
-            self.apre_n,
-            self.tpost,
-            self.apost,
+            self.chip_rams,
+            self.chip_fs,
+            self.chip_tpost,
+            self.chip_wacc,
             self.raster,
             self.raster_start,
             self.in_prob,
@@ -653,6 +662,12 @@ class NeuroCoreXEngine(Engine[NeuroCoreXParams, NeuroCoreXSnapshot]):
             self._spk_id,
             self._counts,
         )
+        if stdp:
+            w_ff = self.w_ff.astype(np.int64)
+            w_aa = self.w_aa.astype(np.int64)
+            ncx_chip_stdp.read_matrices(self.chip_rams, w_ff, w_aa)
+            self.w_ff = w_ff.astype(np.int8)
+            self.w_aa = w_aa.astype(np.int8)
         self.v[:] = self.chip_v[: self.n]
         self.ref[:] = self.chip_ref[: self.n]
         return k
@@ -750,6 +765,10 @@ class NeuroCoreXEngine(Engine[NeuroCoreXParams, NeuroCoreXSnapshot]):
         "chip_wffp",
         "chip_wlp",
         "chip_slp",
+        "chip_fs",
+        "chip_tpost",
+        "chip_rams",
+        "chip_wacc",
         "raster",
         "monitor_idx",
     )
@@ -764,6 +783,10 @@ class NeuroCoreXEngine(Engine[NeuroCoreXParams, NeuroCoreXSnapshot]):
         "chip_wffp",
         "chip_wlp",
         "chip_slp",
+        "chip_fs",
+        "chip_tpost",
+        "chip_rams",
+        "chip_wacc",
     )
 
     def load_state_dict(self, d: Mapping[str, Any]) -> None:
@@ -791,6 +814,10 @@ class NeuroCoreXEngine(Engine[NeuroCoreXParams, NeuroCoreXSnapshot]):
                 if k == "leak_n" and k not in d:  # states written before per-neuron leaks
                     cur[:] = params.quantized()["leak"]
                     continue
+                if k in ("chip_fs", "chip_tpost", "chip_rams") and k not in d:
+                    fresh = dict(zip(("chip_fs", "chip_tpost"), ncx_chip_stdp.fresh_state()))
+                    cur[:] = fresh[k] if k in fresh else ncx_chip_stdp.fresh_rams()
+                    continue
                 if k in self._NEWER and k not in d:
                     cur[:] = {"thr_n": params.quantized()["threshold"], "tref_n": params.refractory}.get(k, 0)
                     continue
@@ -812,6 +839,7 @@ class NeuroCoreXEngine(Engine[NeuroCoreXParams, NeuroCoreXSnapshot]):
                 if k == "monitor_idx" and a.size and (a.min() < 0 or a.max() >= self.n):
                     raise StateError(f"state field 'monitor_idx' names neurons outside [0, {self.n})")
                 setattr(self, k, a.copy())
+            ncx_chip_stdp.check_state(self.chip_fs, self.chip_tpost, self.chip_rams, StateError)
             self.step_count = _int_field(d["step"], "step")
             self.raster_start = _int_field(d["raster_start"], "raster_start", lo=-(2**62))
             self.total_spikes = _int_field(d["total_spikes"], "total_spikes")

@@ -14,8 +14,10 @@ _OTHER = (150, 150, 150)
 _CHIP_TIP = (
     "chip: as the public VHDL does. One leak for all neurons (neuron 8's register), reset to 0, bias on "
     "the debug neuron only, feed-forward scale in neuron 0's refractory register, lateral scale 1 and one "
-    "undecaying lateral register, 8-bit wrapping potentiation, inputs acting one step later, only slots "
-    "4-93 fire. Digits: the STDP weights with host-fitted per-neuron thresholds, outputs in slots 4-13."
+    "undecaying lateral register, inputs acting one step later, only slots 4-93 fire. STDP as the VHDL's "
+    "fast-clock scans do it: 8-bit wrapping potentiation, and a spike of neuron c potentiates the "
+    "feed-forward synapses of input c+1, not its own. Digits: the STDP weights with host-fitted per-neuron "
+    "thresholds, outputs in slots 4-13."
 )
 _EXTENDED_TIP = (
     "extended: the project's generalisations. Per-neuron leak and bias, reset to v_reset, free amp_ff and "

@@ -1,8 +1,8 @@
 """NeuroCoreX chip profile: each quirk of the VHDL, case by case, and bit for bit against GHDL.
 
 The case tests were derived from reading ``Core_engine.vhd`` / ``LIF_unit.vhd`` (line numbers of the
-public ORNL repository in each docstring); the last test replays rounds recorded from a GHDL simulation
-of that VHDL (``scripts/ncx_ghdl_reference.py`` made the fixture).
+public ORNL repository in each docstring); the GHDL tests replay rounds recorded from a GHDL simulation
+of that VHDL, the datapath alone and with STDP on (``scripts/ncx_ghdl_reference.py`` made the fixture).
 """
 
 from __future__ import annotations
@@ -210,27 +210,67 @@ def test_the_feedforward_register_is_held_when_the_gate_is_closed_and_a_neuron_f
     assert np.all(v[:94] == 5000)
 
 
-def test_potentiation_wraps_in_the_8_bit_adder():
-    """``lat_read_data + delta_w_pos`` is an 8-bit sum, so ``> 127`` never holds (Core_engine.vhd
-    793-796, 945-948): 127 + 1 gives -128 on the chip; the extended profile saturates."""
-    out = {}
-    for profile in ("chip", "extended"):
-        eng = _engine(profile=profile, stdp=True, tpre_max=4, tpost_max=0, dw_pos=1, dw_neg=0)
-        eng.set_thresholds([100.0] * 6 + [-1.0] + [100.0] * 5)
-        w = np.zeros((4, 12), np.int8)
-        w[0, 6] = 127
-        eng.set_weights(w_ff=w)
-        eng.set_input_raster(_raster(4, 4, [(0, 0, 1), (1, 0, 1)]))
-        eng.step(4)
-        out[profile] = int(eng.w_ff[0, 6])
-    assert out == {"chip": -128, "extended": 127}
+def test_potentiation_wraps_in_the_8_bit_adder_at_the_word_the_chip_writes():
+    """``FF_read_data + delta_w_pos`` is an 8-bit sum, so ``> 127`` never holds (Core_engine.vhd
+    945-948): 127 + 1 gives -128 on the chip; the extended profile saturates. On the chip the word is
+    not the firing neuron's synapse: input 2 opens the pre flags of FF RAM row 2 (``tpre_updater_FF``,
+    ``NA * (N1+1) + index``), and the spike of neuron 6 is scanned while the slot counter shows 7, so the
+    word potentiated is row 2, column 7: input 7 onto neuron 0 (row ``j + 2``, column ``k``)."""
+    kw = dict(n_inputs=8, stdp=True, tpre_max=4, tpost_max=0, dw_pos=1, dw_neg=0)
+    eng = _engine(profile="chip", **kw)
+    eng.set_thresholds([100.0] * 6 + [-1.0] + [100.0] * 5)
+    w = np.zeros((8, 12), np.int8)
+    w[7, 0] = 127
+    w[2, 6] = 5  # input 2 onto the firing neuron: untouched
+    eng.set_weights(w_ff=w)
+    eng.set_input_raster(_raster(1, 8, [(0, 2, 1)]))
+    eng.step(1)
+    changed = np.argwhere(eng.w_ff != w).tolist()
+    assert changed == [[7, 0]] and int(eng.w_ff[7, 0]) == -128
+
+    ext = _engine(profile="extended", **kw)
+    ext.set_thresholds([100.0] * 6 + [-1.0] + [100.0] * 5)
+    w = np.zeros((8, 12), np.int8)
+    w[0, 6] = 127
+    ext.set_weights(w_ff=w)
+    ext.set_input_raster(_raster(4, 8, [(0, 0, 1), (1, 0, 1)]))
+    ext.step(4)
+    assert int(ext.w_ff[0, 6]) == 127
 
 
-@pytest.mark.skipif(not FIXTURE.exists(), reason="GHDL fixture missing")
-@pytest.mark.parametrize("case", ["lateral", "feedforward"])
-def test_rounds_match_the_ghdl_simulation_of_the_vhdl_bit_for_bit(case):
-    z = {k.split("/", 1)[1]: v for k, v in np.load(FIXTURE).items() if k.startswith(case + "/")}
-    steps = [[int(a) for a in s if a >= 0] for s in z["steps"]]
+def test_a_chip_state_with_stdp_on_resumes_exactly_and_a_bad_scan_index_is_refused():
+    """The fast clock's registers, window RAMs and the words outside the matrices are part of the state."""
+    from engines.base import StateError
+    from engines.spiking import ncx_chip_stdp
+
+    def make():
+        eng = _engine(n=20, n_inputs=16, stdp=True, tpre_max=3, tpost_max=2, dw_pos=2, dw_neg=1)
+        rng = np.random.default_rng(3)
+        eng.set_thresholds(rng.uniform(0.2, 2.0, 20))
+        eng.set_weights(w_ff=rng.integers(-5, 30, (16, 20)), w_aa=rng.integers(-5, 10, (20, 20)))
+        eng.set_stdp_enable(en_aa=np.ones((20, 20)))
+        eng.set_input_raster(rng.integers(0, 2, (12, 16)) * (rng.random((12, 1)) < 0.7))
+        return eng
+
+    eng = make()
+    eng.step(6)
+    state = eng.state_dict()
+    eng.step(6)
+    other = make()
+    other.load_state_dict(state)
+    other.step(6)
+    assert eng.total_spikes > 20 and not np.array_equal(eng.w_ff, make().w_ff)  # STDP wrote
+    assert np.array_equal(other.w_ff, eng.w_ff) and np.array_equal(other.w_aa, eng.w_aa)
+    assert np.array_equal(other.chip_rams, eng.chip_rams) and np.array_equal(other.chip_fs, eng.chip_fs)
+    bad = dict(state, chip_fs=state["chip_fs"].copy())
+    bad["chip_fs"][ncx_chip_stdp.F_LUI] = 500
+    with pytest.raises(StateError, match="scan index"):
+        other.load_state_dict(bad)
+    assert np.array_equal(other.chip_rams, eng.chip_rams)  # nothing changed
+
+
+def _ghdl_engine(z, **over):
+    """An engine set up as the GHDL bench loads the chip, at the start of the first recorded round."""
     ibias, ndebug = int(z["ibias"]), int(z["ndebug"])
     p = NeuroCoreXParams(
         n_neurons=96,
@@ -239,6 +279,7 @@ def test_rounds_match_the_ghdl_simulation_of_the_vhdl_bit_for_bit(case):
         bias_neuron=ndebug + 3,
         amp_ff=int(z["tref"][0]) & 0xFF,
         monitor_count=96,
+        **over,
     )
     eng = NeuroCoreXEngine(p)
     # the RAMs as the engine's matrices: FF row j + 2 / lateral row j + 2, column i + 1
@@ -254,14 +295,29 @@ def test_rounds_match_the_ghdl_simulation_of_the_vhdl_bit_for_bit(case):
     bias = np.array([ncx_chip._bias_at(c, ndebug, ibias) for c in range(96)])
     eng.chip_v[:] = z["vin0"] - bias
     eng.chip_st[ncx_chip.R_V93] = eng.chip_v[0]
-    first = np.bincount(steps[0], minlength=96)
-    ncx_chip.chip_sums(first, eng.w_ff, np.zeros(96, np.bool_), eng.w_aa, eng.chip_wffp, eng.chip_wlp)
-    eng.chip_st[ncx_chip.R_GATE] = int(len(steps[0]) > 0)
+    return eng
+
+
+def _ghdl_raster(z):
+    steps = [[int(a) for a in s if a >= 0] for s in z["steps"]]
     n_rounds = len(z["vout"])
     raster = np.zeros((n_rounds, 96), np.uint8)
     for t in range(n_rounds):
         for a in steps[t + 1] if t + 1 < len(steps) else []:
             raster[t, a] += 1
+    return steps, raster
+
+
+@pytest.mark.skipif(not FIXTURE.exists(), reason="GHDL fixture missing")
+@pytest.mark.parametrize("case", ["lateral", "feedforward"])
+def test_rounds_match_the_ghdl_simulation_of_the_vhdl_bit_for_bit(case):
+    z = {k.split("/", 1)[1]: v for k, v in np.load(FIXTURE).items() if k.startswith(case + "/")}
+    eng = _ghdl_engine(z)
+    steps, raster = _ghdl_raster(z)
+    first = np.bincount(steps[0], minlength=96)
+    ncx_chip.chip_sums(first, eng.w_ff, np.zeros(96, np.bool_), eng.w_aa, eng.chip_wffp, eng.chip_wlp)
+    eng.chip_st[ncx_chip.R_GATE] = int(len(steps[0]) > 0)
+    n_rounds = len(z["vout"])
     eng.set_input_raster(raster)
     c0, s0 = eng.monitor.cursor, eng.spikes.cursor
     eng.step(n_rounds)
@@ -274,6 +330,53 @@ def test_rounds_match_the_ghdl_simulation_of_the_vhdl_bit_for_bit(case):
     for t in range(n_rounds):
         assert np.array_equal(fired[t], z["spikes"][t]), f"round {t}: spikes"
         assert np.array_equal(v[t], z["vout"][t]), f"round {t}: membranes"
+
+
+@pytest.mark.skipif(not FIXTURE.exists(), reason="GHDL fixture missing")
+@pytest.mark.parametrize("case", ["stdp_a", "stdp_b", "stdp_sparse"])
+def test_stdp_rounds_match_the_ghdl_simulation_of_the_vhdl_bit_for_bit(case):
+    """STDP on: spikes, membranes and every word of both weight RAMs after each round, as GHDL has them
+    (the fixture replays the RAM write ports of the fast clock; ``scripts/ncx_ghdl_reference.py``)."""
+    z = {k.split("/", 1)[1]: v for k, v in np.load(FIXTURE).items() if k.startswith(case + "/")}
+    tpre, tpost, dw_pos, dw_neg = (int(x) for x in z["stdp"])
+    eng = _ghdl_engine(z, stdp=True, tpre_max=tpre, tpost_max=tpost, dw_pos=dw_pos, dw_neg=dw_neg)
+    en_ff = np.zeros((96, 96), np.uint8)
+    en_ff[:, :94] = z["en_ff"][2:, :].T
+    en_aa = np.zeros((96, 96), np.uint8)
+    en_aa[:95, :94] = z["en_aa"][2:, 1:].T
+    eng.set_stdp_enable(en_ff=en_ff, en_aa=en_aa)
+    # the words no engine matrix cell maps to (rows 0-1, lateral column 0, ...), loaded as the bench does
+    for r, key in ((0, "ram_ff"), (1, "ram_aa"), (7, "en_ff"), (6, "en_aa")):
+        eng.chip_rams[r, : 96 * 96] = np.asarray(z[key], np.int64).ravel()
+    steps, raster = _ghdl_raster(z)
+    assert not steps[0]  # a quiet start-up round: the fast registers start idle
+    eng.set_input_raster(raster)
+    # the RAMs as GHDL has them after each round: the start (row 96 past the loaded words: 6) and the
+    # words each round changed
+    ram = {k: np.vstack([z[f"ram_{k}"], np.full((1, 96), 6)]).astype(np.int64).ravel() for k in ("ff", "aa")}
+    off = {"ff": 0, "aa": 0}
+    for t in range(len(z["vout"])):
+        c0, s0 = eng.monitor.cursor, eng.spikes.cursor
+        eng.step(1)
+        v = np.round(eng.monitor.read_since(c0)[0][0, 1:] * 1024).astype(np.int64)
+        sp = eng.spikes.read_since(s0)[0]
+        fired = np.zeros(96, bool)
+        fired[sp[sp[:, 1] < 96, 1]] = True
+        assert np.array_equal(fired, z["spikes"][t]), f"round {t}: spikes"
+        assert np.array_equal(v, z["vout"][t]), f"round {t}: membranes"
+        for k, r in (("ff", 0), ("aa", 1)):
+            sl = slice(off[k], off[k] + int(z[f"{k}_n"][t]))
+            off[k] = sl.stop
+            ram[k][z[f"{k}_idx"][sl]] = z[f"{k}_val"][sl]
+            got = eng.chip_rams[r, : 97 * 96]
+            assert np.array_equal(got, ram[k]), (
+                f"round {t}: {k} RAM, {int((got != ram[k]).sum())} words differ"
+            )
+        # the engine's matrices are the words the datapath reads
+        assert np.array_equal(eng.w_ff[:, :94], ram["ff"].reshape(97, 96)[2:96, :].T)
+        assert np.array_equal(eng.w_aa[:95, :94], ram["aa"].reshape(97, 96)[2:96, 1:].T)
+    # the case writes with all four scans: FF potentiation, FF depression, lateral potentiation, depression
+    assert z["spikes"].sum() > 50 and z["n_writes"].min() > 0, z["n_writes"]
 
 
 def test_the_shipped_chip_thresholds_give_the_recorded_digits_accuracy():
