@@ -102,11 +102,24 @@ class Studio:
     def pump(self, until, limit_s: float = 600.0) -> None:
         from PySide6 import QtCore
 
+        # a real event loop that sleeps between events, as the studio's does (a loop calling
+        # processEvents spins on the GUI thread and takes the GIL from the worker it is timing)
         deadline = time.perf_counter() + limit_s
-        while not until():
-            self.app.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 5)
-            if time.perf_counter() > deadline:
-                sys.exit("painting_ui: the studio did not answer within 10 minutes")
+        loop = QtCore.QEventLoop()
+        check = QtCore.QTimer()
+        check.setInterval(2)
+
+        def poll() -> None:
+            if until() or time.perf_counter() > deadline:
+                loop.quit()
+
+        check.timeout.connect(poll)
+        check.start()
+        if not until():
+            loop.exec()
+        check.stop()
+        if not until():
+            sys.exit("painting_ui: the studio did not answer within 10 minutes")
 
     def complete(self) -> tuple[float, float]:
         """Seconds from a click on Complete to the first paint of the canvas with ghost strokes, and

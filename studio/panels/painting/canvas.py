@@ -65,6 +65,8 @@ class Canvas(QtWidgets.QWidget):
         self.setFocusPolicy(QtCore.Qt.FocusPolicy.StrongFocus)
         self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Expanding)
         self.image: QtGui.QImage | None = None
+        self._scaled: QtGui.QPixmap | None = None  # the image at the size of the paper (see _scaled_image)
+        self._scaled_key: tuple = ()
         self._source: np.ndarray | None = None
         self.tool = Tool.BRUSH
         self.brush_size = 0.03
@@ -172,6 +174,22 @@ class Canvas(QtWidgets.QWidget):
         """Draw the strokes ``params`` (M, 8) over the painting as ghosts (None: none)."""
         self.ghosts.set_strokes(params)
 
+    def _scaled_image(self, r: QtCore.QRectF) -> QtGui.QPixmap:
+        """The painting scaled smoothly to ``r``: made again only when the image or the size
+        changes (scaling the image in every paint cost 10-20 ms of the GUI thread, taken from the
+        worker's sampling while ghosts pulse and progress is drawn)."""
+        key = (id(self.image), round(r.width()), round(r.height()))
+        if self._scaled is None or self._scaled_key != key:
+            img = self.image.scaled(
+                max(1, key[1]),
+                max(1, key[2]),
+                QtCore.Qt.AspectRatioMode.IgnoreAspectRatio,
+                QtCore.Qt.TransformationMode.SmoothTransformation,
+            )
+            self._scaled = QtGui.QPixmap.fromImage(img)
+            self._scaled_key = key
+        return self._scaled
+
     def paintEvent(self, _event) -> None:  # noqa: N802 - Qt API
         p = QtGui.QPainter(self)
         t = theme.current()
@@ -180,8 +198,7 @@ class Canvas(QtWidgets.QWidget):
         p.setPen(QtGui.QPen(t.qcolor("grid"), 1))
         p.drawRect(r.adjusted(-1, -1, 0, 0))  # the edge of the paper
         if self.image is not None:
-            p.setRenderHint(QtGui.QPainter.RenderHint.SmoothPixmapTransform, True)
-            p.drawImage(r, self.image)
+            p.drawPixmap(r.topLeft(), self._scaled_image(r))
         else:
             p.fillRect(r, QtGui.QColor("white"))  # the paper (the painting's background)
         if self.view_image is not None and self.view_rect is not None and self.zoom > 1.001:

@@ -31,6 +31,8 @@ class GhostStrokes(QtCore.QObject):
         self.params: np.ndarray | None = None
         self.draws = 0  #: paints that drew ghost strokes (tests, benchmarks)
         self.first_drawn_at: float | None = None  #: time.perf_counter() of the first paint of these ghosts
+        self._layer: QtGui.QPixmap | None = None  # the strokes drawn once (see paint)
+        self._layer_key: tuple = ()
         self._timer = QtCore.QTimer(self)
         self._timer.setInterval(int(1000 / self.FPS))
         self._timer.timeout.connect(canvas.update)
@@ -62,34 +64,49 @@ class GhostStrokes(QtCore.QObject):
         return self.ALPHA_LOW + (self.ALPHA_HIGH - self.ALPHA_LOW) * s
 
     def paint(self, p: QtGui.QPainter, square: QtCore.QRectF) -> None:
-        """Draw the ghosts onto the canvas, whose whole painting lies in ``square`` (widget pixels)."""
+        """Draw the ghosts onto the canvas, whose whole painting lies in ``square`` (widget pixels).
+
+        The strokes are drawn once into a transparent layer the size of ``square`` (again only when
+        they or the size change); each pulse draws that layer with the current alpha, so the
+        animation costs one pixmap copy a frame, not a hundred antialiased strokes."""
         if self.params is None:
             return
-        side = square.width()
-        alpha = self.alpha()
+        key = (id(self.params), round(square.width()), round(square.height()))
+        if self._layer is None or self._layer_key != key:
+            self._layer = self._draw_layer(key[1], key[2])
+            self._layer_key = key
         p.save()
+        p.setOpacity(self.alpha())
+        p.drawPixmap(square.topLeft(), self._layer)
+        p.restore()
+        self.draws += 1
+        if self.first_drawn_at is None:
+            self.first_drawn_at = time.perf_counter()
+
+    def _draw_layer(self, width: int, height: int) -> QtGui.QPixmap:
+        """The ghost strokes, opaque fills with dashed outlines, on a transparent pixmap."""
+        layer = QtGui.QPixmap(max(1, width), max(1, height))
+        layer.fill(QtCore.Qt.GlobalColor.transparent)
+        side = float(width)
+        p = QtGui.QPainter(layer)
         p.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, True)
-        p.setClipRect(square)
         for x, y, w, h, theta, r, g, b in self.params:
             length = max(float(w) * side, 1.0)
             thick = max(float(h) * side, 1.0)
             rad = min(length, thick) / 2
-            fill = QtGui.QColor.fromRgbF(*(float(np.clip(c, 0, 1)) for c in (r, g, b)), alpha)
+            fill = QtGui.QColor.fromRgbF(*(float(np.clip(c, 0, 1)) for c in (r, g, b)), 1.0)
             outline = QtGui.QColor("white" if fill.lightness() < 128 else "black")
-            outline.setAlphaF(0.85)
             pen = QtGui.QPen(outline, 1.0, QtCore.Qt.PenStyle.DashLine)
             pen.setCosmetic(True)
             p.save()
-            p.translate(square.x() + float(x) * side, square.y() + float(y) * side)
+            p.translate(float(x) * side, float(y) * side)
             p.rotate(float(theta) * 180.0)
             p.setPen(pen)
             p.setBrush(fill)
             p.drawRoundedRect(QtCore.QRectF(-length / 2, -thick / 2, length, thick), rad, rad)
             p.restore()
-        p.restore()
-        self.draws += 1
-        if self.first_drawn_at is None:
-            self.first_drawn_at = time.perf_counter()
+        p.end()
+        return layer
 
 
 __all__ = ["GhostStrokes"]
