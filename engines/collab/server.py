@@ -38,6 +38,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
+import gc
 import hmac
 import logging
 import re
@@ -103,6 +105,18 @@ class ServerLimits:
         for name in ("messages_per_s", "bytes_per_s"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"ServerLimits.{name} = {getattr(self, name)!r}: must be > 0")
+
+
+def _give_back_memory() -> None:
+    """Return freed heap to the system after a big transient (a room loaded, a whole room sent).
+
+    Loading a room parses every stored update into Python objects that live a moment; glibc keeps
+    the freed pages (per thread) unless asked. Elsewhere (no glibc) nothing happens."""
+    gc.collect()
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
 
 
 def _split_target(target: str) -> tuple[str | None, str]:
@@ -400,8 +414,8 @@ class CollabServer:
             raise
         sock = next(iter(self._server.sockets))
         self.port = sock.getsockname()[1]
-        # load the compiled update check off the loop (compiled once per machine: seconds); until
-        # it is there, small updates take the Python path and big ones wait for it
+        # load the compiled code off the loop (compiled once per machine: seconds): version 1's
+        # check (migrations) and the tables' commit, which every room uses
         self._loader.submit(warm_up)
 
     async def stop(self) -> None:
@@ -478,14 +492,18 @@ class CollabServer:
                 doc, validator = await asyncio.get_running_loop().run_in_executor(self._loader, build)
             else:
                 doc, validator = build()
+            row_ids = [r for r, _ in rows]
+            rows = []  # (the stored bytes: not kept while the room lives)
+            if self._loader is not None:
+                await asyncio.get_running_loop().run_in_executor(self._loader, _give_back_memory)
             if migrated:
                 failed_ids = {r for r, _ in bad}
                 try:
-                    await self.store.migrate(name, [r for r, _ in rows if r not in failed_ids], migrated[0])
+                    await self.store.migrate(name, [r for r in row_ids if r not in failed_ids], migrated[0])
                     log.warning(
                         "room %s: migrated from painting schema version 1 to 2 (%d rows kept in yupdates_v1)",
                         name,
-                        len(rows) - len(failed_ids),
+                        len(row_ids) - len(failed_ids),
                     )
                 except StoreError as e:
                     log.error("room %s: its migration to schema version 2 could not be stored: %s", name, e)
