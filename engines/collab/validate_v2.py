@@ -26,16 +26,18 @@ base class knows version 1 only).
 
 from __future__ import annotations
 
+import struct
+from array import array
 from bisect import bisect_right
 from collections.abc import Container, Iterator
 from typing import Any
 
 import numpy as np
 
-from engines.painting.strokes import FORMAT_NAME
+from engines.painting.strokes import FORMAT_NAME, MIN_SIZE
 
 from . import _validate_kernel as _K
-from .schema import STROKES, VALUE_FIELDS, value_problem
+from .schema import MAX_TEXT, STROKES, VALUE_FIELDS, value_problem
 from .validate import (
     _ANY,
     _CONTENT_NAMES,
@@ -77,12 +79,157 @@ def _grow(a: np.ndarray, n: int, fill: int) -> np.ndarray:
     return out
 
 
+class _IdTable:
+    """Stroke ids -> dense indices, exact, without a Python object per id.
+
+    The ids' UTF-8 bytes sit back to back in one ``bytearray``; an open-addressing table of
+    (hash, index) in two ``array`` s finds them (Python's randomized string hash, each candidate
+    compared byte for byte). About 60 bytes an id, where a dict and list of ``str`` take 150 and
+    scatter long-lived objects among a snapshot's short-lived ones."""
+
+    __slots__ = ("blob", "off", "hk", "hv", "n")
+
+    def __init__(self) -> None:
+        self.blob = bytearray()
+        self.off = array("q", [0])  # id i is blob[off[i]:off[i + 1]]
+        self.hk = array("q", bytes(8 * 64))
+        self.hv = array("i", [-1]) * 64
+        self.n = 0
+
+    def get(self, sid: str) -> int:
+        """The index of ``sid``, or -1."""
+        h = hash(sid)
+        b = sid.encode()
+        hk, hv, off, blob = self.hk, self.hv, self.off, self.blob
+        mask = len(hv) - 1
+        i = (h ^ (h >> 29)) & mask
+        while True:
+            v = hv[i]
+            if v < 0:
+                return -1
+            if hk[i] == h and blob[off[v] : off[v + 1]] == b:
+                return v
+            i = (i + 1) & mask
+
+    def add(self, sid: str) -> int:
+        """The index of ``sid``, added if it is new."""
+        h = hash(sid)
+        b = sid.encode()
+        hk, hv, off, blob = self.hk, self.hv, self.off, self.blob
+        mask = len(hv) - 1
+        i = (h ^ (h >> 29)) & mask
+        while True:
+            v = hv[i]
+            if v < 0:
+                break
+            if hk[i] == h and blob[off[v] : off[v + 1]] == b:
+                return v
+            i = (i + 1) & mask
+        v = self.n
+        blob += b
+        off.append(len(blob))
+        hk[i] = h
+        hv[i] = v
+        self.n += 1
+        if 2 * self.n > len(hv):
+            self._grow()
+        return v
+
+    def text(self, v: int) -> str:
+        return self.blob[self.off[v] : self.off[v + 1]].decode()
+
+    def _put(self, h: int, v: int) -> None:
+        hk, hv = self.hk, self.hv
+        mask = len(hv) - 1
+        i = (h ^ (h >> 29)) & mask
+        while hv[i] >= 0:
+            i = (i + 1) & mask
+        hk[i] = h
+        hv[i] = v
+
+    def _grow(self) -> None:
+        old = [(h, v) for h, v in zip(self.hk, self.hv, strict=True) if v >= 0]
+        cap = 2 * len(self.hv)
+        self.hk = array("q", bytes(8 * cap))
+        self.hv = array("i", [-1]) * cap
+        for h, v in old:
+            self._put(h, v)
+
+    def nbytes(self) -> int:
+        return len(self.blob) + 8 * len(self.off) + 12 * len(self.hv)
+
+
+_F64 = struct.Struct(">d").unpack_from
+_F32 = struct.Struct(">f").unpack_from
+
+
+def _stroke_at(buf: bytes, pos: int) -> tuple[tuple[str, str], int] | None:
+    """``((id, author), end)`` of a valid stroke value written the usual way at ``buf[pos]`` (lib0:
+    array of 12, two short strings, then numbers as float64 or small integers), else None."""
+    if buf[pos] != 117 or buf[pos + 1] != 12 or buf[pos + 2] != 119:
+        return None
+    k = buf[pos + 3]
+    if not 0 < k < 128:
+        return None
+    p = pos + 4 + k
+    sid = buf[pos + 4 : p].decode()
+    if buf[p] != 119:
+        return None
+    k = buf[p + 1]
+    if not 0 < k < 128:
+        return None
+    author = buf[p + 2 : p + 2 + k].decode()
+    p += 2 + k
+    nums = []
+    for _ in range(10):
+        t = buf[p]
+        if t == 123:
+            nums.append(_F64(buf, p + 1)[0])
+            p += 9
+        elif t == 125:  # lib0 varInt (sign in bit 6 of the first byte): integers >= 0 only here
+            q = buf[p + 1]
+            if q & 0x40:
+                return None
+            n = q & 0x3F
+            p += 2
+            shift = 6
+            while q & 0x80:
+                if shift > 53:
+                    return None
+                q = buf[p]
+                n |= (q & 0x7F) << shift
+                shift += 7
+                p += 1
+            nums.append(n)
+        elif t == 124:
+            nums.append(_F32(buf, p + 1)[0])
+            p += 5
+        else:
+            return None
+    c, x, y, w, h, th, r, g, b, o = nums
+    if not (
+        len(sid) <= MAX_TEXT and len(author) <= MAX_TEXT and 0 <= c < 2**53 and c == int(c)
+        and 0.0 <= x <= 1.0 and 0.0 <= y <= 1.0 and MIN_SIZE <= w <= 1.0 and MIN_SIZE <= h <= 1.0
+        and 0.0 <= th <= 1.0 and 0.0 <= r <= 1.0 and 0.0 <= g <= 1.0 and 0.0 <= b <= 1.0 and 0.0 <= o <= 1.0
+    ):  # fmt: skip
+        return None  # (NaN included): the general path says why
+    return (sid, author), p
+
+
 class _Reader2(_Reader):
     """Reads a valid stroke value as the tuple ``(id, author)`` at once (see _read_structs)."""
 
     __slots__ = ()
 
     def any_(self, max_depth: int) -> Any:
+        if self.n - self.pos >= 40:
+            try:
+                got = _stroke_at(self.buf, self.pos)
+            except (IndexError, UnicodeDecodeError, struct.error):
+                got = None
+            if got is not None:
+                self.pos = got[1]
+                return got[0]
         v = _Reader.any_(self, max_depth)
         if type(v) is list and len(v) == len(VALUE_FIELDS) and not value_problem(v):
             return (v[0], v[1])
@@ -101,8 +248,7 @@ class UpdateValidatorV2(UpdateValidator):
         self._n_entries = 0
         self._next_entry = 0
         #: ids, their index, author (index into _authors), live entries carrying each
-        self._ids: list[str] = []
-        self._id_index: dict[str, int] = {}
+        self._idt = _IdTable()
         self._id_author = np.zeros(64, np.int32)
         self._id_live = np.zeros(64, np.int32)
         self._authors: list[str] = []
@@ -112,16 +258,16 @@ class UpdateValidatorV2(UpdateValidator):
     # ------------------------------------------------------------ queries
     def __contains__(self, sid: object) -> bool:
         """Whether a live stroke carries id ``sid``."""
-        i = self._id_index.get(sid) if isinstance(sid, str) else None
-        return i is not None and bool(self._id_live[i] > 0)
+        i = self._idt.get(sid) if isinstance(sid, str) else -1
+        return i >= 0 and bool(self._id_live[i] > 0)
 
     def live_count(self) -> int:
         """How many ids live entries carry (strokes in the room)."""
-        return int(np.count_nonzero(self._id_live[: len(self._ids)]))
+        return int(np.count_nonzero(self._id_live[: self._idt.n]))
 
     def nbytes(self) -> int:
         arrays = (self._entry_id, self._entry_dead, self._id_author, self._id_live)
-        return super().nbytes() + sum(a.nbytes for a in arrays)
+        return super().nbytes() + sum(a.nbytes for a in arrays) + self._idt.nbytes()
 
     # ------------------------------------------------------------- check
     def _read_structs(self, r: _Reader) -> dict[int, list[_Struct]]:
@@ -286,7 +432,7 @@ class UpdateValidatorV2(UpdateValidator):
             if lo < n_old:
                 ids = self._entry_id[lo : min(hi, n_old)]
                 for i in np.unique(ids[ids >= 0]).tolist():
-                    del_ids.add(self._ids[i])
+                    del_ids.add(self._idt.text(i))
         # the new values
         new_entries: list[tuple[int, str, str]] = []
         authors: dict[str, str] = {}
@@ -308,8 +454,8 @@ class UpdateValidatorV2(UpdateValidator):
                     else:
                         live_new.add(sid)
         for sid, author in authors.items():
-            i = self._id_index.get(sid)
-            if i is None:
+            i = self._idt.get(sid)
+            if i < 0:
                 continue
             if self._id_live[i] > 0 and self._authors[int(self._id_author[i])] != author:
                 raise UpdateRejected(f"stroke author cannot change (stroke {sid!r:.60})")
@@ -333,30 +479,26 @@ class UpdateValidatorV2(UpdateValidator):
         self._entry_id = _grow(self._entry_id, n, -1)
         self._entry_dead = _grow(self._entry_dead, n, 0)
         self._n_entries = max(self._n_entries, n)
+        ents, idx, auth = [], [], []
+        add, author_index = self._idt.add, self._author_index
         for e, sid, author in new_entries:
-            i = self._id_index.get(sid)
-            if i is None:
-                i = len(self._ids)
-                # a copy made now, not the text the parse made among short-lived values: kept for
-                # the room's life, it would hold their memory pages (100 MB for 100,000 strokes)
-                sid = sid.encode().decode()
-                self._ids.append(sid)
-                self._id_index[sid] = i
-                a = self._author_index.get(author)
-                if a is None:
-                    a = self._author_index[author] = len(self._authors)
-                    self._authors.append(author)
-                self._id_author = _grow(self._id_author, i + 1, 0)
-                self._id_live = _grow(self._id_live, i + 1, 0)
-                self._id_author[i] = a
-            elif self._id_live[i] == 0:  # a removed id used again: it may have another author
-                a = self._author_index.get(author)
-                if a is None:
-                    a = self._author_index[author] = len(self._authors)
-                    self._authors.append(author)
-                self._id_author[i] = a
-            self._entry_id[e] = i
-            self._id_live[i] += 1
+            ents.append(e)
+            idx.append(add(sid))
+            a = author_index.get(author)
+            if a is None:
+                a = author_index[author] = len(self._authors)
+                self._authors.append(author)
+            auth.append(a)
+        if ents:
+            n_ids = self._idt.n
+            self._id_author = _grow(self._id_author, n_ids, 0)
+            self._id_live = _grow(self._id_live, n_ids, 0)
+            ids = np.array(idx, np.int64)
+            # a new id, or a removed one used again (it may have another author): its author now
+            fresh = self._id_live[ids] == 0
+            self._id_author[ids[fresh]] = np.array(auth, np.int32)[fresh]
+            self._entry_id[np.array(ents, np.int64)] = ids
+            np.add.at(self._id_live, ids, 1)
         for lo, hi in dead_ranges:
             idx = np.arange(lo, hi)[self._entry_dead[lo:hi] == 0]
             self._entry_dead[idx] = 1

@@ -6,9 +6,11 @@ import dataclasses
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pycrdt import Array, Doc, Map, Text
 
-from engines.collab.schema import STROKES, StrokeDoc, stroke_to_value
+from engines.collab.schema import STROKES, StrokeDoc, stroke_to_value, value_problem
 from engines.collab.schema_v1 import StrokeDoc as StrokeDocV1
 from engines.collab.validate import Budget, MalformedUpdate, UpdateRejected
 from engines.collab.validate_v2 import UpdateValidatorV2, Version1Update, replay_rows_v2
@@ -184,3 +186,62 @@ def test_a_removed_id_may_come_back_with_another_author():
         m.strokes_array.insert(0, stroke_to_value(dataclasses.replace(s, author="alice")))
     with pytest.raises(UpdateRejected, match="author cannot change"):
         room.v.check(m.doc.get_update(room.doc.get_state()))
+
+
+_NUM = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.floats(0, 1),
+    st.integers(-(2**60), 2**60),
+    st.sampled_from([0, 1, 0.001, 0.0009, -0.0, 2**53, 2**53 - 1, True, False, None]),
+)
+_TEXT = st.one_of(st.text(max_size=3), st.text(min_size=120, max_size=210), st.just("é" * 70))
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.one_of(
+        st.tuples(_TEXT, _TEXT, *[_NUM] * 10).map(list),
+        st.lists(st.one_of(_NUM, _TEXT), max_size=13),
+        st.builds(
+            lambda v, k: v[:k] + v[k + 1 :],
+            st.tuples(_TEXT, _TEXT, *[_NUM] * 10).map(list),
+            st.integers(0, 11),
+        ),
+    )
+)
+def test_the_quick_value_reader_agrees_with_the_reference(value):
+    """_Reader2 reads a valid stroke as (id, author) and anything else as the plain value, exactly
+    where the reference reader and schema.value_problem say so."""
+    from engines.collab.validate import _Reader
+    from engines.collab.validate_v2 import _Reader2
+
+    from . import yenc as Y
+
+    data = Y.any_(value) + b"\x00" * 4
+    ref = _Reader(data)
+    v = ref.any_(8)
+    fast = _Reader2(data)
+    got = fast.any_(8)
+    want = (v[0], v[1]) if not value_problem(v) else v
+    assert repr(got) == repr(want) and type(got) is type(want)  # (repr: NaN equals NaN)
+    assert fast.pos == ref.pos
+
+
+@pytest.mark.parametrize("x", [0.5, 1.5, float("nan"), 0.0005, -0.25])
+def test_float32_and_small_integer_numbers_are_read_alike(x):
+    """yrs writes a number that a float32 holds exactly as float32 (124), an integral one as varInt (125)."""
+    import struct
+
+    from engines.collab.validate import _Reader
+    from engines.collab.validate_v2 import _Reader2
+
+    from . import yenc as Y
+
+    nums = b"".join(bytes([124]) + struct.pack(">f", x) for _ in range(9))
+    data = (
+        bytes([117, 12]) + Y.any_("id") + Y.any_("au") + bytes([125]) + Y.vint(70_000) + nums + b"\x00" * 40
+    )
+    ref, fast = _Reader(data), _Reader2(data)
+    v, got = ref.any_(8), fast.any_(8)
+    assert repr(got) == repr((v[0], v[1]) if not value_problem(v) else v) and fast.pos == ref.pos
+    assert (type(got) is tuple) == (x == 0.5)
