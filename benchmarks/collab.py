@@ -85,6 +85,21 @@ def rss_mib(pid: int) -> float:
     return float("nan")
 
 
+def settled_rss_mib(pid: int, quiet_s: float = 1.5, most_s: float = 30.0) -> float:
+    """The resident memory of an idle server once it stops changing (it loads its compiled checks
+    in the background after it starts; counting that as the room's would be wrong)."""
+    t_end = time.monotonic() + most_s
+    last, since = rss_mib(pid), time.monotonic()
+    while time.monotonic() < t_end:
+        time.sleep(0.25)
+        now = rss_mib(pid)
+        if abs(now - last) > 0.5:
+            last, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet_s:
+            break
+    return last
+
+
 def pct(a, q):
     return float(np.percentile(np.asarray(a), q)) if len(a) else float("nan")
 
@@ -219,8 +234,7 @@ def room_size(store: Path, n_big: int) -> dict:
         stop_server(proc)
     proc, port = start_server(store)
     try:
-        time.sleep(0.5)
-        before = rss_mib(proc.pid)
+        before = settled_rss_mib(proc.pid)
         cold, got = asyncio.run(load_room(port))
         after = rss_mib(proc.pid)
         warm, _ = asyncio.run(load_room(port))
