@@ -236,7 +236,7 @@ def room_size(store: Path, n_big: int) -> dict:
     try:
         before = settled_rss_mib(proc.pid)
         cold, got = asyncio.run(load_room(port))
-        after = rss_mib(proc.pid)
+        after = settled_rss_mib(proc.pid)  # (what it holds the room in, not the join's transients)
         warm, _ = asyncio.run(load_room(port))
         js = js_join(port)
     finally:
