@@ -105,7 +105,6 @@ def value_problem(v: Any) -> str:
 
 
 _NUMS = frozenset((int, float))
-_FIELD_KEYS = ("id", "author", "clock", *_UNIT)
 
 
 def _fast_value(v: Any) -> Stroke | None:
@@ -124,12 +123,12 @@ def _fast_value(v: Any) -> Stroke | None:
     ):  # fmt: skip
         return None  # (also for NaN)
     s = object.__new__(Stroke)
-    d = dict(zip(_FIELD_KEYS, v))
-    d["clock"] = int(clock)
-    for k in _UNIT:
-        if type(d[k]) is int:
-            d[k] = float(d[k])
-    s.__dict__.update(d)
+    s.__dict__.update(
+        {
+            "id": sid, "author": author, "clock": int(clock), "x": float(x), "y": float(y), "w": float(w),
+            "h": float(h), "theta": float(t), "r": float(r), "g": float(g), "b": float(b), "opacity": float(o),
+        }
+    )  # fmt: skip
     return s
 
 
