@@ -1,4 +1,4 @@
-"""The room server's update check: the compiled path against the Python reference.
+"""The update check of painting schema version 1 (old rooms, migrated): compiled path vs Python reference.
 
     python benchmarks/collab_validate.py              # a 10,000-stroke room
     python benchmarks/collab_validate.py --strokes 100000
@@ -27,7 +27,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from engines.collab.schema import StrokeDoc  # noqa: E402
+from engines.collab.schema_v1 import StrokeDoc  # noqa: E402  (version 1: this benchmarks its checks)
 from engines.collab.validate import UpdateValidator, warm_up  # noqa: E402
 
 

@@ -4,12 +4,13 @@ Subcommands::
 
     python -m engines collab serve [--host 127.0.0.1] [--port 8765] [--store sessions.db] [--token T]
     python -m engines collab export STORE ROOM --out painting.json
+    python -m engines collab import PAINTING.json --store STORE --room ROOM
     python -m engines collab rooms STORE [--long]
     python -m engines collab damaged STORE [ROOM]
 
-A store is opened for writing only by ``serve`` (which makes a new one where the
-path does not exist or is an empty file); the other commands only read and refuse
-a missing store. Every refusal is one line naming the file, with exit status 2.
+A store is opened for writing only by ``serve`` and ``import`` (which make a new one
+where the path does not exist or is an empty file); the other commands only read and
+refuse a missing store. Every refusal is one line naming the file, with exit status 2.
 """
 
 from __future__ import annotations
@@ -116,7 +117,6 @@ def _write_atomically(path: Path, text: str) -> None:
 
 
 def _export(args) -> int:
-    from pycrdt import Doc
 
     from engines.collab.schema import StrokeDoc
     from engines.collab.store import StoreError
@@ -148,10 +148,16 @@ def _export(args) -> int:
             hint = f"; its rooms: {shown}" if rooms else "; it holds no room"
         print(f"collab export: {args.store}: no room named {args.room!r}{hint}", file=sys.stderr)
         return 2
-    doc = Doc()
-    from engines.collab.validate import replay_rows
+    from engines.collab.validate import Budget
+    from engines.collab.validate_v2 import load_room
 
-    _, skipped = replay_rows(doc, rows)
+    # (rows are the server's own: a snapshot may be larger than a message)
+    doc, _, skipped, migrated = load_room(rows, Budget(max_bytes=512 * 1024 * 1024))
+    if migrated is not None:
+        print(
+            f"collab export: room {args.room!r} is of painting schema version 1 (read as such)",
+            file=sys.stderr,
+        )
     if len(skipped) == len(rows):
         print(
             f"collab export: {args.store}: room {args.room!r} has no usable row ({len(rows)} damaged,"
@@ -172,6 +178,58 @@ def _export(args) -> int:
         print(f"collab export: --out {out}: cannot write it ({e.strerror or e})", file=sys.stderr)
         return 2
     print(f"{len(sdoc)} strokes -> {args.out}")
+    return 0
+
+
+def _import(args) -> int:
+    """Seed a new room of a store with a painting file (the inverse of export)."""
+    from engines.collab.schema import painting_update
+    from engines.collab.server import ROOM_RE
+    from engines.collab.store import StoreError, UpdateStore
+    from engines.collab.validate import Budget, UpdateRejected
+    from engines.collab.validate_v2 import UpdateValidatorV2
+    from engines.painting.strokes import PaintingFormatError, load_painting
+
+    if not ROOM_RE.fullmatch(args.room):
+        print(
+            f"collab import: --room {_shown(args.room)}: 1 to 100 characters of A-Z a-z 0-9 . _ ~ -,"
+            " starting with a letter or digit",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        painting = load_painting(args.painting)
+    except (PaintingFormatError, OSError) as e:
+        print(f"collab import: {' '.join(str(e).split())}", file=sys.stderr)
+        return 2
+    data = painting_update(painting)
+    try:  # the server will load it through these checks: make sure it does
+        v = UpdateValidatorV2(Budget(max_bytes=512 * 1024 * 1024))
+        v.check(data, trusted=True)
+    except UpdateRejected as e:  # pragma: no cover - painting_update writes the schema
+        print(f"collab import: the room would not load: {e}", file=sys.stderr)
+        return 2
+    try:
+        store = UpdateStore(args.store)
+    except StoreError as e:
+        print(f"collab import: {e}", file=sys.stderr)
+        return 2
+    try:
+        have = store.load_rows_sync(args.room)
+        if have:
+            print(
+                f"collab import: {args.store}: room {_shown(args.room)} exists ({len(have)} rows);"
+                " import seeds a new room: choose another --room",
+                file=sys.stderr,
+            )
+            return 2
+        asyncio.run(store.append(args.room, data))
+    except StoreError as e:
+        print(f"collab import: {e}", file=sys.stderr)
+        return 2
+    finally:
+        store.close()
+    print(f"{len(painting.strokes)} strokes -> room {args.room} of {args.store}")
     return 0
 
 
@@ -247,6 +305,17 @@ def add_parser(subparsers) -> None:
     e.add_argument("room")
     e.add_argument("--out", required=True)
     e.set_defaults(func=_export)
+    i = sub.add_parser(
+        "import",
+        help="seed a new room of a store with a painting JSON file (the inverse of export; "
+        "while no server holds that room)",
+    )
+    i.add_argument(
+        "painting", help="painting JSON file (File > Save of the painting panel, or collab export)"
+    )
+    i.add_argument("--store", required=True, help="SQLite store (made where no file is)")
+    i.add_argument("--room", required=True, help="name of the new room")
+    i.set_defaults(func=_import)
     r = sub.add_parser("rooms", help="list the rooms of a store")
     r.add_argument("store")
     r.add_argument("-l", "--long", action="store_true", help="with each room's rows, bytes and damaged rows")

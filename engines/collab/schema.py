@@ -1,24 +1,30 @@
-"""The painting as a Yjs document (pycrdt), and its mirror as painting strokes.
+"""The painting as a Yjs document (pycrdt), schema version 2, and its mirror as painting strokes.
 
 The document has two root types (see docs/collab-schema.md for clients in
 other languages):
 
-* ``strokes`` -- a ``Y.Array`` of ``Y.Map``; each map is one stroke with the
-  keys ``id`` (text, unique), ``author`` (text), ``x y w h theta r g b`` and
-  ``opacity`` (numbers in [0, 1]; ``w`` and ``h`` at least 0.001) and
-  ``clock`` (an integer >= 0). Paint order is the key ``(clock, author, id)``,
-  exactly as in :class:`engines.painting.strokes.Painting`; the position in
-  the array carries no meaning (this client inserts at the front, which is
-  O(1) in yrs, where appending walks the whole list).
+* ``strokes2`` -- a ``Y.Array`` of plain values (Yjs ``ContentAny``): each
+  entry is one stroke, the JSON array :data:`VALUE_FIELDS`
+  ``[id, author, clock, x, y, w, h, theta, r, g, b, opacity]``. A stroke is
+  immutable: an edit deletes its entry and inserts the new value (same
+  ``id`` and ``author``) in one transaction. Paint order is the key
+  ``(clock, author, id)``, exactly as in :class:`engines.painting.strokes.Painting`;
+  the position in the array carries no meaning, except that when two entries
+  carry one id (two replicas edited the stroke at once) the first in array
+  order is the stroke and the others are ignored. Every replica has the same
+  array, so they all pick the same one.
 * ``meta`` -- a ``Y.Map`` with ``format`` (``"neural-studio-painting"``),
-  ``version`` (1) and ``background`` (``[r, g, b]`` in [0, 1]).
+  ``version`` (2) and ``background`` (``[r, g, b]`` in [0, 1]).
 
 :class:`StrokeDoc` wraps a :class:`pycrdt.Doc` and keeps a plain mirror of it
 (ids in array order, :class:`~engines.painting.strokes.Stroke` records by id)
 up to date from the document's events, so reads are dictionary look-ups and
-remote changes arrive as lists of added, removed and changed strokes. Entries
-that break the schema are kept out of the mirror and listed in
-:attr:`StrokeDoc.invalid`, so the server can repair them.
+remote changes arrive as lists of added, removed and changed strokes (the net
+effect of each transaction). Entries that break the schema are kept out of
+the mirror and listed in :attr:`StrokeDoc.invalid`.
+
+Version 1 (a ``Y.Map`` of 12 keys per stroke in ``strokes``) is in
+:mod:`engines.collab.schema_v1`; the server migrates such rooms when it loads them.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ import json
 import math
 import secrets
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -45,105 +51,101 @@ from engines.painting.strokes import (
 __all__ = [
     "STROKES",
     "META",
-    "STROKE_KEYS",
+    "VALUE_FIELDS",
     "SCHEMA_VERSION",
     "Change",
     "StrokeDoc",
-    "stroke_to_fields",
-    "fields_to_stroke",
+    "stroke_to_value",
+    "value_to_stroke",
+    "painting_update",
 ]
 
-STROKES = "strokes"
+STROKES = "strokes2"
 META = "meta"
-SCHEMA_VERSION = 1
-#: every key of a stroke map
-STROKE_KEYS = ("id", "author", *PARAM_NAMES, "opacity", "clock")
+SCHEMA_VERSION = 2
+#: the fields of a stroke's value, in order
+VALUE_FIELDS = ("id", "author", "clock", *PARAM_NAMES, "opacity")
 #: longest id / author accepted (characters)
 MAX_TEXT = 200
-#: above this many inserted items in one transaction the mirror is rebuilt from JSON
-_REBUILD_AT = 2000
-#: most strokes written in one local transaction (one update on the wire)
-CHUNK = 4000
+#: most strokes written in one local transaction (one update on the wire, about 130 bytes a stroke)
+CHUNK = 500
 #: updates larger than this (bytes) are applied without per-item events
 _BIG_UPDATE = 256 * 1024
+_UNIT = (*PARAM_NAMES, "opacity")
 
 
-def stroke_to_fields(s: Stroke) -> dict[str, Any]:
-    """The field values of the Y.Map for a stroke."""
-    d: dict[str, Any] = {"id": s.id, "author": s.author}
-    for n in PARAM_NAMES:
-        d[n] = float(getattr(s, n))
-    d["opacity"] = float(s.opacity)
-    d["clock"] = int(s.clock)
-    return d
+def stroke_to_value(s: Stroke) -> list[Any]:
+    """The document value of a stroke: ``[id, author, clock, x, y, w, h, theta, r, g, b, opacity]``."""
+    return [
+        s.id, s.author, int(s.clock), float(s.x), float(s.y), float(s.w), float(s.h), float(s.theta),
+        float(s.r), float(s.g), float(s.b), float(s.opacity),
+    ]  # fmt: skip
 
 
-_PARAM_KEYS = frozenset(STROKE_KEYS)
-_UNIT_KEYS = (*PARAM_NAMES, "opacity")
+def value_problem(v: Any) -> str:
+    """'' when ``v`` is a valid stroke value, else why not (the rules of docs/collab-schema.md)."""
+    if type(v) is not list or len(v) != len(VALUE_FIELDS):
+        return f"must be a list of {len(VALUE_FIELDS)} values [{', '.join(VALUE_FIELDS)}]"
+    for k in (0, 1):
+        t = v[k]
+        if type(t) is not str or not t or len(t) > MAX_TEXT:
+            return f"{VALUE_FIELDS[k]} must be text of 1 to {MAX_TEXT} characters"
+    c = v[2]
+    if type(c) is float and math.isfinite(c) and c == int(c):
+        c = int(c)
+    if type(c) is not int or not (0 <= c < 2**53):
+        return "clock must be an integer >= 0"
+    for k in range(3, 12):
+        x = v[k]
+        if type(x) not in (int, float) or not (0.0 <= x <= 1.0):  # also false for NaN
+            return f"{VALUE_FIELDS[k]} must be a number in [0, 1]"
+    if v[5] < MIN_SIZE or v[6] < MIN_SIZE:
+        return f"w and h must be at least {MIN_SIZE}"
+    return ""
 
 
-def _fast_stroke(d: Any) -> Stroke | None:
-    """The common case of :func:`fields_to_stroke` without the dataclass checks (None: use the slow path)."""
-    if type(d) is not dict or len(d) != len(STROKE_KEYS) or d.keys() != _PARAM_KEYS:
+_NUMS = frozenset((int, float))
+
+
+def _fast_value(v: Any) -> Stroke | None:
+    """The common case of :func:`value_to_stroke` in few operations (None: ask value_to_stroke)."""
+    if type(v) is not list or len(v) != 12:
         return None
-    sid, author, clock = d["id"], d["author"], d["clock"]
-    if type(sid) is not str or type(author) is not str or not sid or not author:
+    sid, author, clock, x, y, w, h, t, r, g, b, o = v
+    if type(sid) is not str or type(author) is not str or not (0 < len(sid) <= MAX_TEXT >= len(author) > 0):
         return None
-    if len(sid) > MAX_TEXT or len(author) > MAX_TEXT:
+    if not _NUMS.issuperset(map(type, v[2:])):
         return None
-    if type(clock) is float and clock == clock and clock < 2**53 and clock == int(clock):
-        clock = int(clock)
-    if type(clock) is not int or not (0 <= clock < 2**53):
-        return None
-    vals = {}
-    for k in _UNIT_KEYS:
-        v = d[k]
-        tv = type(v)
-        if tv is int:
-            v = float(v)
-        elif tv is not float:
-            return None
-        if not (0.0 <= v <= 1.0):  # also false for NaN
-            return None
-        vals[k] = v
-    if vals["w"] < MIN_SIZE or vals["h"] < MIN_SIZE:
-        return None
+    if not (
+        0 <= clock < 2**53 and clock == int(clock)
+        and 0.0 <= x <= 1.0 and 0.0 <= y <= 1.0 and MIN_SIZE <= w <= 1.0 and MIN_SIZE <= h <= 1.0
+        and 0.0 <= t <= 1.0 and 0.0 <= r <= 1.0 and 0.0 <= g <= 1.0 and 0.0 <= b <= 1.0 and 0.0 <= o <= 1.0
+    ):  # fmt: skip
+        return None  # (also for NaN)
     s = object.__new__(Stroke)
-    s.__dict__.update(vals, id=sid, author=author, clock=clock)
+    s.__dict__.update(
+        {
+            "id": sid, "author": author, "clock": int(clock), "x": float(x), "y": float(y), "w": float(w),
+            "h": float(h), "theta": float(t), "r": float(r), "g": float(g), "b": float(b), "opacity": float(o),
+        }
+    )  # fmt: skip
     return s
 
 
-def fields_to_stroke(d: Any, where: str = "stroke") -> Stroke:
-    """A stroke from the fields of a stroke map (raises PaintingFormatError)."""
-    s = _fast_stroke(d)
+def value_to_stroke(v: Any, where: str = "stroke") -> Stroke:
+    """The stroke a document value holds (raises PaintingFormatError)."""
+    s = _fast_value(v)
     if s is not None:
         return s
-    if not isinstance(d, dict):
-        raise PaintingFormatError(f"{where}: must be a map, got {type(d).__name__}")
-    missing = [k for k in STROKE_KEYS if k not in d]
-    if missing:
-        raise PaintingFormatError(f"{where}: missing field(s) {', '.join(missing)}")
-    unknown = sorted(set(d) - set(STROKE_KEYS))
-    if unknown:
-        raise PaintingFormatError(f"{where}: unknown field(s) {', '.join(map(str, unknown))}")
-    for k in ("id", "author"):
-        v = d[k]
-        if not isinstance(v, str) or not v or len(v) > MAX_TEXT:
-            raise PaintingFormatError(f"{where}.{k} = {v!r}: must be text of 1 to {MAX_TEXT} characters")
-    clock = d["clock"]
-    # JavaScript numbers are doubles: accept an integral float as a clock
-    if isinstance(clock, float) and math.isfinite(clock) and clock == int(clock):
-        clock = int(clock)
-    if isinstance(clock, bool) or not isinstance(clock, int) or clock < 0 or clock >= 2**53:
-        raise PaintingFormatError(f"{where}.clock = {clock!r}: must be an integer >= 0")
-    kw = {k: d[k] for k in STROKE_KEYS}
-    kw["clock"] = clock
-    try:
-        return Stroke(**kw)
-    except PaintingFormatError as e:
-        msg = str(e)
-        prefix = f"stroke {kw['id']!r}"
-        raise PaintingFormatError(where + msg[len(prefix) :] if msg.startswith(prefix) else msg) from None
+    why = value_problem(v)
+    if why:
+        raise PaintingFormatError(f"{where}: {why}")
+    s = object.__new__(Stroke)
+    s.__dict__.update(
+        id=v[0], author=v[1], clock=int(v[2]),
+        **{k: float(x) for k, x in zip(_UNIT, v[3:], strict=True)},
+    )  # fmt: skip
+    return s
 
 
 def _check_background(v: Any) -> tuple[float, float, float]:
@@ -157,9 +159,19 @@ def _check_background(v: Any) -> tuple[float, float, float]:
     return (out[0], out[1], out[2])
 
 
+def painting_update(painting: Painting, doc: Doc | None = None) -> bytes:
+    """The whole document of a painting (version 2) as one Yjs update (import, migration)."""
+    sdoc = StrokeDoc(doc if doc is not None else Doc(), author="import")
+    try:
+        sdoc.load_painting(painting)
+        return sdoc.doc.get_update()
+    finally:
+        sdoc.close()
+
+
 @dataclass
 class Change:
-    """What one transaction changed, as seen by the mirror."""
+    """What one transaction changed, as seen by the mirror (its net effect per stroke id)."""
 
     added: list[Stroke] = field(default_factory=list)
     removed: list[Stroke] = field(default_factory=list)
@@ -176,12 +188,11 @@ class Change:
 class Invalid:
     """An entry breaking the schema: where it is and what to do about it."""
 
-    kind: str  # "item" (a whole array entry) or "field" (one key of a stroke map)
-    item_id: str  # the stroke id, or the slot id of an unreadable entry
+    kind: str  # "item" (an array entry) or "meta"
+    item_id: str  # the slot id of the entry
     key: str | None
     old: Any
     reason: str
-    #: for fields: the change that broke it ("add", "update" or "delete")
     action: str = ""
 
 
@@ -202,23 +213,32 @@ class StrokeDoc:
         self.author = author
         self.strokes_array: Array = self.doc.get(STROKES, type=Array)
         self.meta: Map = self.doc.get(META, type=Map)
-        #: stroke ids (or slot ids of unreadable entries) in array order
+        #: per array entry, in array order: the stroke id (or a slot id for an unreadable entry)
         self._ids: list[str] = []
+        #: per array entry: the stroke it holds (None: unreadable)
+        self._vals: list[Stroke | None] = []
+        #: the stroke of each id: the first entry carrying it
         self._by_id: dict[str, Stroke] = {}
+        #: how many entries carry each id (more than one after concurrent edits of a stroke)
+        self._count: dict[str, int] = {}
         self._invalid: dict[str, Invalid] = {}
         self._background: tuple[float, float, float] = (1.0, 1.0, 1.0)
         self._max_clock = -1
         self._counter = 0
         self._invalid_slots = 0
         self._callbacks: list[Callable[[Change], None]] = []
-        self._change = Change()
+        #: the mirror's stroke of each id touched in the running transaction, before it
+        self._before: dict[str, Stroke | None] = {}
+        #: ids whose first entry may have changed in the running event
+        self._dirty: set[str] = set()
+        self._bg_changed: tuple[float, float, float] | None = None
         self._local_origin = "local"
         self._remote_depth = 0
-        self._expect: list[Stroke] | None = None
         self._undo: UndoManager | None = None
         self._sid_prefix = f"{author}:{secrets.token_hex(4)}"
         self._rebuild_all()
-        self._sub_strokes = self.strokes_array.observe_deep(self._on_strokes_events)
+        self._before = {}
+        self._sub_strokes = self.strokes_array.observe(self._on_strokes_event)
         self._sub_meta = self.meta.observe(self._on_meta_event)
         self._sub_doc = self.doc.observe(self._on_transaction)
         if undo:
@@ -246,6 +266,11 @@ class StrokeDoc:
     def invalid(self) -> list[Invalid]:
         """Entries that break the schema (not in the mirror)."""
         return list(self._invalid.values())
+
+    @property
+    def duplicates(self) -> int:
+        """Entries that carry the id of an earlier entry (concurrent edits of one stroke); ignored."""
+        return len(self._ids) - len(self._by_id) - len(self._invalid)
 
     def ordered(self) -> list[Stroke]:
         """Valid strokes in paint order (bottom first)."""
@@ -313,71 +338,69 @@ class StrokeDoc:
     def insert_strokes(self, strokes: Iterable[Stroke]) -> int:
         """Insert strokes made elsewhere (keeping ids and keys); known ids are skipped.
 
-        At most :data:`CHUNK` strokes go in one transaction, so each update sent
-        live stays well under the server's message limit (about 330 bytes a stroke).
+        At most :data:`CHUNK` strokes go in one transaction (one update on the wire), in
+        one Yjs item (values inserted one after the other are merged into one item when the
+        transaction ends: about 330 bytes a stroke in yrs, 700 when each has its own item).
         """
         todo = [s for s in strokes if s.id not in self._by_id]
         for k in range(0, len(todo), CHUNK):
-            self._insert_chunk(todo[k : k + CHUNK])
+            with self.doc.transaction(origin=self._local_origin) as txn:
+                # at the front (the array order carries no meaning): positions 0, 1, ...
+                # (pycrdt's slice insertion does the same; yrs walks the items of the
+                # running transaction to find a position, so chunks stay small)
+                native = self.strokes_array._integrated
+                t = txn._txn
+                for j, s in enumerate(todo[k : k + CHUNK]):
+                    native.insert(t, j, stroke_to_value(s))
         return len(todo)
 
-    def _insert_chunk(self, todo: list[Stroke]) -> None:
-        self._expect = todo
-        try:
-            with self.doc.transaction(origin=self._local_origin) as txn:
-                # front insertion: O(1) per item in yrs (appending walks the whole list);
-                # the array order carries no meaning
-                native = getattr(self.strokes_array, "_integrated", None)
-                t = getattr(txn, "_txn", None)
-                if native is not None and t is not None and hasattr(native, "insert_map_prelim"):
-                    # pycrdt's Map(...) prelim opens a transaction per key: go native (10x faster)
-                    for s in reversed(todo):
-                        m = native.insert_map_prelim(t, 0)
-                        for k, v in stroke_to_fields(s).items():
-                            m.insert(t, k, v)
-                else:  # pragma: no cover - other pycrdt versions
-                    for s in reversed(todo):
-                        self.strokes_array.insert(0, Map(stroke_to_fields(s)))
-        finally:
-            self._expect = None
+    def _indices(self, want: set[str]) -> list[int]:
+        return [i for i, s in enumerate(self._ids) if s in want]
 
     def remove(self, sid: str) -> Stroke | None:
         """Remove a stroke by id; returns it (None if unknown)."""
         return self.remove_many([sid])[0] if sid in self._by_id else None
 
     def remove_many(self, sids: Iterable[str]) -> list[Stroke]:
+        """Remove strokes by id (every entry carrying the id), in one transaction."""
         want = {s for s in sids if s in self._by_id}
         if not want:
             return []
         removed = [self._by_id[s] for s in want]
-        idx = sorted((i for i, s in enumerate(self._ids) if s in want), reverse=True)
         with self.doc.transaction(origin=self._local_origin):
-            for i in idx:
-                del self.strokes_array[i]
+            self._delete_indices(self._indices(want))
         return removed
 
+    def _delete_indices(self, idx: list[int]) -> None:
+        """Delete entries at ascending indices ``idx``, in runs, from the back."""
+        k = len(idx) - 1
+        while k >= 0:
+            hi = idx[k]
+            lo = hi
+            while k > 0 and idx[k - 1] == lo - 1:
+                k -= 1
+                lo -= 1
+            del self.strokes_array[lo : hi + 1]
+            k -= 1
+
     def update(self, sid: str, **changes: Any) -> Stroke:
-        """Change parameters (``x`` ... ``b``, ``opacity``) of a stroke in place."""
+        """Change parameters (``x`` ... ``b``, ``opacity``, ``clock``) of a stroke: its entry is replaced."""
         if sid not in self._by_id:
             raise KeyError(f"no stroke {sid!r}")
-        bad = set(changes) - set(PARAM_NAMES) - {"opacity"}
+        bad = set(changes) - set(PARAM_NAMES) - {"opacity", "clock"}
         if bad:
             raise PaintingFormatError(f"stroke {sid!r}: cannot change {', '.join(sorted(bad))}")
-        from dataclasses import replace
-
         new = replace(self._by_id[sid], **changes)  # validates
-        i = self._ids.index(sid)
-        m = self.strokes_array[i]
         with self.doc.transaction(origin=self._local_origin):
-            for k in changes:
-                m[k] = float(getattr(new, k))
+            self._delete_indices(self._indices({sid}))
+            self.strokes_array.insert(0, stroke_to_value(new))
         return new
 
     def set_background(self, rgb: Sequence[float]) -> None:
         bg = _check_background([float(c) for c in rgb])
         with self.doc.transaction(origin=self._local_origin):
             self.meta["background"] = list(bg)
-            if self.meta.get("format") != FORMAT_NAME:
+            if self.meta.get("format") != FORMAT_NAME or self.meta.get("version") != SCHEMA_VERSION:
                 self.meta["format"] = FORMAT_NAME
                 self.meta["version"] = SCHEMA_VERSION
 
@@ -395,33 +418,31 @@ class StrokeDoc:
         try:
             # (only worth it when the update at least doubles the document: else the
             # incremental path below costs less than a rebuild)
-            if len(update) < max(_BIG_UPDATE, 300 * len(self._ids)):
+            if len(update) < max(_BIG_UPDATE, 150 * len(self._ids)):
                 self.doc.apply_update(update)
                 return
             # a big update (a room loading): skip the per-item events pycrdt would
-            # build, apply, then rebuild the mirror from one JSON dump
+            # build, apply, then rebuild the mirror from the whole array
             self.strokes_array.unobserve(self._sub_strokes)
             self.meta.unobserve(self._sub_meta)
             try:
                 self.doc.apply_update(update)
             finally:
-                self._sub_strokes = self.strokes_array.observe_deep(self._on_strokes_events)
+                self._sub_strokes = self.strokes_array.observe(self._on_strokes_event)
                 self._sub_meta = self.meta.observe(self._on_meta_event)
             old_bg = self._background
             self._rebuild_all()
-            ch, self._change = self._change, Change()
             if self._background != old_bg:
-                ch.background = self._background
-            if ch:
-                for cb in list(self._callbacks):
-                    cb(ch)
+                self._bg_changed = self._background
+            self._emit(local=False)
         finally:
             self._remote_depth -= 1
 
     def resync(self) -> None:
         """Rebuild the mirror from the document (after an observer failed mid-change); no callbacks."""
         self._rebuild_all()
-        self._change = Change()
+        self._before = {}
+        self._bg_changed = None
 
     @property
     def applying_remote(self) -> bool:
@@ -446,28 +467,14 @@ class StrokeDoc:
 
     # -------------------------------------------------------------- repair
     def repair(self) -> int:
-        """Remove or revert entries breaking the schema (server side). Returns how many."""
+        """Remove entries breaking the schema and revert a bad background. Returns how many."""
         if not self._invalid:
             return 0
         n = 0
-        items = {k for k, v in self._invalid.items() if v.kind == "item"}
-        fields = [v for v in self._invalid.values() if v.kind == "field"]
         with self.doc.transaction(origin=self._local_origin):
-            for inv in fields:
-                if inv.item_id not in self._ids:
-                    continue
-                m = self.strokes_array[self._ids.index(inv.item_id)]
-                if inv.action == "add" and inv.key not in STROKE_KEYS:
-                    del m[inv.key]  # a key the schema does not have
-                    n += 1
-                elif isinstance(inv.old, (int, float, str)) and not isinstance(inv.old, bool):
-                    m[inv.key] = inv.old  # put the previous value back
-                    n += 1
-                else:
-                    items.add(inv.item_id)  # nothing sane to revert to: drop the stroke
-            for i in sorted((i for i, s in enumerate(self._ids) if s in items), reverse=True):
-                del self.strokes_array[i]
-                n += 1
+            idx = [i for i, s in enumerate(self._ids) if s in self._invalid]
+            self._delete_indices(idx)
+            n += len(idx)
             bg = self.meta.get("background")
             if bg is not None:
                 try:
@@ -476,143 +483,115 @@ class StrokeDoc:
                     self.meta["background"] = list(self._background)
                     n += 1
         self._invalid.clear()
-        self._rebuild_all()
+        self.resync()
         return n
 
     # ------------------------------------------------------------- mirror
-    def _invalid_slot_id(self) -> str:
-        """An id for an array entry that is not a valid stroke (kept so indices stay aligned)."""
-        self._invalid_slots += 1
-        return f"\x00invalid:{self._invalid_slots}"
+    def _touch(self, sid: str) -> None:
+        if sid not in self._before:
+            self._before[sid] = self._by_id.get(sid)
 
-    def _read_item(self, value: Any, where: str) -> tuple[str, Stroke | None, str]:
-        if not isinstance(value, Map):
-            return self._invalid_slot_id(), None, f"{where}: not a map ({type(value).__name__})"
+    def _add_entry(self, pos: int, value: Any) -> None:
+        """Mirror an entry inserted at ``pos`` (the lists are already spliced by the caller)."""
         try:
-            d = json.loads(str(value))
-        except (ValueError, TypeError) as e:
-            return self._invalid_slot_id(), None, f"{where}: unreadable ({e})"
-        return self._read_fields(d, where)
-
-    def _read_fields(self, d: Any, where: str) -> tuple[str, Stroke | None, str]:
-        try:
-            s = fields_to_stroke(d, where)
+            s = value_to_stroke(value, f"strokes2[{pos}]")
         except PaintingFormatError as e:
-            return self._invalid_slot_id(), None, str(e)
-        if s.id in self._by_id:
-            return self._invalid_slot_id(), None, f"{where}: id {s.id!r} is used twice"
-        return s.id, s, ""
-
-    def _adopt(self, s: Stroke) -> None:
-        self._by_id[s.id] = s
+            self._invalid_slots += 1
+            slot = f"\x00invalid:{self._invalid_slots}"
+            self._ids[pos] = slot
+            self._vals[pos] = None
+            self._invalid[slot] = Invalid("item", slot, None, None, str(e))
+            return
+        sid = s.id
+        self._ids[pos] = sid
+        self._vals[pos] = s
+        n = self._count.get(sid, 0)
+        self._count[sid] = n + 1
         if s.clock > self._max_clock:
             self._max_clock = s.clock
+        self._touch(sid)
+        if n == 0:
+            self._by_id[sid] = s
+        else:
+            self._dirty.add(sid)
+
+    def _settle(self) -> None:
+        """Ids carried by several entries (or that lost one): the first entry in array order is the stroke."""
+        dirty, self._dirty = self._dirty, set()
+        if not dirty:
+            return
+        for sid in dirty:
+            self._by_id.pop(sid, None)
+        for i, sid in enumerate(self._ids):
+            if sid in dirty and sid not in self._by_id:
+                self._by_id[sid] = self._vals[i]
 
     def _rebuild_all(self) -> None:
         """Rebuild the mirror from the whole document (initial load, big updates)."""
-        old = dict(self._by_id)
-        self._ids, self._by_id = [], {}
-        self._invalid = {}
+        for sid in self._by_id:
+            self._touch(sid)
+        self._ids, self._vals, self._by_id, self._count, self._invalid = [], [], {}, {}, {}
         self._max_clock = -1
-        # one native JSON dump: iterating a pycrdt Array by index is quadratic
+        # one native JSON dump: reading a pycrdt Array item by item costs 10 times more
         raw = json.loads(str(self.strokes_array))
-        for i, d in enumerate(raw):
-            sid, s, why = self._read_fields(d, f"strokes[{i}]")
-            self._ids.append(sid)
-            if s is None:
-                self._invalid[sid] = Invalid("item", sid, None, None, why)
+        n = len(raw)
+        self._ids = [""] * n
+        self._vals = [None] * n
+        count = self._count
+        for i, v in enumerate(raw):
+            s = _fast_value(v)
+            if s is not None and s.id not in count:
+                # the common case (a new id), without _add_entry's look-ups
+                sid = s.id
+                self._ids[i] = sid
+                self._vals[i] = s
+                self._count[sid] = 1
+                self._by_id[sid] = s
+                if s.clock > self._max_clock:
+                    self._max_clock = s.clock
+                if sid not in self._before:
+                    self._before[sid] = None
             else:
-                self._adopt(s)
+                self._add_entry(i, v)
+        self._settle()
         bg = self.meta.get("background")
         if bg is not None:
             try:
                 self._background = _check_background(bg)
             except PaintingFormatError as e:
                 self._invalid["\x00meta"] = Invalid("meta", "\x00meta", "background", None, str(e))
-        ch = self._change
-        for sid, s in self._by_id.items():
-            o = old.pop(sid, None)
-            if o is None:
-                ch.added.append(s)
-            elif o != s:
-                ch.updated.append(s)
-        ch.removed.extend(old.values())
 
-    def _on_strokes_events(self, events: list[Any]) -> None:
-        n_ins = 0
-        for ev in events:
-            if isinstance(ev, ArrayEvent) and not ev.path:
-                for op in ev.delta:
-                    ins = op.get("insert")
-                    if ins is not None:
-                        n_ins += len(ins)
-        ch = self._change
-        expect = self._expect
-        if expect is not None and len(events) == 1 and n_ins == len(expect):
-            ev = events[0]
-            delta = ev.delta if isinstance(ev, ArrayEvent) and not ev.path else []
-            if len(delta) == 1 and "insert" in delta[0]:
-                # our own front insertion: the values are the strokes we just wrote
-                self._ids[0:0] = [s.id for s in expect]
-                for s in expect:
-                    self._adopt(s)
-                ch.added.extend(expect)
-                return
-        if n_ins > max(_REBUILD_AT, len(self._ids)):
-            self._rebuild_all()
-            return
-        for ev in events:
-            if isinstance(ev, ArrayEvent) and not ev.path:
-                pos = 0
-                for op in ev.delta:
-                    if "retain" in op:
-                        pos += op["retain"]
-                    elif "delete" in op:
-                        k = op["delete"]
-                        for sid in self._ids[pos : pos + k]:
-                            s = self._by_id.pop(sid, None)
-                            if s is not None:
-                                ch.removed.append(s)
-                            self._invalid.pop(sid, None)
-                        del self._ids[pos : pos + k]
-                    elif "insert" in op:
-                        new_ids = []
-                        for j, value in enumerate(op["insert"]):
-                            sid, s, why = self._read_item(value, f"strokes[{pos + j}]")
-                            new_ids.append(sid)
-                            if s is None:
-                                self._invalid[sid] = Invalid("item", sid, None, None, why)
-                            else:
-                                self._adopt(s)
-                                ch.added.append(s)
-                        self._ids[pos:pos] = new_ids
-                        pos += len(new_ids)
-        for ev in events:
-            if isinstance(ev, MapEvent) and len(ev.path) == 1:
-                i = ev.path[0]
-                if not isinstance(i, int) or i >= len(self._ids):
-                    continue
-                sid = self._ids[i]
-                old = self._by_id.get(sid)
-                if old is None:
-                    continue  # an invalid entry stays invalid
-                d = json.loads(str(ev.target))
-                try:
-                    s = fields_to_stroke(d, f"strokes[{i}]")
-                    if s.id != sid or s.author != old.author:
-                        raise PaintingFormatError(f"strokes[{i}]: id and author cannot change")
-                except PaintingFormatError as e:
-                    for key, info in ev.keys.items():
-                        self._invalid[f"{sid}/{key}"] = Invalid(
-                            "field", sid, key, info.get("oldValue"), str(e), info.get("action", "")
-                        )
-                    continue
-                for key in ev.keys:
-                    self._invalid.pop(f"{sid}/{key}", None)
-                self._by_id[sid] = s
-                if s.clock > self._max_clock:
-                    self._max_clock = s.clock
-                ch.updated.append(s)
+    def _on_strokes_event(self, ev: ArrayEvent) -> None:
+        pos = 0
+        for op in ev.delta:
+            if "retain" in op:
+                pos += op["retain"]
+            elif "delete" in op:
+                k = op["delete"]
+                gone = self._ids[pos : pos + k]
+                del self._ids[pos : pos + k]
+                del self._vals[pos : pos + k]
+                for sid in gone:
+                    if self._invalid.pop(sid, None) is not None:
+                        continue
+                    self._touch(sid)
+                    n = self._count[sid] - 1
+                    if n:
+                        self._count[sid] = n
+                        self._dirty.add(sid)
+                    else:
+                        del self._count[sid]
+                        self._dirty.discard(sid)
+                        self._by_id.pop(sid, None)
+            elif "insert" in op:
+                ins = op["insert"]
+                k = len(ins)
+                self._ids[pos:pos] = [""] * k
+                self._vals[pos:pos] = [None] * k
+                for j, value in enumerate(ins):
+                    self._add_entry(pos + j, value)
+                pos += k
+        self._settle()
 
     def _on_meta_event(self, ev: MapEvent) -> None:
         if "background" in ev.keys:
@@ -620,23 +599,37 @@ class StrokeDoc:
             if bg is None:  # removed (the undo of a first background): the canvas is white again
                 self._invalid.pop("\x00meta", None)
                 self._background = (1.0, 1.0, 1.0)
-                self._change.background = self._background
+                self._bg_changed = self._background
                 return
             try:
                 self._background = _check_background(bg)
-                self._change.background = self._background
+                self._bg_changed = self._background
             except PaintingFormatError as e:
                 self._invalid["\x00meta"] = Invalid(
                     "meta", "\x00meta", "background", ev.keys["background"].get("oldValue"), str(e)
                 )
 
-    def _on_transaction(self, event: Any) -> None:
-        # called after the type observers of the same transaction
-        ch, self._change = self._change, Change()
-        ch.local = self._remote_depth == 0
+    def _emit(self, local: bool) -> None:
+        """Tell the callbacks the net effect of what changed since the last call."""
+        before, self._before = self._before, {}
+        ch = Change(background=self._bg_changed, local=local)
+        self._bg_changed = None
+        for sid, old in before.items():
+            new = self._by_id.get(sid)
+            if old is None:
+                if new is not None:
+                    ch.added.append(new)
+            elif new is None:
+                ch.removed.append(old)
+            elif new != old:
+                ch.updated.append(new)
         if ch:
             for cb in list(self._callbacks):
                 cb(ch)
+
+    def _on_transaction(self, event: Any) -> None:
+        # called after the type observers of the same transaction
+        self._emit(local=self._remote_depth == 0)
 
     def close(self) -> None:
         for sub, target in (

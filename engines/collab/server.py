@@ -17,16 +17,20 @@ Guarantees:
   ``max_message_bytes`` close the connection (1009); a token bucket per
   connection limits messages and bytes per second (1008); a message that
   breaks the protocol (1002) or the document schema (1008) drops the client.
-  Every update is checked by :class:`~engines.collab.validate.UpdateValidator`
+  Every update is checked by :class:`~engines.collab.validate_v2.UpdateValidatorV2`
   before pycrdt or the store sees it: sizes, counts, nesting and the painting
-  schema (see :mod:`engines.collab.validate`). A refused update is never
-  applied, stored or forwarded, and its sender is dropped (1008, with the
-  reason). State vectors and presence are bounded the same way. Should an
-  applied update still leave an entry the mirror cannot read (a gap in the
-  checks), the server repairs it at once, logs an error and drops the sender.
+  schema version 2 (see :mod:`engines.collab.validate` and
+  :mod:`engines.collab.validate_v2`). A refused update is never applied, stored
+  or forwarded, and its sender is dropped (1008, with the reason; a version 1
+  client is told so). State vectors and presence are bounded the same way.
 * **Stores.** A room is loaded row by row through the same checks: a row that
   fails them is moved aside in the store (``python -m engines collab damaged``
-  lists it), logged by room and row, and the rest of the room loads.
+  lists it), logged by room and row, and the rest of the room loads. A room
+  written in painting schema version 1 is migrated when it is first loaded: its
+  rows go, as they were, to the table ``yupdates_v1``, and one row holding the
+  room in version 2 takes their place.
+* **Memory.** The server holds each room as a pycrdt document and the
+  validator's tables, no mirror of the strokes.
 * **Network.** Binds 127.0.0.1 unless told otherwise.
 """
 
@@ -34,6 +38,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
+import gc
 import hmac
 import logging
 import re
@@ -41,7 +47,7 @@ import secrets
 import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http import HTTPStatus
 from urllib.parse import parse_qs
 
@@ -56,17 +62,18 @@ from .validate import (
     Budget,
     MalformedUpdate,
     UpdateRejected,
-    UpdateValidator,
     check_state_vector,
-    replay_rows,
     warm_up,
 )
+from .validate_v2 import UpdateValidatorV2, load_room
 
 __all__ = ["CollabServer", "ServerLimits", "ROOM_RE"]
 
 log = logging.getLogger("engines.collab.server")
 
 ROOM_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._~-]{0,99}")
+#: largest stored row a room loads (a snapshot holds the whole room)
+_MAX_ROW_BYTES = 512 * 1024 * 1024
 #: close codes
 CLOSE_PROTOCOL = 1002
 CLOSE_POLICY = 1008
@@ -98,6 +105,30 @@ class ServerLimits:
         for name in ("messages_per_s", "bytes_per_s"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"ServerLimits.{name} = {getattr(self, name)!r}: must be > 0")
+
+
+def _give_back_memory(collect: bool = True) -> None:
+    """Return freed heap to the system after a big transient (a room loaded, a whole room sent).
+
+    Loading a room parses every stored update into Python objects that live a moment; glibc keeps
+    the freed pages (per thread) unless asked. Elsewhere (no glibc) nothing happens."""
+    if collect:
+        gc.collect()
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
+
+
+def _large_blocks_mapped() -> None:
+    """Ask glibc to keep blocks of 256 KiB and more in their own mappings, returned when freed.
+
+    Its default raises that threshold to the largest block freed so far (up to 32 MiB), after
+    which the 10 MB updates a room's join sends stay in the heap for good. Elsewhere: nothing."""
+    try:
+        ctypes.CDLL(None).mallopt(-3, 256 * 1024)  # M_MMAP_THRESHOLD
+    except (OSError, AttributeError):  # not glibc
+        pass
 
 
 def _split_target(target: str) -> tuple[str | None, str]:
@@ -151,12 +182,12 @@ def _is_fatal(e: BaseException) -> bool:
 
 class _Room:
     def __init__(
-        self, server: CollabServer, name: str, sdoc: StrokeDoc, validator: UpdateValidator | None = None
+        self, server: CollabServer, name: str, doc: Doc, validator: UpdateValidatorV2 | None = None
     ) -> None:
         self.server = server
         self.name = name
-        self.sdoc = sdoc
-        self.validator = validator or UpdateValidator(server.budget)
+        self.doc = doc
+        self.validator = validator or UpdateValidatorV2(server.budget)
         self.clients: set[_Conn] = set()
         #: client id -> (clock, state, owner)
         self.awareness: dict[int, tuple[int, dict | None, _Conn | None]] = {}
@@ -169,7 +200,13 @@ class _Room:
         self._writer = asyncio.create_task(self._write_loop(), name=f"collab-room-{name}")
         self._unload: asyncio.Task | None = None
         self.write_error: str | None = None
-        self._sub = self.sdoc.doc.observe(self._on_update)
+        self._sub = self.doc.observe(self._on_update)
+
+    def mirror(self) -> StrokeDoc:
+        """A mirror of the room's strokes, made now (for tests and tools; the room holds none)."""
+        sdoc = StrokeDoc(Doc(), author="server")
+        sdoc.apply_remote(self.doc.get_update())
+        return sdoc
 
     # --- updates --------------------------------------------------------
     def _on_update(self, event) -> None:
@@ -192,7 +229,7 @@ class _Room:
         if update == P.EMPTY_UPDATE:
             return
         try:
-            checked = self.validator.check(update, self.sdoc)
+            checked = self.validator.check(update)
         except UpdateRejected as e:
             log.warning("room %s: refused an update from %s: %s", self.name, conn.peer, e)
             code = CLOSE_PROTOCOL if isinstance(e, MalformedUpdate) else CLOSE_POLICY
@@ -200,29 +237,21 @@ class _Room:
         if checked.empty:
             return
         self._origin = conn
-        sv = self.sdoc.doc.get_state()
+        sv = self.doc.get_state()
         try:
-            self.sdoc.apply_remote(update)
+            self.doc.apply_update(update)
         except BaseException as e:  # pyo3 panics derive from BaseException
             if _is_fatal(e):
                 raise
             # the bytes were checked, so this came from integrating or observing the change:
             # keep the tables in step with what the document now holds, then drop the sender
-            if self.sdoc.doc.get_state() != sv:
+            if self.doc.get_state() != sv:
                 self.validator.commit(checked)
-                self.sdoc.resync()
             log.exception("room %s: applying a checked update from %s failed", self.name, conn.peer)
             raise _Drop(1011, f"the server could not apply the update ({type(e).__name__})") from None
         finally:
             self._origin = None
         self.validator.commit(checked)
-        if self.sdoc.invalid:
-            reasons = "; ".join(i.reason for i in self.sdoc.invalid[:3])
-            n = self.sdoc.repair()
-            log.error(
-                "room %s: the checks let through (repaired %d) from %s: %s", self.name, n, conn.peer, reasons
-            )
-            raise _Drop(CLOSE_POLICY, "update breaks the document schema")
 
     async def wait_durable(self, target: int) -> None:
         async with self._durable:
@@ -255,7 +284,7 @@ class _Room:
                 self._durable.notify_all()
             if rows > self.server.limits.compact_rows:
                 try:
-                    await store.snapshot(self.name, self.sdoc.doc.get_update())
+                    await store.snapshot(self.name, self.doc.get_update())
                 except StoreError as e:
                     log.error("room %s: compaction failed: %s", self.name, e)
 
@@ -272,8 +301,7 @@ class _Room:
         with contextlib.suppress(BaseException):
             await self._writer
         with contextlib.suppress(Exception):
-            self.sdoc.doc.unobserve(self._sub)
-        self.sdoc.close()
+            self.doc.unobserve(self._sub)
 
     # --- awareness ------------------------------------------------------
     def awareness_all(self) -> bytes | None:
@@ -377,6 +405,7 @@ class CollabServer:
             self._store_arg if isinstance(self._store_arg, UpdateStore) else UpdateStore(self._store_arg)
         )
         self._loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="collab-load")
+        _large_blocks_mapped()
         try:
             self._server = await serve(
                 self._handle,
@@ -398,8 +427,8 @@ class CollabServer:
             raise
         sock = next(iter(self._server.sockets))
         self.port = sock.getsockname()[1]
-        # load the compiled update check off the loop (compiled once per machine: seconds); until
-        # it is there, small updates take the Python path and big ones wait for it
+        # load the compiled code off the loop (compiled once per machine: seconds): version 1's
+        # check (migrations) and the tables' commit, which every room uses
         self._loader.submit(warm_up)
 
     async def stop(self) -> None:
@@ -458,29 +487,46 @@ class CollabServer:
             assert self.store is not None
             rows = await self.store.load_rows(name)
             bad: list[tuple[int, str]] = []
+            migrated: list[bytes] = []
+            # rows are the server's own (snapshots hold a whole room): above a message's size
+            budget = replace(self.budget, max_bytes=max(self.budget.max_bytes, _MAX_ROW_BYTES))
 
-            def build() -> tuple[StrokeDoc, UpdateValidator]:
+            def build() -> tuple[Doc, UpdateValidatorV2]:
                 # row by row, each through the same checks as a client's update: a row
                 # that fails them is put aside, the rest loads; on the loader thread, so
-                # the loop serves the other rooms meanwhile
-                doc = Doc()
-                validator, failed = replay_rows(doc, rows, self.budget)
+                # the loop serves the other rooms meanwhile. A version 1 room is migrated.
+                doc, validator, failed, data = load_room(rows, budget)
                 bad.extend(failed)
-                return StrokeDoc(doc, author="server"), validator
+                if data is not None:
+                    migrated.append(data)
+                return doc, validator
 
             if self._loader is not None and (len(rows) > 1 or (rows and len(rows[0][1]) > 256 * 1024)):
-                sdoc, validator = await asyncio.get_running_loop().run_in_executor(self._loader, build)
+                doc, validator = await asyncio.get_running_loop().run_in_executor(self._loader, build)
             else:
-                sdoc, validator = build()
+                doc, validator = build()
+            row_ids = [r for r, _ in rows]
+            rows = []  # (the stored bytes: not kept while the room lives)
+            if self._loader is not None:
+                await asyncio.get_running_loop().run_in_executor(self._loader, _give_back_memory)
+            if migrated:
+                failed_ids = {r for r, _ in bad}
+                try:
+                    await self.store.migrate(name, [r for r in row_ids if r not in failed_ids], migrated[0])
+                    log.warning(
+                        "room %s: migrated from painting schema version 1 to 2 (%d rows kept in yupdates_v1)",
+                        name,
+                        len(row_ids) - len(failed_ids),
+                    )
+                except StoreError as e:
+                    log.error("room %s: its migration to schema version 2 could not be stored: %s", name, e)
             for row_id, why in bad:
                 log.error("room %s: stored row %d kept aside (not loaded): %s", name, row_id, why)
                 try:
                     await self.store.quarantine(name, row_id, why)
                 except StoreError as e:
                     log.error("room %s: row %d could not be put aside: %s", name, row_id, e)
-            room = _Room(self, name, sdoc, validator)
-            if room.sdoc.invalid:
-                room.sdoc.repair()
+            room = _Room(self, name, doc, validator)
             self.rooms[name] = room
             fut.set_result(room)
             return room
@@ -545,13 +591,16 @@ class CollabServer:
             await asyncio.wait_for(conn.ws.close(code, reason[:120]), 3.0)
         conn.ws.transport.abort() if conn.ws.transport is not None else None
 
-    @staticmethod
-    async def _send_loop(conn: _Conn) -> None:
+    async def _send_loop(self, conn: _Conn) -> None:
         while True:
             msg = await conn.queue.get()
             if msg is None:
                 return
             await conn.ws.send(msg)
+            if len(msg) > 4 * 1024 * 1024 and self._loader is not None:
+                # a whole big room went out (a join): give the pages of its copies back
+                del msg
+                self._loader.submit(_give_back_memory, False)
 
     async def _handle(self, ws: ServerConnection) -> None:
         name, _ = _split_target(ws.request.path)
@@ -571,7 +620,7 @@ class CollabServer:
         room.clients.add(conn)
         self._conns.add(conn)
         conn.sender = asyncio.create_task(self._send_loop(conn))
-        conn.send(P.sync_step1(room.sdoc.doc.get_state()))
+        conn.send(P.sync_step1(room.doc.get_state()))
         aw = room.awareness_all()
         if aw is not None:
             conn.send(aw)
@@ -596,7 +645,7 @@ class CollabServer:
                     except UpdateRejected as e:
                         raise _Drop(CLOSE_PROTOCOL, f"state vector refused: {e}") from None
                     try:
-                        diff = room.sdoc.doc.get_update(msg.payload)
+                        diff = room.doc.get_update(msg.payload)
                     except BaseException as e:
                         if _is_fatal(e):
                             raise

@@ -50,6 +50,7 @@ _DB_ERRORS = (sqlite3.Error, UnicodeDecodeError)
 _COLUMNS = {
     "yupdates": ("id", "room", "data"),
     "yupdates_damaged": ("id", "room", "data", "reason", "at"),
+    "yupdates_v1": ("id", "room", "data", "at"),
 }
 
 _SCHEMA = """
@@ -379,6 +380,26 @@ class UpdateStore:
 
         return self._write(write)
 
+    def _migrate(self, room: str, row_ids: list[int], data: bytes) -> None:
+        at = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+        def write(db) -> None:
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS yupdates_v1 (id INTEGER PRIMARY KEY, room TEXT NOT NULL,"
+                " data BLOB NOT NULL, at TEXT NOT NULL)"
+            )
+            for row_id in row_ids:
+                moved = db.execute(
+                    "INSERT INTO yupdates_v1 (id, room, data, at)"
+                    " SELECT id, room, data, ? FROM yupdates WHERE id = ? AND room = ?",
+                    (at, int(row_id), room),
+                ).rowcount
+                if moved:
+                    db.execute("DELETE FROM yupdates WHERE id = ? AND room = ?", (int(row_id), room))
+            db.execute("INSERT INTO yupdates (room, data) VALUES (?, ?)", (room, data))
+
+        self._write(write)
+
     def _damaged(self, room: str | None) -> list[DamagedRow]:
         assert self._db is not None
         if not self._has_damaged_table():
@@ -454,6 +475,11 @@ class UpdateStore:
     async def snapshot(self, room: str, data: bytes) -> None:
         """Replace every row of a room by one update holding its whole state."""
         await self._run(self._snapshot, room, data)
+
+    async def migrate(self, room: str, row_ids: list[int], data: bytes) -> None:
+        """Move rows of a room (painting schema version 1) into ``yupdates_v1`` as they were, and
+        store ``data`` (the room in version 2) in their place, in one transaction."""
+        await self._run(self._migrate, room, row_ids, data)
 
     async def quarantine(self, room: str, row_id: int, reason: str) -> bool:
         """Move one row of a room into ``yupdates_damaged`` with the reason, in one transaction.

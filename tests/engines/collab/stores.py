@@ -11,7 +11,19 @@ from engines.collab.store import UpdateStore
 
 
 def stroke_updates(n: int, prefix: str = "s") -> list[bytes]:
-    """n Yjs updates, each adding one stroke of the documented schema to ``strokes``."""
+    """n Yjs updates, each adding one stroke of the documented schema (version 2) to ``strokes2``."""
+    doc = Doc()
+    strokes = doc.get("strokes2", type=Array)
+    out = []
+    for i in range(n):
+        before = doc.get_state()
+        strokes.insert(0, [f"{prefix}:{i}", prefix, i, 0.5, 0.5, 0.1, 0.02, 0.0, 1.0, 0.0, 0.0, 1.0])
+        out.append(doc.get_update(before))
+    return out
+
+
+def stroke_updates_v1(n: int, prefix: str = "s") -> list[bytes]:
+    """n Yjs updates, each adding one stroke of painting schema version 1 (a map in ``strokes``)."""
     doc = Doc()
     strokes = doc.get("strokes", type=Array)
     out = []
@@ -28,7 +40,7 @@ def stroke_ids(updates: list[bytes]) -> list[str]:
     doc = Doc()
     for u in updates:
         doc.apply_update(u)
-    return sorted(m["id"] for m in doc.get("strokes", type=Array))
+    return sorted(v[0] for v in doc.get("strokes2", type=Array).to_py())
 
 
 def make_store(path: Path, rooms: dict[str, list[bytes]]) -> Path:

@@ -237,5 +237,42 @@ def test_export_puts_hostile_rows_aside_without_reaching_pycrdt(tmp_path, capsys
     out = tmp_path / "lab.json"
     assert collab("export", path, "lab", "--out", out) == 0
     err = capsys.readouterr().err
-    assert "skipped damaged row 2 of room 'lab'" in err and "not part of the schema" in err
+    assert "skipped damaged row 2 of room 'lab'" in err and "must be a plain value" in err
     assert out.exists()
+
+
+def test_import_seeds_a_new_room_that_export_gives_back(tmp_path, capsys):
+    import numpy as np
+
+    from engines.painting.strokes import Painting
+
+    p = Painting(background=(0.1, 0.2, 0.3))
+    rng = np.random.default_rng(5)
+    p.add_many(rng.uniform(0.1, 0.9, (700, 8)), author="teacher")
+    p.add_many(rng.uniform(0.1, 0.9, (3, 8)), author="model")
+    src = tmp_path / "lesson.json"
+    src.write_text(json.dumps(p.to_dict()))
+    store = tmp_path / "new" / "s.db"
+    store.parent.mkdir()
+    assert collab("import", src, "--store", store, "--room", "lesson-1") == 0
+    assert capsys.readouterr().out.strip() == f"703 strokes -> room lesson-1 of {store}"
+    out = tmp_path / "back.json"
+    assert collab("export", store, "lesson-1", "--out", out) == 0
+    assert json.loads(out.read_text()) == json.loads(src.read_text())
+    capsys.readouterr()
+    # a room that exists is not overwritten; a bad room name or painting file is refused in one line
+    assert collab("import", src, "--store", store, "--room", "lesson-1") == 2
+    assert "exists (1 rows)" in one_line(capsys.readouterr().err)
+    assert collab("import", src, "--store", store, "--room", "../x") == 2
+    assert "--room" in one_line(capsys.readouterr().err)
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"format": "neural-studio-painting", "version": 1, "strokes": [{"id": 3}]}')
+    assert collab("import", bad, "--store", store, "--room", "r2") == 2
+    assert str(bad) in one_line(capsys.readouterr().err)
+    assert collab("import", tmp_path / "missing.json", "--store", store, "--room", "r2") == 2
+    one_line(capsys.readouterr().err)
+    s = UpdateStore(store, create=False)
+    try:
+        assert s.rooms_sync() == ["lesson-1"]
+    finally:
+        s.close()

@@ -97,8 +97,8 @@ async def _exchange(url: str, payloads: list, idle_s: float = 0.3) -> int | None
             return 1000
 
 
-def _nested(depth: int, client: int) -> bytes:
-    structs = [Y.item(Y.map_type(), 7, parent_key="strokes")]
+def _nested(depth: int, client: int, root: str = "strokes2") -> bytes:
+    structs = [Y.item(Y.map_type(), 7, parent_key=root)]
     for i in range(depth):
         structs.append(Y.item(Y.map_type(), 7, parent_id=(client, i), sub="k"))
     return Y.update({client: (0, structs)})
@@ -108,6 +108,29 @@ ATTACKS = {
     # the crash of issue #13: one stroke holding a map nested 20,000 deep (~300 KB)
     "nested 20000": (lambda: [P.sync_update(_nested(20_000, C))], 1008),
     "nested 1200": (lambda: [P.sync_update(_nested(1_200, C + 1))], 1008),
+    # the same under version 1's root (a version 1 client's stroke map)
+    "nested 1200 v1": (lambda: [P.sync_update(_nested(1_200, C + 6, "strokes"))], 1008),
+    # a value nested 20,000 deep inside a stroke's value
+    "deep value": (
+        lambda: [
+            P.sync_update(
+                Y.update(
+                    {
+                        C + 7: (
+                            0,
+                            [Y.item(bytes([1, 117, 1]) * 20_000 + bytes([126]), 8, parent_key="strokes2")],
+                        )
+                    }
+                )
+            )
+        ],
+        1002,
+    ),
+    # a stroke of version 1 (a client that was not updated)
+    "version 1 stroke": (
+        lambda: [P.sync_update(Y.update({C + 8: (0, Y.stroke_structs("v1", at=(C + 8, 0)))}))],
+        1008,
+    ),
     # 2^28 clients claimed in eight bytes
     "claims 2^28 clients": (lambda: [P.sync_update(bytes([0x80, 0x80, 0x80, 0x80, 0x01, 0, 0, 0]))], 1002),
     "state vector claims 2^28 clients": (
@@ -139,13 +162,11 @@ ATTACKS = {
     ),
     # a stroke with a NaN
     "NaN stroke": (
-        lambda: [
-            P.sync_update(Y.update({C + 4: (0, Y.stroke_structs("nan", at=(C + 4, 0), x=float("nan")))}))
-        ],
+        lambda: [P.sync_update(Y.update({C + 4: (0, Y.value_structs("nan", x=float("nan")))}))],
         1008,
     ),
     # depends on changes the room does not have (would be parked, then come alive unchecked)
-    "dangling": (lambda: [P.sync_update(Y.update({C + 5: (3, Y.stroke_structs("d", at=(C + 5, 3)))}))], 1008),
+    "dangling": (lambda: [P.sync_update(Y.update({C + 5: (3, Y.value_structs("d"))}))], 1008),
 }
 
 
@@ -276,6 +297,9 @@ def test_awareness_json_depth_is_bounded_without_recursion():
 
 
 def test_an_observer_failing_mid_change_drops_the_sender_and_the_room_goes_on(tmp_path):
+    from pycrdt import Doc
+
+    from engines.collab.schema import StrokeDoc
     from engines.collab.server import CollabServer
     from engines.collab.validate import UpdateRejected
 
@@ -295,18 +319,19 @@ def test_an_observer_failing_mid_change_drops_the_sender_and_the_room_goes_on(tm
                     fail["n"] -= 1
                     raise RuntimeError("observer failed")
 
-            room.sdoc.on_change(flaky)
-            u = Y.update({C: (0, Y.stroke_structs("late:1", at=(C, 0)))})
+            room.doc.observe(flaky)  # an observer of the room's document fails after the change
+            u = Y.update({C: (0, Y.value_structs("late:1"))})
             assert await _close_code(f"{base}/r?token={TOKEN}", [P.sync_update(u)]) == 1011
-            assert "late:1" in room.sdoc and not room.sdoc.invalid  # the document and its mirror agree
+            mirror = StrokeDoc(Doc())
+            mirror.apply_remote(room.doc.get_update())
+            assert "late:1" in mirror and not mirror.invalid  # the document holds it
             # the tables kept step: the same update again changes nothing, a new one builds on it
+            assert room.validator.check(u).empty
             with pytest.raises(UpdateRejected, match="in use"):
-                room.validator.check(
-                    Y.update({C + 1: (0, Y.stroke_structs("late:1", at=(C + 1, 0)))}), room.sdoc
-                )
+                room.validator.check(Y.update({C + 1: (0, Y.value_structs("late:1"))}))
             good.add_many(np.full((1, 8), 0.6))
             await good.flush(10)
-            assert len(room.sdoc) == 5 and good.state == "online"
+            assert len(good.sdoc) == 5 and good.state == "online"
             await good.close()
 
     asyncio.run(asyncio.wait_for(main(), 60))
@@ -359,7 +384,9 @@ def test_fuzzed_messages_never_hurt_the_server_or_the_room(tmp_path):
     taken (and the room stays valid) or answered by a close code that says why; the good client is never hurt."""
     from hypothesis import HealthCheck
     from hypothesis import settings as hsettings
+    from pycrdt import Doc
 
+    from engines.collab.schema import StrokeDoc
     from engines.collab.server import CollabServer
 
     async def main():
@@ -379,7 +406,9 @@ def test_fuzzed_messages_never_hurt_the_server_or_the_room(tmp_path):
             def one(msg):
                 fut = asyncio.run_coroutine_threadsafe(_exchange(f"{base}/fz?token={TOKEN}", [msg]), loop)
                 codes.append(fut.result(30))
-                assert not room.sdoc.invalid
+                mirror = StrokeDoc(Doc())
+                mirror.apply_remote(room.doc.get_update())
+                assert not mirror.invalid
 
             await loop.run_in_executor(None, one)
             assert set(codes) <= {1000, 1002, 1008, 1009, None}, codes

@@ -9,6 +9,7 @@ why, only where node or the packages are missing.
 
 import asyncio
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -62,7 +63,7 @@ def test_y_websocket_provider_interoperates(tmp_path):
             c = CollabClient(f"ws://127.0.0.1:{srv.port}", "room", token, author="py")
             await c.start()
             await c.wait_online()
-            c.add_many(np.full((3, 8), 0.5))
+            made = c.add_many(np.full((3, 8), 0.5))
             await c.flush()
             p = await asyncio.create_subprocess_exec(
                 "node", str(script), f"ws://127.0.0.1:{srv.port}", "room", token, stdout=subprocess.PIPE
@@ -74,9 +75,16 @@ def test_y_websocket_provider_interoperates(tmp_path):
                     await asyncio.sleep(0.02)
             out, _ = await asyncio.wait_for(p.communicate(), 20)
             assert p.returncode == 0, out
-            assert '"seen":3' in out.decode()
+            said = json.loads(out.decode().strip().splitlines()[-1])
+            assert said["seen"] == 3 and sorted(said["ids"]) == sorted(s.id for s in made)
             s = c.sdoc.get("js:1")
             assert s.author == "js" and s.x == 0.25 and s.clock == 3 and c.sdoc.ordered()[-1] is s
+            # the stroke JavaScript edited: one value, the new x, its id and author kept
+            async with asyncio.timeout(10):
+                while c.sdoc.get(said["edited"]).x != 0.75:
+                    await asyncio.sleep(0.02)
+            e = c.sdoc.get(said["edited"])
+            assert e.author == "py" and len(c.sdoc) == 4 and len(c.sdoc.strokes_array) == 4
             assert c.sdoc.invalid == [] and srv.stats["dropped"] == 0
             await c.close()
 

@@ -5,7 +5,7 @@ import pytest
 from pycrdt import Map
 
 from engines.collab import protocol as P
-from engines.collab.schema import StrokeDoc, fields_to_stroke, stroke_to_fields
+from engines.collab.schema_v1 import StrokeDoc, fields_to_stroke, stroke_to_fields
 from engines.painting.strokes import Painting, PaintingFormatError, Stroke
 
 

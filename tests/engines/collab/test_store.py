@@ -233,7 +233,7 @@ def test_a_garbage_row_among_good_ones_is_put_aside_by_room_and_row_and_the_rest
                     doc.apply_update(data)
                 except ValueError as e:
                     assert await s.quarantine("lab", row_id, f"cannot decode: {e}")
-            assert sorted(m["id"] for m in doc.get("strokes", type=Array)) == stroke_ids(good)
+            assert sorted(v[0] for v in doc.get("strokes2", type=Array).to_py()) == stroke_ids(good)
             assert await s.quarantine("lab", bad_id, "again") is False  # already moved
             assert await s.quarantine("other", rows[0][0], "wrong room") is False  # never another room's row
             (aside,) = await s.damaged()

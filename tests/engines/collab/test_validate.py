@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pycrdt import Array, Doc, Map, Text
 
-from engines.collab.schema import StrokeDoc
+from engines.collab.schema_v1 import StrokeDoc
 from engines.collab.validate import (
     Budget,
     MalformedUpdate,

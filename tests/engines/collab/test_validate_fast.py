@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from pycrdt import Doc, Text
 
 from engines.collab import _validate_kernel as K
-from engines.collab.schema import STROKE_KEYS, StrokeDoc
+from engines.collab.schema_v1 import STROKE_KEYS, StrokeDoc
 from engines.collab.validate import Checked, UpdateRejected, UpdateValidator, warm_up
 
 from . import yenc as Y

@@ -105,3 +105,16 @@ def stroke_structs(sid: str, *, author: str = "t", clock: int = 0, at: tuple[int
     for k, v in fields.items():
         out.append(item(any_content(v), 8, parent_id=(client, c0), sub=k))
     return out
+
+
+def stroke_value(sid: str, *, author: str = "t", clock: int = 0, **over) -> list:
+    """A stroke of painting schema version 2: ``[id, author, clock, x, y, w, h, theta, r, g, b, opacity]``."""
+    f = {**STROKE, **over}
+    return [sid, author, clock, *(f[k] for k in ("x", "y", "w", "h", "theta", "r", "g", "b", "opacity"))]
+
+
+def value_structs(sid: str, *, author: str = "t", clock: int = 0, **over) -> list[bytes]:
+    """The one struct of a new stroke of version 2: a plain value at the start of ``strokes2``."""
+    return [
+        item(any_content(stroke_value(sid, author=author, clock=clock, **over)), 8, parent_key="strokes2")
+    ]
