@@ -196,7 +196,145 @@ class Invalid:
     action: str = ""
 
 
-class StrokeDoc:
+class StrokeMirror:
+    """What a painting document's mirror offers whatever its schema version: reads of the
+    mirrored strokes, adding, removing, undo and redo. :class:`StrokeDoc` (version 2) and
+    :class:`engines.collab.schema_v1.StrokeDoc` (version 1, kept to migrate old rooms) keep
+    the mirror (``_by_id``, ``_ids``, ``_invalid``, ``_background``, ``_max_clock``, ...) each in
+    their own way and build on these."""
+
+    def __len__(self) -> int:
+        return len(self._by_id)
+
+    def __contains__(self, sid: str) -> bool:
+        return sid in self._by_id
+
+    def get(self, sid: str) -> Stroke | None:
+        return self._by_id.get(sid)
+
+    @property
+    def background(self) -> tuple[float, float, float]:
+        return self._background
+
+    @property
+    def clock(self) -> int:
+        return self._max_clock
+
+    @property
+    def invalid(self) -> list[Invalid]:
+        """Entries that break the schema (not in the mirror)."""
+        return list(self._invalid.values())
+
+    def ordered(self) -> list[Stroke]:
+        """Valid strokes in paint order (bottom first)."""
+        return sorted(self._by_id.values(), key=lambda s: s.key)
+
+    def ids(self) -> list[str]:
+        return [s.id for s in self.ordered()]
+
+    def by_author(self, author: str) -> list[Stroke]:
+        return [s for s in self.ordered() if s.author == author]
+
+    def to_painting(self) -> Painting:
+        """A :class:`Painting` holding the same strokes (a copy)."""
+        p = Painting(background=self._background)
+        for s in self.ordered():
+            p.strokes[s.id] = s
+        p.version += 1
+        return p
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """(params (N, 8) float32, opacity (N,) float32) in paint order."""
+        return self.to_painting().arrays()
+
+    def on_change(self, callback: Callable[[Change], None]) -> Callable[[], None]:
+        """Call ``callback(change)`` after every transaction that changed strokes.
+
+        Returns a function that removes the callback.
+        """
+        self._callbacks.append(callback)
+        return lambda: self._callbacks.remove(callback) if callback in self._callbacks else None
+
+    def new_id(self) -> str:
+        sid = f"{self._sid_prefix}:{self._counter}"
+        self._counter += 1
+        return sid
+
+    def add(
+        self, params: Sequence[float] | np.ndarray, *, opacity: float = 1.0, author: str | None = None
+    ) -> Stroke:
+        """Add one stroke on top of everything seen so far."""
+        return self.add_many(np.asarray(params, dtype=np.float64)[None], opacity=opacity, author=author)[0]
+
+    def add_many(
+        self,
+        params: np.ndarray,
+        *,
+        opacity: float | Sequence[float] | np.ndarray = 1.0,
+        author: str | None = None,
+    ) -> list[Stroke]:
+        """Add strokes (rows of ``params``, shape (N, 8)) on top, in order, in one transaction."""
+        params = np.asarray(params, dtype=np.float64)
+        if params.ndim != 2 or params.shape[1] != 8:
+            raise PaintingFormatError(f"stroke parameters must have shape (N, 8), got {params.shape}")
+        op = np.broadcast_to(np.asarray(opacity, dtype=np.float64), (params.shape[0],))
+        author = self.author if author is None else author
+        clock = self._max_clock + 1
+        made = [
+            Stroke(self.new_id(), *params[i].tolist(), opacity=float(op[i]), author=author, clock=clock + i)
+            for i in range(params.shape[0])
+        ]
+        self.insert_strokes(made)
+        return made
+
+    def remove(self, sid: str) -> Stroke | None:
+        """Remove a stroke by id; returns it (None if unknown)."""
+        return self.remove_many([sid])[0] if sid in self._by_id else None
+
+    def clear(self) -> None:
+        self.remove_many(list(self._by_id))
+
+    def load_painting(self, painting: Painting) -> int:
+        """Add every stroke of a painting (ids and keys kept) and its background."""
+        self.set_background(painting.background)
+        return self.insert_strokes(painting.ordered())
+
+    @property
+    def applying_remote(self) -> bool:
+        """True while :meth:`apply_remote` runs (for document observers)."""
+        return self._remote_depth > 0
+
+    @property
+    def undo_manager(self) -> UndoManager:
+        """Yjs undo over this replica's own transactions only (remote edits are never undone)."""
+        if self._undo is None:
+            self._undo = UndoManager(scopes=[self.strokes_array, self.meta], capture_timeout_millis=0)
+            self._undo.include_origin(self._local_origin)
+        return self._undo
+
+    def undo(self) -> bool:
+        """Undo my last edit (an add, removal, change or background); False if none."""
+        return self.undo_manager.undo()
+
+    def redo(self) -> bool:
+        return self.undo_manager.redo()
+
+    def close(self) -> None:
+        for sub, target in (
+            (self._sub_strokes, self.strokes_array),
+            (self._sub_meta, self.meta),
+        ):
+            try:
+                target.unobserve(sub)
+            except Exception:  # noqa: BLE001 - already gone
+                pass
+        try:
+            self.doc.unobserve(self._sub_doc)
+        except Exception:  # noqa: BLE001
+            pass
+
+
+class StrokeDoc(StrokeMirror):
     """A painting held in a pycrdt document, with a plain mirror of its strokes.
 
     Local edits (:meth:`add`, :meth:`remove`, :meth:`update`,
@@ -245,96 +383,12 @@ class StrokeDoc:
             self.undo_manager  # noqa: B018 - start tracking my edits now
 
     # ------------------------------------------------------------ queries
-    def __len__(self) -> int:
-        return len(self._by_id)
-
-    def __contains__(self, sid: str) -> bool:
-        return sid in self._by_id
-
-    def get(self, sid: str) -> Stroke | None:
-        return self._by_id.get(sid)
-
-    @property
-    def background(self) -> tuple[float, float, float]:
-        return self._background
-
-    @property
-    def clock(self) -> int:
-        return self._max_clock
-
-    @property
-    def invalid(self) -> list[Invalid]:
-        """Entries that break the schema (not in the mirror)."""
-        return list(self._invalid.values())
-
     @property
     def duplicates(self) -> int:
         """Entries that carry the id of an earlier entry (concurrent edits of one stroke); ignored."""
         return len(self._ids) - len(self._by_id) - len(self._invalid)
 
-    def ordered(self) -> list[Stroke]:
-        """Valid strokes in paint order (bottom first)."""
-        return sorted(self._by_id.values(), key=lambda s: s.key)
-
-    def ids(self) -> list[str]:
-        return [s.id for s in self.ordered()]
-
-    def by_author(self, author: str) -> list[Stroke]:
-        return [s for s in self.ordered() if s.author == author]
-
-    def to_painting(self) -> Painting:
-        """A :class:`Painting` holding the same strokes (a copy)."""
-        p = Painting(background=self._background)
-        for s in self.ordered():
-            p.strokes[s.id] = s
-        p.version += 1
-        return p
-
-    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
-        """(params (N, 8) float32, opacity (N,) float32) in paint order."""
-        return self.to_painting().arrays()
-
-    def on_change(self, callback: Callable[[Change], None]) -> Callable[[], None]:
-        """Call ``callback(change)`` after every transaction that changed strokes.
-
-        Returns a function that removes the callback.
-        """
-        self._callbacks.append(callback)
-        return lambda: self._callbacks.remove(callback) if callback in self._callbacks else None
-
     # -------------------------------------------------------------- edits
-    def new_id(self) -> str:
-        sid = f"{self._sid_prefix}:{self._counter}"
-        self._counter += 1
-        return sid
-
-    def add(
-        self, params: Sequence[float] | np.ndarray, *, opacity: float = 1.0, author: str | None = None
-    ) -> Stroke:
-        """Add one stroke on top of everything seen so far."""
-        return self.add_many(np.asarray(params, dtype=np.float64)[None], opacity=opacity, author=author)[0]
-
-    def add_many(
-        self,
-        params: np.ndarray,
-        *,
-        opacity: float | Sequence[float] | np.ndarray = 1.0,
-        author: str | None = None,
-    ) -> list[Stroke]:
-        """Add strokes (rows of ``params``, shape (N, 8)) on top, in order, in one transaction."""
-        params = np.asarray(params, dtype=np.float64)
-        if params.ndim != 2 or params.shape[1] != 8:
-            raise PaintingFormatError(f"stroke parameters must have shape (N, 8), got {params.shape}")
-        op = np.broadcast_to(np.asarray(opacity, dtype=np.float64), (params.shape[0],))
-        author = self.author if author is None else author
-        clock = self._max_clock + 1
-        made = [
-            Stroke(self.new_id(), *params[i].tolist(), opacity=float(op[i]), author=author, clock=clock + i)
-            for i in range(params.shape[0])
-        ]
-        self.insert_strokes(made)
-        return made
-
     def insert_strokes(self, strokes: Iterable[Stroke]) -> int:
         """Insert strokes made elsewhere (keeping ids and keys); known ids are skipped.
 
@@ -356,10 +410,6 @@ class StrokeDoc:
 
     def _indices(self, want: set[str]) -> list[int]:
         return [i for i, s in enumerate(self._ids) if s in want]
-
-    def remove(self, sid: str) -> Stroke | None:
-        """Remove a stroke by id; returns it (None if unknown)."""
-        return self.remove_many([sid])[0] if sid in self._by_id else None
 
     def remove_many(self, sids: Iterable[str]) -> list[Stroke]:
         """Remove strokes by id (every entry carrying the id), in one transaction."""
@@ -404,14 +454,6 @@ class StrokeDoc:
                 self.meta["format"] = FORMAT_NAME
                 self.meta["version"] = SCHEMA_VERSION
 
-    def clear(self) -> None:
-        self.remove_many(list(self._by_id))
-
-    def load_painting(self, painting: Painting) -> int:
-        """Add every stroke of a painting (ids and keys kept) and its background."""
-        self.set_background(painting.background)
-        return self.insert_strokes(painting.ordered())
-
     def apply_remote(self, update: bytes) -> None:
         """Apply an update received from elsewhere (raises on malformed bytes)."""
         self._remote_depth += 1
@@ -444,27 +486,7 @@ class StrokeDoc:
         self._before = {}
         self._bg_changed = None
 
-    @property
-    def applying_remote(self) -> bool:
-        """True while :meth:`apply_remote` runs (for document observers)."""
-        return self._remote_depth > 0
-
     # ---------------------------------------------------------- undo/redo
-    @property
-    def undo_manager(self) -> UndoManager:
-        """Yjs undo over this replica's own transactions only (remote edits are never undone)."""
-        if self._undo is None:
-            self._undo = UndoManager(scopes=[self.strokes_array, self.meta], capture_timeout_millis=0)
-            self._undo.include_origin(self._local_origin)
-        return self._undo
-
-    def undo(self) -> bool:
-        """Undo my last edit (an add, removal, change or background); False if none."""
-        return self.undo_manager.undo()
-
-    def redo(self) -> bool:
-        return self.undo_manager.redo()
-
     # -------------------------------------------------------------- repair
     def repair(self) -> int:
         """Remove entries breaking the schema and revert a bad background. Returns how many."""
@@ -630,17 +652,3 @@ class StrokeDoc:
     def _on_transaction(self, event: Any) -> None:
         # called after the type observers of the same transaction
         self._emit(local=self._remote_depth == 0)
-
-    def close(self) -> None:
-        for sub, target in (
-            (self._sub_strokes, self.strokes_array),
-            (self._sub_meta, self.meta),
-        ):
-            try:
-                target.unobserve(sub)
-            except Exception:  # noqa: BLE001 - already gone
-                pass
-        try:
-            self.doc.unobserve(self._sub_doc)
-        except Exception:  # noqa: BLE001
-            pass
