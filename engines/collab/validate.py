@@ -848,7 +848,11 @@ class UpdateValidator:
         return (None, None, 0)
 
     # ------------------------------------------------------------ schema
-    def _check_schema(self, out: _Work, live_ids: Container[str], trusted: bool) -> None:
+    def _delete_ranges(
+        self, out: _Work
+    ) -> tuple[dict[int, list[tuple[int, int]]], Callable[[int, int], bool]]:
+        """The ranges ``out`` deletes, merged per client, and a test of whether it deletes
+        (client, clock); refuses deletes of changes the room does not have."""
         news = out.news
         dels: dict[int, list[tuple[int, int]]] = {}
         for client, clock, length in out.deletes:
@@ -877,6 +881,12 @@ class UpdateValidator:
                 return False
             i = bisect_right(rs, (clock, float("inf"))) - 1
             return i >= 0 and rs[i][0] <= clock < rs[i][1]
+
+        return dels, deleted_here
+
+    def _check_schema(self, out: _Work, live_ids: Container[str], trusted: bool) -> None:
+        news = out.news
+        dels, deleted_here = self._delete_ranges(out)
 
         # new strokes: complete, valid as a whole, ids unused
         maps: dict[int, dict[str, Any]] = {}

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import struct
 from array import array
-from bisect import bisect_right
 from collections.abc import Container, Iterator
 from typing import Any
 
@@ -393,33 +392,7 @@ class UpdateValidatorV2(UpdateValidator):
 
     def _check_schema(self, out: _Work, live_ids: Container[str], trusted: bool) -> None:
         news = out.news
-        dels: dict[int, list[tuple[int, int]]] = {}
-        for client, clock, length in out.deletes:
-            end = self.clock_of(client)
-            lst = news.get(client)
-            if lst:
-                end = lst[-1].clock + lst[-1].length
-            if clock + length > end:
-                raise UpdateRejected(
-                    f"deletes ({client}, {clock}..{clock + length}), which the room does not have"
-                )
-            dels.setdefault(client, []).append((clock, clock + length))
-        for c, v in dels.items():
-            v.sort()
-            merged: list[tuple[int, int]] = []
-            for a, z in v:
-                if merged and a <= merged[-1][1]:
-                    merged[-1] = (merged[-1][0], max(merged[-1][1], z))
-                else:
-                    merged.append((a, z))
-            dels[c] = merged
-
-        def deleted_here(client: int, clock: int) -> bool:
-            rs = dels.get(client)
-            if not rs:
-                return False
-            i = bisect_right(rs, (clock, float("inf"))) - 1
-            return i >= 0 and rs[i][0] <= clock < rs[i][1]
+        dels, deleted_here = self._delete_ranges(out)
 
         # the entries this update deletes, and the ids they carried
         dead_ranges: list[tuple[int, int]] = []
