@@ -245,6 +245,7 @@ class Runner(QtCore.QObject):
         self._latest: Any = None
         self._news = False
         self._last_publish = 0.0
+        self._job_pending = False  # run_job was called and its job has not started on the worker yet
         self._msg_cursor = 0
         self.visible = True
         # statistics (written by the worker, read by the GUI)
@@ -484,19 +485,25 @@ class Runner(QtCore.QObject):
 
     def run_job(self, factory: Callable[[Engine], Job]) -> bool:
         """Start a one-shot job ``factory(engine)`` (a generator of Progress)."""
-        if self._mode in (JOB,):
+        # a job asked for but not yet started on the worker counts as running: a second one
+        # would otherwise replace it there without ending it
+        if self._mode in (JOB,) or self._job_pending:
             self.message.emit("warning", f"{self.name}: a job is already running")
             return False
+        self._job_pending = True
 
         def go():
-            if self._mode == RUNNING:
-                self._set_mode(IDLE)
-            self._job_cancel = threading.Event()
-            self._job = factory(self.engine)
-            self._job_last_value = None
-            self._job_last_emit = 0.0
-            self._job_unsent = None
-            self._set_mode(JOB)
+            try:
+                if self._mode == RUNNING:
+                    self._set_mode(IDLE)
+                self._job_cancel = threading.Event()
+                self._job = factory(self.engine)
+                self._job_last_value = None
+                self._job_last_emit = 0.0
+                self._job_unsent = None
+                self._set_mode(JOB)
+            finally:
+                self._job_pending = False
 
         self._submit(self._guarded(go))
         return True

@@ -140,7 +140,9 @@ def test_closing_during_a_painting_completion(qtbot, tmp_path):
     panel = w.panels["painting"]
     if not panel._has_model:
         pytest.skip("no trained completion model in assets/painting/")
-    panel.start_demo()
+    panel.start_demo()  # a job of its own: Complete waits until the demo is painted
+    qtbot.waitUntil(lambda: panel._snap is not None and panel._snap.n_strokes > 0, timeout=120000)
+    qtbot.waitUntil(lambda: panel.runner.state != JOB, timeout=120000)
     panel.proposals_box.setValue(panel.proposals_box.maximum())
     panel.best_guess_box.setChecked(True)  # several samples fitted to their mean render: the longest
     assert panel.complete()

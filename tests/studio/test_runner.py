@@ -147,6 +147,24 @@ def test_job_progress_result_and_cancel(qtbot, runner):
     assert r.call(lambda e: e.job_cleanup)
 
 
+def test_a_second_job_asked_for_before_the_first_starts_is_refused(qtbot, runner):
+    """Two run_job calls in one breath: the second is refused at once (it used to replace the
+    first on the worker, which then never ended or cleaned up)."""
+    r = runner()
+    r.call(lambda e: setattr(e, "job_cleanup", False))
+    finished = []
+    r.job_finished.connect(lambda res, ok: finished.append((res, ok)))
+    assert r.run_job(lambda e: e.count_job(50))
+    assert not r.run_job(lambda e: e.count_job(7))
+    qtbot.waitUntil(lambda: bool(finished), timeout=10000)
+    qtbot.wait(100)
+    assert finished == [(50, True)]
+    assert r.call(lambda e: e.job_cleanup)
+    assert r.run_job(lambda e: e.count_job(3))  # and the next job after it starts
+    qtbot.waitUntil(lambda: len(finished) == 2, timeout=10000)
+    assert finished[-1] == (3, True)
+
+
 def test_engine_messages_are_forwarded(qtbot, runner):
     r = runner()
     got = []
