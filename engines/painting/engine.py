@@ -460,6 +460,8 @@ class PaintingEngine(Engine[PaintingParams, PaintingSnapshot]):
             guidance=self.params.guidance,
             seed=seed,
             proposals=k,
+            recolour_strength=self.params.context_colour,
+            recolour_during=True,
         )
         try:
             while True:

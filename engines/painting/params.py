@@ -9,6 +9,10 @@ from engines.base import Params, param
 #: masking modes of Complete: "all" keeps every stroke as context; the others are
 #: the completion model's masking schemes (engines.painting.model.MASK_MODES)
 COMPLETE_MODES = ("all", "random", "block", "level", "square", "unconditional")
+#: default strength of Complete's context colour guidance (engines.painting.model.recolour), chosen on the
+#: validation split (issue 16): the clean-stroke estimate of every DDIM step takes the colour of the
+#: context paint under each generated stroke
+DEFAULT_RECOLOUR = 1.0
 
 
 @dataclass(frozen=True)
@@ -23,6 +27,13 @@ class PaintingParams(Params):
     complete_steps: int = param(20, unit="steps", min=1, max=200, doc="DDIM steps of a proposal")
     guidance: float = param(1.5, min=0.0, max=10.0, doc="classifier-free guidance weight")
     proposals: int = param(3, min=1, max=8, doc="proposals shown side by side")
+    context_colour: float = param(
+        DEFAULT_RECOLOUR,
+        min=0.0,
+        max=1.0,
+        doc="how far each proposed stroke takes the colour of the painted context under it while it is "
+        "denoised (0: off, the model's own colours)",
+    )
     samples: int = param(
         1,
         min=1,
@@ -32,4 +43,4 @@ class PaintingParams(Params):
     )
 
 
-__all__ = ["COMPLETE_MODES", "PaintingParams"]
+__all__ = ["COMPLETE_MODES", "DEFAULT_RECOLOUR", "PaintingParams"]
