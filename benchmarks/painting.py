@@ -46,7 +46,7 @@ from engines.painting.evaluate import (  # noqa: E402
     table,
 )
 from engines.painting.model import MASK_MODES, load_model, sample, slots_for_context  # noqa: E402
-from engines.painting.params import DEFAULT_RECOLOUR  # noqa: E402
+from engines.painting.params import DEFAULT_DROP_SPREAD, DEFAULT_RECOLOUR, DROP_MODES  # noqa: E402
 from engines.painting.render import CanvasCache, render_fast, to_uint8  # noqa: E402
 
 ASSETS = ROOT / "assets" / "painting"
@@ -162,6 +162,13 @@ def main(argv: list[str] | None = None) -> int:
         help="context colour guidance of 'diffusion' (as in Complete); 'diffusion-before' is the same "
         "sampler without it (0), on the same seeds",
     )
+    ap.add_argument(
+        "--drop-spread",
+        type=float,
+        default=DEFAULT_DROP_SPREAD,
+        help="'diffusion-drop': 'diffusion' without the generated strokes over varied context paint "
+        f"(what Complete does in {' and '.join(DROP_MODES)} modes); 0: no such row",
+    )
     ap.add_argument("--skip-speed", action="store_true", help="quality only")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--json", type=Path, default=None, help="also write the figures here")
@@ -196,6 +203,18 @@ def main(argv: list[str] | None = None) -> int:
                 model, args.steps, args.guidance, args.candidates, args.temperature, decoders[:1], 0.0
             )
             completers["diffusion-before"] = before["diffusion"]
+        if args.drop_spread > 0:  # the same samples as 'diffusion'
+            dropped = diffusion_completers(
+                model,
+                args.steps,
+                args.guidance,
+                args.candidates,
+                args.temperature,
+                decoders[:1],
+                args.recolour,
+                args.drop_spread,
+            )
+            completers["diffusion-drop"] = dropped["diffusion"]
     if (ASSETS / "regression.zip").exists():
         completers["regression"] = regression_completer(load_model(ASSETS / "regression.zip"))
     completers["nearest"] = nearest_neighbour_completer(train)
@@ -207,7 +226,9 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.steps} DDIM steps, guidance {args.guidance}, temperature {args.temperature}, "
         f"{args.candidates} candidate(s), context colour guidance {args.recolour}; 'diffusion' is decoder "
         f"{decoders[0]}, 'diffusion-X' decoder X, 'diffusion-before' decoder {decoders[0]} without the "
-        "colour guidance; 'context' proposes nothing)"
+        f"colour guidance; 'diffusion-drop' is 'diffusion' less the strokes on context paint that varies by "
+        f"more than {args.drop_spread}, as Complete does in {' and '.join(DROP_MODES)} modes; "
+        "'context' proposes nothing)"
     )
     print(table(rows))
     print()

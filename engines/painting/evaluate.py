@@ -29,6 +29,7 @@ from engines.painting.model import (
     MASK_MODES,
     consensus_fit,
     context_colours,
+    discordant,
     make_mask,
     mbr_select,
     sample,
@@ -93,6 +94,7 @@ def diffusion_completers(
     temperature: float = 1.0,
     decoders: tuple[str, ...] = ("fit",),
     recolour: float = 0.0,
+    drop_spread: float = 0.0,
 ) -> dict[str, Completer]:
     """Completers that decode the same ``candidates`` diffusion samples in different ways.
 
@@ -103,6 +105,8 @@ def diffusion_completers(
     Names: ``diffusion`` for the first decoder, ``diffusion-<decoder>`` for the others.
     ``recolour`` > 0: the samples are drawn with that context colour guidance during DDIM
     (:func:`engines.painting.model.sample`'s ``recolour_strength``, ``recolour_during``).
+    ``drop_spread`` > 0: generated strokes on varied context paint are dropped (made invisible,
+    :func:`engines.painting.model.discordant`).
     """
     if candidates < 1:
         raise ValueError(f"candidates = {candidates}: must be at least 1")
@@ -131,13 +135,19 @@ def diffusion_completers(
         return last["out"]
 
     def make(decoder: str) -> Completer:
-        def run(context, mask, levels, seed):
+        def decode(context, mask, levels, seed):
             out = draw(context, mask, levels, seed)
             if decoder == "sample" or len(out) == 1:
                 return out[0]
             if decoder == "choice":
                 return out[mbr_select(out)]
             return consensus_fit(out, mask)
+
+        def run(context, mask, levels, seed):
+            out = decode(context, mask, levels, seed)
+            if drop_spread > 0:
+                out = np.where(discordant(out, mask, drop_spread)[:, None], 0.0, out).astype(np.float32)
+            return out
 
         return run
 

@@ -69,6 +69,8 @@ __all__ = [
     "consensus_fit",
     "context_colours",
     "recolour",
+    "context_spread",
+    "discordant",
 ]
 
 MASK_MODES = ("random", "block", "level", "square", "unconditional")
@@ -356,6 +358,61 @@ def recolour(
         new = out[i][free, 5:8] + strength * cov[:, None] * (col - out[i][free, 5:8])
         out[i, free, 5:8] = np.clip(new, 0.0, 1.0)
     return out[0] if single else out
+
+
+def context_spread(
+    strokes: np.ndarray, context: np.ndarray, size: int = RECOLOUR_PX
+) -> tuple[np.ndarray, np.ndarray]:
+    """How much the context paint under each of ``strokes`` (K, 8) varies: (spread (K,), covered (K,)).
+
+    ``spread`` is the footprint- and coverage-weighted standard deviation of the
+    context paint colour (RGB, averaged over channels) under the stroke; a
+    stroke of one colour over a region of many (an edge between coarse strokes)
+    has a large spread. ``covered`` as in :func:`context_colours`.
+    """
+    from engines.painting.render import stroke_alpha
+
+    strokes = np.asarray(strokes, np.float32).reshape(-1, 8)
+    spread, covered = np.zeros(len(strokes)), np.zeros(len(strokes))
+    paint = _context_paint(context, size)
+    if len(strokes) == 0 or paint is None:
+        return spread, covered
+    black, cov = paint
+    pix = (black / np.maximum(cov, 1e-6)[..., None]).reshape(-1, 3)
+    px = (torch.arange(size, dtype=torch.float32) + 0.5) / size
+    with torch.no_grad():
+        a = stroke_alpha(torch.from_numpy(strokes), torch.ones(len(strokes)), px, px).numpy()
+    a = a.reshape(len(strokes), -1).astype(np.float64)
+    w = a * cov.reshape(1, -1)
+    ws = w.sum(1)
+    ok = ws > 1e-9
+    mean = (w @ pix)[ok] / ws[ok, None]
+    var = (w @ pix**2)[ok] / ws[ok, None] - mean**2
+    spread[ok] = np.sqrt(np.clip(var, 0.0, None).mean(1))
+    a_sum = a.sum(1)
+    covered[a_sum > 1e-9] = ws[a_sum > 1e-9] / a_sum[a_sum > 1e-9]
+    return spread, np.clip(covered, 0.0, 1.0)
+
+
+def discordant(
+    painting: np.ndarray, ctx_mask: np.ndarray, max_spread: float, min_covered: float = 0.9
+) -> np.ndarray:
+    """Generated slots (N,) bool of ``painting`` (N, 8) that lie on varied context paint.
+
+    A generated stroke that the context covers (at least ``min_covered`` of its
+    footprint) where the context paint under it varies by more than
+    ``max_spread`` (:func:`context_spread`) paints one colour over an edge of
+    the painting; dropping such strokes helps in level and block completions
+    (issue 16). Context slots are never discordant.
+    """
+    mask = np.asarray(ctx_mask, bool).reshape(-1)
+    out = np.zeros(len(mask), bool)
+    free = np.flatnonzero(~mask)
+    if max_spread <= 0 or len(free) == 0 or not mask.any():
+        return out
+    spread, covered = context_spread(painting[free], painting[mask])
+    out[free] = (spread > max_spread) & (covered >= min_covered)
+    return out
 
 
 class StrokeDenoiser(nn.Module):

@@ -21,7 +21,7 @@ from engines.cliargs import (
     suggest,
 )
 from engines.files import atomic_output, check_input, check_output, reading
-from engines.painting.params import DEFAULT_RECOLOUR
+from engines.painting.params import DEFAULT_DROP_SPREAD, DEFAULT_RECOLOUR, DROP_MODES
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets" / "painting"
 DEFAULT_MODEL = ASSETS / "model.zip"
@@ -193,7 +193,14 @@ def _cmd_complete(args) -> int:
     import torch
 
     from engines.painting.decompose import level_sizes
-    from engines.painting.model import MASK_MODES, consensus_fit, make_mask, sample, slots_for_context
+    from engines.painting.model import (
+        MASK_MODES,
+        consensus_fit,
+        discordant,
+        make_mask,
+        sample,
+        slots_for_context,
+    )
     from engines.painting.strokes import load_painting, save_painting
 
     check_output(args.out)
@@ -238,7 +245,10 @@ def _cmd_complete(args) -> int:
         ids = painting.ids()
         for i in np.flatnonzero(~mask):
             result.remove(ids[i])
-    new = out[~mask]
+    keep = ~mask
+    if args.mode in DROP_MODES and args.drop_spread > 0:
+        keep &= ~discordant(out, mask, args.drop_spread)
+    new = out[keep]
     result.add_many(new, author="model")
     with atomic_output(args.out) as tmp:
         save_painting(result, tmp)
@@ -386,6 +396,13 @@ def add_model_parsers(sub) -> None:
         default=DEFAULT_RECOLOUR,
         help="pull each proposed stroke's colour toward the context paint under it while denoising "
         "(0: off, the model's own colours; 1: the context's colour where the context covers the stroke)",
+    )
+    co.add_argument(
+        "--drop-spread",
+        type=float_range(0.0, 1.0),
+        default=DEFAULT_DROP_SPREAD,
+        help=f"in {' and '.join(DROP_MODES)} modes, leave out proposed strokes over context paint whose "
+        "colour varies by more than this (0: keep all)",
     )
     co.add_argument("--seed", type=seed, default=0)
     co.add_argument("--model", type=Path, default=DEFAULT_MODEL)

@@ -169,3 +169,53 @@ def test_complete_job_colours_proposals_from_the_painting_unless_turned_off():
     err_on = np.abs(on[on_paint, 5:8] - col[on_paint]).mean()
     err_off = np.abs(off[off_paint, 5:8] - col_off[off_paint]).mean()
     assert err_on < 0.05 and err_off > 0.1 and err_on < 0.25 * err_off, (err_on, err_off)
+
+
+def test_discordant_strokes_lie_on_varied_context_paint():
+    from engines.painting.model import context_spread, discordant
+
+    # two overlapping upright bars, red on the left and blue on the right
+    context = [_stroke(0.3, 0.5, 0.6, 0.9, RED), _stroke(0.7, 0.5, 0.6, 0.9, (0.1, 0.1, 0.9))]
+    strokes = [
+        _stroke(0.45, 0.5, 0.3, 0.05, (0.5, 0.1, 0.5)),  # across the edge between the bars
+        _stroke(0.2, 0.5, 0.1, 0.05, RED),  # inside the red bar
+        _stroke(0.5, 0.02, 0.1, 0.04, RED),  # over bare canvas
+    ]
+    painting = np.stack(context + strokes)
+    mask = np.array([True, True, False, False, False])
+    spread, covered = context_spread(painting[2:], painting[:2])
+    assert spread[0] > 0.2 and spread[1] < 0.01 and covered[2] < 0.1
+    assert list(discordant(painting, mask, 0.03)) == [False, False, True, False, False]
+    assert not discordant(painting, mask, 0.0).any()  # 0: off
+
+
+@pytest.mark.parametrize("mode", ["level", "random"])
+def test_complete_job_drops_proposals_on_varied_paint_in_level_mode_only(mode):
+    from engines.base import drive_job
+    from engines.painting.engine import PaintingEngine, PaintingParams
+    from engines.painting.decompose import level_sizes
+    from engines.painting.model import discordant, slots_for_context
+
+    painting = _toy_paintings(1)[0][:19]  # three bars of different colours, then small strokes
+
+    def proposals(spread):
+        e = PaintingEngine(PaintingParams(canvas_px=64, proposals=1, complete_steps=4, drop_spread=spread))
+        e.model = _wild_model()
+        e.add_strokes(painting)
+        props, done = drive_job(e.complete_job(mode=mode, p=0.6))
+        assert done
+        return props[0], e.last_completion["proposed_slots"]
+
+    kept, slots = proposals(0.0)
+    assert len(kept) == slots
+    dropped, _ = proposals(0.03)
+    if mode == "random":
+        np.testing.assert_array_equal(dropped, kept)
+        return
+    assert 0 < len(dropped) < len(kept)
+    # the ones left out are exactly the discordant ones of the same sample: levels 0 and 1 are the context
+    context, filled, levels = slots_for_context(painting, level_sizes(20))
+    mask = filled & (levels < 2)
+    full = context.copy()
+    full[~mask] = kept
+    np.testing.assert_array_equal(dropped, kept[~discordant(full, mask, 0.03)[~mask]])
