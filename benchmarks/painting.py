@@ -35,15 +35,18 @@ from engines.painting.data import load_dataset  # noqa: E402
 from engines.painting.decompose import level_sizes  # noqa: E402
 from engines.painting.evaluate import (  # noqa: E402
     DECODERS,
+    context_only_completer,
     diffusion_completer,
     diffusion_completers,
     evaluate,
     nearest_neighbour_completer,
+    ratio_table,
     regression_completer,
     summary,
     table,
 )
 from engines.painting.model import MASK_MODES, load_model, sample, slots_for_context  # noqa: E402
+from engines.painting.params import DEFAULT_DROP_SPREAD, DEFAULT_RECOLOUR, DROP_MODES  # noqa: E402
 from engines.painting.render import CanvasCache, render_fast, to_uint8  # noqa: E402
 
 ASSETS = ROOT / "assets" / "painting"
@@ -71,7 +74,7 @@ def _timings(fn, repeat: int = 21) -> tuple[float, float, float]:
 
 
 def speed(
-    data: np.ndarray, candidates: int = 1, guidance: float = 1.5, decoder: str = "fit"
+    data: np.ndarray, candidates: int = 1, guidance: float = 1.5, decoder: str = "fit", recolour: float = 0.0
 ) -> dict[str, float]:
     rng = np.random.default_rng(0)
     # realistic strokes: decomposed paintings, concatenated
@@ -109,7 +112,17 @@ def speed(
         ctx, mask, levels = slots_for_context(data[0][:100], level_sizes(model.cfg.n_strokes))
         sample(model, ctx, mask, levels, steps=20, guidance=1.5)  # warm up
         out["proposal_100_context_s"] = _best_of(
-            lambda: sample(model, ctx, mask, levels, steps=20, guidance=guidance), repeat=3
+            lambda: sample(
+                model,
+                ctx,
+                mask,
+                levels,
+                steps=20,
+                guidance=guidance,
+                recolour_strength=recolour,
+                recolour_during=True,
+            ),
+            repeat=3,
         )
         if candidates > 1:
             # a new completer per call: a completer reuses the samples of a repeated call
@@ -142,6 +155,21 @@ def main(argv: list[str] | None = None) -> int:
         "in the summary: fit (strokes fitted to the samples' mean render), choice (the sample closest "
         "to that mean), sample (the first sample)",
     )
+    ap.add_argument(
+        "--recolour",
+        type=float,
+        default=DEFAULT_RECOLOUR,
+        help="context colour guidance of 'diffusion' (as in Complete); 'diffusion-before' is the same "
+        "sampler without it (0), on the same seeds",
+    )
+    ap.add_argument(
+        "--drop-spread",
+        type=float,
+        default=DEFAULT_DROP_SPREAD,
+        help="'diffusion-drop': 'diffusion' without the generated strokes over varied context paint "
+        f"(what Complete does in {' and '.join(DROP_MODES)} modes); 0: no such row",
+    )
+    ap.add_argument("--skip-speed", action="store_true", help="quality only")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = ap.parse_args(argv)
@@ -155,40 +183,38 @@ def main(argv: list[str] | None = None) -> int:
     test = d["params"][d["split"] == 1][: args.n]
     levels = d["levels"]
 
-    sp = speed(d["params"], args.candidates, args.guidance, decoders[0])
-    print(f"speed (the machine may be shared: load average {sp['load_average_1min']:.1f})")
-    print(
-        f"  render 1,000 strokes at 512 px: median {sp['render_1000_at_512_ms']:.1f} ms of 21 "
-        f"(target 50 ms: x{50 / sp['render_1000_at_512_ms']:.2f}); best {sp['render_1000_at_512_best_ms']:.1f} ms, "
-        f"median CPU time {sp['render_1000_at_512_cpu_ms']:.1f} ms on {numba.get_num_threads()} threads"
+    sp = (
+        {}
+        if args.skip_speed
+        else speed(d["params"], args.candidates, args.guidance, decoders[0], args.recolour)
     )
-    print(
-        f"  canvas with 10,000 strokes: {sp['canvas_10000_fps']:.1f} frames/s "
-        f"(target 30: x{sp['canvas_10000_fps'] / 30:.2f}); full re-render {sp['full_render_10000_at_512_ms']:.0f} ms"
-    )
-    if "proposal_100_context_s" in sp:
-        print(
-            f"  one proposal, 100 context strokes, {args.steps} DDIM steps + CFG: "
-            f"{sp['proposal_100_context_s']:.2f} s (target 2 s: x{2 / sp['proposal_100_context_s']:.2f})"
-        )
-    if "completion_decoder_100_context_s" in sp:
-        print(
-            f"  the summary's decoder ({args.candidates} samples + {decoders[0]}), 100 context strokes: "
-            f"{sp['completion_decoder_100_context_s']:.2f} s"
-        )
-
-    completers = {}
+    if sp:
+        _print_speed(sp, args, decoders)
+    completers = {"context": context_only_completer()}
     if (ASSETS / "model.zip").exists():
+        model = load_model(ASSETS / "model.zip")
         completers.update(
             diffusion_completers(
-                load_model(ASSETS / "model.zip"),
+                model, args.steps, args.guidance, args.candidates, args.temperature, decoders, args.recolour
+            )
+        )
+        if args.recolour > 0:
+            before = diffusion_completers(
+                model, args.steps, args.guidance, args.candidates, args.temperature, decoders[:1], 0.0
+            )
+            completers["diffusion-before"] = before["diffusion"]
+        if args.drop_spread > 0:  # the same samples as 'diffusion'
+            dropped = diffusion_completers(
+                model,
                 args.steps,
                 args.guidance,
                 args.candidates,
                 args.temperature,
-                decoders,
+                decoders[:1],
+                args.recolour,
+                args.drop_spread,
             )
-        )
+            completers["diffusion-drop"] = dropped["diffusion"]
     if (ASSETS / "regression.zip").exists():
         completers["regression"] = regression_completer(load_model(ASSETS / "regression.zip"))
     completers["nearest"] = nearest_neighbour_completer(train)
@@ -198,14 +224,20 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"\nquality on {len(test)} held-out paintings ({time.perf_counter() - t0:.0f} s; diffusion: "
         f"{args.steps} DDIM steps, guidance {args.guidance}, temperature {args.temperature}, "
-        f"{args.candidates} candidate(s); 'diffusion' is decoder {decoders[0]}, 'diffusion-X' decoder X)"
+        f"{args.candidates} candidate(s), context colour guidance {args.recolour}; 'diffusion' is decoder "
+        f"{decoders[0]}, 'diffusion-X' decoder X, 'diffusion-before' decoder {decoders[0]} without the "
+        f"colour guidance; 'diffusion-drop' is 'diffusion' less the strokes on context paint that varies by "
+        f"more than {args.drop_spread}, as Complete does in {' and '.join(DROP_MODES)} modes; "
+        "'context' proposes nothing)"
     )
     print(table(rows))
+    print()
+    print(ratio_table(rows))
     s = summary(rows)
     for name, v in s.items():
-        print(f"  {name:11s} mean image MSE {v['image_mse']:.5f}   stroke L1 {v['stroke_l1']:.4f}")
+        print(f"  {name:16s} mean image MSE {v['image_mse']:.5f}   stroke L1 {v['stroke_l1']:.4f}")
     if "diffusion" in s:
-        for base in ("regression", "nearest"):
+        for base in ("regression", "nearest", "context", "diffusion-before"):
             if base in s:
                 r = s[base]["image_mse"] / s["diffusion"]["image_mse"]
                 print(
@@ -219,6 +251,30 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
     return 0
+
+
+def _print_speed(sp: dict, args, decoders) -> None:
+    print(f"speed (the machine may be shared: load average {sp['load_average_1min']:.1f})")
+    print(
+        f"  render 1,000 strokes at 512 px: median {sp['render_1000_at_512_ms']:.1f} ms of 21 "
+        f"(target 50 ms: x{50 / sp['render_1000_at_512_ms']:.2f}); best {sp['render_1000_at_512_best_ms']:.1f} ms, "
+        f"median CPU time {sp['render_1000_at_512_cpu_ms']:.1f} ms on {numba.get_num_threads()} threads"
+    )
+    print(
+        f"  canvas with 10,000 strokes: {sp['canvas_10000_fps']:.1f} frames/s "
+        f"(target 30: x{sp['canvas_10000_fps'] / 30:.2f}); full re-render {sp['full_render_10000_at_512_ms']:.0f} ms"
+    )
+    if "proposal_100_context_s" in sp:
+        print(
+            f"  one proposal, 100 context strokes, {args.steps} DDIM steps + CFG "
+            f"+ colour guidance {args.recolour}: "
+            f"{sp['proposal_100_context_s']:.2f} s (target 2 s: x{2 / sp['proposal_100_context_s']:.2f})"
+        )
+    if "completion_decoder_100_context_s" in sp:
+        print(
+            f"  the summary's decoder ({args.candidates} samples + {decoders[0]}), 100 context strokes: "
+            f"{sp['completion_decoder_100_context_s']:.2f} s"
+        )
 
 
 if __name__ == "__main__":

@@ -381,10 +381,13 @@ class PaintingEngine(Engine[PaintingParams, PaintingSnapshot]):
         probability ``p``), "block" (a run of 1 - p of the slots is hidden),
         "level" (only the first level, or two when p >= 0.5), "square" (a
         square around a random stroke holding about 1 - p of them is hidden),
-        "unconditional" (none). Every slot that is not context is proposed.
+        "unconditional" (none). Every slot that is not context is proposed, in the
+        colour of the context paint under it (``params.context_colour``), less, in level
+        and block modes, the strokes over varied context paint (``params.drop_spread``).
         """
         from engines.painting.decompose import level_sizes
-        from engines.painting.model import consensus_fit, make_mask, slots_for_context
+        from engines.painting.model import consensus_fit, discordant, make_mask, slots_for_context
+        from engines.painting.params import DROP_MODES
 
         if mode not in COMPLETE_MODES:
             raise ValueError(f"complete mode = {mode!r}: allowed values are {', '.join(COMPLETE_MODES)}")
@@ -432,9 +435,13 @@ class PaintingEngine(Engine[PaintingParams, PaintingSnapshot]):
                     yield Progress(
                         done + steps, total, f"fitting proposal {i + 1}/{n_prop} to its {k} samples"
                     )
-                    new = consensus_fit(out, mask)[~mask]
+                    full = consensus_fit(out, mask)
                 else:
-                    new = out[0][~mask]
+                    full = out[0]
+                new = full[~mask]
+                if mode in DROP_MODES and self.params.drop_spread > 0:
+                    # strokes of one colour over varied paint blur its edges (issue 16)
+                    new = new[~discordant(full, mask, self.params.drop_spread)[~mask]]
                 if region is not None:
                     x0, y0, x1, y1 = region
                     inside = (new[:, 0] >= x0) & (new[:, 0] <= x1) & (new[:, 1] >= y0) & (new[:, 1] <= y1)
@@ -460,6 +467,8 @@ class PaintingEngine(Engine[PaintingParams, PaintingSnapshot]):
             guidance=self.params.guidance,
             seed=seed,
             proposals=k,
+            recolour_strength=self.params.context_colour,
+            recolour_during=True,
         )
         try:
             while True:

@@ -25,7 +25,15 @@ from collections.abc import Callable
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from engines.painting.model import MASK_MODES, consensus_fit, make_mask, mbr_select, sample
+from engines.painting.model import (
+    MASK_MODES,
+    consensus_fit,
+    context_colours,
+    discordant,
+    make_mask,
+    mbr_select,
+    sample,
+)
 from engines.painting.render import render_fast
 
 RATIOS = (0.2, 0.4, 0.6, 0.8)
@@ -45,6 +53,32 @@ def stroke_l1(pred: np.ndarray, true: np.ndarray) -> float:
     return float(cost[r, c].mean())
 
 
+def colour_error(out: np.ndarray, mask: np.ndarray, min_covered: float = 0.5) -> float:
+    """Mean absolute RGB difference between each generated stroke and the context paint under it.
+
+    Over the generated strokes (slots not in ``mask``) whose footprint the
+    context covers by at least ``min_covered`` (see
+    :func:`engines.painting.model.context_colours`); NaN when there is none.
+    """
+    free = ~np.asarray(mask, bool)
+    if not free.any() or not mask.any():
+        return float("nan")
+    col, cov = context_colours(out[free], out[mask])
+    keep = cov >= min_covered
+    if not keep.any():
+        return float("nan")
+    return float(np.abs(out[free][keep, 5:8] - col[keep]).mean())
+
+
+def context_only_completer() -> Completer:
+    """Proposes nothing: the painting is its context strokes alone (free slots are invisible)."""
+
+    def run(context, mask, levels, seed):
+        return np.where(mask[:, None], context, 0.0).astype(np.float32)
+
+    return run
+
+
 def _render(p: np.ndarray) -> np.ndarray:
     return render_fast(p, size=EVAL_SIZE)
 
@@ -59,6 +93,8 @@ def diffusion_completers(
     candidates: int = 1,
     temperature: float = 1.0,
     decoders: tuple[str, ...] = ("fit",),
+    recolour: float = 0.0,
+    drop_spread: float = 0.0,
 ) -> dict[str, Completer]:
     """Completers that decode the same ``candidates`` diffusion samples in different ways.
 
@@ -67,6 +103,10 @@ def diffusion_completers(
     fitted to the samples' mean render (:func:`consensus_fit`). The samples of
     one call are shared by the decoders (drawn once per context and seed).
     Names: ``diffusion`` for the first decoder, ``diffusion-<decoder>`` for the others.
+    ``recolour`` > 0: the samples are drawn with that context colour guidance during DDIM
+    (:func:`engines.painting.model.sample`'s ``recolour_strength``, ``recolour_during``).
+    ``drop_spread`` > 0: generated strokes on varied context paint are dropped (made invisible,
+    :func:`engines.painting.model.discordant`).
     """
     if candidates < 1:
         raise ValueError(f"candidates = {candidates}: must be at least 1")
@@ -89,17 +129,25 @@ def diffusion_completers(
                 seed=seed,
                 proposals=candidates,
                 temperature=temperature,
+                recolour_strength=recolour,
+                recolour_during=True,
             )
         return last["out"]
 
     def make(decoder: str) -> Completer:
-        def run(context, mask, levels, seed):
+        def decode(context, mask, levels, seed):
             out = draw(context, mask, levels, seed)
             if decoder == "sample" or len(out) == 1:
                 return out[0]
             if decoder == "choice":
                 return out[mbr_select(out)]
             return consensus_fit(out, mask)
+
+        def run(context, mask, levels, seed):
+            out = decode(context, mask, levels, seed)
+            if drop_spread > 0:
+                out = np.where(discordant(out, mask, drop_spread)[:, None], 0.0, out).astype(np.float32)
+            return out
 
         return run
 
@@ -113,9 +161,12 @@ def diffusion_completer(
     candidates: int = 1,
     temperature: float = 1.0,
     decoder: str = "choice",
+    recolour: float = 0.0,
 ) -> Completer:
     """One diffusion completer (see :func:`diffusion_completers`)."""
-    return diffusion_completers(model, steps, guidance, candidates, temperature, (decoder,))["diffusion"]
+    return diffusion_completers(model, steps, guidance, candidates, temperature, (decoder,), recolour)[
+        "diffusion"
+    ]
 
 
 def regression_completer(model) -> Completer:
@@ -152,12 +203,15 @@ def evaluate(
     ratios: tuple[float, ...] = RATIOS,
     seed: int = 0,
 ) -> list[dict]:
-    """Rows of {method, mode, p, image_mse, stroke_l1, n} averaged over ``paintings``."""
+    """Rows of {method, mode, p, image_mse, stroke_l1, colour_err, n} averaged over ``paintings``.
+
+    ``colour_err`` is :func:`colour_error` averaged over the paintings where it is defined (NaN if none).
+    """
     rows = []
     truth = [_render(p) for p in paintings]
     for mode in modes:
         for p in ratios if mode not in ("unconditional",) else (0.0,):
-            acc = {name: ([], []) for name in completers}
+            acc = {name: ([], [], []) for name in completers}
             for i, true in enumerate(paintings):
                 rng = np.random.default_rng([seed, i, int(p * 100), MASK_MODES.index(mode)])
                 mask = make_mask(mode, true, levels, rng, p)
@@ -168,7 +222,9 @@ def evaluate(
                     l1 = stroke_l1(out[~mask], true[~mask])
                     acc[name][0].append(mse)
                     acc[name][1].append(l1)
-            for name, (mses, l1s) in acc.items():
+                    acc[name][2].append(colour_error(out, mask))
+            for name, (mses, l1s, cols) in acc.items():
+                cols = [c for c in cols if np.isfinite(c)]
                 rows.append(
                     {
                         "method": name,
@@ -176,10 +232,36 @@ def evaluate(
                         "p": p,
                         "image_mse": float(np.mean(mses)),
                         "stroke_l1": float(np.mean(l1s)),
+                        "colour_err": float(np.mean(cols)) if cols else float("nan"),
                         "n": len(mses),
                     }
                 )
     return rows
+
+
+def ratio_table(rows: list[dict], reference: str = "context") -> str:
+    """Per mode and ratio: each method's image MSE / the ``reference`` method's, and its colour error.
+
+    Below 1: the completion is closer to the truth than the context alone (proposing nothing).
+    The colour error is :func:`colour_error` (mean |RGB| difference between a proposed stroke and
+    the context paint under it; '-' where no proposed stroke lies on painted context).
+    """
+    methods = [m for m in dict.fromkeys(r["method"] for r in rows) if m != reference]
+    lines = [
+        f"image MSE / {reference}-only MSE, and the colour error of the proposed strokes against the "
+        "context paint under them",
+        f"{'mode':8s} {'p':>4s} " + " ".join(f"{m:>20s}" for m in methods),
+    ]
+    for mode, p in dict.fromkeys((r["mode"], r["p"]) for r in rows):
+        ref = next(r for r in rows if r["method"] == reference and r["mode"] == mode and r["p"] == p)
+        cells = []
+        for m in methods:
+            r = next(r for r in rows if r["method"] == m and r["mode"] == mode and r["p"] == p)
+            ratio = r["image_mse"] / ref["image_mse"] if ref["image_mse"] > 0 else float("nan")
+            col = "-" if not np.isfinite(r.get("colour_err", np.nan)) else f"{r['colour_err']:.3f}"
+            cells.append(f"{ratio:>13.2f} {col:>6s}")
+        lines.append(f"{mode:8s} {p:4.1f} " + " ".join(cells))
+    return "\n".join(lines)
 
 
 def summary(rows: list[dict]) -> dict[str, dict[str, float]]:

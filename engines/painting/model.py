@@ -67,12 +67,18 @@ __all__ = [
     "context_patches",
     "mbr_select",
     "consensus_fit",
+    "context_colours",
+    "recolour",
+    "context_spread",
+    "discordant",
 ]
 
 MASK_MODES = ("random", "block", "level", "square", "unconditional")
 MODEL_KIND = "painting-completion-model"
 #: side, in pixels, of one context-image patch token
 PATCH = 4
+#: side, in pixels, of the context render that generated strokes read their colour from (:func:`recolour`)
+RECOLOUR_PX = 32
 
 
 @dataclass(frozen=True)
@@ -271,6 +277,142 @@ def consensus_fit(
             x[..., 2:4].clamp_(min=MIN_SIZE)
     out = x.detach()[0].numpy()
     return np.where(free[:, None], out, completions[0]).astype(np.float32)
+
+
+def context_colours(
+    strokes: np.ndarray, context: np.ndarray, size: int = RECOLOUR_PX
+) -> tuple[np.ndarray, np.ndarray]:
+    """The paint colour of the ``context`` strokes (M, 8) under each of ``strokes`` (K, 8).
+
+    The context is rendered at ``size`` px on white and on black: the black
+    render is the paint times its coverage, so the footprint-weighted mean of
+    (black render) / (coverage) is the colour of the paint under a stroke,
+    unbiased by the background. Returns (colours (K, 3) in [0, 1], covered (K,)):
+    ``covered`` is the part of each stroke's footprint (its alpha) that the
+    context paints, in [0, 1]; where it is 0 the colour is the stroke's own.
+    """
+    return _colours_under(strokes, _context_paint(context, size))
+
+
+def _context_paint(context: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """(paint x coverage (S, S, 3), coverage (S, S)) of the context strokes, or None without any."""
+    from engines.painting.render import render_fast
+
+    context = np.asarray(context, np.float64).reshape(-1, 8)
+    if len(context) == 0:
+        return None
+    white = render_fast(context, size=size)
+    black = render_fast(context, size=size, background=(0.0, 0.0, 0.0))
+    return black, np.clip(1.0 - (white - black).mean(-1), 0.0, 1.0)
+
+
+def _colours_under(
+    strokes: np.ndarray, paint: tuple[np.ndarray, np.ndarray] | None
+) -> tuple[np.ndarray, np.ndarray]:
+    from engines.painting.render import stroke_alpha
+
+    strokes = np.asarray(strokes, np.float32).reshape(-1, 8)
+    colours = strokes[:, 5:8].astype(np.float64).copy()
+    covered = np.zeros(len(strokes))
+    if len(strokes) == 0 or paint is None:
+        return colours, covered
+    black, cov = paint
+    size = cov.shape[0]
+    px = (torch.arange(size, dtype=torch.float32) + 0.5) / size
+    with torch.no_grad():
+        a = stroke_alpha(torch.from_numpy(strokes), torch.ones(len(strokes)), px, px).numpy()
+    a = a.reshape(len(strokes), -1).astype(np.float64)  # (K, S*S)
+    a_sum = a.sum(1)
+    w = a @ cov.reshape(-1)  # footprint weight that the context covers
+    paint = a @ black.reshape(-1, 3)  # footprint-weighted paint (colour x coverage)
+    ok = w > 1e-9
+    colours[ok] = np.clip(paint[ok] / w[ok, None], 0.0, 1.0)
+    covered[a_sum > 1e-9] = w[a_sum > 1e-9] / a_sum[a_sum > 1e-9]
+    return colours, np.clip(covered, 0.0, 1.0)
+
+
+def recolour(
+    paintings: np.ndarray, ctx_mask: np.ndarray, strength: float = 1.0, size: int = RECOLOUR_PX
+) -> np.ndarray:
+    """Pull each generated stroke's colour toward the context paint under it.
+
+    ``paintings`` (B, N, 8) or (N, 8) in [0, 1], ``ctx_mask`` (N,) or (B, N):
+    for each free slot, colour <- colour + strength * covered * (context colour
+    - colour) (see :func:`context_colours`), so a stroke over painted context
+    takes its colour and one over bare canvas keeps its own. Context slots are unchanged.
+    """
+    if not 0.0 <= strength <= 1.0:
+        raise ValueError(f"recolour strength = {strength}: allowed range is [0, 1]")
+    out = np.array(paintings, np.float32, copy=True)
+    single = out.ndim == 2
+    if single:
+        out = out[None]
+    mask = np.broadcast_to(np.asarray(ctx_mask, bool).reshape(-1, out.shape[1]), out.shape[:2])
+    if strength == 0.0:
+        return out[0] if single else out
+    for i in range(len(out)):
+        free = ~mask[i]
+        if not free.any() or not mask[i].any():
+            continue
+        col, cov = context_colours(out[i][free], out[i][mask[i]], size)
+        new = out[i][free, 5:8] + strength * cov[:, None] * (col - out[i][free, 5:8])
+        out[i, free, 5:8] = np.clip(new, 0.0, 1.0)
+    return out[0] if single else out
+
+
+def context_spread(
+    strokes: np.ndarray, context: np.ndarray, size: int = RECOLOUR_PX
+) -> tuple[np.ndarray, np.ndarray]:
+    """How much the context paint under each of ``strokes`` (K, 8) varies: (spread (K,), covered (K,)).
+
+    ``spread`` is the footprint- and coverage-weighted standard deviation of the
+    context paint colour (RGB, averaged over channels) under the stroke; a
+    stroke of one colour over a region of many (an edge between coarse strokes)
+    has a large spread. ``covered`` as in :func:`context_colours`.
+    """
+    from engines.painting.render import stroke_alpha
+
+    strokes = np.asarray(strokes, np.float32).reshape(-1, 8)
+    spread, covered = np.zeros(len(strokes)), np.zeros(len(strokes))
+    paint = _context_paint(context, size)
+    if len(strokes) == 0 or paint is None:
+        return spread, covered
+    black, cov = paint
+    pix = (black / np.maximum(cov, 1e-6)[..., None]).reshape(-1, 3)
+    px = (torch.arange(size, dtype=torch.float32) + 0.5) / size
+    with torch.no_grad():
+        a = stroke_alpha(torch.from_numpy(strokes), torch.ones(len(strokes)), px, px).numpy()
+    a = a.reshape(len(strokes), -1).astype(np.float64)
+    w = a * cov.reshape(1, -1)
+    ws = w.sum(1)
+    ok = ws > 1e-9
+    mean = (w @ pix)[ok] / ws[ok, None]
+    var = (w @ pix**2)[ok] / ws[ok, None] - mean**2
+    spread[ok] = np.sqrt(np.clip(var, 0.0, None).mean(1))
+    a_sum = a.sum(1)
+    covered[a_sum > 1e-9] = ws[a_sum > 1e-9] / a_sum[a_sum > 1e-9]
+    return spread, np.clip(covered, 0.0, 1.0)
+
+
+def discordant(
+    painting: np.ndarray, ctx_mask: np.ndarray, max_spread: float, min_covered: float = 0.9
+) -> np.ndarray:
+    """Generated slots (N,) bool of ``painting`` (N, 8) that lie on varied context paint.
+
+    A generated stroke that the context covers (at least ``min_covered`` of its
+    footprint) where the context paint under it varies by more than
+    ``max_spread`` (:func:`context_spread`) paints one colour over an edge of
+    the painting; dropping such strokes helps in level and block completions
+    (issue 16). Context slots are never discordant.
+    """
+    mask = np.asarray(ctx_mask, bool).reshape(-1)
+    out = np.zeros(len(mask), bool)
+    free = np.flatnonzero(~mask)
+    if max_spread <= 0 or len(free) == 0 or not mask.any():
+        return out
+    spread, covered = context_spread(painting[free], painting[mask])
+    out[free] = (spread > max_spread) & (covered >= min_covered)
+    return out
 
 
 class StrokeDenoiser(nn.Module):
@@ -481,12 +623,17 @@ def sample(
     seed: int = 0,
     proposals: int = 1,
     temperature: float = 1.0,
+    recolour_strength: float = 0.0,
+    recolour_during: bool = False,
 ) -> np.ndarray:
     """Complete paintings: (B, N, 8) context values (read where ``ctx_mask``) -> (B*proposals, N, 8).
 
     DDIM with ``steps`` steps (eta = 0) and classifier-free guidance weight
     ``guidance`` (1 = plain conditional). ``temperature`` scales the initial
-    noise (below 1: samples nearer the modes). Context slots are returned unchanged.
+    noise (below 1: samples nearer the modes). ``recolour_strength`` > 0 pulls
+    each generated stroke's colour toward the context paint under it
+    (:func:`recolour`): after sampling, or, with ``recolour_during``, on the
+    clean-stroke estimate of every DDIM step. Context slots are returned unchanged.
     """
     job = sample_job(
         model,
@@ -498,6 +645,8 @@ def sample(
         seed=seed,
         proposals=proposals,
         temperature=temperature,
+        recolour_strength=recolour_strength,
+        recolour_during=recolour_during,
     )
     return drive_job(job)[0]
 
@@ -514,6 +663,8 @@ def sample_job(
     seed: int = 0,
     proposals: int = 1,
     temperature: float = 1.0,
+    recolour_strength: float = 0.0,
+    recolour_during: bool = False,
 ) -> Job:
     """:func:`sample` as a job: yields Progress after each DDIM step (stoppable), returns the strokes."""
     cfg = model.cfg
@@ -524,6 +675,8 @@ def sample_job(
     if not 1 <= steps <= cfg.timesteps:
         raise ValueError(f"steps = {steps}: allowed range is [1, {cfg.timesteps}]")
     b, n = context.shape[:2]
+    if not 0.0 <= recolour_strength <= 1.0:
+        raise ValueError(f"recolour_strength = {recolour_strength}: allowed range is [0, 1]")
     if n != cfg.n_strokes:
         raise ValueError(f"the model completes {cfg.n_strokes} slots, got {n}")
     x0c = torch.from_numpy(np.repeat(context, proposals, axis=0)) * 2 - 1
@@ -546,12 +699,17 @@ def sample_job(
             None,
             patches,
         )
-        return _with_context(pred, context, ctx_mask, proposals)
+        return _recoloured(
+            _with_context(pred, context, ctx_mask, proposals), ctx_mask, proposals, recolour_strength
+        )
     ts = np.linspace(cfg.timesteps - 1, 0, steps).round().astype(np.int64)
     ac_all = model.alphas_cumprod
     if not 0.0 < temperature <= 2.0:
         raise ValueError(f"temperature = {temperature}: allowed range is (0, 2]")
     x = torch.randn((bb, n, 8), generator=gen) * float(temperature)
+    paints = None
+    if recolour_during and recolour_strength > 0:
+        paints = [_context_paint(context[i][ctx_mask[i]], RECOLOUR_PX) for i in range(b)]
     no_drop = torch.zeros(bb, dtype=torch.bool)
     all_drop = torch.ones(bb, dtype=torch.bool)
     use_cfg = guidance != 1.0 and bool(ctx.any())
@@ -576,6 +734,8 @@ def sample_job(
             x0 = out.clamp(-1, 1)
         else:
             x0 = ((x - (1 - a_t).sqrt() * out) / a_t.sqrt()).clamp(-1, 1)
+        if recolour_during and recolour_strength > 0:
+            x0 = _recolour_x0(x0, ctx, paints, proposals, recolour_strength)
         if i + 1 < len(ts):
             a_prev = ac_all[ts[i + 1]]
             eps = (x - a_t.sqrt() * x0) / (1 - a_t).sqrt()
@@ -583,7 +743,28 @@ def sample_job(
         else:
             x = x0
         yield Progress(i + 1, len(ts), f"DDIM step {i + 1}/{len(ts)}")
-    return _with_context(x, context, ctx_mask, proposals)
+    out = _with_context(x, context, ctx_mask, proposals)
+    return out if recolour_during else _recoloured(out, ctx_mask, proposals, recolour_strength)
+
+
+def _recoloured(out: np.ndarray, mask: np.ndarray, proposals: int, strength: float) -> np.ndarray:
+    if strength <= 0:
+        return out
+    return recolour(out, np.repeat(mask, proposals, axis=0), strength, RECOLOUR_PX)
+
+
+def _recolour_x0(x0: torch.Tensor, ctx: torch.Tensor, paints: list, proposals: int, strength: float):
+    """:func:`recolour` of the clean-stroke estimate x0 (B*proposals, N, 8) in [-1, 1]."""
+    v = ((x0 + 1) / 2).numpy().astype(np.float32)
+    m = ctx.numpy()
+    for i in range(len(v)):
+        free = ~m[i]
+        paint = paints[i // proposals]
+        if paint is None or not free.any():
+            continue
+        col, cov = _colours_under(np.clip(v[i][free], 0, 1), paint)
+        v[i, free, 5:8] = np.clip(v[i, free, 5:8] + strength * cov[:, None] * (col - v[i, free, 5:8]), 0, 1)
+    return torch.from_numpy(v) * 2 - 1
 
 
 def _with_context(x: torch.Tensor, context: np.ndarray, mask: np.ndarray, proposals: int) -> np.ndarray:

@@ -9,6 +9,16 @@ from engines.base import Params, param
 #: masking modes of Complete: "all" keeps every stroke as context; the others are
 #: the completion model's masking schemes (engines.painting.model.MASK_MODES)
 COMPLETE_MODES = ("all", "random", "block", "level", "square", "unconditional")
+#: default strength of Complete's context colour guidance (engines.painting.model.recolour), chosen on the
+#: validation split (issue 16): the clean-stroke estimate of every DDIM step takes the colour of the
+#: context paint under each generated stroke
+DEFAULT_RECOLOUR = 1.0
+#: masking modes in which Complete drops the proposed strokes that lie on varied context paint
+#: (engines.painting.model.discordant): chosen on the validation split, where it helps level and block
+#: completions and slightly hurts random and square ones (issue 16)
+DROP_MODES = ("level", "block")
+#: default largest spread of the context paint under a kept proposal in DROP_MODES (validation split)
+DEFAULT_DROP_SPREAD = 0.03
 
 
 @dataclass(frozen=True)
@@ -23,6 +33,20 @@ class PaintingParams(Params):
     complete_steps: int = param(20, unit="steps", min=1, max=200, doc="DDIM steps of a proposal")
     guidance: float = param(1.5, min=0.0, max=10.0, doc="classifier-free guidance weight")
     proposals: int = param(3, min=1, max=8, doc="proposals shown side by side")
+    context_colour: float = param(
+        DEFAULT_RECOLOUR,
+        min=0.0,
+        max=1.0,
+        doc="how far each proposed stroke takes the colour of the painted context under it while it is "
+        "denoised (0: off, the model's own colours)",
+    )
+    drop_spread: float = param(
+        DEFAULT_DROP_SPREAD,
+        min=0.0,
+        max=1.0,
+        doc="in level and block completions, leave out proposed strokes over context paint whose colour "
+        "varies by more than this (standard deviation; 0: keep every proposal)",
+    )
     samples: int = param(
         1,
         min=1,
@@ -32,4 +56,4 @@ class PaintingParams(Params):
     )
 
 
-__all__ = ["COMPLETE_MODES", "PaintingParams"]
+__all__ = ["COMPLETE_MODES", "DEFAULT_DROP_SPREAD", "DEFAULT_RECOLOUR", "DROP_MODES", "PaintingParams"]

@@ -21,6 +21,7 @@ from engines.cliargs import (
     suggest,
 )
 from engines.files import atomic_output, check_input, check_output, reading
+from engines.painting.params import DEFAULT_DROP_SPREAD, DEFAULT_RECOLOUR, DROP_MODES
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets" / "painting"
 DEFAULT_MODEL = ASSETS / "model.zip"
@@ -192,7 +193,14 @@ def _cmd_complete(args) -> int:
     import torch
 
     from engines.painting.decompose import level_sizes
-    from engines.painting.model import MASK_MODES, consensus_fit, make_mask, sample, slots_for_context
+    from engines.painting.model import (
+        MASK_MODES,
+        consensus_fit,
+        discordant,
+        make_mask,
+        sample,
+        slots_for_context,
+    )
     from engines.painting.strokes import load_painting, save_painting
 
     check_output(args.out)
@@ -226,6 +234,8 @@ def _cmd_complete(args) -> int:
         guidance=args.guidance,
         seed=args.seed,
         proposals=args.samples,
+        recolour_strength=args.recolour,
+        recolour_during=True,
     )
     out = consensus_fit(out, mask) if args.samples > 1 else out[0]
     wall = time.perf_counter() - t0
@@ -235,7 +245,10 @@ def _cmd_complete(args) -> int:
         ids = painting.ids()
         for i in np.flatnonzero(~mask):
             result.remove(ids[i])
-    new = out[~mask]
+    keep = ~mask
+    if args.mode in DROP_MODES and args.drop_spread > 0:
+        keep &= ~discordant(out, mask, args.drop_spread)
+    new = out[keep]
     result.add_many(new, author="model")
     with atomic_output(args.out) as tmp:
         save_painting(result, tmp)
@@ -281,6 +294,7 @@ def _cmd_eval(args) -> int:
             args.candidates,
             args.temperature,
             decoder=args.decoder,
+            recolour=args.recolour,
         )
     }
     if not args.no_baselines:
@@ -376,6 +390,20 @@ def add_model_parsers(sub) -> None:
         default=1,
         help="diffusion samples; above 1 the proposal is fitted to their mean render (a best guess)",
     )
+    co.add_argument(
+        "--recolour",
+        type=float_range(0.0, 1.0),
+        default=DEFAULT_RECOLOUR,
+        help="pull each proposed stroke's colour toward the context paint under it while denoising "
+        "(0: off, the model's own colours; 1: the context's colour where the context covers the stroke)",
+    )
+    co.add_argument(
+        "--drop-spread",
+        type=float_range(0.0, 1.0),
+        default=DEFAULT_DROP_SPREAD,
+        help=f"in {' and '.join(DROP_MODES)} modes, leave out proposed strokes over context paint whose "
+        "colour varies by more than this (0: keep all)",
+    )
     co.add_argument("--seed", type=seed, default=0)
     co.add_argument("--model", type=Path, default=DEFAULT_MODEL)
     co.add_argument("--threads", type=positive_int, default=2)
@@ -399,6 +427,12 @@ def add_model_parsers(sub) -> None:
     )
     ev.add_argument(
         "--temperature", type=nonnegative_float, default=1.0, help="scale of the initial DDIM noise"
+    )
+    ev.add_argument(
+        "--recolour",
+        type=float_range(0.0, 1.0),
+        default=DEFAULT_RECOLOUR,
+        help="context colour guidance of the diffusion samples, as in 'complete' (0: off)",
     )
     ev.add_argument("--no-baselines", action="store_true", help="score the diffusion model only")
     ev.add_argument(

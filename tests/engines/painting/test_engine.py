@@ -208,6 +208,15 @@ def test_proposals_stream_one_by_one_and_the_first_is_the_headless_sample():
     params, _ = e.doc.arrays()
     context, mask, levels = slots_for_context(params, level_sizes(20))
     out = sample(
-        e.model, context, mask, levels, steps=4, guidance=e.params.guidance, seed=e.seed, proposals=1
+        e.model,
+        context,
+        mask,
+        levels,
+        steps=4,
+        guidance=e.params.guidance,
+        seed=e.seed,
+        proposals=1,
+        recolour_strength=e.params.context_colour,
+        recolour_during=True,
     )
     np.testing.assert_allclose(props[0], out[0][~mask], atol=1e-6)
