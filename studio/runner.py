@@ -483,11 +483,16 @@ class Runner(QtCore.QObject):
         """Publish a snapshot now (after a load, for example)."""
         self._submit(self._publish_now)
 
+    @property
+    def job_busy(self) -> bool:
+        """A job runs, or has been asked for and not yet started on the worker."""
+        return self._mode == JOB or self._job_pending
+
     def run_job(self, factory: Callable[[Engine], Job]) -> bool:
         """Start a one-shot job ``factory(engine)`` (a generator of Progress)."""
         # a job asked for but not yet started on the worker counts as running: a second one
         # would otherwise replace it there without ending it
-        if self._mode in (JOB,) or self._job_pending:
+        if self.job_busy:
             self.message.emit("warning", f"{self.name}: a job is already running")
             return False
         self._job_pending = True

@@ -142,7 +142,7 @@ def test_closing_during_a_painting_completion(qtbot, tmp_path):
         pytest.skip("no trained completion model in assets/painting/")
     panel.start_demo()  # a job of its own: Complete waits until the demo is painted
     qtbot.waitUntil(lambda: panel._snap is not None and panel._snap.n_strokes > 0, timeout=120000)
-    qtbot.waitUntil(lambda: panel.runner.state != JOB, timeout=120000)
+    qtbot.waitUntil(lambda: not panel.runner.job_busy, timeout=120000)
     panel.proposals_box.setValue(panel.proposals_box.maximum())
     panel.best_guess_box.setChecked(True)  # several samples fitted to their mean render: the longest
     assert panel.complete()
@@ -164,7 +164,7 @@ def test_closing_during_spiking_training(qtbot, tmp_path, which):
         from engines.spiking import ncx_digits
 
         assert panel.start_training(which)
-        qtbot.waitUntil(lambda: panel.runner.state != JOB, timeout=60000)
+        qtbot.waitUntil(lambda: not panel.runner.job_busy, timeout=60000)
         assert panel.runner.run_job(lambda _e: ncx_digits.train_job(epochs=500))
     wait_deep_in_job(qtbot, panel.runner)
     close_promptly(w)

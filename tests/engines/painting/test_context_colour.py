@@ -192,8 +192,8 @@ def test_discordant_strokes_lie_on_varied_context_paint():
 @pytest.mark.parametrize("mode", ["level", "random"])
 def test_complete_job_drops_proposals_on_varied_paint_in_level_mode_only(mode):
     from engines.base import drive_job
-    from engines.painting.engine import PaintingEngine, PaintingParams
     from engines.painting.decompose import level_sizes
+    from engines.painting.engine import PaintingEngine, PaintingParams
     from engines.painting.model import discordant, slots_for_context
 
     painting = _toy_paintings(1)[0][:19]  # three bars of different colours, then small strokes
