@@ -111,8 +111,13 @@ def _give_back_memory(collect: bool = True) -> None:
     """Return freed heap to the system after a big transient (a room loaded, a whole room sent).
 
     Loading a room parses every stored update into Python objects that live a moment; glibc keeps
-    the freed pages (per thread) unless asked. Elsewhere (no glibc) nothing happens."""
-    if collect:
+    the freed pages (per thread) unless asked. Elsewhere (no glibc) nothing happens.
+
+    The cyclic collection runs only where automatic collection is on: a process that turned it
+    off has taken collection over (the studio collects on its GUI thread only, because a
+    collection on this thread could destroy Qt objects here while the GUI thread deletes widgets,
+    and the two deadlock: a hosted session hung a test that way)."""
+    if collect and gc.isenabled():
         gc.collect()
     try:
         ctypes.CDLL(None).malloc_trim(0)

@@ -324,3 +324,33 @@ def test_backlog_over_the_message_limit_is_reported_not_retried(tmp_path):
             await c.close()
 
     _run(main())
+
+
+def test_giving_memory_back_never_collects_where_the_process_turned_collection_off():
+    """The studio turns automatic collection off and collects on its GUI thread only; the room
+    server's loader thread must then leave cyclic garbage to it (a collection there deadlocked
+    a hosted session against the GUI thread)."""
+    import gc
+    import weakref
+
+    from engines.collab.server import _give_back_memory
+
+    class Node:
+        pass
+
+    def cycle():
+        a, b = Node(), Node()
+        a.other, b.other = b, a
+        return weakref.ref(a)
+
+    was = gc.isenabled()
+    try:
+        gc.disable()
+        ref = cycle()
+        _give_back_memory()
+        assert ref() is not None  # left for the process's own collector
+        gc.enable()
+        _give_back_memory()
+        assert ref() is None
+    finally:
+        (gc.enable if was else gc.disable)()
