@@ -22,7 +22,8 @@ Robustness:
 * a worker that dies takes its running tasks with it: the scheduler gives them
   to another worker (up to ``distributed.scheduler.allowed-failures`` deaths
   per task), and a task that still ends in ``KilledWorker`` is submitted again
-  (``max_resubmits``); ``retries`` re-runs tasks whose error escaped the point
+  (``max_resubmits``), one at a time once nothing else runs, so a point that kills
+  every worker it runs on fails alone; ``retries`` re-runs tasks whose error escaped the point
   (a worker that cannot import the kind, for instance);
 * finished rows are written every ``flush_s`` seconds or ``flush_rows`` rows as
   a new part file (atomically), so an interrupted sweep keeps what it wrote and
@@ -31,6 +32,7 @@ Robustness:
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import os
 import socket
@@ -324,7 +326,15 @@ def sweep_job(
         del first
         yield status(running=min(len(futures), n_threads))
         last_yield = time.monotonic()
-        while futures:
+        # tasks that died with their worker are submitted again one at a time, once nothing else
+        # runs: a point that kills every worker it runs on can then take no other point with it
+        # (a point queued on the same worker died too and, retried beside it, died again)
+        retry_queue: collections.deque[tuple[tuple[Point, ...], int]] = collections.deque()
+        while futures or retry_queue:
+            if not futures and retry_queue:
+                chunk, attempt = retry_queue.popleft()
+                ac.add(submit(chunk, attempt))
+                resubmitted += 1
             batch = ac.next_batch(block=False)
             if not batch:
                 time.sleep(0.01)
@@ -353,8 +363,7 @@ def sweep_job(
                     "CancelledError",
                     "FutureCancelledError",
                 ):
-                    ac.add(submit(chunk, attempt + 1))
-                    resubmitted += 1
+                    retry_queue.append((chunk, attempt + 1))
                     continue
                 text = (
                     "".join(traceback.format_exception(exc)) if isinstance(exc, BaseException) else str(exc)
