@@ -96,16 +96,41 @@ N_STATE = 16
 
 
 @njit(nogil=True, cache=True, inline="always")
-def _wrap(x, bits):
+def wrap_bits(x, bits):
     half = np.int64(1) << (bits - 1)
     full = np.int64(1) << bits
     return ((x + half) % full) - half
 
 
 @njit(nogil=True, cache=True, inline="always")
-def _resize18(x):
+def resize18(x):
     low = x & np.int64((1 << 17) - 1)
     return low - np.int64(1 << 17) if x < 0 else low
+
+
+@njit(nogil=True, cache=True, inline="always")
+def record_step(step, s, n, fired, inp, v, spk_step, spk_id, nspk, counts, mon_buf, mon_idx):
+    """Append step ``step``'s neuron spikes (ids 0..n-1) and input events (ids n..) to the raster, count the
+    neurons that fired in ``counts[s]`` and write monitored membranes (in units of the threshold scale 1024)
+    to ``mon_buf[s]``; returns the new raster length. Shared by both NeuroCoreX profiles' kernels."""
+    ne = 0
+    for j in range(n):
+        if fired[j]:
+            spk_step[nspk] = step
+            spk_id[nspk] = j
+            nspk += 1
+            ne += 1
+    for k in range(inp.shape[0]):
+        if inp[k]:
+            spk_step[nspk] = step
+            spk_id[nspk] = n + k
+            nspk += 1
+    counts[s] = ne
+    mon_buf[s, 0] = step
+    for m in range(mon_idx.shape[0]):
+        j = mon_idx[m]
+        mon_buf[s, 1 + m] = v[j] / 1024.0 if j >= 0 else np.nan
+    return nspk
 
 
 @njit(nogil=True, cache=True, inline="always")
@@ -151,13 +176,13 @@ def chip_round(thr, tref, leak, bias, n_debug, n_fire, v, ref, st, is_ring, wffp
             isin = is92_now
         else:
             isin = is92_prev
-        vin = _wrap(vr + _bias_at(c, n_debug, bias), 18)
+        vin = wrap_bits(vr + _bias_at(c, n_debug, bias), 18)
         f = vin >= thr[c] and FIRST_FIRING <= c <= LAST_FIRING and c < n_fire and ref[c] == 0
         fired[c] = f
         if o_si > 0:
-            st[R_ISYN] = _wrap(isin + _resize18(o_wlat * 1024), 18)
+            st[R_ISYN] = wrap_bits(isin + resize18(o_wlat * 1024), 18)
         if o_sin:
-            st[R_IFF] = 0 if f else _resize18(o_wff * amp * 1024)
+            st[R_IFF] = 0 if f else resize18(o_wff * amp * 1024)
         elif o_si <= 0:
             st[R_IFF] = 0
         if f:
@@ -172,7 +197,7 @@ def chip_round(thr, tref, leak, bias, n_debug, n_fire, v, ref, st, is_ring, wffp
                 ref[c] = rc + 1
             elif rc >= tref[c]:
                 ref[c] = 0
-            vout = _wrap(vin - leak + o_isyn + o_iff, 18)
+            vout = wrap_bits(vin - leak + o_isyn + o_iff, 18)
         v[c] = vout  # slots outside 4-93 are not read back (they take slot 93's), only shown
         is_ring[c] = st[R_ISYN]
         if c <= 91:
@@ -194,7 +219,7 @@ def chip_round(thr, tref, leak, bias, n_debug, n_fire, v, ref, st, is_ring, wffp
     st[R_V93] = v93_now
     st[R_IS92] = is92_now
     for i in range(N_SLOTS):
-        slp[i] = _wrap(sl[i], 8)
+        slp[i] = wrap_bits(sl[i], 8)
 
 
 @njit(nogil=True, cache=True)
@@ -212,8 +237,8 @@ def chip_sums(inp_cnt, w_ff, fired, w_aa, wffp, wlp):
             for f in range(n):
                 if fired[f] and r != f + 1:
                     t += w_aa[f, j]
-        wffp[r] = _wrap(s, 15)
-        wlp[r] = _wrap(t, 15)
+        wffp[r] = wrap_bits(s, 15)
+        wlp[r] = wrap_bits(t, 15)
 
 
 @njit(nogil=True, cache=True)
@@ -252,7 +277,6 @@ def chip_run(
     leak = ip[8]
     n_in, n = w_ff.shape
     n_rast = in_raster.shape[0]
-    n_mon = mon_idx.shape[0]
     cnt = np.zeros(n_in, np.int64)
     fired = np.zeros(N_SLOTS, np.bool_)
     sl = np.zeros(N_SLOTS, np.int64)
@@ -286,23 +310,7 @@ def chip_run(
         else:
             # what the fast clock sums during this round, for the next one (no RAM writes without STDP)
             chip_sums(cnt, w_ff, fired, w_aa, wffp, wlp)
-        ne = 0
-        for j in range(n):
-            if fired[j]:
-                spk_step[nspk] = step
-                spk_id[nspk] = j
-                nspk += 1
-                ne += 1
-        for k in range(n_in):
-            if cnt[k]:
-                spk_step[nspk] = step
-                spk_id[nspk] = n + k
-                nspk += 1
-        counts[s] = ne
-        mon_buf[s, 0] = step
-        for m in range(n_mon):
-            j = mon_idx[m]
-            mon_buf[s, 1 + m] = v[j] / 1024.0 if j >= 0 else np.nan
+        nspk = record_step(step, s, n, fired, cnt, v, spk_step, spk_id, nspk, counts, mon_buf, mon_idx)
     return nspk
 
 

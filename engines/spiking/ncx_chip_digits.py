@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 
 from engines.base import Progress
-from engines.serialize import FormatError, load_json_bounded, load_manifest
+from engines.serialize import FormatError, load_json_bounded
 
-from .ncx_digits import ASSET_DIR, T_STEPS, encode, load_asset, load_split, template_weights
+from .ncx_digits import ASSET_DIR, T_STEPS, encode, load_asset, load_split, record_asset, template_weights
 from .neurocorex import NeuroCoreXEngine, NeuroCoreXParams
 
 FIRST_SLOT = 4  #: output neuron ``c`` is slot ``FIRST_SLOT + c``
@@ -170,25 +170,17 @@ def chip_job(method: str = "stdp", seed: int = 1, save: bool = False, **settings
 
 def save_thresholds(result: dict, cfg: dict, seed: int) -> None:
     ASSET.write_text(json.dumps({"thresholds": result["thresholds"]}) + "\n")
-    manifest_path = ASSET_DIR / "manifest.json"
-    manifest = load_manifest(manifest_path)
-    manifest[ASSET.name] = {
-        "what": "per-output thresholds (Q7.10) of the NeuroCoreX digits on the chip profile, outputs in slots 4-13",
-        "command": f"python -m engines spiking train --preset neurocorex-digits --profile chip --seed {seed} --save",
-        "data": "sklearn load_digits, train_test_split(test_size=0.33, random_state=42), 32 steps per image",
-        "method": (
+    record_asset(
+        ASSET.name,
+        what="per-output thresholds (Q7.10) of the NeuroCoreX digits on the chip profile, outputs in slots 4-13",
+        command=f"python -m engines spiking train --preset neurocorex-digits --profile chip --seed {seed} --save",
+        method=(
             "the shipped STDP weights (neurocorex_digits.json); host homeostasis by threshold: "
             "scale x mean drive, then single thresholds x0.75 / x1.33 while the training accuracy rises"
         ),
-        "settings": cfg,
-        "wall_s": round(result["wall_s"], 2),
-        "metrics": {
-            "test_accuracy": round(result["test_accuracy"], 4),
-            "n_test": result["n_test"],
-            "eval_seed": 1,
-        },
-    }
-    manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
+        settings=cfg,
+        result=result,
+    )
 
 
 def load_thresholds() -> np.ndarray:

@@ -437,24 +437,40 @@ def save_asset(result: dict, params: NeuroCoreXParams, cfg: dict, seed: int) -> 
     ASSET.write_text(
         json.dumps({"w_ff": result["w_ff"], "leaks": result["leaks"], "params": params.to_dict()})
     )
-    manifest_path = ASSET_DIR / "manifest.json"
-    manifest = load_manifest(manifest_path)
-    manifest["neurocorex_digits.json"] = {
-        "what": "int8 feed-forward weights (64 inputs x 10 neurons) and per-neuron leaks of the NeuroCoreX digits preset",
-        "command": f"python -m engines spiking train --preset neurocorex-digits --seed {seed} --save",
-        "data": "sklearn load_digits, train_test_split(test_size=0.33, random_state=42), 32 steps per image",
-        "method": (
+    record_asset(
+        "neurocorex_digits.json",
+        what="int8 feed-forward weights (64 inputs x 10 neurons) and per-neuron leaks of the NeuroCoreX digits preset",
+        command=f"python -m engines spiking train --preset neurocorex-digits --seed {seed} --save",
+        method=(
             "on-chip rectangular-window STDP of the integer datapath, error-driven teacher frames "
             "(10 non-plastic teacher inputs, enable mask opened on one neuron per frame), "
             "host-set per-neuron leak = mean synaptic drive per step"
         ),
-        "settings": cfg,
+        settings=cfg,
+        result=result,
+        updates_per_epoch=result["updates_per_epoch"],
+    )
+
+
+def record_asset(
+    name: str, *, what: str, command: str, method: str, settings: dict, result: dict, **metrics
+) -> None:
+    """Write the manifest entry of a digits asset: what it is, the command that makes it, the data split, the
+    method, its settings, wall time and test accuracy (plus any further ``metrics``)."""
+    manifest_path = ASSET_DIR / "manifest.json"
+    manifest = load_manifest(manifest_path)
+    manifest[name] = {
+        "what": what,
+        "command": command,
+        "data": "sklearn load_digits, train_test_split(test_size=0.33, random_state=42), 32 steps per image",
+        "method": method,
+        "settings": settings,
         "wall_s": round(result["wall_s"], 2),
         "metrics": {
             "test_accuracy": round(result["test_accuracy"], 4),
             "n_test": result["n_test"],
             "eval_seed": 1,
-            "updates_per_epoch": result["updates_per_epoch"],
+            **metrics,
         },
     }
     manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")

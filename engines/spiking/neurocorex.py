@@ -81,27 +81,13 @@ from numba import njit
 from engines.base import Engine, RingBuffer, StateError, frozen_array, load_all_or_nothing
 
 from . import ncx_chip, ncx_chip_stdp
-from .ncx_chip import N_SLOTS, _uniform
+from .ncx_chip import N_SLOTS, _uniform, record_step, resize18, wrap_bits
 from .params import Q_MAX, NeuroCoreXParams, from_q, to_q
 
 __all__ = ["NeuroCoreXEngine", "NeuroCoreXParams", "NeuroCoreXSnapshot", "to_q", "from_q"]
 
 STATE_KIND = "spiking-neurocorex"
 # ---------------------------------------------------------------- kernel
-
-
-@njit(nogil=True, cache=True, inline="always")
-def _wrap(x, bits):
-    half = np.int64(1) << (bits - 1)
-    full = np.int64(1) << bits
-    return ((x + half) % full) - half
-
-
-@njit(nogil=True, cache=True, inline="always")
-def _resize18(x):
-    # numeric_std.resize(signed, 18): the sign bit, then the low 17 bits
-    low = x & np.int64((1 << 17) - 1)
-    return low - np.int64(1 << 17) if x < 0 else low
 
 
 @njit(nogil=True, cache=True, inline="always")
@@ -156,7 +142,6 @@ def ncx_run(
     n = v.shape[0]
     n_in = w_ff.shape[0]
     n_rast = in_raster.shape[0]
-    n_mon = mon_idx.shape[0]
     inp = np.zeros(n_in, np.bool_)
     fired = np.zeros(n, np.bool_)
     nspk = 0
@@ -181,8 +166,10 @@ def ncx_run(
             for k in range(n_in):
                 if inp[k]:
                     s_ff += w_ff[k, j]
-            syn = _resize18(_wrap(s_aa, 15) * amp_aa * 1024) + _resize18(_wrap(s_ff, 15) * amp_ff * 1024)
-            u = _wrap(np.int64(v[j]) + bias, 18)
+            syn = resize18(wrap_bits(s_aa, 15) * amp_aa * 1024) + resize18(
+                wrap_bits(s_ff, 15) * amp_ff * 1024
+            )
+            u = wrap_bits(np.int64(v[j]) + bias, 18)
             rj = ref[j]
             f = u >= thr_n[j] and rj == 0
             fired[j] = f
@@ -190,7 +177,7 @@ def ncx_run(
                 v[j] = reset
                 ref[j] = 1
             else:
-                v[j] = _wrap(u - leak_n[j] + syn, 18)
+                v[j] = wrap_bits(u - leak_n[j] + syn, 18)
                 if rj >= 1 and rj < tref_n[j]:
                     ref[j] = rj + 1
                 elif rj >= tref_n[j]:
@@ -241,24 +228,9 @@ def ncx_run(
                     tpost[i] = c
                     apost[i] = a
         # records
-        ne = 0
         for j in range(n):
             prev_spk[j] = fired[j]
-            if fired[j]:
-                spk_step[nspk] = step
-                spk_id[nspk] = j
-                nspk += 1
-                ne += 1
-        for k in range(n_in):
-            if inp[k]:
-                spk_step[nspk] = step
-                spk_id[nspk] = n + k
-                nspk += 1
-        counts[s] = ne
-        mon_buf[s, 0] = step
-        for m in range(n_mon):
-            j = mon_idx[m]
-            mon_buf[s, 1 + m] = v[j] / 1024.0 if j >= 0 else np.nan
+        nspk = record_step(step, s, n, fired, inp, v, spk_step, spk_id, nspk, counts, mon_buf, mon_idx)
     return nspk
 
 
@@ -740,38 +712,6 @@ class NeuroCoreXEngine(Engine[NeuroCoreXParams, NeuroCoreXSnapshot]):
             d["monitor"] = self.monitor.state_dict()
             return d
 
-    _ARRAYS = (
-        "v",
-        "ref",
-        "w_aa",
-        "w_ff",
-        "en_aa",
-        "en_ff",
-        "prev_spk",
-        "tpre_in",
-        "apre_in",
-        "tpre_n",
-        "apre_n",
-        "tpost",
-        "apost",
-        "in_prob",
-        "leak_n",
-        "thr_n",
-        "tref_n",
-        "chip_v",
-        "chip_ref",
-        "chip_st",
-        "chip_isr",
-        "chip_wffp",
-        "chip_wlp",
-        "chip_slp",
-        "chip_fs",
-        "chip_tpost",
-        "chip_rams",
-        "chip_wacc",
-        "raster",
-        "monitor_idx",
-    )
     #: arrays that states written before the chip profile lack (they start from the parameters / zero)
     _NEWER = (
         "thr_n",
@@ -787,6 +727,27 @@ class NeuroCoreXEngine(Engine[NeuroCoreXParams, NeuroCoreXSnapshot]):
         "chip_tpost",
         "chip_rams",
         "chip_wacc",
+    )
+    _ARRAYS = (
+        (
+            "v",
+            "ref",
+            "w_aa",
+            "w_ff",
+            "en_aa",
+            "en_ff",
+            "prev_spk",
+            "tpre_in",
+            "apre_in",
+            "tpre_n",
+            "apre_n",
+            "tpost",
+            "apost",
+            "in_prob",
+            "leak_n",
+        )
+        + _NEWER
+        + ("raster", "monitor_idx")
     )
 
     def load_state_dict(self, d: Mapping[str, Any]) -> None:
