@@ -42,6 +42,23 @@ def analysed(panel, qtbot):
     return panel
 
 
+def test_eps_axes_span_the_planned_grid_and_tick_its_values(panel):
+    """Before any result the eps axes already run from 0 to the form's largest eps (never negative), ticked at the
+    grid's own values; a grid too dense to label value by value keeps the range with automatic ticks."""
+    panel.form.set_params(AnalysisParams(**{**SMALL, "eps": "0,0.2"}))
+    panel.plots.set_eps_axis(panel.planned_eps())
+    for m in ("capacity", "radius", "dimension", "accuracy"):
+        pl = panel.plots.plot_items[("eps", m)]
+        lo, hi = pl.getViewBox().viewRange()[0]
+        assert -0.06 < lo < 0 and 0.2 < hi < 0.26
+        ticks = pl.getAxis("bottom")._tickLevels
+        assert ticks == [[(0.0, "0"), (0.2, "0.2")]]
+    panel.plots.set_eps_axis([0, 0.005, 0.01, 0.02, 0.05, 0.1])  # crowded near 0: automatic ticks
+    pl = panel.plots.plot_items[("eps", "capacity")]
+    assert pl.getAxis("bottom")._tickLevels is None
+    assert pl.getViewBox().viewRange()[0][1] < 0.13
+
+
 def _screen_box(scatter):
     """The drawn points' bounding box on the canvas, in canvas pixels (x right, y down)."""
     tr = scatter.clean.get_transform("visual", "canvas")

@@ -185,6 +185,13 @@ class GeometryPanel(Panel[GeometrySnapshot]):
         """The analysed level nearest to the slider (what the stochastic curves and 3-D view show)."""
         return nearest_level(self.noise_levels(snap), self.controls.noise())
 
+    def planned_eps(self) -> tuple[float, ...]:
+        """The eps grid of the analysis in the form (empty while the form's eps list is not valid)."""
+        try:
+            return self.form.params().eps_list
+        except (ValueError, TypeError):
+            return ()
+
     def current_eps(self, eps_vals: list[float]) -> float | None:
         return self.controls.current_eps(eps_vals)
 
@@ -260,6 +267,7 @@ class GeometryPanel(Panel[GeometrySnapshot]):
         level = self.shown_noise(snap)
         self.controls.show_noise(level)
         self.plots.draw(snap.rows, snap.accuracy, self.layer_box.currentText(), eps_vals, eps_now, level)
+        self.plots.set_eps_axis([*eps_vals, *self.planned_eps()])
 
     def _draw_scatter(self, snap: GeometrySnapshot, eps_vals: list[float]) -> None:
         layer, eps = self.layer_box.currentText(), self.current_eps(eps_vals)

@@ -3,6 +3,8 @@ model, error bars over seeds, the simulated capacity dashed), and accuracy again
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore
@@ -60,6 +62,7 @@ class CurvePlots(pg.GraphicsLayoutWidget):
         self._add_accuracy_plot()
         self._norm: str | None = None
         self._layers: tuple[int, ...] = ()
+        self._eps_axis: tuple[float, ...] = ()
         self.hint = theme.EmptyHint(self, HINT)
 
     def _add_legend(self) -> pg.LegendItem:
@@ -133,7 +136,25 @@ class CurvePlots(pg.GraphicsLayoutWidget):
         for metric in METRICS:
             pl = self.plot_items[("layer", metric)]
             pl.getAxis("bottom").setTicks([[(i, LAYERS[i]) for i in shown]])
-            pl.setXRange(shown[0] - 0.5, shown[-1] + 0.5, padding=0)
+            pl.setXRange(shown[0] - 0.8, shown[-1] + 0.8, padding=0)  # the end labels fit a narrow plot
+
+    def set_eps_axis(self, eps: Sequence[float]) -> None:
+        """Fit every eps axis to the analysis' eps grid ``eps`` (planned and measured): from 0 to the largest
+        eps, never negative, ticked at the grid's own values while they are few and far enough apart to read."""
+        grid = tuple(sorted({float(e) for e in eps if np.isfinite(e) and e >= 0}))
+        if grid == self._eps_axis or not grid:
+            return
+        self._eps_axis = grid
+        hi = grid[-1] if grid[-1] > 0 else 1.0
+        pad = 0.25 * hi  # room for the last tick label at the axis end
+        gaps = np.diff(grid)
+        own_ticks = len(grid) <= 5 and (len(grid) < 2 or gaps.min() >= 0.12 * hi)
+        ticks = [[(e, f"{e:g}") for e in grid]] if own_ticks else None
+        for (axis, _metric), pl in self.plot_items.items():
+            if axis != "eps":
+                continue
+            pl.setXRange(-pad, hi + pad, padding=0)
+            pl.getAxis("bottom").setTicks(ticks)
 
     def draw(
         self,
