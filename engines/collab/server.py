@@ -56,6 +56,7 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
 from . import protocol as P
+from . import web
 from .schema import StrokeDoc
 from .store import StoreError, UpdateStore
 from .validate import (
@@ -564,23 +565,34 @@ class CollabServer:
         return t
 
     # --- connections ----------------------------------------------------
-    def _check_request(self, connection: ServerConnection, request):
-        room, query = _split_target(request.path)
+    def _refusal(self, target: str) -> tuple[HTTPStatus, str] | None:
+        """Why a request for ``target`` (``/ROOM?token=T``) is refused, or None: the one rule for
+        WebSocket clients and the browser page alike."""
+        room, query = _split_target(target)
         if room is None:
-            self.stats["refused"] += 1
-            return connection.respond(HTTPStatus.NOT_FOUND, "bad room name\n")
+            return HTTPStatus.NOT_FOUND, "bad room name\n"
         expected = self.room_token(room)
         given = parse_qs(query).get("token", [""])[0]
         if expected is None or not hmac.compare_digest(given.encode(), expected.encode()):
-            self.stats["refused"] += 1
-            return connection.respond(HTTPStatus.UNAUTHORIZED, "wrong or missing token\n")
+            return HTTPStatus.UNAUTHORIZED, "wrong or missing token\n"
         if room not in self.rooms and len(self.rooms) >= self.limits.max_rooms:
-            self.stats["refused"] += 1
-            return connection.respond(HTTPStatus.SERVICE_UNAVAILABLE, "too many rooms\n")
+            return HTTPStatus.SERVICE_UNAVAILABLE, "too many rooms\n"
         r = self.rooms.get(room)
         if r is not None and len(r.clients) >= self.limits.max_clients_per_room:
+            return HTTPStatus.SERVICE_UNAVAILABLE, "room is full\n"
+        return None
+
+    def _check_request(self, connection: ServerConnection, request):
+        page = web.is_page_request(request)
+        static = page and request.path.startswith(web.STATIC_PREFIX)
+        refusal = None if static else self._refusal(request.path)
+        if refusal is not None:
             self.stats["refused"] += 1
-            return connection.respond(HTTPStatus.SERVICE_UNAVAILABLE, "room is full\n")
+        if page:
+            # a browser opening the room's page (or its script): answered here, never upgraded
+            return web.page_response(request, refusal)
+        if refusal is not None:
+            return connection.respond(*refusal)
         return None
 
     def _kick(self, conn: _Conn, code: int, reason: str) -> None:
