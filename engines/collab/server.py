@@ -45,6 +45,7 @@ import logging
 import re
 import secrets
 import time
+import weakref
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -400,6 +401,7 @@ class CollabServer:
         self._server: Server | None = None
         self._conns: set[_Conn] = set()
         self._tasks: set[asyncio.Task] = set()
+        self._opening: weakref.WeakSet[ServerConnection] = weakref.WeakSet()
         self._loader: ThreadPoolExecutor | None = None
         self.stats = {"refused": 0, "dropped": 0, "connections": 0}
 
@@ -412,12 +414,23 @@ class CollabServer:
         )
         self._loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="collab-load")
         _large_blocks_mapped()
+        opening = self._opening
+
+        class _Connection(ServerConnection):
+            # known from its first byte on, so that stop() can end the idle sockets a browser opens
+            # ahead of need (preconnects): they send no request and would hold stop() for the whole
+            # handshake timeout (10 s)
+            def connection_made(self, transport) -> None:
+                super().connection_made(transport)
+                opening.add(self)
+
         try:
             self._server = await serve(
                 self._handle,
                 self.host,
                 self.port,
                 process_request=self._check_request,
+                create_connection=_Connection,
                 max_size=self.limits.max_message_bytes,
                 max_queue=16,
                 compression=None,
@@ -442,6 +455,9 @@ class CollabServer:
         if self._server is None:
             return
         self._server.close()
+        for conn in list(self._opening):
+            if conn.request is None and conn.transport is not None:
+                conn.transport.abort()  # no request yet: nobody waits for an answer
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self._server.wait_closed(), 10.0)
         for t in list(self._tasks):
