@@ -130,6 +130,24 @@ class Browser:
             x, y = nx, ny
         a.release().perform()
 
+    def pen(self, points: list[tuple[float, float]], pressure: float) -> None:
+        """A pen stroke over the canvas through ``points`` (canvas fractions) at a constant ``pressure``."""
+        from selenium.webdriver.common.actions import interaction
+        from selenium.webdriver.common.actions.action_builder import ActionBuilder
+        from selenium.webdriver.common.actions.pointer_input import PointerInput
+        from selenium.webdriver.common.by import By
+
+        overlay = self.driver.find_element(By.ID, "overlay")
+        w, h = overlay.rect["width"], overlay.rect["height"]
+        a = ActionBuilder(self.driver, mouse=PointerInput(interaction.POINTER_PEN, "pen"), duration=10)
+        for k, (x, y) in enumerate(points):
+            off = int(round((x - 0.5) * w)), int(round((y - 0.5) * h))
+            a.pointer_action.move_to(overlay, *off, pressure=pressure)
+            if k == 0:
+                a.pointer_action.pointer_down(pressure=pressure)
+        a.pointer_action.pointer_up()
+        a.perform()
+
     def pixels(self) -> np.ndarray:
         """The page's canvas as an (S, S, 3) uint8 array."""
         size = int(self.room("size"))

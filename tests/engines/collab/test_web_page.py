@@ -171,3 +171,19 @@ def test_a_page_reconnects_after_the_server_restarts_from_its_store_and_loses_no
     browser.wait(lambda: browser.room("state()") == "Connected (0 peers)", T, "the page to reconnect")
     browser.wait(lambda: _room_ids(server, "lab") == both, T, "the room to hold every stroke")
     assert set(browser.room("authors()")) == {"Grace"}
+
+
+@needs_browser
+def test_a_pens_pressure_sets_the_width_and_a_mouse_paints_the_chosen_size(server, browser):
+    browser.new_page(server.url("pen", "tok%2Fen%2B1") + "&name=Ada")
+    browser.wait(lambda: browser.room("synced"), T, "the page to join")
+    strokes = "return window.nsRoom.doc.getArray('strokes2').toArray().map((v) => v[6])"
+    browser.drag([(0.2, 0.3), (0.5, 0.3), (0.8, 0.3)])
+    mouse = browser.wait(lambda: browser.js(strokes), T, "the mouse's strokes")
+    assert np.allclose(mouse, 0.03)  # the size slider's 30 thousandths
+    browser.pen([(0.2 + 0.1 * k, 0.6) for k in range(7)], pressure=0.9)
+    browser.pen([(0.2 + 0.1 * k, 0.8) for k in range(7)], pressure=0.1)
+    h = browser.wait(lambda: (v := browser.js(strokes)) and len(v) > len(mouse) + 2 and v, T, "pen strokes")
+    heavy, light = [x for x in h if x > 0.031], [x for x in h if x < 0.029]
+    assert heavy and light and len(heavy) + len(light) + len(mouse) == len(h)
+    assert np.allclose(heavy, 0.03 * (0.25 + 1.5 * 0.9)) and np.allclose(light, 0.03 * (0.25 + 1.5 * 0.1))
