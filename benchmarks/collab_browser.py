@@ -13,6 +13,7 @@ headless Chromium (Debian's ``chromium`` through Selenium, as in the tests). Pri
 * studio -> browser: a stroke added by the studio-side client until the page has painted it on its
   canvas (timed inside the page), and until the page's document has it; p50 / p99;
   the anchor: the same from one Python client to another;
+* the same two ways in that room of N strokes (below), where each change costs the page more;
 * a room of N strokes (``--room``): navigation start -> the page's canvas shows every stroke (median of
   3 loads), with its parts (synced; the page's full render), against the anchors: a Python client
   joining the room (connect -> synced, mirror built) and ``render_fast`` of the same strokes at the
@@ -64,7 +65,7 @@ def _stats(ms: list[float]) -> str:
     return f"p50 {pct(ms, 50):7.1f} ms   p99 {pct(ms, 99):7.1f} ms   (n={len(ms)})"
 
 
-def propagation(loop: Loop, b, port: int, n: int) -> dict:
+def propagation(loop: Loop, b, port: int, n: int, room: str = "prop") -> dict:
     base = f"ws://127.0.0.1:{port}"
     arrived: dict[str, float] = {}  # at the studio-side client
     at_other: dict[str, float] = {}  # at the anchor's Python client
@@ -78,8 +79,8 @@ def propagation(loop: Loop, b, port: int, n: int) -> dict:
 
         return watch
 
-    studio = CollabClient(base, "prop", TOKEN, author="studio", on_change=watcher(arrived))
-    other = CollabClient(base, "prop", TOKEN, author="other", on_change=watcher(at_other))
+    studio = CollabClient(base, room, TOKEN, author="studio", on_change=watcher(arrived))
+    other = CollabClient(base, room, TOKEN, author="other", on_change=watcher(at_other))
 
     async def up():
         for c in (studio, other):
@@ -87,8 +88,8 @@ def propagation(loop: Loop, b, port: int, n: int) -> dict:
             await c.wait_online()
 
     loop.run(up())
-    b.new_page(f"http://127.0.0.1:{port}/prop?token={TOKEN}&name=page")
-    b.wait(lambda: b.room("synced"), 30, "the page to join")
+    b.new_page(f"http://127.0.0.1:{port}/{room}?token={TOKEN}&name=page")
+    b.wait(lambda: b.room("synced") and b.room("shown") >= 0, 120, "the page to join")
     rng = np.random.default_rng(0)
 
     def wait_for(cond, what):
@@ -232,6 +233,8 @@ def main() -> int:
         b.wait(lambda: b.room("synced"), 60, "a first page")
         prop = propagation(loop, b, port, args.strokes)
         room = big_room(loop, b, port, args.room)
+        b.driver.get("about:blank")
+        big = propagation(loop, b, port, args.strokes, room="big")  # the same, in the big room
     finally:
         b.quit()
         loop.close()
@@ -241,6 +244,11 @@ def main() -> int:
     print(f"  studio-side client -> page, painted        {_stats(prop['studio_to_page_painted_ms'])}")
     print(f"  studio-side client -> page, in its doc     {_stats(prop['studio_to_page_doc_ms'])}")
     print(f"  anchor: studio-side client -> Python client {_stats(prop['studio_to_python_ms'])}")
+    print(f"the same in the room of {args.room:,} strokes")
+    print(f"  browser -> studio-side client              {_stats(big['browser_to_studio_ms'])}")
+    print(f"  studio-side client -> page, painted        {_stats(big['studio_to_page_painted_ms'])}")
+    print(f"  studio-side client -> page, in its doc     {_stats(big['studio_to_page_doc_ms'])}")
+    print(f"  anchor: studio-side client -> Python client {_stats(big['studio_to_python_ms'])}")
     r = room
     med = lambda a: float(np.median(a))  # noqa: E731
     print(f"a room of {r['strokes']:,} strokes (median of 3; page canvas {r['canvas_px']} px)")
@@ -256,7 +264,9 @@ def main() -> int:
         f"   JavaScript / numba {med(r['page_full_render_ms']) / med(r['render_fast_ms']):.2f}x"
     )
     if args.json:
-        args.json.write_text(json.dumps({"propagation": prop, "room": room}, indent=1))
+        args.json.write_text(
+            json.dumps({"propagation": prop, "room": room, "propagation_big_room": big}, indent=1)
+        )
     return 0
 
 
