@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import email.utils
+import gzip
 import hashlib
 import os
 import re
@@ -196,42 +197,49 @@ def _error_page(status: HTTPStatus, text: str) -> Response:
 class _Cached:
     mtime_ns: int
     body: bytes
+    gzipped: bytes
 
 
 _cache: dict[Path, _Cached] = {}
 
 
-def _read_static(path: Path) -> bytes | None:
-    """The file's bytes, cached while its modification time holds; None when absent."""
+def _read_static(path: Path) -> _Cached | None:
+    """The file's bytes (and gzipped), cached while its modification time holds; None when absent."""
     try:
         st = path.stat()
     except OSError:
         return None
     hit = _cache.get(path)
     if hit is not None and hit.mtime_ns == st.st_mtime_ns:
-        return hit.body
+        return hit
     try:
         body = path.read_bytes()
     except OSError:
         return None
-    _cache[path] = _Cached(st.st_mtime_ns, body)
-    return body
+    _cache[path] = hit = _Cached(st.st_mtime_ns, body, gzip.compress(body, 9, mtime=0))
+    return hit
 
 
-def static_response(path: str) -> Response:
-    """A file of the bundle (``/_page/app.js``), or 404."""
-    name = path[len(STATIC_PREFIX) :].partition("?")[0]
+def static_response(request: Request) -> Response:
+    """A file of the bundle (``/_page/app.js``), gzipped where the browser takes it, or 404.
+
+    (Smaller is also safer here: the ``websockets`` library gives a client that is sent a plain
+    HTTP answer its close timeout, 2 s, to take the last part of it.)"""
+    name = request.path[len(STATIC_PREFIX) :].partition("?")[0]
     kind = STATIC_FILES.get(name)
-    body = _read_static(dist_dir() / name) if kind else None
-    if body is None:
+    hit = _read_static(dist_dir() / name) if kind else None
+    if hit is None:
         return _error_page(HTTPStatus.NOT_FOUND, "no such file")
-    return _response(HTTPStatus.OK, body, kind, [("Cache-Control", "no-cache")])
+    extra = [("Cache-Control", "no-cache"), ("Vary", "Accept-Encoding")]
+    if "gzip" in request.headers.get("Accept-Encoding", "").lower():
+        return _response(HTTPStatus.OK, hit.gzipped, kind, [*extra, ("Content-Encoding", "gzip")])
+    return _response(HTTPStatus.OK, hit.body, kind, extra)
 
 
 def page_response(request: Request, refusal: tuple[HTTPStatus, str] | None) -> Response:
     """The answer to a plain GET: a static file, the refusal the WebSocket would get, or the page."""
     if request.path.startswith(STATIC_PREFIX):
-        return static_response(request.path)
+        return static_response(request)
     if refusal is not None:
         status, text = refusal
         if status == HTTPStatus.UNAUTHORIZED:

@@ -7,6 +7,7 @@ missing (``./test.sh`` installs both as root where node and npm are present).
 
 from __future__ import annotations
 
+import gzip
 import urllib.error
 import urllib.request
 
@@ -49,6 +50,12 @@ def test_the_page_is_served_on_the_websocket_port_under_the_same_token_rule(serv
     if web.bundle_state() != "missing":
         status, headers, js = _get(f"http://127.0.0.1:{server.port}/_page/app.js")
         assert status == 200 and headers["Content-Type"].startswith("text/javascript") and "strokes2" in js
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{server.port}/_page/app.js", headers={"Accept-Encoding": "gzip"}
+        )
+        with urllib.request.urlopen(req, timeout=10) as r:
+            assert r.headers["Content-Encoding"] == "gzip"
+            assert gzip.decompress(r.read()).decode() == js
     assert server.server.stats["refused"] == 3  # the refusals count like a WebSocket client's
 
 
