@@ -15,7 +15,8 @@ headless Chromium (Debian's ``chromium`` through Selenium, as in the tests). Pri
   the anchor: the same from one Python client to another;
 * the same two ways in that room of N strokes (below), where each change costs the page more;
 * a room of N strokes (``--room``): navigation start -> the page's canvas shows every stroke (median of
-  3 loads), with its parts (synced; the page's full render), against the anchors: a Python client
+  3 loads), with its parts (synced; the page's full render), the redraw after the undo of a drag in it,
+  against the anchors: a Python client
   joining the room (connect -> synced, mirror built) and ``render_fast`` of the same strokes at the
   page's canvas size (the studio's renderer).
 
@@ -181,7 +182,7 @@ def big_room(loop: Loop, b, port: int, n: int) -> dict:
 
     py_join = [loop.run(python_join()) for _ in range(3)]
     order, op = py_join[0][1], py_join[0][2]
-    shown, synced, render, sizes = [], [], [], []
+    shown, synced, render, sizes, undo = [], [], [], [], []
     for _ in range(3):
         b.new_page(f"http://127.0.0.1:{port}/big?token={TOKEN}&name=viewer")
         b.wait(lambda: b.room("shown") == n, 120, "the page to show the room")
@@ -193,6 +194,12 @@ def big_room(loop: Loop, b, port: int, n: int) -> dict:
         synced.append(t[1])
         render.append(t[2])
         sizes.append(int(t[3]))
+        # a drag, then its undo: the page redraws only the box the drag covered
+        b.js("window.nsRoom.paintPath([[0.3, 0.3], [0.4, 0.35], [0.5, 0.3]])")
+        b.wait(lambda: b.room("shown") > n, 30, "the drag")
+        b.js("window.nsRoom.undo()")
+        b.wait(lambda: b.room("shown") == n, 30, "the undo")
+        undo.append(b.room("stats.lastRenderMs"))
         b.driver.close()
         b.driver.switch_to.window(b.driver.window_handles[0])
     size = sizes[0]
@@ -208,6 +215,7 @@ def big_room(loop: Loop, b, port: int, n: int) -> dict:
         "page_shown_ms": shown,
         "page_synced_ms": synced,
         "page_full_render_ms": render,
+        "page_undo_redraw_ms": undo,
         "python_join_ms": [d * 1000 for d, _, _ in py_join],
         "render_fast_ms": fast,
     }

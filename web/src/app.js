@@ -5,7 +5,7 @@
 // (awareness, as engines/collab/presence.py reads and writes them).
 import * as Y from 'yjs'
 import { WebsocketProvider } from 'y-websocket'
-import { blank, compositeStroke, toBytes } from './render.js'
+import { blank, clearRect, compositeStroke, strokeBox, toBytes } from './render.js'
 import { cmpStroke, colourFor, dragToStrokes, hexToRgb, liveStrokes, MAX_TEXT, safeColour } from './strokes.js'
 import { buildUi } from './ui.js'
 
@@ -44,7 +44,7 @@ const provider = new WebsocketProvider(wsUrl, room, doc, {
 const awareness = provider.awareness
 
 // --- what the test suite and the benchmark read (window.nsRoom) ------------------------------------
-const stats = { renders: 0, fullRenders: 0, lastRenderMs: 0, seen: new Map(), painted: new Map(), syncedAt: null, shownAt: null }
+const stats = { renders: 0, fullRenders: 0, partialRenders: 0, lastRenderMs: 0, seen: new Map(), painted: new Map(), syncedAt: null, shownAt: null }
 
 // --- the brush and the drag in progress -----------------------------------------------------------
 const brush = { colour: '#c0392b', size: 0.03, opacity: 1.0 }
@@ -71,15 +71,37 @@ function readBackground () {
   return Array.isArray(b) && b.length === 3 && b.every((c) => typeof c === 'number' && c >= 0 && c <= 1) ? b : [1, 1, 1]
 }
 
+const params = (v) => [v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10]]
+
+/** The box of what changed between two paint orders other than strokes added on top, or null when
+ * it is most of the canvas (then everything is drawn again). Values are compared by identity: an
+ * unchanged entry of the Y.Array is the same object in every read. */
+function changedRect (before, after) {
+  const was = new Set(before)
+  const now = new Set(after)
+  const r = [size, 0, size, 0]
+  for (const [list, other] of [[before, now], [after, was]]) {
+    for (const v of list) {
+      if (other.has(v)) continue
+      const b = strokeBox(params(v), v[11], size)
+      r[0] = Math.min(r[0], b[0]); r[1] = Math.max(r[1], b[1]); r[2] = Math.min(r[2], b[2]); r[3] = Math.max(r[3], b[3])
+    }
+  }
+  if (r[1] <= r[0] || r[3] <= r[2]) return [0, 0, 0, 0]
+  return (r[1] - r[0]) * (r[3] - r[2]) > 0.5 * size * size ? null : r
+}
+
 function render () {
   scheduled = false
   const t0 = performance.now()
   const want = pickSize()
   const bg = readBackground()
   const next = [...live.byId.values()].sort(cmpStroke)
-  let start = 0
-  const full = want !== size || bg.some((c, i) => c !== background[i]) || order.length > next.length ||
-    order.some((v, i) => v !== next[i])
+  let full = want !== size || bg.some((c, i) => c !== background[i])
+  // strokes added on top are composited onto the image; any other change redraws the box it touched
+  const onTop = !full && order.length <= next.length && order.every((v, i) => v === next[i])
+  const rect = full || onTop ? null : changedRect(order, next)
+  if (!full && !onTop && rect === null) full = true
   if (full) {
     size = want
     background = bg
@@ -88,15 +110,21 @@ function render () {
     ui.canvas.width = ui.canvas.height = size
     ui.overlay.width = ui.overlay.height = size
     stats.fullRenders++
-  } else start = order.length
-  let y0 = full ? 0 : size
+  }
+  let y0 = size
   let y1 = 0
+  const start = onTop ? order.length : 0
+  if (rect) {
+    clearRect(img, size, rect, background)
+    stats.partialRenders++
+  }
   for (let k = start; k < next.length; k++) {
     const v = next[k]
-    const [a, b] = compositeStroke(img, size, [v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10]], v[11])
+    const [a, b] = compositeStroke(img, size, params(v), v[11], rect)
     if (b > a) { y0 = Math.min(y0, a); y1 = Math.max(y1, b) }
   }
   if (full) { y0 = 0; y1 = size }
+  if (rect) { y0 = rect[2]; y1 = rect[3] }
   if (y1 > y0) {
     toBytes(img, rgba.data, size, y0, y1)
     ui.canvas.getContext('2d').putImageData(rgba, 0, 0, 0, y0, size, y1 - y0)

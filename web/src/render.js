@@ -45,11 +45,22 @@ export function box (g, size) {
   ]
 }
 
-/** Composite one stroke over img (Float64Array, size * size * 3, rows top first) in place.
- * p = [x, y, w, h, theta, r, g, b]; returns the rows touched [y0, y1). */
-export function compositeStroke (img, size, p, opacity) {
+/** The pixel box [x0, x1, y0, y1) a stroke may paint on a size-pixel canvas. */
+export function strokeBox (p, opacity, size) {
+  return box(geometry(p, opacity, size), size)
+}
+
+/** Composite one stroke over img (Float64Array, size * size * 3, rows top first) in place, only inside
+ * clip [x0, x1, y0, y1) when given. p = [x, y, w, h, theta, r, g, b]; returns the rows touched [y0, y1). */
+export function compositeStroke (img, size, p, opacity, clip = null) {
   const g = geometry(p, opacity, size)
-  const [bx0, bx1, by0, by1] = box(g, size)
+  let [bx0, bx1, by0, by1] = box(g, size)
+  if (clip) {
+    bx0 = Math.max(bx0, clip[0])
+    bx1 = Math.min(bx1, clip[1])
+    by0 = Math.max(by0, clip[2])
+    by1 = Math.min(by1, clip[3])
+  }
   if (bx1 <= bx0 || by1 <= by0) return [0, 0]
   const { x, hw, hh, c, s, r, e, op, cr, cg, cb } = g
   const inv2e = 1.0 / (2 * e)
@@ -98,6 +109,17 @@ export function compositeStroke (img, size, p, opacity) {
     }
   }
   return [by0, by1]
+}
+
+/** Paint the rectangle [x0, x1, y0, y1) of img with the background colour. */
+export function clearRect (img, size, rect, background) {
+  for (let i = rect[2]; i < rect[3]; i++) {
+    for (let k = (i * size + rect[0]) * 3, end = (i * size + rect[1]) * 3; k < end; k += 3) {
+      img[k] = background[0]
+      img[k + 1] = background[1]
+      img[k + 2] = background[2]
+    }
+  }
 }
 
 /** A blank image of the background colour. */

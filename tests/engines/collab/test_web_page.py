@@ -150,6 +150,39 @@ def test_the_page_draws_a_painting_as_the_studio_renders_it(server, browser):
     assert (diff > 0).mean() < 1e-3
     assert (want != want[0, 0]).any(axis=-1).mean() > 0.2  # (the picture is not blank)
 
+    # strokes removed and one moved below the top: the page redraws the box they touched, same picture
+    async def change():
+        c = _client(server, "parity", author="py")
+        await c.start()
+        await c.wait_online()
+        await c.flush()
+        ids = c.sdoc.ids()
+        for sid in ids[10:16]:
+            c.remove(sid)
+        c.update(ids[40], x=0.5, y=0.45)
+        await c.flush()
+        arrays = c.sdoc.arrays(), c.sdoc.ids(), ids[40]
+        await c.close()
+        return arrays
+
+    partial = browser.room("stats.partialRenders")
+    (order, op), ids, moved = server.call(change())
+    moved_x = "return window.nsRoom.doc.getArray('strokes2').toArray().find((v) => v[0] === arguments[0])[3]"
+    browser.wait(
+        lambda: (  # in this order: the edit is in the page's document, then drawn
+            browser.js(moved_x, moved) == 0.5
+            and browser.room("shown") == n - 6
+            and browser.room("ids()") == ids
+        ),
+        T,
+        "the page to redraw",
+    )
+    assert browser.room("stats.partialRenders") > partial
+    shown = browser.pixels()
+    want = to_uint8(render_fast(order, op, shown.shape[0], (0.95, 0.92, 0.85), footprint=True))
+    diff = np.abs(shown.astype(int) - want.astype(int))
+    assert diff.max() <= 1 and (diff > 0).mean() < 1e-3
+
 
 @needs_browser
 def test_accepted_model_proposals_show_as_they_arrive(server, browser):
