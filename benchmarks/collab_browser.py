@@ -263,6 +263,7 @@ def main() -> int:
     print(f"  page: navigation -> canvas shows every stroke {med(r['page_shown_ms']):8.0f} ms")
     print(f"        of which: navigation -> synced            {med(r['page_synced_ms']):8.0f} ms")
     print(f"                  full render in JavaScript       {med(r['page_full_render_ms']):8.0f} ms")
+    print(f"  page: redraw after the undo of a drag (a box)   {med(r['page_undo_redraw_ms']):8.0f} ms")
     print(
         f"  anchor: Python client join (connect -> mirror)  {med(r['python_join_ms']):8.0f} ms"
         f"   page / Python {med(r['page_shown_ms']) / med(r['python_join_ms']):.2f}x"
