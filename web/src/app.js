@@ -22,7 +22,14 @@ const ui = buildUi(document.getElementById('app'), room)
 function goodName (s) {
   return typeof s === 'string' && s.length >= 1 && s.length <= NAME_CHARS && !/[\x00-\x1f]/.test(s) // eslint-disable-line no-control-regex
 }
-let myName = [query.get('name'), localStorage.getItem('ns-name')].find(goodName) ||
+function remembered (value) { // the name used here last time (storage may be refused: private windows)
+  try {
+    if (value === undefined) return localStorage.getItem('ns-name')
+    localStorage.setItem('ns-name', value)
+  } catch { }
+  return null
+}
+let myName = [query.get('name'), remembered()].find(goodName) ||
   `guest-${Math.floor(100 + Math.random() * 900)}`
 const replica = Math.random().toString(36).slice(2, 8)
 let counter = 0
@@ -360,7 +367,7 @@ ui.setName(myName)
 ui.onName((name) => {
   if (!goodName(name)) return false
   myName = name
-  localStorage.setItem('ns-name', name)
+  remembered(name)
   me.name = name
   me.colour = colourFor(name)
   publish()
