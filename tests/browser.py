@@ -130,8 +130,9 @@ class Browser:
             x, y = nx, ny
         a.release().perform()
 
-    def pen(self, points: list[tuple[float, float]], pressure: float) -> None:
-        """A pen stroke over the canvas through ``points`` (canvas fractions) at a constant ``pressure``."""
+    def pen(self, points: list[tuple[float, float]], pressure: float | None, kind: str = "pen") -> None:
+        """A pen (or, ``kind="touch"``, a finger) stroke over the canvas through ``points`` (canvas
+        fractions) at a constant ``pressure`` (None: the device's own)."""
         from selenium.webdriver.common.actions import interaction
         from selenium.webdriver.common.actions.action_builder import ActionBuilder
         from selenium.webdriver.common.actions.pointer_input import PointerInput
@@ -139,7 +140,8 @@ class Browser:
 
         overlay = self.driver.find_element(By.ID, "overlay")
         w, h = overlay.rect["width"], overlay.rect["height"]
-        a = ActionBuilder(self.driver, mouse=PointerInput(interaction.POINTER_PEN, "pen"), duration=10)
+        device = PointerInput(interaction.POINTER_PEN if kind == "pen" else interaction.POINTER_TOUCH, kind)
+        a = ActionBuilder(self.driver, mouse=device, duration=10)
         for k, (x, y) in enumerate(points):
             off = int(round((x - 0.5) * w)), int(round((y - 0.5) * h))
             a.pointer_action.move_to(overlay, *off, pressure=pressure)

@@ -55,8 +55,9 @@ def _sources(web: Path) -> list[Path]:
     return [web / "package-lock.json", *src]
 
 
-def source_hash(web: Path = WEB_DIR) -> str:
+def source_hash(web: Path | None = None) -> str:
     """A hash of what the bundle is built from: the lock file and every file under ``src/``."""
+    web = web or WEB_DIR
     h = hashlib.sha256()
     for p in _sources(web):
         h.update(p.relative_to(web).as_posix().encode() + b"\0")

@@ -214,7 +214,7 @@ def test_a_page_reconnects_after_the_server_restarts_from_its_store_and_loses_no
 
 
 @needs_browser
-def test_a_pens_pressure_sets_the_width_and_a_mouse_paints_the_chosen_size(server, browser):
+def test_a_pens_pressure_sets_the_width_and_a_mouse_or_finger_paints_the_chosen_size(server, browser):
     browser.new_page(server.url("pen", "tok%2Fen%2B1") + "&name=Ada")
     browser.wait(lambda: browser.room("synced"), T, "the page to join")
     strokes = "return window.nsRoom.doc.getArray('strokes2').toArray().map((v) => v[6])"
@@ -227,3 +227,30 @@ def test_a_pens_pressure_sets_the_width_and_a_mouse_paints_the_chosen_size(serve
     heavy, light = [x for x in h if x > 0.031], [x for x in h if x < 0.029]
     assert heavy and light and len(heavy) + len(light) + len(mouse) == len(h)
     assert np.allclose(heavy, 0.03 * (0.25 + 1.5 * 0.9)) and np.allclose(light, 0.03 * (0.25 + 1.5 * 0.1))
+    browser.pen([(0.2 + 0.1 * k, 0.45) for k in range(7)], pressure=None, kind="touch")
+    finger = browser.wait(lambda: (v := browser.js(strokes)) and len(v) > len(h) and v[: len(v) - len(h)], T)
+    assert np.allclose(finger, 0.03)  # a touch screen that measures no pressure
+
+
+def test_the_bundle_is_current_only_for_the_sources_it_was_built_from(tmp_path, monkeypatch):
+    src = tmp_path / "web"
+    (src / "src").mkdir(parents=True)
+    (src / "package-lock.json").write_text("{}")
+    (src / "src" / "app.js").write_text("let a = 1")
+    monkeypatch.setattr(web, "WEB_DIR", src)
+    dist = tmp_path / "dist"
+    monkeypatch.setenv("NEURAL_STUDIO_WEB_DIST", str(dist))
+    assert web.bundle_state() == "missing"
+    dist.mkdir()
+    for name in web.STATIC_FILES:
+        (dist / name).write_text("built")
+    (dist / web.STAMP).write_text(web.source_hash() + "\n")
+    assert web.bundle_state() == "current"
+    (src / "src" / "app.js").write_text("let a = 2")  # a source changed: build again
+    assert web.bundle_state() == "stale"
+    (src / "src" / "app.js").write_text("let a = 1")
+    (src / "package-lock.json").write_text('{"lockfileVersion": 3}')  # so did the packages
+    assert web.bundle_state() == "stale"
+    with pytest.raises(RuntimeError, match="esbuild"):
+        web.build(tmp_path / "no-node-modules")
+    assert (dist / "app.js").read_text() == "built"  # a failed build leaves the old one
