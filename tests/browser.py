@@ -87,6 +87,18 @@ class Browser:
         d.get(url)
         return d.current_window_handle
 
+    def reset(self) -> None:
+        """Close every page but one and leave that one blank (between tests: no page of a test
+        lives on, reconnecting, into the next)."""
+        d = self.driver
+        handles = d.window_handles
+        for h in handles[1:]:
+            d.switch_to.window(h)
+            d.close()
+        d.switch_to.window(handles[0])
+        d.get("about:blank")
+        self.first = True
+
     def use(self, handle: str) -> None:
         if self.driver.current_window_handle != handle:
             self.driver.switch_to.window(handle)

@@ -22,10 +22,17 @@ T = 30000  # ms: generous bound for a loaded 2-core machine; every wait ends as 
 
 
 @pytest.fixture(scope="module")
-def browser():
+def _chromium():
     b = chromium()
     yield b
     b.quit()
+
+
+@pytest.fixture
+def browser(_chromium):
+    """The module's browser, its pages closed after each test."""
+    yield _chromium
+    _chromium.reset()
 
 
 def test_two_pages_and_the_studio_paint_together_and_a_page_undoes_only_its_own(qtbot, tmp_path, browser):

@@ -73,10 +73,17 @@ needs_browser = pytest.mark.skipif(bool(WHY_NOT), reason=WHY_NOT)
 
 
 @pytest.fixture(scope="module")
-def browser():
+def _chromium():
     b = chromium()
     yield b
     b.quit()
+
+
+@pytest.fixture
+def browser(_chromium):
+    """The module's browser, its pages closed after each test."""
+    yield _chromium
+    _chromium.reset()
 
 
 def _client(server, room, **kw) -> CollabClient:
