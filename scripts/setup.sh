@@ -156,7 +156,6 @@ ensure_web_page() {
     return 0
   fi
   mods="$(npm_ci_cached "$WEB_DIR" "the painting rooms' browser page")" || return 0
-  export NEURAL_STUDIO_WEB_MODULES="$mods"
   if ! "$VENV/bin/python" -m engines.collab.web build --node-modules "$mods" >/dev/null; then
     say "the painting rooms' browser page could not be built (see above): the page says so to its visitors"
   fi
