@@ -80,9 +80,11 @@ def test_two_pages_and_the_studio_paint_together_and_a_page_undoes_only_its_own(
         until(lambda: p._snap.n_mine > 0, "the studio's own strokes")
         a_ids = set(p._snap.ids) - g_ids - l_ids
         until(lambda: set(p._snap.ids) == g_ids | l_ids | a_ids, "Lin's strokes in the studio")
+        qtbot.mouseMove(p.canvas, p.canvas.to_widget(0.5, 0.5).toPoint())  # Ada's cursor, for the pages
         for page in (lin, grace):
             browser.use(page)
             browser.wait(lambda: set(browser.room("ids()")) == g_ids | l_ids | a_ids, T / 1000, "all strokes")
+            until(lambda: "Ada" in browser.room("cursors()"), "the studio's cursor in the page")
 
         # undo in Grace's page takes back only her drag, on every canvas; redo brings it back
         browser.driver.find_element("id", "undo").click()

@@ -403,6 +403,7 @@ window.nsRoom = {
   authors: () => order.map((v) => v[1]),
   state: () => ui.stateText(),
   people: () => ui.peopleText(),
+  cursors: () => peers().filter((p) => validPair(p.cursor)).map((p) => p.name),
   paintPath,
   undo: () => undo.undo(),
   redo: () => undo.redo(),
