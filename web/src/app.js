@@ -189,21 +189,40 @@ function peers () {
   }
   return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.cid - b.cid))
 }
+let tokenRefused = false // the server answers this page's address with 401 now (its token changed)
 function showState () {
   if (refusal) return ui.setState('bad', 'Refused', refusal)
   if (provider.wsconnected && provider.synced) {
     everOnline = true
+    tokenRefused = false
     const n = peers().length
     return ui.setState('ok', `Connected (${n} peer${n === 1 ? '' : 's'})`, `room ${room}`)
   }
+  if (tokenRefused) {
+    return ui.setState('bad', 'Refused', 'the server does not take this link\'s token any more: ask the host for the new link')
+  }
   if (everOnline) return ui.setState('wait', 'Reconnecting…', 'connection lost; what you paint meanwhile is kept and sent')
   return ui.setState('wait', 'Connecting…', `room ${room}`)
+}
+let lastProbe = 0
+/** A browser sees a refused WebSocket upgrade (401) only as a failed connection: ask over HTTP, at most
+ * every 5 s, whether the server is away or refuses the token. Reconnecting goes on either way. */
+async function probe () {
+  if (Date.now() - lastProbe < 5000) return
+  lastProbe = Date.now()
+  try {
+    const r = await fetch(location.pathname + location.search, { cache: 'no-store' })
+    tokenRefused = r.status === 401
+  } catch {
+    tokenRefused = false // the server is away
+  }
+  showState()
 }
 provider.on('status', showState)
 provider.on('connection-close', (ev) => {
   if (ev && terminal(ev)) {
     refusal = `the server closed the connection (${ev.code}${ev.reason ? ': ' + ev.reason : ''})`
-  }
+  } else if (ev && ev.code === 1006) probe()
   showState()
 })
 

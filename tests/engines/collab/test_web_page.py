@@ -137,6 +137,20 @@ def test_a_wrong_token_is_refused_page_and_websocket(server, browser):
 
 
 @needs_browser
+def test_a_page_says_refused_when_the_server_comes_back_with_another_token(server, browser):
+    browser.new_page(server.url("class", "tok%2Fen%2B1"))
+    browser.wait(lambda: browser.room("synced"), T, "the page to join")
+    server.stop()
+    server.token = "a new token"
+    server.start()
+    browser.wait(lambda: browser.room("state()") == "Refused", T, "the page to say refused")
+    server.stop()
+    server.token = "tok/en+1"
+    server.start()  # the old token again: the page was reconnecting all along
+    browser.wait(lambda: browser.room("state()") == "Connected (0 peers)", T, "the page to reconnect")
+
+
+@needs_browser
 def test_the_page_draws_a_painting_as_the_studio_renders_it(server, browser):
     rng = np.random.default_rng(7)
     n = 160
