@@ -275,3 +275,29 @@ def test_the_bundle_is_current_only_for_the_sources_it_was_built_from(tmp_path, 
     with pytest.raises(RuntimeError, match="esbuild"):
         web.build(tmp_path / "no-node-modules")
     assert (dist / "app.js").read_text() == "built"  # a failed build leaves the old one
+
+
+@needs_browser
+def test_what_others_publish_is_shown_as_text_never_as_markup(server, browser):
+    browser.new_page(server.url("people", "tok%2Fen%2B1") + "&name=Lin")
+    browser.wait(lambda: browser.room("synced"), T, "the page to join")
+    name = '<img src=x onerror="window.hacked=1">Eve'
+
+    async def eve():
+        c = _client(server, "people", author="eve", name=name, colour="red;background:url(//x)")
+        await c.start()
+        await c.wait_online()
+        c.set_cursor(0.5, 0.5)
+        return c
+
+    c = server.call(eve())
+    try:
+        browser.wait(lambda: len(browser.room("people()")) == 2, T, "the page to see Eve")
+        assert browser.room("people()") == ["Lin (you)", name[:40]]
+        assert browser.room("cursors()") == [name[:40]]
+        assert browser.js("return document.querySelectorAll('#people img').length") == 0
+        assert browser.js("return window.hacked === undefined")
+        swatch = browser.js("return document.querySelectorAll('#people .swatch-small')[1].style.background")
+        assert "url" not in swatch and swatch == "rgb(136, 136, 136)"  # an unusable colour is grey
+    finally:
+        server.call(c.close())
