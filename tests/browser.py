@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
+import os
 import shutil
 import tempfile
 import threading
@@ -43,6 +45,13 @@ FLAGS = (
 )
 
 
+def web_node_modules() -> Path:
+    """Where ``scripts/setup.sh`` installs the npm packages of ``web/package-lock.json``."""
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    lock = hashlib.sha256((web.WEB_DIR / "package-lock.json").read_bytes()).hexdigest()[:16]
+    return cache / "neural-studio" / f"node-{lock}" / "node_modules"
+
+
 def _why_not() -> str:
     try:
         import selenium  # noqa: F401
@@ -51,6 +60,11 @@ def _why_not() -> str:
     for path, what in ((CHROMIUM, "chromium"), (CHROMEDRIVER, "chromium-driver")):
         if not Path(path).exists():
             return f"{path} not found: install Debian's {what} (./test.sh does, as root)"
+    if web.bundle_state() != "current" and (web_node_modules() / ".bin" / "esbuild").exists():
+        try:  # web/src changed since the set-up built it: build it again (seconds)
+            web.build(web_node_modules())
+        except (RuntimeError, OSError) as e:
+            return f"the page's JavaScript could not be built: {e}"
     if web.bundle_state() == "missing":
         return f"the page's JavaScript is not built in {web.dist_dir()} (node and npm, then ./test.sh)"
     return ""
