@@ -12,15 +12,18 @@ done
 [ "${1:-}" = serve ] && needs_screen=0
 if [ "$needs_screen" = 0 ]; then
   ensure_venv
+  [ "${1:-}" = serve ] && ensure_web_page
   exec "$VENV/bin/studio" "$@"
 fi
 
 if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ]; then
   ensure_system_packages headless
   ensure_venv
+  ensure_web_page
   say "no display: running on a virtual screen (Xvfb); use --screenshot to see what it drew"
   exec env QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1600x1000x24" "$VENV/bin/studio" "$@"
 fi
 ensure_system_packages
 ensure_venv
+ensure_web_page
 exec "$VENV/bin/studio" "$@"

@@ -13,6 +13,7 @@ QT_DEBS=(libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr
          libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libxcb-xfixes0 libxkbcommon-x11-0 libxkbcommon0
          libegl1 libgl1 libgl1-mesa-dri libglib2.0-0 libfontconfig1 libdbus-1-3 fonts-dejavu-core)
 XVFB_DEBS=(xvfb xauth)
+BROWSER_DEBS=(chromium chromium-driver)
 
 missing_debs() {
   local p
@@ -22,25 +23,38 @@ missing_debs() {
 }
 
 ensure_system_packages() {
-  # $1 = "headless" to also need Xvfb
+  # arguments: "headless" to also need Xvfb; "test" to also want Chromium and its WebDriver (the
+  # browser-page tests: installed when missing and we are root, else those tests are skipped and say why)
   command -v dpkg-query >/dev/null 2>&1 || { say "not a Debian system: make sure Qt's xcb libraries are installed"; return 0; }
-  local want=("${QT_DEBS[@]}")
-  [ "${1:-}" = headless ] && want+=("${XVFB_DEBS[@]}")
+  local want=("${QT_DEBS[@]}") a optional=""
+  for a in "$@"; do
+    [ "$a" = headless ] && want+=("${XVFB_DEBS[@]}")
+    [ "$a" = test ] && optional="$(missing_debs "${BROWSER_DEBS[@]}")"
+  done
   command -v python3 >/dev/null 2>&1 || want+=(python3)
   python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || want+=(python3-venv)
   local miss
   miss="$(missing_debs "${want[@]}")"
-  [ -z "$miss" ] && return 0
+  [ -z "$miss$optional" ] && return 0
   if [ "$(id -u)" -ne 0 ]; then
+    [ -n "$optional" ] && say "not installed: $optional(the browser-page tests will be skipped)"
+    [ -z "$miss" ] && return 0
     say "missing system packages: $miss"
     say "install them with: sudo apt-get install -y $miss"
     return 1
   fi
-  say "installing system packages: $miss"
+  say "installing system packages: $miss$optional"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq >/dev/null
   # shellcheck disable=SC2086
-  apt-get install -y -qq --no-install-recommends $miss >/dev/null
+  if [ -n "$miss" ]; then
+    apt-get install -y -qq --no-install-recommends $miss >/dev/null
+  fi
+  # shellcheck disable=SC2086
+  if [ -n "$optional" ] && ! apt-get install -y -qq --no-install-recommends $optional >/dev/null; then
+    say "could not install $optional: the browser-page tests will be skipped"
+  fi
+  return 0
 }
 
 pick_python() {
@@ -76,35 +90,30 @@ ensure_venv() {
 }
 
 JS_DIR="$ROOT/tests/engines/collab/js"
+WEB_DIR="$ROOT/web"
 
 node_modules_dir() {
-  # the folder (outside the repo) holding the npm packages of the committed lock file; a new lock, a new folder
+  # the folder (outside the repo) holding the npm packages of a committed lock file; a new lock, a new folder
+  # $1 = the folder of package.json + package-lock.json (default: the interop test's)
   local lock_hash
-  lock_hash="$(sha256sum "$JS_DIR/package-lock.json" | cut -c1-16)"
+  lock_hash="$(sha256sum "${1:-$JS_DIR}/package-lock.json" | cut -c1-16)"
   echo "${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/neural-studio/node-$lock_hash"
 }
 
-ensure_node_modules() {
-  # yjs, y-websocket and ws for the JavaScript interop test, installed with `npm ci` from
-  # tests/engines/collab/js/package-lock.json when missing; exports COLLAB_NODE_MODULES.
-  # Never fails: without node or npm, or with the registry out of reach, the test is skipped and we say why.
-  local dir tmp log limit=()
-  if [ -n "${COLLAB_NODE_MODULES:-}" ]; then
-    return 0  # the caller's own
-  fi
-  if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
-    say "node/npm not found: the JavaScript y-websocket interop test will be skipped"
-    return 0
-  fi
-  dir="$(node_modules_dir)"
+npm_ci_cached() {
+  # $1 = folder of package.json + package-lock.json, $2 = what they are for (messages).
+  # `npm ci` into node_modules_dir when not there yet, a whole install or none; prints the folder.
+  # Returns 1 (having said why) where npm cannot install them.
+  local src="$1" what="$2" dir tmp log limit=()
+  dir="$(node_modules_dir "$src")"
   if [ ! -f "$dir/.complete" ]; then
-    say "installing yjs, y-websocket and ws for the JavaScript interop test into $dir"
+    say "installing the npm packages of $what into $dir"
     tmp="$dir.tmp.$$"
     log="$dir.install.log"
     if ! { mkdir -p "$(dirname "$dir")" && rm -rf "$tmp" && mkdir "$tmp" \
-        && cp "$JS_DIR/package.json" "$JS_DIR/package-lock.json" "$tmp/"; }; then
-      say "cannot write $(dirname "$dir"): the JavaScript interop test will be skipped"
-      return 0
+        && cp "$src/package.json" "$src/package-lock.json" "$tmp/"; }; then
+      say "cannot write $(dirname "$dir"): $what skipped"
+      return 1
     fi
     command -v timeout >/dev/null 2>&1 && limit=(timeout 300)
     # a whole install or none: into a temporary folder, moved into place once complete
@@ -113,9 +122,41 @@ ensure_node_modules() {
       rm -f "$log"
     else
       rm -rf "$tmp"
-      say "npm could not install them (registry out of reach? log: $log): the JavaScript interop test will be skipped"
-      return 0
+      say "npm could not install them (registry out of reach? log: $log): $what skipped"
+      return 1
     fi
   fi
-  export COLLAB_NODE_MODULES="$dir/node_modules"
+  echo "$dir/node_modules"
+}
+
+ensure_node_modules() {
+  # yjs, y-websocket and ws for the JavaScript interop test, installed with `npm ci` from
+  # tests/engines/collab/js/package-lock.json when missing; exports COLLAB_NODE_MODULES.
+  # Never fails: without node or npm, or with the registry out of reach, the test is skipped and we say why.
+  local dir
+  if [ -n "${COLLAB_NODE_MODULES:-}" ]; then
+    return 0  # the caller's own
+  fi
+  if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    say "node/npm not found: the JavaScript y-websocket interop test will be skipped"
+    return 0
+  fi
+  dir="$(npm_ci_cached "$JS_DIR" "the JavaScript interop test")" || return 0
+  export COLLAB_NODE_MODULES="$dir"
+}
+
+ensure_web_page() {
+  # The browser page of painting rooms (web/: yjs, y-websocket, esbuild): npm ci of web/package-lock.json
+  # into the cache, then esbuild bundles web/src into web/dist (git-ignored) when its sources changed.
+  # Needs the venv (ensure_venv first). Never fails: without node or npm the studio works as before and
+  # the page tells its visitors how to enable it.
+  local mods
+  if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    say "node/npm not found: the painting rooms' browser page is not built (install node and npm, rerun this set-up)"
+    return 0
+  fi
+  mods="$(npm_ci_cached "$WEB_DIR" "the painting rooms' browser page")" || return 0
+  if ! "$VENV/bin/python" -m engines.collab.web build --node-modules "$mods" >/dev/null; then
+    say "the painting rooms' browser page could not be built (see above): the page says so to its visitors"
+  fi
 }

@@ -27,6 +27,7 @@ from pathlib import Path
 
 
 def _serve(args) -> int:
+    from engines.collab import web
     from engines.collab.server import CollabServer, ServerLimits
     from engines.collab.store import StoreError
 
@@ -65,6 +66,10 @@ def _serve(args) -> int:
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, stop.set)
         print(f"serving ws://{server.host}:{server.port}/ROOM?token=TOKEN  (store: {args.store})", flush=True)
+        page = {"current": "", "stale": " (built from older sources: rerun the set-up)"}.get(
+            web.bundle_state(), " (not built: install node and npm, rerun the set-up)"
+        )
+        print(f"in a browser: http://{server.host}:{server.port}/ROOM?token=TOKEN{page}", flush=True)
         print(f"token: {server.token}", flush=True)
         print(f"port: {server.port}", flush=True)
         if args.host not in ("127.0.0.1", "localhost", "::1"):

@@ -45,6 +45,7 @@ import logging
 import re
 import secrets
 import time
+import weakref
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -56,6 +57,7 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
 from . import protocol as P
+from . import web
 from .schema import StrokeDoc
 from .store import StoreError, UpdateStore
 from .validate import (
@@ -399,6 +401,7 @@ class CollabServer:
         self._server: Server | None = None
         self._conns: set[_Conn] = set()
         self._tasks: set[asyncio.Task] = set()
+        self._opening: weakref.WeakSet[ServerConnection] = weakref.WeakSet()
         self._loader: ThreadPoolExecutor | None = None
         self.stats = {"refused": 0, "dropped": 0, "connections": 0}
 
@@ -411,12 +414,23 @@ class CollabServer:
         )
         self._loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="collab-load")
         _large_blocks_mapped()
+        opening = self._opening
+
+        class _Connection(ServerConnection):
+            # known from its first byte on, so that stop() can end the idle sockets a browser opens
+            # ahead of need (preconnects): they send no request and would hold stop() for the whole
+            # handshake timeout (10 s)
+            def connection_made(self, transport) -> None:
+                super().connection_made(transport)
+                opening.add(self)
+
         try:
             self._server = await serve(
                 self._handle,
                 self.host,
                 self.port,
                 process_request=self._check_request,
+                create_connection=_Connection,
                 max_size=self.limits.max_message_bytes,
                 max_queue=16,
                 compression=None,
@@ -441,6 +455,9 @@ class CollabServer:
         if self._server is None:
             return
         self._server.close()
+        for conn in list(self._opening):
+            if conn.request is None and conn.transport is not None:
+                conn.transport.abort()  # no request yet: nobody waits for an answer
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self._server.wait_closed(), 10.0)
         for t in list(self._tasks):
@@ -564,23 +581,34 @@ class CollabServer:
         return t
 
     # --- connections ----------------------------------------------------
-    def _check_request(self, connection: ServerConnection, request):
-        room, query = _split_target(request.path)
+    def _refusal(self, target: str) -> tuple[HTTPStatus, str] | None:
+        """Why a request for ``target`` (``/ROOM?token=T``) is refused, or None: the one rule for
+        WebSocket clients and the browser page alike."""
+        room, query = _split_target(target)
         if room is None:
-            self.stats["refused"] += 1
-            return connection.respond(HTTPStatus.NOT_FOUND, "bad room name\n")
+            return HTTPStatus.NOT_FOUND, "bad room name\n"
         expected = self.room_token(room)
         given = parse_qs(query).get("token", [""])[0]
         if expected is None or not hmac.compare_digest(given.encode(), expected.encode()):
-            self.stats["refused"] += 1
-            return connection.respond(HTTPStatus.UNAUTHORIZED, "wrong or missing token\n")
+            return HTTPStatus.UNAUTHORIZED, "wrong or missing token\n"
         if room not in self.rooms and len(self.rooms) >= self.limits.max_rooms:
-            self.stats["refused"] += 1
-            return connection.respond(HTTPStatus.SERVICE_UNAVAILABLE, "too many rooms\n")
+            return HTTPStatus.SERVICE_UNAVAILABLE, "too many rooms\n"
         r = self.rooms.get(room)
         if r is not None and len(r.clients) >= self.limits.max_clients_per_room:
+            return HTTPStatus.SERVICE_UNAVAILABLE, "room is full\n"
+        return None
+
+    def _check_request(self, connection: ServerConnection, request):
+        page = web.is_page_request(request)
+        static = page and request.path.startswith(web.STATIC_PREFIX)
+        refusal = None if static else self._refusal(request.path)
+        if refusal is not None:
             self.stats["refused"] += 1
-            return connection.respond(HTTPStatus.SERVICE_UNAVAILABLE, "room is full\n")
+        if page:
+            # a browser opening the room's page (or its script): answered here, never upgraded
+            return web.page_response(request, refusal)
+        if refusal is not None:
+            return connection.respond(*refusal)
         return None
 
     def _kick(self, conn: _Conn, code: int, reason: str) -> None:

@@ -8,7 +8,7 @@ import hashlib
 import ipaddress
 import re
 from dataclasses import dataclass
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
@@ -24,6 +24,7 @@ __all__ = [
     "ParticipantList",
     "colour_for",
     "is_loopback",
+    "page_link",
     "parse_join_address",
 ]
 
@@ -94,7 +95,9 @@ def _copy_row(text: str, name: str) -> tuple[QtWidgets.QLineEdit, QtWidgets.QWid
     edit = QtWidgets.QLineEdit(text)
     edit.setReadOnly(True)
     edit.setObjectName(name)
-    edit.setMinimumWidth(360)
+    # wide enough for a whole link where the screen allows; the start shown (ws:// or http://)
+    edit.setMinimumWidth(min(560, max(360, edit.fontMetrics().horizontalAdvance(text) + 16)))
+    edit.setCursorPosition(0)
     copy = QtWidgets.QPushButton("Copy")
     copy.setObjectName(name + "Copy")
     copy.clicked.connect(lambda: QtGui.QGuiApplication.clipboard().setText(edit.text()))
@@ -277,8 +280,16 @@ class JoinDialog(QtWidgets.QDialog):
         self.accept()
 
 
+def page_link(address: str, token: str) -> str:
+    """The browser page of a room, ``http://host:port/room?token=T``, from its join address ``ws://host:port/room``
+    (the room server answers a plain HTTP GET on the WebSocket's port with the page)."""
+    rest = address.split("://", 1)[-1]
+    scheme = "https" if address.startswith("wss://") else "http"
+    return f"{scheme}://{rest}?token={quote(token, safe='')}"
+
+
 class InviteDialog(QtWidgets.QDialog):
-    """What the host gives the others: the join address and the token, each with Copy."""
+    """What the host gives the others: the join address and the token, each with Copy, and the browser link."""
 
     def __init__(self, address: str, token: str, parent=None):
         super().__init__(parent)
@@ -291,9 +302,12 @@ class InviteDialog(QtWidgets.QDialog):
         form.addRow("Token", row)
         self.link_edit, row = _copy_row(f"{address}?token={token}", "InviteLink")
         form.addRow("Both at once", row)
+        self.page_edit, row = _copy_row(page_link(address, token), "InvitePage")
+        form.addRow("In a browser", row)
         hint = QtWidgets.QLabel(
             "Others choose Session → Join session… and paste the address and the token "
-            "(or the line with both). A browser joins with y-websocket (docs/collab-schema.md)."
+            "(or the line with both). Without the studio, open the browser link in any current "
+            "browser: it paints in the same room."
         )
         hint.setWordWrap(True)
         form.addRow(hint)
