@@ -333,6 +333,30 @@ class StrokeMirror:
         except Exception:  # noqa: BLE001
             pass
 
+    def apply_remote(self, update: bytes) -> None:
+        """Apply an update received from elsewhere (raises on malformed bytes)."""
+        self._remote_depth += 1
+        try:
+            # (only worth it when the update at least doubles the document: else the
+            # incremental path below costs less than a rebuild)
+            if len(update) < max(_BIG_UPDATE, self._BIG_PER_STROKE * len(self._ids)):
+                self.doc.apply_update(update)
+                return
+            # a big update (a room loading): skip the per-item events pycrdt would
+            # build, apply, then rebuild the mirror from the whole document
+            self.strokes_array.unobserve(self._sub_strokes)
+            self.meta.unobserve(self._sub_meta)
+            try:
+                self.doc.apply_update(update)
+            finally:
+                self._sub_strokes = self._observe_strokes()
+                self._sub_meta = self.meta.observe(self._on_meta_event)
+            old_bg = self._background
+            self._rebuild_all()
+            self._emit_rebuilt(old_bg)
+        finally:
+            self._remote_depth -= 1
+
 
 class StrokeDoc(StrokeMirror):
     """A painting held in a pycrdt document, with a plain mirror of its strokes.
@@ -376,7 +400,7 @@ class StrokeDoc(StrokeMirror):
         self._sid_prefix = f"{author}:{secrets.token_hex(4)}"
         self._rebuild_all()
         self._before = {}
-        self._sub_strokes = self.strokes_array.observe(self._on_strokes_event)
+        self._sub_strokes = self._observe_strokes()
         self._sub_meta = self.meta.observe(self._on_meta_event)
         self._sub_doc = self.doc.observe(self._on_transaction)
         if undo:
@@ -454,31 +478,17 @@ class StrokeDoc(StrokeMirror):
                 self.meta["format"] = FORMAT_NAME
                 self.meta["version"] = SCHEMA_VERSION
 
-    def apply_remote(self, update: bytes) -> None:
-        """Apply an update received from elsewhere (raises on malformed bytes)."""
-        self._remote_depth += 1
-        try:
-            # (only worth it when the update at least doubles the document: else the
-            # incremental path below costs less than a rebuild)
-            if len(update) < max(_BIG_UPDATE, 150 * len(self._ids)):
-                self.doc.apply_update(update)
-                return
-            # a big update (a room loading): skip the per-item events pycrdt would
-            # build, apply, then rebuild the mirror from the whole array
-            self.strokes_array.unobserve(self._sub_strokes)
-            self.meta.unobserve(self._sub_meta)
-            try:
-                self.doc.apply_update(update)
-            finally:
-                self._sub_strokes = self.strokes_array.observe(self._on_strokes_event)
-                self._sub_meta = self.meta.observe(self._on_meta_event)
-            old_bg = self._background
-            self._rebuild_all()
-            if self._background != old_bg:
-                self._bg_changed = self._background
-            self._emit(local=False)
-        finally:
-            self._remote_depth -= 1
+    #: an update this many bytes per mirrored stroke (or _BIG_UPDATE) or more is applied with the
+    #: observers off and the mirror rebuilt (a room loading)
+    _BIG_PER_STROKE = 150
+
+    def _observe_strokes(self):
+        return self.strokes_array.observe(self._on_strokes_event)
+
+    def _emit_rebuilt(self, old_bg: tuple[float, float, float]) -> None:
+        if self._background != old_bg:
+            self._bg_changed = self._background
+        self._emit(local=False)
 
     def resync(self) -> None:
         """Rebuild the mirror from the document (after an observer failed mid-change); no callbacks."""

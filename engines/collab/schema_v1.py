@@ -67,8 +67,6 @@ MAX_TEXT = 200
 _REBUILD_AT = 2000
 #: most strokes written in one local transaction (one update on the wire)
 CHUNK = 4000
-#: updates larger than this (bytes) are applied without per-item events
-_BIG_UPDATE = 256 * 1024
 
 
 def stroke_to_fields(s: Stroke) -> dict[str, Any]:
@@ -195,7 +193,7 @@ class StrokeDoc(StrokeMirror):
         self._undo: UndoManager | None = None
         self._sid_prefix = f"{author}:{secrets.token_hex(4)}"
         self._rebuild_all()
-        self._sub_strokes = self.strokes_array.observe_deep(self._on_strokes_events)
+        self._sub_strokes = self._observe_strokes()
         self._sub_meta = self.meta.observe(self._on_meta_event)
         self._sub_doc = self.doc.observe(self._on_transaction)
         if undo:
@@ -270,34 +268,18 @@ class StrokeDoc(StrokeMirror):
                 self.meta["format"] = FORMAT_NAME
                 self.meta["version"] = SCHEMA_VERSION
 
-    def apply_remote(self, update: bytes) -> None:
-        """Apply an update received from elsewhere (raises on malformed bytes)."""
-        self._remote_depth += 1
-        try:
-            # (only worth it when the update at least doubles the document: else the
-            # incremental path below costs less than a rebuild)
-            if len(update) < max(_BIG_UPDATE, 300 * len(self._ids)):
-                self.doc.apply_update(update)
-                return
-            # a big update (a room loading): skip the per-item events pycrdt would
-            # build, apply, then rebuild the mirror from one JSON dump
-            self.strokes_array.unobserve(self._sub_strokes)
-            self.meta.unobserve(self._sub_meta)
-            try:
-                self.doc.apply_update(update)
-            finally:
-                self._sub_strokes = self.strokes_array.observe_deep(self._on_strokes_events)
-                self._sub_meta = self.meta.observe(self._on_meta_event)
-            old_bg = self._background
-            self._rebuild_all()
-            ch, self._change = self._change, Change()
-            if self._background != old_bg:
-                ch.background = self._background
-            if ch:
-                for cb in list(self._callbacks):
-                    cb(ch)
-        finally:
-            self._remote_depth -= 1
+    _BIG_PER_STROKE = 300
+
+    def _observe_strokes(self):
+        return self.strokes_array.observe_deep(self._on_strokes_events)
+
+    def _emit_rebuilt(self, old_bg: tuple[float, float, float]) -> None:
+        ch, self._change = self._change, Change()
+        if self._background != old_bg:
+            ch.background = self._background
+        if ch:
+            for cb in list(self._callbacks):
+                cb(ch)
 
     def resync(self) -> None:
         """Rebuild the mirror from the document (after an observer failed mid-change); no callbacks."""
