@@ -509,6 +509,7 @@ class PaintingEngine(Engine[PaintingParams, PaintingSnapshot]):
                 seed=base + 1_000_003 * i,
                 samples=self.params.samples,
                 recolour_strength=self.params.context_colour,
+                reach=self.params.context_reach,
                 drop_spread=drop,
             )
             try:
@@ -538,6 +539,7 @@ class PaintingEngine(Engine[PaintingParams, PaintingSnapshot]):
             proposals=k,
             recolour_strength=self.params.context_colour,
             recolour_during=True,
+            recolour_reach=self.params.context_reach,
         )
         try:
             while True:

@@ -95,6 +95,7 @@ def diffusion_completers(
     decoders: tuple[str, ...] = ("fit",),
     recolour: float = 0.0,
     drop_spread: float = 0.0,
+    reach: float = 0.0,
 ) -> dict[str, Completer]:
     """Completers that decode the same ``candidates`` diffusion samples in different ways.
 
@@ -106,7 +107,8 @@ def diffusion_completers(
     ``recolour`` > 0: the samples are drawn with that context colour guidance during DDIM
     (:func:`engines.painting.model.sample`'s ``recolour_strength``, ``recolour_during``).
     ``drop_spread`` > 0: generated strokes on varied context paint are dropped (made invisible,
-    :func:`engines.painting.model.discordant`).
+    :func:`engines.painting.model.discordant`). ``reach`` > 0: strokes over bare canvas take the colour of
+    the context paint around them (``sample``'s ``recolour_reach``).
     """
     if candidates < 1:
         raise ValueError(f"candidates = {candidates}: must be at least 1")
@@ -116,7 +118,7 @@ def diffusion_completers(
     last: dict = {}
 
     def draw(context, mask, levels, seed):
-        key = (seed, mask.tobytes(), context.tobytes())
+        key = (seed, mask.tobytes(), context.tobytes(), reach)
         if last.get("key") != key:
             last["key"] = key
             last["out"] = sample(
@@ -131,6 +133,7 @@ def diffusion_completers(
                 temperature=temperature,
                 recolour_strength=recolour,
                 recolour_during=True,
+                recolour_reach=reach,
             )
         return last["out"]
 

@@ -280,7 +280,7 @@ def consensus_fit(
 
 
 def context_colours(
-    strokes: np.ndarray, context: np.ndarray, size: int = RECOLOUR_PX
+    strokes: np.ndarray, context: np.ndarray, size: int = RECOLOUR_PX, reach: float = 0.0
 ) -> tuple[np.ndarray, np.ndarray]:
     """The paint colour of the ``context`` strokes (M, 8) under each of ``strokes`` (K, 8).
 
@@ -290,12 +290,25 @@ def context_colours(
     unbiased by the background. Returns (colours (K, 3) in [0, 1], covered (K,)):
     ``covered`` is the part of each stroke's footprint (its alpha) that the
     context paints, in [0, 1]; where it is 0 the colour is the stroke's own.
+    ``reach`` > 0 also lets bare canvas take the colour of the paint around it
+    (see :func:`_context_paint`).
     """
-    return _colours_under(strokes, _context_paint(context, size))
+    return _colours_under(strokes, _context_paint(context, size, reach))
 
 
-def _context_paint(context: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray] | None:
-    """(paint x coverage (S, S, 3), coverage (S, S)) of the context strokes, or None without any."""
+def _context_paint(
+    context: np.ndarray, size: int, reach: float = 0.0
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """(paint x coverage (S, S, 3), coverage (S, S)) of the context strokes, or None without any.
+
+    ``reach`` > 0 (a fraction of the canvas side) fills the bare canvas with
+    the paint around it: the paint and its coverage are blurred (a Gaussian of
+    that standard deviation; normalised convolution, so the colour is that of
+    the paint nearby, not paint mixed with bare canvas) and the bare part of
+    each pixel takes the nearby colour with the blurred coverage as its weight.
+    A stroke over a gap between context strokes then reads the colour around
+    the gap instead of keeping its own.
+    """
     from engines.painting.render import render_fast
 
     context = np.asarray(context, np.float64).reshape(-1, 8)
@@ -303,7 +316,20 @@ def _context_paint(context: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarr
         return None
     white = render_fast(context, size=size)
     black = render_fast(context, size=size, background=(0.0, 0.0, 0.0))
-    return black, np.clip(1.0 - (white - black).mean(-1), 0.0, 1.0)
+    cov = np.clip(1.0 - (white - black).mean(-1), 0.0, 1.0)
+    if reach > 0:
+        from scipy.ndimage import gaussian_filter
+
+        sigma = reach * size
+        blur_cov = gaussian_filter(cov, sigma, mode="constant")
+        norm = gaussian_filter(np.ones_like(cov), sigma, mode="constant")
+        blur_paint = np.stack([gaussian_filter(black[..., c], sigma, mode="constant") for c in range(3)], -1)
+        near = blur_paint / np.maximum(blur_cov, 1e-9)[..., None]  # colour of the paint nearby
+        conf = np.clip(blur_cov / np.maximum(norm, 1e-9), 0.0, 1.0)  # how much paint there is nearby
+        bare = (1.0 - cov) * conf
+        black = black + bare[..., None] * np.clip(near, 0.0, 1.0)
+        cov = cov + bare
+    return black, cov
 
 
 def _colours_under(
@@ -332,7 +358,11 @@ def _colours_under(
 
 
 def recolour(
-    paintings: np.ndarray, ctx_mask: np.ndarray, strength: float = 1.0, size: int = RECOLOUR_PX
+    paintings: np.ndarray,
+    ctx_mask: np.ndarray,
+    strength: float = 1.0,
+    size: int = RECOLOUR_PX,
+    reach: float = 0.0,
 ) -> np.ndarray:
     """Pull each generated stroke's colour toward the context paint under it.
 
@@ -354,7 +384,7 @@ def recolour(
         free = ~mask[i]
         if not free.any() or not mask[i].any():
             continue
-        col, cov = context_colours(out[i][free], out[i][mask[i]], size)
+        col, cov = context_colours(out[i][free], out[i][mask[i]], size, reach)
         new = out[i][free, 5:8] + strength * cov[:, None] * (col - out[i][free, 5:8])
         out[i, free, 5:8] = np.clip(new, 0.0, 1.0)
     return out[0] if single else out
@@ -625,6 +655,7 @@ def sample(
     temperature: float = 1.0,
     recolour_strength: float = 0.0,
     recolour_during: bool = False,
+    recolour_reach: float = 0.0,
 ) -> np.ndarray:
     """Complete paintings: (B, N, 8) context values (read where ``ctx_mask``) -> (B*proposals, N, 8).
 
@@ -633,7 +664,8 @@ def sample(
     noise (below 1: samples nearer the modes). ``recolour_strength`` > 0 pulls
     each generated stroke's colour toward the context paint under it
     (:func:`recolour`): after sampling, or, with ``recolour_during``, on the
-    clean-stroke estimate of every DDIM step. Context slots are returned unchanged.
+    clean-stroke estimate of every DDIM step; ``recolour_reach`` > 0 lets strokes over bare canvas take
+    the colour of the context paint around them (:func:`_context_paint`). Context slots are returned unchanged.
     """
     job = sample_job(
         model,
@@ -647,6 +679,7 @@ def sample(
         temperature=temperature,
         recolour_strength=recolour_strength,
         recolour_during=recolour_during,
+        recolour_reach=recolour_reach,
     )
     return drive_job(job)[0]
 
@@ -665,6 +698,7 @@ def sample_job(
     temperature: float = 1.0,
     recolour_strength: float = 0.0,
     recolour_during: bool = False,
+    recolour_reach: float = 0.0,
 ) -> Job:
     """:func:`sample` as a job: yields Progress after each DDIM step (stoppable), returns the strokes."""
     cfg = model.cfg
@@ -700,7 +734,11 @@ def sample_job(
             patches,
         )
         return _recoloured(
-            _with_context(pred, context, ctx_mask, proposals), ctx_mask, proposals, recolour_strength
+            _with_context(pred, context, ctx_mask, proposals),
+            ctx_mask,
+            proposals,
+            recolour_strength,
+            recolour_reach,
         )
     ts = np.linspace(cfg.timesteps - 1, 0, steps).round().astype(np.int64)
     ac_all = model.alphas_cumprod
@@ -709,7 +747,7 @@ def sample_job(
     x = torch.randn((bb, n, 8), generator=gen) * float(temperature)
     paints = None
     if recolour_during and recolour_strength > 0:
-        paints = [_context_paint(context[i][ctx_mask[i]], RECOLOUR_PX) for i in range(b)]
+        paints = [_context_paint(context[i][ctx_mask[i]], RECOLOUR_PX, recolour_reach) for i in range(b)]
     no_drop = torch.zeros(bb, dtype=torch.bool)
     all_drop = torch.ones(bb, dtype=torch.bool)
     use_cfg = guidance != 1.0 and bool(ctx.any())
@@ -744,13 +782,17 @@ def sample_job(
             x = x0
         yield Progress(i + 1, len(ts), f"DDIM step {i + 1}/{len(ts)}")
     out = _with_context(x, context, ctx_mask, proposals)
-    return out if recolour_during else _recoloured(out, ctx_mask, proposals, recolour_strength)
+    if recolour_during:
+        return out
+    return _recoloured(out, ctx_mask, proposals, recolour_strength, recolour_reach)
 
 
-def _recoloured(out: np.ndarray, mask: np.ndarray, proposals: int, strength: float) -> np.ndarray:
+def _recoloured(
+    out: np.ndarray, mask: np.ndarray, proposals: int, strength: float, reach: float = 0.0
+) -> np.ndarray:
     if strength <= 0:
         return out
-    return recolour(out, np.repeat(mask, proposals, axis=0), strength, RECOLOUR_PX)
+    return recolour(out, np.repeat(mask, proposals, axis=0), strength, RECOLOUR_PX, reach)
 
 
 def _recolour_x0(x0: torch.Tensor, ctx: torch.Tensor, paints: list, proposals: int, strength: float):

@@ -256,6 +256,7 @@ def complete_regions_job(
     seed: int = 0,
     samples: int = 1,
     recolour_strength: float = 1.0,
+    reach: float = 0.0,
     drop_spread: float = 0.0,
     cap: int | None = None,
     margin: float = 0.25,
@@ -265,7 +266,8 @@ def complete_regions_job(
     ``params`` (M, 8) are the context strokes in any order; ``target`` (S, S)
     bool overrides where proposals may go (default :func:`target_map` of
     ``region``). ``samples`` > 1 fits each window's generated strokes to the
-    mean render of that many samples (:func:`engines.painting.model.consensus_fit`);
+    mean render of that many samples (:func:`engines.painting.model.consensus_fit`); ``recolour_strength``
+    and ``reach`` are the context colour guidance (``sample``'s ``recolour_strength``, ``recolour_reach``);
     ``drop_spread`` > 0 leaves out strokes over varied context paint
     (:func:`engines.painting.model.discordant`). ``cap`` is the most context
     strokes in a window (default: 60 % of the model's slots, so that every
@@ -302,6 +304,7 @@ def complete_regions_job(
         proposals=samples,
         recolour_strength=recolour_strength,
         recolour_during=True,
+        recolour_reach=reach,
     )
     try:
         while True:

@@ -21,7 +21,7 @@ from engines.cliargs import (
     suggest,
 )
 from engines.files import atomic_output, check_input, check_output, reading
-from engines.painting.params import DEFAULT_DROP_SPREAD, DEFAULT_RECOLOUR, DROP_MODES
+from engines.painting.params import DEFAULT_DROP_SPREAD, DEFAULT_REACH, DEFAULT_RECOLOUR, DROP_MODES
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets" / "painting"
 DEFAULT_MODEL = ASSETS / "model.zip"
@@ -214,7 +214,9 @@ def _cmd_complete(args) -> int:
     model = _load_or_die(args.model)
     with reading(args.strokes_json, "painting"):
         painting = load_painting(args.strokes_json)
-    params, _ = painting.arrays()
+    params, opacity = painting.arrays()
+    if len(params) > model.cfg.n_strokes or (len(params) == model.cfg.n_strokes and args.mode == "all"):
+        return _complete_regions(args, model, painting, params, opacity)
     sizes = level_sizes(model.cfg.n_strokes)
     rng = np.random.default_rng(args.seed)
     if len(params) == model.cfg.n_strokes and args.mode != "all":
@@ -236,6 +238,7 @@ def _cmd_complete(args) -> int:
         proposals=args.samples,
         recolour_strength=args.recolour,
         recolour_during=True,
+        recolour_reach=args.reach,
     )
     out = consensus_fit(out, mask) if args.samples > 1 else out[0]
     wall = time.perf_counter() - t0
@@ -257,6 +260,40 @@ def _cmd_complete(args) -> int:
         f"({args.steps} DDIM steps, guidance {args.guidance}, "
         f"{'fitted to the mean of ' + str(args.samples) + ' samples' if args.samples > 1 else 'one sample'})"
     )
+    return 0
+
+
+def _complete_regions(args, model, painting, params, opacity) -> int:
+    """``complete`` of a canvas with more strokes than the model's slots: regional windows, empty canvas."""
+    from engines.base import drive_job
+    from engines.painting.regions import complete_regions_job
+    from engines.painting.strokes import save_painting
+
+    if args.mode != "all":
+        raise ValueError(
+            f"--mode {args.mode}: a painting of {len(params)} strokes (more than the model's "
+            f"{model.cfg.n_strokes} slots) is completed in mode 'all' (its empty canvas is filled)"
+        )
+    t0 = time.perf_counter()
+    new = drive_job(
+        complete_regions_job(
+            model,
+            params,
+            opacity,
+            steps=args.steps,
+            guidance=args.guidance,
+            seed=args.seed,
+            samples=args.samples,
+            recolour_strength=args.recolour,
+            reach=args.reach,
+        )
+    )[0]
+    wall = time.perf_counter() - t0
+    result = painting.copy()
+    result.add_many(new, author="model")
+    with atomic_output(args.out) as tmp:
+        save_painting(result, tmp)
+    print(f"{args.out}: {len(params)} context strokes, {len(new)} proposed over windows in {wall:.2f} s")
     return 0
 
 
@@ -396,6 +433,12 @@ def add_model_parsers(sub) -> None:
         default=DEFAULT_RECOLOUR,
         help="pull each proposed stroke's colour toward the context paint under it while denoising "
         "(0: off, the model's own colours; 1: the context's colour where the context covers the stroke)",
+    )
+    co.add_argument(
+        "--reach",
+        type=float_range(0.0, 1.0),
+        default=DEFAULT_REACH,
+        help="how far (a fraction of the canvas side) the context colour reaches over bare canvas (0: off)",
     )
     co.add_argument(
         "--drop-spread",

@@ -219,3 +219,18 @@ def test_complete_job_drops_proposals_on_varied_paint_in_level_mode_only(mode):
     full = context.copy()
     full[~mask] = kept
     np.testing.assert_array_equal(dropped, kept[~discordant(full, mask, 0.03)[~mask]])
+
+
+def test_with_reach_a_stroke_over_a_gap_takes_the_colour_of_the_paint_around_it():
+    # context: two red bars with a bare gap between them; the stroke lies in the gap
+    context = np.stack([_stroke(0.2, 0.5, 0.36, 1.0, RED), _stroke(0.8, 0.5, 0.36, 1.0, RED)])
+    gap = _stroke(0.5, 0.5, 0.12, 0.06, (0.1, 0.1, 0.9))[None]
+    col0, cov0 = context_colours(gap, context, size=32)
+    assert cov0[0] < 0.05  # without reach: bare canvas, the stroke keeps its own colour
+    col, cov = context_colours(gap, context, size=32, reach=0.1)
+    assert cov[0] > 0.2  # its weight: how much paint there is around the gap
+    np.testing.assert_allclose(col[0], RED, atol=0.03)
+    assert context_colours(gap, context, size=32, reach=0.2)[1][0] > cov[0]  # reaching further: more
+    # the paint under a stroke on the bars is not changed by the reach
+    on_bar = _stroke(0.2, 0.3, 0.1, 0.05, (0.1, 0.9, 0.1))[None]
+    np.testing.assert_allclose(context_colours(on_bar, context, reach=0.1)[0], [RED], atol=0.02)
