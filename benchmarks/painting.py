@@ -163,7 +163,7 @@ def big_canvas(data: np.ndarray, n: int, empty_cells: tuple[int, ...] = (8,), se
         i, j = divmod(c, 3)
         p[:, 0] = (p[:, 0] + j) / 3
         p[:, 1] = (p[:, 1] + i) / 3
-        p[:, 2:4] /= 3
+        p[:, 2:4] = np.maximum(p[:, 2:4] / 3, 1e-3)  # (the smallest stroke size)
         out.append(p)
     out = np.concatenate(out)[:n]
     return out[rng.permutation(len(out))]

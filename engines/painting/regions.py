@@ -14,6 +14,10 @@ margin), and each window the completion needs is one painting for the model:
 * every slot the context leaves free is generated (the windows in one batch of
   DDIM, with the context colour guidance), so a window over empty canvas
   proposes many strokes and a full one few;
+* only the windows with more than :data:`MIN_PART` of their core to fill are
+  sampled (in batches of :data:`WINDOW_BATCH`: larger batches cost more per
+  window on a CPU); the empty canvas to fill leaves out gaps narrower than
+  :data:`MIN_GAP`;
 * a generated stroke is kept when its centre lies in its window's core (not the
   margin: windows do not propose twice for one place) and in the target: the
   ``region`` asked for, else the empty part of the canvas when there is one,
@@ -52,6 +56,13 @@ EMPTY_BELOW = 0.5
 #: percentile of level 0 and the median of level 1, and near the 75th percentiles of levels 1 and 2, of
 #: the training decompositions (assets/painting/strokes.npz; levels 9 + 45 + 126)
 LEVEL_BOUNDS = (0.28, 0.09)
+#: the empty canvas to fill leaves out gaps narrower than this (a fraction of the canvas side)
+MIN_GAP = 0.08
+#: a window is sampled when more than this part of its core is to be filled (a sliver of target along
+#: its edge is not worth a window)
+MIN_PART = 0.1
+#: windows sampled in one batch (larger batches cost more per window on a CPU)
+WINDOW_BATCH = 4
 #: below this part of the canvas empty, the canvas counts as full (proposals go anywhere)
 MIN_EMPTY = 0.01
 
@@ -170,14 +181,18 @@ def _in_map(xy: np.ndarray, where: np.ndarray) -> np.ndarray:
     return where[ij[:, 1], ij[:, 0]]
 
 
-def target_windows(windows: Sequence[Window], target: np.ndarray) -> list[int]:
-    """Indices of the windows whose core holds a pixel of the ``target`` map (S, S) bool."""
+def target_windows(windows: Sequence[Window], target: np.ndarray, min_part: float = 0.0) -> list[int]:
+    """Indices of the windows whose core holds more than ``min_part`` of its pixels in ``target`` (S, S) bool.
+
+    (Any target pixel at all when ``min_part`` is 0.)
+    """
     size = target.shape[0]
     out = []
     for i, w in enumerate(windows):
         a0, b0 = int(np.floor(w.x0 * size)), int(np.floor(w.y0 * size))
         a1, b1 = int(np.ceil((w.x0 + w.side) * size)), int(np.ceil((w.y0 + w.side) * size))
-        if target[max(b0, 0) : min(b1, size), max(a0, 0) : min(a1, size)].any():
+        cell = target[max(b0, 0) : min(b1, size), max(a0, 0) : min(a1, size)]
+        if cell.size and cell.any() and cell.mean() > min_part:
             out.append(i)
     return out
 
@@ -239,9 +254,17 @@ def target_map(
         c = (np.arange(size) + 0.5) / size
         return ((c[None, :] >= x0) & (c[None, :] <= x1)) & ((c[:, None] >= y0) & (c[:, None] <= y1))
     empty = empty_map(params, opacity, size)
+    empty &= open_map(empty, max(1, round(MIN_GAP * size)))
     if empty.mean() >= MIN_EMPTY:
         return empty
     return np.ones((size, size), bool)
+
+
+def open_map(where: np.ndarray, width: int) -> np.ndarray:
+    """``where`` (S, S) bool less its parts narrower than ``width`` pixels (a morphological opening)."""
+    from scipy.ndimage import binary_opening
+
+    return binary_opening(where, structure=np.ones((width, width), bool), border_value=1)
 
 
 def complete_regions_job(
@@ -259,7 +282,7 @@ def complete_regions_job(
     reach: float = 0.0,
     drop_spread: float = 0.0,
     cap: int | None = None,
-    margin: float = 0.25,
+    margin: float = 0.125,
 ) -> Job:
     """Propose strokes for a canvas of any size (see the module docstring); returns (K, 8) canvas strokes.
 
@@ -285,7 +308,7 @@ def complete_regions_job(
         target = target_map(params, opacity, region)
     painted = 1.0 - float(empty_map(params, opacity).mean()) if len(params) else 1.0
     windows = plan_windows(params, cap, margin, side=window_side(len(params), painted, cap, margin))
-    chosen = [windows[i] for i in target_windows(windows, target)]
+    chosen = [windows[i] for i in target_windows(windows, target, MIN_PART)]
     if not chosen:
         return np.zeros((0, 8), np.float32)
     sizes = split_levels(n)
@@ -293,25 +316,32 @@ def complete_regions_job(
     contexts = np.stack([b[0] for b in built])
     masks = np.stack([b[1] for b in built])
     levels = built[0][2]
-    job = sample_job(
-        model,
-        contexts,
-        masks,
-        levels,
-        steps=steps,
-        guidance=guidance,
-        seed=seed,
-        proposals=samples,
-        recolour_strength=recolour_strength,
-        recolour_during=True,
-        recolour_reach=reach,
-    )
-    try:
-        while True:
-            pr = next(job)
-            yield Progress(pr.done, pr.total, f"{pr.message} ({len(chosen)} windows)")
-    except StopIteration as stop:
-        out = stop.value  # (B * samples, N, 8)
+    chunks = range(0, len(chosen), WINDOW_BATCH)
+    parts = []
+    for c, start in enumerate(chunks):
+        sl = slice(start, start + WINDOW_BATCH)
+        job = sample_job(
+            model,
+            contexts[sl],
+            masks[sl],
+            levels,
+            steps=steps,
+            guidance=guidance,
+            seed=seed + 7919 * c,
+            proposals=samples,
+            recolour_strength=recolour_strength,
+            recolour_during=True,
+            recolour_reach=reach,
+        )
+        try:
+            while True:
+                pr = next(job)
+                yield Progress(
+                    c * steps + pr.done, len(chunks) * steps, f"{pr.message} ({len(chosen)} windows)"
+                )
+        except StopIteration as stop:
+            parts.append(stop.value)  # (windows * samples, N, 8)
+    out = np.concatenate(parts)
     kept, keys = [], []
     for i, w in enumerate(chosen):
         mask = masks[i]
