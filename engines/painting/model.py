@@ -60,6 +60,9 @@ __all__ = [
     "StrokeDenoiser",
     "make_mask",
     "train_job",
+    "save_checkpoint",
+    "load_checkpoint",
+    "val_loss_by_mode",
     "sample",
     "save_model",
     "load_model",
@@ -75,6 +78,7 @@ __all__ = [
 
 MASK_MODES = ("random", "block", "level", "square", "unconditional")
 MODEL_KIND = "painting-completion-model"
+CHECKPOINT_KIND = "painting-completion-checkpoint"
 #: side, in pixels, of one context-image patch token
 PATCH = 4
 #: side, in pixels, of the context render that generated strokes read their colour from (:func:`recolour`)
@@ -506,9 +510,14 @@ class StrokeDenoiser(nn.Module):
 # --------------------------------------------------------------------------
 
 
-def _batch_masks(params: np.ndarray, levels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def _batch_masks(
+    params: np.ndarray, levels: np.ndarray, rng: np.random.Generator, mode: str | None = None
+) -> np.ndarray:
     masks = np.empty(params.shape[:2], bool)
-    modes = rng.choice(len(MASK_MODES), size=len(params), p=[0.3, 0.2, 0.2, 0.2, 0.1])
+    if mode is None:
+        modes = rng.choice(len(MASK_MODES), size=len(params), p=[0.3, 0.2, 0.2, 0.2, 0.1])
+    else:
+        modes = np.full(len(params), MASK_MODES.index(mode))
     for i, m in enumerate(modes):
         masks[i] = make_mask(MASK_MODES[m], params[i], levels, rng)
     return masks
@@ -521,11 +530,12 @@ def loss_on_batch(
     rng: np.random.Generator,
     gen: torch.Generator,
     p_uncond: float = 0.1,
+    mode: str | None = None,
 ) -> torch.Tensor:
-    """The training loss of one batch of paintings (B, N, 8) in [0, 1]."""
+    """The training loss of one batch of paintings (B, N, 8) in [0, 1] (masks of ``mode``, else mixed)."""
     cfg = model.cfg
     b, n = params.shape[:2]
-    ctx = torch.from_numpy(_batch_masks(params, levels, rng))
+    ctx = torch.from_numpy(_batch_masks(params, levels, rng, mode))
     x0 = torch.from_numpy(params).float() * 2 - 1
     lv = torch.from_numpy(levels).long().expand(b, n)
     drop = torch.rand(b, generator=gen) < p_uncond
@@ -550,6 +560,62 @@ def loss_on_batch(
     return (err * target_slots).sum() / target_slots.sum().clamp_min(1)
 
 
+VAL_MODES = ("random", "block", "level", "square")
+
+
+def val_loss_by_mode(model: StrokeDenoiser, val: np.ndarray, levels: np.ndarray) -> dict[str, float]:
+    """The loss on the validation paintings ``val`` (B, N, 8) in each masking mode (fixed masks and noise)."""
+    out = {}
+    model.eval()
+    with torch.no_grad():
+        for k, mode in enumerate(VAL_MODES):
+            rng = np.random.default_rng(12345 + k)
+            gen = torch.Generator().manual_seed(12345 + k)
+            out[mode] = float(loss_on_batch(model, val, levels, rng, gen, 0.0, mode))
+    return out
+
+
+def _to_numpy_tree(obj):
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().cpu().numpy()
+    if isinstance(obj, dict):
+        return {str(k): _to_numpy_tree(v) for k, v in obj.items()}
+    if isinstance(obj, tuple):
+        return tuple(_to_numpy_tree(v) for v in obj)
+    if isinstance(obj, list):
+        return [_to_numpy_tree(v) for v in obj]
+    return obj
+
+
+def _optimizer_state(opt: torch.optim.Optimizer) -> dict:
+    return _to_numpy_tree(opt.state_dict())
+
+
+def _load_optimizer_state(opt: torch.optim.Optimizer, state: dict) -> None:
+    st = {
+        int(k): {n: torch.as_tensor(np.array(v)) for n, v in per.items()}
+        for k, per in state.get("state", {}).items()
+    }
+    groups = []
+    for g in state["param_groups"]:
+        g = dict(g)
+        g["params"] = [int(i) for i in g["params"]]
+        if isinstance(g.get("betas"), list):
+            g["betas"] = tuple(g["betas"])
+        groups.append(g)
+    opt.load_state_dict({"state": st, "param_groups": groups})
+
+
+def save_checkpoint(path: str | Path, state: dict) -> None:
+    """Write a training checkpoint (the ``value`` of :func:`train_job`'s ``checkpoint`` callback)."""
+    save_state(path, state, CHECKPOINT_KIND)
+
+
+def load_checkpoint(path: str | Path) -> dict:
+    """Read a checkpoint written by :func:`save_checkpoint` (to resume :func:`train_job`)."""
+    return load_state(path, CHECKPOINT_KIND)
+
+
 def train_job(
     data: np.ndarray,
     levels: np.ndarray,
@@ -557,47 +623,75 @@ def train_job(
     tp: TrainParams | None = None,
     seed: int = 0,
     val: np.ndarray | None = None,
+    resume: dict | None = None,
+    init: StrokeDenoiser | None = None,
+    checkpoint=None,
 ) -> Job:
     """Train a model on paintings ``data`` (M, N, 8); yields Progress, returns (model, history).
 
     Each progress report's ``value`` is ``(model, history)`` so far (the live
     model: copy or save it, do not train it elsewhere).
+
+    Training that grows across sessions: ``checkpoint`` (a callable) is given,
+    at every report, the whole training state (configuration, weights, weight
+    average, optimiser moments, step, history; :func:`save_checkpoint` writes
+    it), and ``resume`` (that state, :func:`load_checkpoint`) continues from it:
+    the same schedule over ``tp.steps``, the same optimiser moments, the data
+    order of ``seed`` and the step resumed at. ``init`` starts a new run from a
+    trained model's weights (and weight average) instead of random ones.
     """
+    if resume is not None:
+        cfg = ModelConfig.from_dict(resume["config"])
+    cfg = cfg or (init.cfg if init is not None else None)
     cfg = cfg or ModelConfig(n_strokes=data.shape[1], n_levels=int(levels.max()) + 1)
     tp = tp or TrainParams()
     if data.ndim != 3 or data.shape[1:] != (cfg.n_strokes, 8):
         raise ValueError(f"training data has shape {data.shape}, expected (M, {cfg.n_strokes}, 8)")
-    torch.manual_seed(seed)
-    rng = np.random.default_rng(seed)
-    gen = torch.Generator().manual_seed(seed)
+    start = int(resume["step"]) if resume is not None else 0
+    torch.manual_seed(seed + start)
+    rng = np.random.default_rng([seed, start])
+    gen = torch.Generator().manual_seed(seed * 1_000_003 + start)
     model = StrokeDenoiser(cfg)
+    if init is not None:
+        model.load_state_dict(init.state_dict())
+    if resume is not None:
+        model.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in resume["weights"].items()})
     ema = None
     if tp.ema > 0:
         ema = StrokeDenoiser(cfg)
         ema.load_state_dict(model.state_dict())
+        if resume is not None and resume.get("ema"):
+            ema.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in resume["ema"].items()})
         ema.eval()
         ema_p = list(ema.parameters())
         model_p = list(model.parameters())
     opt = torch.optim.AdamW(model.parameters(), lr=tp.lr, weight_decay=0.01)
+    if resume is not None and resume.get("optimizer"):
+        _load_optimizer_state(opt, resume["optimizer"])
 
     def progress(s: int) -> float:
         f = s / max(1, tp.steps)
-        if tp.max_seconds > 0:
+        if tp.max_seconds > 0 and checkpoint is None:  # (a chunked run keeps the schedule of its steps)
             f = max(f, (time.perf_counter() - t0) / tp.max_seconds)
         return min(1.0, f)
 
     history: dict[str, list[float]] = {"step": [], "loss": [], "val_loss": []}
+    if resume is not None:
+        history = {k: [float(x) for x in v] for k, v in resume.get("history", {}).items()} or history
     t0 = time.perf_counter()
     running = 0.0
     count = 0
     model.train()
-    for step in range(1, tp.steps + 1):
+    if start >= tp.steps:
+        raise ValueError(f"resume: the checkpoint is at step {start}, TrainParams.steps = {tp.steps}")
+    for step in range(start + 1, tp.steps + 1):
         # warm-up, then cosine decay over the steps (or the time budget, whichever runs out first)
         frac = progress(step - 1)
         lr = tp.lr * min(1.0, step / max(1, tp.warmup)) * 0.5 * (1 + math.cos(math.pi * frac))
         for group in opt.param_groups:
             group["lr"] = lr
-        last = step == tp.steps or (tp.max_seconds > 0 and frac >= 1.0)
+        out_of_time = tp.max_seconds > 0 and (time.perf_counter() - t0) >= tp.max_seconds
+        last = step == tp.steps or (tp.max_seconds > 0 and frac >= 1.0) or out_of_time
         idx = rng.integers(0, len(data), size=tp.batch)
         batch = augment(data[idx], rng)
         loss = loss_on_batch(model, batch, levels, rng, gen, tp.p_uncond)
@@ -623,6 +717,19 @@ def train_job(
             history["step"].append(step)
             history["loss"].append(running / count)
             history["val_loss"].append(vl)
+            if checkpoint is not None:
+                checkpoint(
+                    {
+                        "config": cfg.to_dict(),
+                        "train": tp.to_dict(),
+                        "seed": int(seed),
+                        "step": int(step),
+                        "weights": _to_numpy_tree(model.state_dict()),
+                        "ema": _to_numpy_tree(ema.state_dict()) if ema is not None else {},
+                        "optimizer": _optimizer_state(opt),
+                        "history": {k: np.asarray(v, np.float64) for k, v in history.items()},
+                    }
+                )
             yield Progress(
                 step,
                 tp.steps,

@@ -118,8 +118,37 @@ def _cmd_train(args) -> int:
         ema=args.ema,
         max_seconds=60.0 * args.max_minutes,
     )
+    from engines.painting.model import load_checkpoint, save_checkpoint
+
+    resume = init = None
+    if args.resume is not None:
+        check_input(args.resume, "training checkpoint")
+        with reading(args.resume, "training checkpoint"):
+            resume = load_checkpoint(args.resume)
+    elif args.init is not None:
+        init = _load_or_die(args.init)
+        cfg = init.cfg
+    if args.state is not None:
+        check_output(args.state)
+
+    def keep_state(state: dict) -> None:
+        save_checkpoint(args.state, state)
+        last_state["step"] = state["step"]
+
+    last_state = {"step": int(resume["step"]) if resume is not None else 0}
+    start_step = last_state["step"]
     t0 = time.perf_counter()
-    job = train_job(train, levels, cfg, tp, seed=args.seed, val=val[: args.val_size])
+    job = train_job(
+        train,
+        levels,
+        cfg,
+        tp,
+        seed=args.seed,
+        val=val[: args.val_size],
+        resume=resume,
+        init=init,
+        checkpoint=keep_state if args.state is not None else None,
+    )
     bar = _bar(tp.steps, f"train {cfg.objective}")
     model = history = None
     try:
@@ -161,9 +190,42 @@ def _cmd_train(args) -> int:
         "steps_done": int(history["step"][-1]) if history["step"] else 0,
         "command": command,
     }
+    if args.manifest is not None:
+        extra["val_loss_by_mode"] = _record_chunk(args, model, d, val[: args.val_size], start_step, extra)
     save_model(model, args.out, extra)
     print(json.dumps({"out": str(args.out), **extra}))
     return 0
+
+
+def _record_chunk(args, model, d: dict, val: np.ndarray, start_step: int, extra: dict) -> dict:
+    """Append this training chunk to the manifest's ``training.chunks``; returns its per-mode validation loss."""
+    import datetime
+
+    from engines.painting.model import val_loss_by_mode
+    from engines.serialize import load_manifest
+
+    by_mode = {k: round(v, 5) for k, v in val_loss_by_mode(model, val, d["levels"]).items()}
+    manifest = load_manifest(args.manifest)
+    chunks = manifest.setdefault("training", {}).setdefault("chunks", [])
+    chunks.append(
+        {
+            "date_utc": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M"),
+            "command": extra["command"],
+            "data": f"{args.data} ({extra['train_paintings']} training paintings, validation split of "
+            f"{len(val)} paintings)",
+            "resumed_from": str(args.resume) if args.resume is not None else None,
+            "initialised_from": str(args.init) if args.init is not None else None,
+            "steps": [int(start_step), int(extra["steps_done"])],
+            "wall_s": extra["wall_s"],
+            "final_loss": round(float(extra["final_loss"]), 5),
+            "val_loss_by_mode": by_mode,
+            "state": str(args.state) if args.state is not None else None,
+            "out": str(args.out),
+        }
+    )
+    with atomic_output(args.manifest) as tmp:
+        Path(tmp).write_text(json.dumps(manifest, indent=1) + "\n")
+    return by_mode
 
 
 def _load_or_die(path: Path):
@@ -411,6 +473,27 @@ def add_model_parsers(sub) -> None:
     tr.add_argument("--threads", type=positive_int, default=1)
     tr.add_argument("--log", action="store_true", help="print every report to stderr")
     tr.add_argument("--checkpoint", action="store_true", help="save the model at every report")
+    tr.add_argument(
+        "--state",
+        type=Path,
+        default=None,
+        help="write the whole training state here at every report (weights, weight average, optimiser, "
+        "step): what --resume reads to continue in a later session",
+    )
+    tr.add_argument(
+        "--resume",
+        type=Path,
+        default=None,
+        help="continue the run saved by --state (its configuration; --steps is the total of the run)",
+    )
+    tr.add_argument("--init", type=Path, default=None, help="start from the weights of this trained model")
+    tr.add_argument(
+        "--manifest",
+        type=Path,
+        default=None,
+        help="append this chunk (command, data, steps, wall time, validation loss per masking mode) to the "
+        "'training.chunks' list of this JSON manifest",
+    )
     tr.set_defaults(func=_cmd_train)
 
     co = sub.add_parser("complete", help="propose the strokes that complete a painting")
