@@ -299,6 +299,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--skip-pngs", action="store_true", help="no pictures")
     ap.add_argument("--skip-speed", action="store_true", help="quality only")
+    ap.add_argument("--speed-only", action="store_true", help="speed only (no quality, no pictures)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = ap.parse_args(argv)
@@ -319,6 +320,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     if sp:
         _print_speed(sp, args, decoders)
+    if args.speed_only:
+        if args.json:
+            args.json.write_text(json.dumps({"speed": sp, "args": vars(args)}, indent=1, default=str))
+        return 0
     completers = {"context": context_only_completer()}
     if (ASSETS / "model.zip").exists():
         model = load_model(ASSETS / "model.zip")
@@ -404,6 +409,7 @@ def main(argv: list[str] | None = None) -> int:
                     "summary": s,
                     "pictures": pics,
                     "args": vars(args) | {"json": str(args.json), "pngs": str(args.pngs)},
+                    "load_average_1min_at_end": os.getloadavg()[0],
                 },
                 indent=1,
             )

@@ -264,7 +264,7 @@ def open_map(where: np.ndarray, width: int) -> np.ndarray:
     """``where`` (S, S) bool less its parts narrower than ``width`` pixels (a morphological opening)."""
     from scipy.ndimage import binary_opening
 
-    return binary_opening(where, structure=np.ones((width, width), bool), border_value=1)
+    return binary_opening(where, structure=np.ones((width, width), bool), border_value=0)
 
 
 def complete_regions_job(

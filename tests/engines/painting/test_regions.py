@@ -134,3 +134,16 @@ def test_the_engine_completes_a_big_canvas_over_windows():
     assert all(((p[:, :2] >= 0) & (p[:, :2] <= 0.3)).all() and len(p) > 0 for p in inside)
     hidden = drive_job(e.complete_job(mode="random", p=0.5))[0]
     assert e.last_completion["context"] < 240 and all(len(p) > 0 for p in hidden)
+
+
+def test_the_empty_canvas_to_fill_leaves_out_thin_gaps_even_at_the_border():
+    from engines.painting.regions import open_map
+
+    where = np.zeros((64, 64), bool)
+    where[:, :2] = True  # a thin bare strip along the left edge
+    where[40:, 44:] = True  # a large bare corner
+    where[10:12, 20:40] = True  # a thin gap inside the painting
+    opened = open_map(where, 5)
+    assert not opened[:, :2].any() and not opened[10:12].any()
+    np.testing.assert_array_equal(opened[40:, 44:], True)
+    assert not (opened & ~where).any()
