@@ -191,6 +191,9 @@ def proposal_speed(model, data: np.ndarray, guidance: float, recolour: float) ->
         )[0]
 
     made = windows()
+    job = complete_regions_job(model, big, steps=1, guidance=guidance)
+    out["proposal_1000_windows"] = float(next(job).message.split("(")[-1].split()[0])  # "(K windows)"
+    job.close()
     out["proposal_1000_context_s"] = _best_of(windows, repeat=3)
     out["proposal_1000_context_strokes"] = float(len(made))
     out["load_average_1min_proposals"] = os.getloadavg()[0]
@@ -438,7 +441,8 @@ def _print_speed(sp: dict, args, decoders) -> None:
         print(
             f"  one proposal, 180-slot painting (179 context strokes): {sp['proposal_180_context_s']:.2f} s "
             f"(target 1 s: x{1 / sp['proposal_180_context_s']:.2f}); 1,000 context strokes over regional "
-            f"windows ({sp['proposal_1000_context_strokes']:.0f} strokes proposed in one empty ninth): "
+            f"windows ({sp['proposal_1000_context_strokes']:.0f} strokes proposed in one empty ninth by "
+            f"{sp['proposal_1000_windows']:.0f} windows): "
             f"{sp['proposal_1000_context_s']:.2f} s (target 2 s: x{2 / sp['proposal_1000_context_s']:.2f}); "
             f"load average {sp['load_average_1min_proposals']:.1f}"
         )
