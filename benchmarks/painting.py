@@ -45,6 +45,7 @@ from engines.painting.data import load_dataset  # noqa: E402
 from engines.painting.decompose import level_sizes  # noqa: E402
 from engines.painting.evaluate import (  # noqa: E402
     DECODERS,
+    colour_table,
     context_only_completer,
     diffusion_completer,
     diffusion_completers,
@@ -378,6 +379,8 @@ def main(argv: list[str] | None = None) -> int:
     print(table(rows))
     print()
     print(ratio_table(rows))
+    print()
+    print(colour_table(rows, "diffusion-drop" if "diffusion-drop" in completers else "diffusion"))
     s = summary(rows)
     for name, v in s.items():
         print(f"  {name:16s} mean image MSE {v['image_mse']:.5f}   stroke L1 {v['stroke_l1']:.4f}")
