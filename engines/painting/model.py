@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import math
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -828,9 +829,10 @@ def sample_job(
     model.eval()
     patches = None
     if cfg.image_grid:
-        patches = torch.from_numpy(
-            np.repeat(context_patches(context, ctx_mask, cfg.image_grid), proposals, axis=0)
-        )
+        with _one_thread():
+            patches = torch.from_numpy(
+                np.repeat(context_patches(context, ctx_mask, cfg.image_grid), proposals, axis=0)
+            )
     if cfg.objective == "regression":
         pred = model(
             torch.where(ctx[..., None], x0c, 0.0),
@@ -854,44 +856,68 @@ def sample_job(
     x = torch.randn((bb, n, 8), generator=gen) * float(temperature)
     paints = None
     if recolour_during and recolour_strength > 0:
-        paints = [_context_paint(context[i][ctx_mask[i]], RECOLOUR_PX, recolour_reach) for i in range(b)]
+        with _one_thread():
+            paints = [_context_paint(context[i][ctx_mask[i]], RECOLOUR_PX, recolour_reach) for i in range(b)]
     no_drop = torch.zeros(bb, dtype=torch.bool)
     all_drop = torch.ones(bb, dtype=torch.bool)
     use_cfg = guidance != 1.0 and bool(ctx.any())
     for i, t in enumerate(ts):
         tt = torch.full((bb,), int(t), dtype=torch.long)
         x_in = torch.where(ctx[..., None], x0c, x)
-        if use_cfg:
-            out2 = model(
-                torch.cat([x_in, x_in]),
-                torch.cat([ctx, ctx]),
-                torch.cat([lv, lv]),
-                torch.cat([tt, tt]),
-                torch.cat([no_drop, all_drop]),
-                None if patches is None else torch.cat([patches, patches]),
-            )
-            out_c, out_u = out2[:bb], out2[bb:]
-            out = out_u + guidance * (out_c - out_u)
-        else:
-            out = model(x_in, ctx, lv, tt, no_drop, patches)
-        a_t = ac_all[t]
-        if cfg.prediction == "x0":
-            x0 = out.clamp(-1, 1)
-        else:
-            x0 = ((x - (1 - a_t).sqrt() * out) / a_t.sqrt()).clamp(-1, 1)
-        if recolour_during and recolour_strength > 0:
-            x0 = _recolour_x0(x0, ctx, paints, proposals, recolour_strength)
-        if i + 1 < len(ts):
-            a_prev = ac_all[ts[i + 1]]
-            eps = (x - a_t.sqrt() * x0) / (1 - a_t).sqrt()
-            x = a_prev.sqrt() * x0 + (1 - a_prev).sqrt() * eps
-        else:
-            x = x0
+        with _one_thread():
+            if use_cfg:
+                out2 = model(
+                    torch.cat([x_in, x_in]),
+                    torch.cat([ctx, ctx]),
+                    torch.cat([lv, lv]),
+                    torch.cat([tt, tt]),
+                    torch.cat([no_drop, all_drop]),
+                    None if patches is None else torch.cat([patches, patches]),
+                )
+                out_c, out_u = out2[:bb], out2[bb:]
+                out = out_u + guidance * (out_c - out_u)
+            else:
+                out = model(x_in, ctx, lv, tt, no_drop, patches)
+            a_t = ac_all[t]
+            if cfg.prediction == "x0":
+                x0 = out.clamp(-1, 1)
+            else:
+                x0 = ((x - (1 - a_t).sqrt() * out) / a_t.sqrt()).clamp(-1, 1)
+            if recolour_during and recolour_strength > 0:
+                x0 = _recolour_x0(x0, ctx, paints, proposals, recolour_strength)
+            if i + 1 < len(ts):
+                a_prev = ac_all[ts[i + 1]]
+                eps = (x - a_t.sqrt() * x0) / (1 - a_t).sqrt()
+                x = a_prev.sqrt() * x0 + (1 - a_prev).sqrt() * eps
+            else:
+                x = x0
         yield Progress(i + 1, len(ts), f"DDIM step {i + 1}/{len(ts)}")
     out = _with_context(x, context, ctx_mask, proposals)
     if recolour_during:
         return out
     return _recoloured(out, ctx_mask, proposals, recolour_strength, recolour_reach)
+
+
+@contextmanager
+def _one_thread():
+    """Run the block on one torch and one numba thread (the numbers before are restored, as the routing
+    decoder does between its yields).
+
+    The network's tensors and the small context renders are small: on a machine
+    whose cores are busy, intra-op threads wait for each other, and one proposal
+    that takes 0.2 s on one thread was measured at 9-12 s on two (benchmarks/painting.py,
+    load average 1-3).
+    """
+    import numba
+
+    before, before_nb = torch.get_num_threads(), numba.get_num_threads()
+    torch.set_num_threads(1)
+    numba.set_num_threads(1)  # (thread-local: other threads keep theirs)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+        numba.set_num_threads(before_nb)
 
 
 def _recoloured(
