@@ -13,6 +13,16 @@ Speed (targets from the issue, printed as ratios, never asserted):
   * canvas with 10,000 strokes: >= 30 frames/s (a frame = one new stroke
     composited on the cached canvas + conversion to 8-bit for display)
   * one completion proposal for 100 context strokes: <= 2 s on 2 cores
+  * one proposal (issue 16) with 180 context strokes: <= 1 s; with 1,000 context
+    strokes (a canvas with an empty part, completed over regional windows): <= 2 s
+
+Pictures (``--pngs``, default out/painting_benchmark/): for each held-out source
+image (engines.painting.data.HELD_OUT_IMAGES, never cropped into training) and
+each masking mode at p = 0.5, one PNG side by side: the original, its 180-stroke
+decomposition, the context the mode leaves, and Complete's proposal added to it.
+
+``--split validation`` scores the validation paintings instead of the held-out ones
+(where settings are chosen).
 """
 
 from __future__ import annotations
@@ -35,6 +45,7 @@ from engines.painting.data import load_dataset  # noqa: E402
 from engines.painting.decompose import level_sizes  # noqa: E402
 from engines.painting.evaluate import (  # noqa: E402
     DECODERS,
+    colour_table,
     context_only_completer,
     diffusion_completer,
     diffusion_completers,
@@ -46,7 +57,12 @@ from engines.painting.evaluate import (  # noqa: E402
     table,
 )
 from engines.painting.model import MASK_MODES, load_model, sample, slots_for_context  # noqa: E402
-from engines.painting.params import DEFAULT_DROP_SPREAD, DEFAULT_RECOLOUR, DROP_MODES  # noqa: E402
+from engines.painting.params import (  # noqa: E402
+    DEFAULT_DROP_SPREAD,
+    DEFAULT_REACH,
+    DEFAULT_RECOLOUR,
+    DROP_MODES,
+)
 from engines.painting.render import CanvasCache, render_fast, to_uint8  # noqa: E402
 
 ASSETS = ROOT / "assets" / "painting"
@@ -124,6 +140,7 @@ def speed(
             ),
             repeat=3,
         )
+        out.update(proposal_speed(model, data, guidance, recolour))
         if candidates > 1:
             # a new completer per call: a completer reuses the samples of a repeated call
             out["completion_decoder_100_context_s"] = _best_of(
@@ -132,6 +149,106 @@ def speed(
                 ),
                 repeat=3,
             )
+    return out
+
+
+def big_canvas(data: np.ndarray, n: int, empty_cells: tuple[int, ...] = (8,), seed: int = 0) -> np.ndarray:
+    """About ``n`` strokes: paintings of the dataset shrunk into the cells of a 3 x 3 grid, except
+    ``empty_cells``, in random order (as a person may paint them)."""
+    rng = np.random.default_rng(seed)
+    cells = [c for c in range(9) if c not in empty_cells]
+    per = int(np.ceil(n / len(cells)))
+    out = []
+    for c in cells:
+        p = data[rng.integers(len(data))][rng.permutation(data.shape[1])[:per]].copy()
+        i, j = divmod(c, 3)
+        p[:, 0] = (p[:, 0] + j) / 3
+        p[:, 1] = (p[:, 1] + i) / 3
+        p[:, 2:4] = np.maximum(p[:, 2:4] / 3, 1e-3)  # (the smallest stroke size)
+        out.append(p)
+    out = np.concatenate(out)[:n]
+    return out[rng.permutation(len(out))]
+
+
+def proposal_speed(model, data: np.ndarray, guidance: float, recolour: float) -> dict[str, float]:
+    """Seconds for one proposal as Complete makes it: 180 context strokes (one painting, the model's
+    slots), and 1,000 context strokes (regional windows, one empty cell of nine to fill)."""
+    from engines.base import drive_job
+    from engines.painting.regions import complete_regions_job
+
+    out = {}
+    ctx, mask, levels = slots_for_context(data[0], level_sizes(model.cfg.n_strokes))  # 179 of 180
+    kw = dict(steps=20, guidance=guidance, recolour_strength=recolour, recolour_during=True)
+    kw["recolour_reach"] = DEFAULT_REACH
+    sample(model, ctx, mask, levels, **kw)
+    out["proposal_180_context_s"] = _best_of(lambda: sample(model, ctx, mask, levels, **kw), repeat=3)
+    big = big_canvas(data, 1000)
+
+    def windows():
+        return drive_job(
+            complete_regions_job(
+                model, big, steps=20, guidance=guidance, recolour_strength=recolour, reach=DEFAULT_REACH
+            )
+        )[0]
+
+    made = windows()
+    job = complete_regions_job(model, big, steps=1, guidance=guidance)
+    out["proposal_1000_windows"] = float(next(job).message.split("(")[-1].split()[0])  # "(K windows)"
+    job.close()
+    out["proposal_1000_context_s"] = _best_of(windows, repeat=3)
+    out["proposal_1000_context_strokes"] = float(len(made))
+    out["load_average_1min_proposals"] = os.getloadavg()[0]
+    return out
+
+
+def pictures(model, folder: Path, guidance: float, recolour: float, reach: float, drop: float) -> list[dict]:
+    """Side-by-side PNGs (original | decomposition | context | completion) of the held-out source images
+    in each masking mode at p = 0.5; returns each one's image MSE ratio to the context alone."""
+    from engines.painting.data import HELD_OUT_IMAGES, sample_images
+    from engines.painting.decompose import DecomposeParams, decompose
+    from engines.painting.imageio import resize, save_png, square_crop
+    from engines.painting.model import discordant, make_mask
+
+    folder.mkdir(parents=True, exist_ok=True)
+    side = 160
+    gap = np.ones((side, 6, 3))
+    found = {name: img for name, img in sample_images() if name in HELD_OUT_IMAGES}
+    out = []
+    for k, (name, img) in enumerate(sorted(found.items())):
+        original = resize(square_crop(img), 128)
+        dec = decompose(original, DecomposeParams(strokes=180, size=96, iters=60), seed=0)
+        true = dec.params[0]
+        levels = dec.levels
+        for m, mode in enumerate(("random", "block", "level", "square")):
+            rng = np.random.default_rng([k, m])
+            mask = make_mask(mode, true, levels, rng, 0.5)
+            context = np.where(mask[:, None], true, 0.0).astype(np.float32)
+            full = sample(
+                model,
+                context,
+                mask,
+                levels,
+                steps=20,
+                guidance=guidance,
+                seed=k,
+                recolour_strength=recolour,
+                recolour_during=True,
+                recolour_reach=reach,
+            )[0]
+            keep = ~mask
+            if mode in DROP_MODES and drop > 0:
+                keep &= ~discordant(full, mask, drop)
+            completed = np.vstack([true[mask], full[keep]])
+            t, c, f = (render_fast(x, size=64) for x in (true, true[mask], completed))
+            ratio = float(((f - t) ** 2).mean() / max(((c - t) ** 2).mean(), 1e-12))
+            panels = [
+                resize(original, side),
+                *(render_fast(x, size=side) for x in (true, true[mask], completed)),
+            ]
+            row = np.concatenate([x for pnl in panels for x in (pnl, gap)][:-1], axis=1)
+            path = folder / f"{name.replace(':', '_').replace('.', '_')}_{mode}.png"
+            save_png(row, path)
+            out.append({"image": name, "mode": mode, "ratio_to_context": ratio, "png": str(path)})
     return out
 
 
@@ -169,7 +286,24 @@ def main(argv: list[str] | None = None) -> int:
         help="'diffusion-drop': 'diffusion' without the generated strokes over varied context paint "
         f"(what Complete does in {' and '.join(DROP_MODES)} modes); 0: no such row",
     )
+    ap.add_argument(
+        "--reach",
+        type=float,
+        default=DEFAULT_REACH,
+        help="how far the context colour reaches over bare canvas (as in Complete; 0: off)",
+    )
+    ap.add_argument(
+        "--split", choices=("held-out", "validation"), default="held-out", help="paintings to score"
+    )
+    ap.add_argument(
+        "--pngs",
+        type=Path,
+        default=ROOT / "out" / "painting_benchmark",
+        help="folder for the side-by-side pictures",
+    )
+    ap.add_argument("--skip-pngs", action="store_true", help="no pictures")
     ap.add_argument("--skip-speed", action="store_true", help="quality only")
+    ap.add_argument("--speed-only", action="store_true", help="speed only (no quality, no pictures)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = ap.parse_args(argv)
@@ -180,7 +314,7 @@ def main(argv: list[str] | None = None) -> int:
             ap.error(f"--decoders: {dec!r} is not one of {', '.join(DECODERS)}")
     d = load_dataset(ASSETS / "strokes.npz")
     train = d["params"][d["split"] == 0]
-    test = d["params"][d["split"] == 1][: args.n]
+    test = d["params"][d["split"] == (1 if args.split == "held-out" else 2)][: args.n]
     levels = d["levels"]
 
     sp = (
@@ -190,12 +324,23 @@ def main(argv: list[str] | None = None) -> int:
     )
     if sp:
         _print_speed(sp, args, decoders)
+    if args.speed_only:
+        if args.json:
+            args.json.write_text(json.dumps({"speed": sp, "args": vars(args)}, indent=1, default=str))
+        return 0
     completers = {"context": context_only_completer()}
     if (ASSETS / "model.zip").exists():
         model = load_model(ASSETS / "model.zip")
         completers.update(
             diffusion_completers(
-                model, args.steps, args.guidance, args.candidates, args.temperature, decoders, args.recolour
+                model,
+                args.steps,
+                args.guidance,
+                args.candidates,
+                args.temperature,
+                decoders,
+                args.recolour,
+                reach=args.reach,
             )
         )
         if args.recolour > 0:
@@ -213,6 +358,7 @@ def main(argv: list[str] | None = None) -> int:
                 decoders[:1],
                 args.recolour,
                 args.drop_spread,
+                args.reach,
             )
             completers["diffusion-drop"] = dropped["diffusion"]
     if (ASSETS / "regression.zip").exists():
@@ -233,6 +379,8 @@ def main(argv: list[str] | None = None) -> int:
     print(table(rows))
     print()
     print(ratio_table(rows))
+    print()
+    print(colour_table(rows, "diffusion-drop" if "diffusion-drop" in completers else "diffusion"))
     s = summary(rows)
     for name, v in s.items():
         print(f"  {name:16s} mean image MSE {v['image_mse']:.5f}   stroke L1 {v['stroke_l1']:.4f}")
@@ -243,10 +391,32 @@ def main(argv: list[str] | None = None) -> int:
                 print(
                     f"  image MSE {base}/diffusion = {r:.2f} ({'diffusion better' if r > 1 else 'diffusion WORSE'})"
                 )
+    pics = []
+    if not args.skip_pngs and (ASSETS / "model.zip").exists():
+        pics = pictures(
+            load_model(ASSETS / "model.zip"),
+            args.pngs,
+            args.guidance,
+            args.recolour,
+            args.reach,
+            args.drop_spread,
+        )
+        print(f"\npictures (original | decomposition | context | completion) in {args.pngs}:")
+        for r in pics:
+            print(
+                f"  {r['image']:20s} {r['mode']:8s} p 0.5  image MSE / context-only {r['ratio_to_context']:.2f}"
+            )
     if args.json:
         args.json.write_text(
             json.dumps(
-                {"speed": sp, "rows": rows, "summary": s, "args": vars(args) | {"json": str(args.json)}},
+                {
+                    "speed": sp,
+                    "rows": rows,
+                    "summary": s,
+                    "pictures": pics,
+                    "args": vars(args) | {"json": str(args.json), "pngs": str(args.pngs)},
+                    "load_average_1min_at_end": os.getloadavg()[0],
+                },
                 indent=1,
             )
         )
@@ -269,6 +439,15 @@ def _print_speed(sp: dict, args, decoders) -> None:
             f"  one proposal, 100 context strokes, {args.steps} DDIM steps + CFG "
             f"+ colour guidance {args.recolour}: "
             f"{sp['proposal_100_context_s']:.2f} s (target 2 s: x{2 / sp['proposal_100_context_s']:.2f})"
+        )
+    if "proposal_180_context_s" in sp:
+        print(
+            f"  one proposal, 180-slot painting (179 context strokes): {sp['proposal_180_context_s']:.2f} s "
+            f"(target 1 s: x{1 / sp['proposal_180_context_s']:.2f}); 1,000 context strokes over regional "
+            f"windows ({sp['proposal_1000_context_strokes']:.0f} strokes proposed in one empty ninth by "
+            f"{sp['proposal_1000_windows']:.0f} windows): "
+            f"{sp['proposal_1000_context_s']:.2f} s (target 2 s: x{2 / sp['proposal_1000_context_s']:.2f}); "
+            f"load average {sp['load_average_1min_proposals']:.1f}"
         )
     if "completion_decoder_100_context_s" in sp:
         print(

@@ -397,7 +397,10 @@ class PaintingEngine(Engine[PaintingParams, PaintingSnapshot]):
         try:
             yield Progress(0, 1, "loading the model")
             model = self._load_model()
-            params, _ = self.doc.arrays()
+            params, opacity = self.doc.arrays()
+            if len(params) >= model.cfg.n_strokes:
+                # more strokes than the model's slots: regional windows (engines.painting.regions)
+                return (yield from self._complete_regions(model, params, opacity, region, mode, p))
             sizes = level_sizes(model.cfg.n_strokes)
             context, mask, levels = slots_for_context(params, sizes)
             if mode != "all":
@@ -454,6 +457,73 @@ class PaintingEngine(Engine[PaintingParams, PaintingSnapshot]):
         finally:
             self.busy = ""
 
+    def _complete_regions(self, model, params, opacity, region, mode: str, p: float):
+        """Complete a canvas of any size over regional windows (a sub-job of :meth:`complete_job`).
+
+        In "all" mode the proposals fill ``region``, else the empty canvas (else
+        anywhere); in the masking modes the scheme hides some of the painted
+        strokes (levels by size rank, the largest first) and the proposals fill
+        the part of the canvas those hidden strokes painted.
+        """
+        from engines.painting.decompose import level_sizes
+        from engines.painting.model import make_mask
+        from engines.painting.params import DROP_MODES
+        from engines.painting.regions import COVER_PX, complete_regions_job, empty_map, target_map
+
+        target = target_map(params, opacity, region)
+        context, ctx_opacity = params, opacity
+        if mode != "all":
+            rng = np.random.default_rng(self.seed + self._completions)
+            rank = np.empty(len(params), np.int64)
+            rank[np.argsort(-params[:, 2] * params[:, 3], kind="stable")] = np.arange(len(params))
+            sizes = level_sizes(len(params))
+            lv = np.repeat(np.arange(len(sizes)), sizes)[rank]
+            order = np.argsort(rank, kind="stable")  # largest first, as the schemes expect
+            keep = np.empty(len(params), bool)
+            keep[order] = make_mask(mode, params[order], lv[order], rng, float(p))
+            hidden = ~empty_map(params[~keep], opacity[~keep], COVER_PX)
+            target = hidden & (target if region is not None else True)
+            context, ctx_opacity = params[keep], opacity[keep]
+        self.last_completion = {
+            "mode": mode,
+            "p": float(p),
+            "context": int(len(context)),
+            "painted": int(len(params)),
+            "windows": True,
+        }
+        self.proposals = []
+        self.selected = 0
+        n_prop, steps = self.params.proposals, self.params.complete_steps
+        total = 1 + n_prop * (steps + 1)
+        base = self.seed + self._completions
+        drop = self.params.drop_spread if mode in DROP_MODES else 0.0
+        for i in range(n_prop):
+            done = 1 + i * (steps + 1)
+            job = complete_regions_job(
+                model,
+                context,
+                ctx_opacity,
+                target=target,
+                steps=steps,
+                guidance=self.params.guidance,
+                seed=base + 1_000_003 * i,
+                samples=self.params.samples,
+                recolour_strength=self.params.context_colour,
+                reach=self.params.context_reach,
+                drop_spread=drop,
+            )
+            try:
+                while True:
+                    pr = next(job)
+                    yield Progress(done + pr.done, total, f"proposal {i + 1}/{n_prop}: {pr.message}")
+            except StopIteration as stop:
+                new = stop.value
+            self.proposals.append(np.asarray(new, np.float32))
+            yield Progress(done + steps + 1, total, f"proposal {i + 1}/{n_prop} ready")
+        self._completions += 1
+        yield Progress(total, total, f"{len(self.proposals)} proposals ready")
+        return [q.copy() for q in self.proposals]
+
     def _sample_one(self, model, context, mask, levels, seed: int, k: int, done: int, total: int):
         """One proposal's ``k`` diffusion samples as a sub-job (Progress after each DDIM step)."""
         from engines.painting.model import sample_job
@@ -469,6 +539,7 @@ class PaintingEngine(Engine[PaintingParams, PaintingSnapshot]):
             proposals=k,
             recolour_strength=self.params.context_colour,
             recolour_during=True,
+            recolour_reach=self.params.context_reach,
         )
         try:
             while True:

@@ -53,6 +53,17 @@ def stroke_l1(pred: np.ndarray, true: np.ndarray) -> float:
     return float(cost[r, c].mean())
 
 
+def stroke_colour_errors(out: np.ndarray, mask: np.ndarray, min_covered: float = 0.5) -> np.ndarray:
+    """Each generated stroke's mean absolute RGB difference from the context paint under it (see
+    :func:`colour_error`), for the strokes the context covers by at least ``min_covered``."""
+    free = ~np.asarray(mask, bool)
+    if not free.any() or not mask.any():
+        return np.zeros(0)
+    col, cov = context_colours(out[free], out[mask])
+    keep = cov >= min_covered
+    return np.abs(out[free][keep, 5:8] - col[keep]).mean(1)
+
+
 def colour_error(out: np.ndarray, mask: np.ndarray, min_covered: float = 0.5) -> float:
     """Mean absolute RGB difference between each generated stroke and the context paint under it.
 
@@ -95,6 +106,7 @@ def diffusion_completers(
     decoders: tuple[str, ...] = ("fit",),
     recolour: float = 0.0,
     drop_spread: float = 0.0,
+    reach: float = 0.0,
 ) -> dict[str, Completer]:
     """Completers that decode the same ``candidates`` diffusion samples in different ways.
 
@@ -106,7 +118,8 @@ def diffusion_completers(
     ``recolour`` > 0: the samples are drawn with that context colour guidance during DDIM
     (:func:`engines.painting.model.sample`'s ``recolour_strength``, ``recolour_during``).
     ``drop_spread`` > 0: generated strokes on varied context paint are dropped (made invisible,
-    :func:`engines.painting.model.discordant`).
+    :func:`engines.painting.model.discordant`). ``reach`` > 0: strokes over bare canvas take the colour of
+    the context paint around them (``sample``'s ``recolour_reach``).
     """
     if candidates < 1:
         raise ValueError(f"candidates = {candidates}: must be at least 1")
@@ -116,7 +129,7 @@ def diffusion_completers(
     last: dict = {}
 
     def draw(context, mask, levels, seed):
-        key = (seed, mask.tobytes(), context.tobytes())
+        key = (seed, mask.tobytes(), context.tobytes(), reach)
         if last.get("key") != key:
             last["key"] = key
             last["out"] = sample(
@@ -131,6 +144,7 @@ def diffusion_completers(
                 temperature=temperature,
                 recolour_strength=recolour,
                 recolour_during=True,
+                recolour_reach=reach,
             )
         return last["out"]
 
@@ -212,6 +226,7 @@ def evaluate(
     for mode in modes:
         for p in ratios if mode not in ("unconditional",) else (0.0,):
             acc = {name: ([], [], []) for name in completers}
+            each = {name: [] for name in completers}
             for i, true in enumerate(paintings):
                 rng = np.random.default_rng([seed, i, int(p * 100), MASK_MODES.index(mode)])
                 mask = make_mask(mode, true, levels, rng, p)
@@ -222,7 +237,9 @@ def evaluate(
                     l1 = stroke_l1(out[~mask], true[~mask])
                     acc[name][0].append(mse)
                     acc[name][1].append(l1)
-                    acc[name][2].append(colour_error(out, mask))
+                    errs = stroke_colour_errors(out, mask)
+                    acc[name][2].append(float(errs.mean()) if len(errs) else float("nan"))
+                    each[name].append(errs)
             for name, (mses, l1s, cols) in acc.items():
                 cols = [c for c in cols if np.isfinite(c)]
                 rows.append(
@@ -233,10 +250,36 @@ def evaluate(
                         "image_mse": float(np.mean(mses)),
                         "stroke_l1": float(np.mean(l1s)),
                         "colour_err": float(np.mean(cols)) if cols else float("nan"),
+                        "colour_err_p95": _p95(each[name]),
+                        "colour_err_max": _pmax(each[name]),
                         "n": len(mses),
                     }
                 )
     return rows
+
+
+def _p95(parts: list[np.ndarray]) -> float:
+    a = np.concatenate(parts) if parts else np.zeros(0)
+    return float(np.percentile(a, 95)) if len(a) else float("nan")
+
+
+def _pmax(parts: list[np.ndarray]) -> float:
+    a = np.concatenate(parts) if parts else np.zeros(0)
+    return float(a.max()) if len(a) else float("nan")
+
+
+def colour_table(rows: list[dict], method: str) -> str:
+    """Per mode and ratio: the colour error of each of ``method``'s proposed strokes (mean, 95th
+    percentile and largest over every stroke on painted context)."""
+    lines = [f"colour error of each proposed stroke ({method}) against the context paint under it"]
+    lines.append(f"{'mode':8s} {'p':>4s} {'mean':>7s} {'p95':>7s} {'max':>7s}")
+    for r in rows:
+        if r["method"] == method and np.isfinite(r.get("colour_err", np.nan)):
+            lines.append(
+                f"{r['mode']:8s} {r['p']:4.1f} {r['colour_err']:7.3f} {r['colour_err_p95']:7.3f} "
+                f"{r['colour_err_max']:7.3f}"
+            )
+    return "\n".join(lines)
 
 
 def ratio_table(rows: list[dict], reference: str = "context") -> str:

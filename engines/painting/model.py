@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import math
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,6 +61,9 @@ __all__ = [
     "StrokeDenoiser",
     "make_mask",
     "train_job",
+    "save_checkpoint",
+    "load_checkpoint",
+    "val_loss_by_mode",
     "sample",
     "save_model",
     "load_model",
@@ -75,6 +79,7 @@ __all__ = [
 
 MASK_MODES = ("random", "block", "level", "square", "unconditional")
 MODEL_KIND = "painting-completion-model"
+CHECKPOINT_KIND = "painting-completion-checkpoint"
 #: side, in pixels, of one context-image patch token
 PATCH = 4
 #: side, in pixels, of the context render that generated strokes read their colour from (:func:`recolour`)
@@ -280,7 +285,7 @@ def consensus_fit(
 
 
 def context_colours(
-    strokes: np.ndarray, context: np.ndarray, size: int = RECOLOUR_PX
+    strokes: np.ndarray, context: np.ndarray, size: int = RECOLOUR_PX, reach: float = 0.0
 ) -> tuple[np.ndarray, np.ndarray]:
     """The paint colour of the ``context`` strokes (M, 8) under each of ``strokes`` (K, 8).
 
@@ -290,12 +295,25 @@ def context_colours(
     unbiased by the background. Returns (colours (K, 3) in [0, 1], covered (K,)):
     ``covered`` is the part of each stroke's footprint (its alpha) that the
     context paints, in [0, 1]; where it is 0 the colour is the stroke's own.
+    ``reach`` > 0 also lets bare canvas take the colour of the paint around it
+    (see :func:`_context_paint`).
     """
-    return _colours_under(strokes, _context_paint(context, size))
+    return _colours_under(strokes, _context_paint(context, size, reach))
 
 
-def _context_paint(context: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray] | None:
-    """(paint x coverage (S, S, 3), coverage (S, S)) of the context strokes, or None without any."""
+def _context_paint(
+    context: np.ndarray, size: int, reach: float = 0.0
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """(paint x coverage (S, S, 3), coverage (S, S)) of the context strokes, or None without any.
+
+    ``reach`` > 0 (a fraction of the canvas side) fills the bare canvas with
+    the paint around it: the paint and its coverage are blurred (a Gaussian of
+    that standard deviation; normalised convolution, so the colour is that of
+    the paint nearby, not paint mixed with bare canvas) and the bare part of
+    each pixel takes the nearby colour with the blurred coverage as its weight.
+    A stroke over a gap between context strokes then reads the colour around
+    the gap instead of keeping its own.
+    """
     from engines.painting.render import render_fast
 
     context = np.asarray(context, np.float64).reshape(-1, 8)
@@ -303,7 +321,20 @@ def _context_paint(context: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarr
         return None
     white = render_fast(context, size=size)
     black = render_fast(context, size=size, background=(0.0, 0.0, 0.0))
-    return black, np.clip(1.0 - (white - black).mean(-1), 0.0, 1.0)
+    cov = np.clip(1.0 - (white - black).mean(-1), 0.0, 1.0)
+    if reach > 0:
+        from scipy.ndimage import gaussian_filter
+
+        sigma = reach * size
+        blur_cov = gaussian_filter(cov, sigma, mode="constant")
+        norm = gaussian_filter(np.ones_like(cov), sigma, mode="constant")
+        blur_paint = np.stack([gaussian_filter(black[..., c], sigma, mode="constant") for c in range(3)], -1)
+        near = blur_paint / np.maximum(blur_cov, 1e-9)[..., None]  # colour of the paint nearby
+        conf = np.clip(blur_cov / np.maximum(norm, 1e-9), 0.0, 1.0)  # how much paint there is nearby
+        bare = (1.0 - cov) * conf
+        black = black + bare[..., None] * np.clip(near, 0.0, 1.0)
+        cov = cov + bare
+    return black, cov
 
 
 def _colours_under(
@@ -332,7 +363,11 @@ def _colours_under(
 
 
 def recolour(
-    paintings: np.ndarray, ctx_mask: np.ndarray, strength: float = 1.0, size: int = RECOLOUR_PX
+    paintings: np.ndarray,
+    ctx_mask: np.ndarray,
+    strength: float = 1.0,
+    size: int = RECOLOUR_PX,
+    reach: float = 0.0,
 ) -> np.ndarray:
     """Pull each generated stroke's colour toward the context paint under it.
 
@@ -354,7 +389,7 @@ def recolour(
         free = ~mask[i]
         if not free.any() or not mask[i].any():
             continue
-        col, cov = context_colours(out[i][free], out[i][mask[i]], size)
+        col, cov = context_colours(out[i][free], out[i][mask[i]], size, reach)
         new = out[i][free, 5:8] + strength * cov[:, None] * (col - out[i][free, 5:8])
         out[i, free, 5:8] = np.clip(new, 0.0, 1.0)
     return out[0] if single else out
@@ -476,9 +511,14 @@ class StrokeDenoiser(nn.Module):
 # --------------------------------------------------------------------------
 
 
-def _batch_masks(params: np.ndarray, levels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def _batch_masks(
+    params: np.ndarray, levels: np.ndarray, rng: np.random.Generator, mode: str | None = None
+) -> np.ndarray:
     masks = np.empty(params.shape[:2], bool)
-    modes = rng.choice(len(MASK_MODES), size=len(params), p=[0.3, 0.2, 0.2, 0.2, 0.1])
+    if mode is None:
+        modes = rng.choice(len(MASK_MODES), size=len(params), p=[0.3, 0.2, 0.2, 0.2, 0.1])
+    else:
+        modes = np.full(len(params), MASK_MODES.index(mode))
     for i, m in enumerate(modes):
         masks[i] = make_mask(MASK_MODES[m], params[i], levels, rng)
     return masks
@@ -491,11 +531,12 @@ def loss_on_batch(
     rng: np.random.Generator,
     gen: torch.Generator,
     p_uncond: float = 0.1,
+    mode: str | None = None,
 ) -> torch.Tensor:
-    """The training loss of one batch of paintings (B, N, 8) in [0, 1]."""
+    """The training loss of one batch of paintings (B, N, 8) in [0, 1] (masks of ``mode``, else mixed)."""
     cfg = model.cfg
     b, n = params.shape[:2]
-    ctx = torch.from_numpy(_batch_masks(params, levels, rng))
+    ctx = torch.from_numpy(_batch_masks(params, levels, rng, mode))
     x0 = torch.from_numpy(params).float() * 2 - 1
     lv = torch.from_numpy(levels).long().expand(b, n)
     drop = torch.rand(b, generator=gen) < p_uncond
@@ -520,6 +561,62 @@ def loss_on_batch(
     return (err * target_slots).sum() / target_slots.sum().clamp_min(1)
 
 
+VAL_MODES = ("random", "block", "level", "square")
+
+
+def val_loss_by_mode(model: StrokeDenoiser, val: np.ndarray, levels: np.ndarray) -> dict[str, float]:
+    """The loss on the validation paintings ``val`` (B, N, 8) in each masking mode (fixed masks and noise)."""
+    out = {}
+    model.eval()
+    with torch.no_grad():
+        for k, mode in enumerate(VAL_MODES):
+            rng = np.random.default_rng(12345 + k)
+            gen = torch.Generator().manual_seed(12345 + k)
+            out[mode] = float(loss_on_batch(model, val, levels, rng, gen, 0.0, mode))
+    return out
+
+
+def _to_numpy_tree(obj):
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().cpu().numpy()
+    if isinstance(obj, dict):
+        return {str(k): _to_numpy_tree(v) for k, v in obj.items()}
+    if isinstance(obj, tuple):
+        return tuple(_to_numpy_tree(v) for v in obj)
+    if isinstance(obj, list):
+        return [_to_numpy_tree(v) for v in obj]
+    return obj
+
+
+def _optimizer_state(opt: torch.optim.Optimizer) -> dict:
+    return _to_numpy_tree(opt.state_dict())
+
+
+def _load_optimizer_state(opt: torch.optim.Optimizer, state: dict) -> None:
+    st = {
+        int(k): {n: torch.as_tensor(np.array(v)) for n, v in per.items()}
+        for k, per in state.get("state", {}).items()
+    }
+    groups = []
+    for g in state["param_groups"]:
+        g = dict(g)
+        g["params"] = [int(i) for i in g["params"]]
+        if isinstance(g.get("betas"), list):
+            g["betas"] = tuple(g["betas"])
+        groups.append(g)
+    opt.load_state_dict({"state": st, "param_groups": groups})
+
+
+def save_checkpoint(path: str | Path, state: dict) -> None:
+    """Write a training checkpoint (the ``value`` of :func:`train_job`'s ``checkpoint`` callback)."""
+    save_state(path, state, CHECKPOINT_KIND)
+
+
+def load_checkpoint(path: str | Path) -> dict:
+    """Read a checkpoint written by :func:`save_checkpoint` (to resume :func:`train_job`)."""
+    return load_state(path, CHECKPOINT_KIND)
+
+
 def train_job(
     data: np.ndarray,
     levels: np.ndarray,
@@ -527,47 +624,75 @@ def train_job(
     tp: TrainParams | None = None,
     seed: int = 0,
     val: np.ndarray | None = None,
+    resume: dict | None = None,
+    init: StrokeDenoiser | None = None,
+    checkpoint=None,
 ) -> Job:
     """Train a model on paintings ``data`` (M, N, 8); yields Progress, returns (model, history).
 
     Each progress report's ``value`` is ``(model, history)`` so far (the live
     model: copy or save it, do not train it elsewhere).
+
+    Training that grows across sessions: ``checkpoint`` (a callable) is given,
+    at every report, the whole training state (configuration, weights, weight
+    average, optimiser moments, step, history; :func:`save_checkpoint` writes
+    it), and ``resume`` (that state, :func:`load_checkpoint`) continues from it:
+    the same schedule over ``tp.steps``, the same optimiser moments, the data
+    order of ``seed`` and the step resumed at. ``init`` starts a new run from a
+    trained model's weights (and weight average) instead of random ones.
     """
+    if resume is not None:
+        cfg = ModelConfig.from_dict(resume["config"])
+    cfg = cfg or (init.cfg if init is not None else None)
     cfg = cfg or ModelConfig(n_strokes=data.shape[1], n_levels=int(levels.max()) + 1)
     tp = tp or TrainParams()
     if data.ndim != 3 or data.shape[1:] != (cfg.n_strokes, 8):
         raise ValueError(f"training data has shape {data.shape}, expected (M, {cfg.n_strokes}, 8)")
-    torch.manual_seed(seed)
-    rng = np.random.default_rng(seed)
-    gen = torch.Generator().manual_seed(seed)
+    start = int(resume["step"]) if resume is not None else 0
+    torch.manual_seed(seed + start)
+    rng = np.random.default_rng([seed, start])
+    gen = torch.Generator().manual_seed(seed * 1_000_003 + start)
     model = StrokeDenoiser(cfg)
+    if init is not None:
+        model.load_state_dict(init.state_dict())
+    if resume is not None:
+        model.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in resume["weights"].items()})
     ema = None
     if tp.ema > 0:
         ema = StrokeDenoiser(cfg)
         ema.load_state_dict(model.state_dict())
+        if resume is not None and resume.get("ema"):
+            ema.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in resume["ema"].items()})
         ema.eval()
         ema_p = list(ema.parameters())
         model_p = list(model.parameters())
     opt = torch.optim.AdamW(model.parameters(), lr=tp.lr, weight_decay=0.01)
+    if resume is not None and resume.get("optimizer"):
+        _load_optimizer_state(opt, resume["optimizer"])
 
     def progress(s: int) -> float:
         f = s / max(1, tp.steps)
-        if tp.max_seconds > 0:
+        if tp.max_seconds > 0 and checkpoint is None:  # (a chunked run keeps the schedule of its steps)
             f = max(f, (time.perf_counter() - t0) / tp.max_seconds)
         return min(1.0, f)
 
     history: dict[str, list[float]] = {"step": [], "loss": [], "val_loss": []}
+    if resume is not None:
+        history = {k: [float(x) for x in v] for k, v in resume.get("history", {}).items()} or history
     t0 = time.perf_counter()
     running = 0.0
     count = 0
     model.train()
-    for step in range(1, tp.steps + 1):
+    if start >= tp.steps:
+        raise ValueError(f"resume: the checkpoint is at step {start}, TrainParams.steps = {tp.steps}")
+    for step in range(start + 1, tp.steps + 1):
         # warm-up, then cosine decay over the steps (or the time budget, whichever runs out first)
         frac = progress(step - 1)
         lr = tp.lr * min(1.0, step / max(1, tp.warmup)) * 0.5 * (1 + math.cos(math.pi * frac))
         for group in opt.param_groups:
             group["lr"] = lr
-        last = step == tp.steps or (tp.max_seconds > 0 and frac >= 1.0)
+        out_of_time = tp.max_seconds > 0 and (time.perf_counter() - t0) >= tp.max_seconds
+        last = step == tp.steps or (tp.max_seconds > 0 and frac >= 1.0) or out_of_time
         idx = rng.integers(0, len(data), size=tp.batch)
         batch = augment(data[idx], rng)
         loss = loss_on_batch(model, batch, levels, rng, gen, tp.p_uncond)
@@ -593,6 +718,19 @@ def train_job(
             history["step"].append(step)
             history["loss"].append(running / count)
             history["val_loss"].append(vl)
+            if checkpoint is not None:
+                checkpoint(
+                    {
+                        "config": cfg.to_dict(),
+                        "train": tp.to_dict(),
+                        "seed": int(seed),
+                        "step": int(step),
+                        "weights": _to_numpy_tree(model.state_dict()),
+                        "ema": _to_numpy_tree(ema.state_dict()) if ema is not None else {},
+                        "optimizer": _optimizer_state(opt),
+                        "history": {k: np.asarray(v, np.float64) for k, v in history.items()},
+                    }
+                )
             yield Progress(
                 step,
                 tp.steps,
@@ -625,6 +763,7 @@ def sample(
     temperature: float = 1.0,
     recolour_strength: float = 0.0,
     recolour_during: bool = False,
+    recolour_reach: float = 0.0,
 ) -> np.ndarray:
     """Complete paintings: (B, N, 8) context values (read where ``ctx_mask``) -> (B*proposals, N, 8).
 
@@ -633,7 +772,8 @@ def sample(
     noise (below 1: samples nearer the modes). ``recolour_strength`` > 0 pulls
     each generated stroke's colour toward the context paint under it
     (:func:`recolour`): after sampling, or, with ``recolour_during``, on the
-    clean-stroke estimate of every DDIM step. Context slots are returned unchanged.
+    clean-stroke estimate of every DDIM step; ``recolour_reach`` > 0 lets strokes over bare canvas take
+    the colour of the context paint around them (:func:`_context_paint`). Context slots are returned unchanged.
     """
     job = sample_job(
         model,
@@ -647,6 +787,7 @@ def sample(
         temperature=temperature,
         recolour_strength=recolour_strength,
         recolour_during=recolour_during,
+        recolour_reach=recolour_reach,
     )
     return drive_job(job)[0]
 
@@ -665,6 +806,7 @@ def sample_job(
     temperature: float = 1.0,
     recolour_strength: float = 0.0,
     recolour_during: bool = False,
+    recolour_reach: float = 0.0,
 ) -> Job:
     """:func:`sample` as a job: yields Progress after each DDIM step (stoppable), returns the strokes."""
     cfg = model.cfg
@@ -687,9 +829,10 @@ def sample_job(
     model.eval()
     patches = None
     if cfg.image_grid:
-        patches = torch.from_numpy(
-            np.repeat(context_patches(context, ctx_mask, cfg.image_grid), proposals, axis=0)
-        )
+        with _one_thread():
+            patches = torch.from_numpy(
+                np.repeat(context_patches(context, ctx_mask, cfg.image_grid), proposals, axis=0)
+            )
     if cfg.objective == "regression":
         pred = model(
             torch.where(ctx[..., None], x0c, 0.0),
@@ -700,7 +843,11 @@ def sample_job(
             patches,
         )
         return _recoloured(
-            _with_context(pred, context, ctx_mask, proposals), ctx_mask, proposals, recolour_strength
+            _with_context(pred, context, ctx_mask, proposals),
+            ctx_mask,
+            proposals,
+            recolour_strength,
+            recolour_reach,
         )
     ts = np.linspace(cfg.timesteps - 1, 0, steps).round().astype(np.int64)
     ac_all = model.alphas_cumprod
@@ -709,48 +856,76 @@ def sample_job(
     x = torch.randn((bb, n, 8), generator=gen) * float(temperature)
     paints = None
     if recolour_during and recolour_strength > 0:
-        paints = [_context_paint(context[i][ctx_mask[i]], RECOLOUR_PX) for i in range(b)]
+        with _one_thread():
+            paints = [_context_paint(context[i][ctx_mask[i]], RECOLOUR_PX, recolour_reach) for i in range(b)]
     no_drop = torch.zeros(bb, dtype=torch.bool)
     all_drop = torch.ones(bb, dtype=torch.bool)
     use_cfg = guidance != 1.0 and bool(ctx.any())
     for i, t in enumerate(ts):
         tt = torch.full((bb,), int(t), dtype=torch.long)
         x_in = torch.where(ctx[..., None], x0c, x)
-        if use_cfg:
-            out2 = model(
-                torch.cat([x_in, x_in]),
-                torch.cat([ctx, ctx]),
-                torch.cat([lv, lv]),
-                torch.cat([tt, tt]),
-                torch.cat([no_drop, all_drop]),
-                None if patches is None else torch.cat([patches, patches]),
-            )
-            out_c, out_u = out2[:bb], out2[bb:]
-            out = out_u + guidance * (out_c - out_u)
-        else:
-            out = model(x_in, ctx, lv, tt, no_drop, patches)
-        a_t = ac_all[t]
-        if cfg.prediction == "x0":
-            x0 = out.clamp(-1, 1)
-        else:
-            x0 = ((x - (1 - a_t).sqrt() * out) / a_t.sqrt()).clamp(-1, 1)
-        if recolour_during and recolour_strength > 0:
-            x0 = _recolour_x0(x0, ctx, paints, proposals, recolour_strength)
-        if i + 1 < len(ts):
-            a_prev = ac_all[ts[i + 1]]
-            eps = (x - a_t.sqrt() * x0) / (1 - a_t).sqrt()
-            x = a_prev.sqrt() * x0 + (1 - a_prev).sqrt() * eps
-        else:
-            x = x0
+        with _one_thread():
+            if use_cfg:
+                out2 = model(
+                    torch.cat([x_in, x_in]),
+                    torch.cat([ctx, ctx]),
+                    torch.cat([lv, lv]),
+                    torch.cat([tt, tt]),
+                    torch.cat([no_drop, all_drop]),
+                    None if patches is None else torch.cat([patches, patches]),
+                )
+                out_c, out_u = out2[:bb], out2[bb:]
+                out = out_u + guidance * (out_c - out_u)
+            else:
+                out = model(x_in, ctx, lv, tt, no_drop, patches)
+            a_t = ac_all[t]
+            if cfg.prediction == "x0":
+                x0 = out.clamp(-1, 1)
+            else:
+                x0 = ((x - (1 - a_t).sqrt() * out) / a_t.sqrt()).clamp(-1, 1)
+            if recolour_during and recolour_strength > 0:
+                x0 = _recolour_x0(x0, ctx, paints, proposals, recolour_strength)
+            if i + 1 < len(ts):
+                a_prev = ac_all[ts[i + 1]]
+                eps = (x - a_t.sqrt() * x0) / (1 - a_t).sqrt()
+                x = a_prev.sqrt() * x0 + (1 - a_prev).sqrt() * eps
+            else:
+                x = x0
         yield Progress(i + 1, len(ts), f"DDIM step {i + 1}/{len(ts)}")
     out = _with_context(x, context, ctx_mask, proposals)
-    return out if recolour_during else _recoloured(out, ctx_mask, proposals, recolour_strength)
+    if recolour_during:
+        return out
+    return _recoloured(out, ctx_mask, proposals, recolour_strength, recolour_reach)
 
 
-def _recoloured(out: np.ndarray, mask: np.ndarray, proposals: int, strength: float) -> np.ndarray:
+@contextmanager
+def _one_thread():
+    """Run the block on one torch and one numba thread (the numbers before are restored, as the routing
+    decoder does between its yields).
+
+    The network's tensors and the small context renders are small: on a machine
+    whose cores are busy, intra-op threads wait for each other, and one proposal
+    that takes 0.2 s on one thread was measured at 9-12 s on two (benchmarks/painting.py,
+    load average 1-3).
+    """
+    import numba
+
+    before, before_nb = torch.get_num_threads(), numba.get_num_threads()
+    torch.set_num_threads(1)
+    numba.set_num_threads(1)  # (thread-local: other threads keep theirs)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+        numba.set_num_threads(before_nb)
+
+
+def _recoloured(
+    out: np.ndarray, mask: np.ndarray, proposals: int, strength: float, reach: float = 0.0
+) -> np.ndarray:
     if strength <= 0:
         return out
-    return recolour(out, np.repeat(mask, proposals, axis=0), strength, RECOLOUR_PX)
+    return recolour(out, np.repeat(mask, proposals, axis=0), strength, RECOLOUR_PX, reach)
 
 
 def _recolour_x0(x0: torch.Tensor, ctx: torch.Tensor, paints: list, proposals: int, strength: float):

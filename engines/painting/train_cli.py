@@ -21,7 +21,7 @@ from engines.cliargs import (
     suggest,
 )
 from engines.files import atomic_output, check_input, check_output, reading
-from engines.painting.params import DEFAULT_DROP_SPREAD, DEFAULT_RECOLOUR, DROP_MODES
+from engines.painting.params import DEFAULT_DROP_SPREAD, DEFAULT_REACH, DEFAULT_RECOLOUR, DROP_MODES
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets" / "painting"
 DEFAULT_MODEL = ASSETS / "model.zip"
@@ -118,8 +118,37 @@ def _cmd_train(args) -> int:
         ema=args.ema,
         max_seconds=60.0 * args.max_minutes,
     )
+    from engines.painting.model import load_checkpoint, save_checkpoint
+
+    resume = init = None
+    if args.resume is not None:
+        check_input(args.resume, "training checkpoint")
+        with reading(args.resume, "training checkpoint"):
+            resume = load_checkpoint(args.resume)
+    elif args.init is not None:
+        init = _load_or_die(args.init)
+        cfg = init.cfg
+    if args.state is not None:
+        check_output(args.state)
+
+    def keep_state(state: dict) -> None:
+        save_checkpoint(args.state, state)
+        last_state["step"] = state["step"]
+
+    last_state = {"step": int(resume["step"]) if resume is not None else 0}
+    start_step = last_state["step"]
     t0 = time.perf_counter()
-    job = train_job(train, levels, cfg, tp, seed=args.seed, val=val[: args.val_size])
+    job = train_job(
+        train,
+        levels,
+        cfg,
+        tp,
+        seed=args.seed,
+        val=val[: args.val_size],
+        resume=resume,
+        init=init,
+        checkpoint=keep_state if args.state is not None else None,
+    )
     bar = _bar(tp.steps, f"train {cfg.objective}")
     model = history = None
     try:
@@ -161,9 +190,42 @@ def _cmd_train(args) -> int:
         "steps_done": int(history["step"][-1]) if history["step"] else 0,
         "command": command,
     }
+    if args.manifest is not None:
+        extra["val_loss_by_mode"] = _record_chunk(args, model, d, val[: args.val_size], start_step, extra)
     save_model(model, args.out, extra)
     print(json.dumps({"out": str(args.out), **extra}))
     return 0
+
+
+def _record_chunk(args, model, d: dict, val: np.ndarray, start_step: int, extra: dict) -> dict:
+    """Append this training chunk to the manifest's ``training.chunks``; returns its per-mode validation loss."""
+    import datetime
+
+    from engines.painting.model import val_loss_by_mode
+    from engines.serialize import load_manifest
+
+    by_mode = {k: round(v, 5) for k, v in val_loss_by_mode(model, val, d["levels"]).items()}
+    manifest = load_manifest(args.manifest)
+    chunks = manifest.setdefault("training", {}).setdefault("chunks", [])
+    chunks.append(
+        {
+            "date_utc": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M"),
+            "command": extra["command"],
+            "data": f"{args.data} ({extra['train_paintings']} training paintings, validation split of "
+            f"{len(val)} paintings)",
+            "resumed_from": str(args.resume) if args.resume is not None else None,
+            "initialised_from": str(args.init) if args.init is not None else None,
+            "steps": [int(start_step), int(extra["steps_done"])],
+            "wall_s": extra["wall_s"],
+            "final_loss": round(float(extra["final_loss"]), 5),
+            "val_loss_by_mode": by_mode,
+            "state": str(args.state) if args.state is not None else None,
+            "out": str(args.out),
+        }
+    )
+    with atomic_output(args.manifest) as tmp:
+        Path(tmp).write_text(json.dumps(manifest, indent=1) + "\n")
+    return by_mode
 
 
 def _load_or_die(path: Path):
@@ -214,7 +276,9 @@ def _cmd_complete(args) -> int:
     model = _load_or_die(args.model)
     with reading(args.strokes_json, "painting"):
         painting = load_painting(args.strokes_json)
-    params, _ = painting.arrays()
+    params, opacity = painting.arrays()
+    if len(params) > model.cfg.n_strokes or (len(params) == model.cfg.n_strokes and args.mode == "all"):
+        return _complete_regions(args, model, painting, params, opacity)
     sizes = level_sizes(model.cfg.n_strokes)
     rng = np.random.default_rng(args.seed)
     if len(params) == model.cfg.n_strokes and args.mode != "all":
@@ -236,6 +300,7 @@ def _cmd_complete(args) -> int:
         proposals=args.samples,
         recolour_strength=args.recolour,
         recolour_during=True,
+        recolour_reach=args.reach,
     )
     out = consensus_fit(out, mask) if args.samples > 1 else out[0]
     wall = time.perf_counter() - t0
@@ -257,6 +322,40 @@ def _cmd_complete(args) -> int:
         f"({args.steps} DDIM steps, guidance {args.guidance}, "
         f"{'fitted to the mean of ' + str(args.samples) + ' samples' if args.samples > 1 else 'one sample'})"
     )
+    return 0
+
+
+def _complete_regions(args, model, painting, params, opacity) -> int:
+    """``complete`` of a canvas with more strokes than the model's slots: regional windows, empty canvas."""
+    from engines.base import drive_job
+    from engines.painting.regions import complete_regions_job
+    from engines.painting.strokes import save_painting
+
+    if args.mode != "all":
+        raise ValueError(
+            f"--mode {args.mode}: a painting of {len(params)} strokes (more than the model's "
+            f"{model.cfg.n_strokes} slots) is completed in mode 'all' (its empty canvas is filled)"
+        )
+    t0 = time.perf_counter()
+    new = drive_job(
+        complete_regions_job(
+            model,
+            params,
+            opacity,
+            steps=args.steps,
+            guidance=args.guidance,
+            seed=args.seed,
+            samples=args.samples,
+            recolour_strength=args.recolour,
+            reach=args.reach,
+        )
+    )[0]
+    wall = time.perf_counter() - t0
+    result = painting.copy()
+    result.add_many(new, author="model")
+    with atomic_output(args.out) as tmp:
+        save_painting(result, tmp)
+    print(f"{args.out}: {len(params)} context strokes, {len(new)} proposed over windows in {wall:.2f} s")
     return 0
 
 
@@ -374,6 +473,27 @@ def add_model_parsers(sub) -> None:
     tr.add_argument("--threads", type=positive_int, default=1)
     tr.add_argument("--log", action="store_true", help="print every report to stderr")
     tr.add_argument("--checkpoint", action="store_true", help="save the model at every report")
+    tr.add_argument(
+        "--state",
+        type=Path,
+        default=None,
+        help="write the whole training state here at every report (weights, weight average, optimiser, "
+        "step): what --resume reads to continue in a later session",
+    )
+    tr.add_argument(
+        "--resume",
+        type=Path,
+        default=None,
+        help="continue the run saved by --state (its configuration; --steps is the total of the run)",
+    )
+    tr.add_argument("--init", type=Path, default=None, help="start from the weights of this trained model")
+    tr.add_argument(
+        "--manifest",
+        type=Path,
+        default=None,
+        help="append this chunk (command, data, steps, wall time, validation loss per masking mode) to the "
+        "'training.chunks' list of this JSON manifest",
+    )
     tr.set_defaults(func=_cmd_train)
 
     co = sub.add_parser("complete", help="propose the strokes that complete a painting")
@@ -396,6 +516,12 @@ def add_model_parsers(sub) -> None:
         default=DEFAULT_RECOLOUR,
         help="pull each proposed stroke's colour toward the context paint under it while denoising "
         "(0: off, the model's own colours; 1: the context's colour where the context covers the stroke)",
+    )
+    co.add_argument(
+        "--reach",
+        type=float_range(0.0, 1.0),
+        default=DEFAULT_REACH,
+        help="how far (a fraction of the canvas side) the context colour reaches over bare canvas (0: off)",
     )
     co.add_argument(
         "--drop-spread",

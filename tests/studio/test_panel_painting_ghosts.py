@@ -147,3 +147,46 @@ def test_minimum_size_fits_a_laptop_and_the_table_and_canvas_share_720_px(win, q
     rows_visible = table.viewport().height() / table.rowHeight(0)
     assert rows_visible >= 4, rows_visible
     assert min(panel.canvas.width(), panel.canvas.height()) >= 300
+
+
+def test_a_1000_stroke_canvas_is_completed_over_its_empty_part(win, qtbot):
+    import torch
+
+    from engines.painting.model import ModelConfig, StrokeDenoiser
+    from tests.engines.painting.test_regions import _canvas, _cell_of
+
+    panel = win.panels["painting"]
+    canvas = panel.canvas
+    torch.manual_seed(0)
+    cfg = ModelConfig(n_strokes=30, d_model=16, layers=1, heads=2, timesteps=50, prediction="x0")
+    tiny = StrokeDenoiser(cfg)
+    torch.nn.init.normal_(tiny.out.weight, std=0.2)  # (untrained: strokes all over each window)
+
+    def use_tiny(e):
+        e.model = tiny
+        e.set_params(e.params.replace(complete_steps=3))
+
+    panel.runner.call(use_tiny)
+    panel._has_model = True
+    strokes = _canvas([0, 1, 2, 3, 4, 5, 6, 7], per_cell=125, seed=2)  # 1,000 strokes, the last ninth bare
+
+    def paint(e):  # (a painting of 1,000 strokes in place of whatever is on the canvas)
+        e.clear()
+        e.add_strokes(strokes, author="me")
+
+    panel._edit(paint)
+    qtbot.waitUntil(lambda: panel._snap.n_strokes == 1000, timeout=T)
+    panel.proposals_box.setValue(1)
+    canvas.ghosts.ALPHA_LOW = canvas.ghosts.ALPHA_HIGH = 0.8  # (no pulse: compare grabs)
+    before = _grab(canvas)
+    _complete(qtbot, panel)
+    assert panel.runner.call(lambda e: e.last_completion.get("windows")) is True
+    shown = np.asarray(panel._snap.proposals[0])
+    assert len(shown) > 29 and canvas.ghosts.count == len(shown)  # more than the model's 30 slots
+    assert np.isin(_cell_of(shown), [8]).mean() > 0.9
+    # the ghosts are drawn in the bare ninth of the paper (bottom right)
+    changed = np.abs(_grab(canvas).astype(int) - before).sum(-1) > 30
+    sq = canvas.square().toRect()
+    third = sq.width() // 3
+    corner = changed[sq.bottom() - third + 4 : sq.bottom() - 4, sq.right() - third + 4 : sq.right() - 4]
+    assert corner.mean() > 0.05

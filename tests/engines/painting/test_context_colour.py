@@ -219,3 +219,35 @@ def test_complete_job_drops_proposals_on_varied_paint_in_level_mode_only(mode):
     full = context.copy()
     full[~mask] = kept
     np.testing.assert_array_equal(dropped, kept[~discordant(full, mask, 0.03)[~mask]])
+
+
+def test_with_reach_a_stroke_over_a_gap_takes_the_colour_of_the_paint_around_it():
+    # context: two red bars with a bare gap between them; the stroke lies in the gap
+    context = np.stack([_stroke(0.2, 0.5, 0.36, 1.0, RED), _stroke(0.8, 0.5, 0.36, 1.0, RED)])
+    gap = _stroke(0.5, 0.5, 0.12, 0.06, (0.1, 0.1, 0.9))[None]
+    col0, cov0 = context_colours(gap, context, size=32)
+    assert cov0[0] < 0.05  # without reach: bare canvas, the stroke keeps its own colour
+    col, cov = context_colours(gap, context, size=32, reach=0.1)
+    assert cov[0] > 0.2  # its weight: how much paint there is around the gap
+    np.testing.assert_allclose(col[0], RED, atol=0.03)
+    assert context_colours(gap, context, size=32, reach=0.2)[1][0] > cov[0]  # reaching further: more
+    # the paint under a stroke on the bars is not changed by the reach
+    on_bar = _stroke(0.2, 0.3, 0.1, 0.05, (0.1, 0.9, 0.1))[None]
+    np.testing.assert_allclose(context_colours(on_bar, context, reach=0.1)[0], [RED], atol=0.02)
+
+
+def test_the_colour_error_of_each_proposed_stroke_is_reported():
+    from engines.painting.evaluate import colour_table, stroke_colour_errors
+
+    paintings = _toy_paintings(2)
+    mask = make_mask("level", paintings[0], LEVELS, np.random.default_rng(0), 0.2)
+    errs = stroke_colour_errors(paintings[0], mask)
+    assert 0 < len(errs) <= (~mask).sum() and (errs >= 0).all()
+    assert np.mean(errs) == pytest.approx(colour_error(paintings[0], mask))
+    oracle = {"oracle": lambda ctx, m, lv, s, t=paintings: np.where(m[:, None], ctx, t[0])}
+    rows = evaluate(oracle, paintings[:1], LEVELS, modes=("level",), ratios=(0.2,))
+    r = rows[0]
+    assert r["colour_err"] <= r["colour_err_p95"] <= r["colour_err_max"]
+    assert "level" in colour_table(rows, "oracle") and f"{r['colour_err_max']:.3f}" in colour_table(
+        rows, "oracle"
+    )

@@ -218,5 +218,6 @@ def test_proposals_stream_one_by_one_and_the_first_is_the_headless_sample():
         proposals=1,
         recolour_strength=e.params.context_colour,
         recolour_during=True,
+        recolour_reach=e.params.context_reach,
     )
     np.testing.assert_allclose(props[0], out[0][~mask], atol=1e-6)

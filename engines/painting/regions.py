@@ -1,0 +1,360 @@
+"""Completing canvases of any size: the stroke model run over regional windows.
+
+The completion model (:mod:`engines.painting.model`) sees one painting of
+``n_strokes`` slots (180) on a unit canvas. A canvas painted by hand may hold
+thousands of strokes, in any order. Here the canvas is cut into square windows
+(a quadtree: a cell is split while more strokes than ``cap`` lie in it with its
+margin), and each window the completion needs is one painting for the model:
+
+* its context is the strokes whose centre lies in the window or its margin,
+  re-normalised to the window (positions and sizes divided by its side) and
+  ranked largest first into the coarse-to-fine slots
+  (:func:`engines.painting.model.slots_for_context`), so the order in which a
+  person painted them does not matter;
+* every slot the context leaves free is generated (the windows in one batch of
+  DDIM, with the context colour guidance), so a window over empty canvas
+  proposes many strokes and a full one few;
+* only the windows with more than :data:`MIN_PART` of their core to fill are
+  sampled (in batches of :data:`WINDOW_BATCH`: larger batches cost more per
+  window on a CPU); the empty canvas to fill leaves out gaps narrower than
+  :data:`MIN_GAP`;
+* a generated stroke is kept when its centre lies in its window's core (not the
+  margin: windows do not propose twice for one place) and in the target: the
+  ``region`` asked for, else the empty part of the canvas when there is one,
+  else anywhere. Kept strokes go back to canvas coordinates, largest first.
+
+The number of proposals thus grows with the area to fill, and the cost with
+the number of windows the target touches, not with the number of strokes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from engines.base import Job, Progress
+from engines.painting.strokes import MIN_SIZE
+
+__all__ = [
+    "Window",
+    "plan_windows",
+    "window_side",
+    "empty_map",
+    "target_windows",
+    "window_context",
+    "slots_by_size",
+    "complete_regions_job",
+]
+
+#: side, in pixels, of the map of canvas coverage that tells empty from painted canvas
+COVER_PX = 64
+#: a canvas pixel whose paint coverage is below this is empty
+EMPTY_BELOW = 0.5
+#: smallest size sqrt(w h) of a stroke of each coarse level, in the model's unit canvas: between the 5th
+#: percentile of level 0 and the median of level 1, and near the 75th percentiles of levels 1 and 2, of
+#: the training decompositions (assets/painting/strokes.npz; levels 9 + 45 + 126)
+LEVEL_BOUNDS = (0.28, 0.09)
+#: the empty canvas to fill leaves out gaps narrower than this (a fraction of the canvas side)
+MIN_GAP = 0.08
+#: a window is sampled when more than this part of its core is to be filled (a sliver of target along
+#: its edge is not worth a window)
+MIN_PART = 0.1
+#: windows sampled in one batch (larger batches cost more per window on a CPU)
+WINDOW_BATCH = 4
+#: below this part of the canvas empty, the canvas counts as full (proposals go anywhere)
+MIN_EMPTY = 0.01
+
+
+@dataclass(frozen=True)
+class Window:
+    """A square of the canvas: its core ``(x0, y0, side)`` and a ``margin`` on each side (canvas units)."""
+
+    x0: float
+    y0: float
+    side: float
+    margin: float
+
+    @property
+    def outer(self) -> tuple[float, float, float]:
+        """(x0, y0, side) of the window with its margin, kept on the canvas: the unit canvas of the model.
+
+        At an edge of the canvas the margin square is shifted inward (the model
+        sees canvas, not the void beyond it); it never exceeds the canvas.
+        """
+        s = min(self.side + 2 * self.margin, 1.0)
+        x0 = min(max(self.x0 - self.margin, 0.0), 1.0 - s)
+        y0 = min(max(self.y0 - self.margin, 0.0), 1.0 - s)
+        return x0, y0, s
+
+    def holds(self, xy: np.ndarray, outer: bool = False) -> np.ndarray:
+        """Whether points (K, 2) lie in the core (half-open) or, with ``outer``, in the margin too."""
+        x0, y0, s = self.outer if outer else (self.x0, self.y0, self.side)
+        x, y = xy[:, 0], xy[:, 1]
+        return (x >= x0) & (x < x0 + s) & (y >= y0) & (y < y0 + s)
+
+    def to_window(self, params: np.ndarray) -> np.ndarray:
+        """Strokes (K, 8) in canvas units -> in the window's unit square (sizes clipped to [MIN_SIZE, 1])."""
+        x0, y0, s = self.outer
+        out = np.array(params, np.float32, copy=True).reshape(-1, 8)
+        out[:, 0] = (out[:, 0] - x0) / s
+        out[:, 1] = (out[:, 1] - y0) / s
+        out[:, 2:4] = np.clip(out[:, 2:4] / s, MIN_SIZE, 1.0)
+        out[:, :2] = np.clip(out[:, :2], 0.0, 1.0)
+        return out
+
+    def to_canvas(self, params: np.ndarray) -> np.ndarray:
+        """Strokes (K, 8) in the window's unit square -> canvas units (clipped to the canvas)."""
+        x0, y0, s = self.outer
+        out = np.array(params, np.float32, copy=True).reshape(-1, 8)
+        out[:, 0] = x0 + out[:, 0] * s
+        out[:, 1] = y0 + out[:, 1] * s
+        out[:, 2:4] = np.clip(out[:, 2:4] * s, MIN_SIZE, 1.0)
+        out[:, :2] = np.clip(out[:, :2], 0.0, 1.0)
+        return out
+
+
+def window_side(n_strokes: int, painted: float, cap: int, margin: float = 0.25) -> float:
+    """Core side of windows that hold about ``cap`` strokes with their margin.
+
+    ``n_strokes`` strokes paint the fraction ``painted`` of the canvas; a
+    window over painted canvas then holds its density times its outer area.
+    Windows over empty canvas get the same side, so the strokes proposed there
+    are of the scale of the painting around them.
+    """
+    density = n_strokes / max(painted, 1e-3)
+    side = np.sqrt(cap / max(density, 1e-9)) / (1 + 2 * margin)
+    return float(min(1.0, side))
+
+
+def plan_windows(
+    params: np.ndarray,
+    cap: int,
+    margin: float = 0.25,
+    min_side: float = 1 / 32,
+    side: float = 1.0,
+) -> list[Window]:
+    """Windows over the unit canvas for strokes (M, 8): a grid of cells of about ``side``, then a quadtree.
+
+    The canvas is cut into g x g cells with g = ceil(1 / side); a cell is split
+    in four while more than ``cap`` stroke centres lie in it with its margin
+    (``margin`` times its side on each side) and its side is at least twice
+    ``min_side``.
+    """
+    if cap < 1:
+        raise ValueError(f"plan_windows: cap = {cap}: must be at least 1")
+    if not 0 < side <= 1:
+        raise ValueError(f"plan_windows: side = {side}: allowed range is (0, 1]")
+    xy = np.asarray(params, np.float32).reshape(-1, 8)[:, :2]
+    g = int(np.ceil(1.0 / side - 1e-9))
+    out: list[Window] = []
+    todo = [(i / g, j / g, 1.0 / g) for j in range(g) for i in range(g)]
+    while todo:
+        x0, y0, s = todo.pop()
+        w = Window(x0, y0, s, margin * s)
+        if int(w.holds(xy, outer=True).sum()) > cap and s / 2 >= min_side:
+            h = s / 2
+            todo.extend([(x0, y0, h), (x0 + h, y0, h), (x0, y0 + h, h), (x0 + h, y0 + h, h)])
+        else:
+            out.append(w)
+    out.sort(key=lambda w: (w.y0, w.x0))
+    return out
+
+
+def empty_map(params: np.ndarray, opacity: np.ndarray | None = None, size: int = COVER_PX) -> np.ndarray:
+    """(size, size) bool: the canvas pixels that the strokes (M, 8) paint less than :data:`EMPTY_BELOW`."""
+    from engines.painting.render import render_fast
+
+    params = np.asarray(params, np.float64).reshape(-1, 8)
+    if len(params) == 0:
+        return np.ones((size, size), bool)
+    white = render_fast(params, opacity, size=size)
+    black = render_fast(params, opacity, size=size, background=(0.0, 0.0, 0.0))
+    coverage = 1.0 - (white - black).mean(-1)
+    return coverage < EMPTY_BELOW
+
+
+def _in_map(xy: np.ndarray, where: np.ndarray) -> np.ndarray:
+    size = where.shape[0]
+    ij = np.clip((np.asarray(xy) * size).astype(int), 0, size - 1)
+    return where[ij[:, 1], ij[:, 0]]
+
+
+def target_windows(windows: Sequence[Window], target: np.ndarray, min_part: float = 0.0) -> list[int]:
+    """Indices of the windows whose core holds more than ``min_part`` of its pixels in ``target`` (S, S) bool.
+
+    (Any target pixel at all when ``min_part`` is 0.)
+    """
+    size = target.shape[0]
+    out = []
+    for i, w in enumerate(windows):
+        a0, b0 = int(np.floor(w.x0 * size)), int(np.floor(w.y0 * size))
+        a1, b1 = int(np.ceil((w.x0 + w.side) * size)), int(np.ceil((w.y0 + w.side) * size))
+        cell = target[max(b0, 0) : min(b1, size), max(a0, 0) : min(a1, size)]
+        if cell.size and cell.any() and cell.mean() > min_part:
+            out.append(i)
+    return out
+
+
+def slots_by_size(
+    ctx_params: np.ndarray, level_sizes: list[int], bounds: Sequence[float] = LEVEL_BOUNDS
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Place strokes (M, 8) into the model's level slots by their size: (context, mask, levels).
+
+    A stroke whose size sqrt(w h) is at least ``bounds[k]`` belongs to level k
+    (the first bound it reaches; the finest level otherwise), as in the
+    decompositions the model learnt from. Each level's strokes fill its slots
+    largest first; those a full level cannot take go to the free slots of the
+    next finer level, then of any level. Unlike ``slots_for_context`` (which
+    fills the coarsest slots first), a window whose context is a few small
+    strokes at its margin keeps its coarse slots free, so the model paints the
+    empty part with strokes of every size. At most N - 1 strokes are placed
+    (the smallest are left out).
+    """
+    n = int(sum(level_sizes))
+    levels = np.concatenate([np.full(k, i) for i, k in enumerate(level_sizes)]).astype(np.int64)
+    context = np.zeros((n, 8), np.float32)
+    mask = np.zeros(n, bool)
+    ctx_params = np.asarray(ctx_params, np.float32).reshape(-1, 8)
+    size = np.sqrt(ctx_params[:, 2] * ctx_params[:, 3])
+    order = np.argsort(-size, kind="stable")[: n - 1]
+    top = len(level_sizes) - 1
+    want = np.full(len(order), top)
+    for k in range(min(top, len(bounds)) - 1, -1, -1):
+        want[size[order] >= bounds[k]] = k
+    for i, lv in zip(order, want, strict=True):  # largest first
+        free = np.flatnonzero(~mask & (levels >= lv))
+        if len(free) == 0:
+            free = np.flatnonzero(~mask)
+        j = free[0]
+        context[j] = ctx_params[i]
+        mask[j] = True
+    return context, mask, levels
+
+
+def window_context(
+    window: Window, params: np.ndarray, level_sizes: list[int]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One window's model input: (context (N, 8), mask (N,), levels (N,)), see :func:`slots_by_size`."""
+    params = np.asarray(params, np.float32).reshape(-1, 8)
+    inside = params[window.holds(params[:, :2], outer=True)]
+    return slots_by_size(window.to_window(inside), level_sizes)
+
+
+def target_map(
+    params: np.ndarray,
+    opacity: np.ndarray | None = None,
+    region: tuple[float, float, float, float] | None = None,
+    size: int = COVER_PX,
+) -> np.ndarray:
+    """Where proposals may go (S, S) bool: ``region``, else the empty canvas if any, else everywhere."""
+    if region is not None:
+        x0, y0, x1, y1 = region
+        c = (np.arange(size) + 0.5) / size
+        return ((c[None, :] >= x0) & (c[None, :] <= x1)) & ((c[:, None] >= y0) & (c[:, None] <= y1))
+    empty = empty_map(params, opacity, size)
+    empty &= open_map(empty, max(1, round(MIN_GAP * size)))
+    if empty.mean() >= MIN_EMPTY:
+        return empty
+    return np.ones((size, size), bool)
+
+
+def open_map(where: np.ndarray, width: int) -> np.ndarray:
+    """``where`` (S, S) bool less its parts narrower than ``width`` pixels (a morphological opening)."""
+    from scipy.ndimage import binary_opening
+
+    return binary_opening(where, structure=np.ones((width, width), bool), border_value=0)
+
+
+def complete_regions_job(
+    model,
+    params: np.ndarray,
+    opacity: np.ndarray | None = None,
+    *,
+    region: tuple[float, float, float, float] | None = None,
+    target: np.ndarray | None = None,
+    steps: int = 20,
+    guidance: float = 1.5,
+    seed: int = 0,
+    samples: int = 1,
+    recolour_strength: float = 1.0,
+    reach: float = 0.0,
+    drop_spread: float = 0.0,
+    cap: int | None = None,
+    margin: float = 0.125,
+) -> Job:
+    """Propose strokes for a canvas of any size (see the module docstring); returns (K, 8) canvas strokes.
+
+    ``params`` (M, 8) are the context strokes in any order; ``target`` (S, S)
+    bool overrides where proposals may go (default :func:`target_map` of
+    ``region``). ``samples`` > 1 fits each window's generated strokes to the
+    mean render of that many samples (:func:`engines.painting.model.consensus_fit`); ``recolour_strength``
+    and ``reach`` are the context colour guidance (``sample``'s ``recolour_strength``, ``recolour_reach``);
+    ``drop_spread`` > 0 leaves out strokes over varied context paint
+    (:func:`engines.painting.model.discordant`). ``cap`` is the most context
+    strokes in a window (default: 60 % of the model's slots, so that every
+    window has room to propose). Yields Progress after each DDIM step.
+    """
+    from engines.painting.decompose import level_sizes as split_levels
+    from engines.painting.model import consensus_fit, discordant, sample_job
+
+    params = np.asarray(params, np.float32).reshape(-1, 8)
+    n = model.cfg.n_strokes
+    cap = int(cap if cap is not None else max(1, round(0.6 * n)))
+    if not 0 <= margin <= 1:
+        raise ValueError(f"margin = {margin}: allowed range is [0, 1]")
+    if target is None:
+        target = target_map(params, opacity, region)
+    painted = 1.0 - float(empty_map(params, opacity).mean()) if len(params) else 1.0
+    windows = plan_windows(params, cap, margin, side=window_side(len(params), painted, cap, margin))
+    chosen = [windows[i] for i in target_windows(windows, target, MIN_PART)]
+    if not chosen:
+        return np.zeros((0, 8), np.float32)
+    sizes = split_levels(n)
+    built = [window_context(w, params, sizes) for w in chosen]
+    contexts = np.stack([b[0] for b in built])
+    masks = np.stack([b[1] for b in built])
+    levels = built[0][2]
+    chunks = range(0, len(chosen), WINDOW_BATCH)
+    parts = []
+    for c, start in enumerate(chunks):
+        sl = slice(start, start + WINDOW_BATCH)
+        job = sample_job(
+            model,
+            contexts[sl],
+            masks[sl],
+            levels,
+            steps=steps,
+            guidance=guidance,
+            seed=seed + 7919 * c,
+            proposals=samples,
+            recolour_strength=recolour_strength,
+            recolour_during=True,
+            recolour_reach=reach,
+        )
+        try:
+            while True:
+                pr = next(job)
+                yield Progress(
+                    c * steps + pr.done, len(chunks) * steps, f"{pr.message} ({len(chosen)} windows)"
+                )
+        except StopIteration as stop:
+            parts.append(stop.value)  # (windows * samples, N, 8)
+    out = np.concatenate(parts)
+    kept, keys = [], []
+    for i, w in enumerate(chosen):
+        mask = masks[i]
+        runs = out[i * samples : (i + 1) * samples]
+        full = consensus_fit(runs, mask) if samples > 1 else runs[0]
+        free = ~mask
+        if drop_spread > 0:
+            free &= ~discordant(full, mask, drop_spread)
+        gen = w.to_canvas(full[free])
+        ok = w.holds(gen[:, :2]) & _in_map(gen[:, :2], target)
+        kept.append(gen[ok])
+        keys.append(np.stack([levels[free][ok], -gen[ok, 2] * gen[ok, 3]], 1))
+    strokes = np.concatenate(kept)
+    key = np.concatenate(keys)
+    order = np.lexsort((key[:, 1], key[:, 0]))  # coarse levels first, then larger first
+    return strokes[order].astype(np.float32)
