@@ -225,3 +225,35 @@ def test_pyvrp_min_vehicles_feasible():
     assert r.feasible, r.violations
     _, L = ls.construct(ls.LSData(p))
     assert len(r.routes) <= int((L > 0).sum())  # the fleet search starts from the savings route count
+
+
+def test_neural_ls_hands_over_to_pyvrp_only_with_time_left(data_dir, monkeypatch):
+    """With HANDOFF_MIN_S or more left, neural+ls ends in PyVRP from its best; capped runs never do."""
+    from engines.routing import pyvrp_bridge, solvers
+
+    p = load_problem(data_dir / "cvrplib" / "X-n101-k25.vrp")
+    calls = []
+    real = pyvrp_bridge.pyvrp_search
+
+    def spy(problem, time_limit, **kw):
+        calls.append(kw)
+        return real(problem, time_limit, **kw)
+
+    monkeypatch.setattr(pyvrp_bridge, "pyvrp_search", spy)
+    monkeypatch.setattr(solvers, "HANDOFF_SHARE", 0.0)
+    monkeypatch.setattr(solvers, "HANDOFF_MIN_S", 0.5)
+    seen = []
+
+    def handed_over():
+        return bool(calls) and len(seen) > 3
+
+    job = solve_job(p, "neural+ls", time_limit=600.0, seed=0)
+    result, completed = drive_job(job, seen.append, handed_over)
+    assert not completed and len(calls) == 1
+    start = calls[0]["initial_routes"]
+    assert evaluate(p, start).feasible and result.cost <= evaluate(p, start).cost
+    assert result.feasible and result.cost == evaluate(p, result.routes).cost
+    calls.clear()
+    solve(p, "neural+ls", time_limit=600.0, seed=0, max_iterations=3)  # capped: reproducible, no PyVRP
+    solve(p, "neural+ls", time_limit=0.3, seed=0)  # less than HANDOFF_MIN_S left
+    assert not calls
