@@ -17,7 +17,8 @@ Solvers:
                 (descent, then iterated local search for the remaining time); with 2 s or
                 more left on a multi-vehicle instance, the iterated local search runs for
                 30 % of it and PyVRP's search continues from the best solution (our
-                search stalls on some instances where PyVRP's keeps improving);
+                search stalls on some instances where PyVRP's keeps improving), accepting
+                as PyVRP's cold start does so that it leaves that solution's basin;
 ``neural+pyvrp`` PyVRP warm-started from the neural + local-search solution;
 ``lkh``         LKH-3 (through elkai, :mod:`.lkh`) for single-vehicle instances (TSP, ATSP):
                 independent runs until the time limit, the best tour kept.
@@ -76,13 +77,15 @@ _WARM: set[str] = set()
 
 #: ``neural+ls`` on multi-vehicle instances, when at least HANDOFF_MIN_S seconds are left after the
 #: neural decoding: its own iterated local search for HANDOFF_SHARE of that time, then PyVRP's search
-#: warm-started from the best solution for the rest. Chosen on the X instances of
-#: ``neural.train.HELD_OUT_X`` (benchmarks/routing.py reports the others), 2 seeds: at 1 s the
-#: compiled search alone was best (1.64 % mean gap against 1.69-1.93 % with a hand-over, PyVRP 2.47 %);
-#: at 10 s the compiled search alone stalled (0.92 %, PyVRP 0.81 %, seed 0), the hand-over at 30 %
-#: came to 1.03 % against PyVRP's 0.98 % over both seeds: level within the noise of one run.
+#: from the best solution for the rest, accepting as a cold start does (LATE_REFERENCE "cold",
+#: :func:`pyvrp_bridge._warm_ils`; "initial" is ``pyvrp.solve(initial_solution=...)``). Chosen on the
+#: X instances of ``neural.train.HELD_OUT_X`` at 10 s (benchmarks/routing.py reports the others):
+#: mean gap over 4 seeds, one run, load about 4: "cold" 0.91 %, "initial" 1.07 % (3 seeds), PyVRP
+#: alone 0.82 %, the compiled search alone 0.92 % (1 seed; PyVRP 0.81 % there). At 1 s the compiled
+#: search alone was best (1.64 % over 2 seeds, 1.69-1.93 % with a hand-over, PyVRP 2.47 %).
 HANDOFF_SHARE = 0.3
 HANDOFF_MIN_S = 2.0
+LATE_REFERENCE = "cold"
 
 
 def _pyvrp_available() -> bool:
@@ -229,12 +232,16 @@ def _ils(
             yield tr.progress(total)
 
 
-def _pyvrp_stage(tr: _Tracker, problem: Problem, start_routes, time_limit: float, seed: int):
+def _pyvrp_stage(
+    tr: _Tracker, problem: Problem, start_routes, time_limit: float, seed: int, late_reference="initial"
+):
     """PyVRP's iterated local search (warm-started from ``start_routes`` when given) for the time left."""
     from engines.routing.pyvrp_bridge import pyvrp_search
 
     remaining = max(1e-3, time_limit - tr.elapsed())
-    gen = pyvrp_search(problem, remaining, seed=seed, initial_routes=start_routes)
+    gen = pyvrp_search(
+        problem, remaining, seed=seed, initial_routes=start_routes, late_reference=late_reference
+    )
     try:
         for _t, routes, improved in gen:
             tr.iterations += 1
@@ -361,7 +368,7 @@ def solve_job(
             yield from _ils(tr, data, R, L, rng, t_ils, None, total=time_limit)
             best = tr.result()
             start = [list(r) for r in best.routes] if best.feasible else None
-            yield from _pyvrp_stage(tr, problem, start, time_limit, seed)
+            yield from _pyvrp_stage(tr, problem, start, time_limit, seed, LATE_REFERENCE)
             return tr.result()
         yield from _ils(tr, data, R, L, rng, time_limit, max_iterations)
         return tr.result()
