@@ -98,7 +98,7 @@ def row(name, solver, r, p, cpu=None):
     }
 
 
-def side_by_side(label, problems, solvers, limit, out, ref_best=False, cpu_for=("neural",)):
+def side_by_side(label, problems, solvers, limit, out, ref_best=False, cpu_for=("neural",), seed=0):
     """Every solver on every problem, one instance at a time (interleaved); a row each, then means.
 
     ``ref_best``: no known optimum, so each gap is taken against the best cost any solver found here.
@@ -109,7 +109,7 @@ def side_by_side(label, problems, solvers, limit, out, ref_best=False, cpu_for=(
         res = {}
         for solver in solvers:
             lim = limit if solver != "neural" else max(limit, 1.0)
-            res[solver] = timed_solve(p, solver, lim)
+            res[solver] = timed_solve(p, solver, lim, seed)
         if ref_best:
             best = min(r.cost for r, _ in res.values() if r.feasible)
             p = p.with_changes(bks=best)
@@ -162,6 +162,7 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="fewer instances in each section")
     ap.add_argument("--json")
     ap.add_argument("--limits", default="1,10", help="time limits (s) of the cvrp section")
+    ap.add_argument("--seed", type=int, default=0, help="seed of every solver run (not the ttt runs)")
     ap.add_argument("--ttt-limit", type=float, default=20.0, help="seconds for the time-to-target runs")
     ap.add_argument("--seeds", type=int, default=10, help="seeds of the time-to-target runs (median)")
     ap.add_argument(
@@ -185,7 +186,7 @@ def main(argv=None) -> int:
         probs = [load_problem(DATA / "cvrplib" / f"{n}.vrp") for n in xs]
         for lim in (float(x) for x in a.limits.split(",")):
             solvers = ("neural", "neural+ls", "pyvrp") if lim <= 1 else ("neural+ls", "pyvrp")
-            side_by_side(f"CVRP X {lim:g} s", probs, solvers, lim, out)
+            side_by_side(f"CVRP X {lim:g} s", probs, solvers, lim, out, seed=a.seed)
     if "xheld" in sec:
         print("== CVRPLIB X held out when the neural checkpoint was chosen: neural alone ==")
         hg, ht = [], []
@@ -247,19 +248,19 @@ def main(argv=None) -> int:
         atsp = ["br17", "ftv33", "ftv38", "ftv47", "ft53", "ftv55"]
         probs = [load_problem(DATA / "tsplib_atsp" / f"{n}.atsp") for n in (atsp[:3] if a.quick else atsp)]
         single = ("neural", "neural+ls", "pyvrp", *(("lkh",) if lkh.available() else ()))
-        side_by_side("ATSP 2 s", probs, single, 2.0, out)
+        side_by_side("ATSP 2 s", probs, single, 2.0, out, seed=a.seed)
     if "vrptw" in sec:
         print("== Solomon VRPTW (gap to the DIMACS best known distance) ==")
         sol = ["C101", "C201", "R101", "R201", "RC102", "RC201"]
         probs = [load_problem(DATA / "solomon" / f"{n}.txt") for n in (sol[:2] if a.quick else sol)]
-        side_by_side("VRPTW 10 s", probs, ("neural", "neural+ls", "pyvrp"), 10.0, out)
+        side_by_side("VRPTW 10 s", probs, ("neural", "neural+ls", "pyvrp"), 10.0, out, seed=a.seed)
     if "roads" in sec:
         print("== Helsinki roads (examples/data/helsinki-test.osm.pbf; km, minutes; asymmetric) ==")
         specs = [(100, 1), (150, 2), (200, 3)][: 2 if a.quick else 3]
         for tw in (False, True):
             probs = [helsinki(n, seed, tw) for n, seed in specs]
             side_by_side(f"{'ACVRPTW' if tw else 'ACVRP'} 10 s", probs, ("neural+ls", "pyvrp"), 10.0, out,
-                         ref_best=True)  # fmt: skip
+                         ref_best=True, seed=a.seed)  # fmt: skip
     print(f"uptime (load average 1, 5, 15 min) at the end: {os.getloadavg()}")
     if a.json:
         Path(a.json).write_text(json.dumps({"rows": out, "when": time.ctime()}, indent=1, default=str))
