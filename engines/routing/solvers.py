@@ -16,9 +16,9 @@ Solvers:
 ``neural+ls``   the neural solution polished by the compiled local search
                 (descent, then iterated local search for the remaining time); with 2 s or
                 more left on a multi-vehicle instance, the iterated local search runs for
-                30 % of it and PyVRP's search continues from the best solution (our
-                search stalls on some instances where PyVRP's keeps improving), accepting
-                as PyVRP's cold start does so that it leaves that solution's basin;
+                30 % of it, then PyVRP's search from the neural solution (our search
+                stalls in deep local optima that PyVRP rarely leaves), accepting as
+                PyVRP's cold start does; the best of both is kept;
 ``neural+pyvrp`` PyVRP warm-started from the neural + local-search solution;
 ``lkh``         LKH-3 (through elkai, :mod:`.lkh`) for single-vehicle instances (TSP, ATSP):
                 independent runs until the time limit, the best tour kept.
@@ -76,16 +76,21 @@ class SolveResult:
 _WARM: set[str] = set()
 
 #: ``neural+ls`` on multi-vehicle instances, when at least HANDOFF_MIN_S seconds are left after the
-#: neural decoding: its own iterated local search for HANDOFF_SHARE of that time, then PyVRP's search
-#: from the best solution for the rest, accepting as a cold start does (LATE_REFERENCE "cold",
-#: :func:`pyvrp_bridge._warm_ils`; "initial" is ``pyvrp.solve(initial_solution=...)``). Chosen on the
-#: X instances of ``neural.train.HELD_OUT_X`` at 10 s (benchmarks/routing.py reports the others):
-#: mean gap over 4 seeds, one run, load about 4: "cold" 0.91 %, "initial" 1.07 % (3 seeds), PyVRP
-#: alone 0.82 %, the compiled search alone 0.92 % (1 seed; PyVRP 0.81 % there). At 1 s the compiled
-#: search alone was best (1.64 % over 2 seeds, 1.69-1.93 % with a hand-over, PyVRP 2.47 %).
+#: neural decoding: its own iterated local search for HANDOFF_SHARE of that time (the fast start, and
+#: the fallback), then PyVRP's search for the rest, warm-started from the neural solution
+#: (HANDOFF_START "neural"; "best": from the best solution so far; "none": cold), accepting as a cold
+#: start does (LATE_REFERENCE "cold", :func:`pyvrp_bridge._warm_ils`; "initial" is
+#: ``pyvrp.solve(initial_solution=...)``). The best of both is kept. Chosen on the X instances of
+#: ``neural.train.HELD_OUT_X`` at 10 s (benchmarks/routing.py reports the others), one run each:
+#: from "neural" 0.67 %, "none" 0.73 %, PyVRP alone 0.78 % (seeds 0-1, load about 2.5); from "best"
+#: 0.91 % with "cold", 1.07 % with "initial", PyVRP alone 0.82 % (seeds 0-3, load about 4): the
+#: search's own best is a deep local optimum that PyVRP rarely leaves. The compiled search alone
+#: stalled (0.92 %, PyVRP 0.81 %, seed 0). At 1 s it was best (1.64 % over 2 seeds, 1.69-1.93 % with
+#: a hand-over, PyVRP 2.47 %), hence HANDOFF_MIN_S.
 HANDOFF_SHARE = 0.3
 HANDOFF_MIN_S = 2.0
 LATE_REFERENCE = "cold"
+HANDOFF_START = "neural"
 
 
 def _pyvrp_available() -> bool:
@@ -363,11 +368,16 @@ def solve_job(
             and time_limit - tr.elapsed() >= HANDOFF_MIN_S
             and _pyvrp_available()
         )
-        if handoff:  # own ILS for a share of the time left, then PyVRP from the best so far
+        if handoff:  # own ILS for a share of the time left, then PyVRP from the neural solution
             t_ils = tr.elapsed() + HANDOFF_SHARE * max(time_limit - tr.elapsed(), 0.0)
             yield from _ils(tr, data, R, L, rng, t_ils, None, total=time_limit)
             best = tr.result()
             start = [list(r) for r in best.routes] if best.feasible else None
+            if HANDOFF_START == "neural":
+                ok = start_routes is not None and evaluate(problem, start_routes).feasible
+                start = [list(r) for r in start_routes] if ok else None
+            elif HANDOFF_START == "none":
+                start = None
             yield from _pyvrp_stage(tr, problem, start, time_limit, seed, LATE_REFERENCE)
             return tr.result()
         yield from _ils(tr, data, R, L, rng, time_limit, max_iterations)
