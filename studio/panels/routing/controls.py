@@ -14,10 +14,9 @@ ASSETS = REPO_ROOT / "assets" / "routing"
 DEMO = ASSETS / "helsinki-200.npz"
 SMALL_DEMO = ASSETS / "helsinki-40.npz"
 #: the demo's solve: long enough to watch the improvement curve step down (``studio --screenshot``);
-#: neural+ls keeps finding improvements on the 199-customer city through such a budget (its own
-#: search, then PyVRP's from its best: engines/routing/solvers.py)
+#: PyVRP's search keeps finding improvements on the 199-customer city through such a budget
 DEMO_TIME_LIMIT_S = 12.0
-DEMO_SOLVER = "neural+ls"
+DEMO_SOLVER = "pyvrp"
 SHARED = shared_data("routing")
 
 HINT = (
