@@ -13,7 +13,8 @@ the neural solution, 10 seeds), ``atsp`` (TSPLIB, LKH-3 beside them), ``vrptw`` 
 known optimum: each cost against the better of the two). Wall times include the neural decoding
 and all set-up after the one-off warm-up. Settings of neural+ls (the hand-over to PyVRP,
 :data:`engines.routing.solvers.HANDOFF_SHARE`) were chosen on the X instances of
-``neural.train.HELD_OUT_X``; the ``cvrp`` section reports the others. Figures from one run on this
+``neural.train.HELD_OUT_X`` (the ``cvrp`` section reports the others) and on Helsinki instances of
+seeds 11-13 of :func:`helsinki` (the ``roads`` section reports seeds 1-3). Figures from one run on this
 machine, with its load printed; nothing is asserted.
 """
 
