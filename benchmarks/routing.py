@@ -164,12 +164,14 @@ def main(argv=None) -> int:
     ap.add_argument("--json")
     ap.add_argument("--limits", default="1,10", help="time limits (s) of the cvrp section")
     ap.add_argument("--seed", type=int, default=0, help="seed of every solver run (not the ttt runs)")
+    ap.add_argument("--tune-limit", type=float, default=10.0, help="time limit (s) of the tune section")
     ap.add_argument("--ttt-limit", type=float, default=20.0, help="seconds for the time-to-target runs")
     ap.add_argument("--seeds", type=int, default=10, help="seeds of the time-to-target runs (median)")
     ap.add_argument(
         "--sections",
         default="cvrp,xheld,ttt,atsp,vrptw,roads",
-        help="comma-separated subset of cvrp, xheld, ttt, atsp, vrptw, roads",
+        help="comma-separated subset of cvrp, xheld, ttt, atsp, vrptw, roads, and tune (not by default: "
+        "the settings' choice on the instances kept apart)",
     )
     a = ap.parse_args(argv)
     out = []
@@ -262,6 +264,32 @@ def main(argv=None) -> int:
             probs = [helsinki(n, seed, tw) for n, seed in specs]
             side_by_side(f"{'ACVRPTW' if tw else 'ACVRP'} 10 s", probs, ("neural+ls", "pyvrp"), 10.0, out,
                          ref_best=True, seed=a.seed)  # fmt: skip
+    if "tune" in sec:
+        from engines.routing import solvers as sv
+
+        print(
+            f"== tuning instances (kept apart): where neural+ls's PyVRP stage starts, {a.tune_limit:g} s =="
+        )
+        specs = [(100, 11), (150, 12), (200, 13)][: 1 if a.quick else 3]
+        groups = {
+            "X": [load_problem(DATA / "cvrplib" / f"{n}.vrp") for n in HELD_OUT_X[: 2 if a.quick else 6]],
+            "ACVRP": [helsinki(n, seed, False) for n, seed in specs],
+            "ACVRPTW": [helsinki(n, seed, True) for n, seed in specs],
+        }
+        keep = sv.HANDOFF_START
+        try:
+            for group, probs in groups.items():
+                means = {}
+                for start in ("neural", "best"):
+                    sv.HANDOFF_START = start
+                    rows = []
+                    m = side_by_side(f"{group}, start {start}", probs, ("neural+ls", "pyvrp"), a.tune_limit,
+                                     rows, ref_best=group != "X", seed=a.seed)  # fmt: skip
+                    means[start] = m
+                print(f"{group}: " + "  ".join(f"start {k}: neural+ls {v['neural+ls']:.2f} %, pyvrp "
+                                                f"{v['pyvrp']:.2f} %" for k, v in means.items()))  # fmt: skip
+        finally:
+            sv.HANDOFF_START = keep
     print(f"uptime (load average 1, 5, 15 min) at the end: {os.getloadavg()}")
     if a.json:
         Path(a.json).write_text(json.dumps({"rows": out, "when": time.ctime()}, indent=1, default=str))
