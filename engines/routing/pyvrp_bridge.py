@@ -106,12 +106,78 @@ def pyvrp_fleet(problem: Problem, time_limit: float, seed: int = 0) -> int:
     return int(vt.num_available)
 
 
+def _warm_ils(data, stop, seed: int, params, init):
+    """PyVRP's iterated local search from ``init`` with a cold start's acceptance; returns the best.
+
+    ``pyvrp.solve(initial_solution=init)`` measures late acceptance against ``init`` until its
+    history fills, so a good warm start turns the first hundreds of iterations into hill climbing
+    and the search stays in that solution's basin. Here, as in a cold start, the reference is a
+    random solution after an exhaustive local search, while the search itself (current and best)
+    starts from ``init``. Otherwise the loop is ``IteratedLocalSearch.run`` of PyVRP 0.14 (late
+    acceptance hill climbing with both enhancements of Burke and Bykov 2017, restarts from the
+    best after ``num_iters_no_improvement``), without statistics or printing.
+    """
+    from pyvrp import PenaltyManager, RandomNumberGenerator, Solution
+    from pyvrp.RingBuffer import RingBuffer
+    from pyvrp.search import LocalSearch, PerturbationManager, compute_neighbours
+
+    rng = RandomNumberGenerator(seed=seed)
+    search = LocalSearch(data, rng, compute_neighbours(data, params.neighbourhood),
+                         PerturbationManager(params.perturbation))  # fmt: skip
+    for op in params.operators:
+        if op.supports(data):
+            search.add_operator(op(data))
+    pm = PenaltyManager(params.penalty.midpoint_penalties(data), params.penalty)
+    ref = search(Solution.make_random(data, rng), pm.max_cost_evaluator(), exhaustive=True)
+    ils = params.ils
+    history = RingBuffer(ils.history_length)
+    best = curr = init
+    iters_no_improvement = 0
+    cost_eval = pm.cost_evaluator()
+    while not stop(cost_eval.cost(best)):
+        if iters_no_improvement == ils.num_iters_no_improvement:
+            history.clear()
+            curr = best
+            iters_no_improvement = 0
+            ils.callbacks.on_restart(best)
+        cost_eval = pm.cost_evaluator()
+        cand = search(curr, cost_eval, exhaustive=False)
+        pm.register(cand)
+        iters_no_improvement += 1
+        if cost_eval.cost(cand) < cost_eval.cost(best):
+            best = cand
+            iters_no_improvement = 0
+            if ils.exhaustive_on_best:
+                cand = search(cand, cost_eval, exhaustive=True)
+                if cand.is_feasible():
+                    best = cand
+            ils.callbacks.on_best(best)
+        cand_cost = cost_eval.penalised_cost(cand)
+        curr_cost = cost_eval.penalised_cost(curr)
+        late = history.peek()
+        late_cost = cost_eval.penalised_cost(ref if late is None else late)
+        if cand_cost < late_cost or cand_cost < curr_cost:
+            curr, curr_cost = cand, cand_cost
+        if curr_cost < late_cost or late is None:
+            history.append(curr)
+        else:
+            history.skip()
+
+    class _Result:  # what pyvrp_search reads of pyvrp.Result
+        pass
+
+    res = _Result()
+    res.best = best
+    return res
+
+
 def pyvrp_search(
     problem: Problem,
     time_limit: float,
     seed: int = 0,
     initial_routes: list[list[int]] | None = None,
     report_every: float = 0.05,
+    late_reference: str = "initial",
 ) -> Generator[tuple[float, list[list[int]] | None, bool], None, None]:
     """Yield (elapsed s, routes, improved) until time_limit, running ``pyvrp.solve``.
 
@@ -124,6 +190,9 @@ def pyvrp_search(
     waits for the thread. ``initial_routes`` warm-start the search (they must
     fit the vehicle count); ``t`` is measured from the call, and stamped when
     PyVRP found the solution.
+
+    ``late_reference="cold"`` runs :func:`_warm_ils` instead of ``pyvrp.solve`` for a warm start:
+    the search starts from ``initial_routes`` but accepts as a cold start would.
     """
     import pyvrp
 
@@ -148,9 +217,12 @@ def pyvrp_search(
 
     def work():
         try:
-            outcome["result"] = pyvrp.solve(
-                data, stop, seed=int(seed), collect_stats=False, params=params, initial_solution=init
-            )
+            if init is not None and late_reference == "cold":
+                outcome["result"] = _warm_ils(data, stop, int(seed), params, init)
+            else:
+                outcome["result"] = pyvrp.solve(
+                    data, stop, seed=int(seed), collect_stats=False, params=params, initial_solution=init
+                )
         except BaseException as e:  # handed to the caller below
             outcome["error"] = e
         finally:

@@ -225,3 +225,58 @@ def test_pyvrp_min_vehicles_feasible():
     assert r.feasible, r.violations
     _, L = ls.construct(ls.LSData(p))
     assert len(r.routes) <= int((L > 0).sum())  # the fleet search starts from the savings route count
+
+
+def test_warm_pyvrp_with_a_cold_acceptance_starts_from_the_routes_and_stops_when_closed(data_dir):
+    """late_reference="cold": PyVRP's search begins at the given routes, never returns worse, stops on close."""
+    import threading
+
+    from engines.routing.pyvrp_bridge import pyvrp_search
+
+    p = load_problem(data_dir / "cvrplib" / "X-n101-k25.vrp")
+    start = solve(p, "ls", time_limit=60, seed=0, max_iterations=0)
+    routes = [list(r) for r in start.routes]
+    gen = pyvrp_search(p, 600.0, seed=0, initial_routes=routes, late_reference="cold")
+    found = []
+    for _t, r, improved in gen:
+        if improved:
+            found.append(evaluate(p, r).cost)
+        if len(found) >= 3:
+            break
+    gen.close()
+    assert found[0] == pytest.approx(start.cost)  # the warm start first
+    assert found == sorted(found, reverse=True) and found[-1] < start.cost
+    assert not [t for t in threading.enumerate() if t.name == "pyvrp-solve"]
+
+
+def test_neural_ls_hands_over_to_pyvrp_only_with_time_left(data_dir, monkeypatch):
+    """With HANDOFF_MIN_S or more left, neural+ls ends in PyVRP from its best; capped runs never do."""
+    from engines.routing import pyvrp_bridge, solvers
+
+    p = load_problem(data_dir / "cvrplib" / "X-n101-k25.vrp")
+    calls = []
+    real = pyvrp_bridge.pyvrp_search
+
+    def spy(problem, time_limit, **kw):
+        calls.append(kw)
+        return real(problem, time_limit, **kw)
+
+    monkeypatch.setattr(pyvrp_bridge, "pyvrp_search", spy)
+    monkeypatch.setattr(solvers, "HANDOFF_SHARE", 0.0)
+    monkeypatch.setattr(solvers, "HANDOFF_MIN_S", 0.5)
+    seen = []
+
+    def handed_over():
+        return bool(calls) and len(seen) > 3
+
+    job = solve_job(p, "neural+ls", time_limit=600.0, seed=0)
+    result, completed = drive_job(job, seen.append, handed_over)
+    assert not completed and len(calls) == 1
+    assert calls[0]["late_reference"] == "cold"
+    start = calls[0]["initial_routes"]
+    assert evaluate(p, start).feasible and result.cost <= evaluate(p, start).cost
+    assert result.feasible and result.cost == evaluate(p, result.routes).cost
+    calls.clear()
+    solve(p, "neural+ls", time_limit=600.0, seed=0, max_iterations=3)  # capped: reproducible, no PyVRP
+    solve(p, "neural+ls", time_limit=0.3, seed=0)  # less than HANDOFF_MIN_S left
+    assert not calls
