@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6 import QtGui
+from PySide6 import QtCore, QtGui
 
 from engines.routing.layout import KM_PER_DEGREE
 from studio import theme
 from studio.panels.routing import RoutingPanel
-from studio.panels.routing.colours import route_colours
+from studio.panels.routing.colours import route_colours, route_line_style
 from studio.panels.routing.controls import DEMO_SOLVER, DEMO_TIME_LIMIT_S
 from studio.window import MainWindow
 
@@ -99,6 +99,7 @@ def test_demo_solve_steps_down_live_then_fills_gantt_and_matrix(panel, qtbot):
     cols = route_colours(n)
     for k in range(n):
         assert p._route_items[k][0].opts["pen"].color().name() == cols[k].name()
+        assert p._route_items[k][0].opts["pen"].style() == route_line_style(k, n)
         assert p.route_table.item(k, 0).background().color().name() == cols[k].name()
     gantt_brush = p.gantt.stops.data["brush"][0].color().name()
     assert gantt_brush == cols[int(p.gantt.stops.data["y"][0]) - 1].name()
@@ -154,3 +155,8 @@ def test_route_colours_are_colour_blind_safe_and_distinct():
     many = route_colours(14)
     assert len({c.name() for c in many}) == 14
     assert min(rgb_distance(a, b) for a, b in zip(many, many[1:])) > 0.05
+    # past eight routes the map's lines also differ in pattern from the routes next in number
+    solid = QtCore.Qt.PenStyle.SolidLine
+    assert {route_line_style(k, 8) for k in range(8)} == {solid}
+    styles = [route_line_style(k, 14) for k in range(14)]
+    assert all(a != b for a, b in zip(styles, styles[1:])) and len(set(styles)) == 4

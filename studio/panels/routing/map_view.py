@@ -25,7 +25,7 @@ from engines.routing.layout import (
 from engines.routing.report import stop_tips
 from studio import theme
 
-from .colours import route_colours
+from .colours import route_colours, route_line_style
 from .editing import MapEditBox
 from .map_overlays import Attribution, MapScaleBar, fill_legend
 
@@ -128,12 +128,12 @@ class RouteMap(pg.PlotWidget):
         cased = []
         for k, route in enumerate(routes):
             line, arrows = self._route_item(k)
-            pen = pg.mkPen(colours[k], width=2.5)
+            pen = pg.mkPen(colours[k], width=2.5, style=route_line_style(k, len(routes)))
             path, at = route_path(problem, route, self.xy, self.kx)
             line.setData(path[:, 0], path[:, 1], pen=pen)
             cased += [path, np.full((1, 2), np.nan)]
             bar = arrow_segments(path, at, size)
-            arrows.setData(bar[:, 0], bar[:, 1], pen=pen)
+            arrows.setData(bar[:, 0], bar[:, 1], pen=pg.mkPen(colours[k], width=2.5))
             line.show()
             arrows.show()
         for line, arrows in self.route_items[len(routes) :]:
