@@ -69,6 +69,30 @@ def _garbage_collection_restored():
     assert gc.isenabled() == enabled
 
 
+@pytest.fixture(autouse=True)
+def _gui_garbage_collected_at_safe_points(request, _garbage_collection_restored):
+    """A GUI test collects garbage as the studio does (studio.runner.MainThreadGC): never automatically,
+    and at its end on the GUI thread, where no Qt lock is held.
+
+    An automatic collection can start at any allocation, also inside a Qt call: a fresh-clone run hung
+    when one started inside ``QObject::disconnect`` (a pyqtgraph item added to a plot) and destroyed an
+    earlier test's closed window, whose ``QAction`` destructors waited for the lock that disconnect held.
+    """
+    if "qtbot" not in request.fixturenames:
+        yield
+        return
+    import gc
+
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.collect()
+        if was:
+            gc.enable()
+
+
 @pytest.fixture(autouse=True, scope="module")
 def _lkh_child_stopped():
     """LKH-3's child process (engines.routing.lkh) lives as long as the process that used it;
