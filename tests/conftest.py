@@ -69,6 +69,23 @@ def _garbage_collection_restored():
     assert gc.isenabled() == enabled
 
 
+@pytest.fixture(scope="module")
+def _chromium():
+    """One headless Chromium per test module (tests.browser; its tests skip where there is none)."""
+    from tests.browser import chromium
+
+    b = chromium()
+    yield b
+    b.quit()
+
+
+@pytest.fixture
+def browser(_chromium):
+    """The module's browser, its pages closed after each test."""
+    yield _chromium
+    _chromium.reset()
+
+
 @pytest.fixture(autouse=True)
 def _gui_garbage_collected_at_safe_points(request, _garbage_collection_restored):
     """A GUI test collects garbage as the studio does (studio.runner.MainThreadGC): never automatically,

@@ -203,6 +203,15 @@ class StrokeMirror:
     the mirror (``_by_id``, ``_ids``, ``_invalid``, ``_background``, ``_max_clock``, ...) each in
     their own way and build on these."""
 
+    def _attach(self, doc: Doc | None, author: str, strokes_name: str) -> None:
+        """Hold ``doc`` (a new one when None) and its strokes array and meta map, edited as ``author``."""
+        if not isinstance(author, str) or not author or len(author) > MAX_TEXT:
+            raise ValueError(f"author = {author!r}: must be text of 1 to {MAX_TEXT} characters")
+        self.doc = doc if doc is not None else Doc()
+        self.author = author
+        self.strokes_array: Array = self.doc.get(strokes_name, type=Array)
+        self.meta: Map = self.doc.get(META, type=Map)
+
     def __len__(self) -> int:
         return len(self._by_id)
 
@@ -369,12 +378,7 @@ class StrokeDoc(StrokeMirror):
     """
 
     def __init__(self, doc: Doc | None = None, *, author: str = "me", undo: bool = False) -> None:
-        if not isinstance(author, str) or not author or len(author) > MAX_TEXT:
-            raise ValueError(f"author = {author!r}: must be text of 1 to {MAX_TEXT} characters")
-        self.doc = doc if doc is not None else Doc()
-        self.author = author
-        self.strokes_array: Array = self.doc.get(STROKES, type=Array)
-        self.meta: Map = self.doc.get(META, type=Map)
+        self._attach(doc, author, STROKES)
         #: per array entry, in array order: the stroke id (or a slot id for an unreadable entry)
         self._ids: list[str] = []
         #: per array entry: the stroke it holds (None: unreadable)

@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pycrdt import Array, ArrayEvent, Doc, Map, MapEvent, UndoManager
+from pycrdt import ArrayEvent, Doc, Map, MapEvent, UndoManager
 
 from engines.collab.schema import Change, StrokeMirror, _check_background
 from engines.painting.strokes import (
@@ -171,12 +171,7 @@ class StrokeDoc(StrokeMirror):
     """
 
     def __init__(self, doc: Doc | None = None, *, author: str = "me", undo: bool = False) -> None:
-        if not isinstance(author, str) or not author or len(author) > MAX_TEXT:
-            raise ValueError(f"author = {author!r}: must be text of 1 to {MAX_TEXT} characters")
-        self.doc = doc if doc is not None else Doc()
-        self.author = author
-        self.strokes_array: Array = self.doc.get(STROKES, type=Array)
-        self.meta: Map = self.doc.get(META, type=Map)
+        self._attach(doc, author, STROKES)
         #: stroke ids (or slot ids of unreadable entries) in array order
         self._ids: list[str] = []
         self._by_id: dict[str, Stroke] = {}

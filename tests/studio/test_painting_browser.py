@@ -12,27 +12,13 @@ import pytest
 
 from studio.panels.painting import PaintingPanel
 from studio.window import MainWindow
-from tests.browser import WHY_NOT, chromium
+from tests.browser import WHY_NOT
 
 from .test_panel_painting import _drag
 
 pytestmark = [pytest.mark.gui, pytest.mark.skipif(bool(WHY_NOT), reason=WHY_NOT)]
 
 T = 30000  # ms: generous bound for a loaded 2-core machine; every wait ends as soon as it holds
-
-
-@pytest.fixture(scope="module")
-def _chromium():
-    b = chromium()
-    yield b
-    b.quit()
-
-
-@pytest.fixture
-def browser(_chromium):
-    """The module's browser, its pages closed after each test."""
-    yield _chromium
-    _chromium.reset()
 
 
 def test_two_pages_and_the_studio_paint_together_and_a_page_undoes_only_its_own(qtbot, tmp_path, browser):

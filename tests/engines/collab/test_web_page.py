@@ -17,7 +17,7 @@ import pytest
 from engines.collab import web
 from engines.collab.client import CollabClient
 from engines.painting.render import render_fast, to_uint8
-from tests.browser import WHY_NOT, ServerThread, chromium
+from tests.browser import WHY_NOT, ServerThread
 
 T = 20.0  # s: generous bound for a loaded 2-core machine; every wait ends as soon as it holds
 
@@ -70,20 +70,6 @@ def test_without_the_built_page_it_says_how_to_enable_it(server, tmp_path, monke
 # --------------------------------------------------------------------------- in Chromium
 
 needs_browser = pytest.mark.skipif(bool(WHY_NOT), reason=WHY_NOT)
-
-
-@pytest.fixture(scope="module")
-def _chromium():
-    b = chromium()
-    yield b
-    b.quit()
-
-
-@pytest.fixture
-def browser(_chromium):
-    """The module's browser, its pages closed after each test."""
-    yield _chromium
-    _chromium.reset()
 
 
 def _client(server, room, **kw) -> CollabClient:
