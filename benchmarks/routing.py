@@ -6,7 +6,7 @@
     python benchmarks/routing.py --json out.json
 
 Sections: ``cvrp`` (X instances: neural alone, neural+ls and PyVRP at 1 s and 10 s, run one after
-the other per instance so both see the same load), ``xheld`` (neural alone on the other X
+the other per instance so both see the same load; neural alone always at 0.2 s), ``xheld`` (neural alone on the other X
 instances), ``ttt`` (time to 0.5 % over the best known: PyVRP cold against PyVRP warm-started from
 the neural solution, 10 seeds), ``atsp`` (TSPLIB, LKH-3 beside them), ``vrptw`` (Solomon at 10 s),
 ``roads`` (ACVRP and ACVRPTW of 100-200 stops built from the shipped Helsinki extract at 10 s; no
@@ -38,6 +38,9 @@ from engines.routing.io import load_problem  # noqa: E402
 from engines.routing.solvers import solve, solve_job  # noqa: E402
 
 DATA = shared_data("routing")
+#: neural alone gets this time limit in every section (the issue's "at most 6 % in 0.2 s"): it decodes
+#: pass after pass (other flips and first customers, then sampled rollouts) while another pass fits
+NEURAL_LIMIT = 0.2
 
 
 def time_to_target(p, solver, target, limit, seed=0):
@@ -109,7 +112,7 @@ def side_by_side(label, problems, solvers, limit, out, ref_best=False, cpu_for=(
     for p in problems:
         res = {}
         for solver in solvers:
-            lim = limit if solver != "neural" else max(limit, 1.0)
+            lim = limit if solver != "neural" else NEURAL_LIMIT
             res[solver] = timed_solve(p, solver, lim, seed)
         if ref_best:
             best = min(r.cost for r, _ in res.values() if r.feasible)
@@ -195,7 +198,7 @@ def main(argv=None) -> int:
         hg, ht = [], []
         for name in HELD_OUT_X:
             p = load_problem(DATA / "cvrplib" / f"{name}.vrp")
-            r, cpu = timed_solve(p, "neural", 1.0)
+            r, cpu = timed_solve(p, "neural", NEURAL_LIMIT)
             out.append({**row(name, "neural", r, p, cpu), "held_out": True})
             hg.append(p.gap(r.cost) if r.feasible else math.inf)
             ht.append(r.elapsed)

@@ -102,21 +102,22 @@ def batch_from_arrays(
     )
 
 
-def batch_from_problem(p: Problem, augment: int = 1) -> RouteBatch:
+def batch_from_problem(p: Problem, augment: int = 1, first_aug: int = 0) -> RouteBatch:
     """One problem as a batch; ``augment`` > 1 adds coordinate flips (x, y symmetries).
 
-    The matrices are stored once and shared by the augmented copies.
+    ``first_aug`` picks which of the 8 symmetries come first (they wrap around), so that later
+    decoding passes see other flips. The matrices are stored once and shared by the augmented copies.
     """
     coords = None
     if p.coords is not None:
         coords = p.coords[:, ::-1] if p.coord_kind == "latlon" else p.coords
     cs = [coords]
-    if coords is not None and augment > 1:
+    if coords is not None and (augment > 1 or first_aug % 8):
         x, y = coords[:, 0], coords[:, 1]
         allc = [
             np.stack(v, 1) for v in [(x, y), (-x, y), (x, -y), (-x, -y), (y, x), (-y, x), (y, -x), (-y, -x)]
         ]
-        cs = allc[: max(1, min(augment, 8))]
+        cs = [allc[(first_aug + i) % 8] for i in range(max(1, min(augment, 8)))]
     one = lambda a: None if a is None else np.asarray(a)[None]  # noqa: E731
     return batch_from_arrays(
         one(p.distance),
@@ -140,13 +141,18 @@ def rollout(model: RouteNet, b: RouteBatch, starts: int | None = None, greedy: b
             return stop.value
 
 
-def start_nodes(n: int, starts: int | None) -> np.ndarray:
-    """First customers of the POMO rollouts: all of them, or ``starts`` spread evenly over 1..n-1."""
+def start_nodes(n: int, starts: int | None, offset: int = 0) -> np.ndarray:
+    """First customers of the POMO rollouts: all of them, or ``starts`` spread evenly over 1..n-1.
+
+    ``offset`` shifts the evenly spread customers (wrapping around), for later decoding passes.
+    """
     P = n - 1 if starts is None else max(1, min(int(starts), n - 1))
-    return 1 + (np.arange(P) * (n - 1)) // P
+    return 1 + ((np.arange(P) * (n - 1)) // P + int(offset)) % max(n - 1, 1)
 
 
-def rollout_steps(model: RouteNet, b: RouteBatch, starts=None, greedy: bool = False, generator=None):
+def rollout_steps(
+    model: RouteNet, b: RouteBatch, starts=None, greedy: bool = False, generator=None, start_offset: int = 0
+):
     """:func:`rollout` as a generator yielding after each decoding step (so it can be stopped).
 
     One Python iteration per step; the state (current node, visited set,
@@ -155,7 +161,7 @@ def rollout_steps(model: RouteNet, b: RouteBatch, starts=None, greedy: bool = Fa
     without being copied.
     """
     B, n = b.shape
-    first = torch.as_tensor(start_nodes(n, starts))
+    first = torch.as_tensor(start_nodes(n, starts, start_offset))
     P = len(first)
     enc = model.encode(b.feats, b.Dn, b.Tn)
     cache = model.decoder_cache(enc, b.Dn, b.Tn)

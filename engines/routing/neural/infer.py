@@ -21,6 +21,8 @@ __all__ = [
     "load_model",
     "neural_solve",
     "neural_solve_steps",
+    "distinct_passes",
+    "pass_layout",
     "save_model",
 ]
 
@@ -116,6 +118,29 @@ def neural_solve(
             return stop.value
 
 
+def pass_layout(problem: Problem, starts: int, augment: int, k: int) -> tuple[int, int]:
+    """(first coordinate flip, start offset) of decoding pass ``k`` (pass 0: (0, 0)).
+
+    Later passes first cycle through the 8 flips, then shift the evenly spread first customers
+    by golden-ratio steps within their spacing, so that each pass decodes rollouts not yet tried.
+    """
+    if problem.coords is None:
+        aug_round, first = k, 0
+    else:
+        per = max(1, 8 // max(augment, 1))  # passes that one round of the 8 flips takes
+        aug_round, first = divmod(k, per)
+        first *= augment
+    stride = max(1, (problem.n - 1) // max(starts, 1))
+    offset = int(round(aug_round * 0.6180339887 * stride)) % stride if stride > 1 else 0
+    return first, offset
+
+
+def distinct_passes(problem: Problem, starts: int, augment: int) -> int:
+    """How many passes of :func:`pass_layout` decode rollouts not decoded before."""
+    per = 1 if problem.coords is None else max(1, 8 // max(augment, 1))
+    return per * max(1, (problem.n - 1) // max(starts, 1))
+
+
 def neural_solve_steps(
     problem: Problem,
     model: RouteNet | None = None,
@@ -123,10 +148,15 @@ def neural_solve_steps(
     starts: int | None | str = "auto",
     augment: int | str = "auto",
     every: int = 10,
+    pass_index: int = 0,
+    sample: bool = False,
 ):
     """Greedy POMO decoding from up to ``starts`` first customers, ``augment`` coordinate flips.
 
     ``"auto"`` takes them from :func:`decode_plan`; ``starts=None`` starts from every customer.
+    ``pass_index`` > 0 decodes other flips and first customers (:func:`pass_layout`), so that
+    repeated passes of a time-limited run add new rollouts. ``sample`` draws each step from the
+    model's distribution (seeded by ``seed`` and ``pass_index``) instead of taking its best.
 
     A generator: it yields every ``every`` decoding steps (so a job can stop
     it there) and returns the routes of the cheapest feasible rollout (the cheapest overall
@@ -136,14 +166,20 @@ def neural_solve_steps(
     plan = decode_plan(problem)
     starts = plan[0] if starts == "auto" else starts
     augment = plan[1] if augment == "auto" else augment
+    first_aug, offset = pass_layout(problem, starts or problem.n - 1, augment, pass_index)
     torch.manual_seed(seed)
     threads = torch.get_num_threads()
     steps = None
     try:
         torch.set_num_threads(1)  # small tensors: one thread is faster than several here
         with torch.inference_mode():
-            b = batch_from_problem(problem, augment=augment)
-            steps = rollout_steps(model, b, starts=starts, greedy=True)
+            b = batch_from_problem(problem, augment=augment, first_aug=first_aug)
+            gen = None
+            if sample:
+                gen = torch.Generator().manual_seed(int(seed) * 100_003 + int(pass_index))
+            steps = rollout_steps(
+                model, b, starts=starts, greedy=not sample, generator=gen, start_offset=offset
+            )
         while True:
             torch.set_num_threads(1)
             try:

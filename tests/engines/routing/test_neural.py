@@ -124,3 +124,43 @@ def test_decode_plan_scales_with_size_and_uses_flips_only_with_coordinates():
     assert 1 <= a1 <= 8 and s1 <= 39
     no_xy = Problem("m", small.distance, demand=small.demand, capacity=small.capacity)
     assert decode_plan(no_xy)[1] == 1  # no coordinates, no flips
+
+
+def test_later_decoding_passes_try_other_flips_and_first_customers():
+    from engines.routing.neural.env import start_nodes
+    from engines.routing.neural.infer import decode_plan, distinct_passes, pass_layout
+
+    p = _vrptw(0, n=150)
+    starts, augment = decode_plan(p)
+    k = distinct_passes(p, starts, augment)
+    assert k > 1
+    seen = set()
+    for i in range(k):
+        first, offset = pass_layout(p, starts, augment, i)
+        flips = {(first + j) % 8 for j in range(augment)}
+        custs = set(start_nodes(p.n, starts, offset).tolist())
+        assert all(1 <= c < p.n for c in custs) and len(custs) == min(starts, p.n - 1)
+        seen |= {(f, c) for f in flips for c in custs}
+    assert pass_layout(p, starts, augment, 0) == (0, 0)  # the first pass is the default plan
+    assert {f for f, _ in seen} == set(range(8))  # every flip is tried
+    assert len(seen) > 0.8 * k * starts * augment  # passes rarely repeat a rollout
+
+
+def test_neural_alone_decodes_until_its_time_limit_and_keeps_the_best(data_dir):
+    from engines.base import drive_job
+    from engines.routing.io import load_problem
+    from engines.routing.solvers import solve_job
+
+    p = load_problem(data_dir / "cvrplib" / "X-n101-k25.vrp")
+    runs = {}
+    for limit, cap in ((0.01, None), (1.5, None), (1.5, 5)):
+        msgs = []
+        r, done = drive_job(
+            solve_job(p, "neural", limit, max_iterations=cap), lambda pr, seen=msgs: seen.append(pr.message)
+        )
+        runs[limit, cap] = (r, {m for m in msgs if "decoded" in m})
+    one, _ = runs[0.01, None]
+    long, passes = runs[1.5, None]
+    capped, capped_passes = runs[1.5, 5]
+    assert len(passes) >= 3 and len(capped_passes) == 1  # capped runs stay one pass (reproducible)
+    assert capped.cost == one.cost and long.feasible and long.cost <= one.cost
