@@ -14,8 +14,9 @@ known optimum: each cost against the better of the two). Wall times include the 
 and all set-up after the one-off warm-up. Settings of neural+ls (the hand-over to PyVRP,
 :data:`engines.routing.solvers.HANDOFF_SHARE`) were chosen on the X instances of
 ``neural.train.HELD_OUT_X`` (the ``cvrp`` section reports the others) and on Helsinki instances of
-seeds 11-13 of :func:`helsinki` (the ``roads`` section reports seeds 1-3). Figures from one run on this
-machine, with its load printed; nothing is asserted.
+seeds 11-16 of :func:`helsinki` and Solomon C103, C203, R103, R202, RC103, RC202 (the ``roads`` and
+``vrptw`` sections report seeds 1-3 and other Solomon instances); the ``tune`` section reruns that
+choice. Figures from one run on this machine, with its load printed; nothing is asserted.
 """
 
 from __future__ import annotations
@@ -271,28 +272,33 @@ def main(argv=None) -> int:
         from engines.routing import solvers as sv
 
         print(
-            f"== tuning instances (kept apart): where neural+ls's PyVRP stage starts, {a.tune_limit:g} s =="
+            f"== tuning instances (kept apart): where neural+ls's PyVRP stage starts and after what share "
+            f"of the time, {a.tune_limit:g} s =="
         )
-        specs = [(100, 11), (150, 12), (200, 13)][: 1 if a.quick else 3]
+        specs = [(100, 11), (150, 12), (200, 13), (100, 14), (150, 15), (200, 16)][: 1 if a.quick else 6]
+        tuning_solomon = ["C103", "C203", "R103", "R202", "RC103", "RC202"]
         groups = {
             "X": [load_problem(DATA / "cvrplib" / f"{n}.vrp") for n in HELD_OUT_X[: 2 if a.quick else 6]],
             "ACVRP": [helsinki(n, seed, False) for n, seed in specs],
             "ACVRPTW": [helsinki(n, seed, True) for n, seed in specs],
+            "VRPTW": [
+                load_problem(DATA / "solomon" / f"{n}.txt") for n in tuning_solomon[: 2 if a.quick else 6]
+            ],
         }
-        keep = sv.HANDOFF_START
+        keep = sv.HANDOFF_START, sv.HANDOFF_SHARE, sv.HANDOFF_SHARE_TW
         try:
             for group, probs in groups.items():
                 means = {}
-                for start in ("neural", "best"):
-                    sv.HANDOFF_START = start
-                    rows = []
-                    m = side_by_side(f"{group}, start {start}", probs, ("neural+ls", "pyvrp"), a.tune_limit,
-                                     rows, ref_best=group != "X", seed=a.seed)  # fmt: skip
-                    means[start] = m
-                print(f"{group}: " + "  ".join(f"start {k}: neural+ls {v['neural+ls']:.2f} %, pyvrp "
-                                                f"{v['pyvrp']:.2f} %" for k, v in means.items()))  # fmt: skip
+                for start, share in (("neural", 0.3), ("best", 0.3), ("best", 0.1), ("none", 0.1)):
+                    sv.HANDOFF_START, sv.HANDOFF_SHARE, sv.HANDOFF_SHARE_TW = start, share, share
+                    m = side_by_side(f"{group}, start {start}, share {share}", probs, ("neural+ls", "pyvrp"),
+                                     a.tune_limit, [], ref_best=group in ("ACVRP", "ACVRPTW"),
+                                     seed=a.seed)  # fmt: skip
+                    means[start, share] = m
+                print(f"{group}: " + "  ".join(f"start {k[0]} share {k[1]}: neural+ls {v['neural+ls']:.2f} %, "
+                                                f"pyvrp {v['pyvrp']:.2f} %" for k, v in means.items()))  # fmt: skip
         finally:
-            sv.HANDOFF_START = keep
+            sv.HANDOFF_START, sv.HANDOFF_SHARE, sv.HANDOFF_SHARE_TW = keep
     print(f"uptime (load average 1, 5, 15 min) at the end: {os.getloadavg()}")
     if a.json:
         Path(a.json).write_text(json.dumps({"rows": out, "when": time.ctime()}, indent=1, default=str))

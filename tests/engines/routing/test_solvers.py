@@ -280,3 +280,25 @@ def test_neural_ls_hands_over_to_pyvrp_only_with_time_left(data_dir, monkeypatch
     solve(p, "neural+ls", time_limit=600.0, seed=0, max_iterations=3)  # capped: reproducible, no PyVRP
     solve(p, "neural+ls", time_limit=0.3, seed=0)  # less than HANDOFF_MIN_S left
     assert not calls
+
+
+def test_neural_ls_with_time_windows_hands_over_to_a_cold_pyvrp(data_dir, monkeypatch):
+    """With time windows PyVRP's stage starts cold (a warm start hurt it there); the best is kept."""
+    from engines.routing import pyvrp_bridge, solvers
+
+    p = load_problem(data_dir / "solomon" / "C101.txt")
+    calls = []
+    real = pyvrp_bridge.pyvrp_search
+
+    def spy(problem, time_limit, **kw):
+        calls.append(kw)
+        return real(problem, time_limit, **kw)
+
+    monkeypatch.setattr(pyvrp_bridge, "pyvrp_search", spy)
+    monkeypatch.setattr(solvers, "HANDOFF_SHARE_TW", 0.0)
+    monkeypatch.setattr(solvers, "HANDOFF_MIN_S", 0.5)
+    seen = []
+    job = solve_job(p, "neural+ls", time_limit=600.0, seed=0)
+    result, completed = drive_job(job, seen.append, lambda: bool(calls) and len(seen) > 3)
+    assert not completed and len(calls) == 1 and calls[0]["initial_routes"] is None
+    assert result.feasible and result.cost == evaluate(p, result.routes).cost
