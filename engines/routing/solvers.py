@@ -41,9 +41,20 @@ from engines.base import Progress
 from engines.routing import lkh, ls
 from engines.routing.problem import Problem, check_instance, evaluate
 
-__all__ = ["SOLVERS", "SolveResult", "solve", "solve_job", "warm_up"]
+__all__ = ["SOLVERS", "SOLVER_HELP", "SolveResult", "solve", "solve_job", "warm_up"]
 
 SOLVERS = ("ls", "pyvrp", "neural", "neural+ls", "neural+pyvrp", "lkh")
+#: one line per solver, for tool tips and ``--help``
+SOLVER_HELP = {
+    "ls": "compiled iterated local search from a savings start",
+    "pyvrp": "PyVRP's iterated local search (a state-of-the-art classical solver)",
+    "neural": "the neural model alone: greedy rollouts over coordinate flips and first customers, "
+    "then sampled ones, while the time limit allows another pass",
+    "neural+ls": "the neural solution improved by our local search, then by PyVRP when 2 s or more "
+    "are left (cold with time windows); LKH-3 for single-vehicle tours",
+    "neural+pyvrp": "PyVRP warm-started from the neural solution after one local search",
+    "lkh": "LKH-3 (elkai) for single-vehicle tours (TSP, ATSP)",
+}
 
 
 @dataclass(frozen=True)

@@ -68,6 +68,11 @@ def test_solve_draws_routes_curve_and_tables(panel, qtbot, tmp_path):
     )
     names = {panel.compare_table.item(i, 0).text() for i in range(5)}
     assert names == {"ls", "pyvrp", "neural", "neural+ls", "neural+pyvrp"}
+    tips = [
+        panel.solver_box.itemData(i, QtCore.Qt.ItemDataRole.ToolTipRole)
+        for i in range(panel.solver_box.count())
+    ]
+    assert all(tips) and "time limit" in tips[panel.solver_box.findText("neural")]  # what each solver does
     s = panel._snap
     out = tmp_path / "r.geojson"
     panel.export(out)

@@ -8,7 +8,7 @@ from PySide6 import QtCore, QtWidgets
 
 from engines.paths import REPO_ROOT, shared_data
 from engines.routing.report import format_cost
-from engines.routing.solvers import SOLVERS
+from engines.routing.solvers import SOLVER_HELP, SOLVERS
 
 ASSETS = REPO_ROOT / "assets" / "routing"
 DEMO = ASSETS / "helsinki-200.npz"
@@ -81,6 +81,8 @@ class SolverForm(QtWidgets.QWidget):
         grid = QtWidgets.QFormLayout()
         self.solver_box = QtWidgets.QComboBox()
         self.solver_box.addItems(list(SOLVERS))
+        for i, name in enumerate(SOLVERS):
+            self.solver_box.setItemData(i, SOLVER_HELP.get(name, ""), QtCore.Qt.ItemDataRole.ToolTipRole)
         self.solver_box.setCurrentText("neural+ls" if (ASSETS / "routenet.state").exists() else "ls")
         grid.addRow("Solver", self.solver_box)
         self.time_box = QtWidgets.QDoubleSpinBox()
