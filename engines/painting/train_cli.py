@@ -326,36 +326,49 @@ def _cmd_complete(args) -> int:
 
 
 def _complete_regions(args, model, painting, params, opacity) -> int:
-    """``complete`` of a canvas with more strokes than the model's slots: regional windows, empty canvas."""
+    """``complete`` of a canvas with more strokes than the model's slots, over regional windows.
+
+    The studio's path (:func:`engines.painting.regions.masked_target`, then
+    :func:`engines.painting.regions.complete_regions_job`): in mode 'all' the
+    proposals fill the empty canvas (else anywhere); in a masking mode the
+    scheme hides some of the painted strokes (ranked by size), the result
+    keeps the others and proposes strokes where the hidden ones painted.
+    """
     from engines.base import drive_job
-    from engines.painting.regions import complete_regions_job
+    from engines.painting.params import DROP_MODES
+    from engines.painting.regions import complete_regions_job, masked_target
     from engines.painting.strokes import save_painting
 
-    if args.mode != "all":
-        raise ValueError(
-            f"--mode {args.mode}: a painting of {len(params)} strokes (more than the model's "
-            f"{model.cfg.n_strokes} slots) is completed in mode 'all' (its empty canvas is filled)"
-        )
+    keep, target = masked_target(params, opacity, args.mode, args.p, np.random.default_rng(args.seed))
     t0 = time.perf_counter()
     new = drive_job(
         complete_regions_job(
             model,
-            params,
-            opacity,
+            params[keep],
+            opacity[keep],
+            target=target,
             steps=args.steps,
             guidance=args.guidance,
             seed=args.seed,
             samples=args.samples,
             recolour_strength=args.recolour,
             reach=args.reach,
+            drop_spread=args.drop_spread if args.mode in DROP_MODES else 0.0,
         )
     )[0]
     wall = time.perf_counter() - t0
     result = painting.copy()
+    ids = painting.ids()
+    for i in np.flatnonzero(~keep):
+        result.remove(ids[i])
     result.add_many(new, author="model")
     with atomic_output(args.out) as tmp:
         save_painting(result, tmp)
-    print(f"{args.out}: {len(params)} context strokes, {len(new)} proposed over windows in {wall:.2f} s")
+    hidden = f", {int((~keep).sum())} hidden by mode {args.mode}" if args.mode != "all" else ""
+    print(
+        f"{args.out}: {int(keep.sum())} context strokes{hidden}, {len(new)} proposed over windows "
+        f"in {wall:.2f} s"
+    )
     return 0
 
 
@@ -499,7 +512,11 @@ def add_model_parsers(sub) -> None:
     co = sub.add_parser("complete", help="propose the strokes that complete a painting")
     co.add_argument("strokes_json", type=Path)
     co.add_argument(
-        "--mode", default="random", help="masking mode for a full painting, or 'all' to keep every stroke"
+        "--mode",
+        default="random",
+        help="masking mode (random, block, level, square, unconditional) hiding part of the painted strokes, "
+        "whose place the proposals fill (on a canvas of more strokes than the model's slots, over regional "
+        "windows as the studio's Complete does), or 'all' to keep every stroke",
     )
     co.add_argument("--p", type=probability, default=0.5, help="context ratio")
     co.add_argument("--steps", type=count, default=20, help="DDIM steps (10-50)")
