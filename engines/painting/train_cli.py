@@ -55,10 +55,18 @@ def _cmd_dataset(args) -> int:
     from engines.painting.data import build_dataset_job, save_dataset
 
     check_output(args.out)
+    if (args.extend is None) != (args.sources is None):
+        raise ValueError("--extend and --sources go together (the dataset to extend, the sources to add)")
+    if args.extend is not None and (args.held_out_from is not None or args.val_images):
+        raise ValueError(
+            "--extend keeps the dataset's held-out and validation splits: drop --held-out-from and --val-images"
+        )
     if args.held_out_from is not None:  # checked now, not after the first decompositions
         _load_dataset(args.held_out_from)
     torch.set_num_threads(max(1, args.threads))
     t0 = time.perf_counter()
+    if args.extend is not None:
+        return _extend_dataset(args, t0)
     job = build_dataset_job(
         crops_per_image=args.crops,
         n_faces=args.faces,
@@ -82,6 +90,35 @@ def _cmd_dataset(args) -> int:
         + (f", {int((d['split'] == 2).sum())} validation" if (d["split"] == 2).any() else "")
         + "), "
         f"mean PSNR {float(d['psnr'].mean()):.2f} dB, {time.perf_counter() - t0:.0f} s"
+    )
+    return 0
+
+
+def _extend_dataset(args, t0: float) -> int:
+    """``dataset --extend OLD --sources A,B``: OLD's paintings, then the training crops of the new sources."""
+    from engines.painting.data import extend_dataset_job, save_dataset
+
+    old = _load_dataset(args.extend)
+    sources = [s.strip() for s in args.sources.split(",") if s.strip()]
+    if not sources:
+        raise ValueError("--sources: no source named (e.g. --sources matplotlib)")
+    job = extend_dataset_job(
+        old,
+        sources,
+        crops_per_image=args.crops,
+        iters=args.iters,
+        batch=args.batch,
+        seed=args.seed,
+        min_side=args.min_side,
+        jitter=args.jitter,
+    )
+    d = _drive(job, 1, "decompose")
+    save_dataset(d, args.out, half=args.half)
+    new = len(d["params"]) - len(old["params"])
+    print(
+        f"{args.out}: {len(d['params'])} paintings ({len(old['params'])} of {args.extend} and {new} new "
+        f"training paintings of {', '.join(sorted({str(s).split('#')[0] for s in d['source'][-new:]}))}), "
+        f"mean PSNR of the new ones {float(d['psnr'][-new:].mean()):.2f} dB, {time.perf_counter() - t0:.0f} s"
     )
     return 0
 
@@ -451,6 +488,19 @@ def add_model_parsers(sub) -> None:
     )
     ds.add_argument(
         "--half", action="store_true", help="store training paintings as float16 (held-out ones stay exact)"
+    )
+    ds.add_argument(
+        "--extend",
+        type=Path,
+        default=None,
+        help="add training crops of --sources to this dataset (its paintings and splits kept as they are) "
+        "instead of building one",
+    )
+    ds.add_argument(
+        "--sources",
+        default=None,
+        help="with --extend: comma-separated sources to add (names as in the dataset's 'source' field, "
+        "e.g. mpl:grace_hopper.jpg, or 'matplotlib' for matplotlib's four sample images)",
     )
     ds.add_argument("--threads", type=positive_int, default=1)
     ds.set_defaults(func=_cmd_dataset)
