@@ -306,6 +306,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--speed-only", action="store_true", help="speed only (no quality, no pictures)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    ap.add_argument(
+        "--model",
+        type=Path,
+        default=ASSETS / "model.zip",
+        help="completion model whose quality and pictures are scored (default: the shipped one; e.g. a "
+        "training chunk's, on --split validation); the speed figures always time the shipped one",
+    )
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     decoders = tuple(x.strip() for x in args.decoders.split(",") if x.strip())
@@ -329,8 +336,8 @@ def main(argv: list[str] | None = None) -> int:
             args.json.write_text(json.dumps({"speed": sp, "args": vars(args)}, indent=1, default=str))
         return 0
     completers = {"context": context_only_completer()}
-    if (ASSETS / "model.zip").exists():
-        model = load_model(ASSETS / "model.zip")
+    if args.model.exists():
+        model = load_model(args.model)
         completers.update(
             diffusion_completers(
                 model,
@@ -392,9 +399,9 @@ def main(argv: list[str] | None = None) -> int:
                     f"  image MSE {base}/diffusion = {r:.2f} ({'diffusion better' if r > 1 else 'diffusion WORSE'})"
                 )
     pics = []
-    if not args.skip_pngs and (ASSETS / "model.zip").exists():
+    if not args.skip_pngs and args.model.exists():
         pics = pictures(
-            load_model(ASSETS / "model.zip"),
+            load_model(args.model),
             args.pngs,
             args.guidance,
             args.recolour,
@@ -414,7 +421,8 @@ def main(argv: list[str] | None = None) -> int:
                     "rows": rows,
                     "summary": s,
                     "pictures": pics,
-                    "args": vars(args) | {"json": str(args.json), "pngs": str(args.pngs)},
+                    "args": vars(args)
+                    | {"json": str(args.json), "pngs": str(args.pngs), "model": str(args.model)},
                     "load_average_1min_at_end": os.getloadavg()[0],
                 },
                 indent=1,

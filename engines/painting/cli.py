@@ -5,7 +5,10 @@ Subcommands::
     python -m engines painting decompose IMAGE --strokes N --size S --out s.json
     python -m engines painting render s.json --size 256 --out x.png [--svg x.svg]
     python -m engines painting complete s.json --mode random --p 0.5 --seed 0 --out done.json
+                                                           (any canvas size: regional windows past 180)
     python -m engines painting dataset --out data.npz      (training strokes from shipped images)
+    python -m engines painting dataset --extend data.npz --sources matplotlib --out more.npz
+                                                           (add the crops of new sources to a dataset)
     python -m engines painting train --data data.npz --out assets/painting/model.npz
     python -m engines painting eval --json
 """

@@ -1,7 +1,9 @@
 """Training strokes from images that ship offline.
 
 Sources: scikit-image's bundled sample images (colour and grey), its 200-face
-LFW subset (``skimage.data.lfw_subset``) and scikit-learn's two sample images.
+LFW subset (``skimage.data.lfw_subset``), scikit-learn's two sample images and
+matplotlib's four sample images (``mpl-data/sample_data``, shipped under
+matplotlib's licence agreement: a photograph, two icons and a grey MRI slice).
 Each large image gives several random square crops (with flips); each face is
 used whole. Every crop is decomposed into CNP's 9 + 45 + 126 coarse-to-fine
 strokes. The split is by source: whole images and faces are held out for the
@@ -17,13 +19,17 @@ loss and decoder choices, never for training. ``held_out_from`` copies the
 held-out paintings (split 1) of an earlier dataset verbatim, so that a larger
 training set is measured on exactly the same benchmark paintings.
 
+:func:`extend_dataset_job` adds the crops of new sources to an existing
+dataset (training split only; the held-out and validation paintings are kept
+as they are), so that new sources do not cost a rebuild of the whole dataset.
+
 The result is an ``.npz`` with ``params`` (M, N, 8) float32, ``levels`` (N,),
 ``split`` (M,) (0 train, 1 held out, 2 validation) and ``source`` (M,) names.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -54,6 +60,11 @@ SKIMAGE_IMAGES = (
     "text",
     "colorwheel",
 )
+#: matplotlib's sample images (matplotlib/mpl-data/sample_data, under matplotlib's licence agreement);
+#: s1045.ima.gz is a raw 256 x 256 16-bit MRI slice (used as a grey image)
+MPL_IMAGES = ("grace_hopper.jpg", "Minduka_Present_Blue_Pack.png", "logo2.png", "s1045.ima.gz")
+#: source groups that ``dataset --sources`` accepts besides single source names
+SOURCE_GROUPS = {"matplotlib": tuple("mpl:" + n for n in MPL_IMAGES)}
 #: held out (benchmark): whole sources
 HELD_OUT_IMAGES = ("coffee", "rocket", "sklearn:flower.jpg")
 
@@ -78,7 +89,40 @@ def sample_images() -> Iterator[tuple[str, np.ndarray]]:
         for fname, img in zip(ds.filenames, ds.images):
             yield "sklearn:" + Path(fname).name, as_rgb_float(img)
     except Exception:  # noqa: BLE001 - scikit-learn or its images missing
-        return
+        pass
+    yield from matplotlib_images()
+
+
+def matplotlib_image(name: str) -> np.ndarray:
+    """One of matplotlib's sample images (:data:`MPL_IMAGES`) as (H, W, 3) floats in [0, 1].
+
+    RGBA images are composed over white; the raw MRI slice ``s1045.ima.gz``
+    (256 x 256 big-endian uint16) is scaled by its maximum.
+    """
+    import matplotlib.cbook as cbook
+
+    if name not in MPL_IMAGES:
+        raise ValueError(f"matplotlib sample image {name!r}: known ones are {', '.join(MPL_IMAGES)}")
+    if name == "s1045.ima.gz":
+        with cbook.get_sample_data(name) as fh:  # (opened with gzip by matplotlib)
+            raw = np.frombuffer(fh.read(), ">u2")
+        if raw.size != 256 * 256:
+            raise ValueError(f"{name}: {raw.size} values, expected 256 x 256")
+        a = raw.reshape(256, 256).astype(np.float64)
+        return as_rgb_float(a / max(float(a.max()), 1.0))
+    import matplotlib.image as mpimg
+
+    return as_rgb_float(mpimg.imread(cbook.get_sample_data(name, asfileobj=False)))
+
+
+def matplotlib_images() -> Iterator[tuple[str, np.ndarray]]:
+    """(``"mpl:" + name``, image) of each of matplotlib's sample images that loads."""
+    for name in MPL_IMAGES:
+        try:
+            img = matplotlib_image(name)
+        except Exception:  # noqa: BLE001 - matplotlib or its sample data missing
+            continue
+        yield "mpl:" + name, img
 
 
 def faces() -> np.ndarray:
@@ -204,11 +248,32 @@ def build_dataset_job(
         te = [it for it in items if it[2] == 1][: max(1, max_images // 4)]
         items = tr + te
     p = DecomposeParams(strokes=strokes, size=size, iters=iters, report_every=max(1, iters))
+    params, psnr, levels = yield from _decompose([it[1] for it in items], p, batch, seed)
+    out = {
+        "params": params,
+        "levels": levels,
+        "split": np.array([it[2] for it in items], np.int64),
+        "source": np.array([it[0] for it in items]),
+        "psnr": psnr,
+        "size": np.int64(size),
+    }
+    if kept is not None:
+        m = len(kept["params"])
+        out["params"] = np.concatenate([out["params"], kept["params"].astype(np.float32)])
+        out["split"] = np.concatenate([out["split"], np.ones(m, np.int64)])
+        out["source"] = np.concatenate([out["source"].astype(str), kept["source"].astype(str)])
+        psnr = kept.get("psnr", np.full(m, np.nan, np.float32))
+        out["psnr"] = np.concatenate([out["psnr"], psnr.astype(np.float32)])
+    return out
+
+
+def _decompose(images: list[np.ndarray], p: DecomposeParams, batch: int, seed: int):
+    """Decompose images ``batch`` at a time (a sub-job): (params (M, N, 8) f32, final PSNR (M,) f32, levels)."""
     params, psnrs = [], []
     levels = None
-    for b0 in range(0, len(items), batch):
-        chunk = items[b0 : b0 + batch]
-        job = decompose_job(np.stack([c[1] for c in chunk]), p, seed=seed + b0)
+    for b0 in range(0, len(images), batch):
+        chunk = images[b0 : b0 + batch]
+        job = decompose_job(np.stack(chunk), p, seed=seed + b0)
         try:
             while True:
                 next(job)
@@ -219,24 +284,94 @@ def build_dataset_job(
         levels = d.levels
         yield Progress(
             b0 + len(chunk),
-            len(items),
-            f"decomposed {b0 + len(chunk)}/{len(items)} images, mean PSNR {np.mean(psnrs[-1]):.1f} dB",
+            len(images),
+            f"decomposed {b0 + len(chunk)}/{len(images)} images, mean PSNR {np.mean(psnrs[-1]):.1f} dB",
         )
-    out = {
-        "params": np.concatenate(params).astype(np.float32),
-        "levels": levels.astype(np.int64),
-        "split": np.array([it[2] for it in items], np.int64),
-        "source": np.array([it[0] for it in items]),
-        "psnr": np.concatenate(psnrs).astype(np.float32),
-        "size": np.int64(size),
-    }
-    if kept is not None:
-        m = len(kept["params"])
-        out["params"] = np.concatenate([out["params"], kept["params"].astype(np.float32)])
-        out["split"] = np.concatenate([out["split"], np.ones(m, np.int64)])
-        out["source"] = np.concatenate([out["source"].astype(str), kept["source"].astype(str)])
-        psnr = kept.get("psnr", np.full(m, np.nan, np.float32))
-        out["psnr"] = np.concatenate([out["psnr"], psnr.astype(np.float32)])
+    return (
+        np.concatenate(params).astype(np.float32),
+        np.concatenate(psnrs).astype(np.float32),
+        levels.astype(np.int64),
+    )
+
+
+def expand_sources(names: Sequence[str]) -> list[str]:
+    """Source names with the :data:`SOURCE_GROUPS` among them replaced by their members (no repeats)."""
+    wanted: list[str] = []
+    for n in names:
+        for m in SOURCE_GROUPS.get(n, (n,)):
+            if m not in wanted:
+                wanted.append(m)
+    return wanted
+
+
+def source_images(names: Sequence[str]) -> list[tuple[str, np.ndarray]]:
+    """(name, image) of the named sources (names as in a dataset's ``source`` field, or a
+    :data:`SOURCE_GROUPS` key); an unknown name or one that does not load is an error naming it."""
+    from engines.cliargs import suggest
+
+    wanted = expand_sources(names)
+    if all(n.startswith("mpl:") and n[4:] in MPL_IMAGES for n in wanted):
+        found = dict(matplotlib_images())  # (without loading every other image)
+    else:
+        found = dict(sample_images())
+    known = [*dict.fromkeys([*found, *SOURCE_GROUPS["matplotlib"]]), *SOURCE_GROUPS]
+    out = []
+    for n in wanted:
+        if n not in found:
+            raise ValueError(
+                f"source {n!r}: not a shipped image that loads here (known: {', '.join(known)})"
+                + suggest(n, known)
+            )
+        out.append((n, found[n]))
+    return out
+
+
+def extend_dataset_job(
+    old: dict,
+    sources: Sequence[str],
+    crops_per_image: int = 200,
+    iters: int = 60,
+    batch: int = 16,
+    seed: int = 0,
+    min_side: float = 0.4,
+    jitter: float = 0.0,
+) -> Job:
+    """The dataset ``old`` (from :func:`load_dataset`) with training crops of new ``sources`` appended.
+
+    Each source (see :func:`source_images`) gives ``crops_per_image`` random
+    square crops as :func:`build_dataset_job` makes them, decomposed into
+    paintings of ``old``'s strokes and size; they join the training split
+    (0) after ``old``'s paintings, which stay as they are, in their order.
+    A source that is held out (:data:`HELD_OUT_IMAGES`), in ``old`` already or
+    in its held-out or validation splits is refused. Returns a dict of arrays.
+    """
+    if "source" not in old:
+        raise ValueError("the dataset to extend has no field 'source' (needed to keep sources apart)")
+    have = {str(s).split("#")[0].split("~")[0] for s in old["source"]}
+    for name in expand_sources(sources):
+        if name in HELD_OUT_IMAGES:
+            raise ValueError(f"source {name!r} is held out for the benchmark: it is never trained on")
+        if name in have:
+            raise ValueError(f"source {name!r} is in the dataset already")
+    images = source_images(sources)
+    size = int(old["size"]) if "size" in old else 48
+    n_strokes = int(old["params"].shape[1])
+    rng = np.random.default_rng(seed)
+    items: list[tuple[str, np.ndarray]] = []
+    for name, img in images:
+        items.extend(crops(name, img, crops_per_image, size, rng, min_side, jitter))
+    p = DecomposeParams(strokes=n_strokes, size=size, iters=iters, report_every=max(1, iters))
+    params, psnr, levels = yield from _decompose([it[1] for it in items], p, batch, seed)
+    if not np.array_equal(levels, old["levels"]):
+        raise ValueError(f"the new paintings' levels {levels.tolist()} differ from the dataset's")
+    m = len(items)
+    out = dict(old)
+    out["params"] = np.concatenate([np.asarray(old["params"], np.float32), params])
+    out["split"] = np.concatenate([np.asarray(old["split"], np.int64), np.zeros(m, np.int64)])
+    out["source"] = np.concatenate([old["source"].astype(str), np.array([it[0] for it in items])])
+    old_psnr = old.get("psnr", np.full(len(old["params"]), np.nan, np.float32))
+    out["psnr"] = np.concatenate([np.asarray(old_psnr, np.float32), psnr])
+    out["size"] = np.int64(size)
     return out
 
 

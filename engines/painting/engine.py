@@ -465,25 +465,12 @@ class PaintingEngine(Engine[PaintingParams, PaintingSnapshot]):
         strokes (levels by size rank, the largest first) and the proposals fill
         the part of the canvas those hidden strokes painted.
         """
-        from engines.painting.decompose import level_sizes
-        from engines.painting.model import make_mask
         from engines.painting.params import DROP_MODES
-        from engines.painting.regions import COVER_PX, complete_regions_job, empty_map, target_map
+        from engines.painting.regions import complete_regions_job, masked_target
 
-        target = target_map(params, opacity, region)
-        context, ctx_opacity = params, opacity
-        if mode != "all":
-            rng = np.random.default_rng(self.seed + self._completions)
-            rank = np.empty(len(params), np.int64)
-            rank[np.argsort(-params[:, 2] * params[:, 3], kind="stable")] = np.arange(len(params))
-            sizes = level_sizes(len(params))
-            lv = np.repeat(np.arange(len(sizes)), sizes)[rank]
-            order = np.argsort(rank, kind="stable")  # largest first, as the schemes expect
-            keep = np.empty(len(params), bool)
-            keep[order] = make_mask(mode, params[order], lv[order], rng, float(p))
-            hidden = ~empty_map(params[~keep], opacity[~keep], COVER_PX)
-            target = hidden & (target if region is not None else True)
-            context, ctx_opacity = params[keep], opacity[keep]
+        rng = np.random.default_rng(self.seed + self._completions)
+        keep, target = masked_target(params, opacity, mode, p, rng, region)
+        context, ctx_opacity = params[keep], opacity[keep]
         self.last_completion = {
             "mode": mode,
             "p": float(p),

@@ -46,6 +46,7 @@ __all__ = [
     "window_context",
     "slots_by_size",
     "complete_regions_job",
+    "masked_target",
 ]
 
 #: side, in pixels, of the map of canvas coverage that tells empty from painted canvas
@@ -265,6 +266,51 @@ def open_map(where: np.ndarray, width: int) -> np.ndarray:
     from scipy.ndimage import binary_opening
 
     return binary_opening(where, structure=np.ones((width, width), bool), border_value=0)
+
+
+def masked_target(
+    params: np.ndarray,
+    opacity: np.ndarray | None,
+    mode: str,
+    p: float,
+    rng: np.random.Generator,
+    region: tuple[float, float, float, float] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """A masking mode on a canvas of any size: (keep (M,) bool, target (S, S) bool).
+
+    ``mode`` "all" keeps every stroke and targets :func:`target_map` of
+    ``region`` (the region, else the empty canvas, else anywhere). Any other
+    mode is one of the model's masking schemes (:func:`engines.painting.model.make_mask`)
+    applied to the painted strokes ranked by size (the largest first, as the
+    decompositions the schemes were made for; levels by size rank in the
+    proportions of :func:`engines.painting.decompose.level_sizes`): ``keep``
+    says which strokes stay as context, and the target is the part of the
+    canvas the hidden strokes painted (within ``region`` if one is given).
+    The Complete of the studio (:meth:`engines.painting.engine.PaintingEngine.complete_job`)
+    and the ``complete`` command both use this.
+    """
+    from engines.painting.decompose import level_sizes
+    from engines.painting.model import MASK_MODES, make_mask
+
+    params = np.asarray(params, np.float32).reshape(-1, 8)
+    if mode not in (*MASK_MODES, "all"):
+        raise ValueError(f"mode = {mode!r}: allowed values are {', '.join((*MASK_MODES, 'all'))}")
+    if not 0.0 <= float(p) <= 1.0:
+        raise ValueError(f"p = {p!r}: allowed range is [0, 1]")
+    target = target_map(params, opacity, region)
+    keep = np.ones(len(params), bool)
+    if mode == "all" or len(params) == 0:
+        return keep, target
+    rank = np.empty(len(params), np.int64)
+    rank[np.argsort(-params[:, 2] * params[:, 3], kind="stable")] = np.arange(len(params))
+    sizes = level_sizes(len(params))
+    lv = np.repeat(np.arange(len(sizes)), sizes)[rank]
+    order = np.argsort(rank, kind="stable")  # largest first, as the schemes expect
+    keep[order] = make_mask(mode, params[order], lv[order], rng, float(p))
+    hidden_op = None if opacity is None else np.asarray(opacity)[~keep]
+    hidden = ~empty_map(params[~keep], hidden_op, COVER_PX) if (~keep).any() else np.zeros_like(target)
+    target = hidden & (target if region is not None else True)
+    return keep, target
 
 
 def complete_regions_job(

@@ -55,10 +55,18 @@ def _cmd_dataset(args) -> int:
     from engines.painting.data import build_dataset_job, save_dataset
 
     check_output(args.out)
+    if (args.extend is None) != (args.sources is None):
+        raise ValueError("--extend and --sources go together (the dataset to extend, the sources to add)")
+    if args.extend is not None and (args.held_out_from is not None or args.val_images):
+        raise ValueError(
+            "--extend keeps the dataset's held-out and validation splits: drop --held-out-from and --val-images"
+        )
     if args.held_out_from is not None:  # checked now, not after the first decompositions
         _load_dataset(args.held_out_from)
     torch.set_num_threads(max(1, args.threads))
     t0 = time.perf_counter()
+    if args.extend is not None:
+        return _extend_dataset(args, t0)
     job = build_dataset_job(
         crops_per_image=args.crops,
         n_faces=args.faces,
@@ -82,6 +90,35 @@ def _cmd_dataset(args) -> int:
         + (f", {int((d['split'] == 2).sum())} validation" if (d["split"] == 2).any() else "")
         + "), "
         f"mean PSNR {float(d['psnr'].mean()):.2f} dB, {time.perf_counter() - t0:.0f} s"
+    )
+    return 0
+
+
+def _extend_dataset(args, t0: float) -> int:
+    """``dataset --extend OLD --sources A,B``: OLD's paintings, then the training crops of the new sources."""
+    from engines.painting.data import extend_dataset_job, save_dataset
+
+    old = _load_dataset(args.extend)
+    sources = [s.strip() for s in args.sources.split(",") if s.strip()]
+    if not sources:
+        raise ValueError("--sources: no source named (e.g. --sources matplotlib)")
+    job = extend_dataset_job(
+        old,
+        sources,
+        crops_per_image=args.crops,
+        iters=args.iters,
+        batch=args.batch,
+        seed=args.seed,
+        min_side=args.min_side,
+        jitter=args.jitter,
+    )
+    d = _drive(job, 1, "decompose")
+    save_dataset(d, args.out, half=args.half)
+    new = len(d["params"]) - len(old["params"])
+    print(
+        f"{args.out}: {len(d['params'])} paintings ({len(old['params'])} of {args.extend} and {new} new "
+        f"training paintings of {', '.join(sorted({str(s).split('#')[0] for s in d['source'][-new:]}))}), "
+        f"mean PSNR of the new ones {float(d['psnr'][-new:].mean()):.2f} dB, {time.perf_counter() - t0:.0f} s"
     )
     return 0
 
@@ -326,36 +363,49 @@ def _cmd_complete(args) -> int:
 
 
 def _complete_regions(args, model, painting, params, opacity) -> int:
-    """``complete`` of a canvas with more strokes than the model's slots: regional windows, empty canvas."""
+    """``complete`` of a canvas with more strokes than the model's slots, over regional windows.
+
+    The studio's path (:func:`engines.painting.regions.masked_target`, then
+    :func:`engines.painting.regions.complete_regions_job`): in mode 'all' the
+    proposals fill the empty canvas (else anywhere); in a masking mode the
+    scheme hides some of the painted strokes (ranked by size), the result
+    keeps the others and proposes strokes where the hidden ones painted.
+    """
     from engines.base import drive_job
-    from engines.painting.regions import complete_regions_job
+    from engines.painting.params import DROP_MODES
+    from engines.painting.regions import complete_regions_job, masked_target
     from engines.painting.strokes import save_painting
 
-    if args.mode != "all":
-        raise ValueError(
-            f"--mode {args.mode}: a painting of {len(params)} strokes (more than the model's "
-            f"{model.cfg.n_strokes} slots) is completed in mode 'all' (its empty canvas is filled)"
-        )
+    keep, target = masked_target(params, opacity, args.mode, args.p, np.random.default_rng(args.seed))
     t0 = time.perf_counter()
     new = drive_job(
         complete_regions_job(
             model,
-            params,
-            opacity,
+            params[keep],
+            opacity[keep],
+            target=target,
             steps=args.steps,
             guidance=args.guidance,
             seed=args.seed,
             samples=args.samples,
             recolour_strength=args.recolour,
             reach=args.reach,
+            drop_spread=args.drop_spread if args.mode in DROP_MODES else 0.0,
         )
     )[0]
     wall = time.perf_counter() - t0
     result = painting.copy()
+    ids = painting.ids()
+    for i in np.flatnonzero(~keep):
+        result.remove(ids[i])
     result.add_many(new, author="model")
     with atomic_output(args.out) as tmp:
         save_painting(result, tmp)
-    print(f"{args.out}: {len(params)} context strokes, {len(new)} proposed over windows in {wall:.2f} s")
+    hidden = f", {int((~keep).sum())} hidden by mode {args.mode}" if args.mode != "all" else ""
+    print(
+        f"{args.out}: {int(keep.sum())} context strokes{hidden}, {len(new)} proposed over windows "
+        f"in {wall:.2f} s"
+    )
     return 0
 
 
@@ -439,6 +489,19 @@ def add_model_parsers(sub) -> None:
     ds.add_argument(
         "--half", action="store_true", help="store training paintings as float16 (held-out ones stay exact)"
     )
+    ds.add_argument(
+        "--extend",
+        type=Path,
+        default=None,
+        help="add training crops of --sources to this dataset (its paintings and splits kept as they are) "
+        "instead of building one",
+    )
+    ds.add_argument(
+        "--sources",
+        default=None,
+        help="with --extend: comma-separated sources to add (names as in the dataset's 'source' field, "
+        "e.g. mpl:grace_hopper.jpg, or 'matplotlib' for matplotlib's four sample images)",
+    )
     ds.add_argument("--threads", type=positive_int, default=1)
     ds.set_defaults(func=_cmd_dataset)
 
@@ -499,7 +562,11 @@ def add_model_parsers(sub) -> None:
     co = sub.add_parser("complete", help="propose the strokes that complete a painting")
     co.add_argument("strokes_json", type=Path)
     co.add_argument(
-        "--mode", default="random", help="masking mode for a full painting, or 'all' to keep every stroke"
+        "--mode",
+        default="random",
+        help="masking mode (random, block, level, square, unconditional) hiding part of the painted strokes, "
+        "whose place the proposals fill (on a canvas of more strokes than the model's slots, over regional "
+        "windows as the studio's Complete does), or 'all' to keep every stroke",
     )
     co.add_argument("--p", type=probability, default=0.5, help="context ratio")
     co.add_argument("--steps", type=count, default=20, help="DDIM steps (10-50)")

@@ -147,3 +147,64 @@ def test_the_empty_canvas_to_fill_leaves_out_thin_gaps_even_at_the_border():
     assert not opened[:, :2].any() and not opened[10:12].any()
     np.testing.assert_array_equal(opened[40:, 44:], True)
     assert not (opened & ~where).any()
+
+
+def _tiny_model(tmp_path: Path) -> Path:
+    """An untrained 20-slot model (strokes all over each window), saved for the command line."""
+    import torch
+
+    from engines.painting.model import ModelConfig, StrokeDenoiser, save_model
+
+    torch.manual_seed(0)
+    m = StrokeDenoiser(
+        ModelConfig(n_strokes=20, d_model=16, layers=1, heads=2, timesteps=50, prediction="x0")
+    )
+    torch.nn.init.normal_(m.out.weight, std=0.5)
+    path = tmp_path / "tiny.zip"
+    save_model(m, path)
+    return path
+
+
+def _near_hidden(props: np.ndarray, hidden: np.ndarray) -> np.ndarray:
+    """Whether each proposal's centre lies within the reach (half diagonal) of some hidden stroke."""
+    d = np.linalg.norm(props[:, None, :2] - hidden[None, :, :2], axis=-1)
+    reach = 0.5 * np.hypot(hidden[:, 2], hidden[:, 3]) + 1 / 64  # (one pixel of the 64-px coverage map)
+    return (d <= reach[None, :]).any(1)
+
+
+def test_the_complete_command_hides_part_of_a_big_canvas_and_refills_it(tmp_path, capsys):
+    from engines.__main__ import main
+    from engines.painting.strokes import load_painting, params_to_strokes, save_painting
+
+    model = _tiny_model(tmp_path)
+    strokes = _canvas(list(range(9)), per_cell=30, seed=2)  # 270 strokes: more than the model's 20 slots
+    src = tmp_path / "s.json"
+    save_painting(params_to_strokes(strokes, author="me"), src)
+    found = {}
+    for mode, p in (("square", 0.8), ("square", 0.4), ("random", 0.5), ("level", 0.3), ("block", 0.5)):
+        out = tmp_path / f"{mode}{p}.json"
+        args = ["painting", "complete", str(src), "--mode", mode, "--p", str(p), "--steps", "3"]
+        assert main([*args, "--seed", "0", "--model", str(model), "--threads", "1", "--out", str(out)]) == 0
+        assert "hidden by mode " + mode in capsys.readouterr().out
+        done = load_painting(out)
+        mine, _ = done.arrays(done.by_author("me"))
+        props, _ = done.arrays(done.by_author("model"))
+        kept = np.abs(strokes[:, None, :] - mine[None, :, :]).max(-1).min(1) < 1e-4  # (JSON rounds)
+        hidden = strokes[~kept]
+        assert 0 < len(mine) < len(strokes) and len(hidden) == len(strokes) - len(mine)
+        assert len(props) > 0 and np.isfinite(props).all()
+        # the proposals go where the hidden strokes painted
+        assert _near_hidden(props, hidden).mean() > 0.95, mode
+        found[(mode, p)] = (len(hidden), len(props))
+    # a larger masked square (context ratio 0.4, not 0.8) hides more and gets more proposals
+    assert found[("square", 0.4)][0] > 2 * found[("square", 0.8)][0]
+    assert found[("square", 0.4)][1] > 1.5 * found[("square", 0.8)][1]
+    # bad arguments: one line naming the allowed values
+    bad = ["painting", "complete", str(src), "--model", str(model), "--out", str(tmp_path / "x.json")]
+    assert main([*bad, "--mode", "squares"]) == 2
+    err = capsys.readouterr().err
+    assert "--mode 'squares'" in err and "random, block, level, square" in err and "'square'?" in err
+    with pytest.raises(SystemExit) as exit_:
+        main([*bad, "--mode", "random", "--p", "1.5"])
+    assert exit_.value.code == 2 and "--p" in capsys.readouterr().err
+    assert not (tmp_path / "x.json").exists()

@@ -1,0 +1,73 @@
+"""Extending a stroke dataset with the crops of new sources (issue 16: matplotlib's sample images)."""
+
+import numpy as np
+import pytest
+
+from engines.painting.data import MPL_IMAGES, load_dataset, matplotlib_image, save_dataset
+from engines.painting.decompose import level_sizes
+
+
+def test_matplotlib_sample_images_load_as_rgb():
+    pytest.importorskip("matplotlib")
+    for name in MPL_IMAGES:
+        img = matplotlib_image(name)
+        assert img.ndim == 3 and img.shape[2] == 3 and min(img.shape[:2]) >= 100, name
+        assert img.min() >= 0 and img.max() <= 1 and img.std() > 0.05, name
+    mri = matplotlib_image("s1045.ima.gz")
+    assert mri.shape == (256, 256, 3) and mri.max() == 1.0
+    assert np.abs(np.diff(mri[..., 0], axis=1)).mean() < 0.5 * mri.std()  # an image, not byte noise
+    with pytest.raises(ValueError, match="known ones"):
+        matplotlib_image("nope.png")
+
+
+def test_extend_appends_training_crops_and_keeps_the_rest_byte_identical(tmp_path, capsys):
+    from engines.__main__ import main
+
+    pytest.importorskip("matplotlib")
+    rng = np.random.default_rng(0)
+    levels = np.repeat(np.arange(3), level_sizes(20))
+    old = {
+        "params": rng.random((4, 20, 8)).astype(np.float32),
+        "levels": levels,
+        "split": np.array([0, 1, 2, 0]),
+        "source": np.array(["astronaut#0", "coffee#0", "cat#0", "lfw:3~1"]),
+        "psnr": np.ones(4, np.float32),
+        "size": np.int64(16),
+    }
+    save_dataset(old, tmp_path / "old.npz", half=True)
+    before = load_dataset(tmp_path / "old.npz")
+    out = tmp_path / "new.npz"
+    args = ["painting", "dataset", "--extend", str(tmp_path / "old.npz"), "--out", str(out), "--half"]
+    extra = ["--crops", "2", "--iters", "2", "--batch", "3", "--jitter", "0.15", "--threads", "1"]
+    sources = "mpl:Minduka_Present_Blue_Pack.png,mpl:s1045.ima.gz"
+    assert main([*args, "--sources", sources, *extra]) == 0
+    assert "8 paintings (4 of" in capsys.readouterr().out
+    d = load_dataset(out)
+    assert d["params"].shape == (8, 20, 8) and d["params"].dtype == np.float32
+    np.testing.assert_array_equal(d["levels"], levels)
+    assert int(d["size"]) == 16
+    # the old paintings first, as they were: held out and validation byte for byte
+    assert d["params"][:4].tobytes() == before["params"].tobytes()
+    kept = before["split"] != 0
+    assert d["params"][:4][kept].tobytes() == old["params"][kept].tobytes()
+    assert list(d["split"]) == [0, 1, 2, 0, 0, 0, 0, 0]
+    assert list(d["source"][:4]) == list(old["source"])
+    assert list(d["source"][4:]) == [
+        "mpl:Minduka_Present_Blue_Pack.png#0",
+        "mpl:Minduka_Present_Blue_Pack.png#1",
+        "mpl:s1045.ima.gz#0",
+        "mpl:s1045.ima.gz#1",
+    ]
+    assert np.isfinite(d["psnr"][4:]).all() and d["psnr"][4:].min() > 5
+    new = d["params"][4:]
+    assert new.min() >= 0 and new.max() <= 1 and new.std() > 0.05
+    # refused: a source the dataset has, a held-out one, an unknown one, --sources alone
+    assert main([*args[:-1], "--sources", "mpl:s1045.ima.gz", "--extend", str(out), *extra]) == 2
+    assert "mpl:s1045.ima.gz' is in the dataset already" in capsys.readouterr().err
+    assert main([*args, "--sources", "coffee", *extra]) == 2
+    assert "held out" in capsys.readouterr().err
+    assert main([*args, "--sources", "mpl:grace_hoper.jpg", *extra]) == 2
+    assert "did you mean 'mpl:grace_hopper.jpg'" in capsys.readouterr().err
+    assert main(["painting", "dataset", "--out", str(tmp_path / "x.npz"), "--sources", "matplotlib"]) == 2
+    assert "--extend and --sources go together" in capsys.readouterr().err
+    assert not (tmp_path / "x.npz").exists()
