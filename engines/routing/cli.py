@@ -174,6 +174,12 @@ def add_parser(subparsers) -> None:
     s.add_argument("--minutes", type=positive_float, default=None, help="override the wall-time budget")
     s.add_argument("--steps", type=count, default=None, help="override the number of training steps")
     s.add_argument("--checkpoints", default=None, help="also save the weights every 100 steps in this folder")
+    s.add_argument(
+        "--average-last",
+        type=count,
+        default=None,
+        help="ship the mean of the weights at the last K 100-step marks instead of the last step's",
+    )
     s.add_argument("--init", default=None, help="continue training these weights (a routenet.state)")
     s.set_defaults(func=_train)
     p.set_defaults(func=lambda a: (p.print_help(), 2)[1])

@@ -179,16 +179,22 @@ def main(args) -> int:
     bar = tqdm(total=cfg.steps if cfg.steps < 1000 else None, file=sys.stderr, unit="batch")
     t0 = time.perf_counter()
     ckpt = getattr(args, "checkpoints", None)
+    last_k = int(getattr(args, "average_last", None) or 0)
+    marks: list[dict] = []  # the weights at the last ``last_k`` 100-step marks
     for step, kind, c, loss, el, m in train(cfg, init=init):
         model = m
         if ckpt and step % 100 == 99:
             Path(ckpt).mkdir(parents=True, exist_ok=True)
             save_model(Path(ckpt) / f"step{step + 1:05d}.state", model)
+        if last_k and step % 100 == 99:
+            marks = [*marks, {k: v.detach().clone() for k, v in model.state_dict().items()}][-last_k:]
         curve.append((step, kind, round(c, 5), round(loss, 6), round(el, 2)))
         bar.update(1)
         bar.set_postfix_str(f"{kind} cost {c:.3f}")
     bar.close()
     wall = time.perf_counter() - t0
+    if marks:  # the mean of the weights at the last marks (a steadier model than the last step's)
+        model.load_state_dict({k: sum(w[k].float() for w in marks) / len(marks) for k in marks[0]})
     out.mkdir(parents=True, exist_ok=True)
     save_model(out / "routenet.state", model)
     data_dir = DEFAULT_PBF.parent.parent
@@ -199,7 +205,8 @@ def main(args) -> int:
         "command": f"python -m engines routing train --config {args.config} --seed {cfg.seed} --out {args.out}"
         + (f" --minutes {args.minutes}" if args.minutes is not None else "")
         + (f" --steps {args.steps}" if getattr(args, "steps", None) is not None else "")
-        + (f" --init {args.init}" if getattr(args, "init", None) else ""),
+        + (f" --init {args.init}" if getattr(args, "init", None) else "")
+        + (f" --average-last {last_k}" if last_k else ""),
         "config": {**asdict(cfg), "model": cfg.model.to_dict()},
         "parameters": model.num_parameters(),
         "data": "generated each step: uniform / clustered CVRP, asymmetric city ACVRP and ATSP sampled from "
