@@ -807,8 +807,16 @@ def sample_job(
     recolour_strength: float = 0.0,
     recolour_during: bool = False,
     recolour_reach: float = 0.0,
+    paints: list | None = None,
 ) -> Job:
-    """:func:`sample` as a job: yields Progress after each DDIM step (stoppable), returns the strokes."""
+    """:func:`sample` as a job: yields Progress after each DDIM step (stoppable), returns the strokes.
+
+    ``paints`` (with ``recolour_during``): for each painting of the batch, the context paint that its
+    generated strokes read their colour from, (paint x coverage (S, S, 3), coverage (S, S)) over the
+    painting's unit canvas, or None for the paint of its own context (:func:`_context_paint` with
+    ``recolour_reach``). A regional window over a hole passes the paint of the whole canvas around it
+    (:func:`engines.painting.regions.canvas_paint`).
+    """
     cfg = model.cfg
     context = np.asarray(context, np.float32)
     if context.ndim == 2:
@@ -854,10 +862,18 @@ def sample_job(
     if not 0.0 < temperature <= 2.0:
         raise ValueError(f"temperature = {temperature}: allowed range is (0, 2]")
     x = torch.randn((bb, n, 8), generator=gen) * float(temperature)
+    given = [None] * b if paints is None else list(paints)
     paints = None
     if recolour_during and recolour_strength > 0:
         with _one_thread():
-            paints = [_context_paint(context[i][ctx_mask[i]], RECOLOUR_PX, recolour_reach) for i in range(b)]
+            if len(given) != b:
+                raise ValueError(f"paints: {len(given)} for {b} paintings")
+            paints = [
+                given[i]
+                if given[i] is not None
+                else _context_paint(context[i][ctx_mask[i]], RECOLOUR_PX, recolour_reach)
+                for i in range(b)
+            ]
     no_drop = torch.zeros(bb, dtype=torch.bool)
     all_drop = torch.ones(bb, dtype=torch.bool)
     use_cfg = guidance != 1.0 and bool(ctx.any())

@@ -25,6 +25,16 @@ margin), and each window the completion needs is one painting for the model:
 
 The number of proposals thus grows with the area to fill, and the cost with
 the number of windows the target touches, not with the number of strokes.
+
+A window with little or no context (inside a masked hole, over bare canvas)
+would paint the model's own unconditional strokes, in colours foreign to the
+painting. A window with fewer than :data:`MIN_CONTEXT` times ``cap`` context
+strokes therefore reads the context of a margin grown until it holds that
+many (:func:`grow_window`; the strokes beyond its square lie at its edge, and
+it paints its own square at its own scale), and its strokes take the colour
+of the whole canvas's paint, whose bare parts carry the colour of the nearest
+paint (:func:`canvas_paint`). Where such a window's core is still bare after
+the pass, a second pass over it reads the first pass's strokes as context.
 """
 
 from __future__ import annotations
@@ -47,6 +57,9 @@ __all__ = [
     "slots_by_size",
     "complete_regions_job",
     "masked_target",
+    "grow_window",
+    "canvas_paint",
+    "window_paint",
 ]
 
 #: side, in pixels, of the map of canvas coverage that tells empty from painted canvas
@@ -66,6 +79,16 @@ MIN_PART = 0.1
 WINDOW_BATCH = 4
 #: below this part of the canvas empty, the canvas counts as full (proposals go anywhere)
 MIN_EMPTY = 0.01
+#: a window whose outer square holds fewer context strokes than this part of ``cap`` is context-poor (it lies
+#: over a hole or bare canvas): its margin grows until it holds that many, and its strokes read their colour
+#: from the paint of the whole canvas around the hole (:func:`canvas_paint`); chosen on the validation split
+MIN_CONTEXT = 0.1
+#: a context-poor window's margin grows by this factor a step
+GROW = 1.5
+#: side, in pixels, of the whole canvas's context paint that context-poor windows read their colour from
+PAINT_PX = 128
+#: standard deviation, in pixels of that paint, of the blur that smooths its fill of bare canvas
+FILL_BLUR = 2.0
 
 
 @dataclass(frozen=True)
@@ -235,11 +258,16 @@ def slots_by_size(
 
 
 def window_context(
-    window: Window, params: np.ndarray, level_sizes: list[int]
+    window: Window, params: np.ndarray, level_sizes: list[int], reads: Window | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One window's model input: (context (N, 8), mask (N,), levels (N,)), see :func:`slots_by_size`."""
+    """One window's model input: (context (N, 8), mask (N,), levels (N,)), see :func:`slots_by_size`.
+
+    The context is the strokes in the window with its margin, or in ``reads`` (the same window with a
+    wider margin, :func:`grow_window`): those beyond the window's own square then lie at its edge (their
+    centres clipped to it), so the model paints the window at its own scale, next to the painting around.
+    """
     params = np.asarray(params, np.float32).reshape(-1, 8)
-    inside = params[window.holds(params[:, :2], outer=True)]
+    inside = params[(reads or window).holds(params[:, :2], outer=True)]
     return slots_by_size(window.to_window(inside), level_sizes)
 
 
@@ -313,6 +341,70 @@ def masked_target(
     return keep, target
 
 
+def grow_window(window: Window, xy: np.ndarray, least: int, factor: float = GROW) -> Window:
+    """``window`` with its margin grown until its outer square holds ``least`` of the points ``xy`` (K, 2).
+
+    The core (the area the window paints) stays; only the context it reads
+    grows. The margin starts at a quarter of the side at least and grows by
+    ``factor`` a step, until the outer square holds enough points or covers
+    the whole canvas.
+    """
+    w = window
+    if least <= 0 or int(w.holds(xy, outer=True).sum()) >= least:
+        return w
+    margin = max(w.margin, 0.25 * w.side)
+    while True:
+        w = Window(w.x0, w.y0, w.side, margin)
+        if int(w.holds(xy, outer=True).sum()) >= least or w.outer[2] >= 1.0:
+            return w
+        margin *= factor
+
+
+def canvas_paint(
+    params: np.ndarray, opacity: np.ndarray | None = None, size: int = PAINT_PX
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """The context paint of the whole canvas with its bare parts filled: (colour (S, S, 3), coverage (S, S)).
+
+    The strokes (M, 8) are rendered on white and on black (as
+    :func:`engines.painting.model.context_colours` does); each bare pixel takes
+    the colour of the nearest paint (smoothed by a Gaussian of
+    :data:`FILL_BLUR` pixels) for its bare part, so the coverage is 1
+    everywhere: a stroke proposed in a hole, however far from its edge, reads
+    the colour of the painting around it. None without strokes.
+    """
+    from scipy.ndimage import distance_transform_edt, gaussian_filter
+
+    from engines.painting.render import render_fast
+
+    params = np.asarray(params, np.float64).reshape(-1, 8)
+    if len(params) == 0:
+        return None
+    white = render_fast(params, opacity, size=size)
+    black = render_fast(params, opacity, size=size, background=(0.0, 0.0, 0.0))
+    cov = np.clip(1.0 - (white - black).mean(-1), 0.0, 1.0)
+    colour = np.clip(black / np.maximum(cov, 1e-6)[..., None], 0.0, 1.0)
+    painted = cov >= EMPTY_BELOW
+    if not painted.any():
+        painted = cov >= cov.max()
+    idx = distance_transform_edt(~painted, return_distances=False, return_indices=True)
+    near = colour[idx[0], idx[1]]
+    near = np.stack([gaussian_filter(near[..., c], FILL_BLUR, mode="nearest") for c in range(3)], -1)
+    paint = black + (1.0 - cov)[..., None] * near
+    return paint, np.ones_like(cov)
+
+
+def window_paint(
+    window: Window, paint: tuple[np.ndarray, np.ndarray], size: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The part of the canvas paint (:func:`canvas_paint`) under the window's outer square, at ``size`` px."""
+    black, cov = paint
+    big = cov.shape[0]
+    x0, y0, s = window.outer
+    u = np.clip(((x0 + (np.arange(size) + 0.5) / size * s) * big).astype(int), 0, big - 1)
+    v = np.clip(((y0 + (np.arange(size) + 0.5) / size * s) * big).astype(int), 0, big - 1)
+    return black[np.ix_(v, u)], cov[np.ix_(v, u)]
+
+
 def complete_regions_job(
     model,
     params: np.ndarray,
@@ -329,6 +421,7 @@ def complete_regions_job(
     drop_spread: float = 0.0,
     cap: int | None = None,
     margin: float = 0.125,
+    min_context: float = MIN_CONTEXT,
 ) -> Job:
     """Propose strokes for a canvas of any size (see the module docstring); returns (K, 8) canvas strokes.
 
@@ -340,25 +433,103 @@ def complete_regions_job(
     ``drop_spread`` > 0 leaves out strokes over varied context paint
     (:func:`engines.painting.model.discordant`). ``cap`` is the most context
     strokes in a window (default: 60 % of the model's slots, so that every
-    window has room to propose). Yields Progress after each DDIM step.
+    window has room to propose). A window whose outer square holds fewer than ``min_context`` times ``cap``
+    context strokes (over a hole or bare canvas) reads the context of a wider margin (:func:`grow_window`)
+    and, with the colour guidance on, the colour of the whole canvas's paint around it
+    (:func:`canvas_paint`); where its core is still bare, a second pass refills it (0 turns all this off).
+    Yields Progress after each DDIM step.
     """
-    from engines.painting.decompose import level_sizes as split_levels
-    from engines.painting.model import consensus_fit, discordant, sample_job
-
     params = np.asarray(params, np.float32).reshape(-1, 8)
-    n = model.cfg.n_strokes
-    cap = int(cap if cap is not None else max(1, round(0.6 * n)))
+    cap = int(cap if cap is not None else max(1, round(0.6 * model.cfg.n_strokes)))
     if not 0 <= margin <= 1:
         raise ValueError(f"margin = {margin}: allowed range is [0, 1]")
+    if min_context < 0:
+        raise ValueError(f"min_context = {min_context}: must be at least 0")
     if target is None:
         target = target_map(params, opacity, region)
+    kw = dict(
+        steps=steps,
+        guidance=guidance,
+        samples=samples,
+        recolour_strength=recolour_strength,
+        reach=reach,
+        drop_spread=drop_spread,
+        cap=cap,
+        margin=margin,
+        least=int(round(min_context * cap)),
+    )
+    new, poor_cores = yield from _progress(_complete_pass(model, params, opacity, target, seed, **kw), "")
+    if not poor_cores.any() or len(new) == 0:
+        return new
+    # a grown window keeps only the strokes in its core, a small part of what it paints: where its core is
+    # still bare, a second pass reads the first pass's strokes as context
+    op = np.ones(len(params)) if opacity is None else np.asarray(opacity, np.float64).reshape(-1)
+    both, both_op = np.vstack([params, new]), np.concatenate([op, np.ones(len(new))])
+    left = target & poor_cores & empty_map(both, both_op)
+    left &= open_map(left, 2)  # (not single bare pixels)
+    if left.mean() < MIN_EMPTY:
+        return new
+    refill = _complete_pass(model, both, both_op, left, seed + 104_729, min_part=0.0, **kw)
+    more, _ = yield from _progress(refill, "refill: ")
+    return np.vstack([new, more]).astype(np.float32)
+
+
+def _progress(job, prefix: str):
+    """Drive a pass, yielding its Progress with ``prefix`` on its message; returns its result."""
+    try:
+        while True:
+            pr = next(job)
+            yield Progress(pr.done, pr.total, prefix + pr.message)
+    except StopIteration as stop:
+        return stop.value
+
+
+def _complete_pass(
+    model,
+    params: np.ndarray,
+    opacity: np.ndarray | None,
+    target: np.ndarray,
+    seed: int,
+    *,
+    steps: int,
+    guidance: float,
+    samples: int,
+    recolour_strength: float,
+    reach: float,
+    drop_spread: float,
+    cap: int,
+    margin: float,
+    least: int,
+    min_part: float = MIN_PART,
+):
+    """One pass of :func:`complete_regions_job` over the windows whose core holds more than ``min_part``
+    of ``target``: returns (strokes (K, 8), (S, S) bool: the cores of the windows that were context-poor)."""
+    from engines.painting.decompose import level_sizes as split_levels
+    from engines.painting.model import RECOLOUR_PX, consensus_fit, discordant, sample_job
+
+    n = model.cfg.n_strokes
+    size = target.shape[0]
+    cores = np.zeros((size, size), bool)
     painted = 1.0 - float(empty_map(params, opacity).mean()) if len(params) else 1.0
     windows = plan_windows(params, cap, margin, side=window_side(len(params), painted, cap, margin))
-    chosen = [windows[i] for i in target_windows(windows, target, MIN_PART)]
+    chosen = [windows[i] for i in target_windows(windows, target, min_part)]
     if not chosen:
-        return np.zeros((0, 8), np.float32)
+        return np.zeros((0, 8), np.float32), cores
+    poor = [int(w.holds(params[:, :2], outer=True).sum()) < least for w in chosen]
+    for w, p in zip(chosen, poor, strict=True):
+        if p:
+            a0, b0 = int(np.floor(w.x0 * size)), int(np.floor(w.y0 * size))
+            cores[b0 : int(np.ceil((w.y0 + w.side) * size)), a0 : int(np.ceil((w.x0 + w.side) * size))] = True
+    # a context-poor window reads the context of a wider margin, and paints its own square at its own scale
+    reads = [grow_window(w, params[:, :2], least) if p else w for w, p in zip(chosen, poor, strict=True)]
+    paints = [None] * len(chosen)
+    if any(poor) and recolour_strength > 0 and len(params):
+        whole = canvas_paint(params, opacity)
+        paints = [
+            window_paint(w, whole, RECOLOUR_PX) if p else None for w, p in zip(chosen, poor, strict=True)
+        ]
     sizes = split_levels(n)
-    built = [window_context(w, params, sizes) for w in chosen]
+    built = [window_context(w, params, sizes, r) for w, r in zip(chosen, reads, strict=True)]
     contexts = np.stack([b[0] for b in built])
     masks = np.stack([b[1] for b in built])
     levels = built[0][2]
@@ -378,6 +549,7 @@ def complete_regions_job(
             recolour_strength=recolour_strength,
             recolour_during=True,
             recolour_reach=reach,
+            paints=paints[sl],
         )
         try:
             while True:
@@ -403,4 +575,4 @@ def complete_regions_job(
     strokes = np.concatenate(kept)
     key = np.concatenate(keys)
     order = np.lexsort((key[:, 1], key[:, 0]))  # coarse levels first, then larger first
-    return strokes[order].astype(np.float32)
+    return strokes[order].astype(np.float32), cores

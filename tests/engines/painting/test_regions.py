@@ -208,3 +208,69 @@ def test_the_complete_command_hides_part_of_a_big_canvas_and_refills_it(tmp_path
         main([*bad, "--mode", "random", "--p", "1.5"])
     assert exit_.value.code == 2 and "--p" in capsys.readouterr().err
     assert not (tmp_path / "x.json").exists()
+
+
+def test_a_window_inside_a_hole_reads_context_and_paints_the_colours_around_it():
+    import torch
+
+    from engines.painting.model import ModelConfig, StrokeDenoiser
+    from engines.painting.regions import canvas_paint, grow_window, window_paint
+
+    torch.manual_seed(0)
+    model = StrokeDenoiser(
+        ModelConfig(n_strokes=20, d_model=16, layers=1, heads=2, timesteps=50, prediction="x0")
+    )
+    torch.nn.init.normal_(model.out.weight, std=0.5)  # (untrained: strokes of any colour all over a window)
+    g = 5
+    strokes = _canvas([c for c in range(g * g) if c not in (6, 7, 8, 11, 12, 13, 16, 17, 18)], 40, g, seed=3)
+    paint = np.array([0.8, 0.35, 0.2], np.float32)  # one colour around a 3 x 3 hole in the middle
+    strokes[:, 5:8] = np.clip(paint + np.random.default_rng(3).normal(0, 0.03, (len(strokes), 3)), 0, 1)
+    hole = np.zeros((64, 64), bool)
+    hole[int(64 * 1.2 / g) : int(64 * 3.8 / g), int(64 * 1.2 / g) : int(64 * 3.8 / g)] = True
+    # a window in the middle of the hole holds no context of its own; grown, it reads the painting around
+    middle = Window(2 / g, 2 / g, 1 / g, 0.25 / g)
+    assert middle.holds(strokes[:, :2], outer=True).sum() == 0
+    grown = grow_window(middle, strokes[:, :2], 12)
+    assert grown.holds(strokes[:, :2], outer=True).sum() >= 12 and grown.side == middle.side
+    ctx, mask, _ = window_context(middle, strokes, level_sizes(20), grown)
+    assert mask.sum() >= 12 and (ctx[mask, :2] >= 0).all() and (ctx[mask, :2] <= 1).all()
+    # the canvas paint carries the colour around the hole into it
+    black, cov = window_paint(middle, canvas_paint(strokes), 16)
+    np.testing.assert_allclose(cov, 1.0)
+    assert np.abs(black - paint).max() < 0.1
+    errors, covered = {}, {}
+    for mc in (0.0, 0.1):  # (0: every window reads only its own margin, as before)
+        out = drive_job(
+            complete_regions_job(
+                model,
+                strokes,
+                target=hole,
+                steps=3,
+                seed=0,
+                cap=12,
+                recolour_strength=1.0,
+                reach=0.2,
+                min_context=mc,
+            )
+        )[0]
+        assert len(out) > 20 and _in_hole(out, g).mean() > 0.95
+        errors[mc], covered[mc] = _paint_error(out, hole, paint)
+    # the proposals' paint in the hole, measured: colour error 0.41 over 22 px before, 0.085 over 123 px with
+    # the context of the grown margins and the canvas paint
+    assert errors[0.1] < 0.15 < 0.3 < errors[0.0]
+    assert covered[0.1] > 3 * covered[0.0]
+
+
+def _in_hole(strokes: np.ndarray, g: int) -> np.ndarray:
+    return ((strokes[:, :2] >= 1 / g) & (strokes[:, :2] <= 4 / g)).all(1)
+
+
+def _paint_error(strokes: np.ndarray, where: np.ndarray, colour: np.ndarray) -> tuple[float, int]:
+    """Mean absolute colour error of the paint of ``strokes`` against ``colour`` over the pixels of
+    ``where`` (64 x 64) that they cover, and how many they cover."""
+    from engines.painting.render import render_fast
+
+    black = render_fast(strokes, size=64, background=(0.0, 0.0, 0.0))
+    cov = 1.0 - (render_fast(strokes, size=64) - black).mean(-1)
+    m = where & (cov > 0.5)
+    return float(np.abs(black[m] / cov[m, None] - colour).mean()), int(m.sum())
