@@ -77,7 +77,9 @@ class PaintingEngine(Engine[PaintingParams, PaintingSnapshot]):
             self.seed = int(seed)
         if getattr(self, "_share", None) is None:
             # (in a shared session the painting belongs to the room: Reset keeps it)
+            before = self.doc.version if hasattr(self, "doc") else -1
             self.doc = Painting()
+            self.doc.version = before + 1  # versions only grow: views that follow them refresh
             self.cache = CanvasCache(self.params.canvas_px, self.doc.background, footprint=True)
         self.undo_stack: list[tuple[str, list[Stroke]]] = []
         self.redo_stack: list[tuple[str, list[Stroke]]] = []
@@ -293,8 +295,10 @@ class PaintingEngine(Engine[PaintingParams, PaintingSnapshot]):
         """Replace the document (after reading a file: errors happen before this).
 
         While sharing, the others see the old strokes go and the new ones come
-        (with ids of this replica, so a file opened by two people does not clash).
+        (with ids of this replica, so a file opened by two people does not clash). The new document's
+        version follows the old one's, so that every view that follows versions shows it.
         """
+        before = self.doc.version
         if self._share is not None:
             old = self.doc.ordered()
             fresh = Painting(background=doc.background)
@@ -309,6 +313,7 @@ class PaintingEngine(Engine[PaintingParams, PaintingSnapshot]):
             self._tell("remove", old)
             self._tell("add", made)
             doc = fresh
+        doc.version = max(doc.version, before + 1)
         self.doc = doc
         self.cache = CanvasCache(self.params.canvas_px, doc.background, footprint=True)
         self.undo_stack.clear()

@@ -193,6 +193,22 @@ def test_files_open_save_export_and_bad_json(panel, qtbot, tmp_path):
     qtbot.waitUntil(lambda: panel._snap.n_strokes == n, timeout=30000)
 
 
+def test_a_file_opened_into_a_new_window_fills_the_stroke_list(panel, qtbot, tmp_path):
+    """A file opened first thing (its version counter as read, 0, like the empty canvas's) is listed."""
+    from engines.painting.strokes import Painting, save_painting
+
+    doc = Painting()
+    for k in range(5):
+        doc.add(np.array([0.2 + 0.1 * k, 0.5, 0.1, 0.05, 0.0, 0.8, 0.2, 0.1]), author="file")
+    doc.version = 0
+    save_painting(doc, tmp_path / "five.json")
+    qtbot.waitUntil(lambda: panel.table.rowCount() == 0 and panel.table._version >= 0, timeout=30000)
+    assert panel.open_json(tmp_path / "five.json")
+    qtbot.waitUntil(lambda: panel._snap.n_strokes == 5, timeout=30000)
+    qtbot.waitUntil(lambda: panel.table.rowCount() == 5, timeout=30000)  # was: an empty list
+    assert {panel.table.item(r, 1).text() for r in range(5)} == {"file"}
+
+
 def test_timelapse_replay(panel, qtbot):
     _drag(qtbot, panel.canvas, [(0.1, 0.5), (0.9, 0.5)])
     qtbot.waitUntil(lambda: panel._snap.n_strokes > 3, timeout=30000)
