@@ -249,11 +249,11 @@ def test_warm_pyvrp_with_a_cold_acceptance_starts_from_the_routes_and_stops_when
     assert not [t for t in threading.enumerate() if t.name == "pyvrp-solve"]
 
 
-def test_neural_ls_hands_over_to_pyvrp_only_with_time_left(data_dir, monkeypatch):
-    """With HANDOFF_MIN_S or more left, neural+ls ends in PyVRP from its best; capped runs never do."""
-    from engines.routing import pyvrp_bridge, solvers
+@pytest.fixture
+def pyvrp_calls(monkeypatch):
+    """The keyword arguments of every PyVRP search neural+ls starts (the search itself runs)."""
+    from engines.routing import pyvrp_bridge
 
-    p = load_problem(data_dir / "cvrplib" / "X-n101-k25.vrp")
     calls = []
     real = pyvrp_bridge.pyvrp_search
 
@@ -262,6 +262,15 @@ def test_neural_ls_hands_over_to_pyvrp_only_with_time_left(data_dir, monkeypatch
         return real(problem, time_limit, **kw)
 
     monkeypatch.setattr(pyvrp_bridge, "pyvrp_search", spy)
+    return calls
+
+
+def test_neural_ls_hands_over_to_pyvrp_only_with_time_left(data_dir, monkeypatch, pyvrp_calls):
+    """With HANDOFF_MIN_S or more left, neural+ls ends in PyVRP from its best; capped runs never do."""
+    from engines.routing import solvers
+
+    p = load_problem(data_dir / "cvrplib" / "X-n101-k25.vrp")
+    calls = pyvrp_calls
     monkeypatch.setattr(solvers, "HANDOFF_SHARE", 0.0)
     monkeypatch.setattr(solvers, "HANDOFF_MIN_S", 0.5)
     seen = []
@@ -282,19 +291,12 @@ def test_neural_ls_hands_over_to_pyvrp_only_with_time_left(data_dir, monkeypatch
     assert not calls
 
 
-def test_neural_ls_with_time_windows_hands_over_to_a_cold_pyvrp(data_dir, monkeypatch):
+def test_neural_ls_with_time_windows_hands_over_to_a_cold_pyvrp(data_dir, monkeypatch, pyvrp_calls):
     """With time windows PyVRP's stage starts cold (a warm start hurt it there); the best is kept."""
-    from engines.routing import pyvrp_bridge, solvers
+    from engines.routing import solvers
 
     p = load_problem(data_dir / "solomon" / "C101.txt")
-    calls = []
-    real = pyvrp_bridge.pyvrp_search
-
-    def spy(problem, time_limit, **kw):
-        calls.append(kw)
-        return real(problem, time_limit, **kw)
-
-    monkeypatch.setattr(pyvrp_bridge, "pyvrp_search", spy)
+    calls = pyvrp_calls
     monkeypatch.setattr(solvers, "HANDOFF_SHARE_TW", 0.0)
     monkeypatch.setattr(solvers, "HANDOFF_MIN_S", 0.5)
     seen = []
