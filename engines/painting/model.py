@@ -214,7 +214,7 @@ def context_patches(params: np.ndarray, ctx_mask: np.ndarray, grid: int) -> np.n
     white and on black; the pixel values on white (RGB) and the paint coverage
     ``1 - transmittance`` are scaled to [-1, 1] and cut into PATCH x PATCH patches.
     """
-    from engines.painting.render import render_fast
+    from engines.painting.render import render_coverage
 
     params = np.asarray(params, np.float64)
     ctx_mask = np.asarray(ctx_mask, bool).reshape(params.shape[:2])
@@ -222,11 +222,9 @@ def context_patches(params: np.ndarray, ctx_mask: np.ndarray, grid: int) -> np.n
     size = grid * PATCH
     img = np.empty((b, size, size, 4), np.float32)
     for i in range(b):
-        c = params[i][ctx_mask[i]]
-        white = render_fast(c, size=size)
-        black = render_fast(c, size=size, background=(0.0, 0.0, 0.0))
+        white, _, coverage = render_coverage(params[i][ctx_mask[i]], size=size)
         img[i, ..., :3] = white
-        img[i, ..., 3] = 1.0 - (white - black).mean(-1)
+        img[i, ..., 3] = coverage
     img = img * 2 - 1
     pt = img.reshape(b, grid, PATCH, grid, PATCH, 4).transpose(0, 1, 3, 2, 4, 5)
     return np.ascontiguousarray(pt.reshape(b, grid * grid, PATCH * PATCH * 4))
@@ -314,14 +312,13 @@ def _context_paint(
     A stroke over a gap between context strokes then reads the colour around
     the gap instead of keeping its own.
     """
-    from engines.painting.render import render_fast
+    from engines.painting.render import render_coverage
 
     context = np.asarray(context, np.float64).reshape(-1, 8)
     if len(context) == 0:
         return None
-    white = render_fast(context, size=size)
-    black = render_fast(context, size=size, background=(0.0, 0.0, 0.0))
-    cov = np.clip(1.0 - (white - black).mean(-1), 0.0, 1.0)
+    _, black, cov = render_coverage(context, size=size)
+    cov = np.clip(cov, 0.0, 1.0)
     if reach > 0:
         from scipy.ndimage import gaussian_filter
 

@@ -188,15 +188,12 @@ def plan_windows(
 
 def empty_map(params: np.ndarray, opacity: np.ndarray | None = None, size: int = COVER_PX) -> np.ndarray:
     """(size, size) bool: the canvas pixels that the strokes (M, 8) paint less than :data:`EMPTY_BELOW`."""
-    from engines.painting.render import render_fast
+    from engines.painting.render import render_coverage
 
     params = np.asarray(params, np.float64).reshape(-1, 8)
     if len(params) == 0:
         return np.ones((size, size), bool)
-    white = render_fast(params, opacity, size=size)
-    black = render_fast(params, opacity, size=size, background=(0.0, 0.0, 0.0))
-    coverage = 1.0 - (white - black).mean(-1)
-    return coverage < EMPTY_BELOW
+    return render_coverage(params, opacity, size=size)[2] < EMPTY_BELOW
 
 
 def _in_map(xy: np.ndarray, where: np.ndarray) -> np.ndarray:
@@ -374,14 +371,13 @@ def canvas_paint(
     """
     from scipy.ndimage import distance_transform_edt, gaussian_filter
 
-    from engines.painting.render import render_fast
+    from engines.painting.render import render_coverage
 
     params = np.asarray(params, np.float64).reshape(-1, 8)
     if len(params) == 0:
         return None
-    white = render_fast(params, opacity, size=size)
-    black = render_fast(params, opacity, size=size, background=(0.0, 0.0, 0.0))
-    cov = np.clip(1.0 - (white - black).mean(-1), 0.0, 1.0)
+    _, black, cov = render_coverage(params, opacity, size=size)
+    cov = np.clip(cov, 0.0, 1.0)
     colour = np.clip(black / np.maximum(cov, 1e-6)[..., None], 0.0, 1.0)
     painted = cov >= EMPTY_BELOW
     if not painted.any():

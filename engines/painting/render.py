@@ -42,7 +42,16 @@ import numba
 import numpy as np
 import torch
 
-__all__ = ["EDGE", "render", "render_fast", "composite_fast", "stroke_alpha", "CanvasCache", "to_uint8"]
+__all__ = [
+    "EDGE",
+    "render",
+    "render_fast",
+    "render_coverage",
+    "composite_fast",
+    "stroke_alpha",
+    "CanvasCache",
+    "to_uint8",
+]
 
 #: soft-edge half width, as a fraction of the stroke's half thickness
 EDGE = 0.35
@@ -363,6 +372,19 @@ def render_fast(
     img = np.empty((size, size, 3), dtype=np.float64)
     img[...] = np.asarray(background, dtype=np.float64).reshape(1, 1, 3)
     return composite_fast(img, params, opacity, footprint=footprint)
+
+
+def render_coverage(
+    params: np.ndarray, opacity: np.ndarray | None = None, size: int = 256
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(on white (S, S, 3), on black (S, S, 3), coverage (S, S)) of strokes (N, 8).
+
+    The render on black is the paint times its coverage; the coverage (how much
+    paint lies on each pixel, 0 on bare canvas) is what the two renders differ by.
+    """
+    white = render_fast(params, opacity, size=size)
+    black = render_fast(params, opacity, size=size, background=(0.0, 0.0, 0.0))
+    return white, black, 1.0 - (white - black).mean(-1)
 
 
 def to_uint8(img: np.ndarray | torch.Tensor) -> np.ndarray:
