@@ -304,3 +304,26 @@ def test_neural_ls_with_time_windows_hands_over_to_a_cold_pyvrp(data_dir, monkey
     result, completed = drive_job(job, seen.append, lambda: bool(calls) and len(seen) > 3)
     assert not completed and len(calls) == 1 and calls[0]["initial_routes"] is None
     assert result.feasible and result.cost == evaluate(p, result.routes).cost
+
+
+def test_neural_ls_on_asymmetric_distances_hands_over_to_a_cold_pyvrp(data_dir, monkeypatch, pyvrp_calls):
+    """Asymmetric distances (no time windows): PyVRP's stage starts cold, and a symmetric copy of the
+    same instance starts it from the neural solution (the hand-over rule of solvers.HANDOFF_START)."""
+    from engines.routing import solvers
+
+    sym = load_problem(data_dir / "cvrplib" / "X-n101-k25.vrp")
+    D = np.array(sym.distance, dtype=float)
+    D[np.triu_indices_from(D, 1)] *= 1.2  # one way 20 % longer than the way back
+    asym = sym.with_changes(name="X-n101-k25-asym", distance=D, bks=None)
+    calls = pyvrp_calls
+    monkeypatch.setattr(solvers, "HANDOFF_SHARE", 0.0)
+    monkeypatch.setattr(solvers, "HANDOFF_MIN_S", 0.5)
+    for k, p in enumerate((asym, sym)):
+        seen = []
+        job = solve_job(p, "neural+ls", time_limit=600.0, seed=0)
+        result, completed = drive_job(job, seen.append, lambda: len(calls) > k and len(seen) > 3)
+        assert not completed and (not result.feasible or result.cost == evaluate(p, result.routes).cost)
+    assert len(calls) == 2
+    assert calls[0]["initial_routes"] is None  # asymmetric: cold
+    start = calls[1]["initial_routes"]  # symmetric: from the neural solution
+    assert start is not None and evaluate(sym, start).feasible
