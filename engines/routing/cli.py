@@ -168,7 +168,11 @@ def add_parser(subparsers) -> None:
     s.add_argument("--out", required=True)
     s.set_defaults(func=_osm)
     s = sub.add_parser("train", help="train the neural constructive solver")
-    s.add_argument("--config", default="default", help="tiny | default | finetune (with --init)")
+    s.add_argument(
+        "--config",
+        default="default",
+        help="tiny | default | finetune | finetune_tw (the last two with --init)",
+    )
     s.add_argument("--out", default="assets/routing")
     s.add_argument("--seed", type=seed, default=0)
     s.add_argument("--minutes", type=positive_float, default=None, help="override the wall-time budget")
