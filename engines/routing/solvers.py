@@ -89,8 +89,8 @@ _WARM: set[str] = set()
 
 #: ``neural`` alone: after the greedy passes over every coordinate flip and first customer
 #: (:func:`neural.infer.distinct_passes`), at most this many passes of sampled rollouts while the
-#: time limit allows (on the X instances of ``neural.train.HELD_OUT_X``, quiet machine: 8.93 % mean gap
-#: after one pass, 8.60 % at 0.2 s, 8.00 % at 1 s, 7.79 % at 3 s)
+#: time limit allows (on the X instances of ``neural.train.HELD_OUT_X``, quiet machine, with the stage 3
+#: model: 8.93 % mean gap after one pass, 8.60 % at 0.2 s, 8.00 % at 1 s, 7.79 % at 3 s)
 NEURAL_SAMPLED_PASSES = 1000
 
 #: ``neural+ls`` on multi-vehicle instances, when at least HANDOFF_MIN_S seconds are left after the
