@@ -84,8 +84,9 @@ def default_model() -> RouteNet:
 #: with rollouts x n and there are about n steps, so this keeps one decoding near a fixed time
 #: (0.8e6 took 0.16-0.24 s per CVRPLIB X instance of 100-195 customers on the shared 2-core machine
 #: here at load ~6, 0.06 s at load ~2.3). 1.6e6, chosen on the X instances of ``train.HELD_OUT_X`` at
-#: load ~2.3 with the stage 3 model: mean gap 8.93 % in at most 0.09 s (0.8e6: 9.41 %, 0.06 s; 3.2e6: 8.26 %, 0.16-0.20 s, too
-#: close to 0.2 s for a loaded machine); see benchmarks/routing.py for the other X instances
+#: load ~2.3 with the stage 3 model: mean gap 8.93 % in at most 0.09 s (0.8e6: 9.41 %, 0.06 s; 3.2e6:
+#: 8.26 %, 0.16-0.20 s, too close to 0.2 s for a loaded machine); see benchmarks/routing.py for the
+#: other X instances
 DECODE_BUDGET = 1.6e6
 
 
