@@ -115,8 +115,8 @@ NEURAL_SAMPLED_PASSES = 1000
 #: and was at least as good as PyVRP alone in all 18. HANDOFF_START "auto" takes "neural" on
 #: symmetric instances and "none" otherwise; with time windows "none" after HANDOFF_SHARE_TW of the
 #: time in our own search: a warm start keeps PyVRP's penalties from finding its way there. Chosen
-#: on six Helsinki ACVRPTW instances kept apart (seeds 11-16, 10 s, one run each, gap to the better of the two):
-#: start "best" share 0.3 0.87 % (PyVRP 0.00 %), "best" 0.1 0.66 % (0.17 %), "neural" 0.1 0.66 %
+#: on six Helsinki ACVRPTW instances kept apart (seeds 11-16, 10 s, one run each, gap to the better
+#: of the two): start "best" share 0.3 0.87 % (PyVRP 0.00 %), "best" 0.1 0.66 % (0.17 %), "neural" 0.1 0.66 %
 #: (0.18 %), "neural" 0.0 1.66 % (0.00 %), "none" 0.1 0.07 % (0.14 %); on the Solomon instances
 #: C103, C203, R103, R202, RC103, RC202 (not those benchmarks/routing.py reports): "neural" 0.3
 #: 0.33 %, "none" 0.1 0.25 %, PyVRP 0.25 % (gap to the best known). Rechecked over solver seeds 0-2
