@@ -12,12 +12,13 @@ the neural solution, 10 seeds), ``atsp`` (TSPLIB, LKH-3 beside them), ``vrptw`` 
 ``roads`` (ACVRP and ACVRPTW of 100-200 stops built from the shipped Helsinki extract at 10 s; no
 known optimum: each cost against the better of the two in that run; ``--road-seeds`` solver seeds,
 3 by default, as one seed's ranking is mostly luck: PyVRP alone ranged 0-2 % over seeds on one
-instance). Wall times include the neural decoding and all set-up after the one-off warm-up.
-Settings of neural+ls (the hand-over to PyVRP, :data:`engines.routing.solvers.HANDOFF_SHARE`) were
-chosen on the X instances of ``neural.train.HELD_OUT_X`` (the ``cvrp`` section reports the others)
-and on Helsinki instances of seeds 11-16 of :func:`helsinki` and Solomon C103, C203, R103, R202, RC103, RC202 (the ``roads`` and
-``vrptw`` sections report seeds 1-3 and other Solomon instances); the ``tune`` section reruns that
-choice. Figures from one run on this machine, with its load printed; nothing is asserted.
+instance). Wall times include the neural decoding and all set-up after the one-off warm-up. Settings
+of neural+ls (the hand-over to PyVRP, :data:`engines.routing.solvers.HANDOFF_SHARE`) were chosen on
+the X instances of ``neural.train.HELD_OUT_X`` (the ``cvrp`` section reports the others) and on
+Helsinki instances of seeds 11-16 of :func:`helsinki` and Solomon C103, C203, R103, R202, RC103,
+RC202 (the ``roads`` and ``vrptw`` sections report seeds 1-3 and other Solomon instances); the
+``tune`` section reruns that choice. Figures from one run on this machine, with its load printed;
+nothing is asserted.
 """
 
 from __future__ import annotations
