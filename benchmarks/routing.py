@@ -312,7 +312,13 @@ def main(argv=None) -> int:
         try:
             for group, probs in groups.items():
                 means = {}
-                for start, share in (("neural", 0.3), ("best", 0.3), ("best", 0.1), ("none", 0.1)):
+                for start, share in (
+                    ("neural", 0.3),
+                    ("best", 0.3),
+                    ("none", 0.3),
+                    ("none", 0.1),
+                    ("pyvrp-first", 0.1),
+                ):
                     sv.HANDOFF_START, sv.HANDOFF_SHARE, sv.HANDOFF_SHARE_TW = start, share, share
                     m = side_by_side(f"{group}, start {start}, share {share}", probs, ("neural+ls", "pyvrp"),
                                      a.tune_limit, [], ref_best=group in ("ACVRP", "ACVRPTW"),

@@ -321,9 +321,43 @@ def test_neural_ls_on_asymmetric_distances_hands_over_to_a_cold_pyvrp(data_dir, 
     for k, p in enumerate((asym, sym)):
         seen = []
         job = solve_job(p, "neural+ls", time_limit=600.0, seed=0)
-        result, completed = drive_job(job, seen.append, lambda: len(calls) > k and len(seen) > 3)
+        result, completed = drive_job(
+            job, seen.append, lambda k=k, seen=seen: len(calls) > k and len(seen) > 3
+        )
         assert not completed and (not result.feasible or result.cost == evaluate(p, result.routes).cost)
     assert len(calls) == 2
     assert calls[0]["initial_routes"] is None  # asymmetric: cold
     start = calls[1]["initial_routes"]  # symmetric: from the neural solution
     assert start is not None and evaluate(sym, start).feasible
+
+
+def test_neural_ls_with_time_windows_runs_pyvrp_first_then_its_own_search(data_dir, monkeypatch):
+    """With time windows PyVRP's cold search comes first and our search ends the run from the best so far;
+    on asymmetric distances without time windows our search comes first."""
+    from engines.routing import pyvrp_bridge, solvers
+
+    events = []
+    real_pyvrp, real_ils = pyvrp_bridge.pyvrp_search, solvers._ils
+
+    def pyvrp_spy(problem, time_limit, **kw):
+        events.append(("pyvrp", kw["initial_routes"] is None))
+        return real_pyvrp(problem, time_limit, **kw)
+
+    def ils_spy(*a, **kw):
+        events.append(("ils", None))
+        return real_ils(*a, **kw)
+
+    monkeypatch.setattr(pyvrp_bridge, "pyvrp_search", pyvrp_spy)
+    monkeypatch.setattr(solvers, "_ils", ils_spy)
+    monkeypatch.setattr(solvers, "HANDOFF_MIN_S", 0.5)
+    monkeypatch.setattr(solvers, "HANDOFF_SHARE_TW", 0.3)
+    tw = load_problem(data_dir / "solomon" / "C101.txt")
+    r = solve(tw, "neural+ls", time_limit=2.0, seed=0)
+    assert events == [("pyvrp", True), ("ils", None)]
+    assert r.feasible and r.cost == evaluate(tw, r.routes).cost
+    events.clear()
+    sym = load_problem(data_dir / "cvrplib" / "X-n101-k25.vrp")
+    D = np.array(sym.distance, dtype=float)
+    D[np.triu_indices_from(D, 1)] *= 1.2
+    solve(sym.with_changes(name="asym", distance=D, bks=None), "neural+ls", time_limit=2.0, seed=0)
+    assert events == [("ils", None), ("pyvrp", True)]
