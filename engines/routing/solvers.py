@@ -51,7 +51,8 @@ SOLVER_HELP = {
     "neural": "the neural model alone: greedy rollouts over coordinate flips and first customers, "
     "then sampled ones, while the time limit allows another pass",
     "neural+ls": "the neural solution improved by our local search, then by PyVRP when 2 s or more "
-    "are left (cold with time windows); LKH-3 for single-vehicle tours",
+    "are left (PyVRP cold on asymmetric distances; with time windows PyVRP cold first, then our search "
+    "from the best); LKH-3 for single-vehicle tours",
     "neural+pyvrp": "PyVRP warm-started from the neural solution after one local search",
     "lkh": "LKH-3 (elkai) for single-vehicle tours (TSP, ATSP)",
 }
