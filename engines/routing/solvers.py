@@ -97,7 +97,8 @@ NEURAL_SAMPLED_PASSES = 1000
 #: ``neural+ls`` on multi-vehicle instances, when at least HANDOFF_MIN_S seconds are left after the
 #: neural decoding: its own iterated local search for HANDOFF_SHARE of that time (the fast start, and
 #: the fallback), then PyVRP's search for the rest, warm-started from the neural solution
-#: (HANDOFF_START "neural"; "best": from the best solution so far; "none": cold), accepting as a cold
+#: (HANDOFF_START "neural"; "best": from the best solution so far; "none": cold; "pyvrp-first": PyVRP
+#: cold first and our search from the best for the last share), accepting as a cold
 #: start does (LATE_REFERENCE "cold", :func:`pyvrp_bridge._warm_ils`; "initial" is
 #: ``pyvrp.solve(initial_solution=...)``). The best of both is kept. Chosen on the X instances of
 #: ``neural.train.HELD_OUT_X`` at 10 s (benchmarks/routing.py reports the others), one run each:
@@ -114,16 +115,16 @@ NEURAL_SAMPLED_PASSES = 1000
 #: good as PyVRP alone (0.44 %) in only 10 runs, while "none" (our search for HANDOFF_SHARE of the
 #: time, then PyVRP cold, the better kept) had 0.16 % (share 0.2: 0.16 %, 0.45: 0.20 %, 0.6: 0.23 %)
 #: and was at least as good as PyVRP alone in all 18. HANDOFF_START "auto" takes "neural" on
-#: symmetric instances and "none" otherwise; with time windows "none" after HANDOFF_SHARE_TW of the
-#: time in our own search: a warm start keeps PyVRP's penalties from finding its way there. Chosen
-#: on six Helsinki ACVRPTW instances kept apart (seeds 11-16, 10 s, one run each, gap to the better
-#: of the two): start "best" share 0.3 0.87 % (PyVRP 0.00 %), "best" 0.1 0.66 % (0.17 %), "neural" 0.1 0.66 %
+#: symmetric instances, "none" on asymmetric ones and "pyvrp-first" (with HANDOFF_SHARE_TW) with time
+#: windows, where a warm start keeps PyVRP's penalties from finding their way. Cold was chosen on six
+#: Helsinki ACVRPTW instances kept apart (seeds 11-16, 10 s, one run each, gap to the better of the
+#: two): start "best" share 0.3 0.87 % (PyVRP 0.00 %), "best" 0.1 0.66 % (0.17 %), "neural" 0.1 0.66 %
 #: (0.18 %), "neural" 0.0 1.66 % (0.00 %), "none" 0.1 0.07 % (0.14 %); on the Solomon instances
 #: C103, C203, R103, R202, RC103, RC202 (not those benchmarks/routing.py reports): "neural" 0.3
 #: 0.33 %, "none" 0.1 0.25 %, PyVRP 0.25 % (gap to the best known). Rechecked over solver seeds 0-2
 #: on those six ACVRPTW instances (18 runs, gap to the best of all runs): share 0.1 0.12 % mean, at least
 #: as good as PyVRP alone (0.36 %) in 16 runs; share 0.05 0.25 % (15 runs); 0.25 0.22 % (12 runs).
-#: With time windows the order is now reversed ("pyvrp-first"): PyVRP cold for all but HANDOFF_SHARE_TW
+#: Then the order was reversed ("pyvrp-first"): PyVRP cold for all but HANDOFF_SHARE_TW
 #: of the time, then our search from the best so far, which often improves on PyVRP's best. Same 18
 #: runs, in one run side by side on a loaded machine: PyVRP first 0.26 % mean, at least as good as
 #: PyVRP alone (0.54 %) in 16 runs (share 0.05: 0.28 %, 17 runs); our search first 0.40 % (10 runs).
@@ -423,7 +424,7 @@ def solve_job(
             and time_limit - tr.elapsed() >= HANDOFF_MIN_S
             and _pyvrp_available()
         )
-        if handoff:  # own ILS for a share of the time left, then PyVRP (see HANDOFF_START)
+        if handoff:  # own ILS and PyVRP share the time left (see HANDOFF_START)
             how, share = HANDOFF_START, HANDOFF_SHARE
             if how == "auto":  # symmetric: from the neural solution; asymmetric: cold; time windows:
                 symmetric = np.allclose(problem.distance, problem.distance.T)  # PyVRP cold first
@@ -435,7 +436,10 @@ def solve_job(
                 yield from _pyvrp_stage(tr, problem, None, t_pv, seed, LATE_REFERENCE)
                 best = tr.result()
                 if best.feasible:
-                    R, L = ls.from_routes(data, [list(r) for r in best.routes])
+                    try:
+                        R, L = ls.from_routes(data, best.routes)
+                    except ValueError:  # more routes than vehicles: go on from the constructed start
+                        pass
                 yield from _ils(tr, data, R, L, rng, time_limit, None, total=time_limit)
                 return tr.result()
             t_ils = tr.elapsed() + share * max(time_limit - tr.elapsed(), 0.0)
