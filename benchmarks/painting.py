@@ -59,13 +59,19 @@ from engines.painting.evaluate import (  # noqa: E402
     summary,
     table,
 )
-from engines.painting.model import MASK_MODES, load_model, sample, slots_for_context  # noqa: E402
+from engines.painting.model import (  # noqa: E402
+    MASK_MODES,
+    load_model,
+    sample,
+    slots_for_context,
+)
 from engines.painting.params import (  # noqa: E402
     DEFAULT_DROP_SPREAD,
     DEFAULT_REACH,
     DEFAULT_RECOLOUR,
     DROP_MODES,
 )
+from engines.painting.refiner import fit_expected, load_refiner, predict_render  # noqa: E402
 from engines.painting.render import CanvasCache, render_fast, to_uint8  # noqa: E402
 
 ASSETS = ROOT / "assets" / "painting"
@@ -93,7 +99,12 @@ def _timings(fn, repeat: int = 21) -> tuple[float, float, float]:
 
 
 def speed(
-    data: np.ndarray, candidates: int = 1, guidance: float = 1.5, decoder: str = "fit", recolour: float = 0.0
+    data: np.ndarray,
+    candidates: int = 1,
+    guidance: float = 1.5,
+    decoder: str = "fit",
+    recolour: float = 0.0,
+    refiner=None,
 ) -> dict[str, float]:
     rng = np.random.default_rng(0)
     # realistic strokes: decomposed paintings, concatenated
@@ -143,7 +154,11 @@ def speed(
             ),
             repeat=3,
         )
-        out.update(proposal_speed(model, data, guidance, recolour))
+        if refiner is not None:
+            out["proposal_100_context_fitted_s"] = _best_of(
+                lambda: fitted_proposal(model, refiner, ctx, mask, levels, guidance, recolour), repeat=3
+            )
+        out.update(proposal_speed(model, data, guidance, recolour, refiner))
         if candidates > 1:
             # a new completer per call: a completer reuses the samples of a repeated call
             out["completion_decoder_100_context_s"] = _best_of(
@@ -173,9 +188,29 @@ def big_canvas(data: np.ndarray, n: int, empty_cells: tuple[int, ...] = (8,), se
     return out[rng.permutation(len(out))]
 
 
-def proposal_speed(model, data: np.ndarray, guidance: float, recolour: float) -> dict[str, float]:
+def fitted_proposal(model, refiner, ctx, mask, levels, guidance: float, recolour: float) -> np.ndarray:
+    """Complete's first proposal: one sample fitted to the render network's expected painting."""
+    out = sample(
+        model,
+        ctx,
+        mask,
+        levels,
+        steps=20,
+        guidance=guidance,
+        recolour_strength=recolour,
+        recolour_during=True,
+        recolour_reach=DEFAULT_REACH,
+    )[0]
+    fitted, keep = fit_expected(out, mask, predict_render(refiner, ctx, mask, levels))
+    return fitted[keep]
+
+
+def proposal_speed(
+    model, data: np.ndarray, guidance: float, recolour: float, refiner=None
+) -> dict[str, float]:
     """Seconds for one proposal as Complete makes it: 180 context strokes (one painting, the model's
-    slots), and 1,000 context strokes (regional windows, one empty cell of nine to fill)."""
+    slots), and 1,000 context strokes (regional windows, one empty cell of nine to fill); with
+    ``refiner``, also the first proposal fitted to the expected painting (180 slots, 90 of them context)."""
     from engines.base import drive_job
     from engines.painting.regions import complete_regions_job
 
@@ -185,6 +220,12 @@ def proposal_speed(model, data: np.ndarray, guidance: float, recolour: float) ->
     kw["recolour_reach"] = DEFAULT_REACH
     sample(model, ctx, mask, levels, **kw)
     out["proposal_180_context_s"] = _best_of(lambda: sample(model, ctx, mask, levels, **kw), repeat=3)
+    if refiner is not None:
+        half = np.arange(len(mask)) % 2 == 0  # every other slot of one painting: 90 context, 90 proposed
+        ctx90 = np.where(half[:, None], data[0], 0).astype(np.float32)
+        out["proposal_180_slots_fitted_s"] = _best_of(
+            lambda: fitted_proposal(model, refiner, ctx90, half, levels, guidance, recolour), repeat=3
+        )
     big = big_canvas(data, 1000)
 
     def windows():
@@ -204,9 +245,12 @@ def proposal_speed(model, data: np.ndarray, guidance: float, recolour: float) ->
     return out
 
 
-def pictures(model, folder: Path, guidance: float, recolour: float, reach: float, drop: float) -> list[dict]:
+def pictures(
+    model, folder: Path, guidance: float, recolour: float, reach: float, drop: float, refiner=None
+) -> list[dict]:
     """Side-by-side PNGs (original | decomposition | context | completion) of the held-out source images
-    in each masking mode at p = 0.5; returns each one's image MSE ratio to the context alone."""
+    in each masking mode at p = 0.5; returns each one's image MSE ratio to the context alone. The
+    completion is Complete's first proposal: with ``refiner``, fitted to the expected painting."""
     from engines.painting.data import HELD_OUT_IMAGES, sample_images
     from engines.painting.decompose import DecomposeParams, decompose
     from engines.painting.imageio import resize, save_png, square_crop
@@ -238,8 +282,10 @@ def pictures(model, folder: Path, guidance: float, recolour: float, reach: float
                 recolour_during=True,
                 recolour_reach=reach,
             )[0]
-            keep = ~mask
-            if mode in DROP_MODES and drop > 0:
+            if refiner is not None:
+                full, fit_keep = fit_expected(full, mask, predict_render(refiner, context, mask, levels))
+            keep = ~mask if refiner is None else ~mask & fit_keep
+            if refiner is None and mode in DROP_MODES and drop > 0:
                 keep &= ~discordant(full, mask, drop)
             completed = np.vstack([true[mask], full[keep]])
             t, c, f = (render_fast(x, size=64) for x in (true, true[mask], completed))
@@ -326,9 +372,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument(
         "--decoders",
-        default="fit,choice,sample",
+        default="refine,sample",
         help="comma-separated ways to turn the samples into one completion, the first one is 'diffusion' "
-        "in the summary: fit (strokes fitted to the samples' mean render), choice (the sample closest "
+        "in the summary: refine (Complete's first proposal: the strokes fitted to the render network's "
+        "expected painting), fit (strokes fitted to the samples' mean render), choice (the sample closest "
         "to that mean), sample (the first sample)",
     )
     ap.add_argument(
@@ -378,12 +425,25 @@ def main(argv: list[str] | None = None) -> int:
         help="completion model whose quality and pictures are scored (default: the shipped one; e.g. a "
         "training chunk's, on --split validation); the speed figures always time the shipped one",
     )
+    ap.add_argument(
+        "--refiner",
+        type=Path,
+        default=ASSETS / "refiner.zip",
+        help="render network of the 'refine' decoder (default: the shipped one)",
+    )
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     decoders = tuple(x.strip() for x in args.decoders.split(",") if x.strip())
     for dec in decoders:
         if dec not in DECODERS:
             ap.error(f"--decoders: {dec!r} is not one of {', '.join(DECODERS)}")
+    refiner = None
+    if "refine" in decoders:
+        if not args.refiner.exists():
+            ap.error(
+                f"--decoders refine: {args.refiner} does not exist (train one with `painting train-refiner`)"
+            )
+        refiner = load_refiner(args.refiner)
     d = load_dataset(ASSETS / "strokes.npz")
     train = d["params"][d["split"] == 0]
     test = d["params"][d["split"] == (1 if args.split == "held-out" else 2)][: args.n]
@@ -409,7 +469,7 @@ def main(argv: list[str] | None = None) -> int:
     sp = (
         {}
         if args.skip_speed
-        else speed(d["params"], args.candidates, args.guidance, decoders[0], args.recolour)
+        else speed(d["params"], args.candidates, args.guidance, decoders[0], args.recolour, refiner)
     )
     if sp:
         _print_speed(sp, args, decoders)
@@ -430,24 +490,38 @@ def main(argv: list[str] | None = None) -> int:
                 decoders,
                 args.recolour,
                 reach=args.reach,
+                refiner=refiner,
+                on_top=decoders[0] == "refine",
             )
         )
         if args.recolour > 0:
             before = diffusion_completers(
-                model, args.steps, args.guidance, args.candidates, args.temperature, decoders[:1], 0.0
-            )
-            completers["diffusion-before"] = before["diffusion"]
-        if args.drop_spread > 0:  # the same samples as 'diffusion'
-            dropped = diffusion_completers(
                 model,
                 args.steps,
                 args.guidance,
                 args.candidates,
                 args.temperature,
                 decoders[:1],
+                0.0,
+                refiner=refiner,
+                on_top=decoders[0] == "refine",
+            )
+            completers["diffusion-before"] = before["diffusion"]
+        if args.drop_spread > 0:  # the same samples as 'diffusion'
+            # (Complete without the expected fit: the refine decoder is not dropped from, so this row
+            # decodes as 'sample' when 'diffusion' is 'refine')
+            plain = ("sample",) if decoders[0] == "refine" else decoders[:1]
+            dropped = diffusion_completers(
+                model,
+                args.steps,
+                args.guidance,
+                args.candidates,
+                args.temperature,
+                plain,
                 args.recolour,
                 args.drop_spread,
                 args.reach,
+                on_top=decoders[0] == "refine",
             )
             completers["diffusion-drop"] = dropped["diffusion"]
     if (ASSETS / "regression.zip").exists():
@@ -455,21 +529,30 @@ def main(argv: list[str] | None = None) -> int:
     completers["nearest"] = nearest_neighbour_completer(train)
     modes = ("random", "level") if args.quick else MASK_MODES
     t0 = time.perf_counter()
-    rows = evaluate(completers, test, levels, modes=modes)
+    images = {}
+    if refiner is not None:  # the render network's own image: what strokes fitted to it approach
+        images["expected-image"] = lambda c, m, lv: predict_render(refiner, c, m, lv)
+    rows = evaluate(completers, test, levels, modes=modes, images=images)
     print(
         f"\nquality on {len(test)} held-out paintings ({time.perf_counter() - t0:.0f} s; diffusion: "
         f"{args.steps} DDIM steps, guidance {args.guidance}, temperature {args.temperature}, "
         f"{args.candidates} candidate(s), context colour guidance {args.recolour}; 'diffusion' is decoder "
         f"{decoders[0]}, 'diffusion-X' decoder X, 'diffusion-before' decoder {decoders[0]} without the "
-        f"colour guidance; 'diffusion-drop' is 'diffusion' less the strokes on context paint that varies by "
-        f"more than {args.drop_spread}, as Complete does in {' and '.join(DROP_MODES)} modes; "
+        f"colour guidance; 'diffusion-drop' is decoder "
+        f"{'sample' if decoders[0] == 'refine' else decoders[0]} less the strokes on context paint that varies by "
+        f"more than {args.drop_spread}, as Complete does in {' and '.join(DROP_MODES)} modes without the "
+        "expected fit; 'expected-image' is the render network's predicted image itself, not strokes; "
         "'context' proposes nothing)"
     )
     print(table(rows))
     print()
     print(ratio_table(rows))
     print()
-    print(colour_table(rows, "diffusion-drop" if "diffusion-drop" in completers else "diffusion"))
+    # (Complete's first proposal: the refine decoder, else the drop row)
+    complete_row = (
+        "diffusion-drop" if "diffusion-drop" in completers and decoders[0] != "refine" else "diffusion"
+    )
+    print(colour_table(rows, complete_row))
     s = summary(rows)
     for name, v in s.items():
         print(f"  {name:16s} mean image MSE {v['image_mse']:.5f}   stroke L1 {v['stroke_l1']:.4f}")
@@ -489,6 +572,7 @@ def main(argv: list[str] | None = None) -> int:
             args.recolour,
             args.reach,
             args.drop_spread,
+            refiner,
         )
         print(f"\npictures (original | decomposition | context | completion) in {args.pngs}:")
         for r in pics:
@@ -504,7 +588,12 @@ def main(argv: list[str] | None = None) -> int:
                     "summary": s,
                     "pictures": pics,
                     "args": vars(args)
-                    | {"json": str(args.json), "pngs": str(args.pngs), "model": str(args.model)},
+                    | {
+                        "json": str(args.json),
+                        "pngs": str(args.pngs),
+                        "model": str(args.model),
+                        "refiner": str(args.refiner),
+                    },
                     "load_average_1min_at_end": os.getloadavg()[0],
                 },
                 indent=1,
@@ -538,6 +627,13 @@ def _print_speed(sp: dict, args, decoders) -> None:
             f"{sp['proposal_1000_windows']:.0f} windows): "
             f"{sp['proposal_1000_context_s']:.2f} s (target 2 s: x{2 / sp['proposal_1000_context_s']:.2f}); "
             f"load average {sp['load_average_1min_proposals']:.1f}"
+        )
+    if "proposal_180_slots_fitted_s" in sp:
+        print(
+            f"  Complete's first proposal fitted to the expected painting: 100 context strokes "
+            f"{sp['proposal_100_context_fitted_s']:.2f} s (target 2 s: x{2 / sp['proposal_100_context_fitted_s']:.2f}); "
+            f"180-slot painting, 90 context strokes, 90 proposed: {sp['proposal_180_slots_fitted_s']:.2f} s "
+            f"(target 1 s: x{1 / sp['proposal_180_slots_fitted_s']:.2f})"
         )
     if "completion_decoder_100_context_s" in sp:
         print(

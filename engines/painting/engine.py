@@ -35,6 +35,8 @@ from engines.painting.strokes import PARAM_NAMES, Painting, Stroke, drag_to_stro
 LocalEdit = tuple[str, object]
 
 DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "assets" / "painting" / "model.zip"
+#: the render network of Complete's expected fit (engines.painting.refiner)
+DEFAULT_REFINER = DEFAULT_MODEL.with_name("refiner.zip")
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,8 @@ class PaintingEngine(Engine[PaintingParams, PaintingSnapshot]):
         super().__init__(params, seed)
         self.model = None
         self.model_path: Path | None = DEFAULT_MODEL if DEFAULT_MODEL.exists() else None
+        self.refiner = None
+        self.refiner_path: Path | None = DEFAULT_REFINER if DEFAULT_REFINER.exists() else None
         self.reset(seed)
 
     # -- lifecycle ---------------------------------------------------------
@@ -371,6 +375,16 @@ class PaintingEngine(Engine[PaintingParams, PaintingSnapshot]):
             self.model = load_model(self.model_path)
         return self.model
 
+    def _load_refiner(self):
+        """The render network of the expected fit, or None (``params.expected_fit`` off, or no file)."""
+        if not self.params.expected_fit:
+            return None
+        if self.refiner is None and self.refiner_path is not None and Path(self.refiner_path).exists():
+            from engines.painting.refiner import load_refiner
+
+            self.refiner = load_refiner(self.refiner_path)
+        return self.refiner
+
     def complete_job(
         self,
         region: tuple[float, float, float, float] | None = None,
@@ -387,11 +401,21 @@ class PaintingEngine(Engine[PaintingParams, PaintingSnapshot]):
         "level" (only the first level, or two when p >= 0.5), "square" (a
         square around a random stroke holding about 1 - p of them is hidden),
         "unconditional" (none). Every slot that is not context is proposed, in the
-        colour of the context paint under it (``params.context_colour``), less, in level
-        and block modes, the strokes over varied context paint (``params.drop_spread``).
+        colour of the context paint under it (``params.context_colour``). The first
+        proposal (the one selected) is then fitted to the render that the render
+        network expects of the finished painting (``params.expected_fit``,
+        :mod:`engines.painting.refiner`): the best guess. The others stay the
+        diffusion model's samples, choices that differ, less, in level and block
+        modes, the strokes over varied context paint (``params.drop_spread``).
         """
         from engines.painting.decompose import level_sizes
-        from engines.painting.model import consensus_fit, discordant, make_mask, slots_for_context
+        from engines.painting.model import (
+            consensus_fit,
+            discordant,
+            make_mask,
+            mbr_select,
+            slots_for_context,
+        )
         from engines.painting.params import DROP_MODES
 
         if mode not in COMPLETE_MODES:
@@ -428,7 +452,13 @@ class PaintingEngine(Engine[PaintingParams, PaintingSnapshot]):
             self.proposals = []  # (a new completion replaces the proposals on show)
             steps = self.params.complete_steps
             n_prop, k = self.params.proposals, self.params.samples
-            per = steps + (1 if k > 1 else 0) + 1  # DDIM steps, the fit, "ready"
+            refiner = self._load_refiner()
+            expected = None
+            if refiner is not None:
+                from engines.painting.refiner import fit_expected, predict_render
+
+                expected = predict_render(refiner, context, mask, levels)
+            per = steps + (1 if k > 1 or expected is not None else 0) + 1  # DDIM steps, the fit, "ready"
             total = 1 + n_prop * per
             # each proposal joins them when it is ready: the first is seen while the others are computed
             self.selected = 0
@@ -439,15 +469,22 @@ class PaintingEngine(Engine[PaintingParams, PaintingSnapshot]):
                 out = yield from self._sample_one(
                     model, context, mask, levels, base + 1_000_003 * i, k, done, total
                 )
-                if k > 1:
+                fitted = expected is not None and i == 0  # (the others stay samples: choices that differ)
+                if fitted:
+                    yield Progress(
+                        done + steps, total, f"fitting proposal {i + 1}/{n_prop} to the expected painting"
+                    )
+                    start = out[0] if k == 1 else out[mbr_select(out)]
+                    full, keep = fit_expected(start, mask, expected)  # (fitted as drawn: over the painting)
+                elif k > 1:
                     yield Progress(
                         done + steps, total, f"fitting proposal {i + 1}/{n_prop} to its {k} samples"
                     )
                     full = consensus_fit(out, mask)
                 else:
                     full = out[0]
-                new = full[~mask]
-                if mode in DROP_MODES and self.params.drop_spread > 0:
+                new = full[~mask & keep] if fitted else full[~mask]
+                if not fitted and mode in DROP_MODES and self.params.drop_spread > 0:
                     # strokes of one colour over varied paint blur its edges (issue 16)
                     new = new[~discordant(full, mask, self.params.drop_spread)[~mask]]
                 if region is not None:

@@ -34,6 +34,7 @@ from engines.painting.model import (
     mbr_select,
     sample,
 )
+from engines.painting.refiner import fit_expected, predict_render
 from engines.painting.render import render_fast
 
 RATIOS = (0.2, 0.4, 0.6, 0.8)
@@ -94,7 +95,7 @@ def _render(p: np.ndarray) -> np.ndarray:
     return render_fast(p, size=EVAL_SIZE)
 
 
-DECODERS = ("sample", "choice", "fit")
+DECODERS = ("sample", "choice", "fit", "refine")
 
 
 def diffusion_completers(
@@ -107,13 +108,21 @@ def diffusion_completers(
     recolour: float = 0.0,
     drop_spread: float = 0.0,
     reach: float = 0.0,
+    refiner=None,
+    on_top: bool = False,
 ) -> dict[str, Completer]:
     """Completers that decode the same ``candidates`` diffusion samples in different ways.
 
     ``sample``: the first sample as it is; ``choice``: the minimum-Bayes-risk
     choice among the samples (:func:`mbr_select`); ``fit``: the generated strokes
-    fitted to the samples' mean render (:func:`consensus_fit`). The samples of
-    one call are shared by the decoders (drawn once per context and seed).
+    fitted to the samples' mean render (:func:`consensus_fit`); ``refine``: the
+    generated strokes of the first sample (the minimum-Bayes-risk choice when there are
+    several) fitted to the render that ``refiner`` predicts from the context, less those
+    that move away from it (:func:`engines.painting.refiner.fit_expected`). The samples of one call are shared by the
+    decoders (drawn once per context and seed). ``on_top``: the completions are
+    scored as Complete adds them to a painting, the generated strokes over the
+    context ones (:func:`evaluate` reads the completer's ``on_top``), and the
+    ``refine`` fit renders them so.
     Names: ``diffusion`` for the first decoder, ``diffusion-<decoder>`` for the others.
     ``recolour`` > 0: the samples are drawn with that context colour guidance during DDIM
     (:func:`engines.painting.model.sample`'s ``recolour_strength``, ``recolour_during``).
@@ -126,6 +135,8 @@ def diffusion_completers(
     for d in decoders:
         if d not in DECODERS:
             raise ValueError(f"decoder = {d!r}: allowed values are {', '.join(DECODERS)}")
+    if "refine" in decoders and refiner is None:
+        raise ValueError("decoder = 'refine' needs a render network (refiner)")
     last: dict = {}
 
     def draw(context, mask, levels, seed):
@@ -151,6 +162,11 @@ def diffusion_completers(
     def make(decoder: str) -> Completer:
         def decode(context, mask, levels, seed):
             out = draw(context, mask, levels, seed)
+            if decoder == "refine":
+                start = out[0] if len(out) == 1 else out[mbr_select(out)]
+                target = predict_render(refiner, context, mask, levels)
+                fitted, keep = fit_expected(start, mask, target, on_top=on_top)
+                return np.where(keep[:, None], fitted, 0.0).astype(np.float32)  # (left out: invisible)
             if decoder == "sample" or len(out) == 1:
                 return out[0]
             if decoder == "choice":
@@ -163,6 +179,7 @@ def diffusion_completers(
                 out = np.where(discordant(out, mask, drop_spread)[:, None], 0.0, out).astype(np.float32)
             return out
 
+        run.on_top = on_top
         return run
 
     return {("diffusion" if i == 0 else f"diffusion-{d}"): make(d) for i, d in enumerate(decoders)}
@@ -216,30 +233,43 @@ def evaluate(
     modes: tuple[str, ...] = MASK_MODES,
     ratios: tuple[float, ...] = RATIOS,
     seed: int = 0,
+    images: dict[str, Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]] | None = None,
 ) -> list[dict]:
     """Rows of {method, mode, p, image_mse, stroke_l1, colour_err, n} averaged over ``paintings``.
 
+    A completer whose ``on_top`` attribute is true is rendered as Complete shows it: its generated
+    strokes over the context strokes (else every slot in its order).
+
     ``colour_err`` is :func:`colour_error` averaged over the paintings where it is defined (NaN if none).
+    ``images``: predictors of the finished painting's render ((context, mask, levels) -> (64, 64, 3)
+    image, e.g. :func:`engines.painting.refiner.predict_render`), scored on the same masks by image MSE
+    alone (their stroke L1 and colour error are NaN): what an image can reach, which strokes fitted to
+    it approach.
     """
+    images = images or {}
     rows = []
     truth = [_render(p) for p in paintings]
     for mode in modes:
         for p in ratios if mode not in ("unconditional",) else (0.0,):
             acc = {name: ([], [], []) for name in completers}
             each = {name: [] for name in completers}
+            seen = {name: [] for name in images}
             for i, true in enumerate(paintings):
                 rng = np.random.default_rng([seed, i, int(p * 100), MASK_MODES.index(mode)])
                 mask = make_mask(mode, true, levels, rng, p)
                 context = np.where(mask[:, None], true, 0.0).astype(np.float32)
                 for name, fn in completers.items():
                     out = fn(context, mask, levels, seed + i)
-                    mse = float(np.mean((_render(out) - truth[i]) ** 2))
+                    shown = np.vstack([out[mask], out[~mask]]) if getattr(fn, "on_top", False) else out
+                    mse = float(np.mean((_render(shown) - truth[i]) ** 2))
                     l1 = stroke_l1(out[~mask], true[~mask])
                     acc[name][0].append(mse)
                     acc[name][1].append(l1)
                     errs = stroke_colour_errors(out, mask)
                     acc[name][2].append(float(errs.mean()) if len(errs) else float("nan"))
                     each[name].append(errs)
+                for name, fn in images.items():
+                    seen[name].append(float(np.mean((fn(context, mask, levels) - truth[i]) ** 2)))
             for name, (mses, l1s, cols) in acc.items():
                 cols = [c for c in cols if np.isfinite(c)]
                 rows.append(
@@ -252,6 +282,20 @@ def evaluate(
                         "colour_err": float(np.mean(cols)) if cols else float("nan"),
                         "colour_err_p95": _p95(each[name]),
                         "colour_err_max": _pmax(each[name]),
+                        "n": len(mses),
+                    }
+                )
+            for name, mses in seen.items():
+                rows.append(
+                    {
+                        "method": name,
+                        "mode": mode,
+                        "p": p,
+                        "image_mse": float(np.mean(mses)),
+                        "stroke_l1": float("nan"),
+                        "colour_err": float("nan"),
+                        "colour_err_p95": float("nan"),
+                        "colour_err_max": float("nan"),
                         "n": len(mses),
                     }
                 )

@@ -71,6 +71,8 @@ __all__ = [
     "context_patches",
     "mbr_select",
     "consensus_fit",
+    "fit_to_render",
+    "prune_to_render",
     "context_colours",
     "recolour",
     "context_spread",
@@ -255,7 +257,7 @@ def consensus_fit(
     through the differentiable renderer (context slots stay fixed). The
     samples are the model's; no ground truth is involved.
     """
-    from engines.painting.render import render_fast, render_sparse
+    from engines.painting.render import render_fast
 
     completions = np.asarray(completions, np.float32)
     if completions.ndim != 3 or completions.shape[-1] != 8:
@@ -265,13 +267,51 @@ def consensus_fit(
     if len(completions) == 1 or not free.any():
         return start.copy()
     mean = np.stack([render_fast(c, size=size) for c in completions]).mean(0)
-    target = torch.from_numpy(np.ascontiguousarray(mean.transpose(2, 0, 1)[None], dtype=np.float32))
+    return fit_to_render(start, ctx_mask, mean, iters=iters, lr=lr)
+
+
+def fit_to_render(
+    start: np.ndarray,
+    ctx_mask: np.ndarray,
+    target: np.ndarray,
+    iters: int = 60,
+    lr: float = 0.01,
+    on_top: bool = False,
+) -> np.ndarray:
+    """Fit the generated slots of one painting ``start`` (N, 8) so that its render approaches ``target``.
+
+    ``target`` is an (S, S, 3) image in [0, 1] on white (the render size is its
+    side). Adam on the squared error through the differentiable renderer; the
+    context slots (``ctx_mask``) stay as they are, and so do the generated slots
+    that the fit never reaches (an invisible slot has no gradient). The render is
+    of the slots in their order, or, ``on_top``, of the context slots and then the
+    generated ones over them (how Complete adds its proposals to a painting).
+    """
+    from engines.painting.render import render_sparse
+
+    start = np.asarray(start, np.float32)
+    if start.ndim != 2 or start.shape[-1] != 8:
+        raise ValueError(f"fit_to_render: start must be (N, 8), got {start.shape}")
+    target = np.asarray(target)
+    if target.ndim != 3 or target.shape[2] != 3 or target.shape[0] != target.shape[1]:
+        raise ValueError(f"fit_to_render: target must be (S, S, 3), got {target.shape}")
+    free = ~np.asarray(ctx_mask, bool).reshape(start.shape[0])
+    if not free.any() or iters <= 0:
+        return start.copy()
+    if on_top:
+        order = np.concatenate([np.flatnonzero(~free), np.flatnonzero(free)])
+        fitted = fit_to_render(start[order], ~free[order], target, iters, lr)
+        out = np.empty_like(start)
+        out[order] = fitted
+        return out
+    size = int(target.shape[0])
+    tgt = torch.from_numpy(np.ascontiguousarray(target.transpose(2, 0, 1)[None], dtype=np.float32))
     x = torch.from_numpy(start[None].copy()).requires_grad_(True)
     keep = torch.from_numpy(free)[None, :, None].float()
     opt = torch.optim.Adam([x], lr=lr)
     for _ in range(iters):
         opt.zero_grad(set_to_none=True)
-        loss = ((render_sparse(x, size=size) - target) ** 2).mean()
+        loss = ((render_sparse(x, size=size) - tgt) ** 2).mean()
         loss.backward()
         x.grad.mul_(keep)
         opt.step()
@@ -279,7 +319,41 @@ def consensus_fit(
             x.clamp_(0, 1)
             x[..., 2:4].clamp_(min=MIN_SIZE)
     out = x.detach()[0].numpy()
-    return np.where(free[:, None], out, completions[0]).astype(np.float32)
+    return np.where(free[:, None], out, start).astype(np.float32)
+
+
+def prune_to_render(
+    painting: np.ndarray, ctx_mask: np.ndarray, target: np.ndarray, on_top: bool = False
+) -> np.ndarray:
+    """Which generated slots of ``painting`` (N, 8) to keep: those that bring its render closer to ``target``.
+
+    One greedy pass over the generated slots in their order: a slot whose stroke,
+    left out, leaves the render (of the slots in order, or ``on_top`` as
+    :func:`fit_to_render` renders them) closer to ``target`` (S, S, 3) is left
+    out. Returns a bool (N,) mask, True for the context slots and the generated
+    slots kept. No ground truth is involved: ``target`` is an expected painting.
+    """
+    from engines.painting.render import render_fast
+
+    painting = np.asarray(painting, np.float32)
+    mask = np.asarray(ctx_mask, bool).reshape(len(painting))
+    order = np.concatenate([np.flatnonzero(mask), np.flatnonzero(~mask)]) if on_top else np.arange(len(mask))
+    keep = np.ones(len(mask), bool)
+    size = int(target.shape[0])
+
+    def err() -> float:
+        idx = order[keep[order]]
+        return float(((render_fast(painting[idx], size=size) - target) ** 2).mean())
+
+    best = err()
+    for i in np.flatnonzero(~mask):
+        keep[i] = False
+        e = err()
+        if e < best:
+            best = e
+        else:
+            keep[i] = True
+    return keep
 
 
 def context_colours(
@@ -996,22 +1070,35 @@ def slots_for_context(
 # --------------------------------------------------------------------------
 
 
+def save_network(net: nn.Module, path: str | Path, kind: str, extra: dict | None = None) -> None:
+    """Write a network's configuration (``net.cfg``) and weights pickle-free (:func:`save_state`)."""
+    weights = {k: v.detach().cpu().numpy() for k, v in net.state_dict().items()}
+    save_state(path, {"config": net.cfg.to_dict(), "weights": weights, "extra": extra or {}}, kind)
+
+
+def load_network(path: str | Path, kind: str, config_type, network_type, what: str):
+    """Read a file of :func:`save_network`: ``network_type(config_type.from_dict(...))`` in eval mode.
+
+    Errors name the file; weights that do not fit the configuration are a
+    ``FormatError`` saying so (``what`` names the network), never torch's own.
+    """
+    from engines.serialize import FormatError, numeric_arrays
+
+    state = load_state(path, kind)
+    weights = numeric_arrays(state.get("weights"), str(path))
+    try:
+        net = network_type(config_type.from_dict(state["config"]))
+        net.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in weights.items()})
+    except Exception as e:  # a malformed tree: KeyError, TypeError, ValueError, torch's RuntimeError
+        raise FormatError(f"{path}: weights do not fit {what} ({type(e).__name__}: {e})") from None
+    net.eval()
+    return net
+
+
 def save_model(model: StrokeDenoiser, path: str | Path, extra: dict | None = None) -> None:
-    weights = {k: v.detach().cpu().numpy() for k, v in model.state_dict().items()}
-    save_state(path, {"config": model.cfg.to_dict(), "weights": weights, "extra": extra or {}}, MODEL_KIND)
+    save_network(model, path, MODEL_KIND, extra)
 
 
 def load_model(path: str | Path) -> StrokeDenoiser:
     """Load weights written by :func:`save_model`; errors name the file."""
-    from engines.serialize import FormatError, numeric_arrays
-
-    state = load_state(path, MODEL_KIND)
-    weights = numeric_arrays(state.get("weights"), str(path))
-    try:
-        cfg = ModelConfig.from_dict(state["config"])
-        model = StrokeDenoiser(cfg)
-        model.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in weights.items()})
-    except Exception as e:  # a malformed tree: KeyError, TypeError, ValueError, torch's RuntimeError
-        raise FormatError(f"{path}: weights do not fit the model ({type(e).__name__}: {e})") from None
-    model.eval()
-    return model
+    return load_network(path, MODEL_KIND, ModelConfig, StrokeDenoiser, "the model")

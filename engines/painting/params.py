@@ -64,7 +64,15 @@ class PaintingParams(Params):
         min=1,
         max=16,
         doc="diffusion samples per proposal; above 1 each proposal is fitted to the mean render of "
-        "its samples (a best guess for the missing strokes: closer on average, less varied)",
+        "its samples (a best guess for the missing strokes: closer on average, less varied), or, for the "
+        "expected fit, starts from the sample closest to that mean",
+    )
+    expected_fit: bool = param(
+        True,
+        doc="fit the first proposal to the painting the render network expects from what is painted: the "
+        "best guess, closer to the finished painting on average (the other proposals, or all when off: the "
+        "diffusion model's strokes as sampled, less, in level and block completions, those over varied "
+        "paint)",
     )
 
 

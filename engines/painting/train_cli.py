@@ -27,6 +27,7 @@ ASSETS = Path(__file__).resolve().parents[2] / "assets" / "painting"
 DEFAULT_MODEL = ASSETS / "model.zip"
 DEFAULT_BASELINE = ASSETS / "regression.zip"
 DEFAULT_DATA = ASSETS / "strokes.npz"
+DEFAULT_REFINER = ASSETS / "refiner.zip"
 
 
 def _bar(total: int, desc: str):
@@ -35,14 +36,19 @@ def _bar(total: int, desc: str):
     return tqdm(total=total, desc=desc, file=sys.stderr, leave=False, disable=None)
 
 
-def _drive(job, total: int, desc: str):
+def _drive(job, total: int, desc: str, log: bool = False, on_report=None):
+    """Run ``job`` under a progress bar; ``log`` prints every report, ``on_report(progress)`` sees each."""
     bar = _bar(total, desc)
     try:
         while True:
             pr = next(job)
             bar.n = int(pr.done)
-            bar.set_postfix_str(pr.message[-60:])
+            bar.set_postfix_str(pr.message.split(" (")[0][-60:])
             bar.refresh()
+            if log:
+                print(pr.message, file=sys.stderr, flush=True)
+            if on_report is not None:
+                on_report(pr)
     except StopIteration as stop:
         return stop.value
     finally:
@@ -123,6 +129,17 @@ def _extend_dataset(args, t0: float) -> int:
     return 0
 
 
+def _training_splits(path: Path) -> tuple[dict, np.ndarray, np.ndarray]:
+    """(dataset, training paintings, validation paintings: the validation split when the dataset has one,
+    else the held-out paintings); no training painting is an error naming the file."""
+    d = _load_dataset(path)
+    train = d["params"][d["split"] == 0]
+    if len(train) == 0:
+        raise ValueError(f"{path}: no training paintings (split 0) to train on")
+    val = d["params"][d["split"] == 2] if (d["split"] == 2).any() else d["params"][d["split"] == 1]
+    return d, train, val
+
+
 def _cmd_train(args) -> int:
     import torch
 
@@ -130,12 +147,7 @@ def _cmd_train(args) -> int:
 
     check_output(args.out)
     torch.set_num_threads(max(1, args.threads))
-    d = _load_dataset(args.data)
-    train = d["params"][d["split"] == 0]
-    if len(train) == 0:
-        raise ValueError(f"{args.data}: no training paintings (split 0) to train on")
-    # the validation split when the dataset has one, else the held-out paintings
-    val = d["params"][d["split"] == 2] if (d["split"] == 2).any() else d["params"][d["split"] == 1]
+    d, train, val = _training_splits(args.data)
     levels = d["levels"]
     cfg = ModelConfig(
         n_strokes=train.shape[1],
@@ -186,33 +198,23 @@ def _cmd_train(args) -> int:
         init=init,
         checkpoint=keep_state if args.state is not None else None,
     )
-    bar = _bar(tp.steps, f"train {cfg.objective}")
-    model = history = None
-    try:
-        while True:
-            pr = next(job)
-            bar.n = int(pr.done)
-            bar.set_postfix_str(pr.message.split(" (")[0][-50:])
-            bar.refresh()
-            if args.log:
-                print(pr.message, file=sys.stderr, flush=True)
-            if args.checkpoint and isinstance(pr.value, tuple):
-                m, h = pr.value
-                save_model(
-                    m,
-                    args.out,
-                    {
-                        "wall_s": round(time.perf_counter() - t0, 1),
-                        "step": int(pr.done),
-                        "final_loss": h["loss"][-1],
-                        "final_val_loss": h["val_loss"][-1],
-                        "partial": True,
-                    },
-                )
-    except StopIteration as stop:
-        model, history = stop.value
-    finally:
-        bar.close()
+
+    def save_partial(pr) -> None:
+        if args.checkpoint and isinstance(pr.value, tuple):
+            m, h = pr.value
+            save_model(
+                m,
+                args.out,
+                {
+                    "wall_s": round(time.perf_counter() - t0, 1),
+                    "step": int(pr.done),
+                    "final_loss": h["loss"][-1],
+                    "final_val_loss": h["val_loss"][-1],
+                    "partial": True,
+                },
+            )
+
+    model, history = _drive(job, tp.steps, f"train {cfg.objective}", args.log, save_partial)
     wall = time.perf_counter() - t0
     command = (
         "python -m engines painting " + " ".join(sys.argv[sys.argv.index("train") :])
@@ -263,6 +265,91 @@ def _record_chunk(args, model, d: dict, val: np.ndarray, start_step: int, extra:
     with atomic_output(args.manifest) as tmp:
         Path(tmp).write_text(json.dumps(manifest, indent=1) + "\n")
     return by_mode
+
+
+def _cmd_train_refiner(args) -> int:
+    import datetime
+
+    import torch
+
+    from engines.painting.refiner import (
+        RefinerConfig,
+        RefinerTrainParams,
+        load_refiner_state,
+        save_refiner,
+        save_refiner_state,
+        train_refiner_job,
+        val_ratios,
+    )
+    from engines.serialize import load_manifest
+
+    check_output(args.out)
+    torch.set_num_threads(max(1, args.threads))
+    d, train, val = _training_splits(args.data)
+    val = val[: args.val_size]
+    levels = d["levels"]
+    resume = None
+    if args.resume is not None:
+        check_input(args.resume, "render network training state")
+        with reading(args.resume, "render network training state"):
+            resume = load_refiner_state(args.resume)
+    if args.state is not None:
+        check_output(args.state)
+    cfg = RefinerConfig(n_levels=int(levels.max()) + 1, width=args.width, depth=args.depth)
+    tp = RefinerTrainParams(
+        steps=args.steps,
+        batch=args.batch,
+        lr=args.lr,
+        report_every=args.report_every,
+        max_seconds=60.0 * args.max_minutes,
+    )
+    start = int(resume["step"]) if resume is not None else 0
+    t0 = time.perf_counter()
+    job = train_refiner_job(
+        train,
+        levels,
+        cfg,
+        tp,
+        seed=args.seed,
+        val=val,
+        resume=resume,
+        checkpoint=(lambda st: save_refiner_state(args.state, st)) if args.state is not None else None,
+    )
+    net, history = _drive(job, tp.steps, "train render network", args.log)
+    wall = time.perf_counter() - t0
+    ratios = {k: round(v, 4) for k, v in val_ratios(net, val, levels).items()}
+    command = (
+        "python -m engines painting " + " ".join(sys.argv[sys.argv.index("train-refiner") :])
+        if "train-refiner" in sys.argv
+        else ""
+    )
+    extra = {
+        "wall_s": round(wall, 1),
+        "steps": [start, int(history["step"][-1]) if history["step"] else start],
+        "final_loss": round(history["loss"][-1], 6) if history["loss"] else None,
+        "final_val_loss": round(history["val_loss"][-1], 6) if history["val_loss"] else None,
+        "val_mse_over_context_by_mode": ratios,
+        "train_paintings": int(len(train)),
+        "command": command,
+    }
+    save_refiner(net, args.out, extra)
+    if args.manifest is not None:
+        manifest = load_manifest(args.manifest)
+        chunks = manifest.setdefault("render_network", {}).setdefault("chunks", [])
+        chunks.append(
+            {
+                "date_utc": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M"),
+                "data": f"{args.data} ({len(train)} training paintings, validation split of {len(val)})",
+                "resumed_from": str(args.resume) if args.resume is not None else None,
+                "state": str(args.state) if args.state is not None else None,
+                "out": str(args.out),
+                **extra,
+            }
+        )
+        with atomic_output(args.manifest) as tmp:
+            Path(tmp).write_text(json.dumps(manifest, indent=1) + "\n")
+    print(json.dumps({"out": str(args.out), **extra}))
+    return 0
 
 
 def _load_or_die(path: Path):
@@ -339,7 +426,18 @@ def _cmd_complete(args) -> int:
         recolour_during=True,
         recolour_reach=args.reach,
     )
-    out = consensus_fit(out, mask) if args.samples > 1 else out[0]
+    refiner = _refiner_or_none(args)
+    if refiner is not None:
+        from engines.painting.model import mbr_select
+        from engines.painting.refiner import fit_expected, predict_render
+
+        start = out[0] if args.samples == 1 else out[mbr_select(out)]
+        # (the result lists the proposals after the kept strokes: they are fitted as painted over them)
+        out, fit_keep = fit_expected(start, mask, predict_render(refiner, context, mask, levels))
+        how = "fitted to the expected painting"
+    else:
+        out = consensus_fit(out, mask) if args.samples > 1 else out[0]
+        how = f"fitted to the mean of {args.samples} samples" if args.samples > 1 else "one sample"
     wall = time.perf_counter() - t0
     # the result: the kept context strokes as they were, then the proposals in level order
     result = painting.copy()
@@ -347,8 +445,8 @@ def _cmd_complete(args) -> int:
         ids = painting.ids()
         for i in np.flatnonzero(~mask):
             result.remove(ids[i])
-    keep = ~mask
-    if args.mode in DROP_MODES and args.drop_spread > 0:
+    keep = ~mask if refiner is None else ~mask & fit_keep
+    if refiner is None and args.mode in DROP_MODES and args.drop_spread > 0:
         keep &= ~discordant(out, mask, args.drop_spread)
     new = out[keep]
     result.add_many(new, author="model")
@@ -356,10 +454,27 @@ def _cmd_complete(args) -> int:
         save_painting(result, tmp)
     print(
         f"{args.out}: {int(mask.sum())} context strokes, {len(new)} proposed in {wall:.2f} s "
-        f"({args.steps} DDIM steps, guidance {args.guidance}, "
-        f"{'fitted to the mean of ' + str(args.samples) + ' samples' if args.samples > 1 else 'one sample'})"
+        f"({args.steps} DDIM steps, guidance {args.guidance}, {how})"
     )
     return 0
+
+
+def _refiner_or_none(args):
+    """The render network of ``complete``'s expected fit: None with --no-expected-fit or when its file is
+    missing (the default path only; a named --refiner that is missing is an error)."""
+    from engines.painting.refiner import load_refiner
+
+    if args.no_expected_fit:
+        return None
+    if not Path(args.refiner).exists():
+        if Path(args.refiner) == DEFAULT_REFINER:
+            return None
+        raise FileNotFoundError(
+            f"{args.refiner}: no render network (train one with `painting train-refiner`)"
+        )
+    check_input(args.refiner, "render network")
+    with reading(args.refiner, "render network"):
+        return load_refiner(args.refiner)
 
 
 def _complete_regions(args, model, painting, params, opacity) -> int:
@@ -559,6 +674,38 @@ def add_model_parsers(sub) -> None:
     )
     tr.set_defaults(func=_cmd_train)
 
+    rf = sub.add_parser(
+        "train-refiner",
+        help="train the render network that predicts a finished painting's render from its context render",
+    )
+    rf.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    rf.add_argument("--out", type=Path, default=DEFAULT_REFINER)
+    rf.add_argument("--steps", type=count, default=3000, help="steps of the whole run (its cosine schedule)")
+    rf.add_argument("--batch", type=count, default=32)
+    rf.add_argument("--lr", type=float_range(0.0, 1.0, lo_open=True), default=2e-3)
+    rf.add_argument("--width", type=int_range(8, 256), default=32, help="channels of the first stage")
+    rf.add_argument("--depth", type=int_range(2, 5), default=4, help="U-Net stages")
+    rf.add_argument(
+        "--max-minutes", type=nonnegative_float, default=0.0, help="end this chunk after this long (0: none)"
+    )
+    rf.add_argument("--val-size", type=count, default=16)
+    rf.add_argument("--report-every", type=count, default=100)
+    rf.add_argument("--seed", type=seed, default=0)
+    rf.add_argument("--threads", type=positive_int, default=1)
+    rf.add_argument("--log", action="store_true", help="print every report to stderr")
+    rf.add_argument(
+        "--state", type=Path, default=None, help="write the whole training state here at every report"
+    )
+    rf.add_argument("--resume", type=Path, default=None, help="continue the run saved by --state")
+    rf.add_argument(
+        "--manifest",
+        type=Path,
+        default=None,
+        help="append this chunk (data, steps, wall time, validation figures per mode) to the "
+        "'render_network.chunks' list of this JSON manifest",
+    )
+    rf.set_defaults(func=_cmd_train_refiner)
+
     co = sub.add_parser("complete", help="propose the strokes that complete a painting")
     co.add_argument("strokes_json", type=Path)
     co.add_argument(
@@ -599,6 +746,18 @@ def add_model_parsers(sub) -> None:
     )
     co.add_argument("--seed", type=seed, default=0)
     co.add_argument("--model", type=Path, default=DEFAULT_MODEL)
+    co.add_argument(
+        "--refiner",
+        type=Path,
+        default=DEFAULT_REFINER,
+        help="render network whose expected painting the proposal is fitted to (engines.painting.refiner)",
+    )
+    co.add_argument(
+        "--no-expected-fit",
+        action="store_true",
+        help="keep the diffusion model's strokes as sampled (in level and block modes less those over "
+        "varied paint, --drop-spread)",
+    )
     co.add_argument("--threads", type=positive_int, default=2)
     co.add_argument("--out", type=Path, required=True)
     co.set_defaults(func=_cmd_complete)

@@ -170,6 +170,17 @@ def test_complete_proposals_accept(panel, qtbot):
     assert sig.args[1] is True
     assert panel.runner.call(lambda e: e.params.samples) > 1
     qtbot.waitUntil(lambda: len(panel._thumb_buttons) == 2, timeout=30000)
+    # the first proposal is fitted to the painting the shipped render network expects; the box turns it off
+    assert panel.completion.expected_box.isEnabled() and panel.completion.expected_box.isChecked()
+    assert panel.runner.call(lambda e: e.params.expected_fit)
+    assert "fitted to the expected painting" in panel._thumb_buttons[0].toolTip()
+    assert "fitted" not in panel._thumb_buttons[1].toolTip()
+    panel.completion.expected_box.setChecked(False)
+    with qtbot.waitSignal(panel.runner.job_finished, timeout=60000) as sig:
+        panel.complete()
+    assert sig.args[1] is True and not panel.runner.call(lambda e: e.params.expected_fit)
+    qtbot.waitUntil(lambda: len(panel._thumb_buttons) == 2, timeout=30000)
+    assert "fitted" not in panel._thumb_buttons[0].toolTip()
 
 
 def test_files_open_save_export_and_bad_json(panel, qtbot, tmp_path):

@@ -9,7 +9,8 @@ canvas as ghost strokes as soon as it is ready (the others are still computed),
 with thumbnails beside; accept (Enter, A) or reject (Esc, X) them, Tab or the
 arrows go through them; an accepted proposal is one undoable edit. Each proposal is one
 diffusion sample, or with "Best guess" the strokes fitted to the mean render of 8
-samples (closer on average, softer). "Paint reference…" fits strokes to an image,
+samples (closer on average, softer); the first is fitted to the painting the render
+network expects from what is painted ("First proposal: the expected painting"). "Paint reference…" fits strokes to an image,
 appearing live. Files: open and save JSON, export PNG and SVG. When zoomed in, the
 visible part of the canvas is rendered again at the screen's resolution on the
 engine's worker (never an upscaled blur, never on the GUI thread).
@@ -37,7 +38,7 @@ from typing import Any
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from engines.painting import COMPLETE_MODES, PaintingEngine, PaintingSnapshot
-from engines.painting.engine import DEFAULT_MODEL
+from engines.painting.engine import DEFAULT_MODEL, DEFAULT_REFINER
 from studio import theme
 from studio.panels.base import Panel
 from studio.panels.painting.brush import PALETTE, BrushBox
@@ -199,6 +200,7 @@ class PaintingPanel(FileActions, SessionActions, Panel[PaintingSnapshot]):
     # -- engine ----------------------------------------------------------------------
     def on_attached(self) -> None:
         self._has_model = DEFAULT_MODEL.exists()  # until the first snapshot says
+        self.completion.set_has_refiner(DEFAULT_REFINER.exists())
         self._sync_buttons()
         self.runner.refresh()
 
@@ -285,7 +287,8 @@ class PaintingPanel(FileActions, SessionActions, Panel[PaintingSnapshot]):
         n, k, mode, p = self.completion.request()
         region = self.canvas.region
         # (queued before the job: the worker applies them in order)
-        self._edit(lambda e: e.set_params(e.params.replace(proposals=n, samples=k)))
+        fit = self.completion.expected_fit()
+        self._edit(lambda e: e.set_params(e.params.replace(proposals=n, samples=k, expected_fit=fit)))
         self.canvas.setFocus()  # the keys that accept, reject and go through the proposals
         return self._start_job("complete", lambda e: e.complete_job(region, mode=mode, p=p))
 

@@ -30,6 +30,16 @@ class CompletionBox(QtWidgets.QGroupBox):
             "closer to the missing strokes on average, softer and less varied, slower"
         )
         lay.addWidget(self.best_guess_box)
+        self.expected_box = QtWidgets.QCheckBox("First proposal: the expected painting")
+        self.expected_box.setObjectName("ExpectedFit")
+        self.expected_box.setChecked(True)
+        self.expected_box.setToolTip(
+            "the first proposal is fitted to the painting that the render network expects\n"
+            "from what is painted (closest to the finished painting on average, calmer);\n"
+            "the others stay the model's own samples, choices that differ"
+        )
+        lay.addWidget(self.expected_box)
+        self._fitted_first = False
         lay.addLayout(self._build_mode_row())
         self.thumbs = QtWidgets.QHBoxLayout()
         lay.addLayout(self.thumbs)
@@ -84,6 +94,7 @@ class CompletionBox(QtWidgets.QGroupBox):
     def request(self) -> tuple[int, int, str, float]:
         """(proposals, samples per proposal, masking mode, p) as chosen."""
         samples = BEST_GUESS_SAMPLES if self.best_guess_box.isChecked() else 1
+        self._fitted_first = self.expected_box.isEnabled() and self.expected_box.isChecked()
         return self.proposals_box.value(), samples, self.mode_box.currentText(), float(self.p_box.value())
 
     def _sync_mode(self, mode: str) -> None:
@@ -112,10 +123,21 @@ class CompletionBox(QtWidgets.QGroupBox):
             b.setIconSize(QtCore.QSize(72, 72))
             b.setCheckable(True)
             b.setChecked(i == snap.selected)
-            b.setToolTip(f"proposal {i + 1}: {len(snap.proposals[i])} strokes")
+            what = ", fitted to the expected painting" if i == 0 and self._fitted_first else ""
+            b.setToolTip(f"proposal {i + 1}: {len(snap.proposals[i])} strokes{what}")
             b.clicked.connect(lambda _c=False, k=i: self.proposal_selected.emit(k))
             self.thumbs.addWidget(b)
             self.thumb_buttons.append(b)
+
+    def expected_fit(self) -> bool:
+        """Whether the first proposal is to be fitted to the expected painting."""
+        return self.expected_box.isChecked()
+
+    def set_has_refiner(self, has: bool) -> None:
+        """No render network file: the box is off and says why."""
+        self.expected_box.setEnabled(has)
+        if not has:
+            self.expected_box.setToolTip("no render network in assets/painting/refiner.zip")
 
     def set_state(self, has_model: bool, has_proposals: bool, busy: bool, proposing: bool = False) -> None:
         """``proposing``: the job running is Complete, whose proposals ready so far can be taken."""

@@ -146,7 +146,10 @@ def test_complete_job_colours_proposals_from_the_painting_unless_turned_off():
 
     def proposals(strength):
         e = PaintingEngine(
-            PaintingParams(canvas_px=64, proposals=1, complete_steps=4, context_colour=strength)
+            # (the sampler's colours: the first proposal as sampled, not fitted to the expected painting)
+            PaintingParams(
+                canvas_px=64, proposals=1, complete_steps=4, context_colour=strength, expected_fit=False
+            )
         )
         e.model = _wild_model()
         e.add_strokes(
@@ -199,7 +202,11 @@ def test_complete_job_drops_proposals_on_varied_paint_in_level_mode_only(mode):
     painting = _toy_paintings(1)[0][:19]  # three bars of different colours, then small strokes
 
     def proposals(spread):
-        e = PaintingEngine(PaintingParams(canvas_px=64, proposals=1, complete_steps=4, drop_spread=spread))
+        e = PaintingEngine(
+            PaintingParams(
+                canvas_px=64, proposals=1, complete_steps=4, drop_spread=spread, expected_fit=False
+            )
+        )
         e.model = _wild_model()
         e.add_strokes(painting)
         props, done = drive_job(e.complete_job(mode=mode, p=0.6))

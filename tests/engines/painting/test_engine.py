@@ -78,7 +78,9 @@ def test_complete_job_proposes_accept_and_reject():
     props, done = drive_job(e.complete_job())
     assert done and len(props) == 2
     n_ctx = len(e.doc)
-    assert all(len(p) == 20 - n_ctx for p in props)
+    # every free slot is proposed; the first proposal (fitted to the expected painting) leaves out the
+    # strokes that move the painting away from it
+    assert len(props[1]) == 20 - n_ctx and 0 < len(props[0]) <= 20 - n_ctx
     s = e.snapshot()
     assert len(s.proposal_images) == 2 and s.proposal_images[0].shape == (96, 96, 3)
     e.select_proposal(1)
@@ -104,7 +106,7 @@ def test_best_guess_proposals_are_fitted_to_their_samples():
     e.add_drag([(0.2, 0.2), (0.6, 0.6)], 0.1, (0, 0, 1))
     msgs = []
     props, done = drive_job(e.complete_job(), msgs.append)
-    assert done and len(props) == 2 and all(len(p) == 20 - len(e.doc) for p in props)
+    assert done and len(props) == 2 and len(props[1]) == 20 - len(e.doc) and len(props[0]) <= 20 - len(e.doc)
     assert any("fitting proposal 2/2 to its 3 samples" in m.message for m in msgs)
     assert not np.array_equal(props[0], props[1])
     # stoppable while fitting too
@@ -187,6 +189,7 @@ def test_lock_my_strokes():
 def test_proposals_stream_one_by_one_and_the_first_is_the_headless_sample():
     from engines.painting.decompose import level_sizes
     from engines.painting.model import sample, slots_for_context
+    from engines.painting.refiner import fit_expected, predict_render
 
     e = _engine(proposals=3, complete_steps=4)
     torch.manual_seed(0)
@@ -220,4 +223,9 @@ def test_proposals_stream_one_by_one_and_the_first_is_the_headless_sample():
         recolour_during=True,
         recolour_reach=e.params.context_reach,
     )
-    np.testing.assert_allclose(props[0], out[0][~mask], atol=1e-6)
+    # ... fitted to the painting the shipped render network expects (as `painting complete` does)
+    refiner = e._load_refiner()
+    assert refiner is not None
+    first, keep = fit_expected(out[0], mask, predict_render(refiner, context, mask, levels))
+    np.testing.assert_allclose(props[0], first[~mask & keep], atol=1e-5)
+    assert not np.allclose(first[~mask], out[0][~mask], atol=1e-3)  # (the fit moved the strokes)
