@@ -57,6 +57,8 @@ class PaintingSnapshot:
     authors: tuple[str, ...]
     #: whether Complete can run (a model is loaded, or its file is there)
     has_model: bool = False
+    #: whether the first of ``proposals`` is fitted to the render network's expected painting
+    first_fitted: bool = False
     #: the name written on the strokes painted here (``params.author``)
     author: str = ""
 
@@ -427,8 +429,9 @@ class PaintingEngine(Engine[PaintingParams, PaintingSnapshot]):
             yield Progress(0, 1, "loading the model")
             model = self._load_model()
             params, opacity = self.doc.arrays()
-            if len(params) >= model.cfg.n_strokes:
-                # more strokes than the model's slots: regional windows (engines.painting.regions)
+            if len(params) > model.cfg.n_strokes or (len(params) == model.cfg.n_strokes and mode == "all"):
+                # more strokes than the model's slots, or a full painting with none to hide: regional
+                # windows (engines.painting.regions); as `painting complete` does
                 return (yield from self._complete_regions(model, params, opacity, region, mode, p))
             sizes = level_sizes(model.cfg.n_strokes)
             context, mask, levels = slots_for_context(params, sizes)
@@ -442,17 +445,18 @@ class PaintingEngine(Engine[PaintingParams, PaintingSnapshot]):
                     mask = np.zeros_like(filled)
                     mask[:k] = sub
                 context = np.where(mask[:, None], context, 0).astype(np.float32)
+            refiner = self._load_refiner()
             self.last_completion = {
                 "mode": mode,
                 "p": float(p),
                 "context": int(mask.sum()),
                 "painted": int(len(params)),
                 "proposed_slots": int((~mask).sum()),
+                "first_fitted": refiner is not None,
             }
             self.proposals = []  # (a new completion replaces the proposals on show)
             steps = self.params.complete_steps
             n_prop, k = self.params.proposals, self.params.samples
-            refiner = self._load_refiner()
             expected = None
             if refiner is not None:
                 from engines.painting.refiner import fit_expected, predict_render
@@ -786,6 +790,7 @@ class PaintingEngine(Engine[PaintingParams, PaintingSnapshot]):
             busy=self.busy,
             has_model=self.has_model(),
             author=self.params.author,
+            first_fitted=bool(self.proposals) and bool(self.last_completion.get("first_fitted")),
         )
 
     # -- state -------------------------------------------------------------------

@@ -36,10 +36,11 @@ class CompletionBox(QtWidgets.QGroupBox):
         self.expected_box.setToolTip(
             "the first proposal is fitted to the painting that the render network expects\n"
             "from what is painted (closest to the finished painting on average, calmer);\n"
-            "the others stay the model's own samples, choices that differ"
+            "the others stay the model's own samples, choices that differ.\n"
+            "Paintings of up to 180 strokes (the model's slots); larger canvases are\n"
+            "completed over regional windows without it"
         )
         lay.addWidget(self.expected_box)
-        self._fitted_first = False
         lay.addLayout(self._build_mode_row())
         self.thumbs = QtWidgets.QHBoxLayout()
         lay.addLayout(self.thumbs)
@@ -94,7 +95,6 @@ class CompletionBox(QtWidgets.QGroupBox):
     def request(self) -> tuple[int, int, str, float]:
         """(proposals, samples per proposal, masking mode, p) as chosen."""
         samples = BEST_GUESS_SAMPLES if self.best_guess_box.isChecked() else 1
-        self._fitted_first = self.expected_box.isEnabled() and self.expected_box.isChecked()
         return self.proposals_box.value(), samples, self.mode_box.currentText(), float(self.p_box.value())
 
     def _sync_mode(self, mode: str) -> None:
@@ -105,6 +105,7 @@ class CompletionBox(QtWidgets.QGroupBox):
         """Rebuild the thumbnails when the proposals or the selection changed."""
         key = (
             snap.selected,
+            snap.first_fitted,
             tuple(len(p) for p in snap.proposals),
             tuple(round(float(p.sum()), 4) for p in snap.proposals),
         )
@@ -123,7 +124,7 @@ class CompletionBox(QtWidgets.QGroupBox):
             b.setIconSize(QtCore.QSize(72, 72))
             b.setCheckable(True)
             b.setChecked(i == snap.selected)
-            what = ", fitted to the expected painting" if i == 0 and self._fitted_first else ""
+            what = ", fitted to the expected painting" if i == 0 and snap.first_fitted else ""
             b.setToolTip(f"proposal {i + 1}: {len(snap.proposals[i])} strokes{what}")
             b.clicked.connect(lambda _c=False, k=i: self.proposal_selected.emit(k))
             self.thumbs.addWidget(b)

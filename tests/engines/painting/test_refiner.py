@@ -176,11 +176,13 @@ def test_complete_fits_the_first_proposal_to_the_expected_painting():
 
     # the fitted first proposal lands closer to what the network expects than the second, a plain sample
     assert err(props[0]) < 0.7 * err(props[1])
+    assert e.snapshot().first_fitted
     # off: every proposal is a plain sample
     e.set_params(e.params.replace(expected_fit=False))
     msgs.clear()
     drive_job(e.complete_job(), msgs.append)
     assert not any("expected painting" in m.message for m in msgs)
+    assert not e.snapshot().first_fitted
 
 
 def _slots(params):
