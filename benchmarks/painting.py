@@ -240,6 +240,21 @@ def proposal_speed(
     out["proposal_1000_windows"] = float(next(job).message.split("(")[-1].split()[0])  # "(K windows)"
     job.close()
     out["proposal_1000_context_s"] = _best_of(windows, repeat=3)
+    if refiner is not None:  # Complete's first proposal: each window fitted to its expected painting
+        out["proposal_1000_context_fitted_s"] = _best_of(
+            lambda: drive_job(
+                complete_regions_job(
+                    model,
+                    big,
+                    steps=20,
+                    guidance=guidance,
+                    recolour_strength=recolour,
+                    reach=DEFAULT_REACH,
+                    refiner=refiner,
+                )
+            ),
+            repeat=3,
+        )
     out["proposal_1000_context_strokes"] = float(len(made))
     out["load_average_1min_proposals"] = os.getloadavg()[0]
     return out
@@ -308,6 +323,7 @@ def big_square(
     reach: float,
     strokes: int = 400,
     seeds: tuple[int, ...] = (0, 1, 2),
+    refiner=None,
 ) -> list[dict]:
     """Holes in big canvases (issue 16): each held-out source image decomposed into ``strokes`` strokes (more
     than the model's slots: completed over regional windows), a square mode at p = 0.5 hides part of it, and
@@ -315,7 +331,8 @@ def big_square(
     and of the context alone against the full decomposition (128 px), and the mean colour error of each
     proposed stroke against the full painting's paint under it; with windows that read only their own margin
     ("own", min_context 0, as before) and with the context-poor windows' grown context and canvas paint
-    ("grown", the default)."""
+    ("grown", the default), and, with ``refiner``, grown windows each fitted to the painting the render
+    network expects there ("fitted": Complete's first proposal)."""
     from engines.base import drive_job
     from engines.painting.data import HELD_OUT_IMAGES, sample_images
     from engines.painting.decompose import DecomposeParams, decompose
@@ -334,7 +351,10 @@ def big_square(
             context = true[keep]
             mse0 = float(((render_fast(context, size=128) - truth) ** 2).mean())
             row = {"image": name, "seed": seed, "hidden": int((~keep).sum())}
-            for label, mc in (("own", 0.0), ("grown", MIN_CONTEXT)):
+            variants = [("own", 0.0, None), ("grown", MIN_CONTEXT, None)]
+            if refiner is not None:
+                variants.append(("fitted", MIN_CONTEXT, refiner))
+            for label, mc, net in variants:
                 new = drive_job(
                     complete_regions_job(
                         model,
@@ -346,6 +366,7 @@ def big_square(
                         recolour_strength=recolour,
                         reach=reach,
                         min_context=mc,
+                        refiner=net,
                     )
                 )[0]
                 mse = float(((render_fast(np.vstack([context, new]), size=128) - truth) ** 2).mean())
@@ -450,7 +471,7 @@ def main(argv: list[str] | None = None) -> int:
     levels = d["levels"]
 
     if args.big_square:
-        rows = big_square(load_model(args.model), args.guidance, args.recolour, args.reach)
+        rows = big_square(load_model(args.model), args.guidance, args.recolour, args.reach, refiner=refiner)
         print("holes in big canvases: 400-stroke decompositions of the held-out images, square mode, p 0.5")
         print("  (image MSE / context-only MSE, and proposals' colour error against the paint under them)")
         print(f"  {'image':20s} seed hidden   own ratio  grown ratio   own colour  grown colour")
@@ -463,6 +484,14 @@ def main(argv: list[str] | None = None) -> int:
             own = np.mean([r[f"own_{key}"] for r in rows])
             grown = np.mean([r[f"grown_{key}"] for r in rows])
             print(f"  mean {key}: own {own:.4f}, grown {grown:.4f} (grown / own = {grown / own:.2f})")
+        if refiner is not None:
+            print("  fitted (Complete's first proposal: grown windows fitted to the expected painting):")
+            for r in rows:
+                print(
+                    f"  {r['image']:20s} {r['seed']:4d}   ratio {r['fitted_ratio']:.3f}   colour "
+                    f"{r['fitted_colour_error']:.4f}   proposals {r['fitted_proposals']}"
+                )
+            print(f"  mean ratio: fitted {np.mean([r['fitted_ratio'] for r in rows]):.4f}")
         if args.json:
             args.json.write_text(json.dumps({"big_square": rows, "args": vars(args)}, indent=1, default=str))
         return 0
@@ -633,7 +662,9 @@ def _print_speed(sp: dict, args, decoders) -> None:
             f"  Complete's first proposal fitted to the expected painting: 100 context strokes "
             f"{sp['proposal_100_context_fitted_s']:.2f} s (target 2 s: x{2 / sp['proposal_100_context_fitted_s']:.2f}); "
             f"180-slot painting, 90 context strokes, 90 proposed: {sp['proposal_180_slots_fitted_s']:.2f} s "
-            f"(target 1 s: x{1 / sp['proposal_180_slots_fitted_s']:.2f})"
+            f"(target 1 s: x{1 / sp['proposal_180_slots_fitted_s']:.2f}); 1,000 context strokes over regional "
+            f"windows, each fitted: {sp['proposal_1000_context_fitted_s']:.2f} s "
+            f"(target 2 s: x{2 / sp['proposal_1000_context_fitted_s']:.2f})"
         )
     if "completion_decoder_100_context_s" in sp:
         print(

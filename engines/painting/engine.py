@@ -523,6 +523,7 @@ class PaintingEngine(Engine[PaintingParams, PaintingSnapshot]):
             "context": int(len(context)),
             "painted": int(len(params)),
             "windows": True,
+            "first_fitted": self._load_refiner() is not None,
         }
         self.proposals = []
         self.selected = 0
@@ -544,6 +545,8 @@ class PaintingEngine(Engine[PaintingParams, PaintingSnapshot]):
                 recolour_strength=self.params.context_colour,
                 reach=self.params.context_reach,
                 drop_spread=drop,
+                # the first proposal is each window's best guess; the others stay samples
+                refiner=self._load_refiner() if i == 0 else None,
             )
             try:
                 while True:

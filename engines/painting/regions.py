@@ -418,6 +418,7 @@ def complete_regions_job(
     cap: int | None = None,
     margin: float = 0.125,
     min_context: float = MIN_CONTEXT,
+    refiner=None,
 ) -> Job:
     """Propose strokes for a canvas of any size (see the module docstring); returns (K, 8) canvas strokes.
 
@@ -433,7 +434,9 @@ def complete_regions_job(
     context strokes (over a hole or bare canvas) reads the context of a wider margin (:func:`grow_window`)
     and, with the colour guidance on, the colour of the whole canvas's paint around it
     (:func:`canvas_paint`); where its core is still bare, a second pass refills it (0 turns all this off).
-    Yields Progress after each DDIM step.
+    ``refiner`` (a render network, :mod:`engines.painting.refiner`): each window's generated strokes are
+    fitted to the painting it expects of that window, less those that move away from it
+    (:func:`engines.painting.refiner.fit_expected`; no drop then). Yields Progress after each DDIM step.
     """
     params = np.asarray(params, np.float32).reshape(-1, 8)
     cap = int(cap if cap is not None else max(1, round(0.6 * model.cfg.n_strokes)))
@@ -453,6 +456,7 @@ def complete_regions_job(
         cap=cap,
         margin=margin,
         least=int(round(min_context * cap)),
+        refiner=refiner,
     )
     new, poor_cores = yield from _progress(_complete_pass(model, params, opacity, target, seed, **kw), "")
     if not poor_cores.any() or len(new) == 0:
@@ -497,11 +501,12 @@ def _complete_pass(
     margin: float,
     least: int,
     min_part: float = MIN_PART,
+    refiner=None,
 ):
     """One pass of :func:`complete_regions_job` over the windows whose core holds more than ``min_part``
     of ``target``: returns (strokes (K, 8), (S, S) bool: the cores of the windows that were context-poor)."""
     from engines.painting.decompose import level_sizes as split_levels
-    from engines.painting.model import RECOLOUR_PX, consensus_fit, discordant, sample_job
+    from engines.painting.model import RECOLOUR_PX, consensus_fit, discordant, mbr_select, sample_job
 
     n = model.cfg.n_strokes
     size = target.shape[0]
@@ -560,10 +565,17 @@ def _complete_pass(
     for i, w in enumerate(chosen):
         mask = masks[i]
         runs = out[i * samples : (i + 1) * samples]
-        full = consensus_fit(runs, mask) if samples > 1 else runs[0]
         free = ~mask
-        if drop_spread > 0:
-            free &= ~discordant(full, mask, drop_spread)
+        if refiner is not None:
+            from engines.painting.refiner import fit_expected, predict_render
+
+            start = runs[mbr_select(runs)] if samples > 1 else runs[0]
+            full, keep = fit_expected(start, mask, predict_render(refiner, contexts[i], mask, levels))
+            free &= keep
+        else:
+            full = consensus_fit(runs, mask) if samples > 1 else runs[0]
+            if drop_spread > 0:
+                free &= ~discordant(full, mask, drop_spread)
         gen = w.to_canvas(full[free])
         ok = w.holds(gen[:, :2]) & _in_map(gen[:, :2], target)
         kept.append(gen[ok])

@@ -506,6 +506,7 @@ def _complete_regions(args, model, painting, params, opacity) -> int:
             recolour_strength=args.recolour,
             reach=args.reach,
             drop_spread=args.drop_spread if args.mode in DROP_MODES else 0.0,
+            refiner=_refiner_or_none(args),
         )
     )[0]
     wall = time.perf_counter() - t0

@@ -37,8 +37,8 @@ class CompletionBox(QtWidgets.QGroupBox):
             "the first proposal is fitted to the painting that the render network expects\n"
             "from what is painted (closest to the finished painting on average, calmer);\n"
             "the others stay the model's own samples, choices that differ.\n"
-            "Paintings of up to 180 strokes (the model's slots); larger canvases are\n"
-            "completed over regional windows without it"
+            "On canvases of more strokes than the model's 180 slots, each regional\n"
+            "window of the first proposal is fitted so"
         )
         lay.addWidget(self.expected_box)
         lay.addLayout(self._build_mode_row())

@@ -233,3 +233,25 @@ def test_cli_trains_in_chunks_records_them_and_complete_uses_or_skips_the_fit(tm
     # a named network that is not there is a clear error
     assert main([*base, "--refiner", str(tmp_path / "none.zip"), "--out", str(tmp_path / "c.json")]) == 2
     assert "none.zip: no render network" in capsys.readouterr().err
+
+
+def test_on_a_big_canvas_each_window_of_the_first_proposal_is_fitted():
+    e = PaintingEngine(PaintingParams(canvas_px=64, proposals=2, complete_steps=3))
+    torch.manual_seed(0)
+    e.model = StrokeDenoiser(
+        ModelConfig(n_strokes=20, d_model=16, layers=1, heads=2, timesteps=50, prediction="x0")
+    )
+    torch.nn.init.normal_(e.model.out.weight, std=0.5)
+    net = RenderNet(RefinerConfig(size=32, width=8, depth=2))
+    with torch.no_grad():
+        net.head.bias.fill_(-0.5)  # it expects mid grey where nothing is painted
+    e.refiner = net
+    strokes = _flat_paintings(12, 8).reshape(-1, 8)[:240].copy()
+    strokes[:, 0] *= 0.55  # the left part of the canvas painted, the right part empty
+    strokes[:, 2:4] *= 0.3
+    e.add_strokes(strokes, author="me")
+    props = drive_job(e.complete_job())[0]
+    assert e.last_completion["windows"] and e.snapshot().first_fitted
+    assert len(props) == 2 and len(props[0]) > 0 and len(props[1]) > 0
+    grey = [float(np.abs(p[:, 5:8] - 0.5).mean()) for p in props]
+    assert grey[0] < 0.7 * grey[1], grey  # the fitted windows took the expected grey, the samples did not
