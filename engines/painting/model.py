@@ -663,6 +663,21 @@ def _optimizer_state(opt: torch.optim.Optimizer) -> dict:
     return _to_numpy_tree(opt.state_dict())
 
 
+def training_state(cfg, tp, seed: int, step: int, net: nn.Module, opt, history: dict, ema=None) -> dict:
+    """The whole state of a training run at ``step`` (what ``resume`` continues): configuration, training
+    parameters, seed, weights, the weight average (``ema``; empty without), optimiser moments, history."""
+    return {
+        "config": cfg.to_dict(),
+        "train": tp.to_dict(),
+        "seed": int(seed),
+        "step": int(step),
+        "weights": _to_numpy_tree(net.state_dict()),
+        "ema": _to_numpy_tree(ema.state_dict()) if ema is not None else {},
+        "optimizer": _optimizer_state(opt),
+        "history": {k: np.asarray(v, np.float64) for k, v in history.items()},
+    }
+
+
 def _load_optimizer_state(opt: torch.optim.Optimizer, state: dict) -> None:
     st = {
         int(k): {n: torch.as_tensor(np.array(v)) for n, v in per.items()}
@@ -790,18 +805,7 @@ def train_job(
             history["loss"].append(running / count)
             history["val_loss"].append(vl)
             if checkpoint is not None:
-                checkpoint(
-                    {
-                        "config": cfg.to_dict(),
-                        "train": tp.to_dict(),
-                        "seed": int(seed),
-                        "step": int(step),
-                        "weights": _to_numpy_tree(model.state_dict()),
-                        "ema": _to_numpy_tree(ema.state_dict()) if ema is not None else {},
-                        "optimizer": _optimizer_state(opt),
-                        "history": {k: np.asarray(v, np.float64) for k, v in history.items()},
-                    }
-                )
+                checkpoint(training_state(cfg, tp, seed, step, model, opt, history, ema))
             yield Progress(
                 step,
                 tp.steps,

@@ -37,14 +37,13 @@ from torch import nn
 from engines.base import Job, Params, Progress, param
 from engines.painting.model import (
     _load_optimizer_state,
-    _optimizer_state,
-    _to_numpy_tree,
     augment,
     fit_to_render,
     load_network,
     make_mask,
     prune_to_render,
     save_network,
+    training_state,
 )
 from engines.painting.render import render_fast
 from engines.serialize import load_state, save_state
@@ -249,9 +248,10 @@ def val_ratios(
                 for s in seeds:
                     rng = np.random.default_rng([s, i, int(p * 100), k])
                     mask = make_mask(mode, q, levels, rng, p)
-                    x = refiner_input(q, mask, levels, net.cfg)
-                    pred = predict_render(net, q, mask, levels)
-                    num += float(((pred - truth) ** 2).mean())
+                    x = refiner_input(q, mask, levels, net.cfg)  # (read once: its RGB is the context)
+                    with torch.no_grad():
+                        pred = net(torch.from_numpy(x)[None])[0].numpy()
+                    num += float(((pred.transpose(1, 2, 0) - truth) ** 2).mean())
                     den += float(((x[:3].transpose(1, 2, 0) - truth) ** 2).mean())
         out[mode] = num / den if den > 0 else float("nan")
     net.train(was)
@@ -338,17 +338,7 @@ def train_refiner_job(
             history["loss"].append(running / count)
             history["val_loss"].append(vl)
             if checkpoint is not None:
-                checkpoint(
-                    {
-                        "config": cfg.to_dict(),
-                        "train": tp.to_dict(),
-                        "seed": int(seed),
-                        "step": int(step),
-                        "weights": _to_numpy_tree(net.state_dict()),
-                        "optimizer": _optimizer_state(opt),
-                        "history": {k: np.asarray(v, np.float64) for k, v in history.items()},
-                    }
-                )
+                checkpoint(training_state(cfg, tp, seed, step, net, opt, history))
             yield Progress(
                 step,
                 tp.steps,
