@@ -12,7 +12,8 @@ Solvers:
 ``ls``          savings start, compiled local search, then ruin-and-recreate
                 iterated local search until the time limit;
 ``pyvrp``       PyVRP's iterated local search (see :mod:`pyvrp_bridge`);
-``neural``      the attention model, POMO multi-start, greedy decoding;
+``neural``      the attention model, POMO multi-start, greedy decoding (one set of weights for
+                problems with time windows, one for the others);
 ``neural+ls``   the neural solution polished by the compiled local search
                 (descent, then iterated local search for the remaining time); with 2 s or
                 more left on a multi-vehicle instance, the iterated local search runs for
@@ -48,8 +49,9 @@ SOLVERS = ("ls", "pyvrp", "neural", "neural+ls", "neural+pyvrp", "lkh")
 SOLVER_HELP = {
     "ls": "compiled iterated local search from a savings start",
     "pyvrp": "PyVRP's iterated local search (a state-of-the-art classical solver)",
-    "neural": "the neural model alone: greedy rollouts over coordinate flips and first customers, "
-    "then sampled ones, while the time limit allows another pass",
+    "neural": "the neural model alone (its weights for time windows, or for problems without them): "
+    "greedy rollouts over coordinate flips and first customers, then sampled ones, while the time "
+    "limit allows another pass",
     "neural+ls": "the neural solution improved by our local search, then by PyVRP when 2 s or more "
     "are left (PyVRP cold on asymmetric distances; with time windows PyVRP cold first, then our search "
     "from the best); LKH-3 for single-vehicle tours",
@@ -167,7 +169,8 @@ def warm_up(solver: str = "ls", model=None) -> None:
     if solver.startswith("neural") and model is None and "neural" not in _WARM:
         from engines.routing.neural.infer import default_model
 
-        default_model()
+        default_model(time_windows=False)
+        default_model(time_windows=True)
         _WARM.add("neural")
     if solver in ("pyvrp", "neural+pyvrp", "neural+ls") and "pyvrp" not in _WARM and _pyvrp_available():
         import pyvrp  # noqa: F401

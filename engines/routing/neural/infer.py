@@ -16,6 +16,7 @@ from engines.serialize import FormatError, load_state, numeric_arrays, save_stat
 __all__ = [
     "DECODE_BUDGET",
     "DEFAULT_WEIGHTS",
+    "TW_WEIGHTS",
     "decode_plan",
     "default_model",
     "load_model",
@@ -27,6 +28,10 @@ __all__ = [
 ]
 
 DEFAULT_WEIGHTS = Path(__file__).resolve().parents[3] / "assets" / "routing" / "routenet.state"
+#: the weights for problems with time windows (``DEFAULT_WEIGHTS`` serves the others): fine-tuning
+#: that helps one class hurt the other (assets/routing/manifest.json, ``per_class``), so each class
+#: keeps the weights that were best on its own choice set
+TW_WEIGHTS = DEFAULT_WEIGHTS.with_name("routenet_tw.state")
 KIND = "routing-routenet"
 _lock = threading.Lock()
 _cache: dict[str, RouteNet] = {}
@@ -69,15 +74,18 @@ def load_model(path) -> RouteNet:
     return model
 
 
-def default_model() -> RouteNet:
+def default_model(problem: Problem | None = None, time_windows: bool | None = None) -> RouteNet:
+    """The shipped weights for ``problem``'s class (or for ``time_windows``): :data:`TW_WEIGHTS`
+    with time windows (when that file exists), :data:`DEFAULT_WEIGHTS` otherwise. Loaded once each."""
+    if time_windows is None:
+        time_windows = problem is not None and problem.time_windows is not None
+    path = TW_WEIGHTS if time_windows and TW_WEIGHTS.exists() else DEFAULT_WEIGHTS
     with _lock:
-        if "default" not in _cache:
-            if not DEFAULT_WEIGHTS.exists():
-                raise FileNotFoundError(
-                    f"{DEFAULT_WEIGHTS}: no trained weights; run `python -m engines routing train`"
-                )
-            _cache["default"] = load_model(DEFAULT_WEIGHTS)
-        return _cache["default"]
+        if path.name not in _cache:
+            if not path.exists():
+                raise FileNotFoundError(f"{path}: no trained weights; run `python -m engines routing train`")
+            _cache[path.name] = load_model(path)
+        return _cache[path.name]
 
 
 #: decoding effort: about DECODE_BUDGET / n**2 rollouts for n nodes. Time per decoding step grows
@@ -163,7 +171,7 @@ def neural_solve_steps(
     it there) and returns the routes of the cheapest feasible rollout (the cheapest overall
     when none is feasible; the evaluator then names what is violated).
     """
-    model = model or default_model()
+    model = model or default_model(problem)
     plan = decode_plan(problem)
     starts = plan[0] if starts == "auto" else starts
     augment = plan[1] if augment == "auto" else augment

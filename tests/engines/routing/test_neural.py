@@ -181,3 +181,26 @@ def test_train_command_ships_the_mean_of_the_last_marks(tmp_path, data_dir):
     for k, v in shipped.items():
         assert torch.allclose(v, (a[k] + b[k]) / 2, atol=1e-6), k
     assert any(not torch.equal(a[k], b[k]) for k in a)  # the marks differ: the mean is not one of them
+
+
+def test_each_problem_class_decodes_with_its_own_shipped_weights(data_dir, monkeypatch):
+    """Problems with time windows get TW_WEIGHTS, the others DEFAULT_WEIGHTS; without the TW file
+    every problem falls back to the default weights."""
+    from engines.routing.io import load_problem
+    from engines.routing.neural import infer
+
+    assert infer.TW_WEIGHTS.exists() and infer.DEFAULT_WEIGHTS.exists()
+    plain = load_problem(data_dir / "cvrplib" / "X-n101-k25.vrp")
+    tw = _vrptw(3)
+    m_plain, m_tw = infer.default_model(plain), infer.default_model(tw)
+    assert m_plain is infer.default_model() and m_tw is infer.default_model(time_windows=True)
+    diff = [
+        float((a - b).abs().max())
+        for a, b in zip(m_plain.state_dict().values(), m_tw.state_dict().values(), strict=True)
+    ]
+    assert max(diff) > 1e-3  # two different sets of weights
+    # neural_solve without a model decodes each class with its own weights
+    assert neural_solve(tw) == neural_solve(tw, m_tw)
+    assert neural_solve(plain) == neural_solve(plain, m_plain)
+    monkeypatch.setattr(infer, "TW_WEIGHTS", infer.TW_WEIGHTS.with_name("missing.state"))
+    assert infer.default_model(tw) is m_plain
