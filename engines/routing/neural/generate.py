@@ -21,7 +21,7 @@ import numpy as np
 
 __all__ = ["KINDS", "CityPool", "generate"]
 
-KINDS = ("uniform", "clustered", "city", "city_tsp", "asym_tsp", "xlike", "tw")
+KINDS = ("uniform", "clustered", "city", "city_tsp", "asym_tsp", "xlike", "tw", "solomon")
 
 
 def _capacity(n: int) -> float:
@@ -144,6 +144,52 @@ def _tw(rng, B: int, n: int) -> dict:
     return dict(D=D, T=D, coords=xy, demand=dem, capacity=1.0, tw=tw, svc=svc)
 
 
+#: Solomon's six families (points, horizon of the depot, service time, vehicle capacity): ``tw`` above
+#: has short routes (demands of 1-40 for a capacity of 200), service of 0 or 10 and horizons near 230
+#: or 1000, while C1/C2 serve for 90 over horizons of 1236 and 3390 and the type-2 families carry 700
+#: or 1000 (routes of 30 customers and more)
+SOLOMON_FAMILIES = (
+    ("clustered", 1236.0, 90.0, 200.0),
+    ("clustered", 3390.0, 90.0, 700.0),
+    ("random", 230.0, 10.0, 200.0),
+    ("random", 1000.0, 10.0, 1000.0),
+    ("mixed", 240.0, 10.0, 200.0),
+    ("mixed", 960.0, 10.0, 1000.0),
+)
+
+
+def _solomon(rng, B: int, n: int) -> dict:
+    """VRPTW instances drawn like Solomon's families (:data:`SOLOMON_FAMILIES`) on a 100 x 100 square.
+
+    Each customer's window is centred where it can be reached from the depot and left in time to go
+    back, as wide as 3-30 % of the horizon; a share of the customers (0-75 %) has no window to speak of.
+    """
+    xy = np.zeros((B, n, 2))
+    tw = np.zeros((B, n, 2))
+    svc = np.zeros((B, n))
+    dem = np.zeros((B, n))
+    for b in range(B):
+        mode, horizon, s, cap = SOLOMON_FAMILIES[int(rng.integers(0, len(SOLOMON_FAMILIES)))]
+        pts = _x_points(rng, n - 1, mode) / 10.0
+        xy[b, 0] = rng.uniform(30, 70, 2)
+        xy[b, 1:] = pts
+        d0 = np.sqrt(((pts - xy[b, 0]) ** 2).sum(-1))
+        horizon = max(horizon * rng.uniform(0.9, 1.1), 2 * d0.max() + s + 1.0)
+        latest = horizon - d0 - s
+        centre = rng.uniform(d0, np.maximum(d0, latest))
+        width = rng.uniform(0.03, 0.3, n - 1) * horizon
+        ready = np.maximum(0.0, centre - width / 2)
+        due = np.minimum(latest, np.maximum(centre + width / 2, d0))
+        wide = rng.uniform(0, 1, n - 1) < rng.uniform(0, 0.75)
+        ready[wide], due[wide] = 0.0, latest[wide]
+        tw[b, 0] = [0.0, horizon]
+        tw[b, 1:, 0], tw[b, 1:, 1] = ready, due
+        svc[b, 1:] = s
+        dem[b, 1:] = rng.integers(1, 41, n - 1) / cap
+    D = _euclid(xy)
+    return dict(D=D, T=D, coords=xy, demand=dem, capacity=1.0, tw=tw, svc=svc)
+
+
 def generate(kind: str, rng: np.random.Generator, B: int, n: int, city: CityPool | None = None) -> dict:
     if kind == "uniform":
         xy = rng.uniform(0, 1, (B, n, 2))
@@ -176,4 +222,6 @@ def generate(kind: str, rng: np.random.Generator, B: int, n: int, city: CityPool
         return _xlike(rng, B, n)
     if kind == "tw":
         return _tw(rng, B, n)
+    if kind == "solomon":
+        return _solomon(rng, B, n)
     raise ValueError(f"kind {kind!r}: allowed values are {', '.join(KINDS)}")

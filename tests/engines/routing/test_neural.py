@@ -204,3 +204,19 @@ def test_each_problem_class_decodes_with_its_own_shipped_weights(data_dir, monke
     assert neural_solve(plain) == neural_solve(plain, m_plain)
     monkeypatch.setattr(infer, "TW_WEIGHTS", infer.TW_WEIGHTS.with_name("missing.state"))
     assert infer.default_model(tw) is m_plain
+
+
+def test_solomon_like_instances_are_feasible_one_customer_at_a_time_and_cover_each_family():
+    """Every customer can be served alone within its window and back at the depot by the horizon;
+    the draws cover service 10 and 90 and both short (capacity 200) and long (700-1000) routes."""
+    from engines.routing.neural.generate import SOLOMON_FAMILIES
+
+    d = generate("solomon", np.random.default_rng(3), 48, 101)
+    tw, svc, D, dem = d["tw"], d["svc"], d["D"], d["demand"]
+    horizon = tw[:, :1, 1]
+    ready, due, d0 = tw[:, 1:, 0], tw[:, 1:, 1], D[:, 0, 1:]
+    assert np.all(ready <= due) and np.all(due >= d0 - 1e-9)
+    assert np.all(np.maximum(d0, ready) + svc[:, 1:] + D[:, 1:, 0] <= horizon + 1e-6)
+    assert set(np.unique(svc[:, 1:])) == {f[2] for f in SOLOMON_FAMILIES}
+    load = dem[:, 1:].sum(1)  # total demand over one vehicle's capacity: the fewest routes
+    assert load.min() < 2.0 and load.max() > 8.0
