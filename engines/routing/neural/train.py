@@ -80,8 +80,9 @@ CONFIGS["finetune_tw"] = replace(CONFIGS["finetune"], weights=(0.04, 0.04, 0.08,
 # finetune_tw improved held-out CVRP while its Solomon-like windows got worse: one set of weights per
 # class lets each keep its best)
 CONFIGS["finetune_cvrp"] = replace(CONFIGS["finetune"], weights=(0.05, 0.05, 0.12, 0.05, 0.05, 0.68, 0.0))
-# for the weights of problems with time windows: mostly windows, half of them drawn like Solomon's
-# families (long routes, service of 90, long horizons: engines.routing.neural.generate._solomon)
+# for the weights of problems with time windows: 70 % of the draws have windows, two thirds of those
+# drawn like Solomon's families (long routes, service of 90, long horizons:
+# engines.routing.neural.generate._solomon)
 CONFIGS["finetune_solomon"] = replace(
     CONFIGS["finetune"],
     kinds=(*CONFIGS["finetune"].kinds, "solomon"),
