@@ -36,6 +36,13 @@ def _bar(total: int, desc: str):
     return tqdm(total=total, desc=desc, file=sys.stderr, leave=False, disable=None)
 
 
+def _command_line(sub: str) -> str:
+    """The command as typed, from the subcommand ``sub`` on ("" when it was not typed, e.g. in tests)."""
+    if sub not in sys.argv:
+        return ""
+    return "python -m engines painting " + " ".join(sys.argv[sys.argv.index(sub) :])
+
+
 def _drive(job, total: int, desc: str, log: bool = False, on_report=None):
     """Run ``job`` under a progress bar; ``log`` prints every report, ``on_report(progress)`` sees each."""
     bar = _bar(total, desc)
@@ -216,11 +223,7 @@ def _cmd_train(args) -> int:
 
     model, history = _drive(job, tp.steps, f"train {cfg.objective}", args.log, save_partial)
     wall = time.perf_counter() - t0
-    command = (
-        "python -m engines painting " + " ".join(sys.argv[sys.argv.index("train") :])
-        if "train" in sys.argv
-        else ""
-    )
+    command = _command_line("train")
     extra = {
         "wall_s": round(wall, 1),
         "final_loss": history["loss"][-1],
@@ -318,11 +321,7 @@ def _cmd_train_refiner(args) -> int:
     net, history = _drive(job, tp.steps, "train render network", args.log)
     wall = time.perf_counter() - t0
     ratios = {k: round(v, 4) for k, v in val_ratios(net, val, levels).items()}
-    command = (
-        "python -m engines painting " + " ".join(sys.argv[sys.argv.index("train-refiner") :])
-        if "train-refiner" in sys.argv
-        else ""
-    )
+    command = _command_line("train-refiner")
     extra = {
         "wall_s": round(wall, 1),
         "steps": [start, int(history["step"][-1]) if history["step"] else start],
