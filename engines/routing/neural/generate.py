@@ -158,11 +158,42 @@ SOLOMON_FAMILIES = (
 )
 
 
+def _greedy_routes(D: np.ndarray, dem: np.ndarray, s: float, horizon: float) -> tuple[list, np.ndarray]:
+    """Nearest-neighbour routes from depot 0 within capacity 1 and the horizon; the arrival at each stop.
+
+    A stand-in for the good tour Solomon built his clustered windows around: on clustered points it
+    sweeps a cluster before it leaves it.
+    """
+    n = len(D)
+    left = np.ones(n, bool)
+    left[0] = False
+    arrive = np.zeros(n)
+    routes = []
+    while left.any():
+        here, t, load, route = 0, 0.0, 0.0, []
+        while True:
+            t_at = t + (s if route else 0.0) + D[here]
+            ok = left & (load + dem <= 1.0 + 1e-9) & (t_at + s + D[:, 0] <= horizon)
+            if not ok.any():
+                break
+            nxt = int(np.argmin(np.where(ok, D[here], np.inf)))
+            t, load, here = float(t_at[nxt]), load + dem[nxt], nxt
+            arrive[nxt], left[nxt] = t, False
+            route.append(nxt)
+        if not route:  # cannot happen when the horizon admits every customer alone
+            raise ValueError("a customer cannot be served within the horizon")
+        routes.append(route)
+    return routes, arrive
+
+
 def _solomon(rng, B: int, n: int) -> dict:
     """VRPTW instances drawn like Solomon's families (:data:`SOLOMON_FAMILIES`) on a 100 x 100 square.
 
-    Each customer's window is centred where it can be reached from the depot and left in time to go
-    back, as wide as 3-30 % of the horizon; a share of the customers (0-75 %) has no window to speak of.
+    In the random and mixed families each customer's window is centred where it can be reached from
+    the depot and left in time to go back, as wide as 3-30 % of the horizon. In the clustered ones,
+    as in Solomon's C1 and C2, it is centred on the arrival time of a good tour
+    (:func:`_greedy_routes`), as wide as 4-20 % of the horizon. A share of the customers (0-75 %) has no
+    window to speak of.
     """
     xy = np.zeros((B, n, 2))
     tw = np.zeros((B, n, 2))
@@ -176,8 +207,14 @@ def _solomon(rng, B: int, n: int) -> dict:
         d0 = np.sqrt(((pts - xy[b, 0]) ** 2).sum(-1))
         horizon = max(horizon * rng.uniform(0.9, 1.1), 2 * d0.max() + s + 1.0)
         latest = horizon - d0 - s
-        centre = rng.uniform(d0, np.maximum(d0, latest))
-        width = rng.uniform(0.03, 0.3, n - 1) * horizon
+        dem[b, 1:] = rng.integers(1, 41, n - 1) / cap
+        if mode == "clustered":
+            _, arrive = _greedy_routes(_euclid(xy[b : b + 1])[0], dem[b], s, horizon)
+            centre = arrive[1:]
+            width = rng.uniform(0.04, 0.2) * horizon * rng.uniform(0.8, 1.2, n - 1)
+        else:
+            centre = rng.uniform(d0, np.maximum(d0, latest))
+            width = rng.uniform(0.03, 0.3, n - 1) * horizon
         ready = np.maximum(0.0, centre - width / 2)
         due = np.minimum(latest, np.maximum(centre + width / 2, d0))
         wide = rng.uniform(0, 1, n - 1) < rng.uniform(0, 0.75)
@@ -185,7 +222,6 @@ def _solomon(rng, B: int, n: int) -> dict:
         tw[b, 0] = [0.0, horizon]
         tw[b, 1:, 0], tw[b, 1:, 1] = ready, due
         svc[b, 1:] = s
-        dem[b, 1:] = rng.integers(1, 41, n - 1) / cap
     D = _euclid(xy)
     return dict(D=D, T=D, coords=xy, demand=dem, capacity=1.0, tw=tw, svc=svc)
 

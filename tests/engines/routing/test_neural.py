@@ -220,3 +220,30 @@ def test_solomon_like_instances_are_feasible_one_customer_at_a_time_and_cover_ea
     assert set(np.unique(svc[:, 1:])) == {f[2] for f in SOLOMON_FAMILIES}
     load = dem[:, 1:].sum(1)  # total demand over one vehicle's capacity: the fewest routes
     assert load.min() < 2.0 and load.max() > 8.0
+
+
+def test_solomon_like_clustered_windows_sit_on_a_feasible_tour():
+    """As in Solomon's C1/C2, clustered draws (service 90) centre the windows on a good tour's arrival
+    times: the nearest-neighbour routes the generator built serve every customer within its window and
+    within capacity, so each draw has a feasible solution that a decoder can learn to find."""
+    from engines.routing.neural.generate import _greedy_routes
+
+    d = generate("solomon", np.random.default_rng(5), 40, 81)
+    clustered = np.flatnonzero(d["svc"][:, 1] == 90.0)
+    assert len(clustered) >= 5
+    for b in clustered:
+        tw, D, dem, s = d["tw"][b], d["D"][b], d["demand"][b], d["svc"][b, 1]
+        routes, _ = _greedy_routes(D, dem, s, tw[0, 1])
+        assert sorted(c for r in routes for c in r) == list(range(1, 81))
+        for r in routes:
+            t, here = 0.0, 0
+            assert dem[r].sum() <= 1.0 + 1e-9
+            for c in r:
+                t = max(t + D[here, c], tw[c, 0])
+                assert t <= tw[c, 1] + 1e-6
+                t, here = t + s, c
+            assert t + D[here, 0] <= tw[0, 1] + 1e-6
+        width = (tw[1:, 1] - tw[1:, 0]) / tw[0, 1]
+        assert (
+            np.quantile(width, 0.2) < 0.25
+        )  # a quarter or more of the windows are tight (the rest may be open)
