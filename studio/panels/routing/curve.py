@@ -34,6 +34,10 @@ class ImprovementCurve(pg.PlotWidget):
         theme.style_plot(self, x=("time", "s"), y=("best cost", None), si_prefix=False)
         theme.legend_above(self, columns=2)
         self.curve = self.plot(pen=theme.category_pen(0, 2.0), stepMode="center", name="best cost")
+        # a dot at each improvement: a solve that finds one solution (neural alone, say) draws a step
+        # of no length, which the dot still shows
+        self.points = pg.ScatterPlotItem(size=6, pen=None, brush=pg.mkBrush(theme.category_colour(0)))
+        self.addItem(self.points)
         self.bks_line = pg.InfiniteLine(
             angle=0, pen=pg.mkPen(theme.category_colour(5), width=1.5, style=QtCore.Qt.PenStyle.DashLine),
             label="best known", labelOpts={"position": 0.3, "color": th.foreground, "anchors": [(0, 1), (0, 1)]},
@@ -66,13 +70,20 @@ class ImprovementCurve(pg.PlotWidget):
         """Draw the improvements so far, held until ``elapsed_s``, and the time limit (0: none)."""
         x, y = held_steps(curve, elapsed_s)
         self.curve.setData(x, y, stepMode="center")
+        if len(y):
+            self.points.setData(curve[:, 0], curve[:, 1])
+        else:
+            self.points.clear()
         if len(y) or time_limit_s > 0:  # else keep what the hint says (loading the solvers, say)
             self.hint.set_empty(not len(y), HINT)
         if time_limit_s > 0:
             self.limit_line.setValue(time_limit_s)
             self.limit_line.show()
+            right = max(time_limit_s, float(x[-1]) if len(x) else 0.0)  # a last pass may end past the limit
             if time_limit_s != self._limit or elapsed_s < self._elapsed:  # a new solve: its whole time axis
-                self.setXRange(0.0, time_limit_s * 1.04, padding=0)
+                self.setXRange(0.0, right * 1.04, padding=0)
+            elif right > time_limit_s and self.getViewBox().viewRange()[0][1] < right:
+                self.setXRange(0.0, right * 1.04, padding=0)
         else:
             self.limit_line.hide()
         self._limit, self._elapsed = time_limit_s, elapsed_s
