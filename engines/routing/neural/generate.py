@@ -199,17 +199,18 @@ def _solomon(rng, B: int, n: int) -> dict:
     tw = np.zeros((B, n, 2))
     svc = np.zeros((B, n))
     dem = np.zeros((B, n))
+    D = np.zeros((B, n, n))
     for b in range(B):
         mode, horizon, s, cap = SOLOMON_FAMILIES[int(rng.integers(0, len(SOLOMON_FAMILIES)))]
-        pts = _x_points(rng, n - 1, mode) / 10.0
+        xy[b, 1:] = _x_points(rng, n - 1, mode) / 10.0
         xy[b, 0] = rng.uniform(30, 70, 2)
-        xy[b, 1:] = pts
-        d0 = np.sqrt(((pts - xy[b, 0]) ** 2).sum(-1))
+        D[b] = _euclid(xy[b : b + 1])[0]
+        d0 = D[b, 0, 1:]
         horizon = max(horizon * rng.uniform(0.9, 1.1), 2 * d0.max() + s + 1.0)
         latest = horizon - d0 - s
         dem[b, 1:] = rng.integers(1, 41, n - 1) / cap
         if mode == "clustered":
-            _, arrive = _greedy_routes(_euclid(xy[b : b + 1])[0], dem[b], s, horizon)
+            _, arrive = _greedy_routes(D[b], dem[b], s, horizon)
             centre = arrive[1:]
             width = rng.uniform(0.04, 0.2) * horizon * rng.uniform(0.8, 1.2, n - 1)
         else:
@@ -222,7 +223,6 @@ def _solomon(rng, B: int, n: int) -> dict:
         tw[b, 0] = [0.0, horizon]
         tw[b, 1:, 0], tw[b, 1:, 1] = ready, due
         svc[b, 1:] = s
-    D = _euclid(xy)
     return dict(D=D, T=D, coords=xy, demand=dem, capacity=1.0, tw=tw, svc=svc)
 
 

@@ -80,9 +80,8 @@ class ImprovementCurve(pg.PlotWidget):
             self.limit_line.setValue(time_limit_s)
             self.limit_line.show()
             right = max(time_limit_s, float(x[-1]) if len(x) else 0.0)  # a last pass may end past the limit
-            if time_limit_s != self._limit or elapsed_s < self._elapsed:  # a new solve: its whole time axis
-                self.setXRange(0.0, right * 1.04, padding=0)
-            elif right > time_limit_s and self.getViewBox().viewRange()[0][1] < right:
+            new_solve = time_limit_s != self._limit or elapsed_s < self._elapsed  # its whole time axis
+            if new_solve or (right > time_limit_s and self.getViewBox().viewRange()[0][1] < right):
                 self.setXRange(0.0, right * 1.04, padding=0)
         else:
             self.limit_line.hide()
