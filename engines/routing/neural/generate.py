@@ -209,13 +209,18 @@ def _solomon(rng, B: int, n: int) -> dict:
         horizon = max(horizon * rng.uniform(0.9, 1.1), 2 * d0.max() + s + 1.0)
         latest = horizon - d0 - s
         dem[b, 1:] = rng.integers(1, 41, n - 1) / cap
+        # half the draws give every customer the same width, as most of Solomon's files do (R101 all
+        # 10, RC102 all 30, C201 all 160); the others vary it per customer, as R201 and C101 do
+        same = rng.uniform() < 0.5
         if mode == "clustered":
             _, arrive = _greedy_routes(D[b], dem[b], s, horizon)
             centre = arrive[1:]
-            width = rng.uniform(0.04, 0.2) * horizon * rng.uniform(0.8, 1.2, n - 1)
+            spread = 1.0 if same else rng.uniform(0.8, 1.2, n - 1)
+            width = rng.uniform(0.04, 0.2) * horizon * spread
         else:
             centre = rng.uniform(d0, np.maximum(d0, latest))
-            width = rng.uniform(0.03, 0.3, n - 1) * horizon
+            frac = rng.uniform(0.03, 0.3) if same else rng.uniform(0.03, 0.3, n - 1)
+            width = np.broadcast_to(frac * horizon, (n - 1,))
         ready = np.maximum(0.0, centre - width / 2)
         due = np.minimum(latest, np.maximum(centre + width / 2, d0))
         wide = rng.uniform(0, 1, n - 1) < rng.uniform(0, 0.75)

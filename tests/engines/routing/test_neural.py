@@ -247,3 +247,24 @@ def test_solomon_like_clustered_windows_sit_on_a_feasible_tour():
         assert (
             np.quantile(width, 0.2) < 0.25
         )  # a quarter or more of the windows are tight (the rest may be open)
+
+
+def test_solomon_like_draws_give_one_width_to_a_whole_instance_or_one_per_customer():
+    """Most of Solomon's files give every windowed customer the same width (R101 all 10, RC102 all
+    30); R201 and C101 vary it. The draws hold both: among the customers whose window is neither
+    open nor cut by the depot's reach, some instances have one width and others many."""
+    d = generate("solomon", np.random.default_rng(9), 60, 101)
+    tw, D = d["tw"], d["D"]
+    one, many = 0, 0
+    for b in range(len(tw)):
+        ready, due, horizon = tw[b, 1:, 0], tw[b, 1:, 1], tw[b, 0, 1]
+        latest = horizon - D[b, 0, 1:] - d["svc"][b, 1:]
+        inner = (ready > 0) & (due < latest - 1e-9) & (due > D[b, 0, 1:] + 1e-9)
+        if inner.sum() < 5:
+            continue
+        widths = due[inner] - ready[inner]
+        if np.ptp(widths) < 1e-6 * horizon:
+            one += 1
+        elif np.ptp(widths) > 0.05 * horizon:
+            many += 1
+    assert one >= 10 and many >= 10
