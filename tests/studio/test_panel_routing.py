@@ -13,6 +13,8 @@ from engines.paths import shared_data
 from studio.panels.routing import RoutingPanel
 from studio.window import MainWindow
 
+from .test_panel_painting import _grab  # the widget as (h, w, 3) RGB pixels
+
 pytestmark = pytest.mark.gui
 
 DATA = shared_data("routing")
@@ -140,8 +142,6 @@ def test_a_solve_with_one_solution_shows_it_on_the_curve(panel, qtbot):
     """Neural alone at 0.1 s on the 199-stop demo finds its solutions in one or two passes, the last
     of which may end past the limit: each improvement is drawn as a dot, inside the time axis, in
     the curve's colour (a step of no length alone would draw nothing)."""
-    from PySide6 import QtGui
-
     from studio import theme
 
     panel.solver_box.setCurrentText("neural")
@@ -157,10 +157,7 @@ def test_a_solve_with_one_solution_shows_it_on_the_curve(panel, qtbot):
     (x0, x1), (y0, y1) = plot.getViewBox().viewRange()
     assert x0 <= xs.min() and xs.max() <= x1 and y0 <= ys.min() and ys.max() <= y1
     # what it drew: pixels of the curve's colour on the plot
-    img = plot.grab().toImage().convertToFormat(QtGui.QImage.Format.Format_RGB888)
-    w, h = img.width(), img.height()
-    arr = np.frombuffer(img.constBits(), np.uint8, img.bytesPerLine() * h).reshape(h, -1)[:, : 3 * w]
-    rgb = arr.reshape(h, w, 3).astype(int)
+    rgb = _grab(plot).astype(int)
     c = theme.category_colour(0)
     near = np.abs(rgb - np.array([c.red(), c.green(), c.blue()])).sum(-1) < 40
     box = plot.mapFromScene(plot.getViewBox().sceneBoundingRect()).boundingRect()  # the data area
