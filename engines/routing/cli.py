@@ -185,5 +185,12 @@ def add_parser(subparsers) -> None:
         help="ship the mean of the weights at the last K 100-step marks instead of the last step's",
     )
     s.add_argument("--init", default=None, help="continue training these weights (a routenet.state)")
+    s.add_argument(
+        "--tw-head",
+        type=int_range(0, 1024),
+        default=None,
+        help="with --init: give the model a time-window step head (1 linear, > 1 hidden units; 0 none),"
+        " starting at zero",
+    )
     s.set_defaults(func=_train)
     p.set_defaults(func=lambda a: (p.print_help(), 2)[1])

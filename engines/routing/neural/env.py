@@ -40,6 +40,7 @@ class RouteBatch:
     svc: torch.Tensor  # (B, n) raw
     has_tw: bool
     single_route: bool
+    tscale: torch.Tensor | None = None  # (B or 1,) the mean duration that normalised Tn
 
     @property
     def shape(self):
@@ -98,7 +99,18 @@ def batch_from_arrays(
         return torch.from_numpy(np.array(a, dtype=np.float32))
 
     return RouteBatch(
-        t(f), t(Dn), t(Tn), t(D), t(T), t(dem), t(ready), t(due), t(s), tw is not None, bool(single_route)
+        t(f),
+        t(Dn),
+        t(Tn),
+        t(D),
+        t(T),
+        t(dem),
+        t(ready),
+        t(due),
+        t(s),
+        tw is not None,
+        bool(single_route),
+        t(st.reshape(Bm)),
     )
 
 
@@ -183,8 +195,14 @@ def rollout_steps(
     due_b, ready_b, svc_b = due[:, None, :], ready[:, None, :], svc[:, None, :]
     back_T = T[:, :, 0][:, None, :]
     due0 = due[bm, 0][..., None]
+    Dn_b = b.Dn
     actions = []
     clock_feat = torch.zeros_like(t0)  # stays 0 without time windows
+    tw_step = None
+    use_head = b.has_tw and getattr(model, "tw_head", None) is not None
+    if use_head:
+        ts = b.tscale if b.tscale is not None else torch.ones(b.D.shape[0])
+        its = 1.0 / ts[bm][..., None]  # (B, P, 1): the step features are in units of the mean duration
     for step in range(4 * n):
         # every rollout is done once it visited all n - 1 customers (never before step n - 1) and is home
         if step >= n - 1 and bool((nvis == n).all()) and not bool(cur.any()):
@@ -196,8 +214,13 @@ def rollout_steps(
             if b.has_tw:
                 arr = (clock + svc[bm, cur])[..., None] + T[bm, cur]
                 allowed &= arr <= due_b + 1e-6
-                back = torch.maximum(arr, ready_b) + svc_b + back_T
+                start = torch.maximum(arr, ready_b)
+                back = start + svc_b + back_T
                 allowed &= back <= due0 + 1e-6
+                if use_head:  # in units of the mean duration; masked moves' values do not matter
+                    tw_step = torch.stack(
+                        [(start - arr) * its, (due_b - start) * its, (due0 - back) * its, Dn_b[bm, cur]], -1
+                    ).clamp_(-10.0, 10.0)  # an open window (due = inf) gives 10
             any_c = allowed[..., 1:].any(-1)
             if b.single_route:
                 allowed[..., 0] = ~any_c
@@ -206,7 +229,7 @@ def rollout_steps(
             frac = nvis.to(load.dtype) / n
             if b.has_tw:
                 clock_feat = (clock - t0) / H
-            u = model.step_logits(cache, bi, cur, load, clock_feat, frac, allowed)
+            u = model.step_logits(cache, bi, cur, load, clock_feat, frac, allowed, tw_step)
             if greedy and not torch.is_grad_enabled():
                 a = u.argmax(-1)
             else:

@@ -12,6 +12,12 @@ row of the distance and duration matrices, then a single-head pointer with
 ``clip * tanh`` logits plus a learned linear term in (d[cur, j], t[cur, j],
 d[j, depot]). Infeasible moves (visited, over capacity, too late for a time
 window or to return to the depot) are masked.
+
+With time windows, an optional head adds to each pointer logit a function (``tw_head`` = 1: linear,
+> 1: an MLP with that many hidden units) of what moving to j now would mean for the clock: the wait at j, the slack left in j's
+window, the slack left to return to the depot after j, and d[cur, j]. The static embeddings only
+know each window; these depend on the current time, which the query alone carries. Its last layer
+starts at zero, so a trained model given the head decodes exactly as before until it is fine-tuned.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from torch import nn
 __all__ = ["ModelConfig", "RouteNet", "NODE_FEATURES"]
 
 NODE_FEATURES = 9  # x, y, demand/cap, ready/H, due/H, service/H, is_depot, d(0,i), d(i,0)
+TW_STEP_FEATURES = 4  # wait at j, slack in j's window, slack to return home after j, d[cur, j]
 
 
 @dataclass(frozen=True)
@@ -35,6 +42,7 @@ class ModelConfig:
     ff: int = 128
     bias_hidden: int = 16
     clip: float = 10.0
+    tw_head: int = 0  # time-window step head: 0 none, 1 linear, > 1 an MLP with this many hidden units
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -77,6 +85,17 @@ class RouteNet(nn.Module):
         self.glimpse_bias = nn.Linear(2, c.heads)
         self.glimpse_out = nn.Linear(c.dim, c.dim)
         self.logit_lin = nn.Linear(3, 1)
+        self.tw_head = None
+        if c.tw_head == 1:
+            self.tw_head = nn.Linear(TW_STEP_FEATURES, 1)
+        elif c.tw_head > 1:
+            self.tw_head = nn.Sequential(
+                nn.Linear(TW_STEP_FEATURES, c.tw_head), nn.ReLU(), nn.Linear(c.tw_head, 1)
+            )
+        if self.tw_head is not None:  # starts at zero: the model decodes as it did without the head
+            last = self.tw_head if c.tw_head == 1 else self.tw_head[-1]
+            nn.init.zeros_(last.weight)
+            nn.init.zeros_(last.bias)
 
     # -- encoder -------------------------------------------------------------
     def encode(self, feats: torch.Tensor, Dn: torch.Tensor, Tn: torch.Tensor):
@@ -133,11 +152,12 @@ class RouteNet(nn.Module):
             "kloT": klo.transpose(1, 2).contiguous(),  # (B, d, n)
         }
 
-    def step_logits(self, cache: dict, bi, cur, load, clock, frac, allowed):
+    def step_logits(self, cache: dict, bi, cur, load, clock, frac, allowed, tw_step=None):
         """Logits (B, P, n) of the next node for P rollouts per instance (-inf where not allowed).
 
         ``bi`` (B, P) holds the batch index of each rollout, ``cur`` (B, P) its
-        current node, ``allowed`` (B, P, n) the feasible moves.
+        current node, ``allowed`` (B, P, n) the feasible moves, ``tw_step`` (B, P, n,
+        TW_STEP_FEATURES) the time-window step features (used by ``tw_head``; None without windows).
         """
         hc = cache["hc"]
         B, n, d = hc.shape
@@ -159,6 +179,8 @@ class RouteNet(nn.Module):
         g = g.view(B, H, P, d // H).transpose(1, 2).reshape(B, P, d)
         lin = cache["lin"][bi, cur]  # (B, P, n)
         u = torch.baddbmm(lin, g, cache["kloT"])
+        if self.tw_head is not None and tw_step is not None:
+            u = u + self.tw_head(tw_step).squeeze(-1)
         return (c.clip * torch.tanh(u)).masked_fill_(blocked, float("-inf"))
 
     def num_parameters(self) -> int:
