@@ -219,7 +219,7 @@ def rollout_steps(
                 allowed &= back <= due0 + 1e-6
                 if use_head:  # in units of the mean duration; masked moves' values do not matter
                     tw_step = torch.stack(
-                        [(start - arr) * its, (due_b - start) * its, (due0 - back) * its, Dn_b[bm, cur]], -1
+                        [(start - arr) * its, (due_b - start) * its, (due0 - back) * its, Dn_b[bm, cur]], 0
                     ).clamp_(-10.0, 10.0)  # an open window (due = inf) gives 10
             any_c = allowed[..., 1:].any(-1)
             if b.single_route:

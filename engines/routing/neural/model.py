@@ -156,8 +156,8 @@ class RouteNet(nn.Module):
         """Logits (B, P, n) of the next node for P rollouts per instance (-inf where not allowed).
 
         ``bi`` (B, P) holds the batch index of each rollout, ``cur`` (B, P) its
-        current node, ``allowed`` (B, P, n) the feasible moves, ``tw_step`` (B, P, n,
-        TW_STEP_FEATURES) the time-window step features (used by ``tw_head``; None without windows).
+        current node, ``allowed`` (B, P, n) the feasible moves, ``tw_step`` (TW_STEP_FEATURES,
+        B, P, n) the time-window step features (used by ``tw_head``; None without windows).
         """
         hc = cache["hc"]
         B, n, d = hc.shape
@@ -180,8 +180,23 @@ class RouteNet(nn.Module):
         lin = cache["lin"][bi, cur]  # (B, P, n)
         u = torch.baddbmm(lin, g, cache["kloT"])
         if self.tw_head is not None and tw_step is not None:
-            u = u + self.tw_head(tw_step).squeeze(-1)
+            u = u + self.tw_logits(tw_step)
         return (c.clip * torch.tanh(u)).masked_fill_(blocked, float("-inf"))
+
+    def tw_logits(self, tw_step: torch.Tensor) -> torch.Tensor:
+        """The time-window head on features stacked first, (F, B, P, n) -> (B, P, n).
+
+        Feature-first, the layers are two matrix products over all B x P x n candidates at once,
+        several times faster here than ``nn.Linear`` on the last axis (the same weights and result).
+        """
+        F = tw_step.shape[0]
+        x = tw_step.reshape(F, -1)
+        if isinstance(self.tw_head, nn.Linear):
+            y = self.tw_head.weight @ x + self.tw_head.bias[:, None]
+        else:
+            first, last = self.tw_head[0], self.tw_head[-1]
+            y = last.weight @ torch.addmm(first.bias[:, None], first.weight, x).relu_() + last.bias[:, None]
+        return y.view(tw_step.shape[1:])
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())

@@ -348,3 +348,19 @@ def test_train_command_adds_a_time_window_head_to_the_weights_it_continues(tmp_p
     assert model.config.tw_head == 3 and model.tw_head is not None
     p = _vrptw(2)
     assert sorted(c for r in neural_solve(p, model) for c in r) == list(range(1, p.n))
+
+
+@pytest.mark.parametrize("hidden", [1, 5])
+def test_the_time_window_head_s_feature_first_product_is_its_layers_applied_per_candidate(hidden):
+    from engines.routing.neural.model import TW_STEP_FEATURES
+    from engines.routing.neural.train import with_tw_head
+
+    torch.manual_seed(1)
+    m = with_tw_head(RouteNet(TINY), hidden)
+    for prm in m.tw_head.parameters():
+        torch.nn.init.normal_(prm)
+    x = torch.randn(TW_STEP_FEATURES, 2, 3, 7)
+    want = m.tw_head(x.movedim(0, -1)).squeeze(-1)
+    assert torch.allclose(m.tw_logits(x), want, atol=1e-5)
+    m.tw_logits(x).sum().backward()
+    assert all(prm.grad is not None and prm.grad.abs().sum() > 0 for prm in m.tw_head.parameters())
