@@ -192,5 +192,12 @@ def add_parser(subparsers) -> None:
         help="with --init: give the model a time-window step head (1 linear, > 1 hidden units; 0 none),"
         " starting at zero",
     )
+    s.add_argument(
+        "--cap-head",
+        type=int_range(0, 1024),
+        default=None,
+        help="with --init: give the model a capacity step head (1 linear, > 1 hidden units; 0 none),"
+        " starting at zero",
+    )
     s.set_defaults(func=_train)
     p.set_defaults(func=lambda a: (p.print_help(), 2)[1])

@@ -198,8 +198,11 @@ def rollout_steps(
     Dn_b = b.Dn
     actions = []
     clock_feat = torch.zeros_like(t0)  # stays 0 without time windows
-    tw_step = None
+    tw_step = cap_step = None
     use_head = b.has_tw and getattr(model, "tw_head", None) is not None
+    use_cap = getattr(model, "cap_head", None) is not None and not b.single_route and bool((b.dem > 0).any())
+    if use_cap:
+        back_D = b.Dn[:, :, 0][:, None, :]  # (B or 1, 1, n): d[j, 0]
     if use_head:
         ts = b.tscale if b.tscale is not None else torch.ones(b.D.shape[0])
         its = 1.0 / ts[bm][..., None]  # (B, P, 1): the step features are in units of the mean duration
@@ -227,9 +230,15 @@ def rollout_steps(
             else:
                 allowed[..., 0] = ~any_c | (cur != 0)
             frac = nvis.to(load.dtype) / n
+            if use_cap:  # loads are shares of the capacity, distances in units of the mean distance
+                d_row = Dn_b[bm, cur]
+                left = load[..., None]
+                cap_step = torch.stack(
+                    [dem / left.clamp(min=1e-3), left - dem, d_row + back_D - d_row[..., :1], d_row], 0
+                ).clamp_(-10.0, 10.0)
             if b.has_tw:
                 clock_feat = (clock - t0) / H
-            u = model.step_logits(cache, bi, cur, load, clock_feat, frac, allowed, tw_step)
+            u = model.step_logits(cache, bi, cur, load, clock_feat, frac, allowed, tw_step, cap_step)
             if greedy and not torch.is_grad_enabled():
                 a = u.argmax(-1)
             else:

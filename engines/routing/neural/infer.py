@@ -55,8 +55,10 @@ def _config(raw) -> ModelConfig:
         v = getattr(c, k)
         if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= hi:
             raise ValueError(f"config.{k} = {v!r}: must be an integer in [1, {hi}]")
-    if isinstance(c.tw_head, bool) or not isinstance(c.tw_head, int) or not 0 <= c.tw_head <= 1024:
-        raise ValueError(f"config.tw_head = {c.tw_head!r}: must be an integer in [0, 1024]")
+    for k in ("tw_head", "cap_head"):
+        v = getattr(c, k)
+        if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= 1024:
+            raise ValueError(f"config.{k} = {v!r}: must be an integer in [0, 1024]")
     if c.dim % c.heads:
         raise ValueError(f"config.dim = {c.dim} is not a multiple of heads = {c.heads}")
     if isinstance(c.clip, bool) or not isinstance(c.clip, (int, float)) or not 0 < c.clip < 1e6:

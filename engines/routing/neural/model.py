@@ -13,11 +13,14 @@ row of the distance and duration matrices, then a single-head pointer with
 d[j, depot]). Infeasible moves (visited, over capacity, too late for a time
 window or to return to the depot) are masked.
 
-With time windows, an optional head adds to each pointer logit a function (``tw_head`` = 1: linear,
-> 1: an MLP with that many hidden units) of what moving to j now would mean for the clock: the wait at j, the slack left in j's
-window, the slack left to return to the depot after j, and d[cur, j]. The static embeddings only
-know each window; these depend on the current time, which the query alone carries. Its last layer
-starts at zero, so a trained model given the head decodes exactly as before until it is fine-tuned.
+Two optional step heads add to each pointer logit a function (1: linear, > 1: an MLP with that
+many hidden units) of what moving to j now would mean. ``tw_head``, with time windows: the wait at
+j, the slack left in j's window, the slack left to return to the depot after j, and d[cur, j];
+they depend on the current time, which only the query carries, while the embeddings only know
+each window. ``cap_head``, with capacities: j's demand as a share of the load left, the load
+left after j, the detour of j before going home (d[cur, j] + d[j, 0] - d[cur, 0]), and d[cur, j].
+A head's last layer starts at zero, so a trained model given a head decodes exactly as before
+until it is fine-tuned.
 """
 
 from __future__ import annotations
@@ -28,10 +31,11 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
-__all__ = ["ModelConfig", "RouteNet", "NODE_FEATURES"]
+__all__ = ["ModelConfig", "RouteNet", "NODE_FEATURES", "head_logits"]
 
 NODE_FEATURES = 9  # x, y, demand/cap, ready/H, due/H, service/H, is_depot, d(0,i), d(i,0)
 TW_STEP_FEATURES = 4  # wait at j, slack in j's window, slack to return home after j, d[cur, j]
+CAP_STEP_FEATURES = 4  # demand / load left, load left after j, detour of j before home, d[cur, j]
 
 
 @dataclass(frozen=True)
@@ -43,9 +47,41 @@ class ModelConfig:
     bias_hidden: int = 16
     clip: float = 10.0
     tw_head: int = 0  # time-window step head: 0 none, 1 linear, > 1 an MLP with this many hidden units
+    cap_head: int = 0  # capacity step head, the same way
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def _step_head(features: int, hidden: int) -> nn.Module | None:
+    """None (0), a linear map (1) or an MLP with ``hidden`` units, from ``features`` to one logit;
+    its last layer starts at zero."""
+    if hidden <= 0:
+        return None
+    if hidden == 1:
+        head = last = nn.Linear(features, 1)
+    else:
+        head = nn.Sequential(nn.Linear(features, hidden), nn.ReLU(), nn.Linear(hidden, 1))
+        last = head[-1]
+    nn.init.zeros_(last.weight)
+    nn.init.zeros_(last.bias)
+    return head
+
+
+def head_logits(head: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """A step head on features stacked first, (F, B, P, n) -> (B, P, n).
+
+    Feature-first, the layers are two matrix products over all B x P x n candidates at once,
+    several times faster here than ``nn.Linear`` on the last axis (the same weights and result).
+    """
+    F = x.shape[0]
+    flat = x.reshape(F, -1)
+    if isinstance(head, nn.Linear):
+        y = head.weight @ flat + head.bias[:, None]
+    else:
+        first, last = head[0], head[-1]
+        y = last.weight @ torch.addmm(first.bias[:, None], first.weight, flat).relu_() + last.bias[:, None]
+    return y.view(x.shape[1:])
 
 
 class BiasedLayer(nn.Module):
@@ -85,17 +121,8 @@ class RouteNet(nn.Module):
         self.glimpse_bias = nn.Linear(2, c.heads)
         self.glimpse_out = nn.Linear(c.dim, c.dim)
         self.logit_lin = nn.Linear(3, 1)
-        self.tw_head = None
-        if c.tw_head == 1:
-            self.tw_head = nn.Linear(TW_STEP_FEATURES, 1)
-        elif c.tw_head > 1:
-            self.tw_head = nn.Sequential(
-                nn.Linear(TW_STEP_FEATURES, c.tw_head), nn.ReLU(), nn.Linear(c.tw_head, 1)
-            )
-        if self.tw_head is not None:  # starts at zero: the model decodes as it did without the head
-            last = self.tw_head if c.tw_head == 1 else self.tw_head[-1]
-            nn.init.zeros_(last.weight)
-            nn.init.zeros_(last.bias)
+        self.tw_head = _step_head(TW_STEP_FEATURES, c.tw_head)
+        self.cap_head = _step_head(CAP_STEP_FEATURES, c.cap_head)
 
     # -- encoder -------------------------------------------------------------
     def encode(self, feats: torch.Tensor, Dn: torch.Tensor, Tn: torch.Tensor):
@@ -152,12 +179,13 @@ class RouteNet(nn.Module):
             "kloT": klo.transpose(1, 2).contiguous(),  # (B, d, n)
         }
 
-    def step_logits(self, cache: dict, bi, cur, load, clock, frac, allowed, tw_step=None):
+    def step_logits(self, cache: dict, bi, cur, load, clock, frac, allowed, tw_step=None, cap_step=None):
         """Logits (B, P, n) of the next node for P rollouts per instance (-inf where not allowed).
 
         ``bi`` (B, P) holds the batch index of each rollout, ``cur`` (B, P) its
         current node, ``allowed`` (B, P, n) the feasible moves, ``tw_step`` (TW_STEP_FEATURES,
-        B, P, n) the time-window step features (used by ``tw_head``; None without windows).
+        B, P, n) the time-window step features (used by ``tw_head``; None without windows),
+        ``cap_step`` the capacity ones (``cap_head``; None without capacities).
         """
         hc = cache["hc"]
         B, n, d = hc.shape
@@ -180,23 +208,10 @@ class RouteNet(nn.Module):
         lin = cache["lin"][bi, cur]  # (B, P, n)
         u = torch.baddbmm(lin, g, cache["kloT"])
         if self.tw_head is not None and tw_step is not None:
-            u = u + self.tw_logits(tw_step)
+            u = u + head_logits(self.tw_head, tw_step)
+        if self.cap_head is not None and cap_step is not None:
+            u = u + head_logits(self.cap_head, cap_step)
         return (c.clip * torch.tanh(u)).masked_fill_(blocked, float("-inf"))
-
-    def tw_logits(self, tw_step: torch.Tensor) -> torch.Tensor:
-        """The time-window head on features stacked first, (F, B, P, n) -> (B, P, n).
-
-        Feature-first, the layers are two matrix products over all B x P x n candidates at once,
-        several times faster here than ``nn.Linear`` on the last axis (the same weights and result).
-        """
-        F = tw_step.shape[0]
-        x = tw_step.reshape(F, -1)
-        if isinstance(self.tw_head, nn.Linear):
-            y = self.tw_head.weight @ x + self.tw_head.bias[:, None]
-        else:
-            first, last = self.tw_head[0], self.tw_head[-1]
-            y = last.weight @ torch.addmm(first.bias[:, None], first.weight, x).relu_() + last.bias[:, None]
-        return y.view(tw_step.shape[1:])
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())

@@ -90,14 +90,21 @@ CONFIGS["finetune_solomon"] = replace(
 )
 
 
-def with_tw_head(model: RouteNet, hidden: int) -> RouteNet:
-    """``model`` with a time-window step head of ``hidden`` units (1: linear) added, or removed with 0.
+HEADS = ("tw_head", "cap_head")
+
+
+def with_heads(model: RouteNet, **hidden: int) -> RouteNet:
+    """``model`` with step heads (``tw_head=``, ``cap_head=``: 1 linear, > 1 hidden units, 0 none)
+    added or removed.
 
     The other weights are kept and a new head starts at zero, so the result decodes exactly as
     ``model`` did until it is trained.
     """
-    out = RouteNet(replace(model.config, tw_head=int(hidden)))
-    kept = {k: v for k, v in model.state_dict().items() if not k.startswith("tw_head.")}
+    if set(hidden) - set(HEADS):
+        raise ValueError(f"unknown heads {sorted(set(hidden) - set(HEADS))}; allowed: {', '.join(HEADS)}")
+    changed = {k: int(v) for k, v in hidden.items() if int(v) != getattr(model.config, k)}
+    out = RouteNet(replace(model.config, **changed))
+    kept = {k: v for k, v in model.state_dict().items() if k.split(".")[0] not in changed}
     out.load_state_dict(kept, strict=False)
     out.train(model.training)
     return out
@@ -116,10 +123,10 @@ def train(cfg: TrainConfig, pbf: Path | None = DEFAULT_PBF, init: RouteNet | Non
         city = CityPool.from_pbf(pbf, points=cfg.city_points)
     model = init if init is not None else RouteNet(cfg.model)
     model.train()
-    # a time-window step head starts at zero (see with_tw_head): it learns at 10 x the rate, so that it
-    # takes effect within a fine-tuning run instead of after it
-    head = [p for n, p in model.named_parameters() if n.startswith("tw_head.")]
-    rest = [p for n, p in model.named_parameters() if not n.startswith("tw_head.")]
+    # a step head starts at zero (see with_heads): it learns at 10 x the rate, so that it takes effect
+    # within a fine-tuning run instead of after it
+    head = [p for n, p in model.named_parameters() if n.split(".")[0] in HEADS]
+    rest = [p for n, p in model.named_parameters() if n.split(".")[0] not in HEADS]
     groups = [{"params": rest}] + ([{"params": head, "lr": 10 * cfg.lr}] if head else [])
     opt = torch.optim.Adam(groups, lr=cfg.lr)
     w = np.asarray(cfg.weights, float)
@@ -200,9 +207,9 @@ def main(args) -> int:
         from engines.routing.neural.infer import load_model
 
         init = load_model(args.init)
-        head = getattr(args, "tw_head", None)
-        if head is not None and head != init.config.tw_head:
-            init = with_tw_head(init, head)
+        heads = {k: getattr(args, k) for k in HEADS if getattr(args, k, None) is not None}
+        if heads:
+            init = with_heads(init, **heads)
         cfg = replace(cfg, model=init.config)
         old = Path(args.init).with_name("manifest.json")
         if old.exists():
@@ -242,7 +249,11 @@ def main(args) -> int:
         + (f" --minutes {args.minutes}" if args.minutes is not None else "")
         + (f" --steps {args.steps}" if getattr(args, "steps", None) is not None else "")
         + (f" --init {args.init}" if getattr(args, "init", None) else "")
-        + (f" --tw-head {args.tw_head}" if getattr(args, "tw_head", None) is not None else "")
+        + "".join(
+            f" --{k.replace('_', '-')} {getattr(args, k)}"
+            for k in HEADS
+            if getattr(args, k, None) is not None
+        )
         + (f" --average-last {last_k}" if last_k else ""),
         "config": {**asdict(cfg), "model": cfg.model.to_dict()},
         "parameters": model.num_parameters(),
