@@ -185,19 +185,13 @@ def add_parser(subparsers) -> None:
         help="ship the mean of the weights at the last K 100-step marks instead of the last step's",
     )
     s.add_argument("--init", default=None, help="continue training these weights (a routenet.state)")
-    s.add_argument(
-        "--tw-head",
-        type=int_range(0, 1024),
-        default=None,
-        help="with --init: give the model a time-window step head (1 linear, > 1 hidden units; 0 none),"
-        " starting at zero",
-    )
-    s.add_argument(
-        "--cap-head",
-        type=int_range(0, 1024),
-        default=None,
-        help="with --init: give the model a capacity step head (1 linear, > 1 hidden units; 0 none),"
-        " starting at zero",
-    )
+    for flag, what in (("--tw-head", "time-window"), ("--cap-head", "capacity")):
+        s.add_argument(
+            flag,
+            type=int_range(0, 1024),
+            default=None,
+            help=f"a {what} step head of this many hidden units (1: linear, 0: none); with --init, added"
+            " to those weights at zero",
+        )
     s.set_defaults(func=_train)
     p.set_defaults(func=lambda a: (p.print_help(), 2)[1])

@@ -203,11 +203,13 @@ def main(args) -> int:
     out = Path(args.out)
     init = None
     stages = []
+    heads = {k: getattr(args, k) for k in HEADS if getattr(args, k, None) is not None}
+    if heads and not getattr(args, "init", None):
+        cfg = replace(cfg, model=replace(cfg.model, **heads))
     if getattr(args, "init", None):
         from engines.routing.neural.infer import load_model
 
         init = load_model(args.init)
-        heads = {k: getattr(args, k) for k in HEADS if getattr(args, k, None) is not None}
         if heads:
             init = with_heads(init, **heads)
         cfg = replace(cfg, model=init.config)

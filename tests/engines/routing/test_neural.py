@@ -2,6 +2,7 @@
 
 import argparse
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -348,6 +349,10 @@ def test_train_command_adds_step_heads_to_the_weights_it_continues(tmp_path, dat
     model = load_model(tmp_path / "out" / "routenet.state")
     assert model.config.tw_head == 3 and model.tw_head is not None
     assert model.config.cap_head == 2 and model.cap_head is not None
+    # without --init, a new model is built with the head
+    args = argparse.Namespace(config="tiny", out=str(tmp_path / "new"), seed=0, minutes=None, tw_head=2)
+    assert main(args) == 0
+    assert load_model(tmp_path / "new" / "routenet.state").config == replace(TINY, tw_head=2)
     p = _vrptw(2)
     assert sorted(c for r in neural_solve(p, model) for c in r) == list(range(1, p.n))
 
