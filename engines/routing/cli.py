@@ -193,5 +193,12 @@ def add_parser(subparsers) -> None:
             help=f"a {what} step head of this many hidden units (1: linear, 0: none); with --init, added"
             " to those weights at zero",
         )
+    s.add_argument(
+        "--layers",
+        type=int_range(1, 32),
+        default=None,
+        help="encoder layers; with --init, the weights' encoder grown to this many by layers that start as"
+        " the identity",
+    )
     s.set_defaults(func=_train)
     p.set_defaults(func=lambda a: (p.print_help(), 2)[1])

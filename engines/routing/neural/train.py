@@ -110,10 +110,50 @@ def with_heads(model: RouteNet, **hidden: int) -> RouteNet:
     return out
 
 
-def train(cfg: TrainConfig, pbf: Path | None = DEFAULT_PBF, init: RouteNet | None = None):
+def with_layers(model: RouteNet, layers: int) -> RouteNet:
+    """``model`` with its encoder grown to ``layers`` layers (at least as many as it has).
+
+    The new layers come after the old ones, with their output projections (attention and
+    feed-forward) at zero: a pre-norm residual layer so made is the identity, and the result
+    decodes exactly as ``model`` did until it is trained.
+    """
+    have = model.config.layers
+    if layers < have:
+        raise ValueError(f"layers = {layers}: the model has {have}; it can only grow")
+    out = RouteNet(replace(model.config, layers=layers))
+    out.load_state_dict(model.state_dict(), strict=False)
+    with torch.no_grad():
+        for layer in out.layers[have:]:
+            for lin in (layer.out, layer.ff[-1]):
+                lin.weight.zero_()
+                lin.bias.zero_()
+    out.train(model.training)
+    return out
+
+
+def new_parameters(model: RouteNet, grown_from: int | None) -> set[str]:
+    """Names of the parameters that start at zero in a fine-tune: the step heads, and the encoder
+    layers from index ``grown_from`` on (None: none grown)."""
+    names = set()
+    for n, _ in model.named_parameters():
+        parts = n.split(".")
+        if parts[0] in HEADS or (
+            grown_from is not None and parts[0] == "layers" and int(parts[1]) >= grown_from
+        ):
+            names.add(n)
+    return names
+
+
+def train(
+    cfg: TrainConfig,
+    pbf: Path | None = DEFAULT_PBF,
+    init: RouteNet | None = None,
+    grown_from: int | None = None,
+):
     """Generator yielding (step, kind, mean cost, loss, elapsed s, model); returns the model.
 
-    ``init`` continues training a model (its own shape is kept).
+    ``init`` continues training a model (its own shape is kept); its encoder layers from
+    ``grown_from`` on are new (see with_layers).
     """
     torch.manual_seed(cfg.seed)
     torch.set_num_threads(cfg.threads)
@@ -123,10 +163,11 @@ def train(cfg: TrainConfig, pbf: Path | None = DEFAULT_PBF, init: RouteNet | Non
         city = CityPool.from_pbf(pbf, points=cfg.city_points)
     model = init if init is not None else RouteNet(cfg.model)
     model.train()
-    # a step head starts at zero (see with_heads): it learns at 10 x the rate, so that it takes effect
-    # within a fine-tuning run instead of after it
-    head = [p for n, p in model.named_parameters() if n.split(".")[0] in HEADS]
-    rest = [p for n, p in model.named_parameters() if n.split(".")[0] not in HEADS]
+    # a step head or a grown layer starts at zero (see with_heads, with_layers): it learns at 10 x
+    # the rate, so that it takes effect within a fine-tuning run instead of after it
+    new = new_parameters(model, grown_from)
+    head = [p for n, p in model.named_parameters() if n in new]
+    rest = [p for n, p in model.named_parameters() if n not in new]
     groups = [{"params": rest}] + ([{"params": head, "lr": 10 * cfg.lr}] if head else [])
     opt = torch.optim.Adam(groups, lr=cfg.lr)
     w = np.asarray(cfg.weights, float)
@@ -202,16 +243,22 @@ def main(args) -> int:
     cfg = replace(cfg, seed=int(args.seed))
     out = Path(args.out)
     init = None
+    grown_from = None
     stages = []
     heads = {k: getattr(args, k) for k in HEADS if getattr(args, k, None) is not None}
-    if heads and not getattr(args, "init", None):
-        cfg = replace(cfg, model=replace(cfg.model, **heads))
+    if not getattr(args, "init", None):
+        size = {**heads, **({"layers": args.layers} if getattr(args, "layers", None) is not None else {})}
+        cfg = replace(cfg, model=replace(cfg.model, **size))
     if getattr(args, "init", None):
         from engines.routing.neural.infer import load_model
 
         init = load_model(args.init)
         if heads:
             init = with_heads(init, **heads)
+        grow = getattr(args, "layers", None)
+        if grow is not None and grow != init.config.layers:
+            grown_from = init.config.layers
+            init = with_layers(init, grow)
         cfg = replace(cfg, model=init.config)
         old = Path(args.init).with_name("manifest.json")
         if old.exists():
@@ -226,7 +273,7 @@ def main(args) -> int:
     ckpt = getattr(args, "checkpoints", None)
     last_k = int(getattr(args, "average_last", None) or 0)
     marks: list[dict] = []  # the weights at the last ``last_k`` 100-step marks
-    for step, kind, c, loss, el, m in train(cfg, init=init):
+    for step, kind, c, loss, el, m in train(cfg, init=init, grown_from=grown_from):
         model = m
         if ckpt and step % 100 == 99:
             Path(ckpt).mkdir(parents=True, exist_ok=True)
@@ -253,7 +300,7 @@ def main(args) -> int:
         + (f" --init {args.init}" if getattr(args, "init", None) else "")
         + "".join(
             f" --{k.replace('_', '-')} {getattr(args, k)}"
-            for k in HEADS
+            for k in (*HEADS, "layers")
             if getattr(args, k, None) is not None
         )
         + (f" --average-last {last_k}" if last_k else ""),

@@ -335,6 +335,34 @@ def test_a_time_window_head_is_saved_loaded_and_bounded(tmp_path):
     assert load_model(tmp_path / "old.state").tw_head is None
 
 
+def test_an_encoder_grown_by_identity_layers_decodes_as_before_and_its_new_layers_train():
+    from engines.routing.neural.train import new_parameters, with_layers
+
+    torch.manual_seed(0)
+    base = RouteNet(replace(TINY, tw_head=3)).eval()
+    with torch.no_grad():  # a trained-looking head, so that the test sees it carried over
+        base.tw_head[-1].weight.normal_()
+    grown = with_layers(base, 3).eval()
+    assert grown.config.layers == 3 and len(grown.layers) == 3
+    b = batch_from_problem(_vrptw(5, n=14))
+    with torch.no_grad():
+        c0, l0, a0 = rollout(base, b, greedy=True)
+        c1, l1, a1 = rollout(grown, b, greedy=True)
+    assert torch.equal(a0, a1) and torch.allclose(l0, l1, atol=1e-5)
+    new = new_parameters(grown, 1)
+    assert {n.split(".")[0] for n in new} == {"layers", "tw_head"}
+    assert all(n.startswith(("layers.1.", "layers.2.", "tw_head.")) for n in new)
+    # one gradient step moves the new layers off the identity, and the choices follow
+    grown.train()
+    cost, logp, _ = rollout(grown, b, greedy=False, generator=torch.Generator().manual_seed(0))
+    ((cost - cost.mean()) * logp).mean().backward()
+    assert (
+        grown.layers[2].out.weight.grad.abs().sum() > 0 and grown.layers[2].ff[-1].weight.grad.abs().sum() > 0
+    )
+    with pytest.raises(ValueError, match="can only grow"):
+        with_layers(grown, 2)
+
+
 @pytest.mark.slow
 def test_train_command_adds_step_heads_to_the_weights_it_continues(tmp_path, data_dir):
     from engines.routing.neural.infer import save_model
@@ -349,6 +377,14 @@ def test_train_command_adds_step_heads_to_the_weights_it_continues(tmp_path, dat
     model = load_model(tmp_path / "out" / "routenet.state")
     assert model.config.tw_head == 3 and model.tw_head is not None
     assert model.config.cap_head == 2 and model.cap_head is not None
+    # --layers grows the encoder of the weights it continues
+    save_model(tmp_path / "init.state", model)
+    args = argparse.Namespace(config="tiny", out=str(tmp_path / "deep"), seed=0, minutes=None,
+                              init=str(tmp_path / "init.state"), layers=3)  # fmt: skip
+    assert main(args) == 0
+    deep = load_model(tmp_path / "deep" / "routenet.state")
+    assert deep.config == replace(model.config, layers=3)
+    assert "--layers 3" in json.loads((tmp_path / "deep" / "manifest.json").read_text())["command"]
     # without --init, a new model is built with the head
     args = argparse.Namespace(config="tiny", out=str(tmp_path / "new"), seed=0, minutes=None, tw_head=2)
     assert main(args) == 0
