@@ -197,6 +197,26 @@ def augment(params: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return out
 
 
+def inset(params: np.ndarray, rng: np.random.Generator, share: float, scale=(0.55, 0.95)) -> np.ndarray:
+    """About ``share`` of the paintings (B, N, 8) shrunk into a random square of the canvas.
+
+    Each chosen painting keeps all its strokes, scaled by s in ``scale`` about the canvas
+    origin and shifted to a random place that keeps it inside: bare canvas lies around it,
+    as around an icon or a drawing on white. A network trained only on paintings that cover
+    their canvas learns that bare canvas always hides paint; with these it also sees bare
+    canvas that is the background.
+    """
+    out = params.copy()
+    if share <= 0:
+        return out
+    chosen = np.flatnonzero(rng.random(len(out)) < share)
+    s = rng.uniform(scale[0], scale[1], size=len(chosen))
+    off = rng.random((len(chosen), 2)) * (1.0 - s)[:, None]
+    out[chosen, :, 0:2] = off[:, None, :] + s[:, None, None] * out[chosen, :, 0:2]
+    out[chosen, :, 2:4] *= s[:, None, None]
+    return out
+
+
 # --------------------------------------------------------------------------
 # network
 # --------------------------------------------------------------------------

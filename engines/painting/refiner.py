@@ -39,6 +39,7 @@ from engines.painting.model import (
     _load_optimizer_state,
     augment,
     fit_to_render,
+    inset,
     load_network,
     make_mask,
     prune_to_render,
@@ -106,6 +107,12 @@ class RefinerTrainParams(Params):
     report_every: int = param(100, unit="steps", min=1, max=100000, doc="progress every N steps")
     max_seconds: float = param(
         0.0, unit="s", min=0.0, max=1e7, doc="wall-time budget of this chunk (0: none)"
+    )
+    inset: float = param(
+        0.0,
+        min=0.0,
+        max=1.0,
+        doc="share of training paintings shrunk into part of the canvas, with bare canvas around them",
     )
 
 
@@ -215,9 +222,16 @@ def fit_expected(
 
 
 def _batch(
-    data: np.ndarray, levels: np.ndarray, rng: np.random.Generator, n: int, cfg: RefinerConfig
+    data: np.ndarray,
+    levels: np.ndarray,
+    rng: np.random.Generator,
+    n: int,
+    cfg: RefinerConfig,
+    inset_share: float = 0.0,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     paintings = augment(data[rng.integers(0, len(data), size=n)].astype(np.float32), rng)
+    if inset_share > 0:  # (no draw at 0: runs without it keep their data order)
+        paintings = inset(paintings, rng, inset_share)
     xs = np.empty((n, cfg.in_channels, cfg.size, cfg.size), np.float32)
     ys = np.empty((n, 3, cfg.size, cfg.size), np.float32)
     for i, q in enumerate(paintings):
@@ -317,7 +331,7 @@ def train_refiner_job(
         lr = tp.lr * min(1.0, step / max(1, tp.warmup)) * 0.5 * (1 + math.cos(math.pi * frac))
         for group in opt.param_groups:
             group["lr"] = lr
-        x, y = _batch(data, levels, rng, tp.batch, cfg)
+        x, y = _batch(data, levels, rng, tp.batch, cfg, tp.inset)
         loss = ((net(x) - y) ** 2).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()

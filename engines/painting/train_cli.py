@@ -305,6 +305,7 @@ def _cmd_train_refiner(args) -> int:
         lr=args.lr,
         report_every=args.report_every,
         max_seconds=60.0 * args.max_minutes,
+        inset=args.inset,
     )
     start = int(resume["step"]) if resume is not None else 0
     t0 = time.perf_counter()
@@ -329,6 +330,7 @@ def _cmd_train_refiner(args) -> int:
         "final_val_loss": round(history["val_loss"][-1], 6) if history["val_loss"] else None,
         "val_mse_over_context_by_mode": ratios,
         "train_paintings": int(len(train)),
+        "inset": tp.inset,
         "command": command,
     }
     save_refiner(net, args.out, extra)
@@ -687,6 +689,13 @@ def add_model_parsers(sub) -> None:
     rf.add_argument("--depth", type=int_range(2, 5), default=4, help="U-Net stages")
     rf.add_argument(
         "--max-minutes", type=nonnegative_float, default=0.0, help="end this chunk after this long (0: none)"
+    )
+    rf.add_argument(
+        "--inset",
+        type=float_range(0.0, 1.0),
+        default=0.0,
+        help="share of training paintings shrunk into a random part of the canvas, bare canvas around them"
+        " (so that bare canvas is not always taken for hidden paint)",
     )
     rf.add_argument("--val-size", type=count, default=16)
     rf.add_argument("--report-every", type=count, default=100)

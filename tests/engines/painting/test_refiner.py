@@ -207,11 +207,12 @@ def test_cli_trains_in_chunks_records_them_and_complete_uses_or_skips_the_fit(tm
     common = ["painting", "train-refiner", "--data", str(data), "--out", str(out), "--state", str(state)]
     common += ["--batch", "2", "--report-every", "2", "--manifest", str(manifest)]
     assert main([*common, "--steps", "4", "--width", "8", "--depth", "2"]) == 0
-    assert main([*common, "--steps", "6", "--resume", str(state)]) == 0
+    assert main([*common, "--steps", "6", "--resume", str(state), "--inset", "0.5"]) == 0
     m = json.loads(manifest.read_text())
     assert m["what"] == "kept"
     first, second = m["render_network"]["chunks"]
     assert first["steps"] == [0, 4] and second["steps"] == [4, 6] and second["resumed_from"] == str(state)
+    assert second["inset"] == 0.5 and first["inset"] == 0.0
     assert set(second["val_mse_over_context_by_mode"]) == {"random", "block", "level", "square"}
     assert load_refiner(out).cfg.width == 8
     capsys.readouterr()
@@ -255,3 +256,34 @@ def test_on_a_big_canvas_each_window_of_the_first_proposal_is_fitted():
     assert len(props) == 2 and len(props[0]) > 0 and len(props[1]) > 0
     grey = [float(np.abs(p[:, 5:8] - 0.5).mean()) for p in props]
     assert grey[0] < 0.7 * grey[1], grey  # the fitted windows took the expected grey, the samples did not
+
+
+def test_inset_paintings_keep_their_strokes_inside_a_square_with_bare_canvas_around():
+    from engines.painting.model import inset
+
+    paintings = _flat_paintings(40, 8)
+    rng = np.random.default_rng(0)
+    out = inset(paintings, rng, 0.5)
+    moved = np.flatnonzero(np.any(out != paintings, axis=(1, 2)))
+    assert 10 <= len(moved) <= 30  # about half of them
+    for i in moved:
+        # one scale s for the whole painting: sizes shrink by it, centres by it about a shifted origin
+        s = out[i, :, 2:4] / paintings[i, :, 2:4]
+        assert np.allclose(s, s[0, 0], atol=1e-5) and 0.55 <= s[0, 0] <= 0.95
+        off = out[i, :, :2] - s[0, 0] * paintings[i, :, :2]
+        assert (
+            np.allclose(off, off[0], atol=1e-5)
+            and np.all(off[0] >= 0)
+            and np.all(off[0] + s[0, 0] <= 1 + 1e-6)
+        )
+        np.testing.assert_array_equal(out[i, :, 4:], paintings[i, :, 4:])  # angle and colour kept
+    # a painting that covers its canvas leaves bare canvas (white) somewhere once shrunk into a corner
+    cover = np.array([[0.5, 0.5, 1.5, 1.5, 0.0, 0.2, 0.4, 0.6]], np.float32)  # one stroke over all
+    assert np.all(render_fast(cover, size=32) < 1.0)
+    corner = inset(cover[None], np.random.default_rng(1), 1.0, scale=(0.5, 0.5))[0]
+    img = render_fast(corner, size=32)
+    assert np.sum(np.all(img == 1.0, axis=-1)) >= 0.3 * 32 * 32  # bare canvas around it
+    # share 0 draws nothing from the generator and changes nothing
+    state = rng.bit_generator.state
+    np.testing.assert_array_equal(inset(paintings, rng, 0.0), paintings)
+    assert rng.bit_generator.state == state
