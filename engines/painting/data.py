@@ -3,7 +3,8 @@
 Sources: scikit-image's bundled sample images (colour and grey), its 200-face
 LFW subset (``skimage.data.lfw_subset``), scikit-learn's two sample images and
 matplotlib's four sample images (``mpl-data/sample_data``, shipped under
-matplotlib's licence agreement: a photograph, two icons and a grey MRI slice).
+matplotlib's licence agreement: a photograph, two icons and a grey MRI slice),
+and drawings on bare canvas generated from a seed (``draw:K``, engines.painting.drawings).
 Each large image gives several random square crops (with flips); each face is
 used whole. Every crop is decomposed into CNP's 9 + 45 + 126 coarse-to-fine
 strokes. The split is by source: whole images and faces are held out for the
@@ -36,6 +37,7 @@ import numpy as np
 
 from engines.base import Job, Progress
 from engines.painting.decompose import DecomposeParams, decompose_job
+from engines.painting.drawings import DRAWING_PREFIX, drawing, drawing_names
 from engines.painting.imageio import as_rgb_float, resize
 
 #: scikit-image sample images used (bundled with the package, no download)
@@ -63,8 +65,13 @@ SKIMAGE_IMAGES = (
 #: matplotlib's sample images (matplotlib/mpl-data/sample_data, under matplotlib's licence agreement);
 #: s1045.ima.gz is a raw 256 x 256 16-bit MRI slice (used as a grey image)
 MPL_IMAGES = ("grace_hopper.jpg", "Minduka_Present_Blue_Pack.png", "logo2.png", "s1045.ima.gz")
+#: generated drawings on bare canvas (engines.painting.drawings) that ``--sources drawings`` adds
+N_DRAWINGS = 300
 #: source groups that ``dataset --sources`` accepts besides single source names
-SOURCE_GROUPS = {"matplotlib": tuple("mpl:" + n for n in MPL_IMAGES)}
+SOURCE_GROUPS = {
+    "matplotlib": tuple("mpl:" + n for n in MPL_IMAGES),
+    "drawings": drawing_names(N_DRAWINGS),
+}
 #: held out (benchmark): whole sources
 HELD_OUT_IMAGES = ("coffee", "rocket", "sklearn:flower.jpg")
 
@@ -310,10 +317,15 @@ def source_images(names: Sequence[str]) -> list[tuple[str, np.ndarray]]:
     from engines.cliargs import suggest
 
     wanted = expand_sources(names)
-    if all(n.startswith("mpl:") and n[4:] in MPL_IMAGES for n in wanted):
-        found = dict(matplotlib_images())  # (without loading every other image)
+    shipped = [n for n in wanted if not n.startswith(DRAWING_PREFIX)]
+    if all(n.startswith("mpl:") and n[4:] in MPL_IMAGES for n in shipped):
+        found = dict(matplotlib_images()) if shipped else {}  # (without loading every other image)
     else:
         found = dict(sample_images())
+    for n in wanted:
+        k = n[len(DRAWING_PREFIX) :]
+        if n.startswith(DRAWING_PREFIX) and k.isdigit():
+            found[n] = drawing(int(k))
     known = [*dict.fromkeys([*found, *SOURCE_GROUPS["matplotlib"]]), *SOURCE_GROUPS]
     out = []
     for n in wanted:

@@ -128,9 +128,11 @@ def _extend_dataset(args, t0: float) -> int:
     d = _drive(job, 1, "decompose")
     save_dataset(d, args.out, half=args.half)
     new = len(d["params"]) - len(old["params"])
+    names = sorted({str(s).split("#")[0] for s in d["source"][-new:]})
+    named = ", ".join(names) if len(names) <= 6 else f"{len(names)} sources: {', '.join(names[:3])}, ..."
     print(
         f"{args.out}: {len(d['params'])} paintings ({len(old['params'])} of {args.extend} and {new} new "
-        f"training paintings of {', '.join(sorted({str(s).split('#')[0] for s in d['source'][-new:]}))}), "
+        f"training paintings of {named}), "
         f"mean PSNR of the new ones {float(d['psnr'][-new:].mean()):.2f} dB, {time.perf_counter() - t0:.0f} s"
     )
     return 0

@@ -71,3 +71,57 @@ def test_extend_appends_training_crops_and_keeps_the_rest_byte_identical(tmp_pat
     assert main(["painting", "dataset", "--out", str(tmp_path / "x.npz"), "--sources", "matplotlib"]) == 2
     assert "--extend and --sources go together" in capsys.readouterr().err
     assert not (tmp_path / "x.npz").exists()
+
+
+def test_generated_drawings_are_seeded_pictures_on_bare_canvas():
+    from engines.painting.data import SOURCE_GROUPS, source_images
+    from engines.painting.drawings import drawing
+
+    a, b = drawing(7, 64), drawing(7, 64)
+    np.testing.assert_array_equal(a, b)  # the same index, the same picture
+    assert a.shape == (64, 64, 3) and a.min() >= 0 and a.max() <= 1
+    assert not np.array_equal(a, drawing(8, 64))
+    many = np.stack([drawing(k, 48) for k in range(30)])
+    # drawings, not noise: most of each is paper, and they are not all alike
+    paper = (many > 0.9).all(-1).mean(axis=(1, 2))
+    assert np.median(paper) > 0.4 and many.std(axis=0).mean() > 0.1
+    assert np.abs(np.diff(many, axis=2)).mean() < 0.1
+    with pytest.raises(ValueError, match="index"):
+        drawing(-1)
+    assert len(SOURCE_GROUPS["drawings"]) == 300 and SOURCE_GROUPS["drawings"][0] == "draw:0"
+    (name, img), *_ = source_images(["draw:7"])
+    assert name == "draw:7" and img.shape == (192, 192, 3)
+    with pytest.raises(ValueError, match="draw:x"):
+        source_images(["draw:x"])
+
+
+def test_extend_adds_generated_drawings_and_names_many_sources_briefly(tmp_path, capsys):
+    from engines.__main__ import main
+
+    rng = np.random.default_rng(0)
+    levels = np.repeat(np.arange(3), level_sizes(20))
+    old = {
+        "params": rng.random((2, 20, 8)).astype(np.float32),
+        "levels": levels,
+        "split": np.array([0, 1]),
+        "source": np.array(["astronaut#0", "coffee#0"]),
+        "size": np.int64(16),
+    }
+    save_dataset(old, tmp_path / "old.npz")
+    out = tmp_path / "new.npz"
+    sources = ",".join(f"draw:{k}" for k in range(8))
+    args = [
+        "painting",
+        "dataset",
+        "--extend",
+        str(tmp_path / "old.npz"),
+        "--out",
+        str(out),
+        "--sources",
+        sources,
+    ]
+    assert main([*args, "--crops", "1", "--iters", "2", "--batch", "8", "--threads", "1"]) == 0
+    printed = capsys.readouterr().out
+    assert "10 paintings (2 of" in printed and "8 sources: draw:0, draw:1, draw:2, ..." in printed
+    d = load_dataset(out)
+    assert list(d["source"][2:]) == [f"draw:{k}#0" for k in range(8)] and list(d["split"][2:]) == [0] * 8
