@@ -62,8 +62,7 @@ def drawing(index: int, size: int = 192) -> np.ndarray:
 
     if rng.random() < 0.25:  # a badge behind the drawing, as an app icon has
         m = rng.uniform(0.05, 0.2) * big
-        top = colour()
-        d.rounded_rectangle((m, m, big - m, big - m), radius=rng.uniform(0.05, 0.2) * big, fill=top)
+        d.rounded_rectangle((m, m, big - m, big - m), fill=colour(), radius=rng.uniform(0.05, 0.2) * big)
     kind = rng.choice(["shapes", "graph", "sketch"], p=[0.45, 0.3, 0.25])
     if kind == "graph":
         k = int(rng.integers(3, 9))

@@ -230,8 +230,7 @@ def _batch(
     inset_share: float = 0.0,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     paintings = augment(data[rng.integers(0, len(data), size=n)].astype(np.float32), rng)
-    if inset_share > 0:  # (no draw at 0: runs without it keep their data order)
-        paintings = inset(paintings, rng, inset_share)
+    paintings = inset(paintings, rng, inset_share)  # (at 0 it draws nothing: the data order is kept)
     xs = np.empty((n, cfg.in_channels, cfg.size, cfg.size), np.float32)
     ys = np.empty((n, 3, cfg.size, cfg.size), np.float32)
     for i, q in enumerate(paintings):
