@@ -21,8 +21,9 @@ held-out paintings (split 1) of an earlier dataset verbatim, so that a larger
 training set is measured on exactly the same benchmark paintings.
 
 :func:`extend_dataset_job` adds the crops of new sources to an existing
-dataset (training split only; the held-out and validation paintings are kept
-as they are), so that new sources do not cost a rebuild of the whole dataset.
+dataset (to its training split, or to its validation split; the paintings it
+has are kept as they are), so that new sources do not cost a rebuild of the
+whole dataset.
 
 The result is an ``.npz`` with ``params`` (M, N, 8) float32, ``levels`` (N,),
 ``split`` (M,) (0 train, 1 held out, 2 validation) and ``source`` (M,) names.
@@ -67,10 +68,14 @@ SKIMAGE_IMAGES = (
 MPL_IMAGES = ("grace_hopper.jpg", "Minduka_Present_Blue_Pack.png", "logo2.png", "s1045.ima.gz")
 #: generated drawings on bare canvas (engines.painting.drawings) that ``--sources drawings`` adds
 N_DRAWINGS = 300
+#: generated drawings after those, for a validation split (``--val-sources drawings-val``)
+N_VAL_DRAWINGS = 30
 #: source groups that ``dataset --sources`` accepts besides single source names
 SOURCE_GROUPS = {
     "matplotlib": tuple("mpl:" + n for n in MPL_IMAGES),
     "drawings": drawing_names(N_DRAWINGS),
+    # drawings for a validation split: never among the training group's
+    "drawings-val": drawing_names(N_VAL_DRAWINGS, start=N_DRAWINGS),
 }
 #: held out (benchmark): whole sources
 HELD_OUT_IMAGES = ("coffee", "rocket", "sklearn:flower.jpg")
@@ -159,15 +164,17 @@ def crops(
     rng: np.random.Generator,
     min_side: float = 0.4,
     jitter: float = 0.0,
+    first: int = 0,
 ) -> list[tuple[str, np.ndarray]]:
-    """``n`` random square crops (side ``min_side``-100 % of the short side), flipped at random.
+    """``n`` random square crops (side ``min_side``-100 % of the short side), flipped at random,
+    named ``name#first`` onwards.
 
-    Crops after the first get a colour jitter of ``jitter`` (see :func:`jitter_colour`).
+    Crop 0 is the whole short side; the others get a colour jitter of ``jitter`` (see :func:`jitter_colour`).
     """
     h, w = img.shape[:2]
     short = min(h, w)
     out = []
-    for i in range(n):
+    for i in range(first, first + n):
         side = int(short * (1.0 if i == 0 else rng.uniform(min_side, 1.0)))
         y0 = rng.integers(0, h - side + 1)
         x0 = rng.integers(0, w - side + 1)
@@ -347,31 +354,41 @@ def extend_dataset_job(
     seed: int = 0,
     min_side: float = 0.4,
     jitter: float = 0.0,
+    split: int = 0,
 ) -> Job:
-    """The dataset ``old`` (from :func:`load_dataset`) with training crops of new ``sources`` appended.
+    """The dataset ``old`` (from :func:`load_dataset`) with crops of new ``sources`` appended.
 
     Each source (see :func:`source_images`) gives ``crops_per_image`` random
     square crops as :func:`build_dataset_job` makes them, decomposed into
-    paintings of ``old``'s strokes and size; they join the training split
-    (0) after ``old``'s paintings, which stay as they are, in their order.
-    A source that is held out (:data:`HELD_OUT_IMAGES`), in ``old`` already or
-    in its held-out or validation splits is refused. Returns a dict of arrays.
+    paintings of ``old``'s strokes and size; they join ``split`` (0 training,
+    2 validation) after ``old``'s paintings, which stay as they are, in their
+    order. A held-out source (:data:`HELD_OUT_IMAGES`) is refused, and so is a
+    source ``old`` has already, except that a validation source may get more
+    crops (named on from its last). Returns a dict of arrays.
     """
+    if split not in (0, 2):
+        raise ValueError(f"split = {split}: new paintings join the training (0) or validation (2) split")
     if "source" not in old:
         raise ValueError("the dataset to extend has no field 'source' (needed to keep sources apart)")
-    have = {str(s).split("#")[0].split("~")[0] for s in old["source"]}
+    bases = np.array([str(s).split("#")[0].split("~")[0] for s in old["source"]])
+    old_split = np.asarray(old["split"])
     for name in expand_sources(sources):
         if name in HELD_OUT_IMAGES:
-            raise ValueError(f"source {name!r} is held out for the benchmark: it is never trained on")
-        if name in have:
-            raise ValueError(f"source {name!r} is in the dataset already")
+            raise ValueError(
+                f"source {name!r} is held out for the benchmark: it is never trained or chosen on"
+            )
+        where = set(old_split[bases == name].tolist())
+        if where and not (split == 2 and where == {2}):
+            kind = "the validation split" if where == {2} else "the dataset"
+            raise ValueError(f"source {name!r} is in {kind} already")
     images = source_images(sources)
     size = int(old["size"]) if "size" in old else 48
     n_strokes = int(old["params"].shape[1])
     rng = np.random.default_rng(seed)
     items: list[tuple[str, np.ndarray]] = []
     for name, img in images:
-        items.extend(crops(name, img, crops_per_image, size, rng, min_side, jitter))
+        first = int((bases == name).sum())
+        items.extend(crops(name, img, crops_per_image, size, rng, min_side, jitter, first=first))
     p = DecomposeParams(strokes=n_strokes, size=size, iters=iters, report_every=max(1, iters))
     params, psnr, levels = yield from _decompose([it[1] for it in items], p, batch, seed)
     if not np.array_equal(levels, old["levels"]):
@@ -379,7 +396,7 @@ def extend_dataset_job(
     m = len(items)
     out = dict(old)
     out["params"] = np.concatenate([np.asarray(old["params"], np.float32), params])
-    out["split"] = np.concatenate([np.asarray(old["split"], np.int64), np.zeros(m, np.int64)])
+    out["split"] = np.concatenate([np.asarray(old["split"], np.int64), np.full(m, split, np.int64)])
     out["source"] = np.concatenate([old["source"].astype(str), np.array([it[0] for it in items])])
     old_psnr = old.get("psnr", np.full(len(old["params"]), np.nan, np.float32))
     out["psnr"] = np.concatenate([np.asarray(old_psnr, np.float32), psnr])

@@ -28,9 +28,9 @@ _PALETTES = (
 )
 
 
-def drawing_names(n: int) -> tuple[str, ...]:
-    """The source names of the first ``n`` generated drawings."""
-    return tuple(f"{DRAWING_PREFIX}{k}" for k in range(n))
+def drawing_names(n: int, start: int = 0) -> tuple[str, ...]:
+    """The source names of ``n`` generated drawings from number ``start`` on."""
+    return tuple(f"{DRAWING_PREFIX}{k}" for k in range(start, start + n))
 
 
 def drawing(index: int, size: int = 192) -> np.ndarray:

@@ -68,11 +68,16 @@ def _cmd_dataset(args) -> int:
     from engines.painting.data import build_dataset_job, save_dataset
 
     check_output(args.out)
-    if (args.extend is None) != (args.sources is None):
-        raise ValueError("--extend and --sources go together (the dataset to extend, the sources to add)")
+    if args.sources is not None and args.val_sources is not None:
+        raise ValueError("--sources and --val-sources: one split per extension (run it twice for both)")
+    if (args.extend is None) != (args.sources is None and args.val_sources is None):
+        raise ValueError(
+            "--extend and --sources (or --val-sources) go together (the dataset to extend, the sources to add)"
+        )
     if args.extend is not None and (args.held_out_from is not None or args.val_images):
         raise ValueError(
-            "--extend keeps the dataset's held-out and validation splits: drop --held-out-from and --val-images"
+            "--extend keeps the dataset's held-out split and adds to its validation split with --val-sources: "
+            "drop --held-out-from and --val-images"
         )
     if args.held_out_from is not None:  # checked now, not after the first decompositions
         _load_dataset(args.held_out_from)
@@ -108,13 +113,17 @@ def _cmd_dataset(args) -> int:
 
 
 def _extend_dataset(args, t0: float) -> int:
-    """``dataset --extend OLD --sources A,B``: OLD's paintings, then the training crops of the new sources."""
+    """``dataset --extend OLD --sources A,B`` (or ``--val-sources``): OLD's paintings, then the training (or
+    validation) crops of the sources."""
     from engines.painting.data import extend_dataset_job, save_dataset
 
     old = _load_dataset(args.extend)
-    sources = [s.strip() for s in args.sources.split(",") if s.strip()]
+    flag, listed, split = (
+        ("--sources", args.sources, 0) if args.val_sources is None else ("--val-sources", args.val_sources, 2)
+    )
+    sources = [s.strip() for s in listed.split(",") if s.strip()]
     if not sources:
-        raise ValueError("--sources: no source named (e.g. --sources matplotlib)")
+        raise ValueError(f"{flag}: no source named (e.g. {flag} matplotlib)")
     job = extend_dataset_job(
         old,
         sources,
@@ -124,6 +133,7 @@ def _extend_dataset(args, t0: float) -> int:
         seed=args.seed,
         min_side=args.min_side,
         jitter=args.jitter,
+        split=split,
     )
     d = _drive(job, 1, "decompose")
     save_dataset(d, args.out, half=args.half)
@@ -132,7 +142,7 @@ def _extend_dataset(args, t0: float) -> int:
     named = ", ".join(names) if len(names) <= 6 else f"{len(names)} sources: {', '.join(names[:3])}, ..."
     print(
         f"{args.out}: {len(d['params'])} paintings ({len(old['params'])} of {args.extend} and {new} new "
-        f"training paintings of {named}), "
+        f"{'training' if split == 0 else 'validation'} paintings of {named}), "
         f"mean PSNR of the new ones {float(d['psnr'][-new:].mean()):.2f} dB, {time.perf_counter() - t0:.0f} s"
     )
     return 0
@@ -612,14 +622,20 @@ def add_model_parsers(sub) -> None:
         "--extend",
         type=Path,
         default=None,
-        help="add training crops of --sources to this dataset (its paintings and splits kept as they are) "
-        "instead of building one",
+        help="add the crops of --sources (training) or --val-sources (validation) to this dataset "
+        "(its paintings kept as they are) instead of building one",
     )
     ds.add_argument(
         "--sources",
         default=None,
         help="with --extend: comma-separated sources to add (names as in the dataset's 'source' field, "
         "e.g. mpl:grace_hopper.jpg, or 'matplotlib' for matplotlib's four sample images)",
+    )
+    ds.add_argument(
+        "--val-sources",
+        default=None,
+        help="with --extend: comma-separated sources whose crops join the validation split instead "
+        "(a source already there gets more crops; 'drawings-val' for 30 drawings kept from training)",
     )
     ds.add_argument("--threads", type=positive_int, default=1)
     ds.set_defaults(func=_cmd_dataset)

@@ -69,7 +69,7 @@ def test_extend_appends_training_crops_and_keeps_the_rest_byte_identical(tmp_pat
     assert main([*args, "--sources", "mpl:grace_hoper.jpg", *extra]) == 2
     assert "did you mean 'mpl:grace_hopper.jpg'" in capsys.readouterr().err
     assert main(["painting", "dataset", "--out", str(tmp_path / "x.npz"), "--sources", "matplotlib"]) == 2
-    assert "--extend and --sources go together" in capsys.readouterr().err
+    assert "--extend and --sources (or --val-sources) go together" in capsys.readouterr().err
     assert not (tmp_path / "x.npz").exists()
 
 
@@ -125,3 +125,44 @@ def test_extend_adds_generated_drawings_and_names_many_sources_briefly(tmp_path,
     assert "10 paintings (2 of" in printed and "8 sources: draw:0, draw:1, draw:2, ..." in printed
     d = load_dataset(out)
     assert list(d["source"][2:]) == [f"draw:{k}#0" for k in range(8)] and list(d["split"][2:]) == [0] * 8
+
+
+def test_extend_grows_the_validation_split_without_touching_training(tmp_path, capsys):
+    from engines.__main__ import main
+    from engines.painting.data import SOURCE_GROUPS
+
+    rng = np.random.default_rng(1)
+    levels = np.repeat(np.arange(3), level_sizes(20))
+    old = {
+        "params": rng.random((3, 20, 8)).astype(np.float32),
+        "levels": levels,
+        "split": np.array([0, 2, 1]),
+        "source": np.array(["draw:3#0", "draw:301#0", "coffee#0"]),
+        "size": np.int64(16),
+    }
+    save_dataset(old, tmp_path / "old.npz", half=True)
+    out = tmp_path / "new.npz"
+    args = ["painting", "dataset", "--extend", str(tmp_path / "old.npz"), "--out", str(out), "--half"]
+    extra = ["--iters", "2", "--batch", "4", "--threads", "1"]
+    # a validation source gets more crops, numbered on; a new one starts at #0
+    assert main([*args, "--val-sources", "draw:301,draw:305", "--crops", "2", *extra]) == 0
+    assert "4 new validation paintings of draw:301, draw:305" in capsys.readouterr().out
+    d = load_dataset(out)
+    assert list(d["split"]) == [0, 2, 1, 2, 2, 2, 2]
+    assert list(d["source"][3:]) == ["draw:301#1", "draw:301#2", "draw:305#0", "draw:305#1"]
+    assert d["params"][:3].tobytes() == load_dataset(tmp_path / "old.npz")["params"].tobytes()
+    # validation paintings are stored exactly, not as float16
+    with np.load(out) as raw:
+        assert raw["exact_rows"].tolist() == [1, 2, 3, 4, 5, 6]
+    # refused: a training source, a held-out one, a validation source as training, both flags at once
+    assert main([*args, "--val-sources", "draw:3", *extra]) == 2
+    assert "'draw:3' is in the dataset already" in capsys.readouterr().err
+    assert main([*args, "--val-sources", "coffee", *extra]) == 2
+    assert "held out" in capsys.readouterr().err
+    assert main([*args, "--sources", "draw:301", *extra]) == 2
+    assert "'draw:301' is in the validation split already" in capsys.readouterr().err
+    assert main([*args, "--sources", "draw:9", "--val-sources", "draw:10", *extra]) == 2
+    assert "one split per extension" in capsys.readouterr().err
+    # the validation drawings are none of the training group's
+    assert not set(SOURCE_GROUPS["drawings-val"]) & set(SOURCE_GROUPS["drawings"])
+    assert SOURCE_GROUPS["drawings-val"][0] == "draw:300" and len(SOURCE_GROUPS["drawings-val"]) == 30
