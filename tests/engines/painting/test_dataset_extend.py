@@ -20,21 +20,28 @@ def test_matplotlib_sample_images_load_as_rgb():
         matplotlib_image("nope.png")
 
 
+def _old_dataset(path, split, source, seed=0, half=True, **more):
+    """A small stroke dataset of 20-stroke paintings with these splits and sources, saved at ``path``."""
+    rng = np.random.default_rng(seed)
+    old = {
+        "params": rng.random((len(split), 20, 8)).astype(np.float32),
+        "levels": np.repeat(np.arange(3), level_sizes(20)),
+        "split": np.array(split),
+        "source": np.array(source),
+        "size": np.int64(16),
+        **more,
+    }
+    save_dataset(old, path, half=half)
+    return old
+
+
 def test_extend_appends_training_crops_and_keeps_the_rest_byte_identical(tmp_path, capsys):
     from engines.__main__ import main
 
     pytest.importorskip("matplotlib")
-    rng = np.random.default_rng(0)
-    levels = np.repeat(np.arange(3), level_sizes(20))
-    old = {
-        "params": rng.random((4, 20, 8)).astype(np.float32),
-        "levels": levels,
-        "split": np.array([0, 1, 2, 0]),
-        "source": np.array(["astronaut#0", "coffee#0", "cat#0", "lfw:3~1"]),
-        "psnr": np.ones(4, np.float32),
-        "size": np.int64(16),
-    }
-    save_dataset(old, tmp_path / "old.npz", half=True)
+    source = ["astronaut#0", "coffee#0", "cat#0", "lfw:3~1"]
+    old = _old_dataset(tmp_path / "old.npz", [0, 1, 2, 0], source, psnr=np.ones(4, np.float32))
+    levels = old["levels"]
     before = load_dataset(tmp_path / "old.npz")
     out = tmp_path / "new.npz"
     args = ["painting", "dataset", "--extend", str(tmp_path / "old.npz"), "--out", str(out), "--half"]
@@ -98,16 +105,7 @@ def test_generated_drawings_are_seeded_pictures_on_bare_canvas():
 def test_extend_adds_generated_drawings_and_names_many_sources_briefly(tmp_path, capsys):
     from engines.__main__ import main
 
-    rng = np.random.default_rng(0)
-    levels = np.repeat(np.arange(3), level_sizes(20))
-    old = {
-        "params": rng.random((2, 20, 8)).astype(np.float32),
-        "levels": levels,
-        "split": np.array([0, 1]),
-        "source": np.array(["astronaut#0", "coffee#0"]),
-        "size": np.int64(16),
-    }
-    save_dataset(old, tmp_path / "old.npz")
+    _old_dataset(tmp_path / "old.npz", [0, 1], ["astronaut#0", "coffee#0"], half=False)
     out = tmp_path / "new.npz"
     sources = ",".join(f"draw:{k}" for k in range(8))
     args = [
@@ -131,16 +129,7 @@ def test_extend_grows_the_validation_split_without_touching_training(tmp_path, c
     from engines.__main__ import main
     from engines.painting.data import SOURCE_GROUPS
 
-    rng = np.random.default_rng(1)
-    levels = np.repeat(np.arange(3), level_sizes(20))
-    old = {
-        "params": rng.random((3, 20, 8)).astype(np.float32),
-        "levels": levels,
-        "split": np.array([0, 2, 1]),
-        "source": np.array(["draw:3#0", "draw:301#0", "coffee#0"]),
-        "size": np.int64(16),
-    }
-    save_dataset(old, tmp_path / "old.npz", half=True)
+    _old_dataset(tmp_path / "old.npz", [0, 2, 1], ["draw:3#0", "draw:301#0", "coffee#0"], seed=1)
     out = tmp_path / "new.npz"
     args = ["painting", "dataset", "--extend", str(tmp_path / "old.npz"), "--out", str(out), "--half"]
     extra = ["--iters", "2", "--batch", "4", "--threads", "1"]
