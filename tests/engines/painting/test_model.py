@@ -228,32 +228,23 @@ def test_cli_dataset_train_complete_eval(tmp_path, capsys):
     src = tmp_path / "s.json"
     save_painting(full, src)
     done = tmp_path / "done.json"
-    assert (
-        main(
-            [
-                "painting",
-                "complete",
-                str(src),
-                "--mode",
-                "random",
-                "--p",
-                "0.5",
-                "--seed",
-                "0",
-                "--steps",
-                "10",
-                "--model",
-                str(model),
-                "--out",
-                str(done),
-            ]
-        )
-        == 0
-    )
+    complete = ["painting", "complete", str(src), "--mode", "random", "--p", "0.5", "--seed", "0"]
+    complete += ["--steps", "10", "--model", str(model), "--out", str(done)]
+    # the plain sample fills every hidden slot
+    assert main(complete + ["--no-expected-fit"]) == 0
+    capsys.readouterr()
     result = load_painting(done)
     assert len(result) == 20
     kept = {s.id for s in result.ordered() if s.author == "me"}
     assert 0 < len(kept) < 20 and len(result.by_author("model")) == 20 - len(kept)
+    # fitted to the render network's expected painting, strokes that move the render away are left out
+    assert main(complete) == 0
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    result = load_painting(done)
+    assert {s.id for s in result.ordered() if s.author == "me"} == kept
+    proposed = len(result.by_author("model"))
+    assert 0 < proposed <= 20 - len(kept)
+    assert f"{len(kept)} context strokes, {proposed} proposed" in line
     assert (
         main(
             [
