@@ -143,7 +143,8 @@ def check_manifolds(manifolds: Sequence, *, min_p: int = 2) -> list[np.ndarray]:
     out = []
     n_feat = None
     for i, m in enumerate(manifolds):
-        a = np.asarray(m, dtype=np.float64)
+        with np.errstate(invalid="ignore"):  # a signalling NaN warns as it is cast; refused below
+            a = np.asarray(m, dtype=np.float64)
         if a.ndim == 1:
             a = a[None, :]
         if a.ndim != 2:
