@@ -70,6 +70,7 @@ from engines.painting.params import (  # noqa: E402
     DEFAULT_REACH,
     DEFAULT_RECOLOUR,
     DROP_MODES,
+    FIT_UNGUIDED_MODES,
 )
 from engines.painting.refiner import fit_expected, load_refiner, predict_render  # noqa: E402
 from engines.painting.render import CanvasCache, render_fast, to_uint8  # noqa: E402
@@ -293,7 +294,7 @@ def pictures(
                 steps=20,
                 guidance=guidance,
                 seed=k,
-                recolour_strength=recolour,
+                recolour_strength=0.0 if refiner is not None and mode in FIT_UNGUIDED_MODES else recolour,
                 recolour_during=True,
                 recolour_reach=reach,
             )[0]
@@ -403,8 +404,9 @@ def main(argv: list[str] | None = None) -> int:
         "--recolour",
         type=float,
         default=DEFAULT_RECOLOUR,
-        help="context colour guidance of 'diffusion' (as in Complete); 'diffusion-before' is the same "
-        "sampler without it (0), on the same seeds",
+        help="context colour guidance of 'diffusion' (as in Complete: with the refine decoder, not in "
+        f"{' and '.join(FIT_UNGUIDED_MODES)} modes); 'diffusion-before' is the same sampler without it (0) "
+        "in every mode, on the same seeds",
     )
     ap.add_argument(
         "--drop-spread",
@@ -521,6 +523,8 @@ def main(argv: list[str] | None = None) -> int:
                 reach=args.reach,
                 refiner=refiner,
                 on_top=decoders[0] == "refine",
+                # (as Complete draws its first proposal when it is fitted to the expected painting)
+                unguided_modes=FIT_UNGUIDED_MODES if decoders[0] == "refine" else (),
             )
         )
         if args.recolour > 0:
@@ -565,7 +569,9 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"\nquality on {len(test)} held-out paintings ({time.perf_counter() - t0:.0f} s; diffusion: "
         f"{args.steps} DDIM steps, guidance {args.guidance}, temperature {args.temperature}, "
-        f"{args.candidates} candidate(s), context colour guidance {args.recolour}; 'diffusion' is decoder "
+        f"{args.candidates} candidate(s), context colour guidance {args.recolour}"
+        + (f" (none in {' and '.join(FIT_UNGUIDED_MODES)} modes)" if decoders[0] == "refine" else "")
+        + f"; 'diffusion' is decoder "
         f"{decoders[0]}, 'diffusion-X' decoder X, 'diffusion-before' decoder {decoders[0]} without the "
         f"colour guidance; 'diffusion-drop' is decoder "
         f"{'sample' if decoders[0] == 'refine' else decoders[0]} less the strokes on context paint that varies by "

@@ -418,7 +418,7 @@ class PaintingEngine(Engine[PaintingParams, PaintingSnapshot]):
             mbr_select,
             slots_for_context,
         )
-        from engines.painting.params import DROP_MODES
+        from engines.painting.params import DROP_MODES, FIT_UNGUIDED_MODES
 
         if mode not in COMPLETE_MODES:
             raise ValueError(f"complete mode = {mode!r}: allowed values are {', '.join(COMPLETE_MODES)}")
@@ -470,10 +470,13 @@ class PaintingEngine(Engine[PaintingParams, PaintingSnapshot]):
             for i in range(n_prop):  # stoppable between DDIM steps and between proposals
                 done = 1 + i * per
                 yield Progress(done, total, f"sampling proposal {i + 1}/{n_prop} ({mode})")
-                out = yield from self._sample_one(
-                    model, context, mask, levels, base + 1_000_003 * i, k, done, total
-                )
                 fitted = expected is not None and i == 0  # (the others stay samples: choices that differ)
+                # (the fitted one takes its colours from the expected painting: in FIT_UNGUIDED_MODES
+                # it is sampled without the context colour guidance)
+                recolour = 0.0 if fitted and mode in FIT_UNGUIDED_MODES else self.params.context_colour
+                out = yield from self._sample_one(
+                    model, context, mask, levels, base + 1_000_003 * i, k, done, total, recolour
+                )
                 if fitted:
                     yield Progress(
                         done + steps, total, f"fitting proposal {i + 1}/{n_prop} to the expected painting"
@@ -560,8 +563,11 @@ class PaintingEngine(Engine[PaintingParams, PaintingSnapshot]):
         yield Progress(total, total, f"{len(self.proposals)} proposals ready")
         return [q.copy() for q in self.proposals]
 
-    def _sample_one(self, model, context, mask, levels, seed: int, k: int, done: int, total: int):
-        """One proposal's ``k`` diffusion samples as a sub-job (Progress after each DDIM step)."""
+    def _sample_one(
+        self, model, context, mask, levels, seed: int, k: int, done: int, total: int, recolour: float
+    ):
+        """One proposal's ``k`` diffusion samples as a sub-job (Progress after each DDIM step), with
+        context colour guidance ``recolour``."""
         from engines.painting.model import sample_job
 
         job = sample_job(
@@ -573,7 +579,7 @@ class PaintingEngine(Engine[PaintingParams, PaintingSnapshot]):
             guidance=self.params.guidance,
             seed=seed,
             proposals=k,
-            recolour_strength=self.params.context_colour,
+            recolour_strength=recolour,
             recolour_during=True,
             recolour_reach=self.params.context_reach,
         )

@@ -110,6 +110,7 @@ def diffusion_completers(
     reach: float = 0.0,
     refiner=None,
     on_top: bool = False,
+    unguided_modes: tuple[str, ...] = (),
 ) -> dict[str, Completer]:
     """Completers that decode the same ``candidates`` diffusion samples in different ways.
 
@@ -128,7 +129,9 @@ def diffusion_completers(
     (:func:`engines.painting.model.sample`'s ``recolour_strength``, ``recolour_during``).
     ``drop_spread`` > 0: generated strokes on varied context paint are dropped (made invisible,
     :func:`engines.painting.model.discordant`). ``reach`` > 0: strokes over bare canvas take the colour of
-    the context paint around them (``sample``'s ``recolour_reach``).
+    the context paint around them (``sample``'s ``recolour_reach``). ``unguided_modes``: masking modes
+    in which the samples are drawn without that guidance, as Complete draws its fitted first proposal
+    (:data:`engines.painting.params.FIT_UNGUIDED_MODES`); :func:`evaluate` tells these completers the mode.
     """
     if candidates < 1:
         raise ValueError(f"candidates = {candidates}: must be at least 1")
@@ -139,8 +142,9 @@ def diffusion_completers(
         raise ValueError("decoder = 'refine' needs a render network (refiner)")
     last: dict = {}
 
-    def draw(context, mask, levels, seed):
-        key = (seed, mask.tobytes(), context.tobytes(), reach)
+    def draw(context, mask, levels, seed, mode=None):
+        strength = 0.0 if mode in unguided_modes else recolour
+        key = (seed, mask.tobytes(), context.tobytes(), reach, strength)
         if last.get("key") != key:
             last["key"] = key
             last["out"] = sample(
@@ -153,15 +157,15 @@ def diffusion_completers(
                 seed=seed,
                 proposals=candidates,
                 temperature=temperature,
-                recolour_strength=recolour,
+                recolour_strength=strength,
                 recolour_during=True,
                 recolour_reach=reach,
             )
         return last["out"]
 
     def make(decoder: str) -> Completer:
-        def decode(context, mask, levels, seed):
-            out = draw(context, mask, levels, seed)
+        def decode(context, mask, levels, seed, mode):
+            out = draw(context, mask, levels, seed, mode)
             if decoder == "refine":
                 start = out[0] if len(out) == 1 else out[mbr_select(out)]
                 target = predict_render(refiner, context, mask, levels)
@@ -173,13 +177,14 @@ def diffusion_completers(
                 return out[mbr_select(out)]
             return consensus_fit(out, mask)
 
-        def run(context, mask, levels, seed):
-            out = decode(context, mask, levels, seed)
+        def run(context, mask, levels, seed, mode=None):
+            out = decode(context, mask, levels, seed, mode)
             if drop_spread > 0:
                 out = np.where(discordant(out, mask, drop_spread)[:, None], 0.0, out).astype(np.float32)
             return out
 
         run.on_top = on_top
+        run.takes_mode = bool(unguided_modes)
         return run
 
     return {("diffusion" if i == 0 else f"diffusion-{d}"): make(d) for i, d in enumerate(decoders)}
@@ -238,7 +243,8 @@ def evaluate(
     """Rows of {method, mode, p, image_mse, stroke_l1, colour_err, n} averaged over ``paintings``.
 
     A completer whose ``on_top`` attribute is true is rendered as Complete shows it: its generated
-    strokes over the context strokes (else every slot in its order).
+    strokes over the context strokes (else every slot in its order). One whose ``takes_mode`` attribute
+    is true is also given the masking mode (keyword ``mode``).
 
     ``colour_err`` is :func:`colour_error` averaged over the paintings where it is defined (NaN if none).
     ``images``: predictors of the finished painting's render ((context, mask, levels) -> (64, 64, 3)
@@ -259,7 +265,10 @@ def evaluate(
                 mask = make_mask(mode, true, levels, rng, p)
                 context = np.where(mask[:, None], true, 0.0).astype(np.float32)
                 for name, fn in completers.items():
-                    out = fn(context, mask, levels, seed + i)
+                    if getattr(fn, "takes_mode", False):  # (it draws differently by masking mode)
+                        out = fn(context, mask, levels, seed + i, mode=mode)
+                    else:
+                        out = fn(context, mask, levels, seed + i)
                     shown = np.vstack([out[mask], out[~mask]]) if getattr(fn, "on_top", False) else out
                     mse = float(np.mean((_render(shown) - truth[i]) ** 2))
                     l1 = stroke_l1(out[~mask], true[~mask])

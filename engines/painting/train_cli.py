@@ -21,7 +21,13 @@ from engines.cliargs import (
     suggest,
 )
 from engines.files import atomic_output, check_input, check_output, reading
-from engines.painting.params import DEFAULT_DROP_SPREAD, DEFAULT_REACH, DEFAULT_RECOLOUR, DROP_MODES
+from engines.painting.params import (
+    DEFAULT_DROP_SPREAD,
+    DEFAULT_REACH,
+    DEFAULT_RECOLOUR,
+    DROP_MODES,
+    FIT_UNGUIDED_MODES,
+)
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets" / "painting"
 DEFAULT_MODEL = ASSETS / "model.zip"
@@ -425,6 +431,7 @@ def _cmd_complete(args) -> int:
         context = np.where(mask[:, None], params, 0).astype(np.float32)
     else:
         context, mask, levels = slots_for_context(params, sizes)
+    refiner = _refiner_or_none(args)
     t0 = time.perf_counter()
     out = sample(
         model,
@@ -435,11 +442,11 @@ def _cmd_complete(args) -> int:
         guidance=args.guidance,
         seed=args.seed,
         proposals=args.samples,
-        recolour_strength=args.recolour,
+        # (fitted to the expected painting, it takes its colours from there in FIT_UNGUIDED_MODES)
+        recolour_strength=0.0 if refiner is not None and args.mode in FIT_UNGUIDED_MODES else args.recolour,
         recolour_during=True,
         recolour_reach=args.reach,
     )
-    refiner = _refiner_or_none(args)
     if refiner is not None:
         from engines.painting.model import mbr_select
         from engines.painting.refiner import fit_expected, predict_render
@@ -756,7 +763,8 @@ def add_model_parsers(sub) -> None:
         type=float_range(0.0, 1.0),
         default=DEFAULT_RECOLOUR,
         help="pull each proposed stroke's colour toward the context paint under it while denoising "
-        "(0: off, the model's own colours; 1: the context's colour where the context covers the stroke)",
+        "(0: off, the model's own colours; 1: the context's colour where the context covers the stroke; "
+        "in level and block modes the proposal fitted to the expected painting is drawn without it)",
     )
     co.add_argument(
         "--reach",

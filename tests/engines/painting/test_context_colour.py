@@ -258,3 +258,35 @@ def test_the_colour_error_of_each_proposed_stroke_is_reported():
     assert "level" in colour_table(rows, "oracle") and f"{r['colour_err_max']:.3f}" in colour_table(
         rows, "oracle"
     )
+
+
+def test_evaluate_tells_the_masking_mode_to_completers_that_take_it():
+    seen = []
+
+    def by_mode(ctx, mask, lv, seed, mode=None):
+        seen.append(mode)
+        return ctx
+
+    by_mode.takes_mode = True
+    evaluate({"m": by_mode}, _toy_paintings(1), LEVELS, modes=("level", "random"), ratios=(0.5,))
+    assert seen == ["level", "random"]
+
+
+def test_diffusion_completers_draw_without_guidance_in_unguided_modes():
+    from engines.painting.evaluate import diffusion_completers
+
+    model = _wild_model()
+    true = _toy_paintings(1)[0]
+    mask = make_mask("level", true, LEVELS, np.random.default_rng(0), 0.5)
+    ctx = np.where(mask[:, None], true, 0.0).astype(np.float32)
+
+    def completer(recolour, unguided=()):
+        kw = dict(steps=2, decoders=("sample",), recolour=recolour, unguided_modes=unguided)
+        return diffusion_completers(model, **kw)["diffusion"]
+
+    mixed = completer(1.0, ("level",))
+    assert mixed.takes_mode and not completer(1.0).takes_mode
+    plain, guided = completer(0.0)(ctx, mask, LEVELS, 3), completer(1.0)(ctx, mask, LEVELS, 3)
+    assert not np.allclose(plain, guided)
+    np.testing.assert_array_equal(mixed(ctx, mask, LEVELS, 3, mode="level"), plain)
+    np.testing.assert_array_equal(mixed(ctx, mask, LEVELS, 3, mode="random"), guided)

@@ -186,6 +186,44 @@ def test_lock_my_strokes():
     assert len(e.doc) == 0
 
 
+@pytest.mark.parametrize(
+    "mode, fit, first_guided",
+    [
+        ("level", True, False),
+        ("block", True, False),
+        ("random", True, True),
+        ("square", True, True),
+        ("level", False, True),
+    ],
+)
+def test_the_fitted_first_proposal_is_sampled_without_colour_guidance_in_level_and_block_modes(
+    monkeypatch, mode, fit, first_guided
+):
+    import engines.painting.model as painting_model
+    from engines.painting.params import FIT_UNGUIDED_MODES
+
+    strengths = []  # the context colour guidance of each proposal's sampling
+    real = painting_model.sample_job
+
+    def spy(*args, **kw):
+        strengths.append(kw["recolour_strength"])
+        return real(*args, **kw)
+
+    monkeypatch.setattr(painting_model, "sample_job", spy)
+    e = _engine(proposals=2, complete_steps=2, expected_fit=fit)
+    torch.manual_seed(0)
+    e.model = StrokeDenoiser(ModelConfig(n_strokes=20, d_model=16, layers=1, heads=2, timesteps=50))
+    e.add_drag([(0.2, 0.2), (0.6, 0.6)], 0.1, (0, 0, 1))
+    e.add_drag([(0.7, 0.2), (0.8, 0.9)], 0.05, (1, 0, 0))
+    props, done = drive_job(e.complete_job(mode=mode, p=0.5))
+    assert done and len(props) == 2
+    assert (mode in FIT_UNGUIDED_MODES) == (not first_guided or not fit)
+    guided = e.params.context_colour
+    assert guided > 0
+    # the second proposal stays a sample drawn with the guidance
+    assert strengths == [guided if first_guided else 0.0, guided]
+
+
 def test_proposals_stream_one_by_one_and_the_first_is_the_headless_sample():
     from engines.painting.decompose import level_sizes
     from engines.painting.model import sample, slots_for_context
