@@ -171,12 +171,15 @@ def add_parser(subparsers) -> None:
     s.add_argument(
         "--config",
         default="default",
-        help="tiny | default | finetune | finetune_tw (the last two with --init)",
+        help="tiny | default | finetune | finetune_tw | finetune_cvrp | finetune_solomon (the finetune ones"
+        " with --init)",
     )
     s.add_argument("--out", default="assets/routing")
     s.add_argument("--seed", type=seed, default=0)
     s.add_argument("--minutes", type=positive_float, default=None, help="override the wall-time budget")
     s.add_argument("--steps", type=count, default=None, help="override the number of training steps")
+    s.add_argument("--lr", type=positive_float, default=None, help="override the learning rate")
+    s.add_argument("--batch", type=count, default=None, help="override the instances per training step")
     s.add_argument("--checkpoints", default=None, help="also save the weights every 100 steps in this folder")
     s.add_argument(
         "--average-last",

@@ -240,6 +240,10 @@ def main(args) -> int:
         cfg = replace(cfg, minutes=float(args.minutes))
     if getattr(args, "steps", None) is not None:
         cfg = replace(cfg, steps=int(args.steps))
+    if getattr(args, "lr", None) is not None:
+        cfg = replace(cfg, lr=float(args.lr))
+    if getattr(args, "batch", None) is not None:
+        cfg = replace(cfg, batch=int(args.batch))
     cfg = replace(cfg, seed=int(args.seed))
     out = Path(args.out)
     init = None

@@ -83,6 +83,21 @@ def test_train_command_tiny_config(tmp_path, data_dir):
     assert sorted(c for r in neural_solve(p, model) for c in r) == list(range(1, p.n))
 
 
+@pytest.mark.slow
+def test_train_command_takes_the_learning_rate_and_batch(tmp_path, data_dir):
+    from engines.__main__ import build_parser
+    from engines.routing.neural.train import main
+
+    argv = ["routing", "train", "--config", "tiny", "--out", str(tmp_path), "--lr", "0.002", "--batch", "3"]
+    args = build_parser().parse_args(argv)
+    assert main(args) == 0
+    cfg = json.loads((tmp_path / "manifest.json").read_text())["config"]
+    assert cfg["lr"] == 0.002 and cfg["batch"] == 3
+    for bad in (["--lr", "0"], ["--batch", "0"]):
+        with pytest.raises(SystemExit):
+            build_parser().parse_args(["routing", "train", "--config", "tiny", *bad])
+
+
 def test_shipped_model_learned_something(data_dir):
     """The shipped weights beat an untrained model of the same shape, and decode X-n101 well."""
     from engines.routing.io import load_problem
