@@ -22,7 +22,9 @@ each masking mode at p = 0.5, one PNG side by side: the original, its 180-stroke
 decomposition, the context the mode leaves, and Complete's proposal added to it.
 
 ``--split validation`` scores the validation paintings instead of the held-out ones
-(where settings are chosen).
+(where settings are chosen); ``--split photos`` scores 20 crops of shipped photographs that
+no split uses (engines.painting.data.PHOTO_VALIDATION), decomposed on the spot: where
+Complete's per-mode choices are made (params.FIT_UNGUIDED_MODES).
 
 ``--big-square`` (issue 16): holes in big canvases, the held-out images decomposed
 into 400 strokes and completed in square mode at p = 0.5 over regional windows.
@@ -44,7 +46,8 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from engines.painting.data import load_dataset  # noqa: E402
+from engines.base import drive_job  # noqa: E402
+from engines.painting.data import load_dataset, photo_validation  # noqa: E402
 from engines.painting.decompose import level_sizes  # noqa: E402
 from engines.painting.evaluate import (  # noqa: E402
     DECODERS,
@@ -422,7 +425,12 @@ def main(argv: list[str] | None = None) -> int:
         help="how far the context colour reaches over bare canvas (as in Complete; 0: off)",
     )
     ap.add_argument(
-        "--split", choices=("held-out", "validation"), default="held-out", help="paintings to score"
+        "--split",
+        choices=("held-out", "validation", "photos"),
+        default="held-out",
+        help="paintings to score: the dataset's held-out or validation split, or 'photos', crops of shipped "
+        "photographs no split uses, decomposed here (engines.painting.data.PHOTO_VALIDATION: where "
+        "Complete's choices are made)",
     )
     ap.add_argument(
         "--pngs",
@@ -469,8 +477,14 @@ def main(argv: list[str] | None = None) -> int:
         refiner = load_refiner(args.refiner)
     d = load_dataset(ASSETS / "strokes.npz")
     train = d["params"][d["split"] == 0]
-    test = d["params"][d["split"] == (1 if args.split == "held-out" else 2)][: args.n]
     levels = d["levels"]
+    if args.split == "photos":
+        (test, photo_levels, _), _ = drive_job(photo_validation(int(d["size"]), d["params"].shape[1]))
+        if not np.array_equal(photo_levels, levels):
+            raise SystemExit("--split photos: the decomposition's levels differ from the dataset's")
+        test = test[: args.n]
+    else:
+        test = d["params"][d["split"] == (1 if args.split == "held-out" else 2)][: args.n]
 
     if args.big_square:
         rows = big_square(load_model(args.model), args.guidance, args.recolour, args.reach, refiner=refiner)

@@ -81,6 +81,28 @@ SOURCE_GROUPS = {
 HELD_OUT_IMAGES = ("coffee", "rocket", "sklearn:flower.jpg")
 
 
+#: shipped scikit-image photographs that no painting of the dataset uses (training, validation or held
+#: out): crops of them (name, crops) are the photographs on which Complete's choices are made apart from
+#: the benchmark's held-out split (issue 16; ``benchmarks/painting.py --split photos``)
+PHOTO_VALIDATION = (("motorcycle_left", 8), ("motorcycle_right", 4), ("clock", 4), ("cell", 4))
+
+
+def photo_validation(size: int, strokes: int, iters: int = 60, seed: int = 43):
+    """The photo validation paintings: (params (20, strokes, 8), levels, names), crops of
+    :data:`PHOTO_VALIDATION` at ``size`` px decomposed as the dataset's paintings are (a sub-job)."""
+    import skimage.data as skd
+
+    left, right, _ = skd.stereo_motorcycle()
+    images = {"motorcycle_left": left, "motorcycle_right": right, "clock": skd.clock(), "cell": skd.cell()}
+    rng = np.random.default_rng(seed)
+    items = []
+    for name, k in PHOTO_VALIDATION:
+        items += crops(name, as_rgb_float(images[name]), k, size, rng, 0.4, 0.15)
+    p = DecomposeParams(strokes=strokes, size=size, iters=iters, report_every=iters)
+    params, _, levels = yield from _decompose([im for _, im in items], p, 128, 1)
+    return params, levels, [n for n, _ in items]
+
+
 def sample_images() -> Iterator[tuple[str, np.ndarray]]:
     """(name, (H, W, 3) float image) of every shipped sample image that loads."""
     import skimage.data as skd

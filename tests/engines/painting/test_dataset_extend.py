@@ -155,3 +155,23 @@ def test_extend_grows_the_validation_split_without_touching_training(tmp_path, c
     # the validation drawings are none of the training group's
     assert not set(SOURCE_GROUPS["drawings-val"]) & set(SOURCE_GROUPS["drawings"])
     assert SOURCE_GROUPS["drawings-val"][0] == "draw:300" and len(SOURCE_GROUPS["drawings-val"]) == 30
+
+
+def test_photo_validation_crops_photographs_that_no_painting_of_the_dataset_uses():
+    from pathlib import Path
+
+    from engines.base import drive_job
+    from engines.painting.data import HELD_OUT_IMAGES, PHOTO_VALIDATION, SKIMAGE_IMAGES, photo_validation
+
+    names = {n for n, _ in PHOTO_VALIDATION}
+    assert not names & {*SKIMAGE_IMAGES, *HELD_OUT_IMAGES}
+    shipped = load_dataset(Path(__file__).resolve().parents[3] / "assets" / "painting" / "strokes.npz")
+    used = {str(s).split("#")[0] for s in shipped["source"]}
+    assert not {n.split("_")[0] for n in names} & {u.split("_")[0] for u in used}
+    (params, levels, got), done = drive_job(photo_validation(24, 20, iters=3))
+    assert done and params.shape == (20, 20, 8) and len(got) == 20
+    assert got[0] == "motorcycle_left#0" and got[-1] == "cell#3"
+    np.testing.assert_array_equal(
+        levels, np.concatenate([np.full(k, i) for i, k in enumerate(level_sizes(20))])
+    )
+    np.testing.assert_array_equal(params, drive_job(photo_validation(24, 20, iters=3))[0][0])  # the same set
