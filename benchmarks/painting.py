@@ -581,7 +581,8 @@ def main(argv: list[str] | None = None) -> int:
         images["expected-image"] = lambda c, m, lv: predict_render(refiner, c, m, lv)
     rows = evaluate(completers, test, levels, modes=modes, images=images)
     print(
-        f"\nquality on {len(test)} held-out paintings ({time.perf_counter() - t0:.0f} s; diffusion: "
+        f"\nquality on {len(test)} {'photo validation' if args.split == 'photos' else args.split} paintings "
+        f"({time.perf_counter() - t0:.0f} s; diffusion: "
         f"{args.steps} DDIM steps, guidance {args.guidance}, temperature {args.temperature}, "
         f"{args.candidates} candidate(s), context colour guidance {args.recolour}"
         + (f" (none in {' and '.join(FIT_UNGUIDED_MODES)} modes)" if decoders[0] == "refine" else "")
