@@ -85,11 +85,12 @@ def default_model(problem: Problem | None = None, time_windows: bool | None = No
         time_windows = problem is not None and problem.time_windows is not None
     path = TW_WEIGHTS if time_windows and TW_WEIGHTS.exists() else DEFAULT_WEIGHTS
     with _lock:
-        if path.name not in _cache:
+        key = str(path.resolve())  # the whole path: two weight files may share a name
+        if key not in _cache:
             if not path.exists():
                 raise FileNotFoundError(f"{path}: no trained weights; run `python -m engines routing train`")
-            _cache[path.name] = load_model(path)
-        return _cache[path.name]
+            _cache[key] = load_model(path)
+        return _cache[key]
 
 
 #: decoding effort: about DECODE_BUDGET / n**2 rollouts for n nodes. Time per decoding step grows

@@ -222,6 +222,24 @@ def test_each_problem_class_decodes_with_its_own_shipped_weights(data_dir, monke
     assert infer.default_model(tw) is m_plain
 
 
+def test_weights_files_that_share_a_name_are_cached_apart(tmp_path, monkeypatch):
+    """The cache of shipped weights is keyed by the whole path: time-window weights in a file named
+    like the default ones (routenet.state, in another folder) are not taken for the default ones."""
+    import shutil
+
+    from engines.routing.neural import infer
+
+    other = tmp_path / infer.DEFAULT_WEIGHTS.name
+    shutil.copy(infer.TW_WEIGHTS, other)
+    monkeypatch.setattr(infer, "_cache", {})
+    m_plain = infer.default_model(time_windows=False)
+    monkeypatch.setattr(infer, "TW_WEIGHTS", other)
+    m_tw = infer.default_model(time_windows=True)
+    assert m_tw is not m_plain
+    a, b = m_tw.state_dict(), load_model(other).state_dict()
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
 def test_solomon_like_instances_are_feasible_one_customer_at_a_time_and_cover_each_family():
     """Every customer can be served alone within its window and back at the depot by the horizon;
     the draws cover service 10 and 90 and both short (capacity 200) and long (700-1000) routes."""
