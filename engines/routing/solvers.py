@@ -13,7 +13,8 @@ Solvers:
                 iterated local search until the time limit;
 ``pyvrp``       PyVRP's iterated local search (see :mod:`pyvrp_bridge`);
 ``neural``      the attention model, POMO multi-start, greedy decoding (one set of weights for
-                problems with time windows, one for the others);
+                problems with time windows, one for the others); the time left after the
+                greedy passes goes to active search (:mod:`.neural.search`);
 ``neural+ls``   the neural solution polished by the compiled local search
                 (descent, then iterated local search for the remaining time); with 2 s or
                 more left on a multi-vehicle instance, the iterated local search runs for
@@ -50,8 +51,8 @@ SOLVER_HELP = {
     "ls": "compiled iterated local search from a savings start",
     "pyvrp": "PyVRP's iterated local search (a state-of-the-art classical solver)",
     "neural": "the neural model alone (its weights for time windows, or for problems without them): "
-    "greedy rollouts over coordinate flips and first customers, then sampled ones, while the time "
-    "limit allows another pass",
+    "greedy rollouts over coordinate flips and first customers, then active search (the model adapts "
+    "its view of this instance to the tours it samples) for the rest of the time limit",
     "neural+ls": "the neural solution improved by our local search, then by PyVRP when 2 s or more "
     "are left (PyVRP cold on asymmetric distances; with time windows PyVRP cold first, then our search "
     "from the best); LKH-3 for single-vehicle tours",
@@ -91,9 +92,15 @@ class SolveResult:
 _WARM: set[str] = set()
 
 #: ``neural`` alone: after the greedy passes over every coordinate flip and first customer
-#: (:func:`neural.infer.distinct_passes`), at most this many passes of sampled rollouts while the
-#: time limit allows (on the X instances of ``neural.train.HELD_OUT_X``, quiet machine, with the stage 3
-#: model: 8.93 % mean gap after one pass, 8.60 % at 0.2 s, 8.00 % at 1 s, 7.79 % at 3 s)
+#: (:func:`neural.infer.distinct_passes`), the time left goes to active search
+#: (:mod:`engines.routing.neural.search`) when it holds at least this many greedy passes (about the
+#: time of one active-search iteration, which samples and back-propagates); otherwise, on instances
+#: too large for its memory (:func:`neural.search.search_rollouts`) and when NEURAL_ACTIVE_SEARCH is
+#: False, to passes of sampled rollouts. Chosen on the 22 Solomon files outside benchmarks/routing.py's
+#: vrptw section at 1 and 2 s (3 against 8 and 16 passes: mean gap 11.57 / 11.56 / 11.56 % at 1 s,
+#: 10.93 / 10.98 / 11.15 % at 2 s; sampled passes only: 11.56 % and 11.13 %)
+NEURAL_ACTIVE_MIN_PASSES = 3
+NEURAL_ACTIVE_SEARCH = True
 NEURAL_SAMPLED_PASSES = 1000
 
 #: ``neural+ls`` on multi-vehicle instances, when at least HANDOFF_MIN_S seconds are left after the
@@ -303,6 +310,28 @@ def _pyvrp_stage(
         gen.close()
 
 
+def _active_search(tr: _Tracker, problem: Problem, model, time_limit: float, seed: int):
+    """Active search on ``problem`` until the time limit, each iteration's best offered to the tracker."""
+    from engines.routing.neural.infer import default_model
+    from engines.routing.neural.search import active_search_steps
+
+    steps = active_search_steps(problem, model or default_model(problem), seed=seed)
+    it = 0
+    try:
+        for found in steps:
+            if found is not None:
+                it += 1
+                if found:
+                    tr.offer(found)
+                yield tr.progress(time_limit, f"neural: active search (iteration {it})")
+            else:
+                yield tr.progress(time_limit)
+            if tr.elapsed() >= time_limit:
+                break
+    finally:
+        steps.close()
+
+
 def _lkh(tr: _Tracker, problem: Problem, time_limit: float, seed: int, max_runs: int | None):
     """LKH-3 runs for the time left (or ``max_runs`` runs), each tour offered to the tracker."""
     runs = lkh.lkh_runs(problem.distance, max(time_limit - tr.elapsed(), 0.0), seed, max_runs=max_runs)
@@ -363,6 +392,7 @@ def solve_job(
     start_routes = initial_routes
     if solver.startswith("neural"):
         from engines.routing.neural.infer import decode_plan, distinct_passes, neural_solve_steps
+        from engines.routing.neural.search import search_rollouts
 
         # ``neural`` alone decodes pass after pass (other flips and first customers) while the time
         # limit allows another pass as long as the last; ``neural+ls`` takes one pass as its start
@@ -371,7 +401,12 @@ def solve_job(
             greedy_passes = distinct_passes(problem, *decode_plan(problem))
             passes = greedy_passes + NEURAL_SAMPLED_PASSES
         routes = None
+        last = 0.0
         for k in range(passes):
+            if k == greedy_passes and NEURAL_ACTIVE_SEARCH and search_rollouts(problem.n):
+                if time_limit - tr.elapsed() >= NEURAL_ACTIVE_MIN_PASSES * last:
+                    yield from _active_search(tr, problem, model, time_limit, seed)
+                    break
             t_pass = tr.elapsed()
             dec = neural_solve_steps(problem, model=model, seed=seed, pass_index=k, sample=k >= greedy_passes)
             try:
@@ -388,7 +423,8 @@ def solve_job(
                 routes = found
             tr.offer(found)
             yield tr.progress(time_limit, f"neural: decoded (pass {k + 1})")
-            if tr.elapsed() + (tr.elapsed() - t_pass) > time_limit:
+            last = tr.elapsed() - t_pass
+            if tr.elapsed() + last > time_limit:
                 break
         if solver == "neural":
             return tr.result()

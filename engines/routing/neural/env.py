@@ -163,19 +163,27 @@ def start_nodes(n: int, starts: int | None, offset: int = 0) -> np.ndarray:
 
 
 def rollout_steps(
-    model: RouteNet, b: RouteBatch, starts=None, greedy: bool = False, generator=None, start_offset: int = 0
+    model: RouteNet,
+    b: RouteBatch,
+    starts=None,
+    greedy: bool = False,
+    generator=None,
+    start_offset: int = 0,
+    enc: dict | None = None,
 ):
     """:func:`rollout` as a generator yielding after each decoding step (so it can be stopped).
 
     One Python iteration per step; the state (current node, visited set,
     remaining load, clock) and the feasibility masks are tensors over all
     B x P rollouts. Matrices shared by the batch (batch axis 1) are indexed
-    without being copied.
+    without being copied. ``enc``: the encoder's output to decode from
+    (:meth:`RouteNet.encoding_of`) instead of encoding ``b`` here.
     """
     B, n = b.shape
     first = torch.as_tensor(start_nodes(n, starts, start_offset))
     P = len(first)
-    enc = model.encode(b.feats, b.Dn, b.Tn)
+    if enc is None:
+        enc = model.encode(b.feats, b.Dn, b.Tn)
     cache = model.decoder_cache(enc, b.Dn, b.Tn)
     dev = b.D.device
     bi = torch.arange(B, device=dev)[:, None].expand(B, P)

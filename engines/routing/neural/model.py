@@ -132,7 +132,13 @@ class RouteNet(nn.Module):
         x = self.embed(feats)
         for layer in self.layers:
             x = layer(x, ph)
-        h = self.final_norm(x)
+        return self.encoding_of(self.final_norm(x))
+
+    def encoding_of(self, h: torch.Tensor) -> dict:
+        """The encoder's output dict from its final node embeddings ``h`` (B, n, d).
+
+        Active search (:mod:`engines.routing.neural.search`) calls it with embeddings it adjusts.
+        """
         B, n, d = h.shape
         c = self.config
         kg, vg = self.kv_glimpse(h).view(B, n, 2, c.heads, d // c.heads).permute(2, 0, 3, 1, 4)
