@@ -179,6 +179,19 @@ def warm_up(solver: str = "ls", model=None) -> None:
         default_model(time_windows=False)
         default_model(time_windows=True)
         _WARM.add("neural")
+    if solver == "neural" and "active" not in _WARM:
+        # the first backward pass in a process starts torch's autograd engine (0.8 s here)
+        from engines.routing.neural.infer import default_model
+        from engines.routing.neural.search import active_search_steps
+
+        toy = Problem("warm-up", np.array([[0, 1, 2], [1, 0, 1], [2, 1, 0.0]]), demand=[0, 1, 1], capacity=2)
+        steps = active_search_steps(toy, model or default_model(toy))
+        try:
+            for _ in zip(range(2), (r for r in steps if r is not None)):
+                pass  # two iterations: the second runs after the first update
+        finally:
+            steps.close()
+        _WARM.add("active")
     if solver in ("pyvrp", "neural+pyvrp", "neural+ls") and "pyvrp" not in _WARM and _pyvrp_available():
         import pyvrp  # noqa: F401
 
