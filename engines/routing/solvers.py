@@ -329,16 +329,16 @@ def _active_search(tr: _Tracker, problem: Problem, model, time_limit: float, see
     from engines.routing.neural.search import active_search_steps
 
     steps = active_search_steps(problem, model or default_model(problem), seed=seed)
-    it = 0
+    it = 1
     try:
         for found in steps:
+            if found:
+                tr.offer(found)
+            best = tr.best.cost if tr.best is not None else math.inf
+            yield tr.progress(time_limit, f"neural: active search (iteration {it}), best {best:.6g}")
             if found is not None:
+                tr.iterations = it  # active-search iterations done
                 it += 1
-                if found:
-                    tr.offer(found)
-                yield tr.progress(time_limit, f"neural: active search (iteration {it})")
-            else:
-                yield tr.progress(time_limit)
             if tr.elapsed() >= time_limit:
                 break
     finally:

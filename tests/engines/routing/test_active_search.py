@@ -62,7 +62,7 @@ def test_neural_alone_spends_its_time_left_on_active_search(c202, monkeypatch):
         r, _ = drive_job(solve_job(c202, "neural", 3.0), lambda pr, seen=msgs: seen.append(pr.message))
         runs[active] = (r, msgs)
     (on, on_msgs), (_, off_msgs) = runs[True], runs[False]
-    assert any("active search (iteration 3)" in m for m in on_msgs)
+    assert any("active search (iteration 3), best" in m for m in on_msgs) and on.iterations >= 2
     assert not any("active search" in m for m in off_msgs)
     assert on.feasible and on.elapsed < 3.0 + 0.5  # it stops at the limit, mid-iteration if need be
 
