@@ -6,9 +6,10 @@ and Tierney, "Efficient Active Search for Combinatorial Optimization
 Problems", ICLR 2022) keeps the trained weights and adjusts only this
 instance's node embeddings, the encoder's output, by gradient steps on the
 rollouts it samples. Each iteration samples one rollout from each of up to
-:data:`ROLLOUTS` first customers (fewer on large instances, :func:`search_rollouts`); REINFORCE with their mean cost as the
-baseline (POMO's shared baseline) moves the embeddings so that the cheaper
-tours become likelier, and the next samples search around them. The encoder
+:data:`ROLLOUTS` first customers (fewer on large instances:
+:func:`search_rollouts`); REINFORCE with their mean cost as the baseline
+(POMO's shared baseline) moves the embeddings so that the cheaper tours
+become likelier, and the next samples search around them. The encoder
 runs once; an iteration costs one sampled decoding pass and its backward pass
 through the decoder. No classical improvement is involved: every solution it
 offers is a rollout of the network. EAS also adds an imitation term for the
@@ -62,8 +63,7 @@ def active_search_steps(
     It yields ``None`` every ``every`` decoding steps (a point where the caller
     may stop it) and, once an iteration's rollouts are decoded (before its
     update), the routes of its cheapest feasible rollout (``[]`` when none is
-    feasible).
-    ``model``'s weights are not changed. Seeded by ``seed``: the same problem,
+    feasible). ``model``'s weights are not changed. Seeded by ``seed``: the same problem,
     model and seed give the same iterations.
     """
     if lr <= 0 or rollouts < 1:
