@@ -17,6 +17,7 @@ __all__ = [
     "DECODE_BUDGET",
     "DEFAULT_WEIGHTS",
     "TW_WEIGHTS",
+    "cheapest_routes",
     "decode_plan",
     "default_model",
     "load_model",
@@ -210,6 +211,12 @@ def neural_solve_steps(
         torch.set_num_threads(threads)
         if steps is not None:
             steps.close()
+    return cheapest_routes(problem, cost, actions)
+
+
+def cheapest_routes(problem: Problem, cost, actions, feasible_only: bool = False) -> list[list[int]]:
+    """The routes of the cheapest feasible rollout among the 16 cheapest of ``cost`` (B, P) and
+    ``actions`` (B, P, steps); when none is feasible, the cheapest rollout's (``[]`` if ``feasible_only``)."""
     acts = actions.reshape(-1, actions.shape[-1]).numpy()
     order = np.argsort(cost.reshape(-1).numpy(), kind="stable")
     fallback = None
@@ -219,4 +226,4 @@ def neural_solve_steps(
             fallback = routes
         if evaluate(problem, routes).feasible:
             return routes
-    return fallback
+    return [] if feasible_only else fallback

@@ -18,12 +18,12 @@ best tour so far; it is left out here (the best is kept by the caller).
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 
-from engines.routing.neural.env import batch_from_problem, rollout_steps, routes_from_actions
+from engines.routing.neural.env import batch_from_problem, rollout_steps
+from engines.routing.neural.infer import cheapest_routes
 from engines.routing.neural.model import RouteNet
-from engines.routing.problem import Problem, evaluate
+from engines.routing.problem import Problem
 
 __all__ = ["ACTIVE_LR", "ACTIVE_LR_TW", "MEMORY_BYTES", "ROLLOUTS", "active_search_steps", "search_rollouts"]
 
@@ -110,7 +110,7 @@ def active_search_steps(
                 steps.close()
             # offered before the update: a caller out of time stops here and loses nothing
             torch.set_num_threads(threads)
-            yield _cheapest_feasible(problem, cost.detach(), actions)
+            yield cheapest_routes(problem, cost.detach(), actions, feasible_only=True)
             torch.set_num_threads(1)
             with torch.enable_grad():
                 advantage = (cost - cost.mean(-1, keepdim=True)).detach()
@@ -120,12 +120,3 @@ def active_search_steps(
             opt.step()
     finally:
         torch.set_num_threads(threads)
-
-
-def _cheapest_feasible(problem: Problem, cost: torch.Tensor, actions: torch.Tensor) -> list[list[int]]:
-    acts = actions.reshape(-1, actions.shape[-1]).numpy()
-    for k in np.argsort(cost.reshape(-1).numpy(), kind="stable")[:16]:
-        routes = routes_from_actions(acts[k])
-        if evaluate(problem, routes).feasible:
-            return routes
-    return []
